@@ -1,0 +1,273 @@
+"""Prosper adapter (https://voice.getprosperapp.com).
+
+Two API shapes exist in the wild (see /work/shared/reference/README.md):
+
+- "guide" (the export guide, tried first): `GET /api/v1/campaigns/call-logs` with a 1-based
+  `page`, `page_size` ≤ 100, `status`, `from_date`, `to_date`, `campaign_id`; summaries only.
+- "openapi" (the published OpenAPI, used when the guide's list answers 404):
+  `GET /api/v1/call-logs` with a 0-based `page`, `limit` ≤ 1000, no `status`; items carry the
+  full call (transcript included), so they are returned as `Call` instances and
+  `info.capabilities.list_includes_details` is True once this variant is detected.
+
+The variant detected is remembered per adapter instance and recorded in cursors.
+
+Filters: campaign and dates are sent upstream (dates as ISO 8601 instants) and dates are also
+trimmed client-side to the exact instants. `status` is sent upstream only for the values the guide
+documents (completed, failed, in_progress) and otherwise, and always in the OpenAPI variant,
+applied client-side. Prosper has no free-text search: `search` is applied client-side as a
+case-insensitive substring of call id, campaign id, phone numbers (digits only for phone-like
+needles) and summary. Client-side filtering reads at most `MAX_REQUESTS_PER_LIST` platform pages
+per call and may then answer fewer calls than `limit` with a cursor to continue.
+`CallPage.totals.calls` is the platform's `total`, reported only when nothing was filtered
+client-side (so it is never wrong).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Literal
+
+import httpx2
+
+from call_logs_mcp.errors import InvalidArgumentError, NotFoundError, UnsupportedError
+from call_logs_mcp.models import (
+    Call,
+    CallPage,
+    CallQuery,
+    CallSummary,
+    Campaign,
+    Capabilities,
+    PlatformTotals,
+)
+from call_logs_mcp.providers._http import ProviderHttp, path_segment
+from call_logs_mcp.providers._paging import (
+    PlatformPage,
+    Position,
+    check_limit,
+    collect,
+    in_date_range,
+    iso_utc,
+    matches_search,
+    newest_first,
+    read_cursor,
+    write_cursor,
+)
+from call_logs_mcp.providers.base import ProviderInfo
+from call_logs_mcp.providers.prosper.mapping import SERVER_STATUS_FILTER, to_call
+from call_logs_mcp.providers.prosper.wire import ProsperCallLog, parse_call, parse_list
+from call_logs_mcp.settings import ProviderConfig
+
+logger = logging.getLogger(__name__)
+
+Variant = Literal["guide", "openapi"]
+
+CURSOR_KIND = "prosper.calls"
+GUIDE_LIST_PATH = "/api/v1/campaigns/call-logs"
+OPENAPI_LIST_PATH = "/api/v1/call-logs"
+DETAIL_PATHS = ("/api/v1/call-logs/{id}", "/api/v1/campaigns/call-logs/{id}")
+PAGE_SIZE = 100  # the guide's maximum; also used for the OpenAPI variant (its items are heavy)
+
+GUIDE_CAPABILITIES = Capabilities(
+    server_side_status_filter=True,
+    server_side_search=False,
+    cost=False,
+    qa=True,
+    extracted_data=True,
+    recordings=True,
+    campaign_listing=False,
+    list_includes_details=False,
+)
+OPENAPI_CAPABILITIES = GUIDE_CAPABILITIES.model_copy(
+    update={"server_side_status_filter": False, "list_includes_details": True}
+)
+
+
+class ProsperProvider:
+    """Prosper call logs. See the module docstring for how filters are applied."""
+
+    info: ProviderInfo = ProviderInfo(
+        name="prosper",
+        display_name="Prosper",
+        default_base_url="https://voice.getprosperapp.com",
+        capabilities=GUIDE_CAPABILITIES,
+        max_page_size=PAGE_SIZE,
+    )
+
+    def __init__(self, config: ProviderConfig, *, transport: httpx2.AsyncBaseTransport | None = None) -> None:
+        header = config.auth_header or "Authorization"
+        key = config.api_key.get_secret_value()
+        self._http = ProviderHttp(
+            provider=self.info.name,
+            config=config,
+            base_url=config.base_url or self.info.default_base_url,
+            auth_header=header,
+            auth_value=f"Bearer {key}" if header.lower() == "authorization" else key,
+            key_env_var=self.info.key_env_var,
+            transport=transport,
+        )
+        self._variant: Variant | None = None
+
+    @property
+    def variant(self) -> Variant | None:
+        """The API shape this account answered with, once a listing has detected it."""
+        return self._variant
+
+    def _remember(self, variant: Variant) -> None:
+        if self._variant != variant:
+            logger.info("prosper: using the %s call-log list endpoint", variant)
+            capabilities = GUIDE_CAPABILITIES if variant == "guide" else OPENAPI_CAPABILITIES
+            self.info = dataclasses.replace(self.info, capabilities=capabilities)
+        self._variant = variant
+
+    async def list_calls(self, query: CallQuery, *, limit: int = 50, cursor: str | None = None) -> CallPage:
+        """One page of calls, newest first. List items are `CallSummary`, or full `Call` when the
+        platform's list carried the details (OpenAPI variant).
+
+        Raises InvalidArgumentError (bad limit or cursor), NotFoundError (neither list endpoint
+        exists at the base URL), and the ProviderError subclasses of `ProviderHttp.get_json`.
+        """
+        check_limit(limit)
+        variant: Variant | None = self._variant
+        start = Position(0, 0)
+        if cursor is not None:
+            start, state = read_cursor(CURSOR_KIND, cursor, query)
+            if state.get("v") not in ("guide", "openapi"):
+                raise InvalidArgumentError(
+                    "That cursor was not issued by this server for this listing; omit it to start over."
+                )
+            variant = state["v"]
+        server_status = SERVER_STATUS_FILTER.get(query.status) if query.status is not None else None
+
+        async def fetch(page: int) -> PlatformPage:
+            nonlocal variant
+            if variant == "openapi":
+                return await self._fetch_openapi(query, page)
+            if variant == "guide":
+                return await self._fetch_guide(query, page, server_status)
+            try:
+                fetched = await self._fetch_guide(query, page, server_status)
+                variant = "guide"
+            except NotFoundError:
+                try:
+                    fetched = await self._fetch_openapi(query, page)
+                except NotFoundError:
+                    raise NotFoundError(
+                        self.info.name, "call-log list endpoint at this base URL (check PROSPER_BASE_URL)"
+                    ) from None
+                variant = "openapi"
+            self._remember(variant)
+            return fetched
+
+        def status_upstream() -> bool:
+            return variant == "guide" and server_status is not None
+
+        def keep(call: CallSummary) -> bool:
+            # Server-side filters are re-checked too: cheap, and a platform that ignores a
+            # parameter then costs completeness of a page, not correctness.
+            if query.status is not None and call.status is not query.status:
+                return False
+            if query.campaign_id is not None and call.campaign_id != query.campaign_id:
+                return False
+            if query.search is not None and not matches_search(call, query.search):
+                return False
+            return in_date_range(call, query)
+
+        collected = await collect(fetch, keep, start=start, limit=limit)
+        used: Variant = variant or "guide"  # the first fetch always settles it
+        client_side = (
+            query.search is not None
+            or query.from_date is not None
+            or query.to_date is not None
+            or (query.status is not None and not status_upstream())
+        )
+        total = collected.first_page.extra.get("total")
+        totals = PlatformTotals(calls=total) if isinstance(total, int) and not client_side else None
+        return CallPage(
+            calls=collected.calls,
+            next_cursor=write_cursor(CURSOR_KIND, query, collected.next, v=used),
+            totals=totals,
+        )
+
+    async def _fetch_guide(self, query: CallQuery, page: int, status: str | None) -> PlatformPage:
+        body = await self._http.get_json(
+            GUIDE_LIST_PATH,
+            {
+                "campaign_id": query.campaign_id,
+                "page": page + 1,
+                "page_size": PAGE_SIZE,
+                "status": status,
+                "from_date": iso_utc(query.from_date),
+                "to_date": iso_utc(query.to_date),
+            },
+        )
+        listing = parse_list(body)
+        served = listing.page_size or PAGE_SIZE
+        if listing.announces_next_page:
+            has_more = listing.next_page is not None
+        elif listing.total is not None:
+            has_more = (page + 1) * served < listing.total
+        else:
+            has_more = len(listing.items) >= served
+        return PlatformPage(
+            calls=self._map_items(listing.items, query), has_more=has_more, extra={"total": listing.total}
+        )
+
+    async def _fetch_openapi(self, query: CallQuery, page: int) -> PlatformPage:
+        body = await self._http.get_json(
+            OPENAPI_LIST_PATH,
+            {
+                "campaign_id": query.campaign_id,
+                "page": page,
+                "limit": PAGE_SIZE,
+                "from_date": iso_utc(query.from_date),
+                "to_date": iso_utc(query.to_date),
+            },
+        )
+        listing = parse_list(body)
+        if listing.announces_next_page:
+            has_more = listing.next_page is not None
+        elif listing.page_count is not None:
+            has_more = page + 1 < listing.page_count
+        else:
+            has_more = len(listing.items) >= PAGE_SIZE
+        return PlatformPage(
+            calls=self._map_items(listing.items, query), has_more=has_more, extra={"total": listing.total}
+        )
+
+    @staticmethod
+    def _map_items(items: list[ProsperCallLog], query: CallQuery) -> list[CallSummary]:
+        calls: list[CallSummary] = []
+        for item in items:
+            call = to_call(item, campaign_id=query.campaign_id)
+            # Keep the full call only when the list really carried its transcript.
+            calls.append(call if "transcript" in item.model_fields_set else call.summary_only())
+        return newest_first(calls)
+
+    async def get_call(self, call_id: str) -> Call:
+        """The full call. Tries `/api/v1/call-logs/{id}`, then `/api/v1/campaigns/call-logs/{id}`.
+
+        Raises InvalidArgumentError (id not a single path segment), NotFoundError (neither path
+        knows the id), and the ProviderError subclasses of `ProviderHttp.get_json`.
+        """
+        segment = path_segment(call_id)
+        for template in DETAIL_PATHS:
+            try:
+                body = await self._http.get_json(
+                    template.format(id=segment),
+                    {"include_recordings": "true"} if template == DETAIL_PATHS[0] else None,
+                )
+            except NotFoundError:
+                continue
+            return to_call(parse_call(body))
+        raise NotFoundError(self.info.name, f"call {call_id}")
+
+    async def list_campaigns(self) -> list[Campaign]:
+        """Raises UnsupportedError: Prosper documents no campaign listing endpoint."""
+        raise UnsupportedError(
+            self.info.name,
+            "prosper has no campaign listing endpoint; campaigns are known from their calls.",
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
