@@ -88,7 +88,7 @@ AGENT_WORDS = frozenset({"agent", "assistant", "ai", "bot", "ai_agent", "ai_assi
 CUSTOMER_WORDS = frozenset(
     {"user", "customer", "human", "callee", "patient", "caller", "client", "contact", "lead"}
 )
-SYSTEM_WORDS = frozenset({"system", "tool", "function", "note"})
+SYSTEM_WORDS = frozenset({"system", "tool", "function"})
 
 
 def normalize_speaker(raw: object) -> Speaker:
