@@ -1,22 +1,58 @@
-"""Shared HTTP plumbing: one `httpx2.AsyncClient` per provider.
+"""Shared HTTP plumbing: one `httpx2.AsyncClient` per provider. THE place for HTTP policy.
 
-Explicit timeouts, no redirects followed, a versioned User-Agent. GETs are retried on 408/429/5xx
-and connection errors with capped exponential backoff and full jitter; `Retry-After` (seconds or
-HTTP date) is honoured up to `ProviderConfig.max_retry_wait_seconds`, beyond which the request
-fails fast with `RateLimitedError(retry_after=N)`. A per-provider concurrency cap and an optional
-client-side rate limit (requests/second). HTTP status maps to typed errors here, once.
+Explicit timeouts (per operation, and `config.timeout_seconds` for a whole attempt), no redirects
+followed, a versioned User-Agent, bodies capped at `MAX_BODY_BYTES` (error bodies are never read). Only
+GETs, only to paths under the configured base URL.
 
-Secrets: the API key lives only in the client's default headers; it is never logged, never put in
-an error, and requests only ever go to the configured base URL.
+Retry policy (`ProviderHttp.get_json`), at most `1 + config.max_retries` attempts:
+
+    outcome                                  retried?          finally raises
+    2xx + JSON                               -                 (returns the JSON)
+    2xx, not JSON / truncated / too deep     yes, at most 2x   MalformedResponseError (body never quoted)
+    3xx                                      no, not followed  ProviderError "redirected ... check X_BASE_URL"
+    401, 403                                 no                AuthError naming the key env var
+    404                                      no                NotFoundError
+    408, 5xx                                 yes               UnavailableError("HTTP 503 after N attempts")
+    429                                      yes               RateLimitedError(retry_after=last hint or None)
+    other 4xx (400, 422, ...)                no                ProviderError "rejected the request (HTTP n)"
+    timeout, connect/read error, reset       yes               UnavailableError("... after N attempts")
+    body over MAX_BODY_BYTES                 no                MalformedResponseError
+
+Malformed bodies are retried (truncated JSON is usually a transient proxy/network fault) but only
+`MALFORMED_RETRIES` times, so a base URL that serves HTML with 200 fails fast.
+
+Waits: capped exponential backoff with full jitter (`backoff_delay`). A `Retry-After` on 429/503
+(`parse_retry_after`: delta-seconds or HTTP-date; garbage, negative, nan, inf fall back to
+backoff) is honoured exactly, and pauses the other requests of this provider too. When one hint,
+or the sum of the hinted waits in one call, would exceed `config.max_retry_wait_seconds`, the call
+fails fast: `RateLimitedError(retry_after=hint)` for 429. So no call hangs on a hostile hint.
+
+Throughput: at most `config.max_concurrency` requests in flight, and with
+`config.requests_per_second` set, request starts are spaced at least `1/rps` apart (retries too),
+which holds under any number of concurrent callers. All sleeping goes through the injectable
+`sleep`/`clock`, so tests run on virtual time.
+
+Secrets: the API key lives only in the client's default headers. Logs (DEBUG) carry provider,
+method, path, status and attempt only; never headers, query strings or bodies. Upstream exception
+text (which can contain URLs) is never chained into our errors (`from None`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Mapping
-from typing import Any
-from urllib.parse import quote
+import math
+import random as _random
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import quote, unquote
 
+import anyio
 import httpx2
 
 from call_logs_mcp import __version__
@@ -25,6 +61,7 @@ from call_logs_mcp.errors import (
     InvalidArgumentError,
     MalformedResponseError,
     NotFoundError,
+    ProviderError,
     RateLimitedError,
     UnavailableError,
 )
@@ -32,24 +69,43 @@ from call_logs_mcp.settings import ProviderConfig
 
 logger = logging.getLogger(__name__)
 
+# httpx2 logs every request URL at INFO (query strings carry users' search text, some platforms
+# accept keys in the query) and httpcore2 logs response headers at DEBUG. Whatever level the root
+# logger is set to, they stay at WARNING; our own DEBUG lines say what is safe to say.
+for _noisy in ("httpx2", "httpcore2"):
+    logging.getLogger(_noisy).setLevel(logging.WARNING)
+
 USER_AGENT = f"call-logs-mcp/{__version__}"
 
 QueryParams = Mapping[str, str | int | float | bool | None]
+
+BACKOFF_BASE_SECONDS = 0.25
+BACKOFF_CAP_SECONDS = 4.0
+MALFORMED_RETRIES = 2
+MAX_BODY_BYTES = 64 * 1024 * 1024
+MAX_PATH_LENGTH = 2048
+MAX_SEGMENT_LENGTH = 200
+
+_DELTA_SECONDS = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 
 
 def path_segment(value: str, *, what: str = "call id") -> str:
     """`value` validated and percent-encoded as exactly one URL path segment.
 
-    Raises InvalidArgumentError for empty values, `.`/`..`, anything with `/`, `\\`, control
-    characters or percent-escapes (so `%2e%2e` cannot be decoded into a traversal upstream).
+    Raises InvalidArgumentError for empty or blank values, `.`/`..`, values longer than 200
+    characters, anything with `/`, `\\`, `?`, `#`, whitespace at either end, control characters
+    or percent-escapes (so `%2e%2e` cannot be decoded into a traversal upstream). The message
+    never repeats the value.
     """
     if (
         not isinstance(value, str)
         or not value.strip()
+        or value != value.strip()
         or value in {".", ".."}
-        or len(value) > 200
+        or len(value) > MAX_SEGMENT_LENGTH
         or any(ch in value for ch in "/\\%?#")
-        or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value)
+        or any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in value)
+        or any(0xD800 <= ord(ch) <= 0xDFFF for ch in value)
     ):
         raise InvalidArgumentError(
             f"Invalid {what}: use the id exactly as list_calls returned it "
@@ -58,8 +114,88 @@ def path_segment(value: str, *, what: str = "call id") -> str:
     return quote(value, safe="")
 
 
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds to wait according to a `Retry-After` header value, or None when unusable.
+
+    Accepts delta-seconds (`"120"`, leniently `"1.5"`) and HTTP-dates (an HTTP-date in the past
+    means 0.0). None, empty, negative, `nan`, `inf`, overflowing numbers and garbage give None so
+    the caller falls back to its own backoff. `now` is the current time (aware; naive = UTC).
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    if not text or len(text) > 100:
+        return None
+    if _DELTA_SECONDS.fullmatch(text):
+        seconds = float(text)
+        return seconds if math.isfinite(seconds) else None
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, OverflowError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    try:
+        delta = (when - now).total_seconds()
+    except OverflowError:
+        return None
+    return max(0.0, delta) if math.isfinite(delta) else None
+
+
+def backoff_delay(attempt: int, *, base: float, cap: float, rand: float) -> float:
+    """Full-jitter exponential backoff: `rand * min(cap, base * 2**attempt)`, within [0, cap].
+
+    `attempt` counts retries from 0; `rand` is a uniform draw from [0, 1) (clamped).
+    """
+    ceiling = min(cap, base * 2.0 ** min(max(attempt, 0), 62))
+    return max(0.0, min(1.0, rand)) * max(0.0, ceiling)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _base_url_env_var(key_env_var: str) -> str:
+    if key_env_var.endswith("_API_KEY"):
+        return key_env_var.removesuffix("_API_KEY") + "_BASE_URL"
+    return "the base URL setting"
+
+
+def _path_is_safe(path: str) -> bool:
+    """True for a plain absolute path (`/a/b`), every segment free of traversal tricks."""
+    if (
+        not isinstance(path, str)
+        or not path.startswith("/")
+        or path.startswith("//")
+        or len(path) > MAX_PATH_LENGTH
+        or not path.isascii()
+        or any(ch in path for ch in "\\?#")
+        or any(ord(ch) <= 0x20 or ord(ch) == 0x7F for ch in path)
+        or "%25" in path.lower()  # a double-encoded escape: path_segment never emits one
+    ):
+        return False
+    segments = path[1:].split("/")
+    for index, segment in enumerate(segments):
+        if not segment and index != len(segments) - 1:
+            return False  # `//` inside the path
+        decoded = unquote(segment)
+        if decoded in {".", ".."} or any(ch in decoded for ch in "/\\") or not decoded.isprintable():
+            return False
+    return True
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
 class ProviderHttp:
-    """GET JSON from one platform. Raises the `ProviderError` subclasses named in `errors`."""
+    """GET JSON from one platform. Raises the `ProviderError` subclasses named in `errors`.
+
+    `sleep`, `clock` (monotonic seconds), `wall_clock` (aware now, for HTTP-date Retry-After) and
+    `random` (uniform [0, 1)) are injectable so tests run on virtual time and assert the waits.
+    """
 
     def __init__(
         self,
@@ -71,42 +207,234 @@ class ProviderHttp:
         auth_value: str,
         key_env_var: str,
         transport: httpx2.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], datetime] = _utcnow,
+        random: Callable[[], float] = _random.random,
+        backoff_base: float = BACKOFF_BASE_SECONDS,
+        backoff_cap: float = BACKOFF_CAP_SECONDS,
+        max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self.provider = provider
         self.config = config
         self.key_env_var = key_env_var
+        self._sleep = sleep
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._random = random
+        self._backoff_base = backoff_base
+        self._backoff_cap = backoff_cap
+        self._max_body_bytes = max_body_bytes
+        self._limiter = anyio.CapacityLimiter(config.max_concurrency)
+        rps = config.requests_per_second
+        self._interval = 1.0 / rps if rps else 0.0
+        self._next_slot = -math.inf
+        self._paused_until = -math.inf
         self._client = httpx2.AsyncClient(
             base_url=base_url,
             headers={auth_header: auth_value, "User-Agent": USER_AGENT, "Accept": "application/json"},
             timeout=httpx2.Timeout(config.timeout_seconds, connect=min(10.0, config.timeout_seconds)),
+            limits=httpx2.Limits(max_connections=config.max_concurrency),
             follow_redirects=False,
             transport=transport,
         )
+        base = self._client.base_url
+        self._base = (base.scheme, base.host, base.port, base.raw_path)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
 
     async def get_json(self, path: str, params: QueryParams | None = None) -> Any:
         """The decoded JSON body of `GET path?params` (None-valued params are dropped).
 
-        Raises AuthError (401/403), NotFoundError (404, `what` = "resource at <path>"),
-        RateLimitedError, UnavailableError, MalformedResponseError (not JSON; body never quoted).
+        `path` must be a plain path under the base URL (`/api/calls/<path_segment(id)>`).
+        Raises InvalidArgumentError for any other path (absolute URLs, `//host`, traversal; nothing
+        is sent), AuthError (401/403), NotFoundError (404, `what` = "resource at <path>"),
+        RateLimitedError (429 beyond the retry budget or a Retry-After over the cap),
+        UnavailableError (5xx/408/transport errors after the retries), MalformedResponseError
+        (not JSON; the body is never quoted) and ProviderError (3xx not followed, other 4xx).
         """
         clean = {k: v for k, v in (params or {}).items() if v is not None}
-        try:
-            response = await self._client.get(path, params=clean)
-        except httpx2.TransportError:
-            raise UnavailableError(self.provider, "connection failed") from None
-        status = response.status_code
-        if status in (401, 403):
-            raise AuthError(self.provider, self.key_env_var, status)
-        if status == 404:
-            raise NotFoundError(self.provider, "such record")
-        if status == 429:
-            raise RateLimitedError(self.provider, None)
-        if status >= 400:
-            raise UnavailableError(self.provider, f"HTTP {status}")
-        try:
-            return response.json()
-        except ValueError:
-            raise MalformedResponseError(self.provider, f"invalid JSON from GET {path}") from None
+        request = self._build_request(path, clean)
+        attempts = self.config.max_retries + 1
+        malformed_left = min(MALFORMED_RETRIES, self.config.max_retries)
+        hinted_wait = 0.0
+        skip_pause = False
+        for attempt in range(1, attempts + 1):
+            failure, status, hint, body = await self._attempt(request, path, attempt, attempts, skip_pause)
+            skip_pause = False
+            if failure is None:
+                assert body is not None
+                try:
+                    return json.loads(body)
+                except (ValueError, RecursionError):
+                    if malformed_left == 0 or attempt == attempts:
+                        raise MalformedResponseError(self.provider, f"invalid JSON from GET {path}") from None
+                    malformed_left -= 1
+                    failure = "malformed"
+            if attempt == attempts:
+                raise self._final_error(failure, status, hint, attempt)
+            if hint is not None:
+                if hint > self.config.max_retry_wait_seconds or (
+                    hinted_wait + hint > self.config.max_retry_wait_seconds
+                ):
+                    logger.debug(
+                        "%s GET %s: Retry-After %.1f s is over the wait budget; failing fast",
+                        self.provider,
+                        path,
+                        hint,
+                    )
+                    raise self._final_error(failure, status, hint, attempt, fail_fast=True)
+                delay = hint
+                hinted_wait += hint
+                # Everyone else on this provider waits too; this caller has waited already.
+                self._paused_until = max(self._paused_until, self._clock() + hint)
+                skip_pause = True
+            else:
+                delay = backoff_delay(
+                    attempt - 1, base=self._backoff_base, cap=self._backoff_cap, rand=self._random()
+                )
+            logger.debug(
+                "%s GET %s: %s on attempt %d/%d; retrying in %.2f s",
+                self.provider,
+                path,
+                failure,
+                attempt,
+                attempts,
+                delay,
+            )
+            await self._sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _build_request(self, path: str, params: dict[str, str | int | float | bool]) -> httpx2.Request:
+        refused = InvalidArgumentError(
+            f"Refusing to request a path outside the configured {self.provider} base URL."
+        )
+        if not _path_is_safe(path):
+            raise refused
+        try:
+            request = self._client.build_request("GET", path, params=params)
+        except (httpx2.InvalidURL, ValueError, TypeError):
+            raise refused from None
+        url = request.url
+        scheme, host, port, raw_path = self._base
+        if (url.scheme, url.host, url.port) != (scheme, host, port) or not url.raw_path.startswith(raw_path):
+            raise refused
+        return request
+
+    async def _attempt(
+        self, request: httpx2.Request, path: str, attempt: int, attempts: int, skip_pause: bool
+    ) -> tuple[str | None, int | None, float | None, bytes | None]:
+        """One throttled send: (failure kind or None, status, Retry-After hint, 2xx body).
+
+        Raises the non-retryable errors directly.
+        """
+        async with self._limiter:
+            await self._throttle(skip_pause)
+            try:
+                with anyio.fail_after(self.config.timeout_seconds):
+                    status, headers, body = await self._send(request)
+            except (TimeoutError, httpx2.TimeoutException):
+                logger.debug("%s GET %s: timed out (attempt %d/%d)", self.provider, path, attempt, attempts)
+                return "timed out", None, None, None
+            except (httpx2.NetworkError, httpx2.RemoteProtocolError) as exc:
+                logger.debug(
+                    "%s GET %s: %s (attempt %d/%d)",
+                    self.provider,
+                    path,
+                    type(exc).__name__,
+                    attempt,
+                    attempts,
+                )
+                return "connection failed", None, None, None
+            except _BodyTooLarge:
+                raise MalformedResponseError(
+                    self.provider, f"response to GET {path} is over {self._max_body_bytes} bytes"
+                ) from None
+            except httpx2.DecodingError:
+                raise MalformedResponseError(self.provider, f"undecodable body from GET {path}") from None
+            except httpx2.RequestError:
+                raise UnavailableError(self.provider, "request failed") from None
+        logger.debug("%s GET %s -> %d (attempt %d/%d)", self.provider, path, status, attempt, attempts)
+        if 200 <= status < 300:
+            return None, status, None, body
+        if status == 429 or status == 408 or 500 <= status < 600:
+            hint = None
+            if status in (429, 503):
+                hint = parse_retry_after(headers.get("retry-after"), self._wall_clock())
+            return f"HTTP {status}", status, hint, None
+        raise self._status_error(status, path)
+
+    async def _throttle(self, skip_pause: bool) -> None:
+        """Wait for this request's start slot (rate limit and Retry-After pause)."""
+        now = self._clock()
+        start = now if skip_pause else max(now, self._paused_until)
+        if self._interval:
+            # Reserve synchronously (no await in between), so concurrent callers get distinct slots.
+            start = max(start, self._next_slot)
+            self._next_slot = start + self._interval
+        if start > now:
+            await self._sleep(start - now)
+
+    async def _send(self, request: httpx2.Request) -> tuple[int, httpx2.Headers, bytes | None]:
+        response = await self._client.send(request, stream=True)
+        try:
+            status = response.status_code
+            if not 200 <= status < 300:
+                return status, response.headers, None  # error bodies are never read
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > self._max_body_bytes:
+                    raise _BodyTooLarge
+                chunks.append(chunk)
+            return status, response.headers, b"".join(chunks)
+        finally:
+            await response.aclose()
+
+    def _status_error(self, status: int, path: str) -> ProviderError:
+        if status in (401, 403):
+            return AuthError(self.provider, self.key_env_var, status)
+        if status == 404:
+            return NotFoundError(self.provider, f"resource at {path}")
+        if 300 <= status < 400:
+            return ProviderError(
+                self.provider,
+                f"{self.provider} answered with a redirect (HTTP {status}), which is not followed; "
+                f"check {_base_url_env_var(self.key_env_var)}.",
+            )
+        if 400 <= status < 500:
+            return ProviderError(self.provider, f"{self.provider} rejected the request (HTTP {status}).")
+        return UnavailableError(self.provider, f"unexpected HTTP {status}")
+
+    def _final_error(
+        self,
+        failure: str,
+        status: int | None,
+        hint: float | None,
+        attempt: int,
+        *,
+        fail_fast: bool = False,
+    ) -> ProviderError:
+        if status == 429:
+            return RateLimitedError(self.provider, hint)
+        if failure == "malformed":
+            return MalformedResponseError(self.provider, "invalid JSON")
+        if fail_fast and hint is not None:
+            return UnavailableError(self.provider, f"{failure}, asked to retry in {max(1, round(hint))} s")
+        noun = "attempt" if attempt == 1 else "attempts"
+        return UnavailableError(self.provider, f"{failure} after {attempt} {noun}")
