@@ -1,0 +1,803 @@
+"""Output shaping: THE ONLY place that truncates, budgets or renders what leaves the server.
+
+One budget, `Settings.max_output_chars`, bounds every tool result twice over: the text content
+(`len(text)`) and the structured content (`len(json.dumps(structured, ensure_ascii=False))`,
+which is at least as long as the compact JSON the SDK puts on the wire) each stay within it.
+
+- Lists shrink by rows: the renderer asks how many rows fit and hands out a cursor that resumes
+  right after the last row shown.
+- Transcripts shrink by whole turns, from `transcript_offset`; a turn longer than the budget is
+  split at a character position (`transcript_char_offset`) and the continuation loses nothing.
+  Positions count characters of the turn text as it is shown (sanitised and redacted), so a split
+  can never cut a phone number in half before redaction.
+- Free text (summaries, snippets, extracted data) shrinks by length, announced with "…".
+
+Every string that leaves goes through `Scrubber`: control/zero-width/bidi/tag characters removed
+(`sanitize.clean_text`), PII redacted (`redact.Redactor`), markdown links/images made inert
+(`sanitize.inert_markdown`). Transcript turns are rendered one per line inside an untrusted block
+whose markers the content cannot forge (`sanitize.turn_line`, `sanitize.untrusted_block`).
+Text content is written for a model: compact lines, not indented JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from call_logs_mcp.errors import InvalidArgumentError
+from call_logs_mcp.models import Call, CallSummary, PlatformTotals, Turn, call_uri
+from call_logs_mcp.redact import Redactor
+from call_logs_mcp.sanitize import clean_text, inert_markdown, one_line, turn_line, untrusted_block
+
+ELLIPSIS = "…"
+
+
+def json_size(obj: Any) -> int:
+    """The budget measure of structured content."""
+    return len(json.dumps(obj, ensure_ascii=False))
+
+
+def fmt_int(value: int) -> str:
+    return f"{value:,}"
+
+
+def fmt_time(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def fmt_short_time(value: datetime | None) -> str:
+    if value is None:
+        return "unknown time"
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%MZ")
+
+
+def fmt_duration(seconds: float | None) -> str | None:
+    if seconds is None:
+        return None
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m{secs:02d}s"
+    if minutes:
+        return f"{minutes}m{secs:02d}s"
+    return f"{secs}s"
+
+
+def fmt_money(amount: float | None, currency: str | None) -> str | None:
+    if amount is None:
+        return None
+    return f"{amount:.2f} {currency}" if currency else f"{amount:.4g}"
+
+
+def clip(text: str, max_chars: int) -> str:
+    """`text` cut to at most `max_chars` characters, marking the cut with an ellipsis."""
+    if len(text) <= max_chars:
+        return text
+    if max_chars <= 1:
+        return ELLIPSIS[:max_chars]
+    return text[: max_chars - 1] + ELLIPSIS
+
+
+# Clipping levels for free-form values: (longest string, most items per list/dict).
+_LEVELS: tuple[tuple[int, int], ...] = (
+    (4000, 200),
+    (1000, 100),
+    (300, 40),
+    (120, 20),
+    (40, 8),
+    (12, 3),
+)
+
+
+def clip_value(value: Any, max_string: int, max_items: int) -> Any:
+    """A JSON-ish value with every string cut to `max_string` and containers to `max_items`."""
+    if isinstance(value, str):
+        return clip(value, max_string)
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        items = list(value.items())
+        for key, item in items[:max_items]:
+            out[clip(str(key), min(max_string, 80))] = clip_value(item, max_string, max_items)
+        if len(items) > max_items:
+            out[ELLIPSIS] = f"{len(items) - max_items} more omitted"
+        return out
+    if isinstance(value, list | tuple):
+        seq = [clip_value(item, max_string, max_items) for item in list(value)[:max_items]]
+        if len(value) > max_items:
+            seq.append(f"{ELLIPSIS} {len(value) - max_items} more omitted")
+        return seq
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return clip(str(value), max_string)
+
+
+def fit_value(value: Any, max_json: int) -> tuple[Any, bool]:
+    """`value` clipped (least first) until its JSON fits `max_json`; (value, was_clipped)."""
+    if json_size(value) <= max_json:
+        return value, False
+    for max_string, max_items in _LEVELS:
+        clipped = clip_value(value, max_string, max_items)
+        if json_size(clipped) <= max_json:
+            return clipped, True
+    if isinstance(value, Mapping):
+        return {}, True
+    if isinstance(value, list | tuple):
+        return [], True
+    return clip(str(value), max(1, max_json // 2)), True
+
+
+# ---------------------------------------------------------------------------------------------
+# Scrubbing: every outgoing string
+# ---------------------------------------------------------------------------------------------
+
+
+class Scrubber:
+    """Sanitise and redact what leaves the server. `redact` comes from settings only."""
+
+    def __init__(self, *, redact: bool = True) -> None:
+        self.redactor = Redactor(enabled=redact)
+
+    def text(self, value: str) -> str:
+        """Platform text as shown: invisible characters removed, PII redacted, markdown inert."""
+        return inert_markdown(self.redactor.text(clean_text(value)))
+
+    def line(self, value: str, max_chars: int) -> str:
+        """Platform text on one line, at most `max_chars` characters."""
+        return one_line(self.text(value), max_chars)
+
+    def opt(self, value: str | None) -> str | None:
+        return None if value is None else self.text(value)
+
+    def phone(self, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        return self.redactor.phone(clean_text(value))
+
+    def value(self, value: Any) -> Any:
+        """A JSON-ish platform value with every string (and key) scrubbed.
+
+        The redactor walks it first (it also masks whole values under phone-like keys).
+        """
+        return self._inert(self.redactor.value(value))
+
+    def _inert(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return inert_markdown(clean_text(value))
+        if isinstance(value, Mapping):
+            return {one_line(str(k), 200): self._inert(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self._inert(item) for item in value]
+        if value is None or isinstance(value, bool | int | float):
+            return value
+        return self.text(str(value))
+
+    def ident(self, value: str | None) -> str | None:
+        """An identifier from a platform (campaign id, raw status): cleaned, never redacted."""
+        if value is None:
+            return None
+        return one_line(clean_text(value), 200)
+
+
+# ---------------------------------------------------------------------------------------------
+# Result models (the tools' outputSchema)
+# ---------------------------------------------------------------------------------------------
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CallRef(_Out):
+    """How to name a call in any other tool or resource."""
+
+    provider: str
+    call_id: str
+    uri: str = Field(description="calls://{provider}/{call_id}: readable as an MCP resource")
+
+
+class CallRow(CallRef):
+    campaign_id: str | None = None
+    status: str
+    started_at: str | None = None
+    duration_seconds: float | None = None
+    cost: float | None = None
+    currency: str | None = None
+    to_number: str | None = Field(default=None, description="masked unless redaction is off")
+    summary: str | None = Field(default=None, description="shortened; get_call has the whole summary")
+
+
+class ProviderTotals(_Out):
+    provider: str
+    calls: int | None = None
+    duration_seconds: float | None = None
+    cost: float | None = None
+    currency: str | None = None
+
+
+class ProviderFailure(_Out):
+    provider: str
+    error: str
+
+
+class CallList(_Out):
+    """A page of calls, newest first."""
+
+    calls: list[CallRow]
+    has_more: bool
+    next_cursor: str | None = Field(default=None, description="pass as cursor= with the same filters")
+    providers: list[str]
+    totals: list[ProviderTotals] = Field(
+        default_factory=list, description="platform-reported totals for the whole filtered set"
+    )
+    unsupported_filters: dict[str, list[str]] = Field(
+        default_factory=dict, description="provider -> filters that platform could not apply"
+    )
+    provider_errors: list[ProviderFailure] = Field(
+        default_factory=list, description="providers that failed; their calls are missing"
+    )
+
+
+class TranscriptTurn(_Out):
+    index: int = Field(description="turn number, from 0")
+    speaker: str
+    offset_seconds: float | None = None
+    text: str
+    text_offset: int = Field(default=0, description="where this piece starts inside the turn's text")
+    partial: bool = Field(default=False, description="the turn's text continues in the next answer")
+
+
+class CallDetail(CallRef):
+    """A full call, with as many transcript turns as fit the output budget."""
+
+    campaign_id: str | None = None
+    status: str
+    raw_status: str | None = None
+    started_at: str | None = None
+    ended_at: str | None = None
+    duration_seconds: float | None = None
+    to_number: str | None = None
+    from_number: str | None = None
+    cost: float | None = None
+    currency: str | None = None
+    ended_reason: str | None = None
+    summary: str | None = None
+    extracted_data: dict[str, Any] = Field(default_factory=dict)
+    qa: dict[str, Any] = Field(default_factory=dict)
+    qa_score: float | None = None
+    recording_urls: list[str] | None = Field(
+        default=None, description="present only with include_recording=true (bearer links)"
+    )
+    has_recording: bool = False
+    transcript: list[TranscriptTurn] = Field(default_factory=list)
+    transcript_offset: int = 0
+    transcript_total_turns: int = 0
+    transcript_truncated: bool = False
+    next_transcript_offset: int | None = None
+    next_transcript_char_offset: int | None = Field(
+        default=None, description="with next_transcript_offset: where to resume inside that turn"
+    )
+    clipped_fields: list[str] = Field(
+        default_factory=list, description="fields shortened to fit the output budget"
+    )
+
+
+class Shaped(BaseModel):
+    """A rendered tool answer: text for the model, structured content for the client."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    text: str
+    structured: dict[str, Any]
+
+
+# ---------------------------------------------------------------------------------------------
+# Shaper
+# ---------------------------------------------------------------------------------------------
+
+
+class Shaper:
+    """Renders domain results into budgeted (text, structured) answers."""
+
+    def __init__(self, *, max_chars: int, redact: bool = True) -> None:
+        self.budget = max_chars
+        self.scrub = Scrubber(redact=redact)
+
+    # -- generic -----------------------------------------------------------------------------
+
+    def _check(self, text: str, structured: Mapping[str, Any]) -> None:
+        if len(text) > self.budget or json_size(structured) > self.budget:
+            raise AssertionError("shaping exceeded the output budget")  # a bug of ours, never data
+
+    def fit_rows(self, count: int, build: Callable[[int], tuple[str, dict[str, Any]]]) -> tuple[int, Shaped]:
+        """The largest k ≤ count (at least 0) whose rendering `build(k)` fits the budget."""
+        k = count
+        while True:
+            text, structured = build(k)
+            if (len(text) <= self.budget and json_size(structured) <= self.budget) or k == 0:
+                self._check(text, structured)
+                return k, Shaped(text=text, structured=structured)
+            # Shrink proportionally first, then one by one.
+            over = max(len(text) / self.budget, json_size(structured) / self.budget)
+            k = max(0, min(k - 1, int(k / over)))
+
+    # -- call lists --------------------------------------------------------------------------
+
+    def call_row(self, call: CallSummary) -> CallRow:
+        s = self.scrub
+        return CallRow(
+            provider=call.provider,
+            call_id=call.call_id,
+            uri=call_uri(call.provider, call.call_id),
+            campaign_id=s.ident(call.campaign_id),
+            status=call.status.value,
+            started_at=fmt_time(call.started_at),
+            duration_seconds=call.duration_seconds,
+            cost=call.cost,
+            currency=s.ident(call.currency),
+            to_number=s.phone(call.to_number),
+            summary=s.line(call.summary, 240) if call.summary else None,
+        )
+
+    @staticmethod
+    def row_line(row: CallRow) -> str:
+        parts = [f"- {row.call_id} ({row.provider})", fmt_short_time(_parse_iso(row.started_at)), row.status]
+        duration = fmt_duration(row.duration_seconds)
+        if duration:
+            parts.append(duration)
+        if row.campaign_id:
+            parts.append(f"campaign {row.campaign_id}")
+        if row.to_number:
+            parts.append(f"to {row.to_number}")
+        money = fmt_money(row.cost, row.currency)
+        if money:
+            parts.append(money)
+        line = " · ".join(parts)
+        if row.summary:
+            line += f" | {row.summary}"
+        return line
+
+    def call_list(
+        self,
+        *,
+        rows: Sequence[CallSummary],
+        providers: Sequence[str],
+        cursor_after: Callable[[int], str | None],
+        has_more_after: Callable[[int], bool],
+        totals: Mapping[str, PlatformTotals],
+        unsupported_filters: Mapping[str, Sequence[str]],
+        provider_errors: Mapping[str, str],
+    ) -> tuple[int, Shaped]:
+        """A list_calls answer with as many rows as fit; returns (rows shown, answer)."""
+        out_rows = [self.call_row(call) for call in rows]
+        lines = [self.row_line(row) for row in out_rows]
+        total_models = [
+            ProviderTotals(
+                provider=name,
+                calls=t.calls,
+                duration_seconds=t.duration_seconds,
+                cost=t.cost,
+                currency=self.scrub.ident(t.currency),
+            )
+            for name, t in totals.items()
+        ]
+        failures = [ProviderFailure(provider=name, error=msg) for name, msg in provider_errors.items()]
+        unsupported = {name: list(filters) for name, filters in unsupported_filters.items()}
+
+        def build(k: int) -> tuple[str, dict[str, Any]]:
+            cursor = cursor_after(k)
+            more = has_more_after(k)
+            model = CallList(
+                calls=out_rows[:k],
+                has_more=more,
+                next_cursor=cursor,
+                providers=list(providers),
+                totals=total_models,
+                unsupported_filters=unsupported,
+                provider_errors=failures,
+            )
+            head = f"{k} call{'s' if k != 1 else ''}, newest first, from {', '.join(providers)}."
+            text_lines = [head]
+            for t in total_models:
+                bits = [f"{fmt_int(t.calls)} calls" if t.calls is not None else None]
+                bits.append(fmt_duration(t.duration_seconds))
+                bits.append(fmt_money(t.cost, t.currency))
+                shown = ", ".join(b for b in bits if b)
+                if shown:
+                    text_lines.append(f"Platform totals for {t.provider} (whole filtered set): {shown}.")
+            for name, filters in unsupported.items():
+                text_lines.append(f"{name} could not apply these filters: {', '.join(filters)}.")
+            for failure in failures:
+                text_lines.append(f"{failure.provider} failed, its calls are missing: {failure.error}")
+            text_lines.extend(lines[:k])
+            if cursor:
+                text_lines.append(f'More calls: call list_calls with the same filters and cursor="{cursor}".')
+            elif not more:
+                text_lines.append("End of the list.")
+            text_lines.append("Use get_call with call_id and provider for a call's transcript and details.")
+            return "\n".join(text_lines), model.model_dump(mode="json")
+
+        return self.fit_rows(len(rows), build)
+
+    # -- one call ------------------------------------------------------------------------------
+
+    def call_detail(
+        self,
+        call: Call,
+        *,
+        transcript_offset: int = 0,
+        transcript_char_offset: int = 0,
+        include_recording: bool = False,
+    ) -> Shaped:
+        """A get_call answer: metadata plus the transcript from the given position, budgeted.
+
+        Raises InvalidArgumentError when the offsets are past the end of the transcript.
+        """
+        total = len(call.transcript)
+        if transcript_offset < 0 or transcript_char_offset < 0:
+            raise InvalidArgumentError("transcript_offset and transcript_char_offset must be 0 or more.")
+        if total == 0 and (transcript_offset or transcript_char_offset):
+            raise InvalidArgumentError("This call has no transcript; use transcript_offset=0.")
+        if total and transcript_offset >= total:
+            raise InvalidArgumentError(
+                f"transcript_offset is past the end: this call has {fmt_int(total)} turns "
+                f"(0–{fmt_int(total - 1)})."
+            )
+        first_text = self.scrub.text(call.transcript[transcript_offset].text) if total else ""
+        if transcript_char_offset and transcript_char_offset >= len(first_text):
+            raise InvalidArgumentError(
+                f"transcript_char_offset is past the end of turn {transcript_offset} "
+                f"({fmt_int(len(first_text))} characters)."
+            )
+
+        # Metadata gets at most ~45% of the budget, so the transcript always gets the rest.
+        for level in range(len(_META_SHARES)):
+            head_text, model, clipped = self._detail_head(call, include_recording, level)
+            probe = model.model_copy(
+                update={
+                    "transcript_offset": transcript_offset,
+                    "transcript_total_turns": total,
+                    "transcript_truncated": True,
+                    "next_transcript_offset": 10**9,
+                    "next_transcript_char_offset": 10**9,
+                }
+            )
+            if (
+                len(head_text) <= self.budget * 0.45
+                and json_size(probe.model_dump(mode="json")) <= self.budget * 0.45
+            ):
+                break
+        else:  # pragma: no cover - the last level always fits: every field is tiny by then
+            raise AssertionError("call metadata does not fit the budget")
+        model.clipped_fields = clipped
+        return self._with_transcript(
+            call, head_text, model, first_text, transcript_offset, transcript_char_offset
+        )
+
+    def _detail_head(
+        self, call: Call, include_recording: bool, level: int
+    ) -> tuple[str, CallDetail, list[str]]:
+        s = self.scrub
+        share = _META_SHARES[level]
+        clipped: list[str] = []
+
+        def fit_text(name: str, value: str | None, max_chars: int) -> str | None:
+            if value is None:
+                return None
+            shown = s.text(value)
+            if len(shown) > max_chars:
+                clipped.append(name)
+                return clip(shown, max_chars)
+            return shown
+
+        def fit_json(name: str, value: Mapping[str, Any], max_chars: int) -> dict[str, Any]:
+            shown, was_clipped = fit_value(s.value(dict(value)), max_chars)
+            if was_clipped:
+                clipped.append(name)
+            return dict(shown) if isinstance(shown, Mapping) else {}
+
+        unit = max(40, int(self.budget * share))
+        recordings = [clean_text(url) for url in call.recording_urls]
+        model = CallDetail(
+            provider=call.provider,
+            call_id=call.call_id,
+            uri=call_uri(call.provider, call.call_id),
+            campaign_id=s.ident(call.campaign_id),
+            status=call.status.value,
+            raw_status=s.ident(call.raw_status),
+            started_at=fmt_time(call.started_at),
+            ended_at=fmt_time(call.ended_at),
+            duration_seconds=call.duration_seconds,
+            to_number=s.phone(call.to_number),
+            from_number=s.phone(call.from_number),
+            cost=call.cost,
+            currency=s.ident(call.currency),
+            ended_reason=fit_text("ended_reason", call.ended_reason, min(200, unit)),
+            summary=fit_text("summary", call.summary, unit * 2),
+            extracted_data=fit_json("extracted_data", call.extracted_data, unit),
+            qa=fit_json("qa", call.qa, unit),
+            qa_score=call.qa_score,
+            has_recording=bool(recordings),
+        )
+        if include_recording and recordings:
+            urls, was_clipped = fit_value(recordings, unit)
+            if was_clipped:
+                clipped.append("recording_urls")
+            model.recording_urls = [u for u in urls if isinstance(u, str)]
+        return self._detail_head_text(model), model, clipped
+
+    @staticmethod
+    def _detail_head_text(m: CallDetail) -> str:
+        lines = [f"Call {m.call_id} on {m.provider} ({m.uri})"]
+        facts = [f"status {m.status}" + (f" (platform: {m.raw_status})" if m.raw_status else "")]
+        if m.campaign_id:
+            facts.append(f"campaign {m.campaign_id}")
+        if m.started_at:
+            facts.append(f"started {m.started_at}")
+        if m.ended_at:
+            facts.append(f"ended {m.ended_at}")
+        duration = fmt_duration(m.duration_seconds)
+        if duration:
+            facts.append(f"duration {duration}")
+        money = fmt_money(m.cost, m.currency)
+        if money:
+            facts.append(f"cost {money}")
+        if m.to_number:
+            facts.append(f"to {m.to_number}")
+        if m.from_number:
+            facts.append(f"from {m.from_number}")
+        if m.qa_score is not None:
+            facts.append(f"QA score {m.qa_score:g}")
+        lines.append(" · ".join(facts))
+        if m.ended_reason:
+            lines.append(f"Ended reason: {one_line(m.ended_reason, 200)}")
+        if m.summary:
+            lines.append(f"Summary: {one_line(m.summary, len(m.summary) + 20)}")
+        if m.extracted_data:
+            lines.append(f"Extracted data: {_kv_line(m.extracted_data)}")
+        if m.qa:
+            lines.append(f"QA: {_kv_line(m.qa)}")
+        if m.recording_urls:
+            lines.append("Recording URLs (bearer links, do not share): " + " ".join(m.recording_urls))
+        elif m.has_recording:
+            lines.append("A recording exists; call get_call with include_recording=true for its URL.")
+        if m.clipped_fields:
+            lines.append(f"Shortened to fit the output budget: {', '.join(m.clipped_fields)}.")
+        return "\n".join(lines)
+
+    def _with_transcript(
+        self,
+        call: Call,
+        head_text: str,
+        model: CallDetail,
+        first_text: str,
+        offset: int,
+        char_offset: int,
+    ) -> Shaped:
+        total = len(call.transcript)
+        model.transcript_offset = offset
+        model.transcript_total_turns = total
+        if total == 0:
+            text = head_text + "\nNo transcript."
+            structured = model.model_dump(mode="json")
+            self._check(text, structured)
+            return Shaped(text=text, structured=structured)
+
+        label = f"transcript of {call.provider}/{call.call_id}"
+        empty_block = untrusted_block(label, "")
+        worst_footer = _transcript_footer(total - 1, 10**9, total - 1, 10**9, total, True, True)
+        # Room left for turn lines (text) and turn objects (JSON), keeping the worst-case footer.
+        probe = model.model_copy(
+            update={
+                "transcript_truncated": True,
+                "next_transcript_offset": total,
+                "next_transcript_char_offset": 10**9,
+            }
+        )
+        room_text = self.budget - len(head_text) - len(empty_block) - len(worst_footer) - 8
+        room_json = self.budget - json_size(probe.model_dump(mode="json")) - 8
+
+        turns: list[TranscriptTurn] = []
+        lines: list[str] = []
+        next_offset: int | None = None
+        next_char: int | None = None
+        index = offset
+        while index < total:
+            turn = call.transcript[index]
+            full = first_text if index == offset else self.scrub.text(turn.text)
+            start = char_offset if index == offset else 0
+            piece = full[start:]
+            if len(piece) < min(room_text, room_json):
+                item, line = self._turn_out(index, turn, piece, start, partial=False)
+                cost_text = len(line) + 1
+                cost_json = json_size(item.model_dump(mode="json")) + 2
+            else:  # cannot fit: every rendering is at least as long as the text
+                cost_text = cost_json = self.budget + 1
+            if cost_text <= room_text and cost_json <= room_json:
+                turns.append(item)
+                lines.append(line)
+                room_text -= cost_text
+                room_json -= cost_json
+                index += 1
+                continue
+            if not turns:
+                # A turn longer than everything left: show as much as fits and resume inside it.
+                cut = self._largest_piece(index, turn, piece, start, room_text, room_json)
+                item, line = self._turn_out(index, turn, piece[:cut], start, partial=True)
+                turns.append(item)
+                lines.append(line)
+                next_offset, next_char = index, start + cut
+            else:
+                next_offset, next_char = index, (start if start else None)
+            break
+
+        truncated = next_offset is not None
+        model.transcript = turns
+        model.transcript_truncated = truncated
+        model.next_transcript_offset = next_offset
+        model.next_transcript_char_offset = next_char if next_char else None
+        last = turns[-1]
+        footer = _transcript_footer(
+            offset, char_offset, last.index, next_char, total, truncated, last.partial
+        )
+        body = "\n".join(lines)
+        text = "\n".join([head_text, untrusted_block(label, body), footer])
+        structured = model.model_dump(mode="json")
+        self._check(text, structured)
+        return Shaped(text=text, structured=structured)
+
+    @staticmethod
+    def _turn_out(
+        index: int, turn: Turn, piece: str, start: int, *, partial: bool
+    ) -> tuple[TranscriptTurn, str]:
+        item = TranscriptTurn(
+            index=index,
+            speaker=turn.speaker,
+            offset_seconds=turn.offset_seconds,
+            text=piece,
+            text_offset=start,
+            partial=partial,
+        )
+        shown = piece
+        if start:
+            shown = f"[…continued from character {start}] " + shown
+        if partial:
+            shown = shown + " […continues]"
+        return item, turn_line(index, turn.speaker, turn.offset_seconds, shown)
+
+    def _largest_piece(
+        self, index: int, turn: Turn, piece: str, start: int, room_text: int, room_json: int
+    ) -> int:
+        """The longest prefix length of `piece` whose line and JSON fit the room (at least 1)."""
+
+        def fits(n: int) -> bool:
+            item, line = self._turn_out(index, turn, piece[:n], start, partial=True)
+            return len(line) + 1 <= room_text and json_size(item.model_dump(mode="json")) + 2 <= room_json
+
+        low, high = 1, max(1, min(len(piece) - 1, room_text, room_json))
+        if not fits(low):
+            raise AssertionError("no room for a single transcript character")
+        while low < high:
+            mid = (low + high + 1) // 2
+            if fits(mid):
+                low = mid
+            else:
+                high = mid - 1
+        return low
+
+    # -- resources (not tool results: no budget, same scrubbing) ---------------------------------
+
+    def call_json(self, call: Call) -> str:
+        """The `calls://{provider}/{call_id}` resource: the call without transcript, as JSON."""
+        s = self.scrub
+        model = CallDetail(
+            provider=call.provider,
+            call_id=call.call_id,
+            uri=call_uri(call.provider, call.call_id),
+            campaign_id=s.ident(call.campaign_id),
+            status=call.status.value,
+            raw_status=s.ident(call.raw_status),
+            started_at=fmt_time(call.started_at),
+            ended_at=fmt_time(call.ended_at),
+            duration_seconds=call.duration_seconds,
+            to_number=s.phone(call.to_number),
+            from_number=s.phone(call.from_number),
+            cost=call.cost,
+            currency=s.ident(call.currency),
+            ended_reason=s.opt(call.ended_reason),
+            summary=s.opt(call.summary),
+            extracted_data=s.value(dict(call.extracted_data)),
+            qa=s.value(dict(call.qa)),
+            qa_score=call.qa_score,
+            has_recording=bool(call.recording_urls),
+            transcript_total_turns=len(call.transcript),
+        )
+        data = model.model_dump(mode="json", exclude={"transcript", "transcript_offset", "clipped_fields"})
+        for key in ("transcript_truncated", "next_transcript_offset", "next_transcript_char_offset"):
+            data.pop(key, None)
+        data.pop("recording_urls", None)
+        return json.dumps(data, ensure_ascii=False, indent=1)
+
+    def transcript_text(self, call: Call) -> str:
+        """The `.../transcript` resource: every turn, one line each, inside an untrusted block."""
+        uri = call_uri(call.provider, call.call_id)
+        header = (
+            f"Transcript of call {call.call_id} on {call.provider} ({uri}): "
+            f"{fmt_int(len(call.transcript))} turns."
+        )
+        if not call.transcript:
+            return header + "\nNo transcript."
+        body = "\n".join(
+            turn_line(i, t.speaker, t.offset_seconds, self.scrub.text(t.text))
+            for i, t in enumerate(call.transcript)
+        )
+        return "\n".join([header, untrusted_block(f"transcript of {call.provider}/{call.call_id}", body)])
+
+    def resource_title(self, call: CallSummary) -> str:
+        """A short human title for resources/list."""
+        parts = [fmt_short_time(call.started_at), call.status.value]
+        if call.campaign_id:
+            parts.append(f"campaign {self.scrub.ident(call.campaign_id)}")
+        return one_line(" · ".join(parts), 160)
+
+
+_META_SHARES = (0.08, 0.04, 0.02, 0.01, 0.004)
+
+
+def _transcript_footer(
+    offset: int,
+    char_offset: int,
+    last: int,
+    next_char: int | None,
+    total: int,
+    truncated: bool,
+    last_partial: bool,
+) -> str:
+    first = f"{fmt_int(offset)}" + (f" (from character {fmt_int(char_offset)})" if char_offset else "")
+    span = f"turn {first}" if offset == last else f"turns {first}–{fmt_int(last)}"
+    if not truncated:
+        return f"Showing {span} of {fmt_int(total)}; that is the end of the transcript."
+    if last_partial and next_char:
+        return (
+            f"Showing {span} of {fmt_int(total)}; turn {fmt_int(last)} continues. Call get_call with "
+            f"transcript_offset={last} and transcript_char_offset={next_char} for more."
+        )
+    nxt = last + 1
+    return f"Showing {span} of {fmt_int(total)}. Call get_call with transcript_offset={nxt} for more."
+
+
+def _kv_line(data: Mapping[str, Any]) -> str:
+    parts: list[str] = []
+    for key, value in data.items():
+        shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        parts.append(f"{key}={shown}")
+    joined = "; ".join(parts)
+    return one_line(joined, len(joined) + 20)
+
+
+def _parse_iso(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def lines_within(lines: Iterable[str], max_chars: int) -> list[str]:
+    """The leading lines whose joined length stays within `max_chars`."""
+    out: list[str] = []
+    used = 0
+    for line in lines:
+        cost = len(line) + (1 if out else 0)
+        if used + cost > max_chars:
+            break
+        out.append(line)
+        used += cost
+    return out

@@ -1,0 +1,156 @@
+"""The output budget holds whatever the data: generated calls, transcripts, huge turns and fields."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from call_logs_mcp.models import Call, CallStatus, CallSummary, PlatformTotals, Turn
+from call_logs_mcp.shaping import Shaper, json_size
+
+START = datetime(2026, 3, 1, tzinfo=UTC)
+
+# Mostly ordinary text, plus the characters that expand or vanish when rendered: line breaks,
+# quotes and backslashes (JSON escapes), invisible/bidi/tag characters, markdown, CJK, emoji.
+ALPHABET = st.one_of(
+    st.characters(codec="utf-8", exclude_categories=("Cs",)),
+    st.sampled_from(list('\n\r\t"\\<>[]()!|⏎\u200b\u202e\U000e0041東京é😀0123456789+- ')),
+)
+TEXT = st.text(ALPHABET, max_size=300)
+
+
+@st.composite
+def big_text(draw: st.DrawFn) -> str:
+    """Usually short; sometimes a piece repeated into tens of thousands of characters."""
+    piece = draw(TEXT)
+    if draw(st.integers(0, 4)) == 0 and piece:
+        return piece * draw(st.integers(1, 60_000 // max(1, len(piece))))
+    return piece
+
+
+JSONISH = st.recursive(
+    st.one_of(
+        st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False), big_text()
+    ),
+    lambda children: st.one_of(
+        st.lists(children, max_size=12),
+        st.dictionaries(st.text(ALPHABET, max_size=200), children, max_size=12),
+    ),
+    max_leaves=20,
+)
+
+
+TURNS = st.lists(
+    st.builds(
+        Turn,
+        speaker=st.sampled_from(["agent", "customer", "system"]),
+        text=big_text(),
+        offset_seconds=st.one_of(st.none(), st.floats(0, 10_000)),
+    ),
+    max_size=60,
+)
+
+
+@st.composite
+def calls(draw: st.DrawFn) -> Call:
+    turns = draw(TURNS)
+    return Call(
+        provider=draw(st.sampled_from(["prosper", "callcamp"])),
+        call_id=draw(st.from_regex(r"[A-Za-z0-9_\-]{1,200}", fullmatch=True)),
+        campaign_id=draw(st.one_of(st.none(), st.text(ALPHABET, max_size=300))),
+        status=draw(st.sampled_from(list(CallStatus))),
+        raw_status=draw(st.one_of(st.none(), st.text(ALPHABET, max_size=300))),
+        started_at=START,
+        duration_seconds=draw(st.one_of(st.none(), st.floats(0, 1e7))),
+        to_number=draw(st.one_of(st.none(), st.text(ALPHABET, max_size=300))),
+        from_number=draw(st.one_of(st.none(), st.text(ALPHABET, max_size=50))),
+        cost=draw(st.one_of(st.none(), st.floats(0, 1e6))),
+        currency=draw(st.one_of(st.none(), st.text(ALPHABET, max_size=300))),
+        summary=draw(st.one_of(st.none(), big_text())),
+        ended_reason=draw(st.one_of(st.none(), big_text())),
+        extracted_data=draw(st.dictionaries(st.text(ALPHABET, max_size=100), JSONISH, max_size=8)),
+        qa=draw(st.dictionaries(st.text(ALPHABET, max_size=100), JSONISH, max_size=5)),
+        qa_score=draw(st.one_of(st.none(), st.floats(0, 100))),
+        recording_urls=draw(st.lists(big_text(), max_size=5)),
+        transcript=turns,
+    )
+
+
+BUDGETS = st.sampled_from([2_000, 3_500, 24_000])
+FAST = settings(
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+
+
+def assert_within(shaper: Shaper, text: str, structured: dict[str, Any]) -> None:
+    assert len(text) <= shaper.budget
+    assert json_size(structured) <= shaper.budget
+
+
+@FAST
+@given(call=calls(), budget=BUDGETS, redact=st.booleans(), include_recording=st.booleans(), data=st.data())
+def test_no_get_call_answer_exceeds_the_budget(
+    call: Call, budget: int, redact: bool, include_recording: bool, data: st.DataObject
+) -> None:
+    shaper = Shaper(max_chars=budget, redact=redact)
+    offset = data.draw(st.integers(0, max(0, len(call.transcript) - 1)))
+    shaped = shaper.call_detail(call, transcript_offset=offset, include_recording=include_recording)
+    assert_within(shaper, shaped.text, shaped.structured)
+
+
+@FAST
+@given(turns=TURNS, budget=BUDGETS)
+def test_following_continuations_loses_nothing_whatever_the_turns(turns: list[Turn], budget: int) -> None:
+    call = Call(provider="prosper", call_id="1", transcript=turns)
+    shaper = Shaper(max_chars=budget, redact=False)
+    pieces: dict[int, str] = {}
+    offset = char_offset = 0
+    for _ in range(10_000):
+        if not call.transcript:
+            break
+        shaped = shaper.call_detail(call, transcript_offset=offset, transcript_char_offset=char_offset)
+        assert_within(shaper, shaped.text, shaped.structured)
+        for turn in shaped.structured["transcript"]:
+            pieces[turn["index"]] = pieces.get(turn["index"], "") + turn["text"]
+        if not shaped.structured["transcript_truncated"]:
+            break
+        offset = shaped.structured["next_transcript_offset"]
+        char_offset = shaped.structured["next_transcript_char_offset"] or 0
+    assert pieces == {i: shaper.scrub.text(t.text) for i, t in enumerate(call.transcript)}
+
+
+@FAST
+@given(
+    summaries=st.lists(st.one_of(st.none(), big_text()), min_size=0, max_size=100),
+    campaign=st.one_of(st.none(), st.text(ALPHABET, max_size=300)),
+    budget=BUDGETS,
+    error_text=TEXT,
+)
+def test_no_list_calls_answer_exceeds_the_budget(
+    summaries: list[str | None], campaign: str | None, budget: int, error_text: str
+) -> None:
+    listed = [
+        CallSummary(
+            provider="callcamp",
+            call_id=f"call_{i:0>190}",
+            campaign_id=campaign,
+            started_at=START - timedelta(minutes=i),
+            summary=summary,
+            to_number=campaign,
+            currency=campaign,
+        )
+        for i, summary in enumerate(summaries)
+    ]
+    shaper = Shaper(max_chars=budget)
+    shown, shaped = shaper.call_list(
+        rows=listed,
+        providers=["prosper", "callcamp"],
+        cursor_after=lambda k: "c" * 400 if k < len(listed) else None,
+        has_more_after=lambda k: k < len(listed),
+        totals={"callcamp": PlatformTotals(calls=10**9, duration_seconds=1e12, cost=1e9, currency=campaign)},
+        unsupported_filters={"prosper": ["search", "status"]},
+        provider_errors={"prosper": "prosper is unavailable (HTTP 503 after 5 attempts); try again later."},
+    )
+    assert_within(shaper, shaped.text, shaped.structured)
+    assert shown >= min(1, len(listed))
