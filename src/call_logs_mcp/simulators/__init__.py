@@ -1,0 +1,132 @@
+"""Simulated Prosper and CallCamp APIs, for tests, `--demo` and benchmarks.
+
+    from call_logs_mcp.simulators import simulated_app, simulated_transport, simulated_provider_config
+
+    app = simulated_app("prosper", variant="openapi")        # a Starlette app over generated data
+    config = simulated_provider_config("prosper")            # key + base URL the app expects
+    provider = create_provider(config, transport=simulated_transport("prosper", app))
+
+Modules: `data` (deterministic generator, `SimDataset`), `prosper` / `callcamp` (the apps, each
+documents its wire shapes), `faults` (`Faults`: latency, rate limit, 5xx, 429, resets, truncated
+JSON; request log on `app.state.requests`). Imports here are lazy so that importing the package
+costs nothing.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import httpx2
+    from starlette.applications import Starlette
+
+    from call_logs_mcp.settings import ProviderConfig
+    from call_logs_mcp.simulators.data import SimDataset
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_API_KEYS: dict[str, str] = {"prosper": "sim-prosper-key", "callcamp": "cc_tok_sim"}
+DEFAULT_PORTS: dict[str, int] = {"prosper": 8101, "callcamp": 8102}
+
+
+def simulator_base_url(name: str) -> str:
+    """The base URL an in-process simulator answers on (any host works through ASGITransport)."""
+    _check_name(name)
+    return f"http://{name}.simulator"
+
+
+def _check_name(name: str) -> None:
+    from call_logs_mcp.providers import SIMULATORS
+
+    if name not in SIMULATORS:
+        known = ", ".join(sorted(SIMULATORS))
+        raise ValueError(f"No simulator named {name!r}; known simulators: {known}.")
+
+
+def simulated_dataset(name: str, **kwargs: Any) -> SimDataset:
+    """`generate_dataset(**kwargs)` with the id style the named platform uses."""
+    from call_logs_mcp.simulators.data import generate_dataset
+
+    _check_name(name)
+    kwargs.setdefault("id_style", "callcamp" if name == "callcamp" else "numeric")
+    return generate_dataset(**kwargs)
+
+
+def simulated_app(name: str, dataset: SimDataset | None = None, **knobs: Any) -> Starlette:
+    """The named platform's simulator app (via the `SIMULATORS` registry). `knobs` go to its
+    `create_app` (api_key, faults, variant, transcript_style, ...)."""
+    from call_logs_mcp.providers import SIMULATORS, load
+
+    _check_name(name)
+    if dataset is None:
+        dataset = simulated_dataset(name)
+    app: Starlette = load(SIMULATORS[name])(dataset, **knobs)
+    return app
+
+
+def simulated_transport(name: str, app: Any) -> httpx2.ASGITransport:
+    """An httpx2 transport that delivers requests to `app` in-process (no sockets)."""
+    import httpx2
+
+    _check_name(name)
+    return httpx2.ASGITransport(app=app)
+
+
+def simulated_provider_config(name: str, *, api_key: str | None = None, **overrides: Any) -> ProviderConfig:
+    """A `ProviderConfig` matching the named simulator's defaults (key, base URL); `overrides`
+    set any other `ProviderConfig` field (auth_header, max_retries, requests_per_second, ...)."""
+    from pydantic import SecretStr
+
+    from call_logs_mcp.settings import ProviderConfig
+
+    values: dict[str, Any] = {
+        "name": name,
+        "api_key": SecretStr(api_key if api_key is not None else DEFAULT_API_KEYS.get(name, "sim-key")),
+        "base_url": simulator_base_url(name),
+    }
+    values.update(overrides)
+    return ProviderConfig(**values)
+
+
+def serve(
+    name: str,
+    host: str = "127.0.0.1",
+    port: int = 8101,
+    *,
+    calls: int = 2_000,
+    seed: int = 7,
+    **knobs: Any,
+) -> None:
+    """Serve one simulator with uvicorn until interrupted (blocking). Loopback hosts only: the
+    simulator's key is public. `knobs` go to the app's `create_app` (api_key, faults, variant...).
+
+    Raises ValueError for an unknown simulator or a non-loopback host.
+    """
+    import uvicorn
+
+    _check_name(name)
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ValueError(f"Refusing to serve the {name} simulator on {host!r}: use a loopback address.")
+    app = simulated_app(name, simulated_dataset(name, calls=calls, seed=seed), **knobs)
+    key_hint = "the api_key you passed" if "api_key" in knobs else f"the default simulator key for {name}"
+    logger.warning("Serving the %s simulator on http://%s:%d (auth: %s)", name, host, port, key_hint)
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off")
+    uvicorn.Server(config).run()
+
+
+__all__ = [
+    "DEFAULT_API_KEYS",
+    "DEFAULT_PORTS",
+    "serve",
+    "simulated_app",
+    "simulated_dataset",
+    "simulated_provider_config",
+    "simulated_transport",
+    "simulator_base_url",
+]

@@ -1153,6 +1153,7 @@ class SimDataset:
         self.version = 0
         self._views: dict[tuple[Any, ...], list[SimCall]] = {}
         self._views_version = -1
+        self._totals: dict[int, tuple[list[SimCall], int, float]] = {}
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -1196,6 +1197,7 @@ class SimDataset:
         key = (campaign_id, status_key, start, end, search)
         if self._views_version != self.version:
             self._views.clear()
+            self._totals.clear()
             self._views_version = self.version
         cached = self._views.get(key)
         if cached is not None:
@@ -1224,8 +1226,27 @@ class SimDataset:
             out.append(call)
         if len(self._views) > 64:
             self._views.clear()
+            self._totals.clear()
         self._views[key] = out
         return out
+
+    def totals(
+        self,
+        *,
+        campaign_id: str | None = None,
+        statuses: Iterable[SimStatus] | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        search: str | None = None,
+    ) -> tuple[int, int, float]:
+        """(calls, total duration seconds, total price) of `query(...)` with the same filters."""
+        calls = self.query(campaign_id=campaign_id, statuses=statuses, start=start, end=end, search=search)
+        key = id(calls)
+        cached = self._totals.get(key)
+        if cached is None or cached[0] is not calls:
+            cached = (calls, sum(c.duration_seconds for c in calls), round(sum(c.price for c in calls), 2))
+            self._totals[key] = cached
+        return len(calls), cached[1], cached[2]
 
     # -- mutation (tests) ------------------------------------------------------------------
 
