@@ -422,3 +422,32 @@ async def test_a_cursor_is_tied_to_its_query_and_its_adapter() -> None:
             await provider.list_calls(CallQuery(search="x"), cursor=page.next_cursor)
         with pytest.raises(InvalidArgumentError, match="not issued"):
             await provider.list_calls(CallQuery(), cursor=page.next_cursor[:-4] + "AAAA")
+
+
+@pytest.mark.parametrize(
+    ("fields", "status", "raw"),
+    [
+        (
+            {"call_ended_reason": "silence-timeout", "call_categorization": {"category": "DISCONNECTED"}},
+            CallStatus.FAILED,
+            "silence-timeout",
+        ),
+        (
+            {"call_ended_reason": "customer-busy", "call_categorization": {"category": "NO_RESPONSE"}},
+            CallStatus.BUSY,
+            "customer-busy",
+        ),
+        (
+            {"call_ended_reason": "", "call_categorization": {"category": "VOICEMAIL"}},
+            CallStatus.VOICEMAIL,
+            "VOICEMAIL",
+        ),
+        ({"call_ended_reason": "", "call_categorization": None}, CallStatus.IN_PROGRESS, None),
+        ({}, CallStatus.UNKNOWN, None),
+    ],
+)
+async def test_the_openapi_shape_derives_status_from_end_reason_then_categorization(
+    fields: dict[str, Any], status: CallStatus, raw: str | None
+) -> None:
+    call = await get({"id": "1", **fields})
+    assert (call.status, call.raw_status) == (status, raw)

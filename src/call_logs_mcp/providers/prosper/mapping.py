@@ -32,15 +32,49 @@ SERVER_STATUS_FILTER: dict[CallStatus, str] = {
 }
 
 
+# The OpenAPI shape's `call_categorization.category` (PatientCallCategory), used when the end
+# reason alone does not tell the outcome (e.g. "silence-timeout").
+CATEGORY_STATUS: dict[str, CallStatus] = {
+    "GOOD": CallStatus.COMPLETED,
+    "TRANSFER": CallStatus.COMPLETED,
+    "HUMAN_ONLY": CallStatus.COMPLETED,
+    "CALLBACK_REQUESTED": CallStatus.COMPLETED,
+    "MANAGER_REQUESTED": CallStatus.COMPLETED,
+    "DNC_REQUESTED": CallStatus.COMPLETED,
+    "WRONG_USER": CallStatus.COMPLETED,
+    "NOT_INTERESTED_RIGHT_NOW": CallStatus.COMPLETED,
+    "VOICEMAIL": CallStatus.VOICEMAIL,
+    "NO_RESPONSE": CallStatus.NO_ANSWER,
+    "DISCONNECTED": CallStatus.FAILED,
+    "TRANSFER_FAILED": CallStatus.FAILED,
+    "SERVICE_NOT_AVAILABLE": CallStatus.FAILED,
+    "BLACKLISTED_PHONE": CallStatus.FAILED,
+}
+
+
 def status_of(log: ProsperCallLog) -> tuple[CallStatus, str | None]:
+    """(normalised status, raw value). The guide's `status` when it is one we know; else the
+    end reason (`customer-busy` → busy), else the categorization (`DISCONNECTED` → failed); an
+    OpenAPI-shaped log whose end reason is still empty is a call in progress."""
     raw_status = text_or_none(log.status)
-    raw_reason = text_or_none(log.ended_reason)
     status = normalize_status(raw_status)
-    if status is CallStatus.UNKNOWN and raw_reason is not None:
-        reason_status = status_from_ended_reason(raw_reason)
-        if reason_status is not CallStatus.UNKNOWN or raw_status is None:
-            return reason_status, raw_status or raw_reason
-    return status, raw_status or raw_reason
+    if status is not CallStatus.UNKNOWN:
+        return status, raw_status
+    reason = text_or_none(log.ended_reason)
+    category_value = (log.call_categorization or {}).get("category")
+    category = text_or_none(category_value)
+    derived = status_from_ended_reason(reason)
+    if derived is CallStatus.UNKNOWN and category is not None:
+        derived = CATEGORY_STATUS.get(category.upper(), CallStatus.UNKNOWN)
+    if (
+        derived is CallStatus.UNKNOWN
+        and raw_status is None
+        and reason is None
+        and category is None
+        and "ended_reason" in log.model_fields_set
+    ):
+        derived = CallStatus.IN_PROGRESS
+    return derived, raw_status or reason or category
 
 
 def to_call(log: ProsperCallLog, *, campaign_id: str | None = None) -> Call:
