@@ -1,0 +1,50 @@
+"""The local call index: SQLite + FTS5 store, incremental sync, transcript search, campaign
+analytics. See `store` (queries, account scoping) and `sync` (the sync engine)."""
+
+from call_logs_mcp.index.search import SearchHit, SearchResult, parse_query
+from call_logs_mcp.index.store import (
+    AccountScope,
+    CallRecord,
+    CampaignListing,
+    IndexStats,
+    IndexStore,
+    RecentCalls,
+    SyncState,
+    UpsertCounts,
+    account_id,
+    accounts_for,
+    purge,
+    scope_key,
+)
+from call_logs_mcp.index.sync import (
+    Progress,
+    ProviderSyncResult,
+    SyncResult,
+    SyncScope,
+    SyncSource,
+    run_sync,
+)
+
+__all__ = [
+    "AccountScope",
+    "CallRecord",
+    "CampaignListing",
+    "IndexStats",
+    "IndexStore",
+    "Progress",
+    "ProviderSyncResult",
+    "RecentCalls",
+    "SearchHit",
+    "SearchResult",
+    "SyncResult",
+    "SyncScope",
+    "SyncSource",
+    "SyncState",
+    "UpsertCounts",
+    "account_id",
+    "accounts_for",
+    "parse_query",
+    "purge",
+    "run_sync",
+    "scope_key",
+]

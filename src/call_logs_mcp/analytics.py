@@ -1,0 +1,535 @@
+"""Campaign analytics: pure functions over calls.
+
+Two steps. First the *facts* of a set of calls are gathered into `CampaignFacts` (counts, sorted
+durations and QA scores, per-field aggregates, candidate notable calls): `gather_facts(calls)`
+does it in Python over `Call` objects, and the index computes the very same facts with SQL over
+100,000 calls in a fraction of the time (tests hold the two equal). Then `summarize(facts, ...)`
+turns facts into the `CampaignSummary` the tools render: rates, percentiles, the QA distribution,
+extracted-data fields by type, and the coverage statement.
+
+Definitions (also in the field descriptions, so the model reading the output sees them):
+- connect rate = (completed + voicemail) / final calls; completion rate = completed / final calls;
+  final calls exclude calls still in progress.
+- median and p90 interpolate linearly between closest ranks (the median is the usual median).
+- extracted data is flattened (`a.b` for nested objects, up to 3 levels); booleans report a true
+  rate, numbers mean/min/max, strings their values when there are at most 12 distinct ones (else
+  they are reported as free text with a distinct count), lists only how many calls had one.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from call_logs_mcp.models import Call, CallStatus, PlatformTotals, call_uri
+
+TEXT_VALUE_CHARS = 120
+MAX_FIELD_DEPTH = 3
+MAX_KEY_CHARS = 100
+LOW_CARDINALITY = 12
+FREE_TEXT_TOP = 5
+NOTABLE_EACH = 3
+MAX_FIELDS = 50
+QA_BINS = 10
+
+
+class FieldKind(IntEnum):
+    """How an extracted-data value is aggregated (stored as an integer in the index)."""
+
+    BOOLEAN = 1
+    NUMBER = 2
+    TEXT = 3
+    LIST = 4
+
+    @property
+    def label(self) -> Literal["boolean", "number", "text", "list"]:
+        labels: dict[int, Literal["boolean", "number", "text", "list"]] = {
+            1: "boolean",
+            2: "number",
+            3: "text",
+            4: "list",
+        }
+        return labels[int(self)]
+
+
+@dataclass(frozen=True)
+class FieldValue:
+    key: str
+    kind: FieldKind
+    num: float | None = None
+    text: str | None = None
+
+
+def flatten_extracted(data: Mapping[str, Any]) -> list[FieldValue]:
+    """Extracted data as one value per (dotted) key, in the form both the index and
+    `gather_facts` aggregate. Nulls, empty strings and non-finite numbers carry no value."""
+    out: list[FieldValue] = []
+
+    def walk(obj: Mapping[str, Any], prefix: str, depth: int) -> None:
+        for raw_key, value in obj.items():
+            key = f"{prefix}{raw_key}"[:MAX_KEY_CHARS]
+            if isinstance(value, bool):
+                out.append(FieldValue(key, FieldKind.BOOLEAN, num=1.0 if value else 0.0))
+            elif isinstance(value, int | float):
+                number = float(value)
+                if math.isfinite(number):
+                    out.append(FieldValue(key, FieldKind.NUMBER, num=number))
+            elif isinstance(value, str):
+                text = value.strip()[:TEXT_VALUE_CHARS]
+                if text:
+                    out.append(FieldValue(key, FieldKind.TEXT, text=text))
+            elif isinstance(value, Mapping) and depth < MAX_FIELD_DEPTH:
+                walk(value, f"{key}.", depth + 1)
+            elif isinstance(value, list | tuple | Mapping):
+                out.append(FieldValue(key, FieldKind.LIST))
+
+    walk(data, "", 1)
+    # A key repeated by flattening ("a.b" next to {"a": {"b": ...}}) counts once, first wins.
+    seen: set[tuple[str, FieldKind]] = set()
+    unique: list[FieldValue] = []
+    for value in out:
+        if (value.key, value.kind) not in seen:
+            seen.add((value.key, value.kind))
+            unique.append(value)
+    return unique
+
+
+# --- facts ----------------------------------------------------------------------------------
+
+
+@dataclass
+class FieldFacts:
+    key: str
+    kind: FieldKind
+    calls: int = 0
+    true_count: int = 0
+    num_sum: float = 0.0
+    num_min: float | None = None
+    num_max: float | None = None
+    distinct: int = 0
+    # Text values, most frequent first (ties by value), at most LOW_CARDINALITY + 1 of them.
+    top: list[tuple[str, int]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class NotableCandidate:
+    call_id: str
+    value: float | None
+    started_at: datetime | None
+
+
+@dataclass
+class CampaignFacts:
+    """What a summary is computed from. Build with `gather_facts` or the index."""
+
+    calls: int = 0
+    calls_with_transcript: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+    by_ended_reason: dict[str, int] = field(default_factory=dict)
+    durations: list[float] = field(default_factory=list)  # sorted
+    qa_scores: list[float] = field(default_factory=list)  # sorted
+    cost_by_currency: dict[str, float] = field(default_factory=dict)  # "" = currency unknown
+    calls_with_cost: int = 0
+    per_day: dict[str, int] = field(default_factory=dict)
+    first_call_at: datetime | None = None
+    last_call_at: datetime | None = None
+    fields: list[FieldFacts] = field(default_factory=list)
+    longest: list[NotableCandidate] = field(default_factory=list)
+    lowest_qa: list[NotableCandidate] = field(default_factory=list)
+    recent_failed: list[NotableCandidate] = field(default_factory=list)
+
+
+def top_text_values(counts: Mapping[str, int]) -> list[tuple[str, int]]:
+    """Most frequent first, ties by value; at most LOW_CARDINALITY + 1 (enough to tell
+    'low cardinality' from 'free text')."""
+    return heapq.nsmallest(LOW_CARDINALITY + 1, counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def _started_key(candidate: NotableCandidate) -> tuple[float, str]:
+    started = candidate.started_at.timestamp() if candidate.started_at else -math.inf
+    return (started, candidate.call_id)
+
+
+def pick_longest(candidates: Iterable[NotableCandidate]) -> list[NotableCandidate]:
+    with_value = [c for c in candidates if c.value is not None]
+    return heapq.nsmallest(NOTABLE_EACH, with_value, key=lambda c: (-(c.value or 0.0), c.call_id))
+
+
+def pick_lowest_qa(candidates: Iterable[NotableCandidate]) -> list[NotableCandidate]:
+    with_value = [c for c in candidates if c.value is not None]
+    return heapq.nsmallest(NOTABLE_EACH, with_value, key=lambda c: (c.value or 0.0, c.call_id))
+
+
+def pick_recent(candidates: Iterable[NotableCandidate]) -> list[NotableCandidate]:
+    return heapq.nlargest(NOTABLE_EACH, candidates, key=_started_key)
+
+
+def gather_facts(calls: Iterable[Call]) -> CampaignFacts:
+    """The facts of `calls`, in Python. Equivalent to what the index computes with SQL."""
+    facts = CampaignFacts()
+    status: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    days: Counter[str] = Counter()
+    costs: dict[str, float] = {}
+    fields: dict[tuple[str, FieldKind], FieldFacts] = {}
+    texts: dict[tuple[str, FieldKind], Counter[str]] = {}
+    longest: list[NotableCandidate] = []
+    lowest: list[NotableCandidate] = []
+    failed: list[NotableCandidate] = []
+    for call in calls:
+        facts.calls += 1
+        if call.transcript:
+            facts.calls_with_transcript += 1
+        status[call.status.value] += 1
+        reasons[call.ended_reason or "unknown"] += 1
+        if call.duration_seconds is not None:
+            facts.durations.append(call.duration_seconds)
+            longest.append(NotableCandidate(call.call_id, call.duration_seconds, call.started_at))
+        if call.qa_score is not None:
+            facts.qa_scores.append(call.qa_score)
+            lowest.append(NotableCandidate(call.call_id, call.qa_score, call.started_at))
+        if call.cost is not None:
+            facts.calls_with_cost += 1
+            currency = call.currency or ""
+            costs[currency] = costs.get(currency, 0.0) + call.cost
+        if call.status is CallStatus.FAILED:
+            failed.append(NotableCandidate(call.call_id, None, call.started_at))
+        if call.started_at is not None:
+            days[call.started_at.date().isoformat()] += 1
+            if facts.first_call_at is None or call.started_at < facts.first_call_at:
+                facts.first_call_at = call.started_at
+            if facts.last_call_at is None or call.started_at > facts.last_call_at:
+                facts.last_call_at = call.started_at
+        for value in flatten_extracted(call.extracted_data):
+            slot = fields.get((value.key, value.kind))
+            if slot is None:
+                slot = fields[(value.key, value.kind)] = FieldFacts(value.key, value.kind)
+            slot.calls += 1
+            if value.kind is FieldKind.BOOLEAN:
+                slot.true_count += 1 if value.num else 0
+            elif value.kind is FieldKind.NUMBER and value.num is not None:
+                slot.num_sum += value.num
+                slot.num_min = value.num if slot.num_min is None else min(slot.num_min, value.num)
+                slot.num_max = value.num if slot.num_max is None else max(slot.num_max, value.num)
+            elif value.kind is FieldKind.TEXT and value.text is not None:
+                texts.setdefault((value.key, value.kind), Counter())[value.text] += 1
+    for slot_key, counter in texts.items():
+        fields[slot_key].distinct = len(counter)
+        fields[slot_key].top = top_text_values(counter)
+    facts.by_status = dict(status)
+    facts.by_ended_reason = dict(reasons)
+    facts.durations.sort()
+    facts.qa_scores.sort()
+    facts.cost_by_currency = costs
+    facts.per_day = dict(days)
+    facts.fields = list(fields.values())
+    facts.longest = pick_longest(longest)
+    facts.lowest_qa = pick_lowest_qa(lowest)
+    facts.recent_failed = pick_recent(failed)
+    return facts
+
+
+# --- output ---------------------------------------------------------------------------------
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+Source = Literal["index", "platform"]
+
+
+class Totals(_Out):
+    """Headline totals. `*_source` says whether a figure is the platform's exact total for
+    the scope or computed from the calls in the local index."""
+
+    calls: int
+    calls_source: Source
+    duration_seconds: float | None
+    duration_source: Source
+    cost: float | None
+    currency: str | None
+    cost_source: Source
+
+
+class DurationStats(_Out):
+    calls_with_duration: int
+    total_seconds: float
+    mean_seconds: float | None
+    median_seconds: float | None
+    p90_seconds: float | None = Field(
+        description="90th percentile, linear interpolation between closest ranks"
+    )
+    max_seconds: float | None
+
+
+class CostStats(_Out):
+    calls_with_cost: int
+    total: float | None = Field(description="None when calls are priced in several currencies")
+    currency: str | None
+    by_currency: dict[str, float]
+
+
+class QaBucket(_Out):
+    low: float
+    high: float
+    calls: int
+
+
+class QaStats(_Out):
+    scored_calls: int
+    mean: float | None
+    min: float | None
+    max: float | None
+    scale_max: float | None = Field(description="assumed top of the QA scale (1, 5, 10 or 100)")
+    distribution: list[QaBucket]
+
+
+class FieldSummary(_Out):
+    name: str
+    kind: Literal["boolean", "number", "text", "list"]
+    calls: int = Field(description="calls whose extracted data has a value of this kind")
+    true_count: int | None = None
+    true_rate: float | None = None
+    mean: float | None = None
+    min: float | None = None
+    max: float | None = None
+    distinct_values: int | None = None
+    values: dict[str, int] | None = Field(
+        default=None, description="value counts, most frequent first (top repeated ones for free text)"
+    )
+    free_text: bool = False
+
+
+class NotableCall(_Out):
+    provider: str
+    call_id: str
+    uri: str
+    why: Literal["longest", "lowest_qa", "failed"]
+    value: float | None = None
+    started_at: datetime | None = None
+
+
+class Coverage(_Out):
+    indexed_calls: int
+    calls_with_transcript: int
+    platform_calls: int | None = Field(description="calls the platform reports for this scope, if it does")
+    last_synced_at: datetime | None
+    complete: bool | None = Field(description="the index holds every call the platform reports")
+    note: str
+
+
+class CampaignSummary(_Out):
+    provider: str
+    campaign_id: str | None
+    campaign_name: str | None = None
+    from_date: datetime | None = None
+    to_date: datetime | None = None
+    totals: Totals
+    by_status: dict[str, int]
+    platform_by_status: dict[str, int] | None = None
+    by_ended_reason: dict[str, int]
+    connect_rate: float | None = Field(description="(completed + voicemail) / final calls")
+    completion_rate: float | None = Field(description="completed / final calls")
+    duration: DurationStats
+    cost: CostStats
+    qa: QaStats
+    extracted_fields: list[FieldSummary]
+    calls_per_day: dict[str, int]
+    first_call_at: datetime | None
+    last_call_at: datetime | None
+    notable_calls: list[NotableCall]
+    coverage: Coverage
+
+
+def quantile(sorted_values: list[float], q: float) -> float | None:
+    """Linear interpolation between closest ranks (q=0.5 is the usual median)."""
+    if not sorted_values:
+        return None
+    position = q * (len(sorted_values) - 1)
+    low = math.floor(position)
+    high = min(low + 1, len(sorted_values) - 1)
+    fraction = position - low
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * fraction
+
+
+def _round(value: float | None, digits: int = 3) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def qa_scale(max_score: float) -> float:
+    for scale in (1.0, 5.0, 10.0, 100.0):
+        if max_score <= scale:
+            return scale
+    return max_score
+
+
+def qa_stats(scores: list[float]) -> QaStats:
+    if not scores:
+        return QaStats(scored_calls=0, mean=None, min=None, max=None, scale_max=None, distribution=[])
+    scale = qa_scale(scores[-1])
+    width = scale / QA_BINS
+    counts = [0] * QA_BINS
+    for score in scores:
+        counts[min(QA_BINS - 1, max(0, int(score / width)))] += 1
+    buckets = [
+        QaBucket(low=round(i * width, 6), high=round((i + 1) * width, 6), calls=count)
+        for i, count in enumerate(counts)
+    ]
+    return QaStats(
+        scored_calls=len(scores),
+        mean=_round(math.fsum(scores) / len(scores)),
+        min=scores[0],
+        max=scores[-1],
+        scale_max=scale,
+        distribution=buckets,
+    )
+
+
+def field_summary(facts: FieldFacts) -> FieldSummary:
+    base: dict[str, Any] = {"name": facts.key, "kind": facts.kind.label, "calls": facts.calls}
+    if facts.kind is FieldKind.BOOLEAN:
+        base["true_count"] = facts.true_count
+        base["true_rate"] = _round(facts.true_count / facts.calls) if facts.calls else None
+    elif facts.kind is FieldKind.NUMBER:
+        base["mean"] = _round(facts.num_sum / facts.calls) if facts.calls else None
+        base["min"] = facts.num_min
+        base["max"] = facts.num_max
+    elif facts.kind is FieldKind.TEXT:
+        base["distinct_values"] = facts.distinct
+        if facts.distinct <= LOW_CARDINALITY:
+            base["values"] = dict(facts.top[:LOW_CARDINALITY])
+        else:
+            base["free_text"] = True
+            repeated = [(value, count) for value, count in facts.top if count >= 2]
+            base["values"] = dict(repeated[:FREE_TEXT_TOP])
+    return FieldSummary(**base)
+
+
+def _coverage(facts: CampaignFacts, platform_calls: int | None, last_synced_at: datetime | None) -> Coverage:
+    complete = None if platform_calls is None else facts.calls >= platform_calls
+    if platform_calls is None:
+        note = f"Computed from {facts.calls} calls in the local index; the platform reports no total."
+    elif complete:
+        note = f"Computed from all {facts.calls} calls the platform reports."
+    else:
+        note = (
+            f"Computed from {facts.calls} of the {platform_calls} calls the platform reports; "
+            "run a sync to cover the rest."
+        )
+    if last_synced_at is None:
+        note += " This scope has not been synced; figures cover calls indexed by other syncs."
+    return Coverage(
+        indexed_calls=facts.calls,
+        calls_with_transcript=facts.calls_with_transcript,
+        platform_calls=platform_calls,
+        last_synced_at=last_synced_at,
+        complete=complete,
+        note=note,
+    )
+
+
+def summarize(
+    facts: CampaignFacts,
+    *,
+    provider: str,
+    campaign_id: str | None,
+    campaign_name: str | None = None,
+    from_date: datetime | None = None,
+    to_date: datetime | None = None,
+    platform: PlatformTotals | None = None,
+    platform_by_status: Mapping[str, int] | None = None,
+    last_synced_at: datetime | None = None,
+) -> CampaignSummary:
+    """The summary of `facts`. `platform` totals, when given, must be for exactly this scope;
+    they become the headline totals (marked `platform`)."""
+    final = facts.calls - facts.by_status.get(CallStatus.IN_PROGRESS.value, 0)
+    completed = facts.by_status.get(CallStatus.COMPLETED.value, 0)
+    voicemail = facts.by_status.get(CallStatus.VOICEMAIL.value, 0)
+    durations = facts.durations
+    duration_total = math.fsum(durations)
+    currencies = {k: round(v, 6) for k, v in sorted(facts.cost_by_currency.items())}
+    single_currency = next(iter(currencies)) if len(currencies) == 1 else None
+    cost_total = currencies[single_currency] if single_currency is not None else None
+
+    platform_calls = platform.calls if platform else None
+    totals = Totals(
+        calls=platform_calls if platform_calls is not None else facts.calls,
+        calls_source="platform" if platform_calls is not None else "index",
+        duration_seconds=(
+            platform.duration_seconds
+            if platform and platform.duration_seconds is not None
+            else _round(duration_total)
+        ),
+        duration_source="platform" if platform and platform.duration_seconds is not None else "index",
+        cost=platform.cost if platform and platform.cost is not None else cost_total,
+        currency=(platform.currency if platform and platform.cost is not None else single_currency) or None,
+        cost_source="platform" if platform and platform.cost is not None else "index",
+    )
+    notable = [
+        *(("longest", c) for c in facts.longest),
+        *(("lowest_qa", c) for c in facts.lowest_qa),
+        *(("failed", c) for c in facts.recent_failed),
+    ]
+    return CampaignSummary(
+        provider=provider,
+        campaign_id=campaign_id,
+        campaign_name=campaign_name,
+        from_date=from_date,
+        to_date=to_date,
+        totals=totals,
+        by_status=dict(sorted(facts.by_status.items(), key=lambda kv: (-kv[1], kv[0]))),
+        platform_by_status=dict(platform_by_status) if platform_by_status else None,
+        by_ended_reason=dict(sorted(facts.by_ended_reason.items(), key=lambda kv: (-kv[1], kv[0]))),
+        connect_rate=_round((completed + voicemail) / final) if final else None,
+        completion_rate=_round(completed / final) if final else None,
+        duration=DurationStats(
+            calls_with_duration=len(durations),
+            total_seconds=round(duration_total, 3),
+            mean_seconds=_round(duration_total / len(durations)) if durations else None,
+            median_seconds=_round(quantile(durations, 0.5)),
+            p90_seconds=_round(quantile(durations, 0.9)),
+            max_seconds=durations[-1] if durations else None,
+        ),
+        cost=CostStats(
+            calls_with_cost=facts.calls_with_cost,
+            total=cost_total,
+            currency=single_currency or None,
+            by_currency=currencies,
+        ),
+        qa=qa_stats(facts.qa_scores),
+        extracted_fields=[
+            field_summary(f)
+            for f in sorted(facts.fields, key=lambda f: (-f.calls, f.key, f.kind))[:MAX_FIELDS]
+        ],
+        calls_per_day=dict(sorted(facts.per_day.items())),
+        first_call_at=facts.first_call_at,
+        last_call_at=facts.last_call_at,
+        notable_calls=[
+            NotableCall(
+                provider=provider,
+                call_id=c.call_id,
+                uri=call_uri(provider, c.call_id),
+                why=why,  # type: ignore[arg-type]
+                value=c.value,
+                started_at=c.started_at,
+            )
+            for why, c in notable
+        ],
+        coverage=_coverage(facts, platform_calls, last_synced_at),
+    )
+
+
+def summarize_calls(
+    calls: Iterable[Call], *, provider: str, campaign_id: str | None, **context: Any
+) -> CampaignSummary:
+    """`summarize(gather_facts(calls), ...)`: the whole summary of a list of calls."""
+    return summarize(gather_facts(calls), provider=provider, campaign_id=campaign_id, **context)

@@ -1,0 +1,231 @@
+"""The SQLite file: creation with private permissions, connection settings, a small pool.
+
+sqlite3 thread rules: a connection may move between threads (`check_same_thread=False`) but must
+never be used by two threads at once. So there is one writer connection behind a lock and a few
+reader connections handed out one per call; async callers run their work in a worker thread
+(`anyio.to_thread`) so the event loop never blocks on disk. WAL lets readers run while the
+writer commits.
+
+Privacy settings on every connection: `secure_delete` (deleted content is zeroed, so `purge`
+leaves nothing behind) and `temp_store=MEMORY` (sorts never spill rows into temp files).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+import anyio
+import anyio.to_thread
+
+from call_logs_mcp.errors import StoreError
+from call_logs_mcp.index.migrations import MIGRATIONS, SCHEMA_VERSION
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+BUSY_TIMEOUT_MS = 10_000
+_CACHE_KIB = 32 * 1024
+
+
+def _store_error(exc: sqlite3.Error, doing: str) -> StoreError:
+    # sqlite messages can quote SQL or values; ours names only what we were doing.
+    if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc).lower():
+        return StoreError(f"The local call index is busy (another process is writing) while {doing}.")
+    if isinstance(exc, sqlite3.DatabaseError) and "not a database" in str(exc).lower():
+        return StoreError(f"The local call index file is not a valid database ({doing}).")
+    return StoreError(f"The local call index failed while {doing} ({type(exc).__name__}).")
+
+
+def _prepare_file(path: Path) -> None:
+    """Create the directory (0700, only the levels we create) and the file (0600)."""
+    parent = path.parent
+    missing: list[Path] = []
+    probe = parent
+    while not probe.exists():
+        missing.append(probe)
+        probe = probe.parent
+    for directory in reversed(missing):
+        directory.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(directory, 0o700)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+    os.chmod(path, 0o600)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(
+        path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+    )
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA secure_delete = ON")
+    conn.execute("PRAGMA temp_store = MEMORY")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    (version,) = conn.execute("PRAGMA user_version").fetchone()
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"The local call index was created by a newer version of call-logs-mcp "
+            f"(schema {version}, this version knows {SCHEMA_VERSION}); upgrade, or point CALL_LOGS_DB "
+            "at another file."
+        )
+    while version < SCHEMA_VERSION:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have migrated while we waited for the lock.
+            (version,) = conn.execute("PRAGMA user_version").fetchone()
+            if version < SCHEMA_VERSION:
+                for statement in MIGRATIONS[version]:
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {version + 1}")
+                logger.info("index schema migrated to version %d", version + 1)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        (version,) = conn.execute("PRAGMA user_version").fetchone()
+
+
+class Database:
+    """One SQLite file: a writer connection and a pool of readers. Use `open`."""
+
+    def __init__(self, path: Path, writer: sqlite3.Connection, max_readers: int) -> None:
+        self.path = path
+        self._writer = writer
+        self._write_lock = threading.Lock()
+        self._readers: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
+        self._all: list[sqlite3.Connection] = [writer]
+        self._pool_lock = threading.Lock()
+        self._max_readers = max_readers
+        self._read_limiter = anyio.CapacityLimiter(max_readers)
+        self._write_limiter = anyio.CapacityLimiter(1)
+        self._closed = False
+
+    @classmethod
+    def open(cls, path: Path, *, max_readers: int = 4) -> Database:
+        """Open (creating and migrating as needed) the index at `path`.
+
+        Raises StoreError when the file cannot be created, is not a database, or has a newer schema.
+        """
+        path = Path(path).expanduser()
+        try:
+            _prepare_file(path)
+        except OSError as exc:
+            raise StoreError(
+                f"Cannot create the local call index at {path} ({exc.strerror or 'OS error'}); "
+                "set CALL_LOGS_DB to a writable path."
+            ) from None
+        try:
+            writer = _connect(path)
+            (mode,) = writer.execute("PRAGMA journal_mode = WAL").fetchone()
+            if str(mode).lower() != "wal":
+                logger.warning("index journal mode is %s, not WAL", mode)
+            _migrate(writer)
+        except sqlite3.Error as exc:
+            raise _store_error(exc, "opening it") from None
+        return cls(path, writer, max_readers)
+
+    # -- synchronous access (worker threads, CLI) -------------------------------------------
+
+    @contextmanager
+    def _reader(self) -> Iterator[sqlite3.Connection]:
+        if self._closed:
+            raise StoreError("The local call index is closed.")
+        try:
+            conn = self._readers.get_nowait()
+        except queue.Empty:
+            with self._pool_lock:
+                conn = _connect(self.path)
+                self._all.append(conn)
+        try:
+            yield conn
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            self._readers.put(conn)
+
+    def read_sync(self, fn: Callable[[sqlite3.Connection], T], doing: str = "reading") -> T:
+        """Run `fn(conn)` inside one read transaction (a consistent snapshot)."""
+        try:
+            with self._reader() as conn:
+                conn.execute("BEGIN")
+                try:
+                    return fn(conn)
+                finally:
+                    conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            raise _store_error(exc, doing) from None
+
+    def write_sync(self, fn: Callable[[sqlite3.Connection], T], doing: str = "writing") -> T:
+        """Run `fn(conn)` inside one write transaction: all of it is committed, or none."""
+        if self._closed:
+            raise StoreError("The local call index is closed.")
+        with self._write_lock:
+            conn = self._writer
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    result = fn(conn)
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+                return result
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise _store_error(exc, doing) from None
+
+    def maintenance_sync(self, fn: Callable[[sqlite3.Connection], T], doing: str) -> T:
+        """Run `fn(conn)` on the writer outside any transaction (checkpoints, FTS optimize)."""
+        with self._write_lock:
+            try:
+                return fn(self._writer)
+            except sqlite3.Error as exc:
+                raise _store_error(exc, doing) from None
+
+    # -- async access -----------------------------------------------------------------------
+
+    async def read(self, fn: Callable[[sqlite3.Connection], T], doing: str = "reading") -> T:
+        return await anyio.to_thread.run_sync(self.read_sync, fn, doing, limiter=self._read_limiter)
+
+    async def write(self, fn: Callable[[sqlite3.Connection], T], doing: str = "writing") -> T:
+        return await anyio.to_thread.run_sync(self.write_sync, fn, doing, limiter=self._write_limiter)
+
+    def checkpoint(self) -> None:
+        """Move the WAL into the main file and truncate the WAL to zero bytes."""
+
+        def run(conn: sqlite3.Connection) -> None:
+            busy, _log, _done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if busy:
+                raise StoreError(
+                    "Could not checkpoint the local call index: another process is reading it; "
+                    "stop the server and retry."
+                )
+
+        self.maintenance_sync(run, "checkpointing")
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        with self._write_lock, self._pool_lock:
+            for conn in self._all:
+                try:
+                    conn.close()
+                except sqlite3.Error:  # pragma: no cover - closing never matters more than exit
+                    logger.debug("closing an index connection failed", exc_info=True)
+            self._all.clear()

@@ -1,0 +1,126 @@
+"""Append-only, numbered schema migrations.
+
+`MIGRATIONS[n]` moves a database from `PRAGMA user_version = n` to `n + 1`. Never edit or reorder
+an entry once released: add a new one. Each migration runs in one `BEGIN IMMEDIATE` transaction,
+so a crash mid-migration leaves the previous version intact.
+
+Layout (version 1), with why:
+
+- `sources`: one row per (account, provider). `account` is a keyed hash of the platform account
+  (see `store.account_id`), never the key itself. Every other table hangs off a small integer
+  `source`, which keeps indexes narrow and makes "another account's rows" unreachable by query.
+- `campaigns`: campaign ids per source (interned: `calls.campaign` is an integer, 0 = none known),
+  with the platform's name and call count when it lists campaigns.
+- `calls`: the normalised, filterable columns only, so analytics scans stay narrow; the covering
+  index `calls_campaign` answers campaign aggregates without touching the table.
+- `call_bodies`: the rest of the call as the platform returned it (JSON of `models.Call` minus
+  the transcript).
+- `turns`: FTS5 over transcript turns. Its rowid packs the call and the turn index
+  (`calls.id << 20 | turn`), so a call's turns are one rowid range: found, replaced and deleted
+  without an extra index.
+- `fields`: extracted data flattened to one row per (call, key), clustered by campaign and key, so
+  a campaign summary reads each key as one contiguous range.
+- `sync_state`: per sync scope, the watermark and the totals the platform reported.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 1: initial schema
+    (
+        """
+        CREATE TABLE sources (
+            id INTEGER PRIMARY KEY,
+            account TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            UNIQUE (account, provider)
+        )
+        """,
+        """
+        CREATE TABLE campaigns (
+            id INTEGER PRIMARY KEY,
+            source INTEGER NOT NULL REFERENCES sources(id),
+            campaign_id TEXT NOT NULL,
+            name TEXT,
+            platform_calls INTEGER,
+            listed_at TEXT,
+            UNIQUE (source, campaign_id)
+        )
+        """,
+        """
+        CREATE TABLE calls (
+            id INTEGER PRIMARY KEY,
+            source INTEGER NOT NULL REFERENCES sources(id),
+            call_id TEXT NOT NULL,
+            campaign INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL,
+            started_at TEXT NOT NULL DEFAULT '',
+            duration REAL,
+            cost REAL,
+            currency TEXT,
+            qa_score REAL,
+            ended_reason TEXT,
+            has_details INTEGER NOT NULL,
+            turns INTEGER NOT NULL DEFAULT 0,
+            list_hash TEXT,
+            content_hash TEXT NOT NULL,
+            synced_at TEXT NOT NULL,
+            UNIQUE (source, call_id)
+        )
+        """,
+        "CREATE INDEX calls_recent ON calls (source, started_at)",
+        """
+        CREATE INDEX calls_campaign ON calls (
+            source, campaign, started_at, status, ended_reason, duration, cost, currency, qa_score
+        )
+        """,
+        "CREATE INDEX calls_pending ON calls (source, status, has_details)",
+        """
+        CREATE TABLE call_bodies (
+            id INTEGER PRIMARY KEY,
+            body TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE VIRTUAL TABLE turns USING fts5 (
+            text, speaker UNINDEXED, offset UNINDEXED,
+            tokenize = 'unicode61 remove_diacritics 2',
+            prefix = '2 3'
+        )
+        """,
+        """
+        CREATE TABLE fields (
+            source INTEGER NOT NULL,
+            campaign INTEGER NOT NULL,
+            key TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            call INTEGER NOT NULL,
+            kind INTEGER NOT NULL,
+            num REAL,
+            txt TEXT,
+            PRIMARY KEY (source, campaign, key, started_at, call)
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX fields_call ON fields (call)",
+        """
+        CREATE TABLE sync_state (
+            source INTEGER NOT NULL REFERENCES sources(id),
+            scope TEXT NOT NULL,
+            campaign_id TEXT,
+            since TEXT,
+            until TEXT,
+            watermark TEXT,
+            last_synced_at TEXT,
+            last_attempt_at TEXT,
+            platform_calls INTEGER,
+            platform_duration REAL,
+            platform_cost REAL,
+            platform_currency TEXT,
+            status_totals TEXT,
+            PRIMARY KEY (source, scope)
+        )
+        """,
+    ),
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
