@@ -1,0 +1,195 @@
+"""The `call-logs-mcp` command: argument handling, `check` against the simulators, refusals."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator
+
+import httpx2
+import pytest
+from pydantic import SecretStr
+
+import call_logs_mcp
+from call_logs_mcp.__main__ import check_providers, main, mask_secret
+from call_logs_mcp.settings import Settings
+from call_logs_mcp.simulators import (
+    DEFAULT_API_KEYS,
+    simulated_app,
+    simulated_dataset,
+    simulated_provider_config,
+    simulated_transport,
+    simulator_base_url,
+)
+
+PLATFORMS = ("prosper", "callcamp")
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No real platform or server setting leaks in from the developer's shell."""
+    for name in list(os.environ):
+        if name.startswith("CALL_LOGS_") or name.endswith(("_API_KEY", "_BASE_URL", "_AUTH_HEADER")):
+            monkeypatch.delenv(name)
+    yield
+
+
+def simulator_transports(calls: int = 40) -> dict[str, httpx2.AsyncBaseTransport]:
+    return {
+        name: simulated_transport(name, simulated_app(name, simulated_dataset(name, calls=calls)))
+        for name in PLATFORMS
+    }
+
+
+def configure_simulators(monkeypatch: pytest.MonkeyPatch, keys: dict[str, str]) -> None:
+    for name, key in keys.items():
+        monkeypatch.setenv(f"{name.upper()}_API_KEY", key)
+        monkeypatch.setenv(f"{name.upper()}_BASE_URL", simulator_base_url(name))
+
+
+def test_check_passes_against_both_simulators_and_shows_only_masked_keys(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_simulators(monkeypatch, DEFAULT_API_KEYS)
+    code = main(["check"], transports=simulator_transports())
+    out = capsys.readouterr()
+    assert code == 0
+    lines = [line for line in out.out.splitlines() if line.strip()]
+    assert len(lines) == len(PLATFORMS)
+    for name in PLATFORMS:
+        line = next(line for line in lines if name in line)
+        assert line.startswith("ok")
+        assert mask_secret(DEFAULT_API_KEYS[name]) in line
+    for key in DEFAULT_API_KEYS.values():
+        assert key not in out.out + out.err
+
+
+def test_check_fails_with_exit_1_naming_the_variable_when_a_key_is_rejected(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wrong = "cc_tok_wrong_0123456789abcdef"
+    configure_simulators(monkeypatch, {"prosper": DEFAULT_API_KEYS["prosper"], "callcamp": wrong})
+    code = main(["check"], transports=simulator_transports())
+    out = capsys.readouterr()
+    assert code == 1
+    callcamp = next(line for line in out.out.splitlines() if "callcamp" in line)
+    prosper = next(line for line in out.out.splitlines() if "prosper" in line)
+    assert callcamp.startswith("FAIL")
+    assert "CALLCAMP_API_KEY" in callcamp
+    assert prosper.startswith("ok")
+    assert wrong not in out.out + out.err
+    assert mask_secret(wrong) in callcamp
+
+
+async def test_check_reports_an_unreachable_platform_as_a_failure() -> None:
+    def refuse(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.ConnectError("connection refused", request=request)
+
+    settings = Settings(providers={"prosper": simulated_provider_config("prosper", max_retries=0)})
+    out = io.StringIO()
+    code = await check_providers(settings, transports={"prosper": httpx2.MockTransport(refuse)}, out=out)
+    assert code == 1
+    assert out.getvalue().startswith("FAIL")
+    assert "not reachable" in out.getvalue()
+
+
+async def test_check_reports_a_platform_that_answers_nonsense_as_a_failure() -> None:
+    def garbage(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, text="<html>maintenance</html>")
+
+    settings = Settings(providers={"callcamp": simulated_provider_config("callcamp", max_retries=0)})
+    out = io.StringIO()
+    code = await check_providers(settings, transports={"callcamp": httpx2.MockTransport(garbage)}, out=out)
+    assert code == 1
+    assert out.getvalue().startswith("FAIL")
+    assert "maintenance" not in out.getvalue()
+
+
+def test_check_without_any_key_exits_2_and_says_what_to_set(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["check"])
+    out = capsys.readouterr().out
+    assert code == 2
+    assert "PROSPER_API_KEY" in out
+    assert "CALLCAMP_API_KEY" in out
+    assert "--demo" in out
+
+
+def test_check_in_demo_mode_probes_the_simulated_platforms(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["check", "--demo"])
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert code == 0
+    assert sorted(line.split()[1] for line in lines) == sorted(PLATFORMS)
+    assert all(line.startswith("ok") for line in lines)
+
+
+def test_the_demo_flag_is_also_read_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CALL_LOGS_DEMO", "1")
+    assert main(["check"]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == len(PLATFORMS)
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20"])
+def test_serving_http_on_a_network_address_without_a_token_refuses_to_start(
+    host: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["--transport", "http", "--host", host, "--port", "0"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "CALL_LOGS_HTTP_TOKEN" in err
+    assert host in err
+
+
+def test_options_before_and_after_the_serve_subcommand_are_both_honoured(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["--transport", "http", "serve", "--host", "0.0.0.0"]) == 2
+    assert main(["serve", "--transport", "http", "--host", "0.0.0.0"]) == 2
+    assert capsys.readouterr().err.count("CALL_LOGS_HTTP_TOKEN") == 2
+
+
+def test_an_unknown_log_level_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--log-level", "chatty"]) == 2
+    assert "chatty" in capsys.readouterr().err
+
+
+def test_an_invalid_setting_names_the_variable_without_echoing_its_value(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CALL_LOGS_MAX_OUTPUT_CHARS", "lots-and-lots")
+    assert main(["check"]) == 2
+    err = capsys.readouterr().err
+    assert "CALL_LOGS_MAX_OUTPUT_CHARS" in err
+    assert "lots-and-lots" not in err
+
+
+def test_the_simulator_refuses_a_network_address(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "prosper", "--host", "0.0.0.0", "--port", "0"]) == 2
+    assert "loopback" in capsys.readouterr().err
+
+
+def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert call_logs_mcp.__version__ in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "secret",
+    ["cc_tok_9f8e7d6c5b4a3210a1b2", "sim-prosper-key", "0123456789abcdefXYZ9", "short"],
+)
+def test_a_masked_key_shows_at_most_its_last_four_characters(secret: str) -> None:
+    masked = mask_secret(secret)
+    shown = masked.lstrip("…").replace("*", "")
+    assert len(shown) <= 4
+    assert secret.endswith(shown)
+    assert secret not in masked
+    if len(secret) < 12:
+        assert shown == ""  # too short to reveal anything
+
+
+def test_settings_masks_the_http_token_in_its_repr() -> None:
+    token = "team-token-0123456789"
+    assert token not in repr(Settings(http_token=SecretStr(token)))
