@@ -217,7 +217,7 @@ async def test_listing_sends_the_documented_parameters_and_keeps_the_platform_to
         to_date=datetime(2026, 4, 20, 23, 59, 59, tzinfo=UTC),
     )
     async with callcamp({"/api/calls": answer(body)}, seen) as provider:
-        page = await provider.list_calls(query)
+        page = await provider.list_calls(query, limit=40)
     assert dict(seen[0].url.params) == {
         "campaignUuid": "camp_1",
         "status": "no-answer",
@@ -225,7 +225,7 @@ async def test_listing_sends_the_documented_parameters_and_keeps_the_platform_to
         "startDate": "2026-04-01",
         "endDate": "2026-04-20",
         "page": "1",
-        "limit": "100",
+        "limit": "40",
     }
     assert [c.call_id for c in page.calls] == [c["uuid"] for c in calls]
     assert all(c.campaign_id == "camp_1" for c in page.calls)

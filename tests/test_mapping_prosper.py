@@ -296,9 +296,9 @@ async def test_the_guide_list_sends_its_documented_parameters_and_maps_summaries
     routes = {GUIDE_LIST: answer(guide_page(items, 1, 100, len(items)))}
     query = CallQuery(campaign_id="abc123", status=CallStatus.COMPLETED)
     async with prosper(routes, seen) as provider:
-        page = await provider.list_calls(query, limit=10)
+        page = await provider.list_calls(query, limit=25)
     params = dict(seen[0].url.params)
-    assert params == {"campaign_id": "abc123", "page": "1", "page_size": "100", "status": "completed"}
+    assert params == {"campaign_id": "abc123", "page": "1", "page_size": "25", "status": "completed"}
     assert [c.call_id for c in page.calls] == [str(i["call_log_id"]) for i in items]
     assert all(type(c).__name__ == "CallSummary" and c.campaign_id == "abc123" for c in page.calls)
     assert page.calls[0].to_number == items[0]["phone_number"]
@@ -357,12 +357,12 @@ async def test_the_openapi_list_is_used_when_the_guide_list_is_missing_and_is_re
     seen: list[httpx2.Request] = []
     async with prosper({OPENAPI_LIST: answer(listing)}, seen) as provider:
         assert provider.info.capabilities.list_includes_details is False
-        first = await provider.list_calls(CallQuery(campaign_id="c-1"))
+        first = await provider.list_calls(CallQuery(campaign_id="c-1"), limit=30)
         await provider.list_calls(CallQuery())
         assert provider.info.capabilities.list_includes_details is True
         assert provider.info.capabilities.server_side_status_filter is False
     assert [r.url.path for r in seen] == [GUIDE_LIST, OPENAPI_LIST, OPENAPI_LIST]
-    assert dict(seen[1].url.params) == {"campaign_id": "c-1", "page": "0", "limit": "100"}
+    assert dict(seen[1].url.params) == {"campaign_id": "c-1", "page": "0", "limit": "30"}
     [call] = first.calls
     assert isinstance(call, Call) and call.campaign_id == "c-1"
     assert len(call.transcript) == len(OPENAPI_DETAIL["transcripts"])

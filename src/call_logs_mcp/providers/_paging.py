@@ -14,7 +14,7 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
 from call_logs_mcp.cursors import decode_cursor, encode_cursor
 from call_logs_mcp.errors import InvalidArgumentError
@@ -23,6 +23,8 @@ from call_logs_mcp.models import CallQuery, CallSummary
 # Most platform pages one `list_calls` reads while a client-side filter keeps skipping calls; the
 # answer then carries fewer calls (possibly none) and a cursor to continue from.
 MAX_REQUESTS_PER_LIST = 10
+# Smallest platform page we ask for when it can follow `limit` (see `start_position`).
+MIN_PAGE_SIZE = 10
 
 _EPOCH = datetime.min.replace(tzinfo=UTC)
 
@@ -40,8 +42,20 @@ class PlatformPage:
 
 @dataclass(frozen=True)
 class Position:
+    """Platform page index (0-based), offset inside it, and the platform page size in use (fixed
+    for a whole listing, so positions stay meaningful whatever `limit` each call passes)."""
+
     page: int
     offset: int
+    size: int
+
+
+def start_position(limit: int, maximum: int, *, client_side: bool) -> Position:
+    """Where a listing starts. Without client-side filtering the platform page follows `limit`
+    (one request per answer when callers keep their limit); with it, pages are as large as the
+    platform allows so fewer requests are spent on calls that get skipped."""
+    size = maximum if client_side else min(maximum, max(MIN_PAGE_SIZE, limit))
+    return Position(0, 0, size)
 
 
 @dataclass(frozen=True)
@@ -90,14 +104,14 @@ async def collect(
             calls.append(items[index])
             if len(calls) >= limit:
                 if index + 1 < len(items):
-                    return Collected(calls, Position(page, index + 1), first)
-                following = Position(page + 1, 0) if fetched.has_more else None
+                    return Collected(calls, Position(page, index + 1, start.size), first)
+                following = Position(page + 1, 0, start.size) if fetched.has_more else None
                 return Collected(calls, following, first)
         if not fetched.has_more or not items:
             return Collected(calls, None, first)
         page, offset = page + 1, 0
         if requests >= max_requests:
-            return Collected(calls, Position(page, 0), first)
+            return Collected(calls, Position(page, 0, start.size), first)
 
 
 # --- cursors --------------------------------------------------------------------------------------
@@ -111,23 +125,24 @@ def query_fingerprint(query: CallQuery) -> str:
 def write_cursor(kind: str, query: CallQuery, position: Position | None, **extra: Any) -> str | None:
     if position is None:
         return None
-    state = {"p": position.page, "o": position.offset, "q": query_fingerprint(query), **extra}
+    state = {
+        "p": position.page,
+        "o": position.offset,
+        "n": position.size,
+        "q": query_fingerprint(query),
+        **extra,
+    }
     return encode_cursor(kind, state)
 
 
-def read_cursor(kind: str, cursor: str, query: CallQuery) -> tuple[Position, dict[str, Any]]:
+def read_cursor(
+    kind: str, cursor: str, query: CallQuery, *, max_size: int
+) -> tuple[Position, dict[str, Any]]:
     """The position in `cursor` and its whole state. Raises InvalidArgumentError for a cursor of
     another adapter, a malformed one, or one issued for a different query."""
     state = decode_cursor(kind, cursor)
-    page, offset = state.get("p"), state.get("o")
-    if (
-        not isinstance(page, int)
-        or not isinstance(offset, int)
-        or isinstance(page, bool)
-        or isinstance(offset, bool)
-        or page < 0
-        or offset < 0
-    ):
+    page, offset, size = state.get("p"), state.get("o"), state.get("n")
+    if not (_whole(page, 0, 10**9) and _whole(offset, 0, 10**6) and _whole(size, 1, max_size)):
         raise InvalidArgumentError(
             "That cursor was not issued by this server for this listing; "
             "pass the next_cursor value from the previous answer unchanged, or omit it to start over."
@@ -137,7 +152,11 @@ def read_cursor(kind: str, cursor: str, query: CallQuery) -> tuple[Position, dic
             "That cursor belongs to a listing with different filters; repeat the same filters "
             "with it, or omit the cursor to start over."
         )
-    return Position(page, offset), state
+    return Position(page, offset, size), state
+
+
+def _whole(value: object, low: int, high: int) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
 # --- client-side filters --------------------------------------------------------------------------

@@ -34,12 +34,12 @@ from call_logs_mcp.models import (
 from call_logs_mcp.providers._http import ProviderHttp, path_segment
 from call_logs_mcp.providers._paging import (
     PlatformPage,
-    Position,
     check_limit,
     collect,
     in_date_range,
     newest_first,
     read_cursor,
+    start_position,
     write_cursor,
 )
 from call_logs_mcp.providers.base import ProviderInfo
@@ -112,8 +112,12 @@ class CallCampProvider:
         `ProviderHttp.get_json`.
         """
         check_limit(limit)
-        start = Position(0, 0) if cursor is None else read_cursor(CURSOR_KIND, cursor, query)[0]
         server_status = SERVER_STATUS_FILTER.get(query.status) if query.status is not None else None
+        exact = (query.status is None or server_status is not None) and _whole_days(query)
+        if cursor is None:
+            start = start_position(limit, PAGE_SIZE, client_side=not exact)
+        else:
+            start = read_cursor(CURSOR_KIND, cursor, query, max_size=PAGE_SIZE)[0]
 
         async def fetch(page: int) -> PlatformPage:
             body = await self._http.get_json(
@@ -125,7 +129,7 @@ class CallCampProvider:
                     "startDate": _utc_day(query.from_date),
                     "endDate": _utc_day(query.to_date),
                     "page": page + 1,
-                    "limit": PAGE_SIZE,
+                    "limit": start.size,
                 },
             )
             listing = parse_list(body)
@@ -133,7 +137,7 @@ class CallCampProvider:
                 calls=newest_first(
                     [to_call(item, campaign_id=query.campaign_id).summary_only() for item in listing.calls]
                 ),
-                has_more=_has_more(listing, page),
+                has_more=_has_more(listing, page, start.size),
                 extra={"listing": listing},
             )
 
@@ -144,7 +148,6 @@ class CallCampProvider:
             return in_date_range(call, query)
 
         collected = await collect(fetch, keep, start=start, limit=limit)
-        exact = (query.status is None or server_status is not None) and _whole_days(query)
         listing = collected.first_page.extra["listing"]
         totals = _totals(listing) if exact and isinstance(listing, CallCampList) else None
         return CallPage(
@@ -177,14 +180,14 @@ class CallCampProvider:
         await self._http.aclose()
 
 
-def _has_more(listing: CallCampList, page: int) -> bool:
+def _has_more(listing: CallCampList, page: int, size: int) -> bool:
     if not listing.calls:
         return False
     if listing.total_pages is not None:
         return page + 1 < listing.total_pages
     if listing.total is not None:
-        return (page + 1) * (listing.limit or PAGE_SIZE) < listing.total
-    return len(listing.calls) >= (listing.limit or PAGE_SIZE)
+        return (page + 1) * (listing.limit or size) < listing.total
+    return len(listing.calls) >= (listing.limit or size)
 
 
 def _totals(listing: CallCampList) -> PlatformTotals | None:

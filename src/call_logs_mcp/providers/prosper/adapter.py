@@ -43,7 +43,6 @@ from call_logs_mcp.models import (
 from call_logs_mcp.providers._http import ProviderHttp, path_segment
 from call_logs_mcp.providers._paging import (
     PlatformPage,
-    Position,
     check_limit,
     collect,
     in_date_range,
@@ -51,6 +50,7 @@ from call_logs_mcp.providers._paging import (
     matches_search,
     newest_first,
     read_cursor,
+    start_position,
     write_cursor,
 )
 from call_logs_mcp.providers.base import ProviderInfo
@@ -129,28 +129,35 @@ class ProsperProvider:
         """
         check_limit(limit)
         variant: Variant | None = self._variant
-        start = Position(0, 0)
-        if cursor is not None:
-            start, state = read_cursor(CURSOR_KIND, cursor, query)
+        server_status = SERVER_STATUS_FILTER.get(query.status) if query.status is not None else None
+        if cursor is None:
+            client_side = (
+                query.search is not None
+                or query.from_date is not None
+                or query.to_date is not None
+                or (query.status is not None and (variant == "openapi" or server_status is None))
+            )
+            start = start_position(limit, PAGE_SIZE, client_side=client_side)
+        else:
+            start, state = read_cursor(CURSOR_KIND, cursor, query, max_size=PAGE_SIZE)
             if state.get("v") not in ("guide", "openapi"):
                 raise InvalidArgumentError(
                     "That cursor was not issued by this server for this listing; omit it to start over."
                 )
             variant = state["v"]
-        server_status = SERVER_STATUS_FILTER.get(query.status) if query.status is not None else None
 
         async def fetch(page: int) -> PlatformPage:
             nonlocal variant
             if variant == "openapi":
-                return await self._fetch_openapi(query, page)
+                return await self._fetch_openapi(query, page, start.size)
             if variant == "guide":
-                return await self._fetch_guide(query, page, server_status)
+                return await self._fetch_guide(query, page, start.size, server_status)
             try:
-                fetched = await self._fetch_guide(query, page, server_status)
+                fetched = await self._fetch_guide(query, page, start.size, server_status)
                 variant = "guide"
             except NotFoundError:
                 try:
-                    fetched = await self._fetch_openapi(query, page)
+                    fetched = await self._fetch_openapi(query, page, start.size)
                 except NotFoundError:
                     raise NotFoundError(
                         self.info.name, "call-log list endpoint at this base URL (check PROSPER_BASE_URL)"
@@ -189,20 +196,20 @@ class ProsperProvider:
             totals=totals,
         )
 
-    async def _fetch_guide(self, query: CallQuery, page: int, status: str | None) -> PlatformPage:
+    async def _fetch_guide(self, query: CallQuery, page: int, size: int, status: str | None) -> PlatformPage:
         body = await self._http.get_json(
             GUIDE_LIST_PATH,
             {
                 "campaign_id": query.campaign_id,
                 "page": page + 1,
-                "page_size": PAGE_SIZE,
+                "page_size": size,
                 "status": status,
                 "from_date": iso_utc(query.from_date),
                 "to_date": iso_utc(query.to_date),
             },
         )
         listing = parse_list(body)
-        served = listing.page_size or PAGE_SIZE
+        served = listing.page_size or size
         if listing.announces_next_page:
             has_more = listing.next_page is not None
         elif listing.total is not None:
@@ -213,13 +220,13 @@ class ProsperProvider:
             calls=self._map_items(listing.items, query), has_more=has_more, extra={"total": listing.total}
         )
 
-    async def _fetch_openapi(self, query: CallQuery, page: int) -> PlatformPage:
+    async def _fetch_openapi(self, query: CallQuery, page: int, size: int) -> PlatformPage:
         body = await self._http.get_json(
             OPENAPI_LIST_PATH,
             {
                 "campaign_id": query.campaign_id,
                 "page": page,
-                "limit": PAGE_SIZE,
+                "limit": size,
                 "from_date": iso_utc(query.from_date),
                 "to_date": iso_utc(query.to_date),
             },
@@ -230,7 +237,7 @@ class ProsperProvider:
         elif listing.page_count is not None:
             has_more = page + 1 < listing.page_count
         else:
-            has_more = len(listing.items) >= PAGE_SIZE
+            has_more = len(listing.items) >= size
         return PlatformPage(
             calls=self._map_items(listing.items, query), has_more=has_more, extra={"total": listing.total}
         )
