@@ -12,7 +12,7 @@ import httpx2
 import pytest
 from pydantic import SecretStr
 
-from call_logs_mcp.errors import InvalidArgumentError, MalformedResponseError, NotFoundError
+from call_logs_mcp.errors import InvalidArgumentError, MalformedResponseError, NotFoundError, ProviderError
 from call_logs_mcp.models import Call, CallQuery, CallStatus
 from call_logs_mcp.providers import create_provider
 from call_logs_mcp.providers.base import CallProvider
@@ -451,3 +451,21 @@ async def test_the_openapi_shape_derives_status_from_end_reason_then_categorizat
 ) -> None:
     call = await get({"id": "1", **fields})
     assert (call.status, call.raw_status) == (status, raw)
+
+
+async def test_an_id_prosper_rejects_as_not_an_integer_is_not_found() -> None:
+    rejected = {"detail": [{"type": "int_parsing", "loc": ["path", "call_log_id"], "msg": "not an int"}]}
+    routes = {
+        "/api/v1/call-logs/call_abc": answer(rejected, 422),
+        "/api/v1/campaigns/call-logs/call_abc": answer(rejected, 422),
+    }
+    async with prosper(routes) as provider:
+        with pytest.raises(NotFoundError, match="call call_abc"):
+            await provider.get_call("call_abc")
+
+
+async def test_a_numeric_id_prosper_rejects_stays_a_provider_error() -> None:
+    async with prosper({"/api/v1/call-logs/5": answer({"detail": "bad"}, 400)}) as provider:
+        with pytest.raises(ProviderError) as caught:
+            await provider.get_call("5")
+    assert type(caught.value) is ProviderError

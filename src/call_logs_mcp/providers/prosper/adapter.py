@@ -30,7 +30,7 @@ from typing import Literal
 
 import httpx2
 
-from call_logs_mcp.errors import InvalidArgumentError, NotFoundError, UnsupportedError
+from call_logs_mcp.errors import InvalidArgumentError, NotFoundError, ProviderError, UnsupportedError
 from call_logs_mcp.models import (
     Call,
     CallPage,
@@ -255,7 +255,8 @@ class ProsperProvider:
         """The full call. Tries `/api/v1/call-logs/{id}`, then `/api/v1/campaigns/call-logs/{id}`.
 
         Raises InvalidArgumentError (id not a single path segment), NotFoundError (neither path
-        knows the id), and the ProviderError subclasses of `ProviderHttp.get_json`.
+        knows the id, or Prosper rejects a non-integer id), and the ProviderError subclasses of
+        `ProviderHttp.get_json`.
         """
         segment = path_segment(call_id)
         for template in DETAIL_PATHS:
@@ -266,6 +267,12 @@ class ProsperProvider:
                 )
             except NotFoundError:
                 continue
+            except ProviderError as exc:
+                # Both docs type call-log ids as integers and Prosper answers 422, not 404, for
+                # an id that is not one: for us that is an id Prosper does not have.
+                if type(exc) is ProviderError and not call_id.isdigit():
+                    continue
+                raise
             return to_call(parse_call(body))
         raise NotFoundError(self.info.name, f"call {call_id}")
 
