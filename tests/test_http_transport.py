@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 import socket
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx2
 import pytest
+from anyio.abc import ByteReceiveStream
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server.mcpserver import MCPServer
@@ -27,7 +31,15 @@ from call_logs_mcp.http import (
     local_url,
     serve_http,
 )
+from call_logs_mcp.server import build_server
 from call_logs_mcp.settings import Settings
+from call_logs_mcp.simulators import (
+    simulated_app,
+    simulated_dataset,
+    simulated_provider_config,
+    simulated_transport,
+)
+from call_logs_mcp.simulators._app import requests_of
 
 TOKEN = "test-token-5f1c0e9a7b3d"
 JSON_RPC_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
@@ -313,3 +325,74 @@ async def test_a_token_protected_team_server_accepts_any_host_but_still_refuses_
     assert foreign.status_code == 403
     assert not result.is_error
     assert counter.calls == 1
+
+
+# --- the real server ---------------------------------------------------------------------------
+
+
+async def test_the_call_logs_server_over_http_serves_tools_and_a_foreign_origin_reaches_no_platform(
+    tmp_path: Path,
+) -> None:
+    apps = {name: simulated_app(name, simulated_dataset(name, calls=30)) for name in ("prosper", "callcamp")}
+    settings = Settings(
+        providers={name: simulated_provider_config(name) for name in apps},
+        db=tmp_path / "calls.db",
+        http_token=SecretStr(TOKEN),
+    )
+    server = build_server(settings, transports={n: simulated_transport(n, app) for n, app in apps.items()})
+    list_calls = {**TOOL_CALL, "params": {"name": "list_calls", "arguments": {"limit": 3}}}
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    async with serving(create_http_app(server, settings)) as url:
+        async with httpx2.AsyncClient(timeout=10) as raw:
+            foreign = await raw.post(
+                url, json=list_calls, headers={**JSON_RPC_HEADERS, **auth, "Origin": "null"}
+            )
+            unauthenticated = await raw.post(url, json=list_calls, headers=JSON_RPC_HEADERS)
+        upstream_before = sum(len(requests_of(app)) for app in apps.values())
+        async with http_client(url, auth) as client:
+            result = await client.call_tool("list_calls", {"limit": 3})
+    assert (foreign.status_code, unauthenticated.status_code) == (403, 401)
+    assert upstream_before == 0
+    assert not result.is_error
+    assert len((result.structured_content or {})["calls"]) == 3
+    assert sum(len(requests_of(app)) for app in apps.values()) > 0
+
+
+async def read_until(
+    stream: ByteReceiveStream, pattern: re.Pattern[bytes], seen: bytearray
+) -> re.Match[bytes]:
+    while True:
+        match = pattern.search(seen)
+        if match:
+            return match
+        seen.extend(await stream.receive())
+
+
+async def test_the_cli_serves_http_in_demo_mode_and_removes_its_temporary_index_on_exit() -> None:
+    command = [sys.executable, "-m", "call_logs_mcp", "--demo", "--transport", "http", "--port", "0"]
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("CALL_LOGS_") and not k.endswith("_API_KEY")
+    }
+    env["CALL_LOGS_HTTP_TOKEN"] = TOKEN
+    seen = bytearray()
+    with anyio.fail_after(60):
+        process = await anyio.open_process(command, env=env, stdout=None)
+        async with process:
+            assert process.stderr is not None
+            url_match = await read_until(process.stderr, re.compile(rb"http://127\.0\.0\.1:\d+/mcp"), seen)
+            index_match = await read_until(process.stderr, re.compile(rb"index: (\S+calls\.db)"), seen)
+            url, index = url_match.group(0).decode(), Path(index_match.group(1).decode())
+            async with http_client(url, {"Authorization": f"Bearer {TOKEN}"}) as client:
+                result = await client.call_tool("list_calls", {"limit": 2})
+            async with httpx2.AsyncClient(timeout=10) as raw:
+                refused = await raw.post(url, json=TOOL_CALL, headers=JSON_RPC_HEADERS)
+            index_existed = index.parent.exists()
+            process.terminate()
+            async for chunk in process.stderr:  # drain until the server has shut down
+                seen.extend(chunk)
+            await process.wait()
+    assert not result.is_error
+    assert refused.status_code == 401
+    assert index_existed
+    assert not index.parent.exists()
+    assert TOKEN.encode() not in seen

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -176,3 +178,24 @@ async def test_every_stdout_line_is_one_json_rpc_message_with_debug_logging_and_
     spoken = [turn.get("text", "") for turn in transcript_text if isinstance(turn, dict)]
     assert spoken, "the demo call should have a transcript to check the logs against"
     assert [text for text in spoken if len(text) > 20 and text in log] == []
+
+
+async def test_sigterm_stops_the_stdio_demo_server_and_removes_its_temporary_index() -> None:
+    command = [sys.executable, "-m", "call_logs_mcp", "--demo"]
+    seen = bytearray()
+    with anyio.fail_after(60):
+        process = await anyio.open_process(command, env=server_env())
+        async with process:
+            assert process.stderr is not None and process.stdin is not None
+            pattern = re.compile(rb"index: (\S+calls\.db)")
+            while not pattern.search(seen):
+                seen.extend(await process.stderr.receive())
+            match = pattern.search(seen)
+            assert match is not None
+            index = Path(match.group(1).decode())
+            existed = index.parent.exists()
+            process.terminate()  # stdin stays open, as when a client kills its server
+            code = await process.wait()
+    assert existed
+    assert not index.parent.exists()
+    assert code != 0

@@ -16,6 +16,7 @@ serve mode: in stdio mode stdout is the wire. Exit codes: 0 success, 1 a check/s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
@@ -190,7 +191,40 @@ def _with_demo(settings: Settings, transports: Transports | None, body: Any) -> 
 # --- serve -------------------------------------------------------------------------------------
 
 
+def _terminate_like_interrupt() -> None:
+    """Make SIGTERM unwind like Ctrl-C, so context managers (the demo's temporary index) clean up.
+
+    uvicorn handles SIGTERM itself and re-raises it once it has shut down gracefully; this is the
+    handler it re-raises into.
+    """
+    import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    # Outside the main thread (embedded use) signals cannot be set: leave them alone.
+    with contextlib.suppress(ValueError):
+        signal.signal(signal.SIGTERM, interrupt)
+
+
 def _serve(args: argparse.Namespace, settings: Settings, transports: Transports | None) -> int:
+    _terminate_like_interrupt()
+    try:
+        return _serve_configured(args, settings, transports)
+    except KeyboardInterrupt:
+        if args.transport != "stdio":
+            raise
+        # Everything is cleaned up by now, but the SDK reads stdin in a worker thread that
+        # cannot be interrupted: a normal interpreter exit would wait for it forever.
+        import os
+
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        os._exit(130)
+
+
+def _serve_configured(args: argparse.Namespace, settings: Settings, transports: Transports | None) -> int:
     if args.transport == "http":
         from call_logs_mcp.http import ensure_safe_bind
 
