@@ -61,7 +61,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             qa_score REAL,
             ended_reason TEXT,
             has_details INTEGER NOT NULL,
-            turns INTEGER NOT NULL DEFAULT 0,
+            turn_count INTEGER NOT NULL DEFAULT 0,
             list_hash TEXT,
             content_hash TEXT NOT NULL,
             synced_at TEXT NOT NULL,

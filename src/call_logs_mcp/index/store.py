@@ -396,7 +396,7 @@ class IndexStore:
             if row is None:
                 cur = conn.execute(
                     "INSERT INTO calls (campaign, status, started_at, duration, cost, currency, qa_score, "
-                    "ended_reason, has_details, turns, list_hash, content_hash, synced_at, source, call_id) "
+                    "ended_reason, has_details, turn_count, list_hash, content_hash, synced_at, source, call_id) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (*values, source, call_id),
                 )
@@ -408,7 +408,7 @@ class IndexStore:
                 rowid = int(row[0])
                 conn.execute(
                     "UPDATE calls SET campaign = ?, status = ?, started_at = ?, duration = ?, cost = ?, "
-                    "currency = ?, qa_score = ?, ended_reason = ?, has_details = ?, turns = ?, "
+                    "currency = ?, qa_score = ?, ended_reason = ?, has_details = ?, turn_count = ?, "
                     "list_hash = coalesce(?, list_hash), content_hash = ?, synced_at = ? WHERE id = ?",
                     (*values, rowid),
                 )
@@ -716,7 +716,8 @@ class IndexStore:
                     [*params, limit, offset],
                 ).fetchall()
             except sqlite3.OperationalError:
-                # parse_query emits only quoted terms; this is a safety net, never an SQLite message.
+                # parse_query emits only quoted terms; this is a safety net, never an SQLite message
+                # (which can quote the query) in the error or the log.
                 logger.warning("the index rejected a search expression")
                 raise InvalidArgumentError(
                     'The search query could not be run; use plain words, "phrases" and prefix*.'
@@ -917,7 +918,7 @@ class IndexStore:
                     "GROUP BY s.provider"
                 )
             }
-            (turns,) = conn.execute("SELECT coalesce(sum(turns), 0) FROM calls").fetchone()
+            (turns,) = conn.execute("SELECT coalesce(sum(turn_count), 0) FROM calls").fetchone()
             size = sum(p.stat().st_size for p in (self.path, Path(f"{self.path}-wal")) if p.exists())
             return IndexStats(calls=calls, turns=int(turns), file_bytes=size)
 
@@ -1106,7 +1107,7 @@ def _campaign_facts(
     if not facts.calls:
         return facts
     (facts.calls_with_transcript,) = conn.execute(
-        f"SELECT count(*) FROM calls WHERE {where} AND turns > 0", params
+        f"SELECT count(*) FROM calls WHERE {where} AND turn_count > 0", params
     ).fetchone()
     days: dict[str, int] = {}
     for day, count in conn.execute(

@@ -1,0 +1,328 @@
+"""Transcript search over the index: ranking, phrase/prefix, filters, snippets, cursors, bad input."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import unicodedata
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from call_logs_mcp.errors import InvalidArgumentError
+from call_logs_mcp.index import CallRecord, IndexStore, SearchResult, parse_query
+from call_logs_mcp.index.search import SNIPPET_MAX_CHARS
+from call_logs_mcp.models import Call, CallStatus, Turn
+
+BASE = datetime(2026, 4, 1, 8, 0, tzinfo=UTC)
+SCOPE = {"prosper": "acct-p", "callcamp": "acct-c"}
+
+# (provider, call id, campaign, status, day offset, [(speaker, text)])
+CORPUS: list[tuple[str, str, str, CallStatus, int, list[tuple[str, str]]]] = [
+    ("prosper", "p1", "reminders", CallStatus.COMPLETED, 0, [
+        ("agent", "Hello, I am calling to confirm your appointment on Tuesday."),
+        ("customer", "I need to reschedule the appointment, please."),
+        ("agent", "Sure, I can reschedule it for Thursday."),
+    ]),
+    ("prosper", "p2", "reminders", CallStatus.FAILED, 1, [
+        ("agent", "Hello, this is about your refund request."),
+        ("customer", "Refund refund refund. I want my refund now."),
+    ]),
+    ("prosper", "p3", "billing", CallStatus.COMPLETED, 2, [
+        ("agent", "Your credit card was charged twice for the Basic plan."),
+        ("customer", "Then I want a refund to my credit card."),
+        ("agent", "The card on file ends in 1111."),
+    ]),
+    ("callcamp", "c1", "billing", CallStatus.COMPLETED, 3, [
+        ("agent", "Grüezi! Wir rufen wegen Ihres Termins in Zürich an."),
+        ("customer", "Ich möchte den Termin verschieben, merci."),
+        ("agent", "We will call you back at the café."),
+    ]),
+    ("callcamp", "c2", "survey", CallStatus.NO_ANSWER, 4, []),
+    ("callcamp", "c3", "survey", CallStatus.COMPLETED, 5, [
+        ("agent", "How satisfied were you with the appointment?"),
+        ("customer", "Very satisfied. The cafe downstairs was great, by the way."),
+        ("customer", "Card readers at reception were broken though."),
+    ]),
+]  # fmt: skip
+
+
+def corpus_calls() -> list[Call]:
+    return [
+        Call(
+            provider=provider,
+            call_id=call_id,
+            campaign_id=campaign,
+            status=status,
+            started_at=BASE + timedelta(days=day),
+            transcript=[
+                Turn(speaker=speaker, text=text, offset_seconds=4.0 * i)  # type: ignore[arg-type]
+                for i, (speaker, text) in enumerate(turns)
+            ],
+        )
+        for provider, call_id, campaign, status, day, turns in CORPUS
+    ]
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[IndexStore]:
+    index = IndexStore.open(tmp_path / "calls.db")
+    for provider in ("prosper", "callcamp"):
+        calls = [c for c in corpus_calls() if c.provider == provider]
+        await index.upsert(SCOPE[provider], provider, [CallRecord(c) for c in calls])
+    yield index
+    index.close()
+
+
+def fold(text: str) -> str:
+    return "".join(
+        ch for ch in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(ch)
+    )
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"\w+", fold(text))
+
+
+def turns_where(predicate: object) -> set[tuple[str, int]]:
+    """(call id, turn index) of corpus turns for which predicate(call, turn) holds."""
+    out: set[tuple[str, int]] = set()
+    for call in corpus_calls():
+        for index, turn in enumerate(call.transcript):
+            if predicate(call, turn):  # type: ignore[operator]
+                out.add((call.call_id, index))
+    return out
+
+
+def hit_keys(result: SearchResult) -> set[tuple[str, int]]:
+    return {(h.call_id, h.turn_index) for h in result.hits}
+
+
+async def test_a_word_matches_every_turn_containing_it_in_any_case(store: IndexStore) -> None:
+    result = await store.search(SCOPE, "REFUND", limit=50)
+    expected = turns_where(lambda call, turn: "refund" in words(turn.text))
+    assert hit_keys(result) == expected
+    assert result.total_hits == len(expected)
+    assert result.calls_matched == len({call_id for call_id, _ in expected})
+
+
+async def test_results_are_ranked_by_relevance(store: IndexStore) -> None:
+    result = await store.search(SCOPE, "refund", limit=50)
+    # The turn saying "refund" four times in a short sentence ranks first.
+    assert (result.hits[0].call_id, result.hits[0].turn_index) == ("p2", 1)
+    relevances = [h.relevance for h in result.hits]
+    assert relevances == sorted(relevances, reverse=True)
+
+
+async def test_a_phrase_matches_only_those_words_in_that_order(store: IndexStore) -> None:
+    phrase = await store.search(SCOPE, '"credit card"', limit=50)
+    loose = await store.search(SCOPE, "card credit", limit=50)
+    assert hit_keys(phrase) == turns_where(lambda call, turn: "credit card" in fold(turn.text))
+    assert hit_keys(phrase) == {("p3", 0), ("p3", 1)}
+    assert hit_keys(loose) == hit_keys(phrase)
+    reversed_phrase = await store.search(SCOPE, '"card credit"', limit=50)
+    assert reversed_phrase.total_hits == 0
+
+
+async def test_a_prefix_matches_words_starting_with_it(store: IndexStore) -> None:
+    result = await store.search(SCOPE, "resched*", limit=50)
+    expected = turns_where(lambda call, turn: any(w.startswith("resched") for w in words(turn.text)))
+    assert hit_keys(result) == expected and len(expected) == 2
+
+
+async def test_accents_and_case_do_not_matter_either_way(store: IndexStore) -> None:
+    plain = await store.search(SCOPE, "cafe", limit=50)
+    accented = await store.search(SCOPE, "CAFÉ", limit=50)
+    zurich = await store.search(SCOPE, "zurich", limit=50)
+    expected = turns_where(lambda call, turn: "cafe" in words(turn.text))
+    assert hit_keys(plain) == hit_keys(accented) == expected == {("c1", 2), ("c3", 1)}
+    assert hit_keys(zurich) == {("c1", 0)}
+
+
+async def test_or_and_exclusions_combine_words(store: IndexStore) -> None:
+    either = await store.search(SCOPE, "reschedule OR verschieben", limit=50)
+    assert hit_keys(either) == turns_where(
+        lambda call, turn: {"reschedule", "verschieben"} & set(words(turn.text))
+    )
+    without = await store.search(SCOPE, "card -credit", limit=50)
+    assert hit_keys(without) == turns_where(
+        lambda call, turn: "card" in words(turn.text) and "credit" not in words(turn.text)
+    )
+    also_without = await store.search(SCOPE, "card NOT credit", limit=50)
+    assert hit_keys(also_without) == hit_keys(without)
+
+
+@pytest.mark.parametrize(
+    ("filters", "keep"),
+    [
+        ({"provider": "callcamp"}, lambda call, turn: call.provider == "callcamp"),
+        ({"campaign_id": "billing"}, lambda call, turn: call.campaign_id == "billing"),
+        ({"status": CallStatus.FAILED}, lambda call, turn: call.status is CallStatus.FAILED),
+        ({"speaker": "customer"}, lambda call, turn: turn.speaker == "customer"),
+        (
+            {"from_date": BASE + timedelta(days=2), "to_date": BASE + timedelta(days=3)},
+            lambda call, turn: BASE + timedelta(days=2) <= call.started_at <= BASE + timedelta(days=3),
+        ),
+        (
+            {"provider": "prosper", "campaign_id": "billing", "speaker": "agent"},
+            lambda call, turn: (
+                call.provider == "prosper" and call.campaign_id == "billing" and turn.speaker == "agent"
+            ),
+        ),
+    ],
+    ids=["provider", "campaign", "status", "speaker", "dates", "combined"],
+)
+async def test_filters_narrow_hits_to_matching_calls_and_turns(
+    store: IndexStore, filters: dict[str, object], keep: object
+) -> None:
+    query = "card OR refund OR appointment OR termin OR cafe"
+    result = await store.search(SCOPE, query, limit=100, **filters)  # type: ignore[arg-type]
+    terms = {"card", "refund", "appointment", "termin", "cafe"}
+    expected = turns_where(
+        lambda call, turn: bool(terms & set(words(turn.text))) and keep(call, turn)  # type: ignore[operator]
+    )
+    assert expected
+    assert hit_keys(result) == expected
+    assert result.total_hits == len(expected)
+
+
+async def test_a_campaign_filter_for_an_unknown_campaign_finds_nothing(store: IndexStore) -> None:
+    assert (await store.search(SCOPE, "refund", campaign_id="nope")).total_hits == 0
+
+
+async def test_hits_carry_the_call_reference_turn_speaker_and_offset(store: IndexStore) -> None:
+    result = await store.search(SCOPE, "verschieben")
+    (hit,) = result.hits
+    assert (hit.provider, hit.call_id, hit.campaign_id) == ("callcamp", "c1", "billing")
+    assert hit.uri == "calls://callcamp/c1"
+    assert (hit.turn_index, hit.speaker, hit.offset_seconds) == (1, "customer", 4.0)
+    assert hit.status is CallStatus.COMPLETED
+    assert hit.started_at == BASE + timedelta(days=3)
+
+
+async def test_paging_with_the_cursor_returns_every_hit_exactly_once(store: IndexStore) -> None:
+    query = "the OR card OR refund OR appointment"
+    everything = await store.search(SCOPE, query, limit=100)
+    seen: list[tuple[str, int]] = []
+    cursor: str | None = None
+    for _ in range(50):
+        page = await store.search(SCOPE, query, limit=2, cursor=cursor)
+        seen += [(h.call_id, h.turn_index) for h in page.hits]
+        assert page.total_hits == everything.total_hits
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == [(h.call_id, h.turn_index) for h in everything.hits]
+    assert len(seen) == everything.total_hits > 4
+
+
+async def test_a_cursor_from_another_search_is_rejected(store: IndexStore) -> None:
+    first = await store.search(SCOPE, "the OR card", limit=1)
+    assert first.next_cursor is not None
+    with pytest.raises(InvalidArgumentError, match="different search"):
+        await store.search(SCOPE, "refund", limit=1, cursor=first.next_cursor)
+    with pytest.raises(InvalidArgumentError, match="different search"):
+        await store.search(SCOPE, "the OR card", limit=1, cursor=first.next_cursor, speaker="agent")
+    with pytest.raises(InvalidArgumentError):
+        await store.search(SCOPE, "refund", cursor="garbage!")
+
+
+async def test_snippets_stay_short_and_highlight_the_match_in_long_turns(tmp_path: Path) -> None:
+    filler = " ".join(f"word{i}" for i in range(600))
+    text = f"{filler} the magic PASSPHRASE appears here {filler} and again passphrase at the end"
+    call = Call(provider="prosper", call_id="long", transcript=[Turn(speaker="customer", text=text)])
+    store = IndexStore.open(tmp_path / "calls.db")
+    try:
+        await store.upsert("acct", "prosper", [CallRecord(call)])
+        (hit,) = (await store.search({"prosper": "acct"}, "passphrase")).hits
+    finally:
+        store.close()
+    assert len(hit.snippet) <= SNIPPET_MAX_CHARS
+    assert hit.snippet.startswith("…")
+    assert hit.highlights
+    for start, end in hit.highlights:
+        assert hit.snippet[start:end].lower() == "passphrase"
+
+
+async def test_snippets_of_short_turns_are_the_whole_turn(store: IndexStore) -> None:
+    (hit,) = (await store.search(SCOPE, "verschieben")).hits
+    turn_text = CORPUS[3][5][1][1]
+    assert hit.snippet == turn_text
+    ((start, end),) = hit.highlights
+    assert hit.snippet[start:end] == "verschieben"
+
+
+HOSTILE_QUERIES = [
+    '"', '"unbalanced phrase', "refund\"", "OR", "AND", "NOT", "AND AND", "OR refund", "refund OR",
+    "refund NOT", "(", ")", "((refund)", "*", "**", "refund**", "^refund", "col:refund",
+    "text:refund", "speaker:agent", "rank:refund", "NEAR(refund card)", "NEAR/2", "{text}: refund",
+    "refund + card", "'", "'; DROP TABLE calls; --", "refund\x00card", "\x00", "\ud800",
+    "refund \udfff", "\u200brefund\u200d", "\u202erefund", "-", "--", "-refund -card", "\\", "%",
+    "refund" * 200, "a " * 40, "é", "😊 refund", "\n\t refund \r\n",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("query", HOSTILE_QUERIES, ids=range(len(HOSTILE_QUERIES)))
+async def test_query_syntax_mistakes_give_a_plain_match_or_a_clear_error_never_sqlite(
+    store: IndexStore, query: str
+) -> None:
+    try:
+        result = await store.search(SCOPE, query, limit=5)
+    except InvalidArgumentError as error:
+        message = str(error).lower()
+        assert "sqlite" not in message and "fts5" not in message and "syntax error" not in message
+        assert "search query" in message
+    else:
+        assert result.total_hits >= len(result.hits)
+    # The index is still usable afterwards.
+    assert (await store.search(SCOPE, "refund")).total_hits > 0
+
+
+def test_parsed_queries_only_ever_contain_quoted_terms_and_operators() -> None:
+    for query in HOSTILE_QUERIES:
+        try:
+            parsed = parse_query(query)
+        except InvalidArgumentError:
+            continue
+        outside_quotes = re.sub(r'"(?:[^"]|"")*"\*?', " ", parsed.fts)
+        assert set(re.findall(r"\(|\)|[^\s()]+", outside_quotes)) <= {"AND", "OR", "NOT", "(", ")"}, (
+            parsed.fts
+        )
+        # And SQLite accepts it.
+        conn = sqlite3.connect(":memory:")
+        conn.execute("CREATE VIRTUAL TABLE t USING fts5(x, tokenize = 'unicode61 remove_diacritics 2')")
+        conn.execute("SELECT count(*) FROM t WHERE t MATCH ?", (parsed.fts,)).fetchone()
+        conn.close()
+
+
+@pytest.mark.parametrize("query", ["-refund", '""', "***", "!!!", "( )"])
+def test_a_query_with_nothing_to_look_for_says_how_to_fix_it(query: str) -> None:
+    with pytest.raises(InvalidArgumentError, match="at least one word"):
+        parse_query(query)
+
+
+def test_a_stray_operator_is_searched_as_a_word_and_said_so() -> None:
+    parsed = parse_query("NOT")
+    assert parsed.terms == ["not"]
+    assert parsed.notes == ["a stray NOT was searched as a word"]
+
+
+@pytest.mark.parametrize("query", ["", "   "])
+def test_an_empty_query_is_an_invalid_argument(query: str) -> None:
+    with pytest.raises(InvalidArgumentError, match="empty"):
+        parse_query(query)
+
+
+def test_an_oversized_query_is_refused_before_it_reaches_sqlite() -> None:
+    with pytest.raises(InvalidArgumentError, match="too long"):
+        parse_query("refund " * 200)
+    with pytest.raises(InvalidArgumentError, match="at most 32"):
+        parse_query("a " * 33)
+
+
+@pytest.mark.parametrize("limit", [0, -1, 101])
+async def test_a_limit_out_of_range_is_an_invalid_argument(store: IndexStore, limit: int) -> None:
+    with pytest.raises(InvalidArgumentError, match="limit"):
+        await store.search(SCOPE, "refund", limit=limit)
