@@ -398,6 +398,8 @@ def false_positive_corpus() -> list[str]:
         )
     corpus += [
         "12345",
+        "San Francisco, CA 94103-1234",
+        "ZIP 10001-0001",
         "v2.3.1",
         "10.0.12.254",
         "1,234,567 calls",

@@ -16,8 +16,11 @@ keeps what the platform returned. What is replaced, in this order:
   ``[phone …0134]`` (the last 4 digits, or 2 for numbers shorter than 9 digits). Candidates are
   digit runs with spaces, dashes, dots, slashes or parentheses; runs glued to letters, ``_``, ``#``,
   ``$``/``€``/``£``, ``/``, ``=`` or decimals (ids, order numbers, prices, URLs, versions) and runs
-  shaped like dates or IPv4 addresses are never phone numbers. A run that is not one number as a
-  whole (``room 12 415 555 0134``) is searched for numbers made of whole groups.
+  shaped like dates, IPv4 addresses or US ZIP+4 codes are never phone numbers; nor is a bare
+  landline number missing its trunk prefix (``1713625200`` is a Unix time far more often than an
+  Indian landline). A run that is not one number as a whole (``room 12 415 555 0134``) is searched
+  for numbers made of whole groups. A free-standing 9-10 digit account number that happens to be
+  a valid phone number somewhere (``612345678`` is a Spanish mobile) is masked: when in doubt, mask.
 - Spoken digits: 7 or more digits said as words, at least 3 of them words ("five five five, one
   two three four", "double seven") -> ``[phone …1234]`` (``[card]`` when Luhn-valid of card length).
 - Names, best effort only: a capitalised name after "my name is", "name's", "call me", or after
@@ -34,6 +37,7 @@ to hide it; its output is therefore also clean. `Redactor.value` walks JSON-ish 
 kept), and masks whole values under phone-like keys (``phone``, ``to_number``, ``callerId``, ...)
 with `Redactor.phone`, ints included. Every function here is total (never raises on any ``str``)
 and idempotent. Replacement tags are kept from forming markdown links with their neighbours.
+Results for strings up to 2,000 characters are cached (LRU), so re-showing a transcript is cheap.
 """
 
 from __future__ import annotations
@@ -228,6 +232,7 @@ _NOT_A_PHONE: tuple[re.Pattern[str], ...] = (
     re.compile(r"\d{1,2}([-./])\d{1,2}\1\d{2}(?:\d{2})?"),  # 20/04/2026, 04-20-26
     re.compile(r"\d{1,3}(?:\.\d{1,3}){3}"),  # 192.168.0.10
     re.compile(r"\d{4}\s?[-/]\s?\d{4}"),  # 2024-2026, 2024 / 2025
+    re.compile(r"\d{5}-\d{4}"),  # US ZIP+4
     re.compile(r"\d{1,2}([-./])\d{1,2}\1\d{2,4}\s?[-/]\s?\d{1,2}\1\d{1,2}\1\d{2,4}"),  # date ranges
 )
 
@@ -437,6 +442,38 @@ def _is_phone_key(key: str) -> bool:
 
 
 # --------------------------------------------------------------------------------------------------
+# The pipeline
+# --------------------------------------------------------------------------------------------------
+
+# Pages of one transcript are asked for again and again; redacting a turn costs far more than
+# looking it up. Only short strings are cached, so the cache stays a few MB at most.
+_CACHED_MAX_CHARS = 2000
+
+
+def _redact(s: str, regions: tuple[str, ...], names: bool) -> str:
+    s = clean_text(s)
+    if "@" in s:
+        s = _sub_tags(_EMAIL, s, _email_tag)
+    digits = _digit_count(s)
+    if digits >= 9:
+        s = _redact_ssn(s, regions)
+    if digits >= 13:
+        s = _sub_tags(_CARD_RUN, s, _card_tag)
+    if digits >= _MIN_PHONE_DIGITS:
+        spans = _phone_spans(s, regions)
+        if spans:
+            s = _rebuild(s, spans)
+    if _SPOKEN_HINT.search(s):
+        s = _sub_tags(_SPOKEN, s, _spoken_tag)
+    if names and _NAME_HINT.search(s):
+        s = _redact_names(s)
+    return s
+
+
+_redact_cached = lru_cache(maxsize=8192)(_redact)
+
+
+# --------------------------------------------------------------------------------------------------
 # The public face
 # --------------------------------------------------------------------------------------------------
 
@@ -453,23 +490,9 @@ class Redactor:
         """`s` cleaned (`sanitize.clean_text`) with every PII instance found replaced by a tag."""
         if not self.enabled:
             return s
-        s = clean_text(s)
-        if "@" in s:
-            s = _sub_tags(_EMAIL, s, _email_tag)
-        digits = _digit_count(s)
-        if digits >= 9:
-            s = _redact_ssn(s, self.regions)
-        if digits >= 13:
-            s = _sub_tags(_CARD_RUN, s, _card_tag)
-        if digits >= _MIN_PHONE_DIGITS:
-            spans = _phone_spans(s, self.regions)
-            if spans:
-                s = _rebuild(s, spans)
-        if _SPOKEN_HINT.search(s):
-            s = _sub_tags(_SPOKEN, s, _spoken_tag)
-        if self.names and _NAME_HINT.search(s):
-            s = _redact_names(s)
-        return s
+        if len(s) > _CACHED_MAX_CHARS:
+            return _redact(s, self.regions, self.names)
+        return _redact_cached(s, self.regions, self.names)
 
     def phone(self, s: str) -> str:
         """A value known to be a phone number, always masked: ``+1 415 555 0134`` -> ``…0134``.

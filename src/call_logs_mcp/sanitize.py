@@ -34,6 +34,8 @@ import hashlib
 import math
 import re
 import unicodedata
+from collections.abc import Callable
+from functools import lru_cache
 
 __all__ = [
     "TURN_NEWLINE",
@@ -144,10 +146,16 @@ _LABEL = r"([^\[\]\n]{0,500})"  # text between one pair of brackets, no nesting
 _TARGET = r"\([^)\n]{0,2000}\)"  # (url "title"), up to the first ")"
 _REF = r"\[[^\[\]\n]{0,200}\]"  # [ref]
 
+
+def _image(match: re.Match[str]) -> str:
+    alt = match.group(1).strip()
+    return f"[image: {alt}]" if alt else "[image]"
+
+
 # (pattern, replacement) applied in order; the sweeps below catch whatever these leave behind.
-_MARKDOWN_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
+_MARKDOWN_RULES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
     (re.compile(r"<img\b[^<>\n]{0,2000}>", re.IGNORECASE), "[image]"),
-    (re.compile(rf"!\[{_LABEL}\](?:{_TARGET}|{_REF})"), "[image: \\1]"),
+    (re.compile(rf"!\[{_LABEL}\](?:{_TARGET}|{_REF})"), _image),
     (re.compile(rf"\[{_LABEL}\]{_TARGET}"), "\\1 (link removed)"),
     # A reference definition "[x]: http://..." makes "[x]" elsewhere a link.
     (re.compile(r"^([ \t]{0,3}\[[^\]\n]{0,500}\]):", re.MULTILINE), "\\1 :"),
@@ -161,7 +169,8 @@ _SWEEPS: tuple[tuple[str, str], ...] = (
 )
 _OPEN_TAG = re.compile(r"<(?=[A-Za-z/!?|%])")
 _ANGLE_RUN = re.compile(r"<{2,}|>{2,}")
-_EMPTY_IMAGE = "[image: ]"
+# Nothing above can apply to a string without one of these.
+_MARKDOWN_TRIGGER = re.compile(r"!\[|\]\(|\]\[|\]:|<|>>")
 
 
 def _defang_angles(match: re.Match[str]) -> str:
@@ -175,11 +184,10 @@ def inert_markdown(s: str) -> str:
     ``![alt](url)`` -> ``[image: alt]``, ``[text](url)`` -> ``text (link removed)``, ``<img ...>`` ->
     ``[image]``, ``<tag>`` -> ``‹tag›``, ``<<<``/``>>>`` -> ``‹‹‹``/``›››``. Bare URLs are kept.
     """
-    if not any(c in s for c in "[]<>!"):
+    if not _MARKDOWN_TRIGGER.search(s):
         return s
     for pattern, replacement in _MARKDOWN_RULES:
         s = pattern.sub(replacement, s)
-    s = s.replace(_EMPTY_IMAGE, "[image]")
     for old, new in _SWEEPS:
         s = s.replace(old, new)
     s = _OPEN_TAG.sub("‹", s)
@@ -231,6 +239,11 @@ def format_offset(seconds: float | None) -> str | None:
     return f"{minutes:02d}:{secs:02d}"
 
 
+@lru_cache(maxsize=64)
+def _speaker(speaker: str) -> str:
+    return _SPEAKER_CHARS.sub("_", clean_text(str(speaker)).lower()).strip("_")[:24] or "unknown"
+
+
 def turn_line(index: int, speaker: str, offset: float | None, text: str) -> str:
     """One transcript turn as exactly one line: ``[12] customer @01:05 | text``.
 
@@ -239,10 +252,11 @@ def turn_line(index: int, speaker: str, offset: float | None, text: str) -> str:
     shown as ``(N)``, so the text can neither start a new line nor imitate a turn prefix.
     Without an offset the ``@mm:ss`` part is left out. Never raises.
     """
-    who = _SPEAKER_CHARS.sub("_", clean_text(str(speaker)).lower()).strip("_")[:24] or "unknown"
     at = format_offset(offset)
-    prefix = f"[{int(index)}] {who}" + (f" @{at}" if at else "")
-    body = _TURN_REF.sub(lambda m: f"({m.group(1).strip()})", _single_line(text))
+    prefix = f"[{int(index)}] {_speaker(speaker)}" + (f" @{at}" if at else "")
+    body = _single_line(text)
+    if "[" in body:
+        body = _TURN_REF.sub(lambda m: f"({m.group(1).strip()})", body)
     return f"{prefix} | {body}".rstrip(" ")
 
 
