@@ -93,14 +93,15 @@ def simulated_provider_config(name: str, *, api_key: str | None = None, **overri
 def serve(
     name: str,
     host: str = "127.0.0.1",
-    port: int = 8101,
+    port: int | None = None,
     *,
     calls: int = 2_000,
     seed: int = 7,
     **knobs: Any,
 ) -> None:
     """Serve one simulator with uvicorn until interrupted (blocking). Loopback hosts only: the
-    simulator's key is public. `knobs` go to the app's `create_app` (api_key, faults, variant...).
+    simulator's key is public. `port` defaults to `DEFAULT_PORTS[name]` (prosper 8101, callcamp
+    8102). `knobs` go to the app's `create_app` (api_key, faults, variant...).
 
     Raises ValueError for an unknown simulator or a non-loopback host.
     """
@@ -113,11 +114,21 @@ def serve(
         loopback = False
     if not loopback:
         raise ValueError(f"Refusing to serve the {name} simulator on {host!r}: use a loopback address.")
+    if port is None:
+        port = DEFAULT_PORTS.get(name, 8101)
     app = simulated_app(name, simulated_dataset(name, calls=calls, seed=seed), **knobs)
     key_hint = "the api_key you passed" if "api_key" in knobs else f"the default simulator key for {name}"
     logger.warning("Serving the %s simulator on http://%s:%d (auth: %s)", name, host, port, key_hint)
+    logging.getLogger("uvicorn.error").addFilter(_drop_simulated_resets)
     config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off")
     uvicorn.Server(config).run()
+
+
+def _drop_simulated_resets(record: logging.LogRecord) -> bool:
+    """uvicorn logs every app exception with a traceback; injected resets are not news."""
+    from call_logs_mcp.simulators.faults import SimulatedReset
+
+    return not (record.exc_info and isinstance(record.exc_info[1], SimulatedReset))
 
 
 __all__ = [

@@ -5,9 +5,12 @@ Design (why it looks like this):
 - A `SimCall` stores only small scalars eagerly (ids, campaign, status, times, numbers, price, a
   per-call `seed`). Everything bulky is *derived on access* from `(seed, status)`: `transcript`,
   `turns()`, `summary`, `extracted_data`, `qa_score`, `qa_criteria`, `recording_url`. So a
-  100,000-call dataset (about 2,000,000 turns) costs tens of MB, and each detail request renders
-  its transcript in well under a millisecond. Derived values are equal on every access; assigning
-  to them (`call.transcript = [...]`, `call.summary = "..."`) stores an override for tests.
+  100,000-call dataset (about 2,000,000 turns) costs about 60 MB and 2 s to generate, and a detail
+  request renders its transcript in well under a millisecond. Derived values are equal on every
+  access; assigning to them (`call.transcript = [...]`, `call.summary = "..."`) stores an override.
+- Ended reasons use the common voice-AI vocabulary: customer-ended-call, assistant-ended-call,
+  silence-timed-out (completed), error / pipeline-error (failed), customer-busy, no-answer,
+  voicemail; None while in progress.
 - Everything is a pure function of the arguments of `generate_dataset` / `iter_calls`: the same
   seed gives the same calls, ids, texts and numbers in every process (no `hash()`, no clock).
 - Calls span `[start, start + days)`; ids grow with time (Prosper-style numeric strings, or
@@ -928,7 +931,14 @@ def _apply_status(call: SimCall, status: SimStatus, price_per_minute: float) -> 
     call.status = status
     if status == "completed":
         duration = _full_duration(call)
-        call.ended_reason = "customer-ended-call" if _bits(call, 3, 100) < 55 else "assistant-ended-call"
+        roll = _bits(call, 3, 100)
+        call.ended_reason = (
+            "customer-ended-call"
+            if roll < 50
+            else "assistant-ended-call"
+            if roll < 92
+            else "silence-timed-out"
+        )
     elif status == "in_progress":
         duration = math.ceil(_in_progress_turns(call) * _pace(call))
         call.ended_reason = None
@@ -938,7 +948,7 @@ def _apply_status(call: SimCall, status: SimStatus, price_per_minute: float) -> 
     elif status == "failed":
         spoken = _failed_turns(call)
         duration = math.ceil(spoken * _pace(call)) + 1 + _bits(call, 12, 6) if spoken else 0
-        call.ended_reason = "error" if _bits(call, 3, 100) < 60 else "silence-timeout"
+        call.ended_reason = "error" if _bits(call, 3, 100) < 60 else "pipeline-error"
     elif status == "busy":
         duration = 0
         call.ended_reason = "customer-busy"
