@@ -1,0 +1,158 @@
+"""`call-logs-mcp sync` and `purge` against the simulators, into a real index file."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from call_logs_mcp.__main__ import SyncProgress, main, sync_command
+from call_logs_mcp.settings import Settings
+from call_logs_mcp.simulators import (
+    DEFAULT_API_KEYS,
+    simulated_app,
+    simulated_dataset,
+    simulated_provider_config,
+    simulated_transport,
+    simulator_base_url,
+)
+from call_logs_mcp.simulators.data import SimDataset
+
+PLATFORMS = ("callcamp", "prosper")
+CALLS = 40
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    for name in list(os.environ):
+        if name.startswith("CALL_LOGS_") or name.endswith(("_API_KEY", "_BASE_URL", "_AUTH_HEADER")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("CALL_LOGS_DB", str(tmp_path / "index" / "calls.db"))
+    yield
+
+
+@pytest.fixture
+def datasets() -> dict[str, SimDataset]:
+    return {name: simulated_dataset(name, calls=CALLS, long_calls=0) for name in PLATFORMS}
+
+
+def transports_for(datasets: dict[str, SimDataset]) -> dict[str, httpx2.AsyncBaseTransport]:
+    return {name: simulated_transport(name, simulated_app(name, ds)) for name, ds in datasets.items()}
+
+
+def configure(monkeypatch: pytest.MonkeyPatch, keys: dict[str, str] = DEFAULT_API_KEYS) -> None:
+    for name in PLATFORMS:
+        monkeypatch.setenv(f"{name.upper()}_API_KEY", keys[name])
+        monkeypatch.setenv(f"{name.upper()}_BASE_URL", simulator_base_url(name))
+
+
+def counts(output: str) -> dict[str, int]:
+    return {word: int(n) for n, word in re.findall(r"(\d+) (added|updated|unchanged|listed)", output)}
+
+
+def test_sync_indexes_every_call_once_and_a_second_run_finds_nothing_new(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], datasets: dict[str, SimDataset]
+) -> None:
+    configure(monkeypatch)
+    total = sum(len(ds) for ds in datasets.values())
+    assert main(["sync"], transports=transports_for(datasets)) == 0
+    first = capsys.readouterr().out
+    assert main(["sync"], transports=transports_for(datasets)) == 0
+    second = capsys.readouterr().out
+    assert len(first.strip().splitlines()) == 1
+    assert counts(first)["added"] == total
+    assert counts(second)["added"] == 0
+    assert counts(second)["updated"] == 0
+
+
+def test_sync_of_one_provider_since_a_date_indexes_only_that_scope(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], datasets: dict[str, SimDataset]
+) -> None:
+    configure(monkeypatch)
+    calls = sorted(datasets["callcamp"], key=lambda c: c.started_at)
+    since = calls[len(calls) // 2].started_at.date()
+    expected = sum(1 for c in calls if c.started_at >= datetime.combine(since, datetime.min.time(), UTC))
+    argv = ["sync", "--provider", "callcamp", "--since", since.isoformat()]
+    assert main(argv, transports=transports_for(datasets)) == 0
+    out = capsys.readouterr().out
+    assert "prosper" not in out
+    assert counts(out)["added"] == expected
+
+
+def test_sync_with_a_rejected_key_exits_1_and_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], datasets: dict[str, SimDataset]
+) -> None:
+    wrong = "wrong-prosper-key-000000"
+    configure(monkeypatch, {**DEFAULT_API_KEYS, "prosper": wrong})
+    assert main(["sync", "--provider", "prosper"], transports=transports_for(datasets)) == 1
+    captured = capsys.readouterr()
+    assert "PROSPER_API_KEY" in captured.out
+    assert wrong not in captured.out + captured.err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["sync", "--provider", "nonesuch"], "nonesuch"),
+        (["sync", "--since", "last tuesday"], "YYYY-MM-DD"),
+        (["purge", "--older-than", "-3"], "--older-than"),
+    ],
+)
+def test_bad_sync_and_purge_arguments_are_usage_errors(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    configure(monkeypatch)
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_sync_without_any_platform_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sync"]) == 2
+    assert "--demo" in capsys.readouterr().err
+
+
+def test_purge_older_than_deletes_exactly_the_old_calls_then_purge_deletes_the_rest(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], datasets: dict[str, SimDataset]
+) -> None:
+    configure(monkeypatch)
+    assert main(["sync"], transports=transports_for(datasets)) == 0
+    capsys.readouterr()
+    every = sorted(c.started_at for ds in datasets.values() for c in ds)
+    middle = every[len(every) // 2]
+    days = (datetime.now(UTC) - middle).days
+    cutoff = datetime.now(UTC) - timedelta(days=days)
+    old = sum(1 for started in every if started < cutoff)
+    assert 0 < old < len(every)
+    assert main(["purge", "--older-than", str(days)]) == 0
+    assert f"Purged {old} calls older than {days} days" in capsys.readouterr().out
+    assert main(["purge"]) == 0
+    assert f"Purged {len(every) - old} calls" in capsys.readouterr().out
+
+
+def test_purge_without_an_index_says_there_is_nothing_to_purge(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["purge"]) == 0
+    assert "nothing to purge" in capsys.readouterr().out
+
+
+async def test_the_sync_progress_bar_counts_the_listed_calls(
+    tmp_path: Path, datasets: dict[str, SimDataset]
+) -> None:
+    settings = Settings(providers={"prosper": simulated_provider_config("prosper")}, db=tmp_path / "calls.db")
+    bar_stream, out = io.StringIO(), io.StringIO()
+    code = await sync_command(
+        settings,
+        transports=transports_for(datasets),
+        out=out,
+        progress=SyncProgress(bar_stream, disable=False),
+    )
+    assert code == 0
+    total = len(datasets["prosper"])
+    assert f"{total}/{total}" in bar_stream.getvalue()
+    assert f"details={total}" in bar_stream.getvalue()
+    assert counts(out.getvalue())["added"] == len(datasets["prosper"])
