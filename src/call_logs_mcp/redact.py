@@ -64,9 +64,9 @@ __all__ = ["DEFAULT_REGIONS", "Redactor"]
 T = TypeVar("T")
 
 # Regions whose national formats are recognised (international "+CC" numbers are found for every
-# country). Order matters only for speed: the commonest first.
+# country; "US" covers all of NANP, Canada included). Order matters only for speed: commonest first.
 DEFAULT_REGIONS: tuple[str, ...] = (
-    "US", "GB", "DE", "FR", "IN", "BR", "AU", "ES", "IT", "MX", "JP", "NL", "CA", "IE", "NZ", "ZA",
+    "US", "GB", "DE", "FR", "IN", "BR", "AU", "ES", "IT", "MX", "JP", "NL", "IE", "NZ", "ZA",
 )  # fmt: skip
 
 ELLIPSIS = "…"

@@ -39,7 +39,9 @@ from functools import lru_cache
 
 __all__ = [
     "TURN_NEWLINE",
+    "block_label",
     "clean_text",
+    "format_offset",
     "inert_markdown",
     "one_line",
     "turn_line",
