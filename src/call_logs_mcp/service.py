@@ -26,7 +26,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 import anyio
@@ -38,11 +38,24 @@ from call_logs_mcp.errors import (
     InvalidArgumentError,
     NotFoundError,
     ProviderError,
+    StoreError,
 )
-from call_logs_mcp.models import Call, CallPage, CallQuery, CallStatus, CallSummary, PlatformTotals
+from call_logs_mcp.models import (
+    Call,
+    CallPage,
+    CallQuery,
+    CallStatus,
+    CallSummary,
+    PlatformTotals,
+    Speaker,
+)
 from call_logs_mcp.providers import PROVIDERS
 from call_logs_mcp.providers._http import path_segment
 from call_logs_mcp.providers.base import CallProvider
+
+if TYPE_CHECKING:
+    from call_logs_mcp.analytics import CampaignSummary
+    from call_logs_mcp.index import CampaignListing, IndexStore, SearchResult
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +65,15 @@ Progress = Callable[[float, float | None, str], Awaitable[None]]
 _CALLS_CURSOR = "calls"
 _EPOCH = datetime.min.replace(tzinfo=UTC)
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_SPEAKERS: tuple[Speaker, ...] = ("agent", "customer", "system")
+_SPEAKER_ALIASES: dict[str, Speaker] = {
+    "assistant": "agent",
+    "ai": "agent",
+    "bot": "agent",
+    "user": "customer",
+    "caller": "customer",
+    "callee": "customer",
+}
 _STATUS_ALIASES = {"no-answer": "no_answer", "noanswer": "no_answer", "in-progress": "in_progress"}
 
 
@@ -108,6 +130,19 @@ def parse_status(value: str | None) -> CallStatus | None:
     except ValueError:
         accepted = ", ".join(status.value for status in CallStatus)
         raise InvalidArgumentError(f"Unknown status; accepted values: {accepted}.") from None
+
+
+def parse_speaker(value: str | None) -> Speaker | None:
+    """agent / customer / system (a few synonyms accepted); raises listing accepted values."""
+    if value is None or not value.strip():
+        return None
+    key = value.strip().lower()
+    for speaker in _SPEAKERS:
+        if key == speaker:
+            return speaker
+    if key in _SPEAKER_ALIASES:
+        return _SPEAKER_ALIASES[key]
+    raise InvalidArgumentError("Unknown speaker; accepted values: agent, customer, system.")
 
 
 def build_query(
@@ -254,11 +289,13 @@ class CallLogService:
         store: Any = None,
         freshness_seconds: float = 300.0,
         accounts: Mapping[str, str] | None = None,
+        store_error: str | None = None,
     ) -> None:
         self.providers = dict(providers)
         self.store = store
         self.freshness_seconds = freshness_seconds
         self.accounts = dict(accounts or {})
+        self.store_error = store_error
 
     # -- providers ------------------------------------------------------------------------------
 
@@ -464,21 +501,327 @@ class CallLogService:
         raise NotFoundError(" or ".join(names), f"call {call_id}")
 
     async def _index_providers_of(self, call_id: str, names: list[str]) -> list[str]:
-        if self.store is None:
-            return []
-        try:
-            found: list[str] = []
-            for name in names:
-                if await self._index_get(name, call_id) is not None:
-                    found.append(name)
-            return found
-        except CallLogsError:
-            return []
+        found: list[str] = []
+        for name in names:
+            if await self._index_get(name, call_id) is not None:
+                found.append(name)
+        return found
 
     async def _index_get(self, provider: str, call_id: str) -> Call | None:
-        """The stored call, if the index has it (hook filled once the index API is settled)."""
-        return None
+        """The stored call, if the index has it; None when there is no usable index."""
+        if self.store is None:
+            return None
+        try:
+            stored: Call | None = await self.store.get_call(self.accounts, provider, call_id)
+        except StoreError:
+            logger.warning("the index could not be read; asking the platforms instead")
+            return None
+        return stored
 
     async def _remember(self, call: Call) -> None:
         """Store a fetched call in the index; a failing index never fails the answer."""
-        return None
+        if self.store is None or call.provider not in self.accounts:
+            return
+        from call_logs_mcp.index import CallRecord
+
+        try:
+            await self.store.upsert(self.accounts[call.provider], call.provider, [CallRecord(call=call)])
+        except StoreError:
+            logger.warning("could not store a fetched call in the index")
+
+    # -- the index ---------------------------------------------------------------------------------
+
+    def _index(self) -> IndexStore:
+        if self.store is None:
+            raise StoreError(
+                self.store_error
+                or "The local call index is not available; set CALL_LOGS_DB to a "
+                "writable path and restart the server."
+            )
+        store: IndexStore = self.store
+        return store
+
+    async def sync_if_stale(
+        self,
+        names: Sequence[str],
+        *,
+        campaign_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        progress: Progress | None = None,
+    ) -> SyncReport:
+        """Sync the scope on every provider whose last covering sync is older than the freshness
+        window. A provider that fails to sync is reported, not raised: the index still answers."""
+        from call_logs_mcp.index import SyncScope, SyncSource, run_sync
+
+        store = self._index()
+        report = SyncReport()
+        stale: list[str] = []
+        for name in names:
+            last = await store.last_synced(
+                self.accounts, name, campaign_id=campaign_id, since=since, until=until
+            )
+            report.last_synced[name] = last
+            if last is None or (datetime.now(UTC) - last).total_seconds() > self.freshness_seconds:
+                stale.append(name)
+        if not stale:
+            return report
+        shown = base = 0.0
+
+        async def forward(listed: int, fetched: int, total: int | None) -> None:
+            # Progress must only grow: providers sync one after the other, so each adds to a base.
+            nonlocal shown
+            done = base + listed + fetched
+            if progress is None or done <= shown:
+                return
+            shown = done
+            await progress(done, None, f"syncing the local index: {listed} calls listed, {fetched} fetched")
+
+        if progress is not None:
+            await progress(0.0, None, f"syncing the local index from {', '.join(stale)}")
+        for name in stale:
+            source = SyncSource(provider=self.providers[name], account=self.accounts[name])
+            scope = SyncScope(provider=name, campaign_id=campaign_id, since=since, until=until)
+            try:
+                await run_sync(store, {name: source}, scope, progress=forward)
+            except (ProviderError, ConfigurationError) as err:
+                logger.warning("sync of %s failed: %s", name, err)
+                report.errors[name] = str(err)
+                continue
+            finally:
+                base = shown
+            report.synced.append(name)
+            report.last_synced[name] = await store.last_synced(
+                self.accounts, name, campaign_id=campaign_id, since=since, until=until
+            )
+        return report
+
+    async def search(
+        self,
+        query: str,
+        *,
+        provider: str | None = None,
+        filters: CallQuery,
+        speaker: Speaker | None = None,
+        limit: int = 20,
+        cursor: str | None = None,
+        progress: Progress | None = None,
+    ) -> SearchOutcome:
+        """Transcript search over the index, after syncing a stale scope.
+
+        Raises InvalidArgumentError (empty query, bad cursor or limit), StoreError.
+        """
+        if not 1 <= limit <= 100:
+            raise InvalidArgumentError("limit must be between 1 and 100.")
+        names = self.resolve_providers(provider)
+        store = self._index()
+        from call_logs_mcp.index import parse_query
+
+        parse_query(query)  # a query with nothing to search fails before any sync
+        report = await self.sync_if_stale(
+            names,
+            campaign_id=filters.campaign_id,
+            since=filters.from_date,
+            until=filters.to_date,
+            progress=progress,
+        )
+
+        async def run(page_limit: int) -> SearchResult:
+            result: SearchResult = await store.search(
+                self._scope(names),
+                query,
+                provider=names[0] if len(names) == 1 else None,
+                campaign_id=filters.campaign_id,
+                status=filters.status,
+                from_date=filters.from_date,
+                to_date=filters.to_date,
+                speaker=speaker,
+                limit=page_limit,
+                cursor=cursor,
+            )
+            return result
+
+        coverage = await self._coverage(names, filters.campaign_id, report)
+        return SearchOutcome(result=await run(limit), rerun=run, coverage=coverage, report=report)
+
+    async def _coverage(
+        self, names: Sequence[str], campaign_id: str | None, report: SyncReport
+    ) -> list[ScopeCoverage]:
+        store = self._index()
+        out: list[ScopeCoverage] = []
+        listings = await store.list_campaigns(self._scope(names))
+        for name in names:
+            rows = [c for c in listings if c.provider == name]
+            if campaign_id is not None:
+                rows = [c for c in rows if c.campaign_id == campaign_id]
+            out.append(
+                ScopeCoverage(
+                    provider=name,
+                    indexed_calls=sum(c.indexed_calls for c in rows),
+                    last_synced_at=report.last_synced.get(name),
+                    sync_error=report.errors.get(name),
+                )
+            )
+        return out
+
+    def _scope(self, names: Sequence[str]) -> dict[str, str]:
+        return {name: self.accounts[name] for name in names if name in self.accounts}
+
+    async def summarize_campaign(
+        self,
+        campaign_id: str,
+        *,
+        provider: str | None = None,
+        from_date: datetime | None = None,
+        to_date: datetime | None = None,
+        progress: Progress | None = None,
+    ) -> CampaignOutcome:
+        """The campaign summary from the index, after syncing the campaign's scope when stale.
+
+        Raises InvalidArgumentError (ambiguous campaign across providers), NotFoundError (no
+        provider has calls in it), StoreError.
+        """
+        campaign = _optional_text(campaign_id, "campaign_id", max_chars=200)
+        if campaign is None:
+            raise InvalidArgumentError("campaign_id is required (list_campaigns shows the ids).")
+        path_segment(campaign, what="campaign_id")
+        names = self.resolve_providers(provider)
+        store = self._index()
+        report = await self.sync_if_stale(
+            names, campaign_id=campaign, since=from_date, until=to_date, progress=progress
+        )
+        if len(names) > 1:
+            listings = await store.list_campaigns(self._scope(names))
+            holders = [
+                n
+                for n in names
+                if any(c.campaign_id == campaign and c.indexed_calls for c in listings if c.provider == n)
+            ]
+            if len(holders) > 1:
+                raise InvalidArgumentError(
+                    f"Campaign {campaign} exists on several providers ({', '.join(holders)}); "
+                    "pass provider= to choose one."
+                )
+            if not holders:
+                if report.errors and len(report.errors) == len(names):
+                    raise StoreError(
+                        f"No indexed calls for campaign {campaign}, and syncing failed: "
+                        + " ".join(report.errors.values())
+                    )
+                raise NotFoundError(" or ".join(names), f"indexed calls in campaign {campaign}")
+            names = holders
+        summary: CampaignSummary = await store.campaign_summary(
+            self._scope(names), names[0], campaign, from_date=from_date, to_date=to_date
+        )
+        return CampaignOutcome(summary=summary, report=report)
+
+    async def list_campaigns(
+        self, *, provider: str | None = None, progress: Progress | None = None
+    ) -> CampaignsOutcome:
+        """Campaigns per provider from the index (synced first when stale). Raises StoreError."""
+        names = self.resolve_providers(provider)
+        store = self._index()
+        report = await self.sync_if_stale(names, progress=progress)
+        listings: list[CampaignListing] = await store.list_campaigns(self._scope(names))
+        return CampaignsOutcome(campaigns=[c for c in listings if c.provider in names], report=report)
+
+    # -- resources ---------------------------------------------------------------------------------
+
+    async def call_for_resource(self, provider: str, call_id: str) -> Call:
+        """A call for a resource read: the indexed copy when final, else fetched live.
+
+        Raises InvalidArgumentError (unknown provider, bad id), NotFoundError, ProviderError.
+        """
+        names = self.resolve_providers(provider)
+        if len(names) != 1 or names[0] != provider:
+            raise InvalidArgumentError("Unknown provider.")
+        path_segment(call_id)
+        stored = await self._index_get(provider, call_id)
+        if stored is not None and stored.status.is_final:
+            return stored
+        return await self.get_call(call_id, provider)
+
+    async def recent_calls(self, *, limit: int, cursor: str | None) -> RecentPage:
+        """Indexed calls of the configured accounts, newest first. Raises InvalidArgumentError."""
+        if self.store is None or not self.providers:
+            return RecentPage(calls=[], next_cursor=None)
+        page = await self.store.recent_calls(self._scope(self.provider_names), limit=limit, cursor=cursor)
+        return RecentPage(calls=list(page.calls), next_cursor=page.next_cursor)
+
+    async def complete_call_ids(
+        self, provider: str | None, prefix: str, *, limit: int
+    ) -> tuple[list[str], bool]:
+        """Indexed call ids starting with `prefix` (the most recent calls first)."""
+        if self.store is None or not self.providers:
+            return [], False
+        names = self.provider_names
+        if provider:
+            names = [n for n in names if n == provider]
+        if not names:
+            return [], False
+        values: list[str] = []
+        cursor: str | None = None
+        for _ in range(10):  # look through the 2,000 most recent calls at most
+            page = await self.store.recent_calls(self._scope(names), limit=200, cursor=cursor)
+            for call in page.calls:
+                if call.call_id.startswith(prefix) and call.call_id not in values:
+                    values.append(call.call_id)
+                    if len(values) > limit:
+                        return values[:limit], True
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        return values, False
+
+    async def complete_campaign_ids(self, prefix: str, *, limit: int) -> tuple[list[str], bool]:
+        """Indexed campaign ids starting with `prefix`."""
+        if self.store is None or not self.providers:
+            return [], False
+        listings = await self.store.list_campaigns(self._scope(self.provider_names))
+        values = sorted(
+            {c.campaign_id for c in listings if c.campaign_id and c.campaign_id.startswith(prefix)}
+        )
+        return values[:limit], len(values) > limit
+
+
+@dataclass
+class SyncReport:
+    """What `sync_if_stale` did: providers synced, their errors, their last sync time."""
+
+    synced: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+    last_synced: dict[str, datetime | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ScopeCoverage:
+    provider: str
+    indexed_calls: int
+    last_synced_at: datetime | None
+    sync_error: str | None = None
+
+
+@dataclass
+class SearchOutcome:
+    result: SearchResult
+    rerun: Callable[[int], Awaitable[SearchResult]]
+    coverage: list[ScopeCoverage]
+    report: SyncReport
+
+
+@dataclass
+class CampaignOutcome:
+    summary: CampaignSummary
+    report: SyncReport
+
+
+@dataclass
+class CampaignsOutcome:
+    campaigns: list[CampaignListing]
+    report: SyncReport
+
+
+@dataclass
+class RecentPage:
+    calls: list[CallSummary]
+    next_cursor: str | None

@@ -28,6 +28,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from call_logs_mcp.analytics import CampaignSummary
 from call_logs_mcp.errors import InvalidArgumentError
 from call_logs_mcp.models import Call, CallSummary, PlatformTotals, Turn, call_uri
 from call_logs_mcp.redact import Redactor
@@ -286,6 +287,65 @@ class CallDetail(CallRef):
     clipped_fields: list[str] = Field(
         default_factory=list, description="fields shortened to fit the output budget"
     )
+
+
+class IndexCoverage(_Out):
+    """How much of a scope the local index holds."""
+
+    provider: str
+    indexed_calls: int = Field(description="calls of this provider (and campaign) in the index")
+    last_synced_at: str | None = None
+    sync_error: str | None = Field(default=None, description="why syncing failed just now, if it did")
+
+
+class SearchHitOut(CallRef):
+    campaign_id: str | None = None
+    status: str
+    started_at: str | None = None
+    turn_index: int = Field(description="pass as transcript_offset to get_call to read from there")
+    speaker: str
+    offset_seconds: float | None = None
+    snippet: str
+
+
+class SearchAnswer(_Out):
+    """Transcript search hits, best first."""
+
+    query: str
+    interpreted_as: list[str] = Field(default_factory=list)
+    hits: list[SearchHitOut]
+    total_hits: int
+    calls_matched: int
+    has_more: bool
+    next_cursor: str | None = None
+    coverage: list[IndexCoverage]
+
+
+class CampaignReport(_Out):
+    """A campaign summary from the local index."""
+
+    summary: CampaignSummary
+    shortened: list[str] = Field(default_factory=list, description="parts cut to fit the output budget")
+    sync_errors: dict[str, str] = Field(default_factory=dict)
+
+
+class CampaignRow(_Out):
+    provider: str
+    campaign_id: str | None = Field(description="None groups calls whose campaign is unknown")
+    name: str | None = None
+    indexed_calls: int
+    platform_calls: int | None = None
+    first_call_at: str | None = None
+    last_call_at: str | None = None
+    last_synced_at: str | None = None
+
+
+class CampaignList(_Out):
+    """Campaigns known to the local index."""
+
+    campaigns: list[CampaignRow]
+    omitted: int = Field(default=0, description="campaigns left out to fit the output budget")
+    sync_errors: dict[str, str] = Field(default_factory=dict)
 
 
 class Shaped(BaseModel):
@@ -691,6 +751,190 @@ class Shaper:
                 high = mid - 1
         return low
 
+    # -- search ----------------------------------------------------------------------------------
+
+    def search_answer(
+        self,
+        *,
+        query: str,
+        interpreted_as: Sequence[str],
+        hits: Sequence[Any],
+        total_hits: int,
+        calls_matched: int,
+        next_cursor: str | None,
+        coverage: Sequence[Any],
+        offset_hint: int = 0,
+    ) -> tuple[int, Shaped]:
+        """A search_transcripts answer with as many hits as fit; (hits shown, answer).
+
+        When fewer hits than given are shown, `next_cursor` is not theirs: the caller re-runs the
+        search with that many hits to get the exact cursor and renders again.
+        """
+        s = self.scrub
+        rows = [
+            SearchHitOut(
+                provider=h.provider,
+                call_id=h.call_id,
+                uri=call_uri(h.provider, h.call_id),
+                campaign_id=s.ident(h.campaign_id),
+                status=str(getattr(h.status, "value", h.status)),
+                started_at=fmt_time(h.started_at),
+                turn_index=h.turn_index,
+                speaker=str(h.speaker),
+                offset_seconds=h.offset_seconds,
+                snippet=s.line(h.snippet, 400),
+            )
+            for h in hits
+        ]
+        lines = [
+            f"{r.call_id} ({r.provider}) {fmt_short_time(_parse_iso(r.started_at))} "
+            + turn_line(r.turn_index, r.speaker, r.offset_seconds, r.snippet)
+            for r in rows
+        ]
+        covered = [
+            IndexCoverage(
+                provider=c.provider,
+                indexed_calls=c.indexed_calls,
+                last_synced_at=fmt_time(c.last_synced_at),
+                sync_error=c.sync_error,
+            )
+            for c in coverage
+        ]
+        shown_query = s.line(query, 300)
+        notes = [s.line(n, 200) for n in interpreted_as][:10]
+        placeholder = "x" * (len(next_cursor or "") + 40)
+
+        def build(k: int) -> tuple[str, dict[str, Any]]:
+            cursor = next_cursor if k == len(rows) else placeholder
+            more = k < len(rows) or next_cursor is not None
+            model = SearchAnswer(
+                query=shown_query,
+                interpreted_as=notes,
+                hits=rows[:k],
+                total_hits=total_hits,
+                calls_matched=calls_matched,
+                has_more=more,
+                next_cursor=cursor,
+                coverage=covered,
+            )
+            first = offset_hint + 1
+            span = f"hits {first}–{offset_hint + k}" if k else "no hits on this page"
+            out = [
+                f"Search {shown_query!r}: {fmt_int(total_hits)} matching turns in {fmt_int(calls_matched)} "
+                f"calls; showing {span}, best first."
+            ]
+            if notes:
+                out.append("Interpreted as: " + "; ".join(notes))
+            for c in covered:
+                synced = c.last_synced_at or "never"
+                line = f"Index coverage {c.provider}: {fmt_int(c.indexed_calls)} calls, last synced {synced}."
+                if c.sync_error:
+                    line += f" Sync failed just now: {c.sync_error}"
+                out.append(line)
+            if k:
+                out.append(untrusted_block("search hits (caller speech)", "\n".join(lines[:k])))
+                out.append(
+                    "Each hit: call id (provider), time, [turn] speaker @offset | snippet. "
+                    "get_call with transcript_offset=<turn> reads the call from there."
+                )
+            if cursor:
+                out.append(
+                    f'More hits: call search_transcripts with the same arguments and cursor="{cursor}".'
+                )
+            return "\n".join(out), model.model_dump(mode="json")
+
+        return self.fit_rows(len(rows), build)
+
+    # -- campaigns -------------------------------------------------------------------------------
+
+    def campaign_report(self, summary: CampaignSummary, *, sync_errors: Mapping[str, str]) -> Shaped:
+        """A summarize_campaign answer: every platform string scrubbed, big parts cut to fit."""
+        data = summary.model_dump(mode="json")
+        scrubbed = self._scrub_summary(data)
+        shortened: list[str] = []
+        for level in range(len(_SUMMARY_LEVELS)):
+            shrunk, cut = _shrink_summary(scrubbed, level)
+            checked = CampaignSummary.model_validate(shrunk)
+            model = CampaignReport(summary=checked, shortened=cut, sync_errors=dict(sync_errors))
+            structured = model.model_dump(mode="json")
+            text = _summary_text(structured)
+            if len(text) <= self.budget and json_size(structured) <= self.budget:
+                shortened = cut
+                break
+        else:  # pragma: no cover - the last level keeps only small, bounded parts
+            raise AssertionError("campaign summary does not fit the budget")
+        _ = shortened
+        self._check(text, structured)
+        return Shaped(text=text, structured=structured)
+
+    def _scrub_summary(self, data: dict[str, Any]) -> dict[str, Any]:
+        s = self.scrub
+        out = dict(data)
+        out["campaign_id"] = s.ident(data.get("campaign_id"))
+        out["campaign_name"] = s.line(data["campaign_name"], 200) if data.get("campaign_name") else None
+        out["by_ended_reason"] = _merge_keys({s.line(k, 120): v for k, v in data["by_ended_reason"].items()})
+        fields = []
+        for item in data.get("extracted_fields", []):
+            item = dict(item)
+            item["name"] = s.line(item["name"], 120)
+            if item.get("values") is not None:
+                merged: dict[str, int] = {}
+                for key, count in item["values"].items():
+                    shown = s.line(key, 160)
+                    merged[shown] = merged.get(shown, 0) + int(count)
+                item["values"] = merged
+            fields.append(item)
+        out["extracted_fields"] = fields
+        coverage = dict(data["coverage"])
+        coverage["note"] = s.line(coverage.get("note", ""), 600)
+        out["coverage"] = coverage
+        return out
+
+    def campaign_list(self, listings: Sequence[Any], *, sync_errors: Mapping[str, str]) -> Shaped:
+        """A list_campaigns answer: as many campaigns as fit, the rest counted."""
+        s = self.scrub
+        rows = [
+            CampaignRow(
+                provider=c.provider,
+                campaign_id=s.ident(c.campaign_id),
+                name=s.line(c.name, 160) if c.name else None,
+                indexed_calls=c.indexed_calls,
+                platform_calls=c.platform_calls,
+                first_call_at=fmt_time(c.first_call_at),
+                last_call_at=fmt_time(c.last_call_at),
+                last_synced_at=fmt_time(c.last_synced_at),
+            )
+            for c in listings
+        ]
+        rows.sort(key=lambda r: (r.last_call_at or "", r.provider), reverse=True)
+
+        def line(r: CampaignRow) -> str:
+            ident = r.campaign_id or "(no campaign)"
+            name = f' "{r.name}"' if r.name else ""
+            counts = f"{fmt_int(r.indexed_calls)} calls indexed"
+            if r.platform_calls is not None:
+                counts += f" (platform reports {fmt_int(r.platform_calls)})"
+            span = ""
+            if r.first_call_at or r.last_call_at:
+                span = f", {(r.first_call_at or '?')[:10]} → {(r.last_call_at or '?')[:10]}"
+            return f"- {ident}{name} ({r.provider}): {counts}{span}"
+
+        def build(k: int) -> tuple[str, dict[str, Any]]:
+            model = CampaignList(campaigns=rows[:k], omitted=len(rows) - k, sync_errors=dict(sync_errors))
+            out = [
+                f"{len(rows)} campaign{'s' if len(rows) != 1 else ''} in the local index, most recent first:"
+            ]
+            for name, error in sync_errors.items():
+                out.append(f"Syncing {name} failed just now, the list may be stale: {error}")
+            out.extend(line(r) for r in rows[:k])
+            if k < len(rows):
+                out.append(f"{len(rows) - k} more omitted to fit the output budget; pass provider to narrow.")
+            out.append("Pass a campaign_id to summarize_campaign, list_calls or search_transcripts.")
+            return "\n".join(out), model.model_dump(mode="json")
+
+        _, shaped = self.fit_rows(len(rows), build)
+        return shaped
+
     # -- resources (not tool results: no budget, same scrubbing) ---------------------------------
 
     def call_json(self, call: Call) -> str:
@@ -801,3 +1045,153 @@ def lines_within(lines: Iterable[str], max_chars: int) -> list[str]:
         out.append(line)
         used += cost
     return out
+
+
+_SUMMARY_LEVELS = ((None, None, None), (20, 40, 60), (8, 20, 31), (3, 10, 14), (1, 5, 7), (0, 2, 3))
+
+
+def _merge_keys(values: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(values)
+
+
+def _top(values: Mapping[str, int], n: int) -> dict[str, int]:
+    ranked = sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+    return dict(ranked)
+
+
+def _shrink_summary(data: dict[str, Any], level: int) -> tuple[dict[str, Any], list[str]]:
+    """The summary with big parts cut to the given level; (data, names of what was cut)."""
+    top_values, max_fields, max_days = _SUMMARY_LEVELS[level]
+    if top_values is None or max_fields is None or max_days is None:
+        return data, []
+    out = dict(data)
+    cut: list[str] = []
+    fields = []
+    for item in data.get("extracted_fields", [])[:max_fields]:
+        item = dict(item)
+        values = item.get("values")
+        if values and len(values) > top_values:
+            item["values"] = _top(values, top_values)
+            if "extracted_fields.values" not in cut:
+                cut.append("extracted_fields.values")
+        fields.append(item)
+    if len(data.get("extracted_fields", [])) > max_fields:
+        cut.append("extracted_fields")
+    out["extracted_fields"] = fields
+    days = data.get("calls_per_day", {})
+    if len(days) > max_days:
+        out["calls_per_day"] = dict(sorted(days.items())[-max_days:])
+        cut.append("calls_per_day (latest days kept)")
+    reasons = data.get("by_ended_reason", {})
+    if len(reasons) > max_fields:
+        out["by_ended_reason"] = _top(reasons, max_fields)
+        cut.append("by_ended_reason")
+    for key in ("by_status", "platform_by_status"):
+        values = data.get(key)
+        if values and len(values) > max_fields:
+            out[key] = _top(values, max_fields)
+            cut.append(key)
+    notable = data.get("notable_calls", [])
+    if len(notable) > max_fields:
+        out["notable_calls"] = notable[:max_fields]
+        cut.append("notable_calls")
+    return out, cut
+
+
+def _pct(value: float | None) -> str | None:
+    return None if value is None else f"{value * 100:.1f}%"
+
+
+def _num(value: float | None) -> str:
+    return "?" if value is None else f"{value:,.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
+
+
+def _summary_text(report: Mapping[str, Any]) -> str:
+    """Terse lines for a model; every string in `report` is already scrubbed."""
+    sm = report["summary"]
+    t = sm["totals"]
+    title = f"Campaign {sm.get('campaign_id') or '(all calls)'}"
+    if sm.get("campaign_name"):
+        title += f' "{sm["campaign_name"]}"'
+    title += f" on {sm['provider']}"
+    if sm.get("from_date") or sm.get("to_date"):
+        title += f", {(sm.get('from_date') or '…')[:10]} to {(sm.get('to_date') or '…')[:10]}"
+    lines = [title]
+    head = [f"{fmt_int(t['calls'])} calls ({t['calls_source']})"]
+    for label, key in (("connect rate", "connect_rate"), ("completion rate", "completion_rate")):
+        shown = _pct(sm.get(key))
+        if shown:
+            head.append(f"{label} {shown}")
+    if t.get("duration_seconds") is not None:
+        head.append(f"total duration {fmt_duration(t['duration_seconds'])} ({t['duration_source']})")
+    money = fmt_money(t.get("cost"), t.get("currency"))
+    if money:
+        head.append(f"cost {money} ({t['cost_source']})")
+    lines.append(" · ".join(head))
+    if sm.get("first_call_at"):
+        lines.append(f"Calls from {sm['first_call_at']} to {sm.get('last_call_at')}")
+    d = sm["duration"]
+    if d.get("calls_with_duration"):
+        lines.append(
+            "Duration per call: "
+            + ", ".join(
+                f"{label} {fmt_duration(d.get(key))}"
+                for label, key in (
+                    ("mean", "mean_seconds"),
+                    ("median", "median_seconds"),
+                    ("p90", "p90_seconds"),
+                    ("max", "max_seconds"),
+                )
+                if d.get(key) is not None
+            )
+        )
+    lines.append("By status: " + (", ".join(f"{k} {v}" for k, v in sm["by_status"].items()) or "none"))
+    if sm.get("platform_by_status"):
+        lines.append(
+            "Platform's status counts: " + ", ".join(f"{k} {v}" for k, v in sm["platform_by_status"].items())
+        )
+    if sm["by_ended_reason"]:
+        lines.append("By ended reason: " + ", ".join(f"{k} {v}" for k, v in sm["by_ended_reason"].items()))
+    qa = sm["qa"]
+    if qa.get("scored_calls"):
+        dist = ", ".join(
+            f"{_num(b['low'])}–{_num(b['high'])}: {b['calls']}" for b in qa.get("distribution", [])
+        )
+        lines.append(
+            f"QA: {qa['scored_calls']} scored, mean {_num(qa.get('mean'))}, min {_num(qa.get('min'))}, "
+            f"max {_num(qa.get('max'))}" + (f"; distribution {dist}" if dist else "")
+        )
+    if sm["extracted_fields"]:
+        lines.append("Extracted data:")
+        for f in sm["extracted_fields"]:
+            bits = [f"{f['kind']}, {f['calls']} calls"]
+            if f.get("true_rate") is not None:
+                bits.append(f"true {_pct(f['true_rate'])}")
+            if f.get("mean") is not None:
+                bits.append(f"mean {_num(f['mean'])}, min {_num(f.get('min'))}, max {_num(f.get('max'))}")
+            if f.get("values"):
+                bits.append(", ".join(f"{k}: {v}" for k, v in f["values"].items()))
+            lines.append(f"- {f['name']} ({'; '.join(bits)})")
+    if sm["calls_per_day"]:
+        days = sm["calls_per_day"]
+        lines.append("Calls per day: " + ", ".join(f"{k[:10]} {v}" for k, v in days.items()))
+    if sm["notable_calls"]:
+        lines.append("Notable calls (get_call with call_id and provider):")
+        for n in sm["notable_calls"]:
+            value = f" ({_num(n['value'])})" if n.get("value") is not None else ""
+            lines.append(f"- {n['why']}{value}: {n['call_id']} ({n['provider']})")
+    cov = sm["coverage"]
+    lines.append(
+        f"Coverage: {fmt_int(cov['indexed_calls'])} calls indexed"
+        + (
+            f" of {fmt_int(cov['platform_calls'])} the platform reports"
+            if cov.get("platform_calls") is not None
+            else ""
+        )
+        + f", last synced {cov.get('last_synced_at') or 'never'}. {cov.get('note') or ''}".rstrip()
+    )
+    for name, error in report.get("sync_errors", {}).items():
+        lines.append(f"Syncing {name} failed just now, figures may be stale: {error}")
+    if report.get("shortened"):
+        lines.append("Shortened to fit the output budget: " + ", ".join(report["shortened"]) + ".")
+    return "\n".join(lines)
