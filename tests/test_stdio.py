@@ -50,6 +50,22 @@ async def test_the_sdk_stdio_client_lists_and_reads_calls_from_the_demo_server()
     assert (detail.structured_content or {}).get("call_id") == rows[0]["call_id"]
 
 
+async def test_without_keys_the_server_starts_and_its_tools_say_what_to_configure(tmp_path: Path) -> None:
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "call_logs_mcp"],
+        env=server_env(CALL_LOGS_DB=str(tmp_path / "calls.db")),
+    )
+    with anyio.fail_after(60):
+        async with Client(params, mode="legacy") as client:
+            result = await client.call_tool("list_calls", {})
+    text = " ".join(getattr(block, "text", "") for block in result.content)
+    assert result.is_error
+    assert "PROSPER_API_KEY" in text
+    assert "CALLCAMP_API_KEY" in text
+    assert "--demo" in text
+
+
 class LineReader:
     """Splits a byte stream into lines, keeping every byte it saw."""
 
@@ -166,6 +182,7 @@ async def test_every_stdout_line_is_one_json_rpc_message_with_debug_logging_and_
     for line in reader.lines:
         MESSAGE.validate_json(line)
     assert init["result"]["serverInfo"]["name"] == "call-logs-mcp"
+    assert "demo" in init["result"]["instructions"].lower()
     assert "result" in resources
     assert not detail["result"].get("isError")
     for id_, answer in answers.items():
