@@ -31,6 +31,7 @@ from call_logs_mcp.errors import (
     NotFoundError,
     ProviderError,
     RateLimitedError,
+    RequestRejectedError,
     UnavailableError,
 )
 from call_logs_mcp.providers._http import (
@@ -187,7 +188,7 @@ def expected_for(code: int) -> tuple[type[ProviderError], bool]:
         return AuthError, False
     if code == 404:
         return NotFoundError, False
-    return ProviderError, False
+    return RequestRejectedError, False
 
 
 @pytest.mark.parametrize("code", [s.value for s in HTTPStatus if s.value >= 300] + [418, 599])

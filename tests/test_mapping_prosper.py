@@ -12,7 +12,12 @@ import httpx2
 import pytest
 from pydantic import SecretStr
 
-from call_logs_mcp.errors import InvalidArgumentError, MalformedResponseError, NotFoundError, ProviderError
+from call_logs_mcp.errors import (
+    InvalidArgumentError,
+    MalformedResponseError,
+    NotFoundError,
+    RequestRejectedError,
+)
 from call_logs_mcp.models import Call, CallQuery, CallStatus
 from call_logs_mcp.providers import create_provider
 from call_logs_mcp.providers.base import CallProvider
@@ -464,8 +469,8 @@ async def test_an_id_prosper_rejects_as_not_an_integer_is_not_found() -> None:
             await provider.get_call("call_abc")
 
 
-async def test_a_numeric_id_prosper_rejects_stays_a_provider_error() -> None:
+async def test_a_numeric_id_prosper_rejects_stays_a_rejected_request() -> None:
     async with prosper({"/api/v1/call-logs/5": answer({"detail": "bad"}, 400)}) as provider:
-        with pytest.raises(ProviderError) as caught:
+        with pytest.raises(RequestRejectedError) as caught:
             await provider.get_call("5")
-    assert type(caught.value) is ProviderError
+    assert caught.value.status == 400

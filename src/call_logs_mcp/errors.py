@@ -10,6 +10,7 @@
         ├── RateLimitedError           429 beyond the retry budget: carries `retry_after`
         ├── UnavailableError           5xx, timeouts, connection errors after retries
         ├── MalformedResponseError     a body we cannot parse (the body is never included)
+        ├── RequestRejectedError       another 4xx, or a redirect we do not follow: carries `status`
         └── UnsupportedError           the platform cannot answer this (e.g. no campaign list)
 
 Messages are templates filled with our own values (provider names, env var names, ids we
@@ -81,6 +82,12 @@ class MalformedResponseError(ProviderError):
     def __init__(self, provider: str, where: str) -> None:
         super().__init__(provider, f"{provider} sent a response we could not read ({where}).")
         self.where = where
+
+
+class RequestRejectedError(ProviderError):
+    def __init__(self, provider: str, message: str, status: int) -> None:
+        super().__init__(provider, message)
+        self.status = status
 
 
 class UnsupportedError(ProviderError):

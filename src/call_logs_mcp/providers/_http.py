@@ -9,12 +9,12 @@ Retry policy (`ProviderHttp.get_json`), at most `1 + config.max_retries` attempt
     outcome                                  retried?          finally raises
     2xx + JSON                               -                 (returns the JSON)
     2xx, not JSON / truncated / too deep     yes, at most 2x   MalformedResponseError (body never quoted)
-    3xx                                      no, not followed  ProviderError "redirected ... check X_BASE_URL"
+    3xx                                      no, not followed  RequestRejectedError "redirect ... X_BASE_URL"
     401, 403                                 no                AuthError naming the key env var
     404                                      no                NotFoundError
     408, 5xx                                 yes               UnavailableError("HTTP 503 after N attempts")
     429                                      yes               RateLimitedError(retry_after=last hint or None)
-    other 4xx (400, 422, ...)                no                ProviderError "rejected the request (HTTP n)"
+    other 4xx (400, 422, ...)                no                RequestRejectedError "rejected (HTTP n)"
     timeout, connect/read error, reset       yes               UnavailableError("... after N attempts")
     body over MAX_BODY_BYTES                 no                MalformedResponseError
 
@@ -63,6 +63,7 @@ from call_logs_mcp.errors import (
     NotFoundError,
     ProviderError,
     RateLimitedError,
+    RequestRejectedError,
     UnavailableError,
 )
 from call_logs_mcp.settings import ProviderConfig
@@ -260,7 +261,8 @@ class ProviderHttp:
         is sent), AuthError (401/403), NotFoundError (404, `what` = "resource at <path>"),
         RateLimitedError (429 beyond the retry budget or a Retry-After over the cap),
         UnavailableError (5xx/408/transport errors after the retries), MalformedResponseError
-        (not JSON; the body is never quoted) and ProviderError (3xx not followed, other 4xx).
+        (not JSON; the body is never quoted) and RequestRejectedError (3xx not followed, other
+        4xx; carries `status`).
         """
         clean = {k: v for k, v in (params or {}).items() if v is not None}
         request = self._build_request(path, clean)
@@ -412,13 +414,16 @@ class ProviderHttp:
         if status == 404:
             return NotFoundError(self.provider, f"resource at {path}")
         if 300 <= status < 400:
-            return ProviderError(
+            return RequestRejectedError(
                 self.provider,
                 f"{self.provider} answered with a redirect (HTTP {status}), which is not followed; "
                 f"check {_base_url_env_var(self.key_env_var)}.",
+                status,
             )
         if 400 <= status < 500:
-            return ProviderError(self.provider, f"{self.provider} rejected the request (HTTP {status}).")
+            return RequestRejectedError(
+                self.provider, f"{self.provider} rejected the request (HTTP {status}).", status
+            )
         return UnavailableError(self.provider, f"unexpected HTTP {status}")
 
     def _final_error(

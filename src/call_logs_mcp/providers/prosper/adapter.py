@@ -30,7 +30,7 @@ from typing import Literal
 
 import httpx2
 
-from call_logs_mcp.errors import InvalidArgumentError, NotFoundError, ProviderError, UnsupportedError
+from call_logs_mcp.errors import InvalidArgumentError, NotFoundError, RequestRejectedError, UnsupportedError
 from call_logs_mcp.models import (
     Call,
     CallPage,
@@ -267,10 +267,10 @@ class ProsperProvider:
                 )
             except NotFoundError:
                 continue
-            except ProviderError as exc:
+            except RequestRejectedError as exc:
                 # Both docs type call-log ids as integers and Prosper answers 422, not 404, for
                 # an id that is not one: for us that is an id Prosper does not have.
-                if type(exc) is ProviderError and not call_id.isdigit():
+                if exc.status == 422 and not call_id.isdigit():
                     continue
                 raise
             return to_call(parse_call(body))
