@@ -1,0 +1,288 @@
+"""Campaign analytics: hand-checked figures, and the index computing exactly what the pure
+functions compute."""
+
+from __future__ import annotations
+
+import statistics
+import uuid
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from call_logs_mcp.analytics import CampaignSummary, flatten_extracted, summarize_calls
+from call_logs_mcp.index import CallRecord, IndexStore, SyncState, scope_key
+from call_logs_mcp.models import Call, CallStatus, PlatformTotals, Turn
+
+BASE = datetime(2026, 5, 4, 9, 30, tzinfo=UTC)
+
+
+def call(call_id: str, status: CallStatus, day: int, **fields: Any) -> Call:
+    values: dict[str, Any] = {
+        "provider": "prosper",
+        "call_id": call_id,
+        "campaign_id": "spring",
+        "status": status,
+        "started_at": BASE + timedelta(days=day, minutes=int(call_id[1:])),
+        "transcript": [Turn(speaker="agent", text="Hello")] if status is CallStatus.COMPLETED else [],
+    }
+    values.update(fields)
+    return Call.model_validate(values)
+
+
+CAMPAIGN = [
+    call("c1", CallStatus.COMPLETED, 0, duration_seconds=120.0, cost=0.5, currency="USD", qa_score=80.0,
+         ended_reason="customer-ended-call",
+         extracted_data={"booked": True, "slot": "morning", "age": 30, "tags": ["vip"],
+                         "appointment": {"confirmed": True}}),
+    call("c2", CallStatus.COMPLETED, 0, duration_seconds=300.0, cost=1.25, currency="USD", qa_score=95.0,
+         ended_reason="assistant-ended-call",
+         extracted_data={"booked": False, "slot": "evening", "age": 50, "appointment": {"confirmed": False}}),
+    call("c3", CallStatus.VOICEMAIL, 1, duration_seconds=20.0, cost=0.1, currency="USD",
+         ended_reason="voicemail", extracted_data={"slot": "morning"}),
+    call("c4", CallStatus.FAILED, 2, cost=None, qa_score=40.0, ended_reason="error",
+         extracted_data={"booked": True, "age": 41}),
+    call("c5", CallStatus.IN_PROGRESS, 2),
+    call("c6", CallStatus.NO_ANSWER, 3, duration_seconds=0.0, cost=0.0, currency="USD",
+         ended_reason="no-answer"),
+    call("c7", CallStatus.COMPLETED, 3, duration_seconds=610.0, cost=2.0, currency="USD", qa_score=62.5,
+         ended_reason="customer-ended-call", extracted_data={"booked": True, "slot": "morning", "age": 65}),
+    call("c8", CallStatus.FAILED, 4, duration_seconds=5.0, ended_reason="error"),
+]  # fmt: skip
+
+
+def test_a_small_campaign_summary_matches_figures_computed_by_hand() -> None:
+    summary = summarize_calls(CAMPAIGN, provider="prosper", campaign_id="spring")
+    statuses = Counter(c.status.value for c in CAMPAIGN)
+    final = [c for c in CAMPAIGN if c.status is not CallStatus.IN_PROGRESS]
+    durations = sorted(c.duration_seconds for c in CAMPAIGN if c.duration_seconds is not None)
+    qa = [c.qa_score for c in CAMPAIGN if c.qa_score is not None]
+
+    assert summary.totals.calls == len(CAMPAIGN) and summary.totals.calls_source == "index"
+    assert summary.by_status == dict(statuses)
+    assert summary.by_ended_reason == dict(Counter(c.ended_reason or "unknown" for c in CAMPAIGN))
+    assert summary.completion_rate == pytest.approx(statuses["completed"] / len(final), abs=1e-3)
+    assert summary.connect_rate == pytest.approx(
+        (statuses["completed"] + statuses["voicemail"]) / len(final), abs=1e-3
+    )
+    assert summary.duration.calls_with_duration == len(durations)
+    assert summary.duration.total_seconds == sum(durations)
+    assert summary.duration.mean_seconds == pytest.approx(statistics.fmean(durations), abs=1e-3)
+    assert summary.duration.median_seconds == pytest.approx(statistics.median(durations))
+    assert summary.duration.p90_seconds == pytest.approx(
+        statistics.quantiles(durations, n=10, method="inclusive")[8], abs=1e-3
+    )
+    assert summary.duration.max_seconds == max(durations)
+    assert summary.cost.total == pytest.approx(sum(c.cost for c in CAMPAIGN if c.cost is not None))
+    assert summary.cost.currency == "USD"
+    assert summary.cost.calls_with_cost == sum(1 for c in CAMPAIGN if c.cost is not None)
+    assert summary.qa.scored_calls == len(qa)
+    assert summary.qa.mean == pytest.approx(statistics.fmean(qa), abs=1e-3)
+    assert (summary.qa.min, summary.qa.max, summary.qa.scale_max) == (min(qa), max(qa), 100.0)
+    assert sum(b.calls for b in summary.qa.distribution) == len(qa)
+    assert [b.calls for b in summary.qa.distribution if b.low <= 62.5 < b.high] == [1]
+    days = Counter(c.started_at.date().isoformat() for c in CAMPAIGN if c.started_at)
+    assert summary.calls_per_day == dict(sorted(days.items()))
+    assert summary.first_call_at == min(c.started_at for c in CAMPAIGN if c.started_at)
+    assert summary.last_call_at == max(c.started_at for c in CAMPAIGN if c.started_at)
+
+
+def test_extracted_data_is_aggregated_by_type() -> None:
+    summary = summarize_calls(CAMPAIGN, provider="prosper", campaign_id="spring")
+    fields = {(f.name, f.kind): f for f in summary.extracted_fields}
+    booked = [c.extracted_data["booked"] for c in CAMPAIGN if "booked" in c.extracted_data]
+    ages = [c.extracted_data["age"] for c in CAMPAIGN if "age" in c.extracted_data]
+    slots = Counter(c.extracted_data["slot"] for c in CAMPAIGN if "slot" in c.extracted_data)
+
+    assert fields[("booked", "boolean")].calls == len(booked)
+    assert fields[("booked", "boolean")].true_count == sum(booked)
+    assert fields[("booked", "boolean")].true_rate == pytest.approx(sum(booked) / len(booked), abs=1e-3)
+    age = fields[("age", "number")]
+    assert (age.calls, age.min, age.max) == (len(ages), min(ages), max(ages))
+    assert age.mean == pytest.approx(statistics.fmean(ages), abs=1e-3)
+    slot = fields[("slot", "text")]
+    assert slot.values == dict(slots.most_common()) and slot.distinct_values == len(slots)
+    assert not slot.free_text
+    assert fields[("appointment.confirmed", "boolean")].true_count == 1
+    assert fields[("tags", "list")].calls == 1
+
+
+def test_many_distinct_strings_are_reported_as_free_text_with_only_repeated_values() -> None:
+    notes = [f"note number {i}" for i in range(15)] + ["same", "same", "same"]
+    calls = [call(f"n{i}", CallStatus.COMPLETED, 0, extracted_data={"notes": n}) for i, n in enumerate(notes)]
+    (field,) = summarize_calls(calls, provider="prosper", campaign_id="spring").extracted_fields
+    assert field.free_text
+    assert field.distinct_values == len(set(notes))
+    assert field.values == {"same": 3}
+
+
+def test_notable_calls_name_the_longest_the_lowest_qa_and_recent_failures() -> None:
+    summary = summarize_calls(CAMPAIGN, provider="prosper", campaign_id="spring")
+    by_reason: dict[str, list[str]] = {}
+    for notable in summary.notable_calls:
+        by_reason.setdefault(notable.why, []).append(notable.call_id)
+    with_duration = [c for c in CAMPAIGN if c.duration_seconds is not None]
+    scored = [c for c in CAMPAIGN if c.qa_score is not None]
+    failed = [c for c in CAMPAIGN if c.status is CallStatus.FAILED]
+    assert by_reason["longest"] == [
+        c.call_id for c in sorted(with_duration, key=lambda c: -(c.duration_seconds or 0))[:3]
+    ]
+    assert by_reason["lowest_qa"] == [c.call_id for c in sorted(scored, key=lambda c: c.qa_score or 0)[:3]]
+    assert by_reason["failed"] == [
+        c.call_id for c in sorted(failed, key=lambda c: c.started_at or BASE, reverse=True)[:3]
+    ]
+    assert all(n.uri == f"calls://prosper/{n.call_id}" for n in summary.notable_calls)
+
+
+def test_platform_totals_become_the_headline_and_are_marked_as_the_platforms() -> None:
+    platform = PlatformTotals(calls=20, duration_seconds=5_000.0, cost=12.5, currency="USD")
+    summary = summarize_calls(CAMPAIGN, provider="callcamp", campaign_id="spring", platform=platform)
+    assert (summary.totals.calls, summary.totals.calls_source) == (20, "platform")
+    assert (summary.totals.duration_seconds, summary.totals.duration_source) == (5_000.0, "platform")
+    assert (summary.totals.cost, summary.totals.cost_source) == (12.5, "platform")
+    assert summary.coverage.platform_calls == 20
+    assert summary.coverage.complete is False
+    assert f"{len(CAMPAIGN)} of the 20 calls" in summary.coverage.note
+
+
+def test_mixed_currencies_are_totalled_per_currency_not_added_up() -> None:
+    calls = [
+        call("m1", CallStatus.COMPLETED, 0, cost=1.5, currency="USD"),
+        call("m2", CallStatus.COMPLETED, 0, cost=2.0, currency="EUR"),
+        call("m3", CallStatus.COMPLETED, 0, cost=0.5, currency="USD"),
+    ]
+    summary = summarize_calls(calls, provider="prosper", campaign_id="spring")
+    assert summary.cost.total is None and summary.cost.currency is None
+    assert summary.cost.by_currency == {"EUR": 2.0, "USD": 2.0}
+
+
+def test_an_empty_campaign_summarises_to_zeros_without_failing() -> None:
+    summary = summarize_calls([], provider="prosper", campaign_id="none")
+    assert summary.totals.calls == 0
+    assert summary.connect_rate is None and summary.duration.median_seconds is None
+    assert summary.qa.distribution == [] and summary.extracted_fields == []
+    assert "0 calls" in summary.coverage.note
+
+
+def test_flattening_keeps_nested_values_and_drops_empty_ones() -> None:
+    flat = flatten_extracted(
+        {"a": {"b": {"c": 1, "d": {"too": {"deep": True}}}}, "empty": "", "none": None, "nan": float("nan")}
+    )
+    assert [(v.key, v.kind.label) for v in flat] == [("a.b.c", "number"), ("a.b.d", "list")]
+
+
+# --- the index computes the same summary -----------------------------------------------------
+
+SCOPE_PROVIDER = "prosper"
+
+extracted_values = st.one_of(
+    st.booleans(),
+    st.integers(-5, 100),
+    st.sampled_from(["yes", "no", "maybe", " padded "]),
+    st.integers(0, 20).map(lambda i: f"code {i}"),
+    st.text(max_size=4),
+    st.lists(st.integers(), max_size=2),
+    st.none(),
+    st.fixed_dictionaries({"x": st.booleans(), "y": st.sampled_from(["p", "q"])}),
+)
+
+calls_strategy = st.lists(
+    st.fixed_dictionaries(
+        {
+            "campaign_id": st.sampled_from(["camp", "camp", "camp", "other", None]),
+            "status": st.sampled_from(list(CallStatus)),
+            "started_at": st.one_of(
+                st.none(), st.integers(0, 60 * 24 * 9).map(lambda m: BASE + timedelta(minutes=m))
+            ),
+            "duration_seconds": st.one_of(st.none(), st.integers(0, 3600).map(float)),
+            "cost": st.one_of(st.none(), st.integers(0, 10_000).map(lambda c: c / 100)),
+            "currency": st.sampled_from([None, "USD", "USD", "EUR"]),
+            "qa_score": st.one_of(st.none(), st.integers(0, 100).map(float), st.integers(0, 5).map(float)),
+            "ended_reason": st.sampled_from([None, "hangup", "error", "voicemail"]),
+            "extracted_data": st.dictionaries(
+                st.sampled_from(["booked", "slot", "age", "notes", "tags", "nested"]), extracted_values
+            ),
+            "transcript": st.lists(st.just(Turn(speaker="customer", text="hi")), max_size=2),
+        }
+    ),
+    max_size=40,
+)
+
+
+async def _both_ways(store: IndexStore, raw: list[dict[str, Any]]) -> tuple[CampaignSummary, CampaignSummary]:
+    account = uuid.uuid4().hex[:16]
+    calls = [Call(provider=SCOPE_PROVIDER, call_id=f"id{i}", **values) for i, values in enumerate(raw)]
+    await store.upsert(account, SCOPE_PROVIDER, [CallRecord(c) for c in calls])
+    indexed = await store.campaign_summary({SCOPE_PROVIDER: account}, SCOPE_PROVIDER, "camp")
+    pure = summarize_calls(
+        [c for c in calls if c.campaign_id == "camp"], provider=SCOPE_PROVIDER, campaign_id="camp"
+    )
+    return indexed, pure
+
+
+def test_the_index_computes_exactly_the_summary_the_pure_functions_compute(tmp_path: Path) -> None:
+    store = IndexStore.open(tmp_path / "calls.db")
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(raw=calls_strategy)
+    def check(raw: list[dict[str, Any]]) -> None:
+        indexed, pure = anyio.run(_both_ways, store, raw)
+        # As JSON, so the order of value counts, fields and notable calls is compared too.
+        assert indexed.model_dump_json() == pure.model_dump_json()
+
+    try:
+        check()
+    finally:
+        store.close()
+
+
+async def test_a_date_range_summary_counts_only_calls_in_the_range(tmp_path: Path) -> None:
+    start, end = BASE + timedelta(days=1), BASE + timedelta(days=3)
+    store = IndexStore.open(tmp_path / "calls.db")
+    try:
+        await store.upsert("acct", "prosper", [CallRecord(c) for c in CAMPAIGN])
+        summary = await store.campaign_summary(
+            {"prosper": "acct"}, "prosper", "spring", from_date=start, to_date=end
+        )
+    finally:
+        store.close()
+    inside = [c for c in CAMPAIGN if c.started_at and start <= c.started_at <= end]
+    expected = summarize_calls(inside, provider="prosper", campaign_id="spring", from_date=start, to_date=end)
+    assert summary.totals.calls == len(inside) < len(CAMPAIGN)
+    assert summary.model_dump() == expected.model_dump()
+
+
+async def test_the_index_summary_uses_platform_totals_of_a_synced_scope_and_says_when(tmp_path: Path) -> None:
+    synced_at = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+    store = IndexStore.open(tmp_path / "calls.db")
+    try:
+        await store.upsert("acct", "prosper", [CallRecord(c) for c in CAMPAIGN])
+        await store.save_sync_state(
+            "acct",
+            "prosper",
+            SyncState(
+                scope=scope_key("spring", None, None),
+                campaign_id="spring",
+                last_synced_at=synced_at,
+                platform=PlatformTotals(calls=len(CAMPAIGN), duration_seconds=999.0),
+            ),
+        )
+        summary = await store.campaign_summary({"prosper": "acct"}, "prosper", "spring")
+        ranged = await store.campaign_summary({"prosper": "acct"}, "prosper", "spring", from_date=BASE)
+        everything = await store.campaign_summary({"prosper": "acct"}, "prosper", None)
+    finally:
+        store.close()
+    assert summary.totals.duration_seconds == 999.0 and summary.totals.duration_source == "platform"
+    assert summary.coverage.complete is True
+    assert summary.coverage.last_synced_at == synced_at
+    # A date range inside the synced campaign is covered by that sync, but the platform's totals
+    # were for the whole campaign, so they are not used for the range.
+    assert ranged.totals.duration_source == "index" and ranged.coverage.last_synced_at == synced_at
+    # The whole provider was never synced: only the campaign was.
+    assert everything.coverage.last_synced_at is None
+    assert "has not been synced" in everything.coverage.note
