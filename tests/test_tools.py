@@ -1,0 +1,271 @@
+"""Each tool through the in-memory MCP client, over simulated platforms; expected values come from
+the simulators' generated datasets."""
+
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client
+
+from call_logs_mcp.server import build_server
+from call_logs_mcp.settings import Settings
+from call_logs_mcp.simulators import simulated_dataset
+from call_logs_mcp.simulators.faults import Faults
+from mcp_harness import data_of, serve, text_of
+
+
+async def list_everything(client: Client, **args: Any) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    cursor: str | None = None
+    for _ in range(200):
+        data = data_of(
+            await client.call_tool("list_calls", {**args, **({"cursor": cursor} if cursor else {})})
+        )
+        rows.extend(data["calls"])
+        cursor = data["next_cursor"]
+        assert data["has_more"] == (cursor is not None)
+        if cursor is None:
+            return rows
+    raise AssertionError("the cursor never ended")
+
+
+async def test_list_calls_merges_both_platforms_newest_first_and_each_call_appears_once(
+    tmp_path: Path,
+) -> None:
+    async with serve(tmp_path, calls=30) as (client, sims):
+        with anyio.fail_after(60):
+            rows = await list_everything(client, limit=7)
+    expected = {(name, c.id) for name, ds in sims.datasets.items() for c in ds}
+    seen = [(r["provider"], r["call_id"]) for r in rows]
+    assert len(seen) == len(set(seen))
+    assert set(seen) == expected
+    starts = [r["started_at"] for r in rows]
+    assert starts == sorted(starts, reverse=True)
+    assert all(r["uri"] == f"calls://{r['provider']}/{r['call_id']}" for r in rows)
+
+
+async def test_list_calls_applies_status_and_campaign_filters(tmp_path: Path) -> None:
+    async with serve(tmp_path, ["prosper"], calls=60) as (client, sims):
+        dataset = sims.datasets["prosper"]
+        campaign = dataset.calls[0].campaign_id
+        with anyio.fail_after(60):
+            rows = await list_everything(client, campaign_id=campaign, status="completed", limit=50)
+    expected = {c.id for c in dataset if c.campaign_id == campaign and c.status == "completed"}
+    assert {r["call_id"] for r in rows} == expected
+    assert all(r["status"] == "completed" for r in rows)
+
+
+async def test_list_calls_reports_platform_totals(tmp_path: Path) -> None:
+    async with serve(tmp_path, ["callcamp"], calls=25) as (client, sims):
+        data = data_of(await client.call_tool("list_calls", {"limit": 5}))
+    calls = list(sims.datasets["callcamp"])
+    (totals,) = data["totals"]
+    assert totals["provider"] == "callcamp"
+    assert totals["calls"] == len(calls)
+    assert totals["duration_seconds"] == sum(c.duration_seconds for c in calls)
+
+
+async def test_a_failing_platform_yields_partial_results_and_a_provider_error(tmp_path: Path) -> None:
+    async with serve(
+        tmp_path,
+        calls=10,
+        app_knobs={"prosper": {"faults": Faults(error_rate=1.0)}},
+        config_overrides={"prosper": {"max_retries": 0}},
+    ) as (client, sims):
+        result = await client.call_tool("list_calls", {"limit": 50})
+    data = data_of(result)
+    assert {r["call_id"] for r in data["calls"]} == {c.id for c in sims.datasets["callcamp"]}
+    assert [e["provider"] for e in data["provider_errors"]] == ["prosper"]
+    assert "prosper is unavailable" in data["provider_errors"][0]["error"]
+    assert "prosper failed" in text_of(result)
+
+
+async def test_get_call_returns_the_call_with_its_transcript(tmp_path: Path) -> None:
+    async with serve(tmp_path, ["callcamp"], calls=20, redact=False) as (client, sims):
+        call = next(c for c in sims.datasets["callcamp"] if c.status == "completed" and not c.traits)
+        result = await client.call_tool("get_call", {"call_id": call.id})
+    data = data_of(result)
+    assert (data["provider"], data["call_id"], data["status"]) == ("callcamp", call.id, "completed")
+    assert data["summary"] == call.summary
+    assert data["transcript_total_turns"] == len(call.transcript)
+    assert [t["text"] for t in data["transcript"]] == [t.text for t in call.transcript]
+    assert data["recording_urls"] is None
+    assert text_of(result).splitlines()[-1].endswith("that is the end of the transcript.")
+
+
+async def test_following_get_call_continuations_reproduces_a_3000_turn_transcript(tmp_path: Path) -> None:
+    dataset = simulated_dataset("callcamp", calls=6, long_calls=1)
+    async with serve(tmp_path, ["callcamp"], datasets={"callcamp": dataset}, redact=False) as (client, _):
+        call = max(dataset, key=lambda c: c.turn_count)
+        assert call.turn_count >= 3000
+        texts: dict[int, str] = {}
+        args: dict[str, Any] = {"call_id": call.id}
+        answers = 0
+        with anyio.fail_after(120):
+            while True:
+                result = await client.call_tool("get_call", args)
+                answers += 1
+                data = data_of(result)
+                assert len(text_of(result)) <= 24_000
+                for turn in data["transcript"]:
+                    texts[turn["index"]] = texts.get(turn["index"], "") + turn["text"]
+                if not data["transcript_truncated"]:
+                    break
+                args = {"call_id": call.id, "transcript_offset": data["next_transcript_offset"]}
+                if data["next_transcript_char_offset"]:
+                    args["transcript_char_offset"] = data["next_transcript_char_offset"]
+    assert answers > 1
+    assert [texts[i] for i in range(len(texts))] == [t.text for t in call.transcript]
+
+
+async def test_recording_urls_only_with_include_recording(tmp_path: Path) -> None:
+    async with serve(tmp_path, ["prosper"], calls=20) as (client, sims):
+        call = next(c for c in sims.datasets["prosper"] if c.recording_url)
+        default = data_of(await client.call_tool("get_call", {"call_id": call.id}))
+        asked = data_of(await client.call_tool("get_call", {"call_id": call.id, "include_recording": True}))
+    assert call.recording_url is not None
+    assert default["recording_urls"] is None and call.recording_url not in str(default)
+    assert asked["recording_urls"] == [call.recording_url]
+
+
+async def test_an_id_on_two_platforms_is_an_error_naming_both(tmp_path: Path) -> None:
+    shared = {
+        "prosper": simulated_dataset("prosper", calls=5, long_calls=0),
+        "callcamp": simulated_dataset("callcamp", calls=5, long_calls=0, id_style="numeric"),
+    }
+    async with serve(tmp_path, datasets=shared) as (client, _):
+        call_id = shared["prosper"].calls[0].id
+        assert call_id in shared["callcamp"]
+        ambiguous = await client.call_tool("get_call", {"call_id": call_id})
+        chosen = await client.call_tool("get_call", {"call_id": call_id, "provider": "callcamp"})
+    assert ambiguous.is_error
+    assert "prosper" in text_of(ambiguous) and "callcamp" in text_of(ambiguous)
+    assert "provider=" in text_of(ambiguous)
+    assert data_of(chosen)["provider"] == "callcamp"
+
+
+@pytest.mark.parametrize(
+    ("tool", "args", "expected"),
+    [
+        ("list_calls", {"from_date": "March 1st"}, "YYYY-MM-DD"),
+        ("list_calls", {"from_date": "2026-03-02", "to_date": "2026-03-01"}, "from_date is after to_date"),
+        ("list_calls", {"status": "happy"}, "completed, failed, busy, no_answer"),
+        ("list_calls", {"provider": "acme"}, "configured providers: prosper, callcamp"),
+        ("list_calls", {"limit": 500}, "less than or equal to 100"),
+        ("list_calls", {"cursor": "bm90LWEtY3Vyc29y"}, "not issued by this server"),
+        ("get_call", {"call_id": "../../admin"}, "no '/'"),
+        ("get_call", {"call_id": "123", "transcript_offset": -1}, "greater than or equal to 0"),
+        ("search_transcripts", {"query": "refund", "speaker": "robot"}, "agent, customer, system"),
+        ("search_transcripts", {"query": "   "}, "search"),
+        ("summarize_campaign", {"campaign_id": "a/b"}, "campaign_id"),
+    ],
+)
+async def test_bad_arguments_get_a_tool_error_saying_what_is_accepted(
+    tmp_path: Path, tool: str, args: dict[str, Any], expected: str
+) -> None:
+    async with serve(tmp_path, calls=5) as (client, sims):
+        result = await client.call_tool(tool, args)
+        requests = sum(len(app.state.requests) for app in sims.apps.values())
+    assert result.is_error
+    assert expected in text_of(result)
+    if tool == "get_call":
+        assert requests == 0, "an invalid id never reaches a platform"
+
+
+async def test_without_any_platform_the_tools_name_the_variables_and_demo(tmp_path: Path) -> None:
+    server = build_server(Settings(db=tmp_path / "calls.db"))
+    async with Client(server, raise_exceptions=True) as client:
+        for tool, args in [("list_calls", {}), ("get_call", {"call_id": "1"}), ("list_campaigns", {})]:
+            result = await client.call_tool(tool, args)
+            assert result.is_error
+            assert "PROSPER_API_KEY" in text_of(result)
+            assert "CALLCAMP_API_KEY" in text_of(result)
+            assert "--demo" in text_of(result)
+
+
+async def test_search_syncs_a_stale_scope_with_progress_and_finds_the_turns(tmp_path: Path) -> None:
+    async with serve(tmp_path, calls=30, redact=False) as (client, sims):
+        updates: list[tuple[float, float | None, str | None]] = []
+
+        async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+            updates.append((progress, total, message))
+
+        with anyio.fail_after(60):
+            result = await client.call_tool(
+                "search_transcripts", {"query": "refund", "limit": 100}, progress_callback=on_progress
+            )
+            again: list[Any] = []
+            second = await client.call_tool(
+                "search_transcripts",
+                {"query": "refund", "limit": 5},
+                progress_callback=lambda *a: again.append(a),
+            )
+    data = data_of(result)
+    assert updates, "progress notifications arrive while the index syncs"
+    assert [u[0] for u in updates] == sorted(u[0] for u in updates)
+    assert not again, "a fresh scope is not synced again"
+    assert data_of(second)["hits"]
+    expected_calls = {
+        (name, c.id)
+        for name, ds in sims.datasets.items()
+        for c in ds
+        if any("refund" in t.text.lower() for t in c.turns())
+    }
+    assert data["calls_matched"] == len(expected_calls)
+    for hit in data["hits"]:
+        turn = sims.datasets[hit["provider"]][hit["call_id"]].transcript[hit["turn_index"]]
+        assert "refund" in turn.text.lower()
+        assert hit["speaker"] == turn.speaker
+    assert {c["provider"]: c["indexed_calls"] for c in data["coverage"]} == {
+        name: len(ds) for name, ds in sims.datasets.items()
+    }
+
+
+async def test_search_pages_resume_after_the_last_hit_shown(tmp_path: Path) -> None:
+    async with serve(tmp_path, ["prosper"], calls=30, max_output_chars=2_000) as (client, _):
+        with anyio.fail_after(60):
+            first = data_of(await client.call_tool("search_transcripts", {"query": "refund", "limit": 100}))
+            seen = [(h["call_id"], h["turn_index"]) for h in first["hits"]]
+            cursor = first["next_cursor"]
+            while cursor:
+                page = data_of(
+                    await client.call_tool(
+                        "search_transcripts", {"query": "refund", "limit": 100, "cursor": cursor}
+                    )
+                )
+                seen += [(h["call_id"], h["turn_index"]) for h in page["hits"]]
+                cursor = page["next_cursor"]
+    assert len(first["hits"]) < first["total_hits"], "the small budget forces several pages"
+    assert len(seen) == len(set(seen)) == first["total_hits"]
+
+
+async def test_summarize_campaign_counts_match_the_platform_data(tmp_path: Path) -> None:
+    async with serve(tmp_path, ["prosper"], calls=60) as (client, sims):
+        dataset = sims.datasets["prosper"]
+        campaign = dataset.calls[-1].campaign_id
+        with anyio.fail_after(60):
+            result = await client.call_tool("summarize_campaign", {"campaign_id": campaign})
+    summary = data_of(result)["summary"]
+    calls = [c for c in dataset if c.campaign_id == campaign]
+    by_status: dict[str, int] = {}
+    for c in calls:
+        by_status[c.status] = by_status.get(c.status, 0) + 1
+    assert summary["campaign_id"] == campaign
+    assert summary["totals"]["calls"] == len(calls)
+    assert summary["by_status"] == by_status
+    assert summary["coverage"]["indexed_calls"] == len(calls)
+    assert f"{len(calls)} calls" in text_of(result)
+
+
+async def test_list_campaigns_turns_names_into_ids_with_counts(tmp_path: Path) -> None:
+    async with serve(tmp_path, ["prosper"], calls=60) as (client, sims):
+        with anyio.fail_after(60):
+            result = await client.call_tool("list_campaigns", {})
+    dataset = sims.datasets["prosper"]
+    expected: dict[str, int] = {}
+    for c in dataset:
+        expected[c.campaign_id] = expected.get(c.campaign_id, 0) + 1
+    rows = data_of(result)["campaigns"]
+    assert {r["campaign_id"]: r["indexed_calls"] for r in rows if r["indexed_calls"]} == expected
+    assert all(r["provider"] == "prosper" for r in rows)
