@@ -1,13 +1,18 @@
 """The output budget holds whatever the data: generated calls, transcripts, huge turns and fields."""
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import anyio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from call_logs_mcp.analytics import summarize_calls
 from call_logs_mcp.models import Call, CallStatus, CallSummary, PlatformTotals, Turn
 from call_logs_mcp.shaping import Shaper, json_size
+from call_logs_mcp.simulators import simulated_dataset
+from mcp_harness import serve, text_of
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -154,3 +159,38 @@ def test_no_list_calls_answer_exceeds_the_budget(
     )
     assert_within(shaper, shaped.text, shaped.structured)
     assert shown >= min(1, len(listed))
+
+
+async def test_every_tool_answer_over_simulated_platforms_stays_within_a_small_budget(tmp_path: Path) -> None:
+    budget = 2_000
+    dataset = simulated_dataset("prosper", calls=40, long_calls=1)
+    async with serve(tmp_path, ["prosper"], datasets={"prosper": dataset}, max_output_chars=budget) as (
+        client,
+        _,
+    ):
+        long_call = max(dataset, key=lambda c: c.turn_count)
+        campaign = long_call.campaign_id
+        calls = [
+            ("list_calls", {"limit": 100}),
+            ("get_call", {"call_id": long_call.id}),
+            ("get_call", {"call_id": long_call.id, "transcript_offset": 1_000, "include_recording": True}),
+            ("search_transcripts", {"query": "refund OR appointment OR the", "limit": 100}),
+            ("summarize_campaign", {"campaign_id": campaign}),
+            ("list_campaigns", {}),
+        ]
+        with anyio.fail_after(120):
+            for tool, args in calls:
+                result = await client.call_tool(tool, args)
+                assert not result.is_error, text_of(result)
+                assert result.structured_content is not None
+                assert len(text_of(result)) <= budget, tool
+                assert json_size(result.structured_content) <= budget, tool
+
+
+@FAST
+@given(calls=st.lists(calls(), max_size=12), budget=BUDGETS)
+def test_no_campaign_summary_exceeds_the_budget(calls: list[Call], budget: int) -> None:
+    summary = summarize_calls(calls, provider="prosper", campaign_id="camp_1", campaign_name="x" * 5_000)
+    shaper = Shaper(max_chars=budget)
+    shaped = shaper.campaign_report(summary, sync_errors={"prosper": "prosper is unavailable (HTTP 503)."})
+    assert_within(shaper, shaped.text, shaped.structured)

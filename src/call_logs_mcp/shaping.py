@@ -888,6 +888,16 @@ class Shaper:
         coverage = dict(data["coverage"])
         coverage["note"] = s.line(coverage.get("note", ""), 600)
         out["coverage"] = coverage
+        totals = dict(data["totals"])
+        totals["currency"] = _currency(s, totals.get("currency"))
+        out["totals"] = totals
+        cost = dict(data["cost"])
+        cost["currency"] = _currency(s, cost.get("currency"))
+        cost["by_currency"] = {_currency(s, k) or "?": v for k, v in cost.get("by_currency", {}).items()}
+        out["cost"] = cost
+        out["notable_calls"] = [
+            {**n, "call_id": s.ident(n["call_id"]), "uri": clip(n["uri"], 300)} for n in data["notable_calls"]
+        ]
         return out
 
     def campaign_list(self, listings: Sequence[Any], *, sync_errors: Mapping[str, str]) -> Shaped:
@@ -1047,7 +1057,20 @@ def lines_within(lines: Iterable[str], max_chars: int) -> list[str]:
     return out
 
 
-_SUMMARY_LEVELS = ((None, None, None), (20, 40, 60), (8, 20, 31), (3, 10, 14), (1, 5, 7), (0, 2, 3))
+# (top values per extracted field, extracted fields / list entries kept, days of calls_per_day kept)
+_SUMMARY_LEVELS = (
+    (None, None, None),
+    (20, 40, 60),
+    (8, 20, 31),
+    (3, 10, 14),
+    (1, 5, 7),
+    (0, 2, 3),
+    (0, 0, 0),
+)
+
+
+def _currency(scrub: Scrubber, value: str | None) -> str | None:
+    return None if value is None else one_line(clean_text(value), 12)
 
 
 def _merge_keys(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -1088,13 +1111,30 @@ def _shrink_summary(data: dict[str, Any], level: int) -> tuple[dict[str, Any], l
         cut.append("by_ended_reason")
     for key in ("by_status", "platform_by_status"):
         values = data.get(key)
-        if values and len(values) > max_fields:
-            out[key] = _top(values, max_fields)
+        if values and len(values) > max(3, max_fields):
+            out[key] = _top(values, max(3, max_fields))
             cut.append(key)
     notable = data.get("notable_calls", [])
     if len(notable) > max_fields:
         out["notable_calls"] = notable[:max_fields]
         cut.append("notable_calls")
+    if level == len(_SUMMARY_LEVELS) - 1:
+        # The smallest form: headline figures only.
+        qa = dict(data["qa"])
+        if qa.get("distribution"):
+            qa["distribution"] = []
+            cut.append("qa.distribution")
+        out["qa"] = qa
+        cost = dict(data["cost"])
+        if len(cost.get("by_currency", {})) > 3:
+            cost["by_currency"] = _top(cost["by_currency"], 3)
+            cut.append("cost.by_currency")
+        out["cost"] = cost
+        coverage = dict(data["coverage"])
+        coverage["note"] = clip(coverage.get("note") or "", 160)
+        out["coverage"] = coverage
+        if out.get("campaign_name"):
+            out["campaign_name"] = clip(out["campaign_name"], 60)
     return out, cut
 
 
