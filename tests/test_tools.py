@@ -3,10 +3,12 @@ the simulators' generated datasets."""
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import anyio
 import pytest
 from mcp import Client
+from mcp.shared.exceptions import MCPError
 
 from call_logs_mcp.server import build_server
 from call_logs_mcp.settings import Settings
@@ -269,3 +271,56 @@ async def test_list_campaigns_turns_names_into_ids_with_counts(tmp_path: Path) -
     rows = data_of(result)["campaigns"]
     assert {r["campaign_id"]: r["indexed_calls"] for r in rows if r["indexed_calls"]} == expected
     assert all(r["provider"] == "prosper" for r in rows)
+
+
+async def test_get_call_stores_what_it_fetched_in_the_index(tmp_path: Path) -> None:
+    async with serve(tmp_path, ["callcamp"], calls=8) as (client, sims):
+        call = sims.datasets["callcamp"].calls[3]
+        before = await client.list_resources()
+        await client.call_tool("get_call", {"call_id": call.id})
+        after = await client.list_resources()
+    assert before.resources == []
+    assert [r.uri for r in after.resources] == [f"calls://callcamp/{call.id}"]
+
+
+TRAVERSALS = [
+    "../",
+    "..",
+    ".",
+    "%2e%2e%2f",
+    "%252e%252e",
+    "..\\admin",
+    "a\x00b",
+    "a#frag",
+    "a?x=1",
+    "//evil.example/x",
+    "http://evil.example/x",
+    "a/../../b",
+    "",
+]
+
+
+@pytest.mark.parametrize("hostile", TRAVERSALS)
+async def test_hostile_ids_never_reach_a_platform_as_anything_but_one_path_segment(
+    tmp_path: Path, hostile: str
+) -> None:
+    async with serve(tmp_path, ["prosper"], calls=3) as (client, sims):
+        app = sims.apps["prosper"]
+        app.state.requests.clear()
+        results = [
+            await client.call_tool("get_call", {"call_id": hostile}),
+            await client.call_tool("get_call", {"call_id": f"calls://prosper/{quote(hostile, safe='')}"}),
+            await client.call_tool("list_calls", {"campaign_id": hostile}),
+            await client.call_tool("summarize_campaign", {"campaign_id": hostile}),
+        ]
+        with pytest.raises(MCPError):
+            await client.read_resource(f"calls://prosper/{quote(hostile, safe='')}")
+        received = list(app.state.requests)
+    for result in results:
+        if hostile.strip():
+            assert result.is_error, text_of(result)
+    # Whatever was sent (a blank campaign id is simply no filter) stays under the API's own paths.
+    for request in received:
+        assert request.path.startswith("/api/v1/"), request.path
+        assert ".." not in request.raw_path and "//" not in request.raw_path
+        assert hostile.strip() == "" or quote(hostile, safe="") not in request.raw_path
