@@ -396,7 +396,8 @@ class IndexStore:
             if row is None:
                 cur = conn.execute(
                     "INSERT INTO calls (campaign, status, started_at, duration, cost, currency, qa_score, "
-                    "ended_reason, has_details, turn_count, list_hash, content_hash, synced_at, source, call_id) "
+                    "ended_reason, has_details, turn_count, list_hash, content_hash, synced_at, source, "
+                    "call_id) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (*values, source, call_id),
                 )

@@ -34,7 +34,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import anyio
-from anyio.abc import ObjectReceiveStream, ObjectSendStream
+from anyio.streams.memory import MemoryObjectReceiveStream as ObjectReceiveStream
+from anyio.streams.memory import MemoryObjectSendStream as ObjectSendStream
 from pydantic import BaseModel, ConfigDict
 
 from call_logs_mcp.errors import ConfigurationError, NotFoundError, UnsupportedError
@@ -416,13 +417,12 @@ async def _write_batches(
     async def flush() -> None:
         if not batch:
             return
-        records = list(batch)
-        batch.clear()
-        counters.add(await store.upsert(account, name, records))
+        counters.add(await store.upsert(account, name, batch))
+        batch.clear()  # only once committed: a cancelled write is retried below
         await reporter.report()
 
-    try:
-        async with inbox:
+    async with inbox:
+        try:
             deadline = time.monotonic() + FLUSH_SECONDS
             while True:
                 record: CallRecord | None = None
@@ -437,14 +437,20 @@ async def _write_batches(
                     await flush()
                     deadline = time.monotonic() + FLUSH_SECONDS
             await flush()
-    except BaseException:
-        # Another task failed (or we were cancelled): keep what was already fetched.
-        with anyio.CancelScope(shield=True):
-            try:
-                await flush()
-            except Exception:
-                logger.warning("could not save the last batch of an interrupted sync", exc_info=False)
-        raise
+        except BaseException:
+            # Another task failed (or we were cancelled): keep what was already fetched,
+            # including records still queued for us.
+            while True:
+                try:
+                    batch.append(inbox.receive_nowait())
+                except (anyio.WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
+                    break
+            with anyio.CancelScope(shield=True):
+                try:
+                    await flush()
+                except Exception:
+                    logger.warning("could not save the last batch of an interrupted sync")
+            raise
 
 
 async def _recheck(

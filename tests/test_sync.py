@@ -1,0 +1,351 @@
+"""The sync engine against the platform simulators (real adapters over httpx2.ASGITransport)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from starlette.applications import Starlette
+
+from call_logs_mcp.errors import ConfigurationError, UnavailableError
+from call_logs_mcp.index import IndexStore, SyncScope, SyncSource, accounts_for, run_sync
+from call_logs_mcp.models import CallStatus
+from call_logs_mcp.settings import ProviderConfig
+from call_logs_mcp.simulators import (
+    simulated_app,
+    simulated_dataset,
+    simulated_provider_config,
+    simulated_transport,
+)
+from call_logs_mcp.simulators.data import SimDataset
+from call_logs_mcp.simulators.faults import Faults
+
+DETAIL_PREFIX = {"prosper": "/api/v1/call-logs/", "callcamp": "/api/calls/"}
+
+
+@dataclass
+class Sim:
+    name: str
+    dataset: SimDataset
+    app: Starlette
+    config: ProviderConfig
+    source: SyncSource
+
+    @property
+    def scope(self) -> dict[str, str]:
+        return accounts_for({self.name: self.config})
+
+    def detail_requests(self) -> int:
+        return sum(1 for r in self.app.state.requests if r.path.startswith(DETAIL_PREFIX[self.name]))
+
+    def ids(self) -> set[str]:
+        return {c.id for c in self.dataset}
+
+
+def simulate(
+    name: str, *, calls: int = 240, variant: str | None = None, faults: Faults | None = None, **config: Any
+) -> Sim:
+    dataset = simulated_dataset(name, calls=calls, long_calls=0)
+    knobs: dict[str, Any] = {"faults": faults}
+    if variant is not None:
+        knobs["variant"] = variant
+    app = simulated_app(name, dataset, **knobs)
+    provider_config = simulated_provider_config(name, **config)
+    source = SyncSource.from_config(provider_config, transport=simulated_transport(name, app))
+    return Sim(name, dataset, app, provider_config, source)
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[IndexStore]:
+    index = IndexStore.open(tmp_path / "calls.db")
+    yield index
+    index.close()
+
+
+async def stored_ids(store: IndexStore, sim: Sim) -> list[str]:
+    ids: list[str] = []
+    cursor: str | None = None
+    while True:
+        page = await store.recent_calls(sim.scope, provider=sim.name, limit=200, cursor=cursor)
+        ids += [c.call_id for c in page.calls]
+        cursor = page.next_cursor
+        if cursor is None:
+            return ids
+
+
+@pytest.mark.parametrize(
+    ("name", "variant"), [("prosper", "export"), ("prosper", "openapi"), ("callcamp", None)]
+)
+async def test_a_first_sync_indexes_every_call_the_platform_has(
+    store: IndexStore, name: str, variant: str | None
+) -> None:
+    sim = simulate(name, variant=variant)
+    with anyio.fail_after(60):
+        result = await run_sync(store, [sim.source])
+    ids = await stored_ids(store, sim)
+    assert len(ids) == len(set(ids)) == len(sim.dataset)
+    assert set(ids) == sim.ids()
+    assert (result.added, result.updated, result.listed) == (len(sim.dataset), 0, len(sim.dataset))
+    if variant == "openapi":
+        # This API shape lists full calls: no detail request at all.
+        assert sim.detail_requests() == 0
+    else:
+        assert sim.detail_requests() == result.fetched == len(sim.dataset)
+    for sim_call in list(sim.dataset)[:40]:
+        stored = await store.get_call(sim.scope, name, sim_call.id)
+        assert stored is not None
+        assert [t.text for t in stored.transcript] == [t.text for t in sim_call.turns()]
+        assert stored.status.value == sim_call.status
+
+
+async def test_stored_calls_equal_what_the_adapter_returns(store: IndexStore) -> None:
+    sim = simulate("callcamp", calls=60)
+    await run_sync(store, [sim.source])
+    for sim_call in list(sim.dataset)[:15]:
+        assert await store.get_call(sim.scope, "callcamp", sim_call.id) == await sim.source.provider.get_call(
+            sim_call.id
+        )
+
+
+@pytest.mark.parametrize("name", ["prosper", "callcamp"])
+async def test_a_second_sync_fetches_details_only_for_new_and_in_progress_calls(
+    store: IndexStore, name: str
+) -> None:
+    sim = simulate(name)
+    await run_sync(store, [sim.source])
+    in_progress = sum(1 for c in sim.dataset if c.status == "in_progress")
+    new = sim.dataset.add_calls(7)
+    sim.app.state.requests.clear()
+    result = await run_sync(store, [sim.source])
+    assert sim.detail_requests() == len(new) + in_progress
+    assert result.added == len(new)
+    assert result.providers[0].reached_watermark
+    # It stopped after the page that reached the previous walk's watermark.
+    assert result.listed <= 2 * sim.source.provider.info.max_page_size < len(sim.dataset)
+    assert set(await stored_ids(store, sim)) == sim.ids()
+
+
+async def test_an_in_progress_call_that_completes_is_updated_by_the_next_sync(store: IndexStore) -> None:
+    sim = simulate("prosper", variant="export")
+    await run_sync(store, [sim.source])
+    running = next(c for c in sim.dataset if c.status == "in_progress")
+    assert (await store.get_call(sim.scope, "prosper", running.id)).status is CallStatus.IN_PROGRESS  # type: ignore[union-attr]
+    sim.dataset.set_status(running.id, "completed")
+    result = await run_sync(store, [sim.source])
+    stored = await store.get_call(sim.scope, "prosper", running.id)
+    assert stored is not None and stored.status is CallStatus.COMPLETED
+    assert len(stored.transcript) == running.turn_count > 0
+    assert result.updated >= 1
+
+
+async def test_an_old_call_stored_in_progress_is_rechecked_even_though_the_walk_stops_early(
+    store: IndexStore,
+) -> None:
+    sim = simulate("callcamp", calls=320)
+    old = list(sim.dataset)[260]  # on the third page; the second is all old and unchanged
+    sim.dataset.set_status(old.id, "in_progress")
+    await run_sync(store, [sim.source])
+    sim.dataset.set_status(old.id, "completed")
+    result = await run_sync(store, [sim.source], overlap=timedelta(hours=1))
+    (provider,) = result.providers
+    assert provider.reached_watermark and provider.listed == 200
+    assert provider.rechecked == 1
+    stored = await store.get_call(sim.scope, "callcamp", old.id)
+    assert stored is not None and stored.status is CallStatus.COMPLETED
+
+
+async def test_a_campaign_sync_labels_calls_with_the_campaign_and_keeps_platform_totals(
+    store: IndexStore,
+) -> None:
+    sim = simulate("callcamp")
+    campaign = sim.dataset.campaigns[0].id
+    calls, duration, price = sim.dataset.totals(campaign_id=campaign)
+    await run_sync(store, [sim.source], SyncScope(provider="callcamp", campaign_id=campaign))
+    summary = await store.campaign_summary(sim.scope, "callcamp", campaign)
+    assert summary.coverage.indexed_calls == calls
+    assert (summary.totals.calls, summary.totals.calls_source) == (calls, "platform")
+    assert (summary.totals.duration_seconds, summary.totals.duration_source) == (duration, "platform")
+    assert summary.totals.cost == pytest.approx(price) and summary.totals.cost_source == "platform"
+    assert summary.coverage.complete is True and summary.coverage.last_synced_at is not None
+    # A later whole-account sync (CallCamp's listing has no campaign) keeps the campaign label.
+    await run_sync(store, [sim.source])
+    one = next(c for c in sim.dataset if c.campaign_id == campaign)
+    stored = await store.get_call(sim.scope, "callcamp", one.id)
+    assert stored is not None and stored.campaign_id == campaign
+    listing = {c.campaign_id: c.indexed_calls for c in await store.list_campaigns(sim.scope)}
+    assert listing[campaign] == calls
+    assert listing[None] == len(sim.dataset) - calls
+
+
+async def test_a_date_range_sync_indexes_only_calls_in_that_range(store: IndexStore) -> None:
+    sim = simulate("prosper", variant="export")
+    newest = next(iter(sim.dataset)).started_at
+    since, until = newest - timedelta(days=30), newest - timedelta(days=10)
+    await run_sync(store, [sim.source], SyncScope(since=since, until=until))
+    expected = {c.id for c in sim.dataset if since <= c.started_at <= until}
+    assert expected and set(await stored_ids(store, sim)) == expected
+    assert (
+        await store.last_synced(sim.scope, "prosper", since=since + timedelta(days=1), until=until)
+        is not None
+    )
+    assert await store.last_synced(sim.scope, "prosper") is None
+
+
+async def test_progress_counts_up_to_the_result_and_knows_the_total_on_a_first_sync(
+    store: IndexStore,
+) -> None:
+    sim = simulate("callcamp")
+    seen: list[tuple[int, int, int | None]] = []
+
+    async def progress(listed: int, fetched: int, total: int | None) -> None:
+        seen.append((listed, fetched, total))
+
+    result = await run_sync(store, [sim.source], progress=progress, batch_size=25)
+    assert len(seen) > 3
+    assert [s[0] for s in seen] == sorted(s[0] for s in seen)
+    assert [s[1] for s in seen] == sorted(s[1] for s in seen)
+    assert seen[-1] == (result.listed, result.fetched, len(sim.dataset))
+
+
+async def test_a_failure_mid_sync_keeps_what_was_committed_and_raises_the_provider_error(
+    store: IndexStore,
+) -> None:
+    sim = simulate("callcamp", max_retries=0)
+
+    def progress(listed: int, fetched: int, total: int | None) -> None:
+        if fetched >= 40:
+            sim.app.state.faults = Faults(error_rate=1.0, error_statuses=(503,))
+
+    with anyio.fail_after(60), pytest.raises(UnavailableError) as caught:
+        await run_sync(store, [sim.source], progress=progress, batch_size=10)
+    assert caught.value.provider == "callcamp"
+    kept = await stored_ids(store, sim)
+    assert 40 <= len(kept) < len(sim.dataset)
+    assert await store.last_synced(sim.scope, "callcamp") is None
+
+    sim.app.state.faults = Faults()
+    sim.app.state.requests.clear()
+    result = await run_sync(store, [sim.source])
+    assert set(await stored_ids(store, sim)) == sim.ids()
+    assert sim.detail_requests() == len(sim.dataset) - len(kept) + sum(
+        1 for c in sim.dataset if c.status == "in_progress" and c.id in kept
+    )
+    assert result.added == len(sim.dataset) - len(kept)
+
+
+async def test_a_sync_through_5xx_429_resets_and_truncated_json_loses_and_duplicates_nothing(
+    store: IndexStore,
+) -> None:
+    faults = Faults(
+        error_rate=0.10, rate_429=0.05, reset_rate=0.02, malformed_rate=0.01, retry_after_value="0", seed=11
+    )
+    sim = simulate("prosper", variant="export", faults=faults, max_retries=8)
+    with anyio.fail_after(120):
+        await run_sync(store, [sim.source])
+    ids = await stored_ids(store, sim)
+    outcomes = sim.app.state.fault_counts
+    assert outcomes["429"] and outcomes["reset"] and outcomes["malformed"]
+    assert len(ids) == len(set(ids)) and set(ids) == sim.ids()
+    missing_details = await store.calls_to_recheck(sim.scope["prosper"], "prosper")
+    assert sorted(missing_details) == sorted(c.id for c in sim.dataset if c.status == "in_progress")
+
+
+async def test_syncing_a_provider_that_is_not_configured_is_a_configuration_error(store: IndexStore) -> None:
+    sim = simulate("callcamp", calls=5)
+    with pytest.raises(ConfigurationError, match="prosper"):
+        await run_sync(store, [sim.source], SyncScope(provider="prosper"))
+
+
+async def test_two_providers_sync_in_one_run(store: IndexStore) -> None:
+    prosper, callcamp = simulate("prosper", calls=50), simulate("callcamp", calls=70)
+    result = await run_sync(store, {"prosper": prosper.source, "callcamp": callcamp.source})
+    assert [p.provider for p in result.providers] == ["callcamp", "prosper"]
+    assert result.added == 120
+    assert set(await stored_ids(store, prosper)) == prosper.ids()
+    assert set(await stored_ids(store, callcamp)) == callcamp.ids()
+
+
+CHILD = """
+import sys
+import anyio
+from call_logs_mcp.index import IndexStore, SyncSource, run_sync
+from call_logs_mcp.simulators import (
+    simulated_app, simulated_dataset, simulated_provider_config, simulated_transport,
+)
+from call_logs_mcp.simulators.faults import Faults
+
+async def main() -> None:
+    store = IndexStore.open(sys.argv[1])
+    dataset = simulated_dataset("callcamp", calls=int(sys.argv[2]), long_calls=0)
+    app = simulated_app("callcamp", dataset, faults=Faults(latency_seconds=0.02))
+    source = SyncSource.from_config(
+        simulated_provider_config("callcamp"), transport=simulated_transport("callcamp", app)
+    )
+    def progress(listed: int, fetched: int, total: object) -> None:
+        print(fetched, flush=True)
+    await run_sync(store, [source], progress=progress, batch_size=10)
+    print("done", flush=True)
+
+anyio.run(main)
+"""
+
+
+async def test_a_sync_killed_mid_way_leaves_a_sound_index_that_the_next_sync_completes(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    from anyio.streams.text import TextReceiveStream
+
+    calls = 400
+    path = tmp_path / "killed.db"
+    script = tmp_path / "child.py"
+    script.write_text(CHILD)
+    with anyio.fail_after(60):
+        process = await anyio.open_process(
+            [sys.executable, str(script), str(path), str(calls)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        assert process.stdout is not None
+        buffer = ""
+        fetched = 0
+        async for chunk in TextReceiveStream(process.stdout):
+            buffer += chunk
+            *lines, buffer = buffer.split("\n")
+            assert "done" not in lines
+            fetched = max([fetched, *(int(line) for line in lines if line.strip())])
+            if fetched >= 40:
+                break
+        process.kill()  # SIGKILL: no cleanup, no flush, possibly mid-transaction
+        assert await process.wait() == -9
+        await process.aclose()
+
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        (partial,) = conn.execute("SELECT count(*) FROM calls").fetchone()
+    assert 0 < partial < calls
+
+    def contents(db: Path) -> dict[str, str]:
+        with sqlite3.connect(db) as conn:
+            return dict(conn.execute("SELECT call_id, content_hash FROM calls").fetchall())
+
+    resumed = IndexStore.open(path)
+    clean = IndexStore.open(tmp_path / "clean.db")
+    try:
+        sim = simulate("callcamp", calls=calls)
+        await run_sync(resumed, [sim.source])
+        assert sim.detail_requests() < calls  # what the killed run committed was not fetched again
+        await run_sync(clean, [simulate("callcamp", calls=calls).source])
+    finally:
+        resumed.close()
+        clean.close()
+    assert contents(path) == contents(tmp_path / "clean.db")
+    assert set(contents(path)) == sim.ids()
