@@ -324,3 +324,24 @@ async def test_hostile_ids_never_reach_a_platform_as_anything_but_one_path_segme
         assert request.path.startswith("/api/v1/"), request.path
         assert ".." not in request.raw_path and "//" not in request.raw_path
         assert hostile.strip() == "" or quote(hostile, safe="") not in request.raw_path
+
+
+async def test_the_instructions_name_the_live_platforms_and_demo_mode(tmp_path: Path) -> None:
+    async with serve(tmp_path, ["callcamp"], calls=2, demo=True) as (client, _):
+        instructions = client.instructions or ""
+    assert "(callcamp)" in instructions and "(prosper)" not in instructions
+    assert "DEMO MODE" in instructions
+    assert "list_calls" in instructions and "get_call" in instructions
+
+
+async def test_a_server_serves_one_connection_after_another(tmp_path: Path) -> None:
+    from call_logs_mcp.simulators import simulated_app, simulated_provider_config, simulated_transport
+
+    app = simulated_app("callcamp", simulated_dataset("callcamp", calls=4, long_calls=0))
+    server = build_server(
+        Settings(providers={"callcamp": simulated_provider_config("callcamp")}, db=tmp_path / "calls.db"),
+        transports={"callcamp": simulated_transport("callcamp", app)},
+    )
+    for _ in range(2):  # the first connection's end closes what the server opened; the next reopens
+        async with Client(server, raise_exceptions=True) as client:
+            assert len(data_of(await client.call_tool("list_calls", {}))["calls"]) == 4
