@@ -260,6 +260,30 @@ async def test_summarize_campaign_counts_match_the_platform_data(tmp_path: Path)
     assert f"{len(calls)} calls" in text_of(result)
 
 
+async def test_the_campaign_summary_names_the_longest_calls_with_readable_durations(
+    tmp_path: Path,
+) -> None:
+    async with serve(tmp_path, ["prosper"], calls=60) as (client, sims):
+        campaign = sims.datasets["prosper"].calls[-1].campaign_id
+        with anyio.fail_after(60):
+            result = await client.call_tool("summarize_campaign", {"campaign_id": campaign})
+    calls = [c for c in sims.datasets["prosper"] if c.campaign_id == campaign]
+    longest = max(calls, key=lambda c: c.duration_seconds)
+    minutes, seconds = divmod(int(longest.duration_seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    shown = f"{hours}h{minutes:02d}m{seconds:02d}s" if hours else f"{minutes}m{seconds:02d}s"
+    assert f"- longest ({shown}): {longest.id} (prosper)" in text_of(result)
+
+
+async def test_list_campaigns_explains_calls_whose_record_names_no_campaign(tmp_path: Path) -> None:
+    async with serve(tmp_path, ["callcamp"], calls=20) as (client, _sims):
+        with anyio.fail_after(60):
+            result = await client.call_tool("list_campaigns", {})
+    rows = data_of(result)["campaigns"]
+    assert [r["campaign_id"] for r in rows] == [None]
+    assert "summarize_campaign or search_transcripts has been called with that campaign_id" in text_of(result)
+
+
 async def test_list_campaigns_turns_names_into_ids_with_counts(tmp_path: Path) -> None:
     async with serve(tmp_path, ["prosper"], calls=60) as (client, sims):
         with anyio.fail_after(60):

@@ -58,6 +58,20 @@ def fmt_short_time(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%MZ")
 
 
+def _calls_over_time(per_day: dict[str, int]) -> str:
+    """Calls per day, or per ISO week (keyed by its Monday) when the span is over 31 days."""
+    if len(per_day) <= 31:
+        return "Calls per day: " + ", ".join(f"{k[:10]} {v}" for k, v in per_day.items())
+    from datetime import date, timedelta
+
+    weeks: dict[str, int] = {}
+    for day, count in per_day.items():
+        d = date.fromisoformat(day[:10])
+        monday = (d - timedelta(days=d.weekday())).isoformat()
+        weeks[monday] = weeks.get(monday, 0) + count
+    return "Calls per week (week of Monday): " + ", ".join(f"{k} {v}" for k, v in weeks.items())
+
+
 def fmt_duration(seconds: float | None) -> str | None:
     if seconds is None:
         return None
@@ -919,7 +933,7 @@ class Shaper:
         rows.sort(key=lambda r: (r.last_call_at or "", r.provider), reverse=True)
 
         def line(r: CampaignRow) -> str:
-            ident = r.campaign_id or "(no campaign)"
+            ident = r.campaign_id or "(calls whose platform record names no campaign)"
             name = f' "{r.name}"' if r.name else ""
             counts = f"{fmt_int(r.indexed_calls)} calls indexed"
             if r.platform_calls is not None:
@@ -940,6 +954,12 @@ class Shaper:
             if k < len(rows):
                 out.append(f"{len(rows) - k} more omitted to fit the output budget; pass provider to narrow.")
             out.append("Pass a campaign_id to summarize_campaign, list_calls or search_transcripts.")
+            if any(r.campaign_id is None for r in rows[:k]):
+                out.append(
+                    "Some platforms (CallCamp) do not name the campaign on a call record: their "
+                    "campaigns appear here once summarize_campaign or search_transcripts has been "
+                    "called with that campaign_id (the id from the platform's dashboard) and provider."
+                )
             return "\n".join(out), model.model_dump(mode="json")
 
         _, shaped = self.fit_rows(len(rows), build)
@@ -1213,12 +1233,14 @@ def _summary_text(report: Mapping[str, Any]) -> str:
                 bits.append(", ".join(f"{k}: {v}" for k, v in f["values"].items()))
             lines.append(f"- {f['name']} ({'; '.join(bits)})")
     if sm["calls_per_day"]:
-        days = sm["calls_per_day"]
-        lines.append("Calls per day: " + ", ".join(f"{k[:10]} {v}" for k, v in days.items()))
+        lines.append(_calls_over_time(sm["calls_per_day"]))
     if sm["notable_calls"]:
         lines.append("Notable calls (get_call with call_id and provider):")
         for n in sm["notable_calls"]:
-            value = f" ({_num(n['value'])})" if n.get("value") is not None else ""
+            value = ""
+            if n.get("value") is not None:
+                shown = fmt_duration(n["value"]) if n["why"] == "longest" else _num(n["value"])
+                value = f" ({shown})"
             lines.append(f"- {n['why']}{value}: {n['call_id']} ({n['provider']})")
     cov = sm["coverage"]
     lines.append(
