@@ -474,6 +474,7 @@ class CallLogService:
             return known
         found: list[str] = []
         failures: dict[str, ProviderError] = {}
+        refused: list[InvalidArgumentError] = []
 
         async def probe(name: str) -> None:
             try:
@@ -482,6 +483,11 @@ class CallLogService:
                 return
             except ProviderError as err:
                 failures[name] = err
+                return
+            except InvalidArgumentError as err:
+                # An id this platform will not even request (its URL rules): not here. Caught so
+                # that two refusals do not leave the task group as an ExceptionGroup.
+                refused.append(err)
                 return
             found.append(name)
 
@@ -498,6 +504,8 @@ class CallLogService:
             )
         if failures:
             raise next(iter(failures.values()))
+        if len(refused) == len(names):
+            raise refused[0]
         raise NotFoundError(" or ".join(names), f"call {call_id}")
 
     async def _index_providers_of(self, call_id: str, names: list[str]) -> list[str]:
