@@ -326,3 +326,45 @@ def test_an_oversized_query_is_refused_before_it_reaches_sqlite() -> None:
 async def test_a_limit_out_of_range_is_an_invalid_argument(store: IndexStore, limit: int) -> None:
     with pytest.raises(InvalidArgumentError, match="limit"):
         await store.search(SCOPE, "refund", limit=limit)
+
+
+async def test_a_very_common_word_is_ranked_among_the_newest_matches_and_counted_exactly(
+    tmp_path: Path,
+) -> None:
+    calls = [
+        Call(
+            provider="prosper",
+            call_id=f"r{i}",
+            campaign_id="big" if i % 2 else "small",
+            started_at=BASE + timedelta(hours=i),
+            # Older calls say "refund" more often: they would outrank the newer ones if ranked.
+            transcript=[Turn(speaker="customer", text="refund " * (1 + (30 - i) // 10) + "please")],
+        )
+        for i in range(30)
+    ]
+    store = IndexStore.open(tmp_path / "calls.db", rank_window=8)
+    try:
+        await store.upsert("acct", "prosper", [CallRecord(c) for c in calls])
+        pages: list[SearchResult] = []
+        cursor: str | None = None
+        while True:
+            page = await store.search({"prosper": "acct"}, "refund", limit=3, cursor=cursor)
+            pages.append(page)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        narrow = await store.search(
+            {"prosper": "acct"}, "refund", campaign_id="small", from_date=BASE + timedelta(hours=16)
+        )
+    finally:
+        store.close()
+    first = pages[0]
+    assert (first.total_hits, first.calls_matched, first.ranked_hits) == (30, 30, 8)
+    assert first.ranking_note is not None and "8 most recent of 30" in first.ranking_note
+    newest = {c.call_id for c in sorted(calls, key=lambda c: c.started_at or BASE)[-8:]}
+    reached = [h.call_id for page in pages for h in page.hits]
+    assert len(reached) == len(set(reached)) == 8 and set(reached) == newest
+    expected_narrow = [
+        c for c in calls if c.campaign_id == "small" and (c.started_at or BASE) >= BASE + timedelta(hours=16)
+    ]
+    assert narrow.total_hits == narrow.ranked_hits == len(expected_narrow) and narrow.ranking_note is None

@@ -15,11 +15,16 @@ Layout (version 1), with why:
   index `calls_campaign` answers campaign aggregates without touching the table.
 - `call_bodies`: the rest of the call as the platform returned it (JSON of `models.Call` minus
   the transcript).
+- `calls.id` is not a counter: it encodes the start minute (see `store`), so ids order calls by
+  time, newest first.
 - `turns`: FTS5 over transcript turns. Its rowid packs the call and the turn index
-  (`calls.id << 20 | turn`), so a call's turns are one rowid range: found, replaced and deleted
-  without an extra index.
-- `fields`: extracted data flattened to one row per (call, key), clustered by campaign and key, so
-  a campaign summary reads each key as one contiguous range.
+  (`calls.id << 16 | turn`), so a call's turns are one rowid range (found, replaced and deleted
+  without an extra index) and newer turns have smaller rowids. The `meta` column holds filter
+  tokens (source, campaign, status, speaker) so filtered searches never leave the FTS index.
+- `fields`: extracted data flattened to one row per (call, key), clustered by campaign, key and
+  call (i.e. time), so a campaign summary reads each key as one contiguous range.
+- No prefix index on `turns`: it more than doubled the FTS index and prefix queries of 3+
+  characters were as fast without it.
 - `sync_state`: per sync scope, the watermark and the totals the platform reported.
 """
 
@@ -83,9 +88,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         """
         CREATE VIRTUAL TABLE turns USING fts5 (
-            text, speaker UNINDEXED, offset UNINDEXED,
-            tokenize = 'unicode61 remove_diacritics 2',
-            prefix = '2 3'
+            text, meta, speaker UNINDEXED, offset UNINDEXED,
+            tokenize = 'unicode61 remove_diacritics 2'
         )
         """,
         """
@@ -98,7 +102,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             kind INTEGER NOT NULL,
             num REAL,
             txt TEXT,
-            PRIMARY KEY (source, campaign, key, started_at, call)
+            PRIMARY KEY (source, campaign, key, call)
         ) WITHOUT ROWID
         """,
         "CREATE INDEX fields_call ON fields (call)",

@@ -258,4 +258,6 @@ class SearchResult(_Out):
     hits: list[SearchHit]
     total_hits: int
     calls_matched: int
+    ranked_hits: int = Field(description="hits ranked and reachable with the cursor (the newest ones)")
+    ranking_note: str | None = None
     next_cursor: str | None = None

@@ -62,8 +62,22 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-TURN_BITS = 20
+# Row ids carry order. A call's id is ((LAST_MINUTE - start minute) << SEQ_BITS | sequence), so
+# ids *decrease* with start time: syncs list newest first, so inserts append to every B-tree
+# (dense pages) and FTS5 sees ascending rowids (it flushes a segment whenever they go down). A
+# turn's FTS rowid is (call id << TURN_BITS | turn index): "the newest matches" is a rowid range,
+# and a date filter narrows the FTS scan without a join. More than 1,024 calls starting in one
+# minute spill into the ranges of the minutes before (SPILL_MINUTES bounds how far).
+SEQ_BITS = 10
+TURN_BITS = 16
 MAX_TURNS = (1 << TURN_BITS) - 1
+LAST_MINUTE = (1 << 27) - 1  # year 2225
+SPILL_MINUTES = 60
+# Very common words match hundreds of thousands of turns; bm25 costs about a microsecond per
+# match, so ranking is limited to the RANK_WINDOW newest matching turns (counts stay exact).
+RANK_WINDOW = 10_000
+SPEAKER_CODES = {"agent": 0, "customer": 1, "system": 2}
+STATUS_CODES = {status.value: code for code, status in enumerate(CallStatus)}
 MAX_SEARCH_LIMIT = 100
 MAX_LIST_LIMIT = 200
 
@@ -217,6 +231,42 @@ def _turn_range(call_rowid: int) -> tuple[int, int]:
     return low, low | MAX_TURNS
 
 
+def _band(started: datetime | None) -> int:
+    """LAST_MINUTE minus the start minute: smaller for newer calls (unknown start: oldest)."""
+    minute = 0 if started is None else int(started.timestamp() // 60)
+    return LAST_MINUTE - min(LAST_MINUTE, max(0, minute))
+
+
+def _fits(call_rowid: int, started: datetime | None) -> bool:
+    band = _band(started)
+    return band <= call_rowid >> SEQ_BITS < band + SPILL_MINUTES
+
+
+def _allocate_id(conn: sqlite3.Connection, started: datetime | None) -> int:
+    band = _band(started)
+    while True:
+        low = band << SEQ_BITS
+        high = low + (1 << SEQ_BITS) - 1
+        (top,) = conn.execute("SELECT max(id) FROM calls WHERE id BETWEEN ? AND ?", (low, high)).fetchone()
+        if top is None:
+            return low
+        if top < high:
+            return int(top) + 1
+        band += 1
+
+
+def _meta(source: int, campaign: int, status: CallStatus, speaker: str) -> str:
+    """The filter tokens of a turn (FTS column `meta`): source, campaign, status, speaker."""
+    return f"s{source} c{campaign} t{STATUS_CODES[status.value]} p{SPEAKER_CODES.get(speaker, 2)}"
+
+
+def _delete_call(conn: sqlite3.Connection, rowid: int) -> None:
+    conn.execute("DELETE FROM turns WHERE rowid BETWEEN ? AND ?", _turn_range(rowid))
+    conn.execute("DELETE FROM fields WHERE call = ?", (rowid,))
+    conn.execute("DELETE FROM call_bodies WHERE id = ?", (rowid,))
+    conn.execute("DELETE FROM calls WHERE id = ?", (rowid,))
+
+
 def _placeholders(values: Sequence[object]) -> str:
     return ",".join("?" * len(values))
 
@@ -235,14 +285,18 @@ class IndexStore:
     """The local index. Open with `IndexStore.open(path)` (or `from_settings`), close with
     `close()` (or use it as an async context manager)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, rank_window: int = RANK_WINDOW) -> None:
         self.db = db
+        self.rank_window = max(1, rank_window)
         self._source_ids: dict[tuple[str, str], int] = {}
 
     @classmethod
-    def open(cls, path: Path | str) -> IndexStore:
-        """Raises StoreError when the file cannot be created or read as an index."""
-        return cls(Database.open(Path(path)))
+    def open(cls, path: Path | str, *, rank_window: int = RANK_WINDOW) -> IndexStore:
+        """Open (create, migrate) the index at `path`. `rank_window`: searches matching more
+        turns than this rank only the newest this many (counts stay exact).
+
+        Raises StoreError when the file cannot be created or read as an index."""
+        return cls(Database.open(Path(path)), rank_window=rank_window)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IndexStore:
@@ -392,19 +446,30 @@ class IndexStore:
                 content,
                 now,
             )
-            body = json.dumps(call.model_dump(mode="json", exclude={"transcript"}), separators=(",", ":"))
+            body = _str(
+                json.dumps(
+                    call.model_dump(mode="json", exclude={"transcript"}),
+                    separators=(",", ":"),
+                    ensure_ascii=False,
+                )
+            )
+            if row is not None and not _fits(int(row[0]), call.started_at):
+                # The start time moved to another minute: re-key the call so its id stays in order.
+                _delete_call(conn, int(row[0]))
+                updated += 1
+                row = None
+            elif row is None:
+                added += 1
             if row is None:
-                cur = conn.execute(
+                rowid = _allocate_id(conn, call.started_at)
+                conn.execute(
                     "INSERT INTO calls (campaign, status, started_at, duration, cost, currency, qa_score, "
                     "ended_reason, has_details, turn_count, list_hash, content_hash, synced_at, source, "
-                    "call_id) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (*values, source, call_id),
+                    "call_id, id) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*values, source, call_id, rowid),
                 )
-                assert cur.lastrowid is not None
-                rowid = int(cur.lastrowid)
                 conn.execute("INSERT INTO call_bodies (id, body) VALUES (?, ?)", (rowid, body))
-                added += 1
             else:
                 rowid = int(row[0])
                 conn.execute(
@@ -418,10 +483,11 @@ class IndexStore:
                 conn.execute("DELETE FROM fields WHERE call = ?", (rowid,))
                 updated += 1
             base = rowid << TURN_BITS
+            meta = {speaker: _meta(source, campaign, call.status, speaker) for speaker in SPEAKER_CODES}
             conn.executemany(
-                "INSERT INTO turns (rowid, text, speaker, offset) VALUES (?, ?, ?, ?)",
+                "INSERT INTO turns (rowid, text, meta, speaker, offset) VALUES (?, ?, ?, ?, ?)",
                 [
-                    (base | i, _text(turn.text), turn.speaker, turn.offset_seconds)
+                    (base | i, _text(turn.text), meta[turn.speaker], turn.speaker, turn.offset_seconds)
                     for i, turn in enumerate(turns)
                 ],
             )
@@ -644,38 +710,40 @@ class IndexStore:
         }
         digest = hashlib.sha256(json.dumps(filters, sort_keys=True).encode()).hexdigest()[:16]
         offset = 0
+        boundary: int | None = None
         if cursor is not None:
             state = decode_cursor("search", cursor)
-            if state.get("h") != digest or not isinstance(state.get("o"), int) or state["o"] < 0:
+            bound = state.get("b")
+            if (
+                state.get("h") != digest
+                or not isinstance(state.get("o"), int)
+                or state["o"] < 0
+                or not (bound is None or isinstance(bound, int))
+            ):
                 raise InvalidArgumentError(
                     "That cursor belongs to a different search; repeat the same query and filters, "
                     "or omit the cursor to start over."
                 )
-            offset = state["o"]
+            offset, boundary = state["o"], bound
 
         def run(conn: sqlite3.Connection) -> SearchResult:
             sources = self._scope_sources(conn, scope, provider)
             empty = SearchResult(
-                query=query, interpreted_as=parsed.notes, hits=[], total_hits=0, calls_matched=0
+                query=query,
+                interpreted_as=parsed.notes,
+                hits=[],
+                total_hits=0,
+                calls_matched=0,
+                ranked_hits=0,
             )
             if not sources:
                 return empty
             providers = {s.id: s.provider for s in sources}
-            where = ["turns MATCH ?"]
-            params: list[Any] = [parsed.fts]
-            need_join = True
-            all_sources = [r[0] for r in conn.execute("SELECT DISTINCT source FROM calls")]
-            if (
-                set(all_sources) <= set(providers)
-                and campaign_id is None
-                and status is None
-                and from_date is None
-                and to_date is None
-            ):
-                need_join = False
-            if need_join:
-                where.append(f"c.source IN ({_placeholders(sources)})")
-                params += list(providers)
+            # Every filter but dates is a token of the `meta` column: the FTS index answers alone.
+            clauses = [f"text : ({parsed.fts})"]
+            stored_sources = {r[0] for r in conn.execute("SELECT id FROM sources")}
+            if not stored_sources <= set(providers):
+                clauses.append("meta : (" + " OR ".join(f'"s{i}"' for i in providers) + ")")
             if campaign_id is not None:
                 refs = [
                     r[0]
@@ -687,34 +755,50 @@ class IndexStore:
                 ]
                 if not refs:
                     return empty
-                where.append(f"c.campaign IN ({_placeholders(refs)})")
-                params += refs
+                clauses.append("meta : (" + " OR ".join(f'"c{r}"' for r in refs) + ")")
             if status is not None:
-                where.append("c.status = ?")
-                params.append(status.value)
-            if from_date is not None:
-                where.append("c.started_at >= ?")
-                params.append(ts(from_date))
-            if to_date is not None:
-                where.append("c.started_at <= ?")
-                params.append(ts(to_date))
-                where.append("c.started_at != ''")
+                clauses.append(f'meta : "t{STATUS_CODES[status.value]}"')
             if speaker is not None:
-                where.append("t.speaker = ?")
-                params.append(speaker)
-            join = "CROSS JOIN calls c ON c.id = (t.rowid >> 20)" if need_join else ""
+                clauses.append(f'meta : "p{SPEAKER_CODES[speaker]}"')
+            where = ["turns MATCH ?"]
+            params: list[Any] = [" AND ".join(clauses)]
+            join = ""
+            if from_date is not None or to_date is not None:
+                # Ids order by start time: a rowid range narrows the scan, the join is exact.
+                join = f"CROSS JOIN calls c ON c.id = (t.rowid >> {TURN_BITS})"
+                if from_date is not None:
+                    last_band = _band(from_date) + SPILL_MINUTES
+                    where += ["t.rowid < ?", "c.started_at >= ?"]
+                    params += [((last_band + 1) << SEQ_BITS) << TURN_BITS, ts(from_date)]
+                if to_date is not None:
+                    where += ["t.rowid >= ?", "c.started_at <= ?", "c.started_at != ''"]
+                    params += [(_band(to_date) << SEQ_BITS) << TURN_BITS, ts(to_date)]
             condition = " AND ".join(where)
             try:
                 total, matched = conn.execute(
-                    f"SELECT count(*), count(DISTINCT t.rowid >> 20) FROM turns t {join} WHERE {condition}",
+                    f"SELECT count(*), count(DISTINCT t.rowid >> {TURN_BITS}) FROM turns t {join} "
+                    f"WHERE {condition}",
                     params,
                 ).fetchone()
+                window_start = boundary
+                if window_start is None and total > self.rank_window:
+                    (window_start,) = conn.execute(
+                        f"SELECT t.rowid FROM turns t {join} WHERE {condition} "
+                        "ORDER BY t.rowid LIMIT 1 OFFSET ?",
+                        [*params, self.rank_window - 1],
+                    ).fetchone()
+                ranked_where, ranked_params, ranked = condition, params, total
+                if window_start is not None:
+                    ranked_where, ranked_params = f"{condition} AND t.rowid <= ?", [*params, window_start]
+                    (ranked,) = conn.execute(
+                        f"SELECT count(*) FROM turns t {join} WHERE {ranked_where}", ranked_params
+                    ).fetchone()
                 rows = conn.execute(
                     "SELECT t.rowid, t.speaker, t.offset, "
                     f"snippet(turns, 0, '{HL_OPEN}', '{HL_CLOSE}', '{ELLIPSIS_MARK}', {SNIPPET_TOKENS}), "
-                    f"bm25(turns) AS score FROM turns t {join} WHERE {condition} "
+                    f"bm25(turns, 1.0, 0.0) AS score FROM turns t {join} WHERE {ranked_where} "
                     "ORDER BY score, t.rowid LIMIT ? OFFSET ?",
-                    [*params, limit, offset],
+                    [*ranked_params, limit, offset],
                 ).fetchall()
             except sqlite3.OperationalError:
                 # parse_query emits only quoted terms; this is a safety net, never an SQLite message
@@ -749,17 +833,23 @@ class IndexStore:
                     )
                 )
             next_offset = offset + len(rows)
-            next_cursor = (
-                encode_cursor("search", {"h": digest, "o": next_offset})
-                if next_offset < total and rows
-                else None
-            )
+            next_cursor = None
+            if rows and next_offset < ranked:
+                next_cursor = encode_cursor("search", {"h": digest, "o": next_offset, "b": window_start})
+            note = None
+            if ranked < total:
+                note = (
+                    f"Ranked the {ranked:,} most recent of {total:,} matching turns; add words or "
+                    "filters (campaign, dates, speaker, status) to rank them all."
+                )
             return SearchResult(
                 query=query,
                 interpreted_as=parsed.notes,
                 hits=hits,
                 total_hits=int(total),
                 calls_matched=int(matched),
+                ranked_hits=int(ranked),
+                ranking_note=note,
                 next_cursor=next_cursor,
             )
 
@@ -950,14 +1040,8 @@ class IndexStore:
                     "SELECT id FROM calls WHERE started_at != '' AND started_at < ?", (cutoff,)
                 )
             ]
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                marks = _placeholders(chunk)
-                for rowid in chunk:
-                    conn.execute("DELETE FROM turns WHERE rowid BETWEEN ? AND ?", _turn_range(rowid))
-                conn.execute(f"DELETE FROM fields WHERE call IN ({marks})", chunk)
-                conn.execute(f"DELETE FROM call_bodies WHERE id IN ({marks})", chunk)
-                conn.execute(f"DELETE FROM calls WHERE id IN ({marks})", chunk)
+            for rowid in ids:
+                _delete_call(conn, rowid)
             return len(ids)
 
         deleted = self.db.write_sync(run, "purging calls")
@@ -1190,12 +1274,13 @@ def _field_facts(
     where = f"source = ? AND campaign IN ({_placeholders(refs)}) AND key = ?"
     extra = ""
     tail: list[Any] = []
+    # Call ids order by start time (newest first): a date range is first a range of the key.
     if since:
-        extra += " AND started_at >= ?"
-        tail.append(since)
+        extra += " AND call < ? AND started_at >= ?"
+        tail += [(_band(parse_ts(since)) + SPILL_MINUTES + 1) << SEQ_BITS, since]
     if until:
-        extra += " AND started_at <= ? AND started_at != ''"
-        tail.append(until)
+        extra += " AND call >= ? AND started_at <= ? AND started_at != ''"
+        tail += [_band(parse_ts(until)) << SEQ_BITS, until]
     out: list[FieldFacts] = []
     for key in sorted(keys):
         params = [source, *refs, key, *tail]
