@@ -33,6 +33,8 @@ class ProviderConfig(BaseModel):
     max_retries: int = Field(default=4, ge=0, le=10)
     # Longest Retry-After we are willing to wait inside one request before failing fast.
     max_retry_wait_seconds: float = Field(default=10.0, ge=0)
+    # First backoff step between retries without a Retry-After (doubles per retry, full jitter).
+    retry_backoff_seconds: float = Field(default=0.25, ge=0, le=60)
 
 
 class Settings(BaseSettings):

@@ -21,7 +21,8 @@ Retry policy (`ProviderHttp.get_json`), at most `1 + config.max_retries` attempt
 Malformed bodies are retried (truncated JSON is usually a transient proxy/network fault) but only
 `MALFORMED_RETRIES` times, so a base URL that serves HTML with 200 fails fast.
 
-Waits: capped exponential backoff with full jitter (`backoff_delay`). A `Retry-After` on 429/503
+Waits: capped exponential backoff with full jitter (`backoff_delay`, first step
+`config.retry_backoff_seconds`). A `Retry-After` on 429/503
 (`parse_retry_after`: delta-seconds or HTTP-date; garbage, negative, nan, inf fall back to
 backoff) is honoured exactly, and pauses the other requests of this provider too. When one hint,
 or the sum of the hinted waits in one call, would exceed `config.max_retry_wait_seconds`, the call
@@ -212,7 +213,7 @@ class ProviderHttp:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime] = _utcnow,
         random: Callable[[], float] = _random.random,
-        backoff_base: float = BACKOFF_BASE_SECONDS,
+        backoff_base: float | None = None,
         backoff_cap: float = BACKOFF_CAP_SECONDS,
         max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
@@ -223,7 +224,7 @@ class ProviderHttp:
         self._clock = clock
         self._wall_clock = wall_clock
         self._random = random
-        self._backoff_base = backoff_base
+        self._backoff_base = config.retry_backoff_seconds if backoff_base is None else backoff_base
         self._backoff_cap = backoff_cap
         self._max_body_bytes = max_body_bytes
         self._limiter = anyio.CapacityLimiter(config.max_concurrency)
