@@ -422,7 +422,8 @@ async def test_every_tool_resource_and_prompt_keeps_the_canary_out_of_answers_lo
     for name, recorder in stack.recorders.items():
         assert recorder.echoed(CANARIES[name], SERVER_ERRORS) > 0
         assert recorder.echoed(CANARIES[name], UNAUTHORIZED) > 0
-    assert "calls.db" in live_files and len(live_files["calls.db"]) > 0
+    assert {"calls.db", "calls.db-wal", "calls.db-shm"} <= set(live_files)  # all three were scanned
+    assert live_files["calls.db-wal"] and closed_files["calls.db"]
     log = debug_log.getvalue()
     assert "DEBUG call_logs_mcp" in log
 
