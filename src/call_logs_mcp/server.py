@@ -87,6 +87,7 @@ class Runtime:
             providers,
             store=store,
             freshness_seconds=self.settings.freshness_seconds,
+            sync_budget_seconds=self.settings.sync_budget_seconds,
             accounts=self._accounts(providers),
             store_error=store_error,
         )

@@ -288,12 +288,14 @@ class CallLogService:
         *,
         store: Any = None,
         freshness_seconds: float = 300.0,
+        sync_budget_seconds: float = 25.0,
         accounts: Mapping[str, str] | None = None,
         store_error: str | None = None,
     ) -> None:
         self.providers = dict(providers)
         self.store = store
         self.freshness_seconds = freshness_seconds
+        self.sync_budget_seconds = sync_budget_seconds
         self.accounts = dict(accounts or {})
         self.store_error = store_error
 
@@ -559,7 +561,10 @@ class CallLogService:
         progress: Progress | None = None,
     ) -> SyncReport:
         """Sync the scope on every provider whose last covering sync is older than the freshness
-        window. A provider that fails to sync is reported, not raised: the index still answers."""
+        window. A provider that fails to sync is reported, not raised: the index still answers.
+
+        All of it fits in `sync_budget_seconds`: a sync still running then stops (what it committed
+        stays, newest calls first) and is reported as unfinished; the next call continues it."""
         from call_logs_mcp.index import SyncScope, SyncSource, run_sync
 
         store = self._index()
@@ -587,17 +592,27 @@ class CallLogService:
 
         if progress is not None:
             await progress(0.0, None, f"syncing the local index from {', '.join(stale)}")
+        deadline = anyio.current_time() + self.sync_budget_seconds
         for name in stale:
             source = SyncSource(provider=self.providers[name], account=self.accounts[name])
             scope = SyncScope(provider=name, campaign_id=campaign_id, since=since, until=until)
             try:
-                await run_sync(store, {name: source}, scope, progress=forward)
+                with anyio.move_on_after(max(0.0, deadline - anyio.current_time())) as budget:
+                    await run_sync(store, {name: source}, scope, progress=forward)
             except (ProviderError, ConfigurationError) as err:
                 logger.warning("sync of %s failed: %s", name, err)
                 report.errors[name] = str(err)
                 continue
             finally:
                 base = shown
+            if budget.cancelled_caught:
+                logger.info("sync of %s stopped at the %.0f s budget", name, self.sync_budget_seconds)
+                report.errors[name] = (
+                    f"the sync did not finish within {self.sync_budget_seconds:g} s; the index holds "
+                    "what was synced so far (newest calls first). Call again to continue, or run "
+                    "`call-logs-mcp sync` ahead of time for full coverage."
+                )
+                continue
             report.synced.append(name)
             report.last_synced[name] = await store.last_synced(
                 self.accounts, name, campaign_id=campaign_id, since=since, until=until
