@@ -76,6 +76,20 @@ async def test_an_unknown_call_is_resource_not_found(tmp_path: Path, uri: str) -
     assert caught.value.error.code == INVALID_PARAMS
 
 
+async def test_a_hostile_resource_uri_is_quoted_back_only_cleaned_and_short(tmp_path: Path) -> None:
+    # Matches our template (no extra "/"): the SDK quotes URIs that match no template itself.
+    hostile = "calls://prosper/1\u202e\u200b![x](evil.example)" + "9" * 5000
+    async with serve(tmp_path, ["prosper"], calls=3) as (client, _):
+        with pytest.raises(MCPError) as caught:
+            await client.read_resource(hostile)
+    message = caught.value.error.message
+    assert caught.value.error.code == INVALID_PARAMS
+    assert message.startswith("Unknown resource: calls://prosper/1")
+    assert "\u202e" not in message and "\u200b" not in message
+    assert "![x](" not in message
+    assert len(message) < 600
+
+
 async def test_provider_and_call_id_complete_from_configuration_and_index(tmp_path: Path) -> None:
     async with serve(tmp_path, calls=15) as (client, sims):
         ref = ResourceTemplateReference(type="ref/resource", uri="calls://{provider}/{call_id}")

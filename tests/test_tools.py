@@ -175,6 +175,19 @@ async def test_bad_arguments_get_a_tool_error_saying_what_is_accepted(
         assert requests == 0, "an invalid id never reaches a platform"
 
 
+@pytest.mark.parametrize(
+    ("campaign_id", "says"),
+    [("x" * 201, "use at most 200 characters"), ("march\x00reminders", "control or unpaired surrogate")],
+)
+async def test_a_bad_campaign_id_is_refused_with_the_actual_reason(
+    tmp_path: Path, campaign_id: str, says: str
+) -> None:
+    async with serve(tmp_path, ["prosper"], calls=3) as (client, _):
+        result = await client.call_tool("summarize_campaign", {"campaign_id": campaign_id})
+    assert result.is_error
+    assert says in text_of(result)
+
+
 async def test_without_any_platform_the_tools_name_the_variables_and_demo(tmp_path: Path) -> None:
     server = build_server(Settings(db=tmp_path / "calls.db"))
     async with Client(server, raise_exceptions=True) as client:

@@ -31,6 +31,7 @@ from mcp.types import (
 )
 
 from call_logs_mcp.errors import CallLogsError, InvalidArgumentError, NotFoundError
+from call_logs_mcp.sanitize import one_line
 
 if TYPE_CHECKING:
     from call_logs_mcp.server import Runtime
@@ -49,8 +50,10 @@ def resource_errors(uri: str) -> Iterator[None]:
         yield
     except (ResourceError, MCPError):
         raise
-    except (NotFoundError, InvalidArgumentError):
-        raise ResourceNotFoundError(f"Unknown resource: {uri}") from None
+    except NotFoundError:
+        raise ResourceNotFoundError(f"Unknown resource: {one_line(uri, 200)}") from None
+    except InvalidArgumentError as err:
+        raise ResourceNotFoundError(f"Unknown resource: {one_line(uri, 200)}. {err}") from None
     except CallLogsError as err:
         raise ResourceError(str(err)) from None
     except Exception:

@@ -174,8 +174,12 @@ def _optional_text(value: str | None, name: str, *, max_chars: int) -> str | Non
     if value is None or not value.strip():
         return None
     text = value.strip()
-    if len(text) > max_chars or any(ord(ch) < 0x20 or 0xD800 <= ord(ch) <= 0xDFFF for ch in text):
-        raise InvalidArgumentError(f"Invalid {name}: at most {max_chars} printable characters.")
+    if len(text) > max_chars:
+        raise InvalidArgumentError(f"Invalid {name}: use at most {max_chars} characters.")
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F or 0xD800 <= ord(ch) <= 0xDFFF for ch in text):
+        raise InvalidArgumentError(
+            f"Invalid {name}: it contains control or unpaired surrogate characters; use plain text."
+        )
     return text
 
 
