@@ -510,6 +510,11 @@ class Redactor:
             return self.text(s)
         return ELLIPSIS + _tail(digits)
 
+    def phone_key(self, key: str) -> bool:
+        """Whether values under the dict key `key` are masked as phone numbers by `value`
+        (``to_number``, ``callback_number``, ``customerPhone``, ...); always False when disabled."""
+        return self.enabled and _is_phone_key(key)
+
     def value(self, obj: T) -> T:
         """`obj` with every string redacted, recursively through dicts, lists and tuples.
 

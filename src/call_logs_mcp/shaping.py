@@ -22,6 +22,7 @@ Text content is written for a model: compact lines, not indented JSON.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -152,6 +153,27 @@ def fit_value(value: Any, max_json: int) -> tuple[Any, bool]:
 # Scrubbing: every outgoing string
 # ---------------------------------------------------------------------------------------------
 
+# A chunk that may be part of a phone number, card, SSN or e-mail address: digits with only
+# punctuation, two or more digits, an "@", or word pieces joined by ".", "_" or "+".
+_FRAGMENT = re.compile(r"[\W\d_]*\d[\W\d_]*|.*\d.*\d.*|.*@.*|.*\w[._+]\w.*")
+
+
+def trim_cut_fragments(snippet: str) -> str:
+    """`snippet` without the space-separated chunks next to a leading or trailing "…" (where the
+    index cut the text) that `_FRAGMENT` says may be a piece of PII."""
+    text = snippet
+    if text.startswith(ELLIPSIS):
+        chunks = text[1:].split(" ")
+        while chunks and _FRAGMENT.fullmatch(chunks[0]):
+            chunks.pop(0)
+        text = ELLIPSIS + " ".join(chunks)
+    if len(text) > 1 and text.endswith(ELLIPSIS):
+        chunks = text[:-1].split(" ")
+        while chunks and _FRAGMENT.fullmatch(chunks[-1]):
+            chunks.pop()
+        text = " ".join(chunks).rstrip() + ELLIPSIS
+    return text
+
 
 class Scrubber:
     """Sanitise and redact what leaves the server. `redact` comes from settings only."""
@@ -166,6 +188,14 @@ class Scrubber:
     def line(self, value: str, max_chars: int) -> str:
         """Platform text on one line, at most `max_chars` characters."""
         return one_line(self.text(value), max_chars)
+
+    def snippet(self, value: str, max_chars: int) -> str:
+        """A search snippet on one line. With redaction on, the chunks next to a cut ("…") that
+        may be pieces of a phone number or e-mail address are dropped first: a fragment such as
+        "…7946 0958" or "jane.roe@exa…" is no longer recognisable as PII, but is still PII."""
+        if self.redactor.enabled:
+            value = trim_cut_fragments(value)
+        return self.line(value, max_chars)
 
     def opt(self, value: str | None) -> str | None:
         return None if value is None else self.text(value)
@@ -796,7 +826,7 @@ class Shaper:
                 turn_index=h.turn_index,
                 speaker=str(h.speaker),
                 offset_seconds=h.offset_seconds,
-                snippet=s.line(h.snippet, 400),
+                snippet=s.snippet(h.snippet, 400),
             )
             for h in hits
         ]
@@ -890,11 +920,15 @@ class Shaper:
         fields = []
         for item in data.get("extracted_fields", []):
             item = dict(item)
+            phones = s.redactor.phone_key(item["name"])
             item["name"] = s.line(item["name"], 120)
+            if phones:
+                # The values of a phone-number field are phone numbers: no mean/min/max of them.
+                item["mean"] = item["min"] = item["max"] = None
             if item.get("values") is not None:
                 merged: dict[str, int] = {}
                 for key, count in item["values"].items():
-                    shown = s.line(key, 160)
+                    shown = (s.phone(key) or "") if phones else s.line(key, 160)
                     merged[shown] = merged.get(shown, 0) + int(count)
                 item["values"] = merged
             fields.append(item)
