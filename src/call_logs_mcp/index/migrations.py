@@ -17,10 +17,10 @@ Layout (version 1), with why:
   the transcript).
 - `calls.id` is not a counter: it encodes the start minute (see `store`), so ids order calls by
   time, newest first.
-- `turns`: FTS5 over transcript turns. Its rowid packs the call and the turn index
-  (`calls.id << 16 | turn`), so a call's turns are one rowid range (found, replaced and deleted
-  without an extra index) and newer turns have smaller rowids. The `meta` column holds filter
-  tokens (source, campaign, status, speaker) so filtered searches never leave the FTS index.
+- `turns`: FTS5 over transcript turns. Its rowid packs the call, the speaker and the turn index
+  (`calls.id << 18 | speaker << 16 | turn`), so a call's turns are one rowid range (found,
+  replaced and deleted without an extra index), newer turns have smaller rowids and the speaker
+  filter never reads the content.
 - `fields`: extracted data flattened to one row per (call, key), clustered by campaign, key and
   call (i.e. time), so a campaign summary reads each key as one contiguous range.
 - No prefix index on `turns`: it more than doubled the FTS index and prefix queries of 3+
@@ -76,7 +76,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX calls_recent ON calls (source, started_at)",
         """
         CREATE INDEX calls_campaign ON calls (
-            source, campaign, started_at, status, ended_reason, duration, cost, currency, qa_score
+            source, campaign, started_at, status, ended_reason, duration, cost, currency, qa_score,
+            turn_count
         )
         """,
         "CREATE INDEX calls_pending ON calls (source, status, has_details)",
@@ -88,7 +89,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         """
         CREATE VIRTUAL TABLE turns USING fts5 (
-            text, meta, speaker UNINDEXED, offset UNINDEXED,
+            text, speaker UNINDEXED, offset UNINDEXED,
             tokenize = 'unicode61 remove_diacritics 2'
         )
         """,

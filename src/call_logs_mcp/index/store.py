@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import anyio
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from call_logs_mcp import analytics
@@ -64,12 +65,19 @@ logger = logging.getLogger(__name__)
 
 # Row ids carry order. A call's id is ((LAST_MINUTE - start minute) << SEQ_BITS | sequence), so
 # ids *decrease* with start time: syncs list newest first, so inserts append to every B-tree
-# (dense pages) and FTS5 sees ascending rowids (it flushes a segment whenever they go down). A
-# turn's FTS rowid is (call id << TURN_BITS | turn index): "the newest matches" is a rowid range,
-# and a date filter narrows the FTS scan without a join. More than 1,024 calls starting in one
-# minute spill into the ranges of the minutes before (SPILL_MINUTES bounds how far).
+# (dense pages) and FTS5 sees ascending rowids (it flushes a segment whenever they go down). More
+# than 1,024 calls starting in one minute spill into the ranges of the minutes before
+# (SPILL_MINUTES bounds how far). A turn's FTS rowid is
+#     call id << CALL_SHIFT | status code << STATUS_SHIFT | speaker code << TURN_BITS | turn index
+# so a call's turns are one rowid range, "the newest matches" is a rowid range, a date filter
+# narrows the scan by rowid, and status and speaker filters are arithmetic on the rowid (no
+# content read, no join). A status change rewrites the call's turns (any change does).
 SEQ_BITS = 10
 TURN_BITS = 16
+SPEAKER_BITS = 2
+STATUS_BITS = 3
+STATUS_SHIFT = TURN_BITS + SPEAKER_BITS
+CALL_SHIFT = STATUS_SHIFT + STATUS_BITS
 MAX_TURNS = (1 << TURN_BITS) - 1
 LAST_MINUTE = (1 << 27) - 1  # year 2225
 SPILL_MINUTES = 60
@@ -227,8 +235,17 @@ def _str(value: str | None) -> str:
 
 
 def _turn_range(call_rowid: int) -> tuple[int, int]:
-    low = call_rowid << TURN_BITS
-    return low, low | MAX_TURNS
+    low = call_rowid << CALL_SHIFT
+    return low, ((call_rowid + 1) << CALL_SHIFT) - 1
+
+
+def _turn_rowid(call_rowid: int, status: CallStatus, speaker: str, index: int) -> int:
+    return (
+        call_rowid << CALL_SHIFT
+        | STATUS_CODES[status.value] << STATUS_SHIFT
+        | SPEAKER_CODES.get(speaker, 2) << TURN_BITS
+        | index
+    )
 
 
 def _band(started: datetime | None) -> int:
@@ -253,11 +270,6 @@ def _allocate_id(conn: sqlite3.Connection, started: datetime | None) -> int:
         if top < high:
             return int(top) + 1
         band += 1
-
-
-def _meta(source: int, campaign: int, status: CallStatus, speaker: str) -> str:
-    """The filter tokens of a turn (FTS column `meta`): source, campaign, status, speaker."""
-    return f"s{source} c{campaign} t{STATUS_CODES[status.value]} p{SPEAKER_CODES.get(speaker, 2)}"
 
 
 def _delete_call(conn: sqlite3.Connection, rowid: int) -> None:
@@ -482,14 +494,18 @@ class IndexStore:
                 conn.execute("DELETE FROM turns WHERE rowid BETWEEN ? AND ?", _turn_range(rowid))
                 conn.execute("DELETE FROM fields WHERE call = ?", (rowid,))
                 updated += 1
-            base = rowid << TURN_BITS
-            meta = {speaker: _meta(source, campaign, call.status, speaker) for speaker in SPEAKER_CODES}
+            # In rowid order (grouped by speaker): FTS5 flushes a segment when rowids go down.
             conn.executemany(
-                "INSERT INTO turns (rowid, text, meta, speaker, offset) VALUES (?, ?, ?, ?, ?)",
-                [
-                    (base | i, _text(turn.text), meta[turn.speaker], turn.speaker, turn.offset_seconds)
+                "INSERT INTO turns (rowid, text, speaker, offset) VALUES (?, ?, ?, ?)",
+                sorted(
+                    (
+                        _turn_rowid(rowid, call.status, turn.speaker, i),
+                        _text(turn.text),
+                        turn.speaker,
+                        turn.offset_seconds,
+                    )
                     for i, turn in enumerate(turns)
-                ],
+                ),
             )
             started = ts(call.started_at)
             conn.executemany(
@@ -692,8 +708,12 @@ class IndexStore:
         limit: int = 10,
         cursor: str | None = None,
     ) -> SearchResult:
-        """Ranked transcript search (bm25) with filters. Raises InvalidArgumentError for a query
-        with nothing to search, a bad limit or a cursor from another search."""
+        """Ranked transcript search (bm25) with filters, newest first among equals.
+
+        Counts (`total_hits`, `calls_matched`) are exact. When more than `rank_window` turns
+        match, ranking covers the newest `rank_window` of them (`ranked_hits`, `ranking_note`).
+        Raises InvalidArgumentError for a query with nothing to search, a bad limit or a cursor
+        from another search; StoreError when the index cannot be read."""
         campaign_id = _text(campaign_id)
         if not 1 <= limit <= MAX_SEARCH_LIMIT:
             raise InvalidArgumentError(f"limit must be between 1 and {MAX_SEARCH_LIMIT}.")
@@ -726,24 +746,21 @@ class IndexStore:
                 )
             offset, boundary = state["o"], bound
 
-        def run(conn: sqlite3.Connection) -> SearchResult:
+        def plan(conn: sqlite3.Connection) -> _SearchPlan | None:
             sources = self._scope_sources(conn, scope, provider)
-            empty = SearchResult(
-                query=query,
-                interpreted_as=parsed.notes,
-                hits=[],
-                total_hits=0,
-                calls_matched=0,
-                ranked_hits=0,
-            )
             if not sources:
-                return empty
+                return None
             providers = {s.id: s.provider for s in sources}
-            # Every filter but dates is a token of the `meta` column: the FTS index answers alone.
-            clauses = [f"text : ({parsed.fts})"]
+            where = ["turns MATCH ?"]
+            params: list[Any] = [parsed.fts]
+            # Status, speaker and dates are rowid arithmetic; account and campaign need the call
+            # row (a primary-key lookup per match), and without them there is no join at all.
+            call_filters: list[str] = []
+            call_params: list[Any] = []
             stored_sources = {r[0] for r in conn.execute("SELECT id FROM sources")}
             if not stored_sources <= set(providers):
-                clauses.append("meta : (" + " OR ".join(f'"s{i}"' for i in providers) + ")")
+                call_filters.append(f"c.source IN ({_placeholders(sources)})")
+                call_params += list(providers)
             if campaign_id is not None:
                 refs = [
                     r[0]
@@ -754,68 +771,82 @@ class IndexStore:
                     )
                 ]
                 if not refs:
-                    return empty
-                clauses.append("meta : (" + " OR ".join(f'"c{r}"' for r in refs) + ")")
+                    return None
+                call_filters.append(f"c.campaign IN ({_placeholders(refs)})")
+                call_params += refs
             if status is not None:
-                clauses.append(f'meta : "t{STATUS_CODES[status.value]}"')
+                where.append(f"((t.rowid >> {STATUS_SHIFT}) & {(1 << STATUS_BITS) - 1}) = ?")
+                params.append(STATUS_CODES[status.value])
             if speaker is not None:
-                clauses.append(f'meta : "p{SPEAKER_CODES[speaker]}"')
-            where = ["turns MATCH ?"]
-            params: list[Any] = [" AND ".join(clauses)]
-            join = ""
-            if from_date is not None or to_date is not None:
-                # Ids order by start time: a rowid range narrows the scan, the join is exact.
-                join = f"CROSS JOIN calls c ON c.id = (t.rowid >> {TURN_BITS})"
-                if from_date is not None:
-                    last_band = _band(from_date) + SPILL_MINUTES
-                    where += ["t.rowid < ?", "c.started_at >= ?"]
-                    params += [((last_band + 1) << SEQ_BITS) << TURN_BITS, ts(from_date)]
-                if to_date is not None:
-                    where += ["t.rowid >= ?", "c.started_at <= ?", "c.started_at != ''"]
-                    params += [(_band(to_date) << SEQ_BITS) << TURN_BITS, ts(to_date)]
-            condition = " AND ".join(where)
-            try:
-                total, matched = conn.execute(
-                    f"SELECT count(*), count(DISTINCT t.rowid >> {TURN_BITS}) FROM turns t {join} "
-                    f"WHERE {condition}",
-                    params,
+                where.append(f"((t.rowid >> {TURN_BITS}) & {(1 << SPEAKER_BITS) - 1}) = ?")
+                params.append(SPEAKER_CODES[speaker])
+            if from_date is not None:
+                last_band = _band(from_date) + SPILL_MINUTES
+                where.append("t.rowid < ?")
+                params.append(((last_band + 1) << SEQ_BITS) << CALL_SHIFT)
+                call_filters.append("c.started_at >= ?")
+                call_params.append(ts(from_date))
+            if to_date is not None:
+                where.append("t.rowid >= ?")
+                params.append((_band(to_date) << SEQ_BITS) << CALL_SHIFT)
+                call_filters += ["c.started_at <= ?", "c.started_at != ''"]
+                call_params.append(ts(to_date))
+            join = f"CROSS JOIN calls c ON c.id = (t.rowid >> {CALL_SHIFT})" if call_filters else ""
+            return _SearchPlan(
+                providers,
+                f"turns t {join}",
+                " AND ".join(where + call_filters),
+                params + call_params,
+                boundary,
+            )
+
+        def count(conn: sqlite3.Connection, p: _SearchPlan) -> tuple[int, int]:
+            total, matched = _fts(
+                conn,
+                f"SELECT count(*), count(DISTINCT t.rowid >> {CALL_SHIFT}) FROM {p.tables} WHERE {p.where}",
+                p.params,
+            ).fetchone()
+            return int(total), int(matched)
+
+        def rank(conn: sqlite3.Connection, p: _SearchPlan) -> tuple[list[SearchHit], int]:
+            """The page of hits, and how many matches the ranking covered (-1: all)."""
+            window_end = p.boundary
+            if window_end is None:
+                # Rowids grow older: the newest `rank_window` matches end before this rowid.
+                row = _fts(
+                    conn,
+                    f"SELECT t.rowid FROM {p.tables} WHERE {p.where} ORDER BY t.rowid LIMIT 1 OFFSET ?",
+                    [*p.params, self.rank_window],
                 ).fetchone()
-                window_start = boundary
-                if window_start is None and total > self.rank_window:
-                    (window_start,) = conn.execute(
-                        f"SELECT t.rowid FROM turns t {join} WHERE {condition} "
-                        "ORDER BY t.rowid LIMIT 1 OFFSET ?",
-                        [*params, self.rank_window - 1],
+                if row is not None:
+                    window_end = int(row[0]) - 1
+            where, params = p.where, p.params
+            ranked = -1
+            if window_end is not None:
+                where, params = f"{where} AND t.rowid <= ?", [*params, window_end]
+                if p.boundary is not None:  # from the cursor: newer calls may have been indexed since
+                    (ranked,) = _fts(
+                        conn, f"SELECT count(*) FROM {p.tables} WHERE {where}", params
                     ).fetchone()
-                ranked_where, ranked_params, ranked = condition, params, total
-                if window_start is not None:
-                    ranked_where, ranked_params = f"{condition} AND t.rowid <= ?", [*params, window_start]
-                    (ranked,) = conn.execute(
-                        f"SELECT count(*) FROM turns t {join} WHERE {ranked_where}", ranked_params
-                    ).fetchone()
-                rows = conn.execute(
-                    "SELECT t.rowid, t.speaker, t.offset, "
-                    f"snippet(turns, 0, '{HL_OPEN}', '{HL_CLOSE}', '{ELLIPSIS_MARK}', {SNIPPET_TOKENS}), "
-                    f"bm25(turns, 1.0, 0.0) AS score FROM turns t {join} WHERE {ranked_where} "
-                    "ORDER BY score, t.rowid LIMIT ? OFFSET ?",
-                    [*ranked_params, limit, offset],
-                ).fetchall()
-            except sqlite3.OperationalError:
-                # parse_query emits only quoted terms; this is a safety net, never an SQLite message
-                # (which can quote the query) in the error or the log.
-                logger.warning("the index rejected a search expression")
-                raise InvalidArgumentError(
-                    'The search query could not be run; use plain words, "phrases" and prefix*.'
-                ) from None
-            call_rows = _call_rows(conn, [int(r[0]) >> TURN_BITS for r in rows])
+                else:
+                    ranked = self.rank_window
+                p.boundary = window_end
+            rows = _fts(
+                conn,
+                "SELECT t.rowid, t.speaker, t.offset, "
+                f"snippet(turns, 0, '{HL_OPEN}', '{HL_CLOSE}', '{ELLIPSIS_MARK}', {SNIPPET_TOKENS}), "
+                f"bm25(turns) AS score FROM {p.tables} WHERE {where} "
+                "ORDER BY score, t.rowid LIMIT ? OFFSET ?",
+                [*params, limit, offset],
+            ).fetchall()
+            call_rows = _call_rows(conn, [int(r[0]) >> CALL_SHIFT for r in rows])
             hits = []
             for rowid, turn_speaker, turn_offset, raw_snippet, score in rows:
-                call_rowid = int(rowid) >> TURN_BITS
-                source, call_id, campaign_name, call_status, started = call_rows[call_rowid]
-                snippet, spans = make_snippet(raw_snippet or "")
-                name = providers.get(source)
+                source, call_id, campaign_name, call_status, started = call_rows[int(rowid) >> CALL_SHIFT]
+                name = p.providers.get(source)
                 if name is None:  # pragma: no cover - rows are filtered by source above
                     continue
+                snippet, spans = make_snippet(raw_snippet or "")
                 hits.append(
                     SearchHit(
                         provider=name,
@@ -832,28 +863,69 @@ class IndexStore:
                         relevance=round(-float(score), 4),
                     )
                 )
-            next_offset = offset + len(rows)
-            next_cursor = None
-            if rows and next_offset < ranked:
-                next_cursor = encode_cursor("search", {"h": digest, "o": next_offset, "b": window_start})
-            note = None
-            if ranked < total:
-                note = (
-                    f"Ranked the {ranked:,} most recent of {total:,} matching turns; add words or "
-                    "filters (campaign, dates, speaker, status) to rank them all."
-                )
-            return SearchResult(
-                query=query,
-                interpreted_as=parsed.notes,
-                hits=hits,
-                total_hits=int(total),
-                calls_matched=int(matched),
-                ranked_hits=int(ranked),
-                ranking_note=note,
-                next_cursor=next_cursor,
-            )
+            return hits, ranked
 
-        return await self.db.read(run, "searching transcripts")
+        try:
+            search_plan = await self.db.read(plan, "searching transcripts")
+            if search_plan is None:
+                return SearchResult(
+                    query=query,
+                    interpreted_as=parsed.notes,
+                    hits=[],
+                    total_hits=0,
+                    calls_matched=0,
+                    ranked_hits=0,
+                )
+            counts: tuple[int, int] = (0, 0)
+            hits: list[SearchHit] = []
+            ranked = -1
+
+            async def count_part() -> None:
+                nonlocal counts
+                counts = await self.db.read(lambda conn: count(conn, search_plan), "searching transcripts")
+
+            async def rank_part() -> None:
+                nonlocal hits, ranked
+                hits, ranked = await self.db.read(
+                    lambda conn: rank(conn, search_plan), "searching transcripts"
+                )
+
+            # Two reader connections in two threads: SQLite releases the GIL while it works.
+            try:
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(count_part)
+                    tg.start_soon(rank_part)
+            except BaseExceptionGroup as group:
+                raise group.exceptions[0] from None
+        except _QueryRejected:
+            # parse_query emits only quoted terms; this is a safety net, never an SQLite message
+            # (which can quote the query) in the error or the log.
+            logger.warning("the index rejected a search expression")
+            raise InvalidArgumentError(
+                'The search query could not be run; use plain words, "phrases" and prefix*.'
+            ) from None
+        total, matched = counts
+        ranked = total if ranked < 0 else min(ranked, total)
+        next_offset = offset + len(hits)
+        next_cursor = None
+        if hits and next_offset < ranked:
+            next_cursor = encode_cursor("search", {"h": digest, "o": next_offset, "b": search_plan.boundary})
+        note = None
+        if ranked < total:
+            note = (
+                f"Ranked the {ranked:,} most recent of {total:,} matching turns; add words or "
+                "filters (campaign, dates, speaker, status) to rank them all."
+            )
+        return SearchResult(
+            query=query,
+            interpreted_as=parsed.notes,
+            hits=hits,
+            total_hits=total,
+            calls_matched=matched,
+            ranked_hits=ranked,
+            ranking_note=note,
+            next_cursor=next_cursor,
+        )
 
     async def list_campaigns(
         self, scope: AccountScope, *, provider: str | None = None
@@ -952,51 +1024,74 @@ class IndexStore:
         None), optionally limited to a date range, computed from the index."""
         campaign_id = _text(campaign_id)
 
-        def run(conn: sqlite3.Connection) -> CampaignSummary:
+        since, until = ts(from_date), ts(to_date)
+
+        def context(conn: sqlite3.Connection) -> _SummaryContext:
             sources = self._scope_sources(conn, scope, provider)
-            facts = CampaignFacts()
+            if not sources:
+                return _SummaryContext(None, [], None, None, None)
+            source = sources[0].id
             name: str | None = None
-            state: SyncState | None = None
-            if sources:
-                source = sources[0]
-                if campaign_id is None:
-                    refs = [
-                        0,
-                        *(
-                            r[0]
-                            for r in conn.execute("SELECT id FROM campaigns WHERE source = ?", (source.id,))
-                        ),
-                    ]
-                else:
-                    row = conn.execute(
-                        "SELECT id, name FROM campaigns WHERE source = ? AND campaign_id = ?",
-                        (source.id, campaign_id),
-                    ).fetchone()
-                    refs = [int(row[0])] if row else []
-                    name = row[1] if row else None
-                if refs:
-                    facts = _campaign_facts(conn, source.id, refs, ts(from_date), ts(to_date))
-                state_row = conn.execute(
-                    f"SELECT {_STATE_COLUMNS} FROM sync_state s WHERE s.source = ? AND s.scope = ?",
-                    (source.id, scope_key(campaign_id, from_date, to_date)),
+            if campaign_id is None:
+                refs = [
+                    0,
+                    *(r[0] for r in conn.execute("SELECT id FROM campaigns WHERE source = ?", (source,))),
+                ]
+            else:
+                row = conn.execute(
+                    "SELECT id, name FROM campaigns WHERE source = ? AND campaign_id = ?",
+                    (source, campaign_id),
                 ).fetchone()
-                state = _sync_state("", state_row) if state_row else None
-            platform = state.platform if state and state.last_synced_at else None
-            return analytics.summarize(
-                facts,
-                provider=provider,
-                campaign_id=campaign_id,
-                campaign_name=name,
-                from_date=from_date,
-                to_date=to_date,
-                platform=platform if platform and platform.calls is not None else None,
-                platform_by_status=state.status_totals if state else None,
-                last_synced_at=(
-                    _covering_sync(conn, sources[0].id, campaign_id, from_date, to_date) if sources else None
-                ),
+                refs = [int(row[0])] if row else []
+                name = row[1] if row else None
+            state_row = conn.execute(
+                f"SELECT {_STATE_COLUMNS} FROM sync_state s WHERE s.source = ? AND s.scope = ?",
+                (source, scope_key(campaign_id, from_date, to_date)),
+            ).fetchone()
+            return _SummaryContext(
+                source,
+                refs,
+                name,
+                _sync_state("", state_row) if state_row else None,
+                _covering_sync(conn, source, campaign_id, from_date, to_date),
             )
 
-        return await self.db.read(run, "summarising a campaign")
+        ctx = await self.db.read(context, "summarising a campaign")
+        facts = CampaignFacts()
+        if ctx.source is not None and ctx.refs:
+            source, refs = ctx.source, ctx.refs
+            fields: list[FieldFacts] = []
+
+            async def call_part() -> None:
+                nonlocal facts
+                facts = await self.db.read(
+                    lambda conn: _call_facts(conn, source, refs, since, until), "summarising a campaign"
+                )
+
+            async def field_part() -> None:
+                nonlocal fields
+                fields = await self.db.read(
+                    lambda conn: _field_facts(conn, source, refs, since, until), "summarising a campaign"
+                )
+
+            # Two reader connections in two threads: SQLite releases the GIL while it works.
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(call_part)
+                tg.start_soon(field_part)
+            facts.fields = fields
+        state = ctx.state
+        platform = state.platform if state and state.last_synced_at else None
+        return analytics.summarize(
+            facts,
+            provider=provider,
+            campaign_id=campaign_id,
+            campaign_name=ctx.name,
+            from_date=from_date,
+            to_date=to_date,
+            platform=platform if platform and platform.calls is not None else None,
+            platform_by_status=state.status_totals if state else None,
+            last_synced_at=ctx.last_synced_at,
+        )
 
     async def stats(self) -> IndexStats:
         """Calls per provider (all accounts) and the file size: for `sync`/`purge` reports."""
@@ -1121,7 +1216,7 @@ def _load_call(conn: sqlite3.Connection, rowid: int, body: str) -> Call:
     turns = [
         Turn(speaker=speaker, text=text, offset_seconds=_float(offset))
         for text, speaker, offset in conn.execute(
-            "SELECT text, speaker, offset FROM turns WHERE rowid BETWEEN ? AND ? ORDER BY rowid",
+            "SELECT text, speaker, offset FROM turns WHERE rowid BETWEEN ? AND ? ORDER BY rowid & 65535",
             _turn_range(rowid),
         )
     ]
@@ -1158,10 +1253,43 @@ def _call_rows(
 # --- campaign facts in SQL ------------------------------------------------------------------
 
 
-def _campaign_facts(
+@dataclass
+class _SearchPlan:
+    providers: dict[int, str]
+    tables: str
+    where: str
+    params: list[Any]
+    boundary: int | None  # rank only rowids <= boundary (the newest matches); None: all
+
+
+class _QueryRejected(Exception):
+    """SQLite refused a MATCH expression (never expected: see parse_query)."""
+
+
+def _fts(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> sqlite3.Cursor:
+    try:
+        return conn.execute(sql, params)
+    except sqlite3.OperationalError as exc:
+        if "fts5" in str(exc).lower():
+            raise _QueryRejected from None
+        raise
+
+
+@dataclass(frozen=True)
+class _SummaryContext:
+    source: int | None
+    refs: list[int]
+    name: str | None
+    state: SyncState | None
+    last_synced_at: datetime | None
+
+
+def _call_facts(
     conn: sqlite3.Connection, source: int, refs: Sequence[int], since: str, until: str
 ) -> CampaignFacts:
-    """The same facts `analytics.gather_facts` computes, with SQL over the covering indexes."""
+    """What `analytics.gather_facts` computes from the calls themselves (not their extracted
+    data), with SQL over the covering index `calls_campaign`."""
+    table = "calls INDEXED BY calls_campaign"
     where = f"source = ? AND campaign IN ({_placeholders(refs)})"
     params: list[Any] = [source, *refs]
     if since:
@@ -1174,12 +1302,13 @@ def _campaign_facts(
     by_status: dict[str, int] = {}
     by_reason: dict[str, int] = {}
     costs: dict[str, float] = {}
-    for call_status, reason, currency, count, cost, with_cost in conn.execute(
-        f"SELECT status, ended_reason, currency, count(*), total(cost), count(cost) FROM calls "
-        f"WHERE {where} GROUP BY status, ended_reason, currency",
+    for call_status, reason, currency, count, cost, with_cost, with_turns in conn.execute(
+        "SELECT status, ended_reason, currency, count(*), total(cost), count(cost), total(turn_count > 0) "
+        f"FROM {table} WHERE {where} GROUP BY status, ended_reason, currency",
         params,
     ):
         facts.calls += count
+        facts.calls_with_transcript += int(with_turns)
         by_status[call_status] = by_status.get(call_status, 0) + count
         reason_key = reason or "unknown"
         by_reason[reason_key] = by_reason.get(reason_key, 0) + count
@@ -1191,45 +1320,48 @@ def _campaign_facts(
     facts.cost_by_currency = costs
     if not facts.calls:
         return facts
-    (facts.calls_with_transcript,) = conn.execute(
-        f"SELECT count(*) FROM calls WHERE {where} AND turn_count > 0", params
-    ).fetchone()
     days: dict[str, int] = {}
-    for day, count in conn.execute(
-        f"SELECT substr(started_at, 1, 10), count(*) FROM calls WHERE {where} AND started_at != '' "
-        "GROUP BY 1",
+    first: str | None = None
+    last: str | None = None
+    for day, count, day_first, day_last in conn.execute(
+        f"SELECT substr(started_at, 1, 10), count(*), min(started_at), max(started_at) FROM {table} "
+        f"WHERE {where} AND started_at != '' GROUP BY 1",
         params,
     ):
         days[day] = count
+        first = day_first if first is None else min(first, day_first)
+        last = day_last if last is None else max(last, day_last)
     facts.per_day = days
-    first, last = conn.execute(
-        f"SELECT min(nullif(started_at, '')), max(started_at) FROM calls WHERE {where}", params
-    ).fetchone()
-    facts.first_call_at, facts.last_call_at = parse_ts(first), parse_ts(last or None)
-    facts.durations = sorted(
-        r[0]
-        for r in conn.execute(f"SELECT duration FROM calls WHERE {where} AND duration IS NOT NULL", params)
-    )
-    facts.qa_scores = sorted(
-        r[0]
-        for r in conn.execute(f"SELECT qa_score FROM calls WHERE {where} AND qa_score IS NOT NULL", params)
-    )
-    facts.longest = _notable(conn, where, params, "duration", facts.durations, descending=True)
-    facts.lowest_qa = _notable(conn, where, params, "qa_score", facts.qa_scores, descending=False)
+    facts.first_call_at, facts.last_call_at = parse_ts(first), parse_ts(last)
+    durations: list[float] = []
+    scores: list[float] = []
+    for duration, score in conn.execute(
+        f"SELECT duration, qa_score FROM {table} WHERE {where} "
+        "AND (duration IS NOT NULL OR qa_score IS NOT NULL)",
+        params,
+    ):
+        if duration is not None:
+            durations.append(duration)
+        if score is not None:
+            scores.append(score)
+    facts.durations = sorted(durations)
+    facts.qa_scores = sorted(scores)
+    facts.longest = _notable(conn, table, where, params, "duration", facts.durations, descending=True)
+    facts.lowest_qa = _notable(conn, table, where, params, "qa_score", facts.qa_scores, descending=False)
     failed = conn.execute(
-        f"SELECT c.call_id, c.started_at FROM calls c WHERE {where} AND status = ? "
+        f"SELECT call_id, started_at FROM {table} WHERE {where} AND status = ? "
         "ORDER BY started_at DESC, call_id DESC LIMIT ?",
         [*params, CallStatus.FAILED.value, analytics.NOTABLE_EACH],
     ).fetchall()
     facts.recent_failed = analytics.pick_recent(
         NotableCandidate(call_id, None, parse_ts(started)) for call_id, started in failed
     )
-    facts.fields = _field_facts(conn, source, refs, since, until)
     return facts
 
 
 def _notable(
     conn: sqlite3.Connection,
+    table: str,
     where: str,
     params: list[Any],
     column: str,
@@ -1247,7 +1379,7 @@ def _notable(
     bound = sorted_values[index]
     op = ">=" if descending else "<="
     rows = conn.execute(
-        f"SELECT call_id, {column}, started_at FROM calls WHERE {where} AND {column} {op} ?",
+        f"SELECT call_id, {column}, started_at FROM {table} WHERE {where} AND {column} {op} ?",
         [*params, bound],
     ).fetchall()
     candidates = [
@@ -1259,18 +1391,6 @@ def _notable(
 def _field_facts(
     conn: sqlite3.Connection, source: int, refs: Sequence[int], since: str, until: str
 ) -> list[FieldFacts]:
-    # Distinct keys by skipping through the primary key: a few lookups, not a scan.
-    keys: set[str] = set()
-    for ref in refs:
-        row = conn.execute(
-            "SELECT min(key) FROM fields WHERE source = ? AND campaign = ?", (source, ref)
-        ).fetchone()
-        while row is not None and row[0] is not None:
-            keys.add(row[0])
-            row = conn.execute(
-                "SELECT min(key) FROM fields WHERE source = ? AND campaign = ? AND key > ?",
-                (source, ref, row[0]),
-            ).fetchone()
     where = f"source = ? AND campaign IN ({_placeholders(refs)}) AND key = ?"
     extra = ""
     tail: list[Any] = []
@@ -1281,47 +1401,47 @@ def _field_facts(
     if until:
         extra += " AND call >= ? AND started_at <= ? AND started_at != ''"
         tail += [_band(parse_ts(until)) << SEQ_BITS, until]
-    out: list[FieldFacts] = []
-    for key in sorted(keys):
-        params = [source, *refs, key, *tail]
-        (bools, trues, numbers, num_sum, num_min, num_max, texts, lists) = conn.execute(
-            "SELECT total(kind = 1), total(kind = 1 AND num = 1), total(kind = 2), "
+    slots: dict[tuple[str, FieldKind], FieldFacts] = {}
+
+    def slot(key: str, kind: FieldKind) -> FieldFacts:
+        found = slots.get((key, kind))
+        if found is None:
+            found = slots[(key, kind)] = FieldFacts(key, kind)
+        return found
+
+    text_keys: set[str] = set()
+    for ref in refs:
+        # Rows are clustered by (source, campaign, key): GROUP BY key needs no sort.
+        for key, bools, trues, numbers, num_sum, num_min, num_max, texts, lists in conn.execute(
+            "SELECT key, total(kind = 1), total(kind = 1 AND num = 1), total(kind = 2), "
             "total(CASE WHEN kind = 2 THEN num END), min(CASE WHEN kind = 2 THEN num END), "
             "max(CASE WHEN kind = 2 THEN num END), total(kind = 3), total(kind = 4) "
-            f"FROM fields WHERE {where}{extra}",
-            params,
-        ).fetchone()
-        if bools:
-            out.append(FieldFacts(key, FieldKind.BOOLEAN, calls=int(bools), true_count=int(trues)))
-        if numbers:
-            out.append(
-                FieldFacts(
-                    key,
-                    FieldKind.NUMBER,
-                    calls=int(numbers),
-                    num_sum=num_sum,
-                    num_min=num_min,
-                    num_max=num_max,
-                )
-            )
-        if lists:
-            out.append(FieldFacts(key, FieldKind.LIST, calls=int(lists)))
-        if texts:
-            (distinct,) = conn.execute(
-                f"SELECT count(DISTINCT txt) FROM fields WHERE {where}{extra} AND kind = 3", params
-            ).fetchone()
-            top = conn.execute(
-                f"SELECT txt, count(*) AS n FROM fields WHERE {where}{extra} AND kind = 3 "
-                "GROUP BY txt ORDER BY n DESC, txt LIMIT ?",
-                [*params, analytics.LOW_CARDINALITY + 1],
+            f"FROM fields WHERE source = ? AND campaign = ?{extra} GROUP BY key",
+            [source, ref, *tail],
+        ):
+            if bools:
+                boolean = slot(key, FieldKind.BOOLEAN)
+                boolean.calls += int(bools)
+                boolean.true_count += int(trues)
+            if numbers:
+                number = slot(key, FieldKind.NUMBER)
+                number.calls += int(numbers)
+                number.num_sum += num_sum
+                number.num_min = num_min if number.num_min is None else min(number.num_min, num_min)
+                number.num_max = num_max if number.num_max is None else max(number.num_max, num_max)
+            if lists:
+                slot(key, FieldKind.LIST).calls += int(lists)
+            if texts:
+                slot(key, FieldKind.TEXT).calls += int(texts)
+                text_keys.add(key)
+    for key in sorted(text_keys):
+        counts = dict(
+            conn.execute(
+                f"SELECT txt, count(*) FROM fields WHERE {where}{extra} AND kind = 3 GROUP BY txt",
+                [source, *refs, key, *tail],
             ).fetchall()
-            out.append(
-                FieldFacts(
-                    key,
-                    FieldKind.TEXT,
-                    calls=int(texts),
-                    distinct=int(distinct),
-                    top=[(value, int(count)) for value, count in top],
-                )
-            )
-    return out
+        )
+        text = slot(key, FieldKind.TEXT)
+        text.distinct = len(counts)
+        text.top = analytics.top_text_values(counts)
+    return list(slots.values())

@@ -1,0 +1,117 @@
+"""Sync throughput against a slow, rate-limited platform, with and without injected faults.
+
+    python bench/bench_sync.py                 # 5,000 calls: about 4 minutes per scenario
+    python bench/bench_sync.py --calls 300     # quick
+
+The CallCamp simulator (list + one detail request per call) answers after --latency seconds and
+enforces --limit requests/second (HTTP 429 beyond it); the adapter is configured with the same
+limit, as a user would set CALLCAMP_RATE_LIMIT. The baseline is the limit itself: a sync can at
+best make `limit` requests per second, so the figure is achieved rate / limit (target >= 0.9).
+The fault scenario adds 10% 5xx and 5% 429 (without Retry-After, as a flaky gateway sends them)
+and checks that no call is lost or duplicated (target rate >= 0.75 of the limit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import anyio
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _common import reproduce
+
+from call_logs_mcp.index import IndexStore, SyncSource, accounts_for, run_sync
+from call_logs_mcp.simulators import (
+    simulated_app,
+    simulated_dataset,
+    simulated_provider_config,
+    simulated_transport,
+)
+from call_logs_mcp.simulators.faults import Faults
+
+
+async def scenario(name: str, calls: int, faults: Faults, limit: float, concurrency: int) -> dict[str, float]:
+    dataset = simulated_dataset("callcamp", calls=calls, long_calls=0)
+    app = simulated_app("callcamp", dataset, faults=faults)
+    config = simulated_provider_config(
+        "callcamp", requests_per_second=limit, max_concurrency=concurrency, max_retries=10
+    )
+    source = SyncSource.from_config(config, transport=simulated_transport("callcamp", app))
+    with tempfile.TemporaryDirectory() as tmp:
+        store = IndexStore.open(Path(tmp) / "calls.db")
+        try:
+            started = time.perf_counter()
+            result = await run_sync(store, [source])
+            elapsed = time.perf_counter() - started
+            stored: list[str] = []
+            cursor = None
+            while True:
+                page = await store.recent_calls(accounts_for({"callcamp": config}), limit=200, cursor=cursor)
+                stored += [c.call_id for c in page.calls]
+                cursor = page.next_cursor
+                if cursor is None:
+                    break
+        finally:
+            store.close()
+            await source.provider.aclose()
+    requests = len(app.state.requests)
+    counts = app.state.fault_counts
+    expected = {c.id for c in dataset}
+    return {
+        "calls": len(dataset),
+        "seconds": elapsed,
+        "requests": requests,
+        "ok": counts["ok"],
+        "429": counts["429"],
+        "5xx": sum(v for k, v in counts.items() if k.startswith("5")),
+        "rate": requests / elapsed,
+        "fraction": requests / elapsed / limit,
+        "lost": len(expected - set(stored)),
+        "duplicated": len(stored) - len(set(stored)),
+        "added": result.added,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--calls", type=int, default=5_000)
+    parser.add_argument("--latency", type=float, default=0.030)
+    parser.add_argument("--limit", type=float, default=20.0)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--only", choices=["clean", "faults"], default=None)
+    args = parser.parse_args()
+    scenarios = {
+        "clean": Faults(latency_seconds=args.latency, rate_limit_per_second=args.limit),
+        "faults": Faults(
+            latency_seconds=args.latency,
+            rate_limit_per_second=args.limit,
+            error_rate=0.10,
+            rate_429=0.05,
+            retry_after=False,
+            seed=3,
+        ),
+    }
+    targets = {"clean": 0.9, "faults": 0.75}
+    for name, faults in scenarios.items():
+        if args.only and name != args.only:
+            continue
+        r = anyio.run(scenario, name, args.calls, faults, args.limit, args.concurrency)
+        print(
+            f"{name:<7} {int(r['calls']):,} calls in {r['seconds']:.1f} s: {int(r['requests']):,} requests "
+            f"({int(r['ok']):,} ok, {int(r['5xx'])} 5xx, {int(r['429'])} 429) = {r['rate']:.2f} req/s = "
+            f"{r['fraction']:.2f} of the {args.limit:g} req/s limit (target >= {targets[name]}; "
+            f"successful requests alone: {r['ok'] / r['seconds'] / args.limit:.2f}); "
+            f"lost {int(r['lost'])}, duplicated {int(r['duplicated'])}"
+        )
+    print(f"reproduce: {reproduce()}")
+
+
+if __name__ == "__main__":
+    main()
