@@ -193,9 +193,8 @@ def main() -> None:
     )
     print(f"{'kind':<10} {'p50 ms':>8} {'p95 ms':>8} {'runs':>5}")
     for kind, times in by_kind.items():
-        print(
-            f"{kind:<10} {percentile(times, 0.5) * 1e3:8.1f} {percentile(times, 0.95) * 1e3:8.1f} {len(times):5d}"
-        )
+        k50, k95 = percentile(times, 0.5) * 1e3, percentile(times, 0.95) * 1e3
+        print(f"{kind:<10} {k50:8.1f} {k95:8.1f} {len(times):5d}")
     print(f"{'all':<10} {p50 * 1e3:8.1f} {p95 * 1e3:8.1f} {len(everything):5d}")
     print(f"naive scan p50 {b50 * 1e3:.0f} ms, p95 {b95 * 1e3:.0f} ms")
     print(f"speed-up vs scan: p50 {b50 / p50:.0f}x, p95 {b95 / p95:.0f}x "
