@@ -302,7 +302,7 @@ async def test_an_http_date_retry_after_is_honoured_against_the_wall_clock() -> 
     header = format_datetime(NOW + timedelta(seconds=wait), usegmt=True)
     http = ProviderHttp(
         provider="prosper",
-        config=ProviderConfig(name="prosper", api_key=SecretStr(CANARY)),
+        config=ProviderConfig(name="prosper", api_key=SecretStr(CANARY), deadline_seconds=60),
         base_url=BASE_URL,
         auth_header="Authorization",
         auth_value=f"Bearer {CANARY}",
@@ -330,7 +330,13 @@ async def test_a_persistent_429_raises_rate_limited_with_the_last_hint() -> None
     seen: list[httpx2.Request] = []
     time = SteppingTime()
     responses = [status(429, retry_after=str(h)) for h in hints]
-    http = make_http(scripted(responses, seen), time, max_retries=len(hints) - 1, max_retry_wait_seconds=60)
+    http = make_http(
+        scripted(responses, seen),
+        time,
+        max_retries=len(hints) - 1,
+        max_retry_wait_seconds=60,
+        deadline_seconds=60,  # about the hints, not the deadline
+    )
     with pytest.raises(RateLimitedError) as caught:
         await http.get_json("/api/calls")
     assert caught.value.retry_after == hints[-1]
@@ -369,7 +375,11 @@ async def test_hinted_waits_in_one_call_never_add_up_past_the_cap() -> None:
     seen: list[httpx2.Request] = []
     time = SteppingTime()
     http = make_http(
-        scripted([status(429, retry_after=str(hint))], seen), time, max_retries=6, max_retry_wait_seconds=cap
+        scripted([status(429, retry_after=str(hint))], seen),
+        time,
+        max_retries=6,
+        max_retry_wait_seconds=cap,
+        deadline_seconds=3600,  # this test is about the cap on hinted waits, not the deadline
     )
     with pytest.raises(RateLimitedError) as caught:
         await http.get_json("/api/calls")
@@ -414,7 +424,13 @@ async def test_retries_of_a_persistent_outage_back_off_within_bounds_and_then_gi
     draws = iter([0.9, 0.1, 0.5, 0.999, 0.0, 0.7, 0.3, 0.95])
     seen: list[httpx2.Request] = []
     time = SteppingTime()
-    http = make_http(scripted([status(502)], seen), time, random=lambda: next(draws), max_retries=retries)
+    http = make_http(
+        scripted([status(502)], seen),
+        time,
+        random=lambda: next(draws),
+        max_retries=retries,
+        deadline_seconds=3600,  # this test is about the backoff, not the request deadline
+    )
     with pytest.raises(UnavailableError):
         await http.get_json("/api/calls")
     assert len(time.delays) == retries
@@ -786,3 +802,93 @@ async def test_only_plain_paths_under_the_base_url_are_requested(path: str) -> N
     with pytest.raises(InvalidArgumentError):
         await http.get_json(path)
     assert seen == []
+
+
+# -- the request deadline --------------------------------------------------------------------------
+
+
+async def test_a_persistent_outage_gives_up_before_the_request_deadline() -> None:
+    seen: list[httpx2.Request] = []
+    time = SteppingTime()
+    http = make_http(
+        scripted([status(503)], seen), time, random=lambda: 0.999, max_retries=10, deadline_seconds=5
+    )
+    with pytest.raises(UnavailableError):
+        await http.get_json("/api/calls")
+    assert time.now < 5, "no wait runs past the deadline"
+    assert len(seen) < 11, "the deadline, not the retry count, ended it"
+    assert len(seen) == len(time.delays) + 1
+
+
+async def test_a_retry_after_past_the_request_deadline_fails_fast_with_the_hint() -> None:
+    seen: list[httpx2.Request] = []
+    time = SteppingTime()
+    http = make_http(
+        scripted([status(429, retry_after="4")], seen),
+        time,
+        max_retry_wait_seconds=60,
+        deadline_seconds=6,
+    )
+    with pytest.raises(RateLimitedError) as caught:
+        await http.get_json("/api/calls")
+    assert time.delays == [4.0]
+    assert len(seen) == 2
+    assert caught.value.retry_after == 4.0
+
+
+class RealTime:
+    def clock(self) -> float:
+        import time
+
+        return time.monotonic()
+
+    async def sleep(self, delay: float) -> None:
+        await anyio.sleep(delay)
+
+
+async def test_a_platform_that_never_answers_is_an_error_within_the_deadline_not_a_hang() -> None:
+    calls = 0
+
+    async def hang(request: httpx2.Request) -> httpx2.Response:
+        nonlocal calls
+        calls += 1
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    http = make_http(hang, RealTime(), timeout_seconds=20, deadline_seconds=0.3)  # type: ignore[arg-type]
+    with anyio.fail_after(10), pytest.raises(UnavailableError, match="timed out"):
+        await http.get_json("/api/calls")
+    assert calls >= 1
+
+
+@pytest.mark.parametrize(("pause", "second_waits"), [(5, True), (12, False)])
+async def test_a_caller_queued_behind_a_retry_after_pause_waits_only_if_it_ends_before_its_deadline(
+    pause: int, second_waits: bool
+) -> None:
+    time = VirtualTime()
+    answers = iter([status(429, retry_after=str(pause))])
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return next(answers, ok({"t": time.now}))
+
+    http = make_http(handler, time, deadline_seconds=8, max_retry_wait_seconds=60)
+    outcomes: dict[str, Any] = {}
+
+    async def caller(name: str, start: float) -> None:
+        await time.sleep(start)
+        try:
+            outcomes[name] = await http.get_json("/api/calls")
+        except RateLimitedError as exc:
+            outcomes[name] = exc
+
+    async def both() -> None:
+        async with anyio.create_task_group() as group:
+            group.start_soon(caller, "first", 0.0)
+            group.start_soon(caller, "second", 1.0)  # arrives while the platform's pause runs
+
+    await time.run(both)
+    if second_waits:
+        assert outcomes["second"] == {"t": pause}
+    else:
+        assert isinstance(outcomes["second"], RateLimitedError)
+        assert outcomes["second"].retry_after == pause - 1

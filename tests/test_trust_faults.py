@@ -202,6 +202,28 @@ async def test_a_persistent_429_with_a_huge_retry_after_fails_fast_saying_when_t
     assert all(count <= len(jobs) for count in sent.values()), sent
 
 
+async def test_a_platform_that_never_answers_gets_a_clear_answer_from_every_tool_within_10_s(
+    tmp_path: Path,
+) -> None:
+    # Default settings: the per-request deadline, not the 20 s socket timeout, bounds the wait.
+    knobs = {name: {"faults": Faults(latency_seconds=3600)} for name in BOTH}
+    async with serve(tmp_path, calls=10, app_knobs=knobs) as (client, sims):
+        answers = await all_at_once(everything(client, sims))
+    assert_clear_outage(answers, BOTH)
+
+
+async def test_a_persistent_429_with_a_moderate_retry_after_answers_within_10_s(tmp_path: Path) -> None:
+    # Retry-After: 4 is waited once; a second wait would pass the request deadline, so the tool
+    # fails fast saying when to retry, and both platforms sync side by side, not one after another.
+    faults = Faults(rate_429=1.0, retry_after_value="4")
+    knobs = {name: {"faults": faults} for name in BOTH}
+    async with serve(tmp_path, calls=10, app_knobs=knobs) as (client, sims):
+        answers = await all_at_once(everything(client, sims))
+    for name, (is_error, said) in answers.items():
+        assert re.search(r"is rate limiting requests; retry in \d+ s", said), f"{name}: {said[:300]}"
+        assert is_error or name in INDEX_TOOLS
+
+
 # -- sync under faults ---------------------------------------------------------------------------
 
 CALLS = 10_000

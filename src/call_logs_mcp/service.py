@@ -583,44 +583,51 @@ class CallLogService:
                 stale.append(name)
         if not stale:
             return report
-        shown = base = 0.0
+        counts: dict[str, int] = {}
+        shown = 0
 
-        async def forward(listed: int, fetched: int, total: int | None) -> None:
-            # Progress must only grow: providers sync one after the other, so each adds to a base.
-            nonlocal shown
-            done = base + listed + fetched
-            if progress is None or done <= shown:
-                return
-            shown = done
-            await progress(done, None, f"syncing the local index: {listed} calls listed, {fetched} fetched")
+        def forward_for(name: str) -> Callable[[int, int, int | None], Awaitable[None]]:
+            async def forward(listed: int, fetched: int, total: int | None) -> None:
+                # Providers sync side by side: progress is the sum over them, and only grows.
+                nonlocal shown
+                counts[name] = listed + fetched
+                done = sum(counts.values())
+                if progress is None or done <= shown:
+                    return
+                shown = done
+                await progress(float(done), None, f"syncing the local index: {done} calls listed or fetched")
 
-        if progress is not None:
-            await progress(0.0, None, f"syncing the local index from {', '.join(stale)}")
-        deadline = anyio.current_time() + self.sync_budget_seconds
-        for name in stale:
+            return forward
+
+        async def sync_one(name: str) -> None:
             source = SyncSource(provider=self.providers[name], account=self.accounts[name])
             scope = SyncScope(provider=name, campaign_id=campaign_id, since=since, until=until)
             try:
-                with anyio.move_on_after(max(0.0, deadline - anyio.current_time())) as budget:
-                    await run_sync(store, {name: source}, scope, progress=forward)
+                await run_sync(store, {name: source}, scope, progress=forward_for(name))
             except (ProviderError, ConfigurationError) as err:
                 logger.warning("sync of %s failed: %s", name, err)
                 report.errors[name] = str(err)
-                continue
-            finally:
-                base = shown
-            if budget.cancelled_caught:
+                return
+            report.synced.append(name)
+
+        if progress is not None:
+            await progress(0.0, None, f"syncing the local index from {', '.join(stale)}")
+        with anyio.move_on_after(self.sync_budget_seconds):
+            async with anyio.create_task_group() as group:
+                for name in stale:
+                    group.start_soon(sync_one, name)
+        for name in stale:
+            if name in report.synced:
+                report.last_synced[name] = await store.last_synced(
+                    self.accounts, name, campaign_id=campaign_id, since=since, until=until
+                )
+            elif name not in report.errors:
                 logger.info("sync of %s stopped at the %.0f s budget", name, self.sync_budget_seconds)
                 report.errors[name] = (
                     f"the sync did not finish within {self.sync_budget_seconds:g} s; the index holds "
                     "what was synced so far (newest calls first). Call again to continue, or run "
                     "`call-logs-mcp sync` ahead of time for full coverage."
                 )
-                continue
-            report.synced.append(name)
-            report.last_synced[name] = await store.last_synced(
-                self.accounts, name, campaign_id=campaign_id, since=since, until=until
-            )
         return report
 
     async def search(

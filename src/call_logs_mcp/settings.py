@@ -33,6 +33,9 @@ class ProviderConfig(BaseModel):
     max_retries: int = Field(default=4, ge=0, le=10)
     # Longest Retry-After we are willing to wait inside one request before failing fast.
     max_retry_wait_seconds: float = Field(default=10.0, ge=0)
+    # Longest one request may take from its first send, every attempt and wait between them
+    # included: a platform that hangs or keeps failing gives an error within it, not a stuck tool.
+    deadline_seconds: float = Field(default=6.0, gt=0, le=3600)
     # First backoff step between retries without a Retry-After (doubles per retry, full jitter).
     retry_backoff_seconds: float = Field(default=0.25, ge=0, le=60)
 

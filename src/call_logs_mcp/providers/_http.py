@@ -271,8 +271,13 @@ class ProviderHttp:
         malformed_left = min(MALFORMED_RETRIES, self.config.max_retries)
         hinted_wait = 0.0
         skip_pause = False
+        # Everything counts against the deadline, waiting for a slot included: a caller waits for
+        # an answer, whatever it is waiting on.
+        deadline = self._clock() + self.config.deadline_seconds
         for attempt in range(1, attempts + 1):
-            failure, status, hint, body = await self._attempt(request, path, attempt, attempts, skip_pause)
+            failure, status, hint, body = await self._attempt(
+                request, path, attempt, attempts, skip_pause, deadline
+            )
             skip_pause = False
             if failure is None:
                 assert body is not None
@@ -305,6 +310,9 @@ class ProviderHttp:
                 delay = backoff_delay(
                     attempt - 1, base=self._backoff_base, cap=self._backoff_cap, rand=self._random()
                 )
+            if self._clock() + delay >= deadline:
+                logger.debug("%s GET %s: no time left for a retry within the deadline", self.provider, path)
+                raise self._final_error(failure, status, hint, attempt, fail_fast=hint is not None)
             logger.debug(
                 "%s GET %s: %s on attempt %d/%d; retrying in %.2f s",
                 self.provider,
@@ -339,16 +347,32 @@ class ProviderHttp:
         return request
 
     async def _attempt(
-        self, request: httpx2.Request, path: str, attempt: int, attempts: int, skip_pause: bool
+        self,
+        request: httpx2.Request,
+        path: str,
+        attempt: int,
+        attempts: int,
+        skip_pause: bool,
+        deadline: float,
     ) -> tuple[str | None, int | None, float | None, bytes | None]:
-        """One throttled send: (failure kind or None, status, Retry-After hint, 2xx body).
+        """One throttled send before `deadline`: (failure kind or None, status, Retry-After hint,
+        2xx body).
 
-        Raises the non-retryable errors directly.
+        Raises the non-retryable errors directly, and RateLimitedError when this request's start
+        slot (a Retry-After pause, or the client-side rate limit) lies past the deadline.
         """
-        async with self._limiter:
-            await self._throttle(skip_pause)
+        with anyio.move_on_after(max(0.0, deadline - self._clock())) as queued:
+            await self._limiter.acquire()
+        if queued.cancelled_caught:
+            logger.debug("%s GET %s: no free connection before the deadline", self.provider, path)
+            return "timed out waiting for a free connection", None, None, None
+        try:
+            await self._throttle(skip_pause, deadline)
+            timeout = min(self.config.timeout_seconds, deadline - self._clock())
+            if timeout <= 0:
+                return "timed out", None, None, None
             try:
-                with anyio.fail_after(self.config.timeout_seconds):
+                with anyio.fail_after(timeout):
                     status, headers, body = await self._send(request)
             except (TimeoutError, httpx2.TimeoutException):
                 logger.debug("%s GET %s: timed out (attempt %d/%d)", self.provider, path, attempt, attempts)
@@ -371,6 +395,8 @@ class ProviderHttp:
                 raise MalformedResponseError(self.provider, f"undecodable body from GET {path}") from None
             except httpx2.RequestError:
                 raise UnavailableError(self.provider, "request failed") from None
+        finally:
+            self._limiter.release()
         logger.debug("%s GET %s -> %d (attempt %d/%d)", self.provider, path, status, attempt, attempts)
         if 200 <= status < 300:
             return None, status, None, body
@@ -381,13 +407,19 @@ class ProviderHttp:
             return f"HTTP {status}", status, hint, None
         raise self._status_error(status, path)
 
-    async def _throttle(self, skip_pause: bool) -> None:
-        """Wait for this request's start slot (rate limit and Retry-After pause)."""
+    async def _throttle(self, skip_pause: bool, deadline: float) -> None:
+        """Wait for this request's start slot (rate limit and Retry-After pause).
+
+        Raises RateLimitedError, reserving nothing, when the slot lies past `deadline`.
+        """
         now = self._clock()
         start = now if skip_pause else max(now, self._paused_until)
         if self._interval:
-            # Reserve synchronously (no await in between), so concurrent callers get distinct slots.
             start = max(start, self._next_slot)
+        if start >= deadline:
+            raise RateLimitedError(self.provider, start - now)
+        if self._interval:
+            # Reserve synchronously (no await in between), so concurrent callers get distinct slots.
             self._next_slot = start + self._interval
         if start > now:
             await self._sleep(start - now)
