@@ -609,24 +609,11 @@ class Shaper:
         unit = max(40, int(self.budget * share))
         recordings = [clean_text(url) for url in call.recording_urls]
         model = CallDetail(
-            provider=call.provider,
-            call_id=call.call_id,
-            uri=call_uri(call.provider, call.call_id),
-            campaign_id=s.ident(call.campaign_id),
-            status=call.status.value,
-            raw_status=s.ident(call.raw_status),
-            started_at=fmt_time(call.started_at),
-            ended_at=fmt_time(call.ended_at),
-            duration_seconds=call.duration_seconds,
-            to_number=s.phone(call.to_number),
-            from_number=s.phone(call.from_number),
-            cost=call.cost,
-            currency=s.ident(call.currency),
+            **self._call_facts(call),
             ended_reason=fit_text("ended_reason", call.ended_reason, min(200, unit)),
             summary=fit_text("summary", call.summary, unit * 2),
             extracted_data=fit_json("extracted_data", call.extracted_data, unit),
             qa=fit_json("qa", call.qa, unit),
-            qa_score=call.qa_score,
             has_recording=bool(recordings),
         )
         if include_recording and recordings:
@@ -635,6 +622,26 @@ class Shaper:
                 clipped.append("recording_urls")
             model.recording_urls = [u for u in urls if isinstance(u, str)]
         return self._detail_head_text(model), model, clipped
+
+    def _call_facts(self, call: Call) -> dict[str, Any]:
+        """The short, never-clipped fields of a call's detail: identity, times, numbers, cost."""
+        s = self.scrub
+        return {
+            "provider": call.provider,
+            "call_id": call.call_id,
+            "uri": call_uri(call.provider, call.call_id),
+            "campaign_id": s.ident(call.campaign_id),
+            "status": call.status.value,
+            "raw_status": s.ident(call.raw_status),
+            "started_at": fmt_time(call.started_at),
+            "ended_at": fmt_time(call.ended_at),
+            "duration_seconds": call.duration_seconds,
+            "to_number": s.phone(call.to_number),
+            "from_number": s.phone(call.from_number),
+            "cost": call.cost,
+            "currency": s.ident(call.currency),
+            "qa_score": call.qa_score,
+        }
 
     @staticmethod
     def _detail_head_text(m: CallDetail) -> str:
@@ -1005,24 +1012,11 @@ class Shaper:
         """The `calls://{provider}/{call_id}` resource: the call without transcript, as JSON."""
         s = self.scrub
         model = CallDetail(
-            provider=call.provider,
-            call_id=call.call_id,
-            uri=call_uri(call.provider, call.call_id),
-            campaign_id=s.ident(call.campaign_id),
-            status=call.status.value,
-            raw_status=s.ident(call.raw_status),
-            started_at=fmt_time(call.started_at),
-            ended_at=fmt_time(call.ended_at),
-            duration_seconds=call.duration_seconds,
-            to_number=s.phone(call.to_number),
-            from_number=s.phone(call.from_number),
-            cost=call.cost,
-            currency=s.ident(call.currency),
+            **self._call_facts(call),
             ended_reason=s.opt(call.ended_reason),
             summary=s.opt(call.summary),
             extracted_data=s.value(dict(call.extracted_data)),
             qa=s.value(dict(call.qa)),
-            qa_score=call.qa_score,
             has_recording=bool(call.recording_urls),
             transcript_total_turns=len(call.transcript),
         )
