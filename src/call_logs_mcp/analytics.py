@@ -1,7 +1,7 @@
 """Campaign analytics: pure functions over calls.
 
 Two steps. First the *facts* of a set of calls are gathered into `CampaignFacts` (counts, sorted
-durations and QA scores, per-field aggregates, candidate notable calls): `gather_facts(calls)`
+duration and QA statistics, per-field aggregates, candidate notable calls): `gather_facts(calls)`
 does it in Python over `Call` objects, and the index computes the very same facts with SQL over
 100,000 calls in a fraction of the time (tests hold the two equal). Then `summarize(facts, ...)`
 turns facts into the `CampaignSummary` the tools render: rates, percentiles, the QA distribution,
@@ -18,6 +18,7 @@ Definitions (also in the field descriptions, so the model reading the output see
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 from collections import Counter
@@ -119,6 +120,74 @@ class FieldFacts:
     top: list[tuple[str, int]] = field(default_factory=list)
 
 
+@dataclass
+class ValueStats:
+    """What a summary needs of a set of numbers (durations, QA scores)."""
+
+    count: int = 0
+    total: float = 0.0
+    min: float | None = None
+    max: float | None = None
+    median: float | None = None
+    p90: float | None = None
+    # Counts per QA_BINS equal bins over [0, qa_scale(max)] (QA scores only).
+    bins: list[int] = field(default_factory=list)
+
+
+def interpolate(low_value: float, high_value: float, q: float, count: int) -> float:
+    """The q-quantile from the two order statistics around it (see `quantile`)."""
+    position = q * (count - 1)
+    fraction = position - math.floor(position)
+    return low_value + (high_value - low_value) * fraction
+
+
+def quantile_ranks(q: float, count: int) -> tuple[int, int]:
+    """0-based ranks of the order statistics the q-quantile interpolates between."""
+    low = math.floor(q * (count - 1))
+    return low, min(low + 1, count - 1)
+
+
+def quantile(sorted_values: list[float], q: float) -> float | None:
+    """Linear interpolation between closest ranks (q=0.5 is the usual median)."""
+    if not sorted_values:
+        return None
+    low, high = quantile_ranks(q, len(sorted_values))
+    return interpolate(sorted_values[low], sorted_values[high], q, len(sorted_values))
+
+
+def value_stats(values: Iterable[float], *, bins: bool = False, presorted: bool = False) -> ValueStats:
+    """Count, exact total, min, max, median, p90 and (for QA) the counts per bin."""
+    ordered = values if presorted and isinstance(values, list) else sorted(values)
+    if not ordered:
+        return ValueStats()
+    counts: list[int] = []
+    if bins:
+        width = qa_scale(ordered[-1]) / QA_BINS
+
+        def bin_of(value: float) -> int:
+            return min(QA_BINS - 1, max(0, int(value / width)))
+
+        # bin_of is monotone over the sorted values: each bin is a slice found by bisection.
+        edges = [bisect.bisect_left(ordered, i, key=bin_of) for i in range(QA_BINS)] + [len(ordered)]
+        counts = [edges[i + 1] - edges[i] for i in range(QA_BINS)]
+    return ValueStats(
+        count=len(ordered),
+        total=math.fsum(ordered),
+        min=ordered[0],
+        max=ordered[-1],
+        median=quantile(ordered, 0.5),
+        p90=quantile(ordered, 0.9),
+        bins=counts,
+    )
+
+
+def qa_scale(max_score: float) -> float:
+    for scale in (1.0, 5.0, 10.0, 100.0):
+        if max_score <= scale:
+            return scale
+    return max_score
+
+
 @dataclass(frozen=True)
 class NotableCandidate:
     call_id: str
@@ -134,8 +203,8 @@ class CampaignFacts:
     calls_with_transcript: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
     by_ended_reason: dict[str, int] = field(default_factory=dict)
-    durations: list[float] = field(default_factory=list)  # sorted
-    qa_scores: list[float] = field(default_factory=list)  # sorted
+    durations: ValueStats = field(default_factory=lambda: ValueStats())
+    qa_scores: ValueStats = field(default_factory=lambda: ValueStats())
     cost_by_currency: dict[str, float] = field(default_factory=dict)  # "" = currency unknown
     calls_with_cost: int = 0
     per_day: dict[str, int] = field(default_factory=dict)
@@ -184,6 +253,8 @@ def gather_facts(calls: Iterable[Call]) -> CampaignFacts:
     longest: list[NotableCandidate] = []
     lowest: list[NotableCandidate] = []
     failed: list[NotableCandidate] = []
+    durations: list[float] = []
+    scores: list[float] = []
     for call in calls:
         facts.calls += 1
         if call.transcript:
@@ -191,10 +262,10 @@ def gather_facts(calls: Iterable[Call]) -> CampaignFacts:
         status[call.status.value] += 1
         reasons[call.ended_reason or "unknown"] += 1
         if call.duration_seconds is not None:
-            facts.durations.append(call.duration_seconds)
+            durations.append(call.duration_seconds)
             longest.append(NotableCandidate(call.call_id, call.duration_seconds, call.started_at))
         if call.qa_score is not None:
-            facts.qa_scores.append(call.qa_score)
+            scores.append(call.qa_score)
             lowest.append(NotableCandidate(call.call_id, call.qa_score, call.started_at))
         if call.cost is not None:
             facts.calls_with_cost += 1
@@ -226,8 +297,8 @@ def gather_facts(calls: Iterable[Call]) -> CampaignFacts:
         fields[slot_key].top = top_text_values(counter)
     facts.by_status = dict(status)
     facts.by_ended_reason = dict(reasons)
-    facts.durations.sort()
-    facts.qa_scores.sort()
+    facts.durations = value_stats(durations)
+    facts.qa_scores = value_stats(scores, bins=True)
     facts.cost_by_currency = costs
     facts.per_day = dict(days)
     facts.fields = list(fields.values())
@@ -350,45 +421,24 @@ class CampaignSummary(_Out):
     coverage: Coverage
 
 
-def quantile(sorted_values: list[float], q: float) -> float | None:
-    """Linear interpolation between closest ranks (q=0.5 is the usual median)."""
-    if not sorted_values:
-        return None
-    position = q * (len(sorted_values) - 1)
-    low = math.floor(position)
-    high = min(low + 1, len(sorted_values) - 1)
-    fraction = position - low
-    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * fraction
-
-
 def _round(value: float | None, digits: int = 3) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def qa_scale(max_score: float) -> float:
-    for scale in (1.0, 5.0, 10.0, 100.0):
-        if max_score <= scale:
-            return scale
-    return max_score
-
-
-def qa_stats(scores: list[float]) -> QaStats:
-    if not scores:
+def qa_stats(scores: ValueStats) -> QaStats:
+    if not scores.count or scores.max is None:
         return QaStats(scored_calls=0, mean=None, min=None, max=None, scale_max=None, distribution=[])
-    scale = qa_scale(scores[-1])
+    scale = qa_scale(scores.max)
     width = scale / QA_BINS
-    counts = [0] * QA_BINS
-    for score in scores:
-        counts[min(QA_BINS - 1, max(0, int(score / width)))] += 1
     buckets = [
         QaBucket(low=round(i * width, 6), high=round((i + 1) * width, 6), calls=count)
-        for i, count in enumerate(counts)
+        for i, count in enumerate(scores.bins)
     ]
     return QaStats(
-        scored_calls=len(scores),
-        mean=_round(math.fsum(scores) / len(scores)),
-        min=scores[0],
-        max=scores[-1],
+        scored_calls=scores.count,
+        mean=_round(scores.total / scores.count),
+        min=scores.min,
+        max=scores.max,
         scale_max=scale,
         distribution=buckets,
     )
@@ -455,7 +505,7 @@ def summarize(
     completed = facts.by_status.get(CallStatus.COMPLETED.value, 0)
     voicemail = facts.by_status.get(CallStatus.VOICEMAIL.value, 0)
     durations = facts.durations
-    duration_total = math.fsum(durations)
+    duration_total = durations.total
     currencies = {k: round(v, 6) for k, v in sorted(facts.cost_by_currency.items())}
     single_currency = next(iter(currencies)) if len(currencies) == 1 else None
     cost_total = currencies[single_currency] if single_currency is not None else None
@@ -492,12 +542,12 @@ def summarize(
         connect_rate=_round((completed + voicemail) / final) if final else None,
         completion_rate=_round(completed / final) if final else None,
         duration=DurationStats(
-            calls_with_duration=len(durations),
+            calls_with_duration=durations.count,
             total_seconds=round(duration_total, 3),
-            mean_seconds=_round(duration_total / len(durations)) if durations else None,
-            median_seconds=_round(quantile(durations, 0.5)),
-            p90_seconds=_round(quantile(durations, 0.9)),
-            max_seconds=durations[-1] if durations else None,
+            mean_seconds=_round(duration_total / durations.count) if durations.count else None,
+            median_seconds=_round(durations.median),
+            p90_seconds=_round(durations.p90),
+            max_seconds=durations.max,
         ),
         cost=CostStats(
             calls_with_cost=facts.calls_with_cost,

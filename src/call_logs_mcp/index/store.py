@@ -17,7 +17,7 @@ import json
 import logging
 import re
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,6 +33,7 @@ from call_logs_mcp.analytics import (
     FieldFacts,
     FieldKind,
     NotableCandidate,
+    ValueStats,
 )
 from call_logs_mcp.cursors import decode_cursor, encode_cursor
 from call_logs_mcp.errors import InvalidArgumentError, StoreError
@@ -83,7 +84,7 @@ LAST_MINUTE = (1 << 27) - 1  # year 2225
 SPILL_MINUTES = 60
 # Very common words match hundreds of thousands of turns; bm25 costs about a microsecond per
 # match, so ranking is limited to the RANK_WINDOW newest matching turns (counts stay exact).
-RANK_WINDOW = 10_000
+RANK_WINDOW = 5_000
 SPEAKER_CODES = {"agent": 0, "customer": 1, "system": 2}
 STATUS_CODES = {status.value: code for code, status in enumerate(CallStatus)}
 MAX_SEARCH_LIMIT = 100
@@ -281,6 +282,14 @@ def _delete_call(conn: sqlite3.Connection, rowid: int) -> None:
 
 def _placeholders(values: Sequence[object]) -> str:
     return ",".join("?" * len(values))
+
+
+def _min(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _max(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else max(a, b)
 
 
 def _float(value: Any) -> float | None:
@@ -512,7 +521,7 @@ class IndexStore:
                 "INSERT OR IGNORE INTO fields (source, campaign, key, started_at, call, kind, num, txt) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (source, campaign, _text(v.key), started, rowid, int(v.kind), v.num, _text(v.text))
+                    (source, campaign, _text(v.key), started, rowid, int(v.kind), v.num, _str(v.text))
                     for v in analytics.flatten_extracted(call.extracted_data)
                 ],
             )
@@ -1059,26 +1068,7 @@ class IndexStore:
         ctx = await self.db.read(context, "summarising a campaign")
         facts = CampaignFacts()
         if ctx.source is not None and ctx.refs:
-            source, refs = ctx.source, ctx.refs
-            fields: list[FieldFacts] = []
-
-            async def call_part() -> None:
-                nonlocal facts
-                facts = await self.db.read(
-                    lambda conn: _call_facts(conn, source, refs, since, until), "summarising a campaign"
-                )
-
-            async def field_part() -> None:
-                nonlocal fields
-                fields = await self.db.read(
-                    lambda conn: _field_facts(conn, source, refs, since, until), "summarising a campaign"
-                )
-
-            # Two reader connections in two threads: SQLite releases the GIL while it works.
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(call_part)
-                tg.start_soon(field_part)
-            facts.fields = fields
+            facts = await self._campaign_facts(ctx.source, ctx.refs, since, until)
         state = ctx.state
         platform = state.platform if state and state.last_synced_at else None
         return analytics.summarize(
@@ -1092,6 +1082,57 @@ class IndexStore:
             platform_by_status=state.status_totals if state else None,
             last_synced_at=ctx.last_synced_at,
         )
+
+    async def _parallel(self, *work: Callable[[sqlite3.Connection], Any]) -> list[Any]:
+        """Run each `work(conn)` on its own reader connection, concurrently (SQLite releases the
+        GIL while it works, so they use every core). Results in order; the first error raised."""
+        results: list[Any] = [None] * len(work)
+
+        async def one(index: int) -> None:
+            results[index] = await self.db.read(work[index], "summarising a campaign")
+
+        try:
+            async with anyio.create_task_group() as tg:
+                for index in range(len(work)):
+                    tg.start_soon(one, index)
+        except BaseExceptionGroup as group:
+            raise group.exceptions[0] from None
+        return results
+
+    async def _campaign_facts(self, source: int, refs: list[int], since: str, until: str) -> CampaignFacts:
+        def aggregates(
+            conn: sqlite3.Connection,
+        ) -> tuple[
+            CampaignFacts,
+            tuple[dict[str, int], datetime | None, datetime | None],
+            list[NotableCandidate],
+            tuple[list[FieldFacts], dict[str, dict[str, int]]],
+        ]:
+            return (
+                _outcome_facts(conn, source, refs, since, until),
+                _timeline_facts(conn, source, refs, since, until),
+                _failed_facts(conn, source, refs, since, until),
+                _field_facts(conn, source, refs, since, until),
+            )
+
+        # Two threads: one mostly inside SQLite (aggregates; the GIL is released meanwhile), one
+        # parsing and sorting values. Queries that return many rows to Python would contend for
+        # the GIL on every row, so the split is by that, not by query count.
+        (outcomes, timeline, failed, (fields, texts)), values = await self._parallel(
+            aggregates, lambda conn: _value_facts(conn, source, refs, since, until)
+        )
+        facts: CampaignFacts = outcomes
+        if not facts.calls:
+            return CampaignFacts()
+        facts.per_day, facts.first_call_at, facts.last_call_at = timeline
+        facts.durations, facts.qa_scores, facts.longest, facts.lowest_qa = values
+        facts.recent_failed = failed
+        for field in fields:
+            if field.kind is FieldKind.TEXT:
+                counts = texts.get(field.key, {})
+                field.distinct, field.top = len(counts), analytics.top_text_values(counts)
+        facts.fields = fields
+        return facts
 
     async def stats(self) -> IndexStats:
         """Calls per provider (all accounts) and the file size: for `sync`/`purge` reports."""
@@ -1284,12 +1325,7 @@ class _SummaryContext:
     last_synced_at: datetime | None
 
 
-def _call_facts(
-    conn: sqlite3.Connection, source: int, refs: Sequence[int], since: str, until: str
-) -> CampaignFacts:
-    """What `analytics.gather_facts` computes from the calls themselves (not their extracted
-    data), with SQL over the covering index `calls_campaign`."""
-    table = "calls INDEXED BY calls_campaign"
+def _call_where(refs: Sequence[int], since: str, until: str, source: int) -> tuple[str, list[Any]]:
     where = f"source = ? AND campaign IN ({_placeholders(refs)})"
     params: list[Any] = [source, *refs]
     if since:
@@ -1298,150 +1334,194 @@ def _call_facts(
     if until:
         where += " AND started_at <= ? AND started_at != ''"
         params.append(until)
+    return where, params
+
+
+_CAMPAIGN_INDEX = "calls INDEXED BY calls_campaign"
+
+
+def _outcome_facts(
+    conn: sqlite3.Connection, source: int, refs: Sequence[int], since: str, until: str
+) -> CampaignFacts:
+    """Counts by status and ended reason, costs, calls with a transcript."""
+    if since or until:
+        where, params = _call_where(refs, since, until, source)
+        queries = [(f"FROM {_CAMPAIGN_INDEX} WHERE {where}", params)]
+    else:
+        # One campaign at a time in `calls_outcomes` order: the GROUP BY needs no sort.
+        queries = [
+            ("FROM calls INDEXED BY calls_outcomes WHERE source = ? AND campaign = ?", [source, ref])
+            for ref in refs
+        ]
     facts = CampaignFacts()
     by_status: dict[str, int] = {}
     by_reason: dict[str, int] = {}
     costs: dict[str, float] = {}
-    for call_status, reason, currency, count, cost, with_cost, with_turns in conn.execute(
-        "SELECT status, ended_reason, currency, count(*), total(cost), count(cost), total(turn_count > 0) "
-        f"FROM {table} WHERE {where} GROUP BY status, ended_reason, currency",
-        params,
-    ):
-        facts.calls += count
-        facts.calls_with_transcript += int(with_turns)
-        by_status[call_status] = by_status.get(call_status, 0) + count
-        reason_key = reason or "unknown"
-        by_reason[reason_key] = by_reason.get(reason_key, 0) + count
-        if with_cost:
-            facts.calls_with_cost += with_cost
-            costs[currency or ""] = costs.get(currency or "", 0.0) + cost
+    for tail, params in queries:
+        for call_status, reason, currency, count, cost, with_cost, with_turns in conn.execute(
+            "SELECT status, ended_reason, currency, count(*), total(cost), count(cost), "
+            f"total(turn_count > 0) {tail} GROUP BY status, ended_reason, currency",
+            params,
+        ):
+            facts.calls += count
+            facts.calls_with_transcript += int(with_turns)
+            by_status[call_status] = by_status.get(call_status, 0) + count
+            reason_key = reason or "unknown"
+            by_reason[reason_key] = by_reason.get(reason_key, 0) + count
+            if with_cost:
+                facts.calls_with_cost += with_cost
+                costs[currency or ""] = costs.get(currency or "", 0.0) + cost
     facts.by_status = by_status
     facts.by_ended_reason = by_reason
     facts.cost_by_currency = costs
-    if not facts.calls:
-        return facts
-    days: dict[str, int] = {}
-    first: str | None = None
-    last: str | None = None
-    for day, count, day_first, day_last in conn.execute(
-        f"SELECT substr(started_at, 1, 10), count(*), min(started_at), max(started_at) FROM {table} "
-        f"WHERE {where} AND started_at != '' GROUP BY 1",
-        params,
-    ):
-        days[day] = count
-        first = day_first if first is None else min(first, day_first)
-        last = day_last if last is None else max(last, day_last)
-    facts.per_day = days
-    facts.first_call_at, facts.last_call_at = parse_ts(first), parse_ts(last)
-    durations: list[float] = []
-    scores: list[float] = []
-    for duration, score in conn.execute(
-        f"SELECT duration, qa_score FROM {table} WHERE {where} "
-        "AND (duration IS NOT NULL OR qa_score IS NOT NULL)",
-        params,
-    ):
-        if duration is not None:
-            durations.append(duration)
-        if score is not None:
-            scores.append(score)
-    facts.durations = sorted(durations)
-    facts.qa_scores = sorted(scores)
-    facts.longest = _notable(conn, table, where, params, "duration", facts.durations, descending=True)
-    facts.lowest_qa = _notable(conn, table, where, params, "qa_score", facts.qa_scores, descending=False)
-    failed = conn.execute(
-        f"SELECT call_id, started_at FROM {table} WHERE {where} AND status = ? "
-        "ORDER BY started_at DESC, call_id DESC LIMIT ?",
-        [*params, CallStatus.FAILED.value, analytics.NOTABLE_EACH],
-    ).fetchall()
-    facts.recent_failed = analytics.pick_recent(
-        NotableCandidate(call_id, None, parse_ts(started)) for call_id, started in failed
-    )
     return facts
 
 
-def _notable(
-    conn: sqlite3.Connection,
-    table: str,
-    where: str,
-    params: list[Any],
-    column: str,
-    sorted_values: list[float],
-    *,
-    descending: bool,
+def _timeline_facts(
+    conn: sqlite3.Connection, source: int, refs: Sequence[int], since: str, until: str
+) -> tuple[dict[str, int], datetime | None, datetime | None]:
+    """Calls per day, first and last start time."""
+    days: dict[str, int] = {}
+    if since or until:
+        where, params = _call_where(refs, since, until, source)
+        rows = conn.execute(
+            f"SELECT substr(started_at, 1, 10), count(*) FROM {_CAMPAIGN_INDEX} "
+            f"WHERE {where} AND started_at != '' GROUP BY 1",
+            params,
+        ).fetchall()
+        first, last = conn.execute(
+            f"SELECT min(started_at), max(started_at) FROM {_CAMPAIGN_INDEX} "
+            f"WHERE {where} AND started_at != ''",
+            params,
+        ).fetchone()
+    else:
+        rows = []
+        for ref in refs:
+            # `calls_days` is ordered by day: the GROUP BY needs no sort.
+            rows += conn.execute(
+                "SELECT substr(started_at, 1, 10), count(*) FROM calls INDEXED BY calls_days "
+                "WHERE source = ? AND campaign = ? AND substr(started_at, 1, 10) != '' GROUP BY 1",
+                (source, ref),
+            ).fetchall()
+        bounds = [
+            conn.execute(
+                f"SELECT min(started_at), max(started_at) FROM {_CAMPAIGN_INDEX} "
+                "WHERE source = ? AND campaign = ? AND started_at > ''",
+                (source, ref),
+            ).fetchone()
+            for ref in refs
+        ]
+        firsts = [b[0] for b in bounds if b[0]]
+        lasts = [b[1] for b in bounds if b[1]]
+        first, last = (min(firsts) if firsts else None), (max(lasts) if lasts else None)
+    for day, count in rows:
+        days[day] = days.get(day, 0) + count
+    return days, parse_ts(first), parse_ts(last)
+
+
+def _value_facts(
+    conn: sqlite3.Connection, source: int, refs: Sequence[int], since: str, until: str
+) -> tuple[ValueStats, ValueStats, list[NotableCandidate], list[NotableCandidate]]:
+    """Duration and QA statistics (by the same function as the pure path), and the longest and
+    lowest-scored calls."""
+    where, params = _call_where(refs, since, until, source)
+
+    def fetch(column: str) -> list[float]:
+        # One JSON array built inside SQLite (the GIL is released meanwhile), parsed in C.
+        (raw,) = conn.execute(
+            f"SELECT json_group_array({column}) FROM {_CAMPAIGN_INDEX} WHERE {where} AND {column} NOT NULL",
+            params,
+        ).fetchone()
+        parsed: list[float] = json.loads(raw)
+        parsed.sort()
+        return parsed
+
+    durations = fetch("duration")
+    scores = fetch("qa_score")
+    duration_stats = analytics.value_stats(durations, presorted=True)
+    score_stats = analytics.value_stats(scores, bins=True, presorted=True)
+    n = analytics.NOTABLE_EACH
+    longest: list[NotableCandidate] = []
+    lowest: list[NotableCandidate] = []
+    for column, op, values, out in (
+        ("duration", ">=", durations[-n:], longest),
+        ("qa_score", "<=", scores[:n], lowest),
+    ):
+        if not values:
+            continue
+        # Every row reaching the N-th best value is a candidate (ties are broken by pick_*).
+        bound = values[0] if op == ">=" else values[-1]
+        out += [
+            NotableCandidate(call_id, float(value), parse_ts(started))
+            for call_id, value, started in conn.execute(
+                f"SELECT call_id, {column}, started_at FROM {_CAMPAIGN_INDEX} WHERE {where} "
+                f"AND {column} {op} ?",
+                [*params, bound],
+            )
+        ]
+    return duration_stats, score_stats, analytics.pick_longest(longest), analytics.pick_lowest_qa(lowest)
+
+
+def _failed_facts(
+    conn: sqlite3.Connection, source: int, refs: Sequence[int], since: str, until: str
 ) -> list[NotableCandidate]:
-    if not sorted_values:
-        return []
-    index = (
-        -min(analytics.NOTABLE_EACH, len(sorted_values))
-        if descending
-        else min(analytics.NOTABLE_EACH, len(sorted_values)) - 1
-    )
-    bound = sorted_values[index]
-    op = ">=" if descending else "<="
+    """The most recent failed calls (ties broken as in analytics)."""
+    where, params = _call_where(refs, since, until, source)
+    failed_where = f"{where} AND status = ?"
+    failed_params = [*params, CallStatus.FAILED.value]
+    bound = conn.execute(
+        f"SELECT started_at FROM {_CAMPAIGN_INDEX} WHERE {failed_where} "
+        "ORDER BY started_at DESC LIMIT 1 OFFSET ?",
+        [*failed_params, analytics.NOTABLE_EACH - 1],
+    ).fetchone()
     rows = conn.execute(
-        f"SELECT call_id, {column}, started_at FROM {table} WHERE {where} AND {column} {op} ?",
-        [*params, bound],
+        f"SELECT call_id, started_at FROM {_CAMPAIGN_INDEX} WHERE {failed_where} AND started_at >= ?",
+        [*failed_params, bound[0] if bound else ""],
     ).fetchall()
-    candidates = [
-        NotableCandidate(call_id, float(value), parse_ts(started)) for call_id, value, started in rows
-    ]
-    return analytics.pick_longest(candidates) if descending else analytics.pick_lowest_qa(candidates)
+    return analytics.pick_recent(
+        NotableCandidate(call_id, None, parse_ts(started)) for call_id, started in rows
+    )
 
 
 def _field_facts(
     conn: sqlite3.Connection, source: int, refs: Sequence[int], since: str, until: str
-) -> list[FieldFacts]:
-    where = f"source = ? AND campaign IN ({_placeholders(refs)}) AND key = ?"
+) -> tuple[list[FieldFacts], dict[str, dict[str, int]]]:
+    """Per (key, kind): counts, true counts, numeric sums/min/max; and per text key its value
+    counts. One pass per campaign in primary-key order (no sort); parts merge by addition."""
+    extra, tail = _field_dates(since, until)
+    slots: dict[tuple[str, FieldKind], FieldFacts] = {}
+    texts: dict[str, dict[str, int]] = {}
+    for ref in refs:
+        for key, kind, txt, count, num_sum, num_min, num_max in conn.execute(
+            "SELECT key, kind, txt, count(*), total(num), min(num), max(num) "
+            f"FROM fields WHERE source = ? AND campaign = ?{extra} GROUP BY key, kind, txt",
+            [source, ref, *tail],
+        ):
+            field_kind = FieldKind(kind)
+            slot = slots.get((key, field_kind))
+            if slot is None:
+                slot = slots[(key, field_kind)] = FieldFacts(key, field_kind)
+            slot.calls += int(count)
+            if field_kind is FieldKind.BOOLEAN:
+                slot.true_count += int(num_sum)
+            elif field_kind is FieldKind.NUMBER:
+                slot.num_sum += num_sum
+                slot.num_min = _min(slot.num_min, num_min)
+                slot.num_max = _max(slot.num_max, num_max)
+            elif field_kind is FieldKind.TEXT:
+                values = texts.setdefault(key, {})
+                values[txt] = values.get(txt, 0) + int(count)
+    return list(slots.values()), texts
+
+
+def _field_dates(since: str, until: str) -> tuple[str, list[Any]]:
+    # Call ids order by start time (newest first): a date range is first a range of the key.
     extra = ""
     tail: list[Any] = []
-    # Call ids order by start time (newest first): a date range is first a range of the key.
     if since:
         extra += " AND call < ? AND started_at >= ?"
         tail += [(_band(parse_ts(since)) + SPILL_MINUTES + 1) << SEQ_BITS, since]
     if until:
         extra += " AND call >= ? AND started_at <= ? AND started_at != ''"
         tail += [_band(parse_ts(until)) << SEQ_BITS, until]
-    slots: dict[tuple[str, FieldKind], FieldFacts] = {}
-
-    def slot(key: str, kind: FieldKind) -> FieldFacts:
-        found = slots.get((key, kind))
-        if found is None:
-            found = slots[(key, kind)] = FieldFacts(key, kind)
-        return found
-
-    text_keys: set[str] = set()
-    for ref in refs:
-        # Rows are clustered by (source, campaign, key): GROUP BY key needs no sort.
-        for key, bools, trues, numbers, num_sum, num_min, num_max, texts, lists in conn.execute(
-            "SELECT key, total(kind = 1), total(kind = 1 AND num = 1), total(kind = 2), "
-            "total(CASE WHEN kind = 2 THEN num END), min(CASE WHEN kind = 2 THEN num END), "
-            "max(CASE WHEN kind = 2 THEN num END), total(kind = 3), total(kind = 4) "
-            f"FROM fields WHERE source = ? AND campaign = ?{extra} GROUP BY key",
-            [source, ref, *tail],
-        ):
-            if bools:
-                boolean = slot(key, FieldKind.BOOLEAN)
-                boolean.calls += int(bools)
-                boolean.true_count += int(trues)
-            if numbers:
-                number = slot(key, FieldKind.NUMBER)
-                number.calls += int(numbers)
-                number.num_sum += num_sum
-                number.num_min = num_min if number.num_min is None else min(number.num_min, num_min)
-                number.num_max = num_max if number.num_max is None else max(number.num_max, num_max)
-            if lists:
-                slot(key, FieldKind.LIST).calls += int(lists)
-            if texts:
-                slot(key, FieldKind.TEXT).calls += int(texts)
-                text_keys.add(key)
-    for key in sorted(text_keys):
-        counts = dict(
-            conn.execute(
-                f"SELECT txt, count(*) FROM fields WHERE {where}{extra} AND kind = 3 GROUP BY txt",
-                [source, *refs, key, *tail],
-            ).fetchall()
-        )
-        text = slot(key, FieldKind.TEXT)
-        text.distinct = len(counts)
-        text.top = analytics.top_text_values(counts)
-    return list(slots.values())
+    return extra, tail
