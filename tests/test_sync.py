@@ -349,3 +349,33 @@ async def test_a_sync_killed_mid_way_leaves_a_sound_index_that_the_next_sync_com
         clean.close()
     assert contents(path) == contents(tmp_path / "clean.db")
     assert set(contents(path)) == sim.ids()
+
+
+async def test_a_sync_cancelled_by_a_time_budget_keeps_what_it_committed_and_resumes(
+    store: IndexStore,
+) -> None:
+    sim = simulate("callcamp", faults=Faults(latency_seconds=0.005))
+    fetched_enough = anyio.Event()
+
+    def progress(listed: int, fetched: int, total: int | None) -> None:
+        if fetched >= 30:
+            fetched_enough.set()
+
+    with anyio.fail_after(60):
+        async with anyio.create_task_group() as tg:
+
+            async def budgeted() -> None:
+                with anyio.CancelScope() as scope:
+                    tg.start_soon(cancel_when_ready, scope)
+                    await run_sync(store, [sim.source], progress=progress, batch_size=10)
+
+            async def cancel_when_ready(scope: anyio.CancelScope) -> None:
+                await fetched_enough.wait()
+                scope.cancel()
+
+            tg.start_soon(budgeted)
+    kept = await stored_ids(store, sim)
+    assert 30 <= len(kept) < len(sim.dataset)
+    result = await run_sync(store, [sim.source])
+    assert set(await stored_ids(store, sim)) == sim.ids()
+    assert result.added == len(sim.dataset) - len(kept)
