@@ -229,13 +229,14 @@ async def test_a_failure_mid_sync_keeps_what_was_committed_and_raises_the_provid
     assert 40 <= len(kept) < len(sim.dataset)
     assert await store.last_synced(sim.scope, "callcamp") is None
 
+    # Calls whose details failed before the outage was declared are kept as listed.
+    without_details = await store.calls_to_recheck(sim.scope["callcamp"], "callcamp")
+
     sim.app.state.faults = Faults()
     sim.app.state.requests.clear()
     result = await run_sync(store, [sim.source])
     assert set(await stored_ids(store, sim)) == sim.ids()
-    assert sim.detail_requests() == len(sim.dataset) - len(kept) + sum(
-        1 for c in sim.dataset if c.status == "in_progress" and c.id in kept
-    )
+    assert sim.detail_requests() == len(sim.dataset) - len(kept) + len(without_details)
     assert result.added == len(sim.dataset) - len(kept)
 
 
@@ -254,6 +255,25 @@ async def test_a_sync_through_5xx_429_resets_and_truncated_json_loses_and_duplic
     assert len(ids) == len(set(ids)) and set(ids) == sim.ids()
     missing_details = await store.calls_to_recheck(sim.scope["prosper"], "prosper")
     assert sorted(missing_details) == sorted(c.id for c in sim.dataset if c.status == "in_progress")
+
+
+async def test_details_that_keep_failing_do_not_stop_a_sync_and_are_fetched_by_the_next(
+    store: IndexStore,
+) -> None:
+    # One list request, then 3 detail failures, 57 successes, and 3 failures for the retries.
+    script = ("ok", *([503] * 3), *(["ok"] * 57), *([503] * 3))
+    sim = simulate("callcamp", calls=60, faults=Faults(script=script), max_retries=0)
+    in_progress = {c.id for c in sim.dataset if c.status == "in_progress"}
+    result = await run_sync(store, [sim.source])
+    assert set(await stored_ids(store, sim)) == sim.ids()
+    assert result.incomplete == 3 and "3 without details" in result.line()
+    # Still to fetch: the in-progress calls and the 3 that failed (which may include one of them).
+    missing = set(await store.calls_to_recheck(sim.scope["callcamp"], "callcamp"))
+    assert in_progress <= missing and 3 <= len(missing) <= len(in_progress) + 3
+    sim.app.state.requests.clear()
+    await run_sync(store, [sim.source])  # the script is used up: everything answers
+    assert sim.detail_requests() == len(missing)
+    assert set(await store.calls_to_recheck(sim.scope["callcamp"], "callcamp")) == in_progress
 
 
 async def test_syncing_a_provider_that_is_not_configured_is_a_configuration_error(store: IndexStore) -> None:

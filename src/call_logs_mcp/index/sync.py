@@ -17,8 +17,14 @@ A scope is provider × optional campaign × optional date range. For each provid
    between its servers); stored calls that are still in progress (or lack details) and were not
    listed are re-fetched one by one after the walk, until they are final.
 
-Errors: what is committed stays committed; the error propagates as the typed `ProviderError`
-(not an exception group), and the watermark only advances after a complete walk.
+Errors: a detail request that still fails after the HTTP layer's retries (5xx, 429, bad JSON)
+does not stop the sync: the call is stored as listed, without details, retried once at the end
+of the run and again by the next sync (`SyncResult.incomplete` counts what is still missing).
+MAX_CONSECUTIVE_FAILURES such failures in a row, a failing listing, or any other error (auth,
+the store) stops the sync: what is committed stays committed, the error propagates as the typed
+`ProviderError` (not an exception group), and the watermark only advances after a complete walk.
+Cancellation (e.g. a time budget) also keeps what was committed, including fetched calls still
+queued for the writer.
 """
 
 from __future__ import annotations
@@ -38,7 +44,15 @@ from anyio.streams.memory import MemoryObjectReceiveStream as ObjectReceiveStrea
 from anyio.streams.memory import MemoryObjectSendStream as ObjectSendStream
 from pydantic import BaseModel, ConfigDict
 
-from call_logs_mcp.errors import ConfigurationError, NotFoundError, UnsupportedError
+from call_logs_mcp.errors import (
+    ConfigurationError,
+    MalformedResponseError,
+    NotFoundError,
+    ProviderError,
+    RateLimitedError,
+    UnavailableError,
+    UnsupportedError,
+)
 from call_logs_mcp.index.store import (
     CallRecord,
     IndexStore,
@@ -60,6 +74,10 @@ logger = logging.getLogger(__name__)
 DEFAULT_OVERLAP = timedelta(hours=6)
 DEFAULT_BATCH = 100
 FLUSH_SECONDS = 1.0
+MAX_CONSECUTIVE_FAILURES = 8
+# Failures of one detail request (after the HTTP layer's own retries) that do not stop a sync:
+# the call is stored as listed, without details, retried at the end of the run and by the next.
+TRANSIENT = (UnavailableError, RateLimitedError, MalformedResponseError)
 
 Progress = Callable[[int, int, int | None], Awaitable[None] | None]
 """`progress(listed, fetched, total)`: calls listed so far, details fetched so far, and the
@@ -107,6 +125,7 @@ class ProviderSyncResult(_Out):
     updated: int
     unchanged: int
     rechecked: int
+    incomplete: int = 0  # stored without details: their detail requests kept failing (next sync retries)
     reached_watermark: bool
     platform_calls: int | None
 
@@ -120,12 +139,14 @@ class SyncResult(_Out):
     added: int
     updated: int
     unchanged: int
+    incomplete: int = 0
     seconds: float
 
     def line(self) -> str:
         """One line for the CLI."""
+        missing = f", {self.incomplete} without details (retried next sync)" if self.incomplete else ""
         return (
-            f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged "
+            f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged{missing} "
             f"({self.listed} listed, {self.fetched} details fetched) in {self.seconds:.1f} s"
         )
 
@@ -152,6 +173,16 @@ class _Counters:
     counts: UpsertCounts = field(default_factory=UpsertCounts)
     rechecked: int = 0
     unchanged_listed: int = 0
+    incomplete: int = 0
+    # Detail requests that failed transiently in a row (any worker); MAX_CONSECUTIVE_FAILURES
+    # of them is an outage, and the sync stops with that error.
+    consecutive_failures: int = 0
+    deferred: dict[str, tuple[CallSummary, str]] = field(default_factory=dict)
+
+    def failed(self, error: ProviderError) -> None:
+        self.consecutive_failures += 1
+        if self.consecutive_failures >= MAX_CONSECUTIVE_FAILURES:
+            raise error
 
     def add(self, counts: UpsertCounts) -> None:
         self.counts = UpsertCounts(
@@ -237,6 +268,7 @@ async def run_sync(
         added=sum(r.added for r in results),
         updated=sum(r.updated for r in results),
         unchanged=sum(r.unchanged for r in results),
+        incomplete=sum(r.incomplete for r in results),
         seconds=round(time.perf_counter() - started, 3),
     )
 
@@ -329,8 +361,15 @@ async def _sync_provider(
     ) -> None:
         async with inbox, write_out:
             async for summary, fingerprint in inbox:
-                record = await _fetch_record(provider, summary, fingerprint)
-                counters.fetched += 1
+                try:
+                    record = await _fetch_record(provider, summary, fingerprint)
+                except TRANSIENT as error:
+                    counters.failed(error)
+                    counters.deferred[summary.call_id] = (summary, fingerprint)
+                    record = CallRecord(_as_call(summary), has_details=False, list_hash=fingerprint)
+                else:
+                    counters.consecutive_failures = 0
+                    counters.fetched += 1
                 await write_out.send(record)
 
     async def writer(inbox: ObjectReceiveStream[CallRecord]) -> None:
@@ -344,8 +383,18 @@ async def _sync_provider(
         fetch_recv.close()
         write_send.close()
 
+    # Second chances: details that failed during the walk, then (when the walk stopped at the
+    # watermark) stored calls still in progress or without details that were not listed.
+    retry: list[tuple[str, CallSummary | None, str | None]] = [
+        (call_id, summary, fingerprint) for call_id, (summary, fingerprint) in counters.deferred.items()
+    ]
     if reached_watermark:
-        await _recheck(store, name, source, scope, listed_ids, counters, reporter, batch_size, workers)
+        pending = await store.calls_to_recheck(
+            account, name, campaign_id=scope.campaign_id, since=scope.since, until=scope.until
+        )
+        retry += [(call_id, None, None) for call_id in pending if call_id not in listed_ids]
+    if retry:
+        await _refetch(store, name, source, retry, counters, reporter, batch_size, workers)
 
     new_watermark = max((w for w in (watermark, newest) if w is not None), default=None)
     if previous is not None and previous.watermark is not None and new_watermark is not None:
@@ -375,6 +424,7 @@ async def _sync_provider(
         updated=counters.counts.updated,
         unchanged=counters.counts.unchanged + counters.unchanged_listed,
         rechecked=counters.rechecked,
+        incomplete=counters.incomplete,
         reached_watermark=reached_watermark,
         platform_calls=platform.calls if platform else None,
     )
@@ -453,45 +503,48 @@ async def _write_batches(
             raise
 
 
-async def _recheck(
+async def _refetch(
     store: IndexStore,
     name: str,
     source: SyncSource,
-    scope: SyncScope,
-    listed: set[str],
+    items: list[tuple[str, CallSummary | None, str | None]],
     counters: _Counters,
     reporter: _Reporter,
     batch_size: int,
     workers: int,
 ) -> None:
-    """Re-fetch stored calls that are in progress or lack details and were not listed."""
-    pending = [
-        call_id
-        for call_id in await store.calls_to_recheck(
-            source.account, name, campaign_id=scope.campaign_id, since=scope.since, until=scope.until
-        )
-        if call_id not in listed
-    ]
-    if not pending:
-        return
-    ids_send, ids_recv = anyio.create_memory_object_stream[str](workers)
+    """Fetch these calls' details once more: (id, listed summary or None, list fingerprint)."""
+    ids_send, ids_recv = anyio.create_memory_object_stream[tuple[str, CallSummary | None, str | None]](
+        workers
+    )
     write_send, write_recv = anyio.create_memory_object_stream[CallRecord](batch_size)
 
-    async def feed(out: ObjectSendStream[str]) -> None:
+    async def feed(out: ObjectSendStream[tuple[str, CallSummary | None, str | None]]) -> None:
         async with out:
-            for call_id in pending:
-                await out.send(call_id)
+            for item in items:
+                await out.send(item)
 
-    async def fetcher(inbox: ObjectReceiveStream[str], write_out: ObjectSendStream[CallRecord]) -> None:
+    async def fetcher(
+        inbox: ObjectReceiveStream[tuple[str, CallSummary | None, str | None]],
+        write_out: ObjectSendStream[CallRecord],
+    ) -> None:
         async with inbox, write_out:
-            async for call_id in inbox:
+            async for call_id, summary, fingerprint in inbox:
                 try:
                     call = await source.provider.get_call(call_id)
                 except NotFoundError:
                     continue
+                except TRANSIENT as error:
+                    counters.failed(error)
+                    counters.incomplete += 1
+                    continue
+                counters.consecutive_failures = 0
                 counters.fetched += 1
-                counters.rechecked += 1
-                await write_out.send(CallRecord(call, True, None))
+                if summary is None:
+                    counters.rechecked += 1
+                elif call.campaign_id is None and summary.campaign_id is not None:
+                    call = call.model_copy(update={"campaign_id": summary.campaign_id})
+                await write_out.send(CallRecord(call, True, fingerprint))
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(_write_batches, store, source.account, name, write_recv, counters, reporter, batch_size)
