@@ -46,16 +46,10 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
-from phonenumbers import (
-    Leniency,
-    PhoneNumber,
-    PhoneNumberMatcher,
-    PhoneNumberType,
-    ndd_prefix_for_region,
-    number_type,
-)
+if TYPE_CHECKING:
+    from phonenumbers import PhoneNumber
 
 from call_logs_mcp.sanitize import clean_text
 
@@ -259,6 +253,8 @@ def _bare_fixed_line(number: PhoneNumber, raw: str, region: str) -> bool:
     landline). Landlines are written with the prefix ("0171 362 5200") almost everywhere; bare digit
     runs like that are far more often Unix timestamps and ids. Mobiles, international formats and
     the regions that drop the prefix by custom are exempt."""
+    from phonenumbers import PhoneNumberType, ndd_prefix_for_region, number_type
+
     if region in _PREFIX_OMITTED or raw.lstrip("( ").startswith("+"):
         return False
     prefix = ndd_prefix_for_region(region, True)
@@ -270,6 +266,10 @@ def _bare_fixed_line(number: PhoneNumber, raw: str, region: str) -> bool:
 @lru_cache(maxsize=4096)
 def _is_phone(candidate: str, regions: tuple[str, ...]) -> bool:
     """Whether all of `candidate` (a digit run, trimmed) is one valid phone number."""
+    # Imported here, not at module level: its metadata costs start-up time the first answer
+    # (initialize) does not need.
+    from phonenumbers import Leniency, PhoneNumberMatcher
+
     if any(pattern.fullmatch(candidate) for pattern in _NOT_A_PHONE):
         return False
     wanted = _digit_count(candidate)
