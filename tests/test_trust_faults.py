@@ -121,7 +121,7 @@ def assert_clear_outage(answers: dict[str, tuple[bool, str]], down: tuple[str, .
         named = [p for p in down if f"{p} is unavailable" in said and "try again later" in said]
         assert named, f"{name} did not say which platform is unavailable: {said[:300]}"
         if name in INDEX_TOOLS:
-            assert "failed just now" in said, f"{name}: {said[:300]}"
+            assert "did not complete just now" in said, f"{name}: {said[:300]}"
         else:
             assert is_error, f"{name} answered as if nothing failed: {said[:300]}"
 
@@ -138,7 +138,7 @@ async def assert_all_healthy(client: Client, sims: Platforms) -> None:
     for name, (tool, args) in tool_calls(sims).items():
         is_error, said = await answer(client, tool, args)
         assert not is_error, f"{name} still fails after healing: {said[:300]}"
-        assert "unavailable" not in said and "failed just now" not in said, name
+        assert "unavailable" not in said and "did not complete just now" not in said, name
     listed = await call(client, "list_calls", {"limit": 100})
     rows = (listed.structured_content or {})["calls"]
     assert {(r["provider"], r["call_id"]) for r in rows} == expected
@@ -233,13 +233,16 @@ HEAVY = Faults(
 
 
 async def sync_until_converged(store: IndexStore, source: SyncSource, *, max_runs: int) -> int:
-    """Run the sync again after every failure (the resume property); how many runs it took."""
+    """Run the sync again after a failure or a run that left calls without details (the resume
+    property), until one completes; how many runs it took. (That resuming loses nothing is
+    tests/test_sync.py's; here: nothing lost or duplicated under heavy faults.)"""
     for run in range(1, max_runs + 1):
         try:
-            await run_sync(store, [source])
+            result = await run_sync(store, [source])
         except ProviderError:
             continue
-        return run
+        if result.incomplete == 0:
+            return run
     raise AssertionError(f"the sync did not converge in {max_runs} runs")
 
 
@@ -274,7 +277,7 @@ async def test_a_sync_of_10000_calls_through_heavy_faults_loses_and_duplicates_n
     store = IndexStore.open(tmp_path / "calls.db")
     try:
         with anyio.fail_after(240):
-            runs = await sync_until_converged(store, source, max_runs=60)
+            await sync_until_converged(store, source, max_runs=60)
         scope = accounts_for({name: config})
         ids = await stored_ids(store, scope, name)
         assert len(ids) == len(set(ids)), "a call was stored twice"
@@ -290,10 +293,7 @@ async def test_a_sync_of_10000_calls_through_heavy_faults_loses_and_duplicates_n
     counts = app.state.fault_counts
     assert sum(n for outcome, n in counts.items() if outcome != "ok") > 0
     if name == "callcamp":
-        # One detail request per call: every kind of fault happened, many times over, and
-        # 10,000+ requests at these rates exhaust some request's retries, so the sync was
-        # interrupted and resumed (the chance of a clean first run is below 1e-6). Prosper's
+        # One detail request per call: every kind of fault happened, many times over. Prosper's
         # full-call listing needs only ~150 requests.
         assert counts["429"] > 100 and counts["reset"] > 50 and counts["malformed"] > 10
         assert sum(counts[str(s)] for s in HEAVY.error_statuses) > 1000
-        assert runs > 1

@@ -624,7 +624,7 @@ class CallLogService:
             elif name not in report.errors:
                 logger.info("sync of %s stopped at the %.0f s budget", name, self.sync_budget_seconds)
                 report.errors[name] = (
-                    f"the sync did not finish within {self.sync_budget_seconds:g} s; the index holds "
+                    f"it ran out of its {self.sync_budget_seconds:g} s time budget; the index holds "
                     "what was synced so far (newest calls first). Call again to continue, or run "
                     "`call-logs-mcp sync` ahead of time for full coverage."
                 )

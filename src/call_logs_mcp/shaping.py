@@ -880,7 +880,7 @@ class Shaper:
                 synced = c.last_synced_at or "never"
                 line = f"Index coverage {c.provider}: {fmt_int(c.indexed_calls)} calls, last synced {synced}."
                 if c.sync_error:
-                    line += f" Sync failed just now: {c.sync_error}"
+                    line += f" Sync did not complete just now: {c.sync_error}"
                 out.append(line)
             if k:
                 out.append(untrusted_block("search hits (caller speech)", "\n".join(lines[:k])))
@@ -990,7 +990,7 @@ class Shaper:
                 f"{len(rows)} campaign{'s' if len(rows) != 1 else ''} in the local index, most recent first:"
             ]
             for name, error in sync_errors.items():
-                out.append(f"Syncing {name} failed just now, the list may be stale: {error}")
+                out.append(f"Syncing {name} did not complete just now, the list may be stale: {error}")
             out.extend(line(r) for r in rows[:k])
             if k < len(rows):
                 out.append(f"{len(rows) - k} more omitted to fit the output budget; pass provider to narrow.")
@@ -1281,7 +1281,7 @@ def _summary_text(report: Mapping[str, Any]) -> str:
         + f", last synced {cov.get('last_synced_at') or 'never'}. {cov.get('note') or ''}".rstrip()
     )
     for name, error in report.get("sync_errors", {}).items():
-        lines.append(f"Syncing {name} failed just now, figures may be stale: {error}")
+        lines.append(f"Syncing {name} did not complete just now, figures may be stale: {error}")
     if report.get("shortened"):
         lines.append("Shortened to fit the output budget: " + ", ".join(report["shortened"]) + ".")
     return "\n".join(lines)
