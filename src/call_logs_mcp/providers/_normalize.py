@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from call_logs_mcp.models import CallStatus, Speaker, Turn
 
 # --- statuses -------------------------------------------------------------------------------------
@@ -290,3 +292,13 @@ def turns_from_any(value: object) -> list[Turn] | None:
             return None
         return turns_from_objects(value)
     return None
+
+
+def validation_where(exc: ValidationError, context: str) -> str:
+    """Where a wire body failed validation, for a MalformedResponseError: only our own words and
+    integer positions ("call list item 3"), never a key or value from the body."""
+    for error in exc.errors():
+        loc = error["loc"]
+        if len(loc) >= 2 and isinstance(loc[1], int):
+            return f"{context} item {loc[1]}"
+    return context

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from call_logs_mcp.errors import MalformedResponseError
+from call_logs_mcp.providers._normalize import validation_where
 
 PROVIDER = "callcamp"
 
@@ -84,21 +85,12 @@ class CallCampList(_Wire):
         return value if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def _where(exc: ValidationError, context: str) -> str:
-    # Only our own words and integer positions: never a key or value from the body.
-    for error in exc.errors():
-        loc = error["loc"]
-        if len(loc) >= 2 and isinstance(loc[1], int):
-            return f"{context} item {loc[1]}"
-    return context
-
-
 def parse_list(body: object) -> CallCampList:
     """Raises MalformedResponseError when the body is not a page of calls."""
     try:
         return CallCampList.model_validate(body)
     except ValidationError as exc:
-        raise MalformedResponseError(PROVIDER, _where(exc, "call list")) from None
+        raise MalformedResponseError(PROVIDER, validation_where(exc, "call list")) from None
 
 
 def parse_call(body: object) -> CallCampCall:

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from call_logs_mcp.errors import MalformedResponseError
+from call_logs_mcp.providers._normalize import validation_where
 
 PROVIDER = "prosper"
 
@@ -87,21 +88,12 @@ class ProsperListPage(_Wire):
         return "next_page" in self.model_fields_set
 
 
-def _where(exc: ValidationError, context: str) -> str:
-    # Only our own words and integer positions: never a key or value from the body.
-    for error in exc.errors():
-        loc = error["loc"]
-        if len(loc) >= 2 and isinstance(loc[1], int):
-            return f"{context} item {loc[1]}"
-    return context
-
-
 def parse_list(body: object) -> ProsperListPage:
     """Raises MalformedResponseError when the body is not a call-log page."""
     try:
         return ProsperListPage.model_validate(body)
     except ValidationError as exc:
-        raise MalformedResponseError(PROVIDER, _where(exc, "call list")) from None
+        raise MalformedResponseError(PROVIDER, validation_where(exc, "call list")) from None
 
 
 def parse_call(body: object) -> ProsperCallLog:
