@@ -308,6 +308,8 @@ async def test_list_campaigns_turns_names_into_ids_with_counts(tmp_path: Path) -
     rows = data_of(result)["campaigns"]
     assert {r["campaign_id"]: r["indexed_calls"] for r in rows if r["indexed_calls"]} == expected
     assert all(r["provider"] == "prosper" for r in rows)
+    # The whole-account sync list_campaigns just ran covers every campaign.
+    assert all(r["last_synced_at"] for r in rows), rows
 
 
 async def test_get_call_stores_what_it_fetched_in_the_index(tmp_path: Path) -> None:

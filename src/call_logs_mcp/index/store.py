@@ -964,8 +964,10 @@ class IndexStore:
                         "AND since IS NULL AND until IS NULL GROUP BY campaign_id",
                         (source.id,),
                     )
-                    if campaign is not None
                 }
+                # A whole-account sync (campaign_id NULL) covers every campaign too.
+                whole = synced.pop(None, None)
+
                 if 0 in seen:
                     count, first, last = seen[0]
                     out.append(
@@ -975,6 +977,7 @@ class IndexStore:
                             indexed_calls=count,
                             first_call_at=parse_ts(first),
                             last_call_at=parse_ts(last),
+                            last_synced_at=whole,
                         )
                     )
                 for ref, campaign_id, name, platform_calls in conn.execute(
@@ -992,7 +995,9 @@ class IndexStore:
                             platform_calls=platform_calls,
                             first_call_at=parse_ts(first),
                             last_call_at=parse_ts(last),
-                            last_synced_at=synced.get(campaign_id),
+                            last_synced_at=max(
+                                (t for t in (synced.get(campaign_id), whole) if t is not None), default=None
+                            ),
                         )
                     )
             return out
