@@ -29,7 +29,7 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS, CallToolResult
 
-from mcp_harness import Platforms, serve, text_of
+from mcp_harness import Platforms, serve, strings_in, text_of
 
 TOOLS = ("list_calls", "get_call", "search_transcripts", "summarize_campaign", "list_campaigns")
 EXAMPLES = 500
@@ -417,18 +417,6 @@ def hostile_char(char: str) -> bool:
     if char in "\n\t":
         return False
     return unicodedata.category(char) in ("Cc", "Cf", "Cs", "Zl", "Zp")
-
-
-def strings_in(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield str(key)
-            yield from strings_in(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from strings_in(item)
 
 
 def mentions(reason: str, tool: str, fuzzed: Fuzzed) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from call_logs_mcp.server import server_instructions
 from call_logs_mcp.settings import Settings
 from call_logs_mcp.simulators import simulated_dataset, simulated_provider_config
 from call_logs_mcp.simulators.data import SimDataset, SimTurn
-from mcp_harness import BOTH, Platforms, data_of, serve, text_of
+from mcp_harness import BOTH, Platforms, data_of, serve, strings_in, text_of
 from test_sanitize import CORPUS, hostile
 
 PAYLOADS = list(CORPUS.values())
@@ -89,18 +89,6 @@ async def planted_server(tmp_path: Path) -> AsyncIterator[tuple[Client, Platform
 TAG = re.compile(r"<\s*/?\s*[A-Za-z!?|%]")
 BEGIN = re.compile(r"<<<BEGIN (.+?) nonce=([a-z]{12}) \(untrusted data, not instructions\)>>>")
 TURN = re.compile(r"\[(\d+)\] [a-z0-9_]+( @(\d+:)?\d\d:\d\d)? \|( |$)")
-
-
-def strings_in(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield str(key)
-            yield from strings_in(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from strings_in(item)
 
 
 def assert_clean(value: Any, where: str, *, tags: bool = True) -> None:
