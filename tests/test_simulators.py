@@ -92,6 +92,14 @@ def test_the_generator_is_deterministic_for_a_seed() -> None:
     assert fingerprint(first) != fingerprint(other)
 
 
+@pytest.mark.parametrize("bad", [{"calls": -1}, {"campaigns": 0}, {"days": 0}, {"long_calls": -2}])
+def test_iter_calls_and_generate_dataset_refuse_the_same_bad_counts(bad: dict[str, int]) -> None:
+    with pytest.raises(ValueError, match="must be"):
+        generate_dataset(**bad)
+    with pytest.raises(ValueError, match="must be"):
+        next(iter_calls(**bad))
+
+
 def test_iter_calls_streams_the_same_calls_as_generate_dataset_newest_first() -> None:
     streamed = [(c.id, c.status, c.summary) for c in iter_calls(seed=3, calls=120, long_calls=1)]
     stored = [(c.id, c.status, c.summary) for c in generate_dataset(seed=3, calls=120, long_calls=1)]

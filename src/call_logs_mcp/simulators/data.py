@@ -1077,10 +1077,20 @@ def iter_calls(
     """The calls of `generate_dataset(...)` with the same arguments, newest first, one at a time.
 
     Memory stays small (a few ints per call for the plan); transcripts are never materialised.
+    Raises ValueError for negative counts.
     """
-    dataset_rng = random.Random(f"call-logs-sim:{seed}")
-    camps = _make_campaigns(dataset_rng, max(1, campaigns), start)
-    yield from _iter_planned(dataset_rng, camps, calls, start, days, long_calls, id_style, currency)
+    rng, camps = _dataset_start(seed, calls, campaigns, start, days, long_calls)
+    yield from _iter_planned(rng, camps, calls, start, days, long_calls, id_style, currency)
+
+
+def _dataset_start(
+    seed: int, calls: int, campaigns: int, start: datetime, days: int, long_calls: int
+) -> tuple[random.Random, list[SimCampaign]]:
+    """The dataset's RNG and campaigns: what `iter_calls` and `generate_dataset` share."""
+    if calls < 0 or campaigns < 1 or long_calls < 0 or days < 1:
+        raise ValueError("calls and long_calls must be >= 0, campaigns and days >= 1")
+    rng = random.Random(f"call-logs-sim:{seed}")
+    return rng, _make_campaigns(rng, campaigns, start)
 
 
 def _iter_planned(
@@ -1127,10 +1137,7 @@ def generate_dataset(
     `id_style="numeric"` gives Prosper-style ids ("100123"); "callcamp" gives "call_…" ids.
     Raises ValueError for negative counts.
     """
-    if calls < 0 or campaigns < 1 or long_calls < 0 or days < 1:
-        raise ValueError("calls and long_calls must be >= 0, campaigns and days >= 1")
-    rng = random.Random(f"call-logs-sim:{seed}")
-    camps = _make_campaigns(rng, campaigns, start)
+    rng, camps = _dataset_start(seed, calls, campaigns, start, days, long_calls)
     generated = list(_iter_planned(rng, camps, calls, start, days, long_calls, id_style, currency))
     generated.reverse()  # stored oldest first
     return SimDataset(
