@@ -5,6 +5,7 @@ Not part of the package and not run in CI. Every script prints the command that 
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import math
@@ -134,3 +135,26 @@ def current_rss_mb() -> float:
 
 def default_db(name: str) -> Path:
     return Path(os.environ.get("BENCH_DIR", "/tmp/call-logs-bench")) / name
+
+
+def index_arguments(doc: str | None, *, repeat: int) -> argparse.ArgumentParser:
+    """The options of a benchmark over a built index: data size and seed, runs, where the index is."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--campaigns", type=int, default=6)
+    parser.add_argument("--repeat", type=int, default=repeat)
+    parser.add_argument("--db", type=Path, default=None)
+    parser.add_argument("--rebuild", action="store_true")
+    return parser
+
+
+def open_index(args: argparse.Namespace) -> tuple[IndexStore, Path]:
+    """The benchmark index named by `index_arguments` options (built on first use, or --rebuild)
+    and its file."""
+    path: Path = args.db or default_db(f"search-{args.calls}-{args.seed}.db")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    store = build_index(
+        path, calls=args.calls, seed=args.seed, campaigns=args.campaigns, rebuild=args.rebuild
+    )
+    return store, path

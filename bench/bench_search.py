@@ -13,7 +13,6 @@ least 100x faster than the scan.
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 import time
@@ -28,9 +27,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _common import (
     SCOPE,
-    build_index,
-    default_db,
     file_bytes,
+    index_arguments,
+    open_index,
     percentile,
     reproduce,
 )
@@ -141,23 +140,10 @@ async def run_queries(store: IndexStore, queries: list[Query], repeat: int) -> d
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--calls", type=int, default=100_000)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--campaigns", type=int, default=6)
-    parser.add_argument("--repeat", type=int, default=10)
+    parser = index_arguments(__doc__, repeat=10)
     parser.add_argument("--baseline-repeat", type=int, default=2)
-    parser.add_argument("--db", type=Path, default=None)
-    parser.add_argument("--rebuild", action="store_true")
     args = parser.parse_args()
-    path = args.db or default_db(f"search-{args.calls}-{args.seed}.db")
-    path.parent.mkdir(parents=True, exist_ok=True)
-
-    store = build_index(
-        path, calls=args.calls, seed=args.seed, campaigns=args.campaigns, rebuild=args.rebuild
-    )
+    store, path = open_index(args)
     try:
         stats = anyio.run(store.stats)
         newest = store.db.read_sync(

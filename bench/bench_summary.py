@@ -13,7 +13,6 @@ is not timed). Both give identical summaries (tests/test_analytics.py checks thi
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from datetime import timedelta
@@ -23,7 +22,7 @@ import anyio
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _common import PROVIDER, SCOPE, build_index, default_db, percentile, reproduce, to_call
+from _common import PROVIDER, SCOPE, index_arguments, open_index, percentile, reproduce, to_call
 
 from call_logs_mcp.analytics import summarize_calls
 from call_logs_mcp.index import IndexStore
@@ -45,22 +44,9 @@ async def time_summary(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--calls", type=int, default=100_000)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--campaigns", type=int, default=6)
-    parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--db", type=Path, default=None)
-    parser.add_argument("--rebuild", action="store_true")
+    parser = index_arguments(__doc__, repeat=7)
     args = parser.parse_args()
-    path = args.db or default_db(f"search-{args.calls}-{args.seed}.db")
-    path.parent.mkdir(parents=True, exist_ok=True)
-
-    store = build_index(
-        path, calls=args.calls, seed=args.seed, campaigns=args.campaigns, rebuild=args.rebuild
-    )
+    store, _ = open_index(args)
     try:
         campaign, newest = store.db.read_sync(
             lambda conn: conn.execute(
