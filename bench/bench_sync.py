@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _common import reproduce
 
-from call_logs_mcp.index import IndexStore, SyncSource, accounts_for, run_sync
+from call_logs_mcp.index import IndexStore, SyncSource, run_sync
+from call_logs_mcp.providers.config import accounts_for
 from call_logs_mcp.simulators import (
     simulated_app,
     simulated_dataset,

@@ -6,7 +6,8 @@ from pydantic import SecretStr
 from call_logs_mcp.cursors import decode_cursor, encode_cursor
 from call_logs_mcp.errors import ConfigurationError, InvalidArgumentError
 from call_logs_mcp.models import Call, CallSummary, Turn
-from call_logs_mcp.settings import ProviderConfig, load_settings
+from call_logs_mcp.providers.config import ProviderConfig
+from call_logs_mcp.settings import load_settings
 
 
 def test_a_cursor_round_trips_its_state() -> None:

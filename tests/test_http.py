@@ -34,6 +34,7 @@ from call_logs_mcp.errors import (
     RequestRejectedError,
     UnavailableError,
 )
+from call_logs_mcp.ids import path_segment
 from call_logs_mcp.providers._http import (
     BACKOFF_BASE_SECONDS,
     BACKOFF_CAP_SECONDS,
@@ -41,9 +42,8 @@ from call_logs_mcp.providers._http import (
     ProviderHttp,
     backoff_delay,
     parse_retry_after,
-    path_segment,
 )
-from call_logs_mcp.settings import ProviderConfig
+from call_logs_mcp.providers.config import ProviderConfig
 
 CANARY = "pk_live_CANARY_7f3a9c"
 BASE_HOST = "api.example.test"

@@ -12,10 +12,10 @@ import pytest
 from pydantic import SecretStr
 
 from call_logs_mcp.errors import InvalidArgumentError, StoreError
-from call_logs_mcp.index import CallRecord, IndexStore, account_id, accounts_for
+from call_logs_mcp.index import CallRecord, IndexStore
 from call_logs_mcp.index.migrations import SCHEMA_VERSION
 from call_logs_mcp.models import Call, CallStatus, Turn
-from call_logs_mcp.settings import ProviderConfig
+from call_logs_mcp.providers.config import ProviderConfig, account_id, accounts_for
 
 BASE = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

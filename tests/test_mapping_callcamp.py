@@ -17,7 +17,7 @@ from call_logs_mcp.errors import InvalidArgumentError, MalformedResponseError, N
 from call_logs_mcp.models import Call, CallQuery, CallStatus
 from call_logs_mcp.providers import create_provider
 from call_logs_mcp.providers.base import CallProvider
-from call_logs_mcp.settings import ProviderConfig
+from call_logs_mcp.providers.config import ProviderConfig
 
 # The API reference's detail example, verbatim.
 DETAIL: dict[str, Any] = {

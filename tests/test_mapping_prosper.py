@@ -21,7 +21,7 @@ from call_logs_mcp.errors import (
 from call_logs_mcp.models import Call, CallQuery, CallStatus
 from call_logs_mcp.providers import create_provider
 from call_logs_mcp.providers.base import CallProvider
-from call_logs_mcp.settings import ProviderConfig
+from call_logs_mcp.providers.config import ProviderConfig
 
 GUIDE_LIST = "/api/v1/campaigns/call-logs"
 OPENAPI_LIST = "/api/v1/call-logs"

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from call_logs_mcp.errors import ConfigurationError, UnsupportedError
 from call_logs_mcp.providers import PROVIDERS, SIMULATORS, create_provider, load, provider_class
 from call_logs_mcp.providers.base import CallProvider
-from call_logs_mcp.settings import ProviderConfig
+from call_logs_mcp.providers.config import ProviderConfig
 
 
 def offline() -> httpx2.MockTransport:

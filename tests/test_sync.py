@@ -14,9 +14,9 @@ import pytest
 from starlette.applications import Starlette
 
 from call_logs_mcp.errors import ConfigurationError, UnavailableError
-from call_logs_mcp.index import IndexStore, SyncScope, SyncSource, accounts_for, run_sync
+from call_logs_mcp.index import IndexStore, SyncScope, SyncSource, run_sync
 from call_logs_mcp.models import CallStatus
-from call_logs_mcp.settings import ProviderConfig
+from call_logs_mcp.providers.config import ProviderConfig, accounts_for
 from call_logs_mcp.simulators import (
     simulated_app,
     simulated_dataset,

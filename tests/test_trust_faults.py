@@ -23,7 +23,8 @@ from mcp.shared.exceptions import MCPError
 from mcp.types import CallToolResult
 
 from call_logs_mcp.errors import ProviderError
-from call_logs_mcp.index import IndexStore, SyncSource, accounts_for, run_sync
+from call_logs_mcp.index import IndexStore, SyncSource, run_sync
+from call_logs_mcp.providers.config import accounts_for
 from call_logs_mcp.simulators import (
     simulated_app,
     simulated_dataset,

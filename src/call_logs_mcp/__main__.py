@@ -468,7 +468,7 @@ async def sync_command(
         for name in names
     }
     bar = progress if progress is not None else SyncProgress()
-    store = IndexStore.from_settings(settings)
+    store = IndexStore.open(settings.db_path())
     try:
         result = await run_sync(store, sources, scope, bar)
     except ProviderError as exc:

@@ -93,8 +93,8 @@ class Runtime:
         )
 
     def _accounts(self, providers: Mapping[str, CallProvider]) -> dict[str, str]:
-        """The index scope: a keyed hash of each configured account (see `index.account_id`)."""
-        from call_logs_mcp.index import account_id
+        """The index scope: a keyed hash of each configured account (see `providers.config.account_id`)."""
+        from call_logs_mcp.providers.config import account_id
 
         accounts: dict[str, str] = {}
         for name in providers:

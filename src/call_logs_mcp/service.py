@@ -40,6 +40,7 @@ from call_logs_mcp.errors import (
     ProviderError,
     StoreError,
 )
+from call_logs_mcp.ids import path_segment
 from call_logs_mcp.models import (
     Call,
     CallPage,
@@ -50,7 +51,6 @@ from call_logs_mcp.models import (
     Speaker,
 )
 from call_logs_mcp.providers import PROVIDERS
-from call_logs_mcp.providers._http import path_segment
 from call_logs_mcp.providers.base import CallProvider
 
 if TYPE_CHECKING:

@@ -11,8 +11,6 @@ from call_logs_mcp.index.store import (
     RecentCalls,
     SyncState,
     UpsertCounts,
-    account_id,
-    accounts_for,
     purge,
     scope_key,
 )
@@ -41,8 +39,6 @@ __all__ = [
     "SyncSource",
     "SyncState",
     "UpsertCounts",
-    "account_id",
-    "accounts_for",
     "parse_query",
     "purge",
     "run_sync",

@@ -12,7 +12,6 @@ offered synchronously for the CLI.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import logging
 import re
@@ -21,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -59,9 +58,6 @@ from call_logs_mcp.models import (
     call_uri,
 )
 
-if TYPE_CHECKING:
-    from call_logs_mcp.settings import ProviderConfig, Settings
-
 logger = logging.getLogger(__name__)
 
 # Row ids carry order. A call's id is ((LAST_MINUTE - start minute) << SEQ_BITS | sequence), so
@@ -97,27 +93,6 @@ _STATE_COLUMNS = (
 
 AccountScope = Mapping[str, str]
 """{provider name: account id} — what a caller may see."""
-
-
-def account_id(config: ProviderConfig) -> str:
-    """A stable, non-reversible id of the platform account `config` points at: HMAC-SHA256
-    keyed by the API key over the provider name and base URL (16 hex chars)."""
-    base = (config.base_url or "").strip().rstrip("/").lower()
-    if not base:
-        try:
-            from call_logs_mcp.providers import provider_info
-
-            base = provider_info(config.name).default_base_url.rstrip("/").lower()
-        except Exception:  # an unknown or unimportable adapter: the key alone still scopes
-            base = ""
-    message = f"{config.name}\n{base}".encode()
-    key = config.api_key.get_secret_value().encode()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()[:16]
-
-
-def accounts_for(configs: Mapping[str, ProviderConfig]) -> dict[str, str]:
-    """The AccountScope of a set of provider configs (e.g. `settings.providers`)."""
-    return {name: account_id(config) for name, config in configs.items()}
 
 
 # --- time -----------------------------------------------------------------------------------
@@ -303,7 +278,7 @@ class _Source:
 
 
 class IndexStore:
-    """The local index. Open with `IndexStore.open(path)` (or `from_settings`), close with
+    """The local index. Open with `IndexStore.open(path)`, close with
     `close()` (or use it as an async context manager)."""
 
     def __init__(self, db: Database, *, rank_window: int = RANK_WINDOW) -> None:
@@ -318,10 +293,6 @@ class IndexStore:
 
         Raises StoreError when the file cannot be created or read as an index."""
         return cls(Database.open(Path(path)), rank_window=rank_window)
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> IndexStore:
-        return cls.open(settings.db_path())
 
     @property
     def path(self) -> Path:

@@ -58,7 +58,6 @@ from call_logs_mcp.index.store import (
     IndexStore,
     SyncState,
     UpsertCounts,
-    account_id,
     scope_key,
 )
 from call_logs_mcp.models import Call, CallQuery, CallStatus, CallSummary, PlatformTotals
@@ -67,7 +66,7 @@ from call_logs_mcp.providers.base import CallProvider
 if TYPE_CHECKING:
     import httpx2
 
-    from call_logs_mcp.settings import ProviderConfig
+    from call_logs_mcp.providers.config import ProviderConfig
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +107,7 @@ class SyncSource:
     ) -> SyncSource:
         """Build the adapter for `config` (`transport` injects a fake network)."""
         from call_logs_mcp.providers import create_provider
+        from call_logs_mcp.providers.config import account_id
 
         provider = create_provider(config, transport=transport)
         return cls(provider=provider, account=account_id(config), max_concurrency=config.max_concurrency)

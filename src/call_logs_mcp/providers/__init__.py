@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     import httpx2
 
     from call_logs_mcp.providers.base import CallProvider, ProviderInfo
-    from call_logs_mcp.settings import ProviderConfig
+    from call_logs_mcp.providers.config import ProviderConfig
 
 PROVIDERS: dict[str, str] = {
     "prosper": "call_logs_mcp.providers.prosper.adapter:ProsperProvider",

@@ -51,7 +51,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 import anyio
 import httpx2
@@ -67,7 +67,7 @@ from call_logs_mcp.errors import (
     RequestRejectedError,
     UnavailableError,
 )
-from call_logs_mcp.settings import ProviderConfig
+from call_logs_mcp.providers.config import ProviderConfig
 
 logger = logging.getLogger(__name__)
 
@@ -86,34 +86,8 @@ BACKOFF_CAP_SECONDS = 4.0
 MALFORMED_RETRIES = 2
 MAX_BODY_BYTES = 64 * 1024 * 1024
 MAX_PATH_LENGTH = 2048
-MAX_SEGMENT_LENGTH = 200
 
 _DELTA_SECONDS = re.compile(r"[0-9]+(?:\.[0-9]+)?")
-
-
-def path_segment(value: str, *, what: str = "call id") -> str:
-    """`value` validated and percent-encoded as exactly one URL path segment.
-
-    Raises InvalidArgumentError for empty or blank values, `.`/`..`, values longer than 200
-    characters, anything with `/`, `\\`, `?`, `#`, whitespace at either end, control characters
-    or percent-escapes (so `%2e%2e` cannot be decoded into a traversal upstream). The message
-    never repeats the value.
-    """
-    if (
-        not isinstance(value, str)
-        or not value.strip()
-        or value != value.strip()
-        or value in {".", ".."}
-        or len(value) > MAX_SEGMENT_LENGTH
-        or any(ch in value for ch in "/\\%?#")
-        or any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in value)
-        or any(0xD800 <= ord(ch) <= 0xDFFF for ch in value)
-    ):
-        raise InvalidArgumentError(
-            f"Invalid {what}: use the id exactly as list_calls returned it "
-            "(no '/', '\\', '%', '?', '#', control characters; not '.' or '..')."
-        )
-    return quote(value, safe="")
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import httpx2
     from starlette.applications import Starlette
 
-    from call_logs_mcp.settings import ProviderConfig
+    from call_logs_mcp.providers.config import ProviderConfig
     from call_logs_mcp.simulators.data import SimDataset
 
 logger = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ def simulated_provider_config(name: str, *, api_key: str | None = None, **overri
     set any other `ProviderConfig` field (auth_header, max_retries, requests_per_second, ...)."""
     from pydantic import SecretStr
 
-    from call_logs_mcp.settings import ProviderConfig
+    from call_logs_mcp.providers.config import ProviderConfig
 
     values: dict[str, Any] = {
         "name": name,

@@ -22,6 +22,7 @@ from datetime import UTC, datetime, time
 import httpx2
 
 from call_logs_mcp.errors import NotFoundError, UnsupportedError
+from call_logs_mcp.ids import path_segment
 from call_logs_mcp.models import (
     Call,
     CallPage,
@@ -31,7 +32,7 @@ from call_logs_mcp.models import (
     Capabilities,
     PlatformTotals,
 )
-from call_logs_mcp.providers._http import ProviderHttp, path_segment
+from call_logs_mcp.providers._http import ProviderHttp
 from call_logs_mcp.providers._paging import (
     PlatformPage,
     check_limit,
@@ -45,7 +46,7 @@ from call_logs_mcp.providers._paging import (
 from call_logs_mcp.providers.base import ProviderInfo
 from call_logs_mcp.providers.callcamp.mapping import SERVER_STATUS_FILTER, to_call
 from call_logs_mcp.providers.callcamp.wire import CallCampList, parse_call, parse_list
-from call_logs_mcp.settings import ProviderConfig
+from call_logs_mcp.providers.config import ProviderConfig
 
 CURSOR_KIND = "callcamp.calls"
 LIST_PATH = "/api/calls"

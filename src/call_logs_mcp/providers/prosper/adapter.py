@@ -31,6 +31,7 @@ from typing import Literal
 import httpx2
 
 from call_logs_mcp.errors import InvalidArgumentError, NotFoundError, RequestRejectedError, UnsupportedError
+from call_logs_mcp.ids import path_segment
 from call_logs_mcp.models import (
     Call,
     CallPage,
@@ -40,7 +41,7 @@ from call_logs_mcp.models import (
     Capabilities,
     PlatformTotals,
 )
-from call_logs_mcp.providers._http import ProviderHttp, path_segment
+from call_logs_mcp.providers._http import ProviderHttp
 from call_logs_mcp.providers._paging import (
     PlatformPage,
     check_limit,
@@ -54,9 +55,9 @@ from call_logs_mcp.providers._paging import (
     write_cursor,
 )
 from call_logs_mcp.providers.base import ProviderInfo
+from call_logs_mcp.providers.config import ProviderConfig
 from call_logs_mcp.providers.prosper.mapping import SERVER_STATUS_FILTER, to_call
 from call_logs_mcp.providers.prosper.wire import ProsperCallLog, parse_call, parse_list
-from call_logs_mcp.settings import ProviderConfig
 
 logger = logging.getLogger(__name__)
 
