@@ -18,7 +18,7 @@ import anyio
 from mcp.server.mcpserver import MCPServer
 
 from call_logs_mcp import __version__
-from call_logs_mcp.service import CallLogService
+from call_logs_mcp.core.service import CallLogService
 from call_logs_mcp.shaping import Shaper
 
 if TYPE_CHECKING:
@@ -155,7 +155,7 @@ def server_instructions(settings: Settings, provider_names: list[str]) -> str:
         shown = ", ".join(f"{provider_info(n).display_name} ({n})" for n in provider_names)
         live = f"Live call-log platforms: {shown}."
     else:
-        from call_logs_mcp.service import no_provider_message
+        from call_logs_mcp.core.service import no_provider_message
 
         live = no_provider_message()
     demo = (

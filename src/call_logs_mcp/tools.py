@@ -20,7 +20,7 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
 from call_logs_mcp.errors import CallLogsError
-from call_logs_mcp.service import Progress, build_query, parse_date, parse_speaker
+from call_logs_mcp.core.service import Progress, build_query, parse_date, parse_speaker
 from call_logs_mcp.shaping import CallDetail, CallList, CampaignList, CampaignReport, SearchAnswer, Shaped
 
 if TYPE_CHECKING:
