@@ -110,9 +110,6 @@ class CallQuery(_Model):
     to_date: datetime | None = None
     search: str | None = None
 
-    def active_filters(self) -> list[str]:
-        return [name for name, value in self.model_dump().items() if value is not None]
-
 
 class PlatformTotals(_Model):
     """Aggregates a platform reports for a whole filtered set (exact, not computed by us)."""

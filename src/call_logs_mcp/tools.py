@@ -19,8 +19,9 @@ from mcp.shared.exceptions import MCPError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
+from call_logs_mcp.core.arguments import build_query, parse_date, parse_speaker
+from call_logs_mcp.core.freshness import Progress
 from call_logs_mcp.errors import CallLogsError
-from call_logs_mcp.core.service import Progress, build_query, parse_date, parse_speaker
 from call_logs_mcp.shaping import CallDetail, CallList, CampaignList, CampaignReport, SearchAnswer, Shaped
 
 if TYPE_CHECKING:
@@ -202,7 +203,7 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
             filters = build_query(
                 campaign_id=campaign_id, status=status, from_date=from_date, to_date=to_date
             )
-            outcome = await runtime.service.search(
+            shaped = await runtime.service.search(
                 query,
                 provider=provider,
                 filters=filters,
@@ -210,23 +211,18 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
                 limit=limit,
                 cursor=cursor,
                 progress=progress_of(ctx),
+                # The seam (layout-core): the shaper renders an outcome and says how many hits it
+                # shows; the core re-queries for exactly that many when fewer fit than were found.
+                fit=lambda found: runtime.shaper.search_answer(
+                    query=found.result.query,
+                    interpreted_as=found.result.interpreted_as,
+                    hits=found.result.hits,
+                    total_hits=found.result.total_hits,
+                    calls_matched=found.result.calls_matched,
+                    next_cursor=found.result.next_cursor,
+                    coverage=found.coverage,
+                ),
             )
-            result = outcome.result
-            for _ in range(4):
-                shown, shaped = runtime.shaper.search_answer(
-                    query=result.query,
-                    interpreted_as=result.interpreted_as,
-                    hits=result.hits,
-                    total_hits=result.total_hits,
-                    calls_matched=result.calls_matched,
-                    next_cursor=result.next_cursor,
-                    coverage=outcome.coverage,
-                )
-                if shown == len(result.hits):
-                    return result_of(shaped)
-                # Fewer hits fit than were found: ask again for exactly that many, so the cursor
-                # resumes right after the last hit shown.
-                result = await outcome.rerun(max(1, shown))
             return result_of(shaped)
 
     @server.tool(

@@ -1,0 +1,208 @@
+"""Questions the index answers, after syncing the requested scope when it is stale: transcript
+search (re-queried until its page fits the caller's budget), campaign summaries and listings,
+recent calls and id completion."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, TypeVar
+
+from call_logs_mcp.core.freshness import Freshness, Progress, ScopeCoverage, SyncReport
+from call_logs_mcp.core.local_index import LocalIndex
+from call_logs_mcp.errors import InvalidArgumentError, NotFoundError, StoreError
+from call_logs_mcp.models import CallQuery, CallSummary, Speaker
+
+if TYPE_CHECKING:
+    from call_logs_mcp.analytics import CampaignSummary
+    from call_logs_mcp.index import CampaignListing, SearchResult
+
+Fitted = TypeVar("Fitted")
+
+# How often a search is asked again for fewer hits when its page does not fit: each retry asks for
+# exactly the number shown, which normally fits at once.
+_REFITS = 3
+
+
+@dataclass(frozen=True)
+class SearchOutcome:
+    """One page of search hits and what the index covers for the searched scope."""
+
+    result: SearchResult
+    coverage: list[ScopeCoverage]
+
+
+@dataclass
+class CampaignOutcome:
+    summary: CampaignSummary
+    report: SyncReport
+
+
+@dataclass
+class CampaignsOutcome:
+    campaigns: list[CampaignListing]
+    report: SyncReport
+
+
+@dataclass
+class RecentPage:
+    calls: list[CallSummary]
+    next_cursor: str | None
+
+
+async def search(
+    fresh: Freshness,
+    names: Sequence[str],
+    query: str,
+    *,
+    filters: CallQuery,
+    speaker: Speaker | None,
+    limit: int,
+    cursor: str | None,
+    progress: Progress | None,
+    fit: Callable[[SearchOutcome], tuple[int, Fitted]],
+) -> Fitted:
+    """Transcript search over the index of `names`, after syncing a stale scope, as `fit` renders it.
+
+    `fit` renders an outcome and says how many of its hits the rendering shows. When it shows
+    fewer than were found, the search runs again for exactly that many, so the page's cursor
+    resumes right after the last hit shown. Raises InvalidArgumentError (empty query, bad cursor),
+    StoreError.
+    """
+    from call_logs_mcp.index import parse_query
+
+    store = fresh.index.require()
+    parse_query(query)  # a query with nothing to search fails before any sync
+    report = await fresh.sync_if_stale(
+        names,
+        campaign_id=filters.campaign_id,
+        since=filters.from_date,
+        until=filters.to_date,
+        progress=progress,
+    )
+
+    async def run(page_limit: int) -> SearchResult:
+        return await store.search(
+            fresh.index.scope(names),
+            query,
+            provider=names[0] if len(names) == 1 else None,
+            campaign_id=filters.campaign_id,
+            status=filters.status,
+            from_date=filters.from_date,
+            to_date=filters.to_date,
+            speaker=speaker,
+            limit=page_limit,
+            cursor=cursor,
+        )
+
+    coverage = await fresh.coverage(names, filters.campaign_id, report)
+    outcome = SearchOutcome(result=await run(limit), coverage=coverage)
+    shown, fitted = fit(outcome)
+    for _ in range(_REFITS):
+        if shown == len(outcome.result.hits):
+            break
+        outcome = replace(outcome, result=await run(max(1, shown)))
+        shown, fitted = fit(outcome)
+    return fitted
+
+
+async def summarize_campaign(
+    fresh: Freshness,
+    names: Sequence[str],
+    campaign: str,
+    *,
+    from_date: datetime | None,
+    to_date: datetime | None,
+    progress: Progress | None,
+) -> CampaignOutcome:
+    """The campaign summary from the index, after syncing the campaign's scope when stale.
+
+    Raises InvalidArgumentError (ambiguous campaign across providers), NotFoundError (no
+    provider has calls in it), StoreError.
+    """
+    store = fresh.index.require()
+    report = await fresh.sync_if_stale(
+        names, campaign_id=campaign, since=from_date, until=to_date, progress=progress
+    )
+    if len(names) > 1:
+        listings = await store.list_campaigns(fresh.index.scope(names))
+        holders = [
+            n
+            for n in names
+            if any(c.campaign_id == campaign and c.indexed_calls for c in listings if c.provider == n)
+        ]
+        if len(holders) > 1:
+            raise InvalidArgumentError(
+                f"Campaign {campaign} exists on several providers ({', '.join(holders)}); "
+                "pass provider= to choose one."
+            )
+        if not holders:
+            if report.errors and len(report.errors) == len(names):
+                raise StoreError(
+                    f"No indexed calls for campaign {campaign}, and syncing failed: "
+                    + " ".join(report.errors.values())
+                )
+            raise NotFoundError(" or ".join(names), f"indexed calls in campaign {campaign}")
+        names = holders
+    summary = await store.campaign_summary(
+        fresh.index.scope(names), names[0], campaign, from_date=from_date, to_date=to_date
+    )
+    return CampaignOutcome(summary=summary, report=report)
+
+
+async def list_campaigns(
+    fresh: Freshness, names: Sequence[str], *, progress: Progress | None
+) -> CampaignsOutcome:
+    """Campaigns per provider from the index (synced first when stale). Raises StoreError."""
+    store = fresh.index.require()
+    report = await fresh.sync_if_stale(names, progress=progress)
+    listings = await store.list_campaigns(fresh.index.scope(names))
+    return CampaignsOutcome(campaigns=[c for c in listings if c.provider in names], report=report)
+
+
+async def recent_calls(
+    index: LocalIndex, names: Sequence[str], *, limit: int, cursor: str | None
+) -> RecentPage:
+    """Indexed calls of `names`, newest first (none without an index or a provider).
+
+    Raises InvalidArgumentError (bad cursor or limit), StoreError.
+    """
+    if index.store is None or not names:
+        return RecentPage(calls=[], next_cursor=None)
+    page = await index.store.recent_calls(index.scope(names), limit=limit, cursor=cursor)
+    return RecentPage(calls=list(page.calls), next_cursor=page.next_cursor)
+
+
+async def complete_call_ids(
+    index: LocalIndex, names: Sequence[str], prefix: str, *, limit: int
+) -> tuple[list[str], bool]:
+    """Indexed call ids of `names` starting with `prefix` (the most recent calls first), and
+    whether there are more than `limit`. Raises StoreError."""
+    if index.store is None or not names:
+        return [], False
+    values: list[str] = []
+    cursor: str | None = None
+    for _ in range(10):  # look through the 2,000 most recent calls at most
+        page = await index.store.recent_calls(index.scope(names), limit=200, cursor=cursor)
+        for call in page.calls:
+            if call.call_id.startswith(prefix) and call.call_id not in values:
+                values.append(call.call_id)
+                if len(values) > limit:
+                    return values[:limit], True
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    return values, False
+
+
+async def complete_campaign_ids(
+    index: LocalIndex, names: Sequence[str], prefix: str, *, limit: int
+) -> tuple[list[str], bool]:
+    """Indexed campaign ids of `names` starting with `prefix`, and whether there are more than
+    `limit`. Raises StoreError."""
+    if index.store is None or not names:
+        return [], False
+    listings = await index.store.list_campaigns(index.scope(names))
+    values = sorted({c.campaign_id for c in listings if c.campaign_id and c.campaign_id.startswith(prefix)})
+    return values[:limit], len(values) > limit
