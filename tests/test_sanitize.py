@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from call_logs_mcp.models import Turn
-from call_logs_mcp.redact import Redactor
-from call_logs_mcp.sanitize import clean_text, inert_markdown, one_line, turn_line, untrusted_block
+from call_logs_mcp.output.redact import Redactor
+from call_logs_mcp.output.sanitize import clean_text, inert_markdown, one_line, turn_line, untrusted_block
 
 REDACTOR = Redactor()
 

@@ -32,8 +32,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from call_logs_mcp.analytics import CampaignSummary
 from call_logs_mcp.errors import InvalidArgumentError
 from call_logs_mcp.models import Call, CallSummary, PlatformTotals, Turn, call_uri
-from call_logs_mcp.redact import Redactor
-from call_logs_mcp.sanitize import clean_text, inert_markdown, one_line, turn_line, untrusted_block
+from call_logs_mcp.output.redact import Redactor
+from call_logs_mcp.output.sanitize import clean_text, inert_markdown, one_line, turn_line, untrusted_block
 
 ELLIPSIS = "…"
 

@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, TypeVar, cast
 if TYPE_CHECKING:
     from phonenumbers import PhoneNumber
 
-from call_logs_mcp.sanitize import clean_text
+from call_logs_mcp.output.sanitize import clean_text
 
 __all__ = ["DEFAULT_REGIONS", "Redactor"]
 
