@@ -18,8 +18,8 @@ import anyio
 from mcp.server.mcpserver import MCPServer
 
 from call_logs_mcp import __version__
+from call_logs_mcp.output.shaper import Shaper
 from call_logs_mcp.service import CallLogService
-from call_logs_mcp.shaping import Shaper
 
 if TYPE_CHECKING:
     import httpx2

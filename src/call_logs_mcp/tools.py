@@ -20,8 +20,9 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
 from call_logs_mcp.errors import CallLogsError
+from call_logs_mcp.output.budget import Shaped
+from call_logs_mcp.output.schemas import CallDetail, CallList, CampaignList, CampaignReport, SearchAnswer
 from call_logs_mcp.service import Progress, build_query, parse_date, parse_speaker
-from call_logs_mcp.shaping import CallDetail, CallList, CampaignList, CampaignReport, SearchAnswer, Shaped
 
 if TYPE_CHECKING:
     from call_logs_mcp.server import Runtime
@@ -120,15 +121,7 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
                 campaign_id=campaign_id, status=status, from_date=from_date, to_date=to_date, search=search
             )
             page = await runtime.service.list_calls(query, provider=provider, limit=limit, cursor=cursor)
-            _, shaped = runtime.shaper.call_list(
-                rows=page.rows,
-                providers=page.providers,
-                cursor_after=page.cursor_after,
-                has_more_after=page.has_more_after,
-                totals=page.totals,
-                unsupported_filters=page.unsupported_filters,
-                provider_errors=page.provider_errors,
-            )
+            _, shaped = runtime.shaper.call_list(page)
             return result_of(shaped)
 
     @server.tool(
@@ -213,15 +206,7 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
             )
             result = outcome.result
             for _ in range(4):
-                shown, shaped = runtime.shaper.search_answer(
-                    query=result.query,
-                    interpreted_as=result.interpreted_as,
-                    hits=result.hits,
-                    total_hits=result.total_hits,
-                    calls_matched=result.calls_matched,
-                    next_cursor=result.next_cursor,
-                    coverage=outcome.coverage,
-                )
+                shown, shaped = runtime.shaper.search_answer(result, outcome.coverage)
                 if shown == len(result.hits):
                     return result_of(shaped)
                 # Fewer hits fit than were found: ask again for exactly that many, so the cursor
