@@ -10,9 +10,11 @@ from hypothesis import strategies as st
 
 from call_logs_mcp.analytics import summarize_calls
 from call_logs_mcp.models import Call, CallStatus, CallSummary, PlatformTotals, Turn
-from call_logs_mcp.shaping import Shaper, json_size
+from call_logs_mcp.output.budget import json_size
+from call_logs_mcp.output.shaper import Shaper
 from call_logs_mcp.simulators import simulated_dataset
 from mcp_harness import serve, text_of
+from test_shaping import Page
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -148,15 +150,15 @@ def test_no_list_calls_answer_exceeds_the_budget(
         for i, summary in enumerate(summaries)
     ]
     shaper = Shaper(max_chars=budget)
-    shown, shaped = shaper.call_list(
+    page = Page(
         rows=listed,
         providers=["prosper", "callcamp"],
         cursor_after=lambda k: "c" * 400 if k < len(listed) else None,
-        has_more_after=lambda k: k < len(listed),
         totals={"callcamp": PlatformTotals(calls=10**9, duration_seconds=1e12, cost=1e9, currency=campaign)},
         unsupported_filters={"prosper": ["search", "status"]},
         provider_errors={"prosper": "prosper is unavailable (HTTP 503 after 5 attempts); try again later."},
     )
+    shown, shaped = shaper.call_list(page)
     assert_within(shaper, shaped.text, shaped.structured)
     assert shown >= min(1, len(listed))
 

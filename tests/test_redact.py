@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
-from call_logs_mcp.redact import Redactor
+from call_logs_mcp.output.redact import Redactor
 
 REDACTOR = Redactor()
 COUNTRIES = ("US", "GB", "DE", "FR", "IN", "BR", "AU", "ES", "IT", "MX", "JP", "NL")

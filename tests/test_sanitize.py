@@ -1,7 +1,7 @@
 """Untrusted text: invisible characters, inert markdown, turn lines and blocks a turn cannot forge.
 
 The injection corpus is built here from families of payloads times ways of smuggling them; each
-payload is checked alone and inside one transcript rendered the way `shaping` renders it.
+payload is checked alone and inside one transcript rendered the way `output` renders it.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from call_logs_mcp.models import Turn
-from call_logs_mcp.redact import Redactor
-from call_logs_mcp.sanitize import clean_text, inert_markdown, one_line, turn_line, untrusted_block
+from call_logs_mcp.output.redact import Redactor
+from call_logs_mcp.output.sanitize import clean_text, inert_markdown, one_line, turn_line, untrusted_block
 
 REDACTOR = Redactor()
 
@@ -142,7 +142,7 @@ CORPUS = dict(injection_corpus())
 
 
 def render(texts: list[str]) -> str:
-    """A transcript rendered as `shaping` renders one: scrubbed text, one line per turn, one block."""
+    """A transcript rendered as `output` renders one: scrubbed text, one line per turn, one block."""
     turns = [
         Turn(speaker=("customer", "agent")[i % 2], text=t, offset_seconds=i * 7.5)
         for i, t in enumerate(texts)

@@ -1,10 +1,13 @@
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from call_logs_mcp.errors import InvalidArgumentError
-from call_logs_mcp.models import Call, CallStatus, CallSummary, Turn
-from call_logs_mcp.shaping import Shaper, json_size
+from call_logs_mcp.models import Call, CallStatus, CallSummary, PlatformTotals, Turn
+from call_logs_mcp.output.budget import json_size
+from call_logs_mcp.output.shaper import Shaper
 
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -152,6 +155,21 @@ def test_offsets_outside_the_transcript_are_invalid_arguments(
         )
 
 
+@dataclass(frozen=True)
+class Page:
+    """A listing page as the service hands one to the shaper: rows, and a cursor after any of them."""
+
+    rows: list[CallSummary]
+    cursor_after: Callable[[int], str | None]
+    providers: list[str] = field(default_factory=lambda: ["prosper"])
+    totals: dict[str, PlatformTotals] = field(default_factory=dict)
+    unsupported_filters: dict[str, list[str]] = field(default_factory=dict)
+    provider_errors: dict[str, str] = field(default_factory=dict)
+
+    def has_more_after(self, count: int) -> bool:
+        return count < len(self.rows)
+
+
 def rows(count: int, summary: str = "") -> list[CallSummary]:
     return [
         CallSummary(
@@ -173,15 +191,7 @@ def test_a_list_shrinks_by_rows_and_resumes_after_the_last_row_shown() -> None:
         asked.append(k)
         return f"after-{k}" if k < len(listed) else None
 
-    shown, shaped = Shaper(max_chars=5_000).call_list(
-        rows=listed,
-        providers=["prosper"],
-        cursor_after=cursor_after,
-        has_more_after=lambda k: k < len(listed),
-        totals={},
-        unsupported_filters={},
-        provider_errors={},
-    )
+    shown, shaped = Shaper(max_chars=5_000).call_list(Page(rows=listed, cursor_after=cursor_after))
     assert 0 < shown < 100
     assert len(shaped.text) <= 5_000 and json_size(shaped.structured) <= 5_000
     assert [r["call_id"] for r in shaped.structured["calls"]] == [c.call_id for c in listed[:shown]]

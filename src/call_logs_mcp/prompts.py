@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from mcp.server.mcpserver import MCPServer
 from pydantic import Field
 
-from call_logs_mcp.sanitize import clean_text, one_line
+from call_logs_mcp.output.sanitize import clean_text, one_line
 
 if TYPE_CHECKING:
     from call_logs_mcp.server import Runtime

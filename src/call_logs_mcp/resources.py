@@ -31,7 +31,7 @@ from mcp.types import (
 )
 
 from call_logs_mcp.errors import CallLogsError, InvalidArgumentError, NotFoundError
-from call_logs_mcp.sanitize import one_line
+from call_logs_mcp.output.sanitize import one_line
 
 if TYPE_CHECKING:
     from call_logs_mcp.server import Runtime

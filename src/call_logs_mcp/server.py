@@ -19,7 +19,7 @@ from mcp.server.mcpserver import MCPServer
 
 from call_logs_mcp import __version__
 from call_logs_mcp.core.service import CallLogService
-from call_logs_mcp.shaping import Shaper
+from call_logs_mcp.output.shaper import Shaper
 
 if TYPE_CHECKING:
     import httpx2

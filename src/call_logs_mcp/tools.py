@@ -22,7 +22,8 @@ from pydantic import Field
 from call_logs_mcp.core.arguments import build_query, parse_date, parse_speaker
 from call_logs_mcp.core.freshness import Progress
 from call_logs_mcp.errors import CallLogsError
-from call_logs_mcp.shaping import CallDetail, CallList, CampaignList, CampaignReport, SearchAnswer, Shaped
+from call_logs_mcp.output.budget import Shaped
+from call_logs_mcp.output.schemas import CallDetail, CallList, CampaignList, CampaignReport, SearchAnswer
 
 if TYPE_CHECKING:
     from call_logs_mcp.server import Runtime
@@ -121,15 +122,7 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
                 campaign_id=campaign_id, status=status, from_date=from_date, to_date=to_date, search=search
             )
             page = await runtime.service.list_calls(query, provider=provider, limit=limit, cursor=cursor)
-            _, shaped = runtime.shaper.call_list(
-                rows=page.rows,
-                providers=page.providers,
-                cursor_after=page.cursor_after,
-                has_more_after=page.has_more_after,
-                totals=page.totals,
-                unsupported_filters=page.unsupported_filters,
-                provider_errors=page.provider_errors,
-            )
+            _, shaped = runtime.shaper.call_list(page)
             return result_of(shaped)
 
     @server.tool(
@@ -211,17 +204,8 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
                 limit=limit,
                 cursor=cursor,
                 progress=progress_of(ctx),
-                # The seam (layout-core): the shaper renders an outcome and says how many hits it
-                # shows; the core re-queries for exactly that many when fewer fit than were found.
-                fit=lambda found: runtime.shaper.search_answer(
-                    query=found.result.query,
-                    interpreted_as=found.result.interpreted_as,
-                    hits=found.result.hits,
-                    total_hits=found.result.total_hits,
-                    calls_matched=found.result.calls_matched,
-                    next_cursor=found.result.next_cursor,
-                    coverage=found.coverage,
-                ),
+                # The shaper says how many hits fit; the core re-queries for exactly that many.
+                fit=lambda found: runtime.shaper.search_answer(found.result, found.coverage),
             )
             return result_of(shaped)
 

@@ -1,6 +1,6 @@
 """PII redaction on the way out: phone numbers, e-mail addresses, card numbers, SSNs, some names.
 
-`Redactor(enabled=True)` is applied by `shaping` to every string that leaves the server; the index
+`Redactor(enabled=True)` is applied by `output` to every string that leaves the server; the index
 keeps what the platform returned. What is replaced, in this order:
 
 - e-mail addresses: the local part goes, the domain stays: ``jane.doe@example.com`` ->
@@ -51,7 +51,8 @@ from typing import TYPE_CHECKING, TypeVar, cast
 if TYPE_CHECKING:
     from phonenumbers import PhoneNumber
 
-from call_logs_mcp.sanitize import clean_text
+from call_logs_mcp.output.sanitize import clean_text
+from call_logs_mcp.output.text import ELLIPSIS
 
 __all__ = ["DEFAULT_REGIONS", "Redactor"]
 
@@ -63,7 +64,6 @@ DEFAULT_REGIONS: tuple[str, ...] = (
     "US", "GB", "DE", "FR", "IN", "BR", "AU", "ES", "IT", "MX", "JP", "NL", "IE", "NZ", "ZA",
 )  # fmt: skip
 
-ELLIPSIS = "…"
 _MIN_PHONE_DIGITS = 7
 _MAX_PHONE_DIGITS = 17
 # Regions where national numbers are customarily written without the trunk prefix.

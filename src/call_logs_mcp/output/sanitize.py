@@ -2,7 +2,7 @@
 
 Everything a platform returns is untrusted: anyone who speaks on a call writes into the transcript,
 and the transcript lands in the assistant's context. This module holds pure functions (no I/O, no
-MCP) that `shaping` applies to every string on its way out:
+MCP) that `output` applies to every string on its way out:
 
 - `clean_text(s)`: removes characters that are invisible or change how text around them reads --
   C0/C1 controls, zero-width and other format characters (Unicode category Cf, which covers the
@@ -37,6 +37,8 @@ import unicodedata
 from collections.abc import Callable
 from functools import lru_cache
 
+from call_logs_mcp.output.text import ELLIPSIS
+
 __all__ = [
     "TURN_NEWLINE",
     "block_label",
@@ -50,7 +52,6 @@ __all__ = [
 
 # Shown where a line break was inside a single-line rendering.
 TURN_NEWLINE = " ⏎ "
-_ELLIPSIS = "…"
 
 # --------------------------------------------------------------------------------------------------
 # clean_text: tables of code points, as data
@@ -225,7 +226,7 @@ def one_line(s: str, max_chars: int | None = None) -> str:
         raise ValueError("max_chars must be at least 1")
     s = _single_line(s)
     if max_chars is not None and len(s) > max_chars:
-        s = s[: max_chars - 1].rstrip(" ") + _ELLIPSIS
+        s = s[: max_chars - 1].rstrip(" ") + ELLIPSIS
     return s
 
 

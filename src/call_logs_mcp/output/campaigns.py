@@ -1,0 +1,304 @@
+"""summarize_campaign and list_campaigns answers: every platform string scrubbed, a summary's big
+parts cut level by level until it fits, campaign rows shrunk by rows."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
+from typing import Any
+
+from call_logs_mcp.analytics import CampaignSummary
+from call_logs_mcp.index import CampaignListing
+from call_logs_mcp.output.budget import Shaped, checked, fit_rows, within
+from call_logs_mcp.output.schemas import CampaignList, CampaignReport, CampaignRow
+from call_logs_mcp.output.scrub import Scrubber
+from call_logs_mcp.output.text import clip, fmt_duration, fmt_int, fmt_money, fmt_num, fmt_pct, fmt_time
+
+
+def campaign_report(
+    summary: CampaignSummary, *, sync_errors: Mapping[str, str], scrub: Scrubber, budget: int
+) -> Shaped:
+    """A summarize_campaign answer: every platform string scrubbed, big parts cut to fit."""
+    data = summary.model_dump(mode="json")
+    scrubbed = _scrub_summary(data, scrub)
+    for level in range(len(_SUMMARY_LEVELS)):
+        shrunk, cut = _shrink_summary(scrubbed, level)
+        validated = CampaignSummary.model_validate(shrunk)
+        model = CampaignReport(summary=validated, shortened=cut, sync_errors=dict(sync_errors))
+        structured = model.model_dump(mode="json")
+        text = _summary_text(structured)
+        if within(text, structured, budget):
+            break
+    else:  # pragma: no cover - the last level keeps only small, bounded parts
+        raise AssertionError("campaign summary does not fit the budget")
+    return checked(text, structured, budget)
+
+
+def _scrub_summary(data: dict[str, Any], scrub: Scrubber) -> dict[str, Any]:
+    s = scrub
+    out = dict(data)
+    out["campaign_id"] = s.ident(data.get("campaign_id"))
+    out["campaign_name"] = s.line(data["campaign_name"], 200) if data.get("campaign_name") else None
+    out["by_ended_reason"] = {s.line(k, 120): v for k, v in data["by_ended_reason"].items()}
+    fields = []
+    for item in data.get("extracted_fields", []):
+        item = dict(item)
+        phones = s.redactor.phone_key(item["name"])
+        item["name"] = s.line(item["name"], 120)
+        if phones:
+            # The values of a phone-number field are phone numbers: no mean/min/max of them.
+            item["mean"] = item["min"] = item["max"] = None
+        if item.get("values") is not None:
+            merged: dict[str, int] = {}
+            for key, count in item["values"].items():
+                shown = (s.phone(key) or "") if phones else s.line(key, 160)
+                merged[shown] = merged.get(shown, 0) + int(count)
+            item["values"] = merged
+        fields.append(item)
+    out["extracted_fields"] = fields
+    coverage = dict(data["coverage"])
+    coverage["note"] = s.line(coverage.get("note", ""), 600)
+    out["coverage"] = coverage
+    totals = dict(data["totals"])
+    totals["currency"] = s.currency(totals.get("currency"))
+    out["totals"] = totals
+    cost = dict(data["cost"])
+    cost["currency"] = s.currency(cost.get("currency"))
+    cost["by_currency"] = {s.currency(k) or "?": v for k, v in cost.get("by_currency", {}).items()}
+    out["cost"] = cost
+    out["notable_calls"] = [
+        {**n, "call_id": s.ident(n["call_id"]), "uri": clip(n["uri"], 300)} for n in data["notable_calls"]
+    ]
+    return out
+
+
+# (top values per extracted field, extracted fields / list entries kept, days of calls_per_day kept)
+_SUMMARY_LEVELS = (
+    (None, None, None),
+    (20, 40, 60),
+    (8, 20, 31),
+    (3, 10, 14),
+    (1, 5, 7),
+    (0, 2, 3),
+    (0, 0, 0),
+)
+
+
+def _top(values: Mapping[str, int], n: int) -> dict[str, int]:
+    ranked = sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+    return dict(ranked)
+
+
+def _shrink_summary(data: dict[str, Any], level: int) -> tuple[dict[str, Any], list[str]]:
+    """The summary with big parts cut to the given level; (data, names of what was cut)."""
+    top_values, max_fields, max_days = _SUMMARY_LEVELS[level]
+    if top_values is None or max_fields is None or max_days is None:
+        return data, []
+    out = dict(data)
+    cut: list[str] = []
+    fields = []
+    for item in data.get("extracted_fields", [])[:max_fields]:
+        item = dict(item)
+        values = item.get("values")
+        if values and len(values) > top_values:
+            item["values"] = _top(values, top_values)
+            if "extracted_fields.values" not in cut:
+                cut.append("extracted_fields.values")
+        fields.append(item)
+    if len(data.get("extracted_fields", [])) > max_fields:
+        cut.append("extracted_fields")
+    out["extracted_fields"] = fields
+    days = data.get("calls_per_day", {})
+    if len(days) > max_days:
+        out["calls_per_day"] = dict(sorted(days.items())[-max_days:])
+        cut.append("calls_per_day (latest days kept)")
+    reasons = data.get("by_ended_reason", {})
+    if len(reasons) > max_fields:
+        out["by_ended_reason"] = _top(reasons, max_fields)
+        cut.append("by_ended_reason")
+    for key in ("by_status", "platform_by_status"):
+        values = data.get(key)
+        if values and len(values) > max(3, max_fields):
+            out[key] = _top(values, max(3, max_fields))
+            cut.append(key)
+    notable = data.get("notable_calls", [])
+    if len(notable) > max_fields:
+        out["notable_calls"] = notable[:max_fields]
+        cut.append("notable_calls")
+    if level == len(_SUMMARY_LEVELS) - 1:
+        # The smallest form: headline figures only.
+        qa = dict(data["qa"])
+        if qa.get("distribution"):
+            qa["distribution"] = []
+            cut.append("qa.distribution")
+        out["qa"] = qa
+        cost = dict(data["cost"])
+        if len(cost.get("by_currency", {})) > 3:
+            cost["by_currency"] = _top(cost["by_currency"], 3)
+            cut.append("cost.by_currency")
+        out["cost"] = cost
+        coverage = dict(data["coverage"])
+        coverage["note"] = clip(coverage.get("note") or "", 160)
+        out["coverage"] = coverage
+        if out.get("campaign_name"):
+            out["campaign_name"] = clip(out["campaign_name"], 60)
+    return out, cut
+
+
+def campaign_list(
+    listings: Sequence[CampaignListing], *, sync_errors: Mapping[str, str], scrub: Scrubber, budget: int
+) -> Shaped:
+    """A list_campaigns answer: as many campaigns as fit, the rest counted."""
+    s = scrub
+    rows = [
+        CampaignRow(
+            provider=c.provider,
+            campaign_id=s.ident(c.campaign_id),
+            name=s.line(c.name, 160) if c.name else None,
+            indexed_calls=c.indexed_calls,
+            platform_calls=c.platform_calls,
+            first_call_at=fmt_time(c.first_call_at),
+            last_call_at=fmt_time(c.last_call_at),
+            last_synced_at=fmt_time(c.last_synced_at),
+        )
+        for c in listings
+    ]
+    rows.sort(key=lambda r: (r.last_call_at or "", r.provider), reverse=True)
+
+    def line(r: CampaignRow) -> str:
+        ident = r.campaign_id or "(calls whose platform record names no campaign)"
+        name = f' "{r.name}"' if r.name else ""
+        counts = f"{fmt_int(r.indexed_calls)} calls indexed"
+        if r.platform_calls is not None:
+            counts += f" (platform reports {fmt_int(r.platform_calls)})"
+        span = ""
+        if r.first_call_at or r.last_call_at:
+            span = f", {(r.first_call_at or '?')[:10]} → {(r.last_call_at or '?')[:10]}"
+        return f"- {ident}{name} ({r.provider}): {counts}{span}"
+
+    def build(k: int) -> tuple[str, dict[str, Any]]:
+        model = CampaignList(campaigns=rows[:k], omitted=len(rows) - k, sync_errors=dict(sync_errors))
+        out = [f"{len(rows)} campaign{'s' if len(rows) != 1 else ''} in the local index, most recent first:"]
+        for name, error in sync_errors.items():
+            out.append(f"Syncing {name} did not complete just now, the list may be stale: {error}")
+        out.extend(line(r) for r in rows[:k])
+        if k < len(rows):
+            out.append(f"{len(rows) - k} more omitted to fit the output budget; pass provider to narrow.")
+        out.append("Pass a campaign_id to summarize_campaign, list_calls or search_transcripts.")
+        if any(r.campaign_id is None for r in rows[:k]):
+            out.append(
+                "Some platforms (CallCamp) do not name the campaign on a call record: their "
+                "campaigns appear here once summarize_campaign or search_transcripts has been "
+                "called with that campaign_id (the id from the platform's dashboard) and provider."
+            )
+        return "\n".join(out), model.model_dump(mode="json")
+
+    _, shaped = fit_rows(budget, len(rows), build)
+    return shaped
+
+
+def _summary_text(report: Mapping[str, Any]) -> str:
+    """Terse lines for a model; every string in `report` is already scrubbed."""
+    sm = report["summary"]
+    t = sm["totals"]
+    title = f"Campaign {sm.get('campaign_id') or '(all calls)'}"
+    if sm.get("campaign_name"):
+        title += f' "{sm["campaign_name"]}"'
+    title += f" on {sm['provider']}"
+    if sm.get("from_date") or sm.get("to_date"):
+        title += f", {(sm.get('from_date') or '…')[:10]} to {(sm.get('to_date') or '…')[:10]}"
+    lines = [title]
+    head = [f"{fmt_int(t['calls'])} calls ({t['calls_source']})"]
+    for label, key in (("connect rate", "connect_rate"), ("completion rate", "completion_rate")):
+        shown = fmt_pct(sm.get(key))
+        if shown:
+            head.append(f"{label} {shown}")
+    if t.get("duration_seconds") is not None:
+        head.append(f"total duration {fmt_duration(t['duration_seconds'])} ({t['duration_source']})")
+    money = fmt_money(t.get("cost"), t.get("currency"))
+    if money:
+        head.append(f"cost {money} ({t['cost_source']})")
+    lines.append(" · ".join(head))
+    if sm.get("first_call_at"):
+        lines.append(f"Calls from {sm['first_call_at']} to {sm.get('last_call_at')}")
+    d = sm["duration"]
+    if d.get("calls_with_duration"):
+        lines.append(
+            "Duration per call: "
+            + ", ".join(
+                f"{label} {fmt_duration(d.get(key))}"
+                for label, key in (
+                    ("mean", "mean_seconds"),
+                    ("median", "median_seconds"),
+                    ("p90", "p90_seconds"),
+                    ("max", "max_seconds"),
+                )
+                if d.get(key) is not None
+            )
+        )
+    lines.append("By status: " + (", ".join(f"{k} {v}" for k, v in sm["by_status"].items()) or "none"))
+    if sm.get("platform_by_status"):
+        lines.append(
+            "Platform's status counts: " + ", ".join(f"{k} {v}" for k, v in sm["platform_by_status"].items())
+        )
+    if sm["by_ended_reason"]:
+        lines.append("By ended reason: " + ", ".join(f"{k} {v}" for k, v in sm["by_ended_reason"].items()))
+    qa = sm["qa"]
+    if qa.get("scored_calls"):
+        dist = ", ".join(
+            f"{fmt_num(b['low'])}–{fmt_num(b['high'])}: {b['calls']}" for b in qa.get("distribution", [])
+        )
+        lines.append(
+            f"QA: {qa['scored_calls']} scored, mean {fmt_num(qa.get('mean'))}, min {fmt_num(qa.get('min'))}, "
+            f"max {fmt_num(qa.get('max'))}" + (f"; distribution {dist}" if dist else "")
+        )
+    if sm["extracted_fields"]:
+        lines.append("Extracted data:")
+        for f in sm["extracted_fields"]:
+            bits = [f"{f['kind']}, {f['calls']} calls"]
+            if f.get("true_rate") is not None:
+                bits.append(f"true {fmt_pct(f['true_rate'])}")
+            if f.get("mean") is not None:
+                bits.append(
+                    f"mean {fmt_num(f['mean'])}, min {fmt_num(f.get('min'))}, max {fmt_num(f.get('max'))}"
+                )
+            if f.get("values"):
+                bits.append(", ".join(f"{k}: {v}" for k, v in f["values"].items()))
+            lines.append(f"- {f['name']} ({'; '.join(bits)})")
+    if sm["calls_per_day"]:
+        lines.append(_calls_over_time(sm["calls_per_day"]))
+    if sm["notable_calls"]:
+        lines.append("Notable calls (get_call with call_id and provider):")
+        for n in sm["notable_calls"]:
+            value = ""
+            if n.get("value") is not None:
+                shown = fmt_duration(n["value"]) if n["why"] == "longest" else fmt_num(n["value"])
+                value = f" ({shown})"
+            lines.append(f"- {n['why']}{value}: {n['call_id']} ({n['provider']})")
+    cov = sm["coverage"]
+    lines.append(
+        f"Coverage: {fmt_int(cov['indexed_calls'])} calls indexed"
+        + (
+            f" of {fmt_int(cov['platform_calls'])} the platform reports"
+            if cov.get("platform_calls") is not None
+            else ""
+        )
+        + f", last synced {cov.get('last_synced_at') or 'never'}. {cov.get('note') or ''}".rstrip()
+    )
+    for name, error in report.get("sync_errors", {}).items():
+        lines.append(f"Syncing {name} did not complete just now, figures may be stale: {error}")
+    if report.get("shortened"):
+        lines.append("Shortened to fit the output budget: " + ", ".join(report["shortened"]) + ".")
+    return "\n".join(lines)
+
+
+def _calls_over_time(per_day: dict[str, int]) -> str:
+    """Calls per day, or per ISO week (keyed by its Monday) when the span is over 31 days."""
+    if len(per_day) <= 31:
+        return "Calls per day: " + ", ".join(f"{k[:10]} {v}" for k, v in per_day.items())
+    weeks: dict[str, int] = {}
+    for day, count in per_day.items():
+        d = date.fromisoformat(day[:10])
+        monday = (d - timedelta(days=d.weekday())).isoformat()
+        weeks[monday] = weeks.get(monday, 0) + count
+    return "Calls per week (week of Monday): " + ", ".join(f"{k} {v}" for k, v in weeks.items())

@@ -1,0 +1,166 @@
+"""The output models: what the tools return as structured content (their outputSchema)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from call_logs_mcp.analytics import CampaignSummary
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CallRef(_Out):
+    """How to name a call in any other tool or resource."""
+
+    provider: str
+    call_id: str
+    uri: str = Field(description="calls://{provider}/{call_id}: readable as an MCP resource")
+
+
+class CallRow(CallRef):
+    campaign_id: str | None = None
+    status: str
+    started_at: str | None = None
+    duration_seconds: float | None = None
+    cost: float | None = None
+    currency: str | None = None
+    to_number: str | None = Field(default=None, description="masked unless redaction is off")
+    summary: str | None = Field(default=None, description="shortened; get_call has the whole summary")
+
+
+class ProviderTotals(_Out):
+    provider: str
+    calls: int | None = None
+    duration_seconds: float | None = None
+    cost: float | None = None
+    currency: str | None = None
+
+
+class ProviderFailure(_Out):
+    provider: str
+    error: str
+
+
+class CallList(_Out):
+    """A page of calls, newest first."""
+
+    calls: list[CallRow]
+    has_more: bool
+    next_cursor: str | None = Field(default=None, description="pass as cursor= with the same filters")
+    providers: list[str]
+    totals: list[ProviderTotals] = Field(
+        default_factory=list, description="platform-reported totals for the whole filtered set"
+    )
+    unsupported_filters: dict[str, list[str]] = Field(
+        default_factory=dict, description="provider -> filters that platform could not apply"
+    )
+    provider_errors: list[ProviderFailure] = Field(
+        default_factory=list, description="providers that failed; their calls are missing"
+    )
+
+
+class TranscriptTurn(_Out):
+    index: int = Field(description="turn number, from 0")
+    speaker: str
+    offset_seconds: float | None = None
+    text: str
+    text_offset: int = Field(default=0, description="where this piece starts inside the turn's text")
+    partial: bool = Field(default=False, description="the turn's text continues in the next answer")
+
+
+class CallDetail(CallRef):
+    """A full call, with as many transcript turns as fit the output budget."""
+
+    campaign_id: str | None = None
+    status: str
+    raw_status: str | None = None
+    started_at: str | None = None
+    ended_at: str | None = None
+    duration_seconds: float | None = None
+    to_number: str | None = None
+    from_number: str | None = None
+    cost: float | None = None
+    currency: str | None = None
+    ended_reason: str | None = None
+    summary: str | None = None
+    extracted_data: dict[str, Any] = Field(default_factory=dict)
+    qa: dict[str, Any] = Field(default_factory=dict)
+    qa_score: float | None = None
+    recording_urls: list[str] | None = Field(
+        default=None, description="present only with include_recording=true (bearer links)"
+    )
+    has_recording: bool = False
+    transcript: list[TranscriptTurn] = Field(default_factory=list)
+    transcript_offset: int = 0
+    transcript_total_turns: int = 0
+    transcript_truncated: bool = False
+    next_transcript_offset: int | None = None
+    next_transcript_char_offset: int | None = Field(
+        default=None, description="with next_transcript_offset: where to resume inside that turn"
+    )
+    clipped_fields: list[str] = Field(
+        default_factory=list, description="fields shortened to fit the output budget"
+    )
+
+
+class IndexCoverage(_Out):
+    """How much of a scope the local index holds."""
+
+    provider: str
+    indexed_calls: int = Field(description="calls of this provider (and campaign) in the index")
+    last_synced_at: str | None = None
+    sync_error: str | None = Field(default=None, description="why syncing failed just now, if it did")
+
+
+class SearchHitOut(CallRef):
+    campaign_id: str | None = None
+    status: str
+    started_at: str | None = None
+    turn_index: int = Field(description="pass as transcript_offset to get_call to read from there")
+    speaker: str
+    offset_seconds: float | None = None
+    snippet: str
+
+
+class SearchAnswer(_Out):
+    """Transcript search hits, best first."""
+
+    query: str
+    interpreted_as: list[str] = Field(default_factory=list)
+    hits: list[SearchHitOut]
+    total_hits: int
+    calls_matched: int
+    has_more: bool
+    next_cursor: str | None = None
+    coverage: list[IndexCoverage]
+
+
+class CampaignReport(_Out):
+    """A campaign summary from the local index."""
+
+    summary: CampaignSummary
+    shortened: list[str] = Field(default_factory=list, description="parts cut to fit the output budget")
+    sync_errors: dict[str, str] = Field(default_factory=dict)
+
+
+class CampaignRow(_Out):
+    provider: str
+    campaign_id: str | None = Field(description="None groups calls whose campaign is unknown")
+    name: str | None = None
+    indexed_calls: int
+    platform_calls: int | None = None
+    first_call_at: str | None = None
+    last_call_at: str | None = None
+    last_synced_at: str | None = None
+
+
+class CampaignList(_Out):
+    """Campaigns known to the local index."""
+
+    campaigns: list[CampaignRow]
+    omitted: int = Field(default=0, description="campaigns left out to fit the output budget")
+    sync_errors: dict[str, str] = Field(default_factory=dict)

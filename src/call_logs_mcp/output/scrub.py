@@ -1,0 +1,91 @@
+"""`Scrubber`: every string that leaves the server, cleaned, redacted and made inert by kind of value."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from call_logs_mcp.output.redact import Redactor
+from call_logs_mcp.output.sanitize import clean_text, inert_markdown, one_line
+from call_logs_mcp.output.text import ELLIPSIS
+
+# A chunk that may be part of a phone number, card, SSN or e-mail address: digits with only
+# punctuation, two or more digits, an "@", or word pieces joined by ".", "_" or "+".
+_FRAGMENT = re.compile(r"[\W\d_]*\d[\W\d_]*|.*\d.*\d.*|.*@.*|.*\w[._+]\w.*")
+
+
+def trim_cut_fragments(snippet: str) -> str:
+    """`snippet` without the space-separated chunks next to a leading or trailing "…" (where the
+    index cut the text) that `_FRAGMENT` says may be a piece of PII."""
+    text = snippet
+    if text.startswith(ELLIPSIS):
+        chunks = text[1:].split(" ")
+        while chunks and _FRAGMENT.fullmatch(chunks[0]):
+            chunks.pop(0)
+        text = ELLIPSIS + " ".join(chunks)
+    if len(text) > 1 and text.endswith(ELLIPSIS):
+        chunks = text[:-1].split(" ")
+        while chunks and _FRAGMENT.fullmatch(chunks[-1]):
+            chunks.pop()
+        text = " ".join(chunks).rstrip() + ELLIPSIS
+    return text
+
+
+class Scrubber:
+    """Sanitise and redact what leaves the server. `redact` comes from settings only."""
+
+    def __init__(self, *, redact: bool = True) -> None:
+        self.redactor = Redactor(enabled=redact)
+
+    def text(self, value: str) -> str:
+        """Platform text as shown: invisible characters removed, PII redacted, markdown inert."""
+        return inert_markdown(self.redactor.text(clean_text(value)))
+
+    def line(self, value: str, max_chars: int) -> str:
+        """Platform text on one line, at most `max_chars` characters."""
+        return one_line(self.text(value), max_chars)
+
+    def snippet(self, value: str, max_chars: int) -> str:
+        """A search snippet on one line. With redaction on, the chunks next to a cut ("…") that
+        may be pieces of a phone number or e-mail address are dropped first: a fragment such as
+        "…7946 0958" or "jane.roe@exa…" is no longer recognisable as PII, but is still PII."""
+        if self.redactor.enabled:
+            value = trim_cut_fragments(value)
+        return self.line(value, max_chars)
+
+    def opt(self, value: str | None) -> str | None:
+        return None if value is None else self.text(value)
+
+    def phone(self, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        return self.redactor.phone(clean_text(value))
+
+    def value(self, value: Any) -> Any:
+        """A JSON-ish platform value with every string (and key) scrubbed.
+
+        The redactor walks it first (it also masks whole values under phone-like keys).
+        """
+        return self._inert(self.redactor.value(value))
+
+    def _inert(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return inert_markdown(clean_text(value))
+        if isinstance(value, Mapping):
+            return {one_line(str(k), 200): self._inert(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self._inert(item) for item in value]
+        if value is None or isinstance(value, bool | int | float):
+            return value
+        return self.text(str(value))
+
+    def ident(self, value: str | None) -> str | None:
+        """An identifier from a platform (campaign id, raw status): cleaned, never redacted."""
+        if value is None:
+            return None
+        return one_line(clean_text(value), 200)
+
+    def currency(self, value: str | None) -> str | None:
+        """A currency code from a platform: cleaned, on one line, at most 12 characters."""
+        return None if value is None else one_line(clean_text(value), 12)

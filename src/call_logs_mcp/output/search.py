@@ -1,0 +1,117 @@
+"""search_transcripts answers: hits shrunk by rows, snippets inside an untrusted block, and how much
+of each scope the local index covers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from call_logs_mcp.index import SearchResult
+from call_logs_mcp.models import call_uri
+from call_logs_mcp.output.budget import Shaped, fit_rows
+from call_logs_mcp.output.sanitize import turn_line, untrusted_block
+from call_logs_mcp.output.schemas import IndexCoverage, SearchAnswer, SearchHitOut
+from call_logs_mcp.output.scrub import Scrubber
+from call_logs_mcp.output.text import fmt_int, fmt_short_time, fmt_time, parse_iso
+
+
+class ScopeCoverage(Protocol):
+    """How much of a searched scope (one provider, maybe one campaign) the local index holds."""
+
+    @property
+    def provider(self) -> str: ...
+    @property
+    def indexed_calls(self) -> int: ...
+    @property
+    def last_synced_at(self) -> datetime | None: ...
+    @property
+    def sync_error(self) -> str | None: ...
+
+
+def search_answer(
+    result: SearchResult,
+    coverage: Sequence[ScopeCoverage],
+    *,
+    scrub: Scrubber,
+    budget: int,
+    offset_hint: int = 0,
+) -> tuple[int, Shaped]:
+    """A search_transcripts answer with as many hits as fit; (hits shown, answer).
+
+    When fewer hits than given are shown, `result.next_cursor` is not theirs: the caller re-runs
+    the search with that many hits to get the exact cursor and renders again.
+    """
+    s = scrub
+    next_cursor = result.next_cursor
+    rows = [
+        SearchHitOut(
+            provider=h.provider,
+            call_id=h.call_id,
+            uri=call_uri(h.provider, h.call_id),
+            campaign_id=s.ident(h.campaign_id),
+            status=h.status.value,
+            started_at=fmt_time(h.started_at),
+            turn_index=h.turn_index,
+            speaker=h.speaker,
+            offset_seconds=h.offset_seconds,
+            snippet=s.snippet(h.snippet, 400),
+        )
+        for h in result.hits
+    ]
+    lines = [
+        f"{r.call_id} ({r.provider}) {fmt_short_time(parse_iso(r.started_at))} "
+        + turn_line(r.turn_index, r.speaker, r.offset_seconds, r.snippet)
+        for r in rows
+    ]
+    covered = [
+        IndexCoverage(
+            provider=c.provider,
+            indexed_calls=c.indexed_calls,
+            last_synced_at=fmt_time(c.last_synced_at),
+            sync_error=c.sync_error,
+        )
+        for c in coverage
+    ]
+    shown_query = s.line(result.query, 300)
+    notes = [s.line(n, 200) for n in result.interpreted_as][:10]
+    placeholder = "x" * (len(next_cursor or "") + 40)
+
+    def build(k: int) -> tuple[str, dict[str, Any]]:
+        cursor = next_cursor if k == len(rows) else placeholder
+        more = k < len(rows) or next_cursor is not None
+        model = SearchAnswer(
+            query=shown_query,
+            interpreted_as=notes,
+            hits=rows[:k],
+            total_hits=result.total_hits,
+            calls_matched=result.calls_matched,
+            has_more=more,
+            next_cursor=cursor,
+            coverage=covered,
+        )
+        first = offset_hint + 1
+        span = f"hits {first}–{offset_hint + k}" if k else "no hits on this page"
+        out = [
+            f"Search {shown_query!r}: {fmt_int(result.total_hits)} matching turns in "
+            f"{fmt_int(result.calls_matched)} calls; showing {span}, best first."
+        ]
+        if notes:
+            out.append("Interpreted as: " + "; ".join(notes))
+        for c in covered:
+            synced = c.last_synced_at or "never"
+            line = f"Index coverage {c.provider}: {fmt_int(c.indexed_calls)} calls, last synced {synced}."
+            if c.sync_error:
+                line += f" Sync did not complete just now: {c.sync_error}"
+            out.append(line)
+        if k:
+            out.append(untrusted_block("search hits (caller speech)", "\n".join(lines[:k])))
+            out.append(
+                "Each hit: call id (provider), time, [turn] speaker @offset | snippet. "
+                "get_call with transcript_offset=<turn> reads the call from there."
+            )
+        if cursor:
+            out.append(f'More hits: call search_transcripts with the same arguments and cursor="{cursor}".')
+        return "\n".join(out), model.model_dump(mode="json")
+
+    return fit_rows(budget, len(rows), build)

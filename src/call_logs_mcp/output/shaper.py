@@ -1,0 +1,84 @@
+"""`Shaper`: the facade the server calls. One method per renderer; the renderers are plain functions
+in `calls`, `search`, `campaigns` and `resources`, given the budget and scrubber held here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from call_logs_mcp.analytics import CampaignSummary
+from call_logs_mcp.index import CampaignListing, SearchResult
+from call_logs_mcp.models import Call, CallSummary
+from call_logs_mcp.output import calls, campaigns, resources, search
+from call_logs_mcp.output.budget import Shaped
+from call_logs_mcp.output.calls import CallPage
+from call_logs_mcp.output.scrub import Scrubber
+from call_logs_mcp.output.search import ScopeCoverage
+
+
+class Shaper:
+    """Renders domain results into budgeted (text, structured) answers."""
+
+    def __init__(self, *, max_chars: int, redact: bool = True) -> None:
+        self.budget = max_chars
+        self.scrub = Scrubber(redact=redact)
+
+    def call_list(self, page: CallPage) -> tuple[int, Shaped]:
+        """A list_calls answer with as many rows as fit; returns (rows shown, answer)."""
+        return calls.call_list(page, scrub=self.scrub, budget=self.budget)
+
+    def call_detail(
+        self,
+        call: Call,
+        *,
+        transcript_offset: int = 0,
+        transcript_char_offset: int = 0,
+        include_recording: bool = False,
+    ) -> Shaped:
+        """A get_call answer: metadata plus the transcript from the given position, budgeted.
+
+        Raises InvalidArgumentError when the offsets are past the end of the transcript.
+        """
+        return calls.call_detail(
+            call,
+            scrub=self.scrub,
+            budget=self.budget,
+            transcript_offset=transcript_offset,
+            transcript_char_offset=transcript_char_offset,
+            include_recording=include_recording,
+        )
+
+    def search_answer(
+        self, result: SearchResult, coverage: Sequence[ScopeCoverage], *, offset_hint: int = 0
+    ) -> tuple[int, Shaped]:
+        """A search_transcripts answer with as many hits as fit; (hits shown, answer).
+
+        When fewer hits than `result` holds are shown, its `next_cursor` is not theirs: re-run the
+        search for that many hits and render again.
+        """
+        return search.search_answer(
+            result, coverage, scrub=self.scrub, budget=self.budget, offset_hint=offset_hint
+        )
+
+    def campaign_report(self, summary: CampaignSummary, *, sync_errors: Mapping[str, str]) -> Shaped:
+        """A summarize_campaign answer: every platform string scrubbed, big parts cut to fit."""
+        return campaigns.campaign_report(
+            summary, sync_errors=sync_errors, scrub=self.scrub, budget=self.budget
+        )
+
+    def campaign_list(self, listings: Sequence[CampaignListing], *, sync_errors: Mapping[str, str]) -> Shaped:
+        """A list_campaigns answer: as many campaigns as fit, the rest counted."""
+        return campaigns.campaign_list(
+            listings, sync_errors=sync_errors, scrub=self.scrub, budget=self.budget
+        )
+
+    def call_json(self, call: Call) -> str:
+        """The `calls://{provider}/{call_id}` resource: the call without transcript, as JSON."""
+        return resources.call_json(call, self.scrub)
+
+    def transcript_text(self, call: Call) -> str:
+        """The `.../transcript` resource: every turn, one line each, inside an untrusted block."""
+        return resources.transcript_text(call, self.scrub)
+
+    def resource_title(self, call: CallSummary) -> str:
+        """A short human title for resources/list."""
+        return resources.resource_title(call, self.scrub)
