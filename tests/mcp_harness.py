@@ -15,7 +15,7 @@ from mcp import Client
 from mcp.types import CallToolResult
 from starlette.applications import Starlette
 
-from call_logs_mcp.server import build_server
+from call_logs_mcp.server.app import build_server
 from call_logs_mcp.settings import Settings
 from call_logs_mcp.simulators import (
     simulated_app,

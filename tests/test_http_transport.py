@@ -23,7 +23,8 @@ from mcp.server.mcpserver import MCPServer
 from pydantic import SecretStr
 
 from call_logs_mcp.errors import ConfigurationError
-from call_logs_mcp.http import (
+from call_logs_mcp.server.app import build_server
+from call_logs_mcp.server.http import (
     ToolCallRateLimiter,
     bind_socket,
     create_http_app,
@@ -31,7 +32,6 @@ from call_logs_mcp.http import (
     local_url,
     serve_http,
 )
-from call_logs_mcp.server import build_server
 from call_logs_mcp.settings import Settings
 from call_logs_mcp.simulators import (
     simulated_app,

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from mcp import Client
 
-from call_logs_mcp.server import build_server
+from call_logs_mcp.server.app import build_server
 from call_logs_mcp.settings import Settings
 
 ROOT = Path(__file__).parent.parent

@@ -10,7 +10,7 @@ import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 
-from call_logs_mcp.server import build_server
+from call_logs_mcp.server.app import build_server
 from call_logs_mcp.settings import Settings
 from call_logs_mcp.simulators import simulated_dataset
 from call_logs_mcp.simulators.faults import Faults

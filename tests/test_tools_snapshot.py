@@ -7,7 +7,7 @@ from typing import Any
 
 from mcp import Client
 
-from call_logs_mcp.server import build_server
+from call_logs_mcp.server.app import build_server
 from call_logs_mcp.settings import Settings
 from mcp_harness import serve
 

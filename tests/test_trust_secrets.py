@@ -35,10 +35,10 @@ from starlette.applications import Starlette
 from starlette.types import Message, Receive, Scope, Send
 
 from call_logs_mcp.__main__ import main
-from call_logs_mcp.http import bind_socket, serve_http
 from call_logs_mcp.models import CallQuery
 from call_logs_mcp.providers import create_provider
-from call_logs_mcp.server import build_server
+from call_logs_mcp.server.app import build_server
+from call_logs_mcp.server.http import bind_socket, serve_http
 from call_logs_mcp.settings import Settings, load_settings
 from call_logs_mcp.simulators import (
     simulated_app,

@@ -21,7 +21,7 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS, CallToolResult, ResourceTemplateReference
 
-from call_logs_mcp.server import build_server
+from call_logs_mcp.server.app import build_server
 from call_logs_mcp.settings import Settings
 from call_logs_mcp.simulators import (
     simulated_app,

@@ -226,7 +226,7 @@ def _serve(args: argparse.Namespace, settings: Settings, transports: Transports 
 
 def _serve_configured(args: argparse.Namespace, settings: Settings, transports: Transports | None) -> int:
     if args.transport == "http":
-        from call_logs_mcp.http import ensure_safe_bind
+        from call_logs_mcp.server.http import ensure_safe_bind
 
         ensure_safe_bind(args.host, settings.http_token)  # before any slow work
     if settings.demo:
@@ -238,7 +238,7 @@ def _serve_configured(args: argparse.Namespace, settings: Settings, transports: 
 
 
 def _serve_with(args: argparse.Namespace, settings: Settings, transports: Transports | None) -> int:
-    from call_logs_mcp.server import build_server
+    from call_logs_mcp.server.app import build_server
 
     server = build_server(settings, transports=transports)
     if args.transport == "stdio":
@@ -246,7 +246,7 @@ def _serve_with(args: argparse.Namespace, settings: Settings, transports: Transp
         server.run("stdio")
         return EXIT_OK
 
-    from call_logs_mcp.http import bind_socket, create_http_app, local_url, serve_http
+    from call_logs_mcp.server.http import bind_socket, create_http_app, local_url, serve_http
 
     app = create_http_app(
         server,

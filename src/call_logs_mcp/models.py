@@ -1,6 +1,6 @@
 """Provider-neutral domain types.
 
-Adapters translate wire JSON into these; everything above the adapters (service, index, shaping,
+Adapters translate wire JSON into these; everything above the adapters (core, index, output,
 tools) speaks only these types. Wire field names never appear here.
 """
 

@@ -34,7 +34,7 @@ from call_logs_mcp.errors import CallLogsError, InvalidArgumentError, NotFoundEr
 from call_logs_mcp.output.sanitize import one_line
 
 if TYPE_CHECKING:
-    from call_logs_mcp.server import Runtime
+    from call_logs_mcp.server.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from call_logs_mcp.output.budget import Shaped
 from call_logs_mcp.output.schemas import CallDetail, CallList, CampaignList, CampaignReport, SearchAnswer
 
 if TYPE_CHECKING:
-    from call_logs_mcp.server import Runtime
+    from call_logs_mcp.server.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 

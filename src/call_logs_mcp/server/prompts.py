@@ -10,7 +10,7 @@ from pydantic import Field
 from call_logs_mcp.output.sanitize import clean_text, one_line
 
 if TYPE_CHECKING:
-    from call_logs_mcp.server import Runtime
+    from call_logs_mcp.server.runtime import Runtime
 
 
 def _arg(value: str) -> str:
