@@ -453,6 +453,7 @@ def check_answer(fuzzed: Fuzzed, tool: str, args: dict[str, Any], answer: CallTo
     assert text.strip() != prefix, f"{tool}({described}) crashed (the SDK's generic message)"
     reason = text.removeprefix(prefix + ": ").strip()
     assert "internal error" not in reason.lower(), f"{tool}({described}) hit an internal error"
+    assert "pydantic" not in reason and "validation error" not in reason, reason
     assert len(reason) >= 10, f"{tool}({described}) gave no reason: {text!r}"
     assert mentions(reason, tool, fuzzed), f"{tool}({described}) error does not say what is wrong: {reason!r}"
     # The caller's own hostile text may be quoted back only inside a repr (escaped).

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_PARAMS, CallToolResult, GetPromptResult, InputRequiredResult
+from pydantic import ValidationError
 
 from call_logs_mcp import __version__
+from call_logs_mcp.server.arguments import coerce_arguments, explain
 from call_logs_mcp.server.instructions import server_instructions
 from call_logs_mcp.server.runtime import Runtime
 
@@ -22,6 +27,38 @@ if TYPE_CHECKING:
     from call_logs_mcp.settings import Settings
 
 SERVER_NAME = "call-logs-mcp"
+
+
+class CallLogsServer(MCPServer[Runtime]):
+    """MCPServer that takes arguments as clients send them and refuses bad ones in our words."""
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Runtime, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        schema = next((t.input_schema for t in await self.list_tools() if t.name == name), None)
+        if schema is not None:
+            arguments = coerce_arguments(schema, arguments)
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            if schema is not None and isinstance(exc.__cause__, ValidationError):
+                raise ToolError(explain(name, schema, exc.__cause__)) from None
+            raise
+
+    async def get_prompt(
+        self, name: str, arguments: dict[str, Any] | None = None, context: Context[Runtime, Any] | None = None
+    ) -> GetPromptResult | InputRequiredResult:
+        # The SDK raises a bare ValueError here, which the 2026-07-28 era answers as "Internal
+        # server error" with a traceback in the log: the caller's mistake deserves its own words.
+        prompts = {p.name: p for p in await self.list_prompts()}
+        prompt = prompts.get(name)
+        if prompt is None:
+            raise MCPError(INVALID_PARAMS, f"Unknown prompt; the prompts are: {', '.join(sorted(prompts))}.")
+        required = [a.name for a in prompt.arguments or () if a.required]
+        missing = [a for a in required if not (arguments or {}).get(a)]
+        if missing:
+            raise MCPError(INVALID_PARAMS, f"The {name} prompt needs: {', '.join(missing)}.")
+        return await super().get_prompt(name, arguments, context)
 
 
 def build_server(
@@ -51,7 +88,7 @@ def build_server(
             with anyio.CancelScope(shield=True):
                 await runtime.exit()
 
-    server: MCPServer[Runtime] = MCPServer(
+    server = CallLogsServer(
         SERVER_NAME,
         version=__version__,
         instructions=server_instructions(settings, runtime.provider_names),
