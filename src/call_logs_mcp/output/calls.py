@@ -15,6 +15,7 @@ from call_logs_mcp.output.schemas import CallDetail, CallList, CallRow, Provider
 from call_logs_mcp.output.scrub import Scrubber
 from call_logs_mcp.output.text import (
     clip,
+    fmt_count,
     fmt_duration,
     fmt_int,
     fmt_money,
@@ -114,10 +115,10 @@ def call_list(page: CallPage, *, scrub: Scrubber, budget: int) -> tuple[int, Sha
             unsupported_filters=unsupported,
             provider_errors=failures,
         )
-        head = f"{k} call{'s' if k != 1 else ''}, newest first, from {', '.join(providers)}."
+        head = f"{fmt_count(k, 'call')}, newest first, from {', '.join(providers)}."
         text_lines = [head]
         for t in total_models:
-            bits = [f"{fmt_int(t.calls)} calls" if t.calls is not None else None]
+            bits = [fmt_count(t.calls, "call") if t.calls is not None else None]
             bits.append(fmt_duration(t.duration_seconds))
             bits.append(fmt_money(t.cost, t.currency))
             shown = ", ".join(b for b in bits if b)
@@ -162,7 +163,7 @@ def call_detail(
         raise InvalidArgumentError("This call has no transcript; use transcript_offset=0.")
     if total and transcript_offset >= total:
         raise InvalidArgumentError(
-            f"transcript_offset is past the end: this call has {fmt_int(total)} turns "
+            f"transcript_offset is past the end: this call has {fmt_count(total, 'turn')} "
             f"(0–{fmt_int(total - 1)})."
         )
     first_text = scrub.text(call.transcript[transcript_offset].text) if total else ""

@@ -12,7 +12,16 @@ from call_logs_mcp.index import CampaignListing
 from call_logs_mcp.output.budget import Shaped, checked, fit_rows, within
 from call_logs_mcp.output.schemas import CampaignList, CampaignReport, CampaignRow
 from call_logs_mcp.output.scrub import Scrubber
-from call_logs_mcp.output.text import clip, fmt_duration, fmt_int, fmt_money, fmt_num, fmt_pct, fmt_time
+from call_logs_mcp.output.text import (
+    clip,
+    fmt_count,
+    fmt_duration,
+    fmt_int,
+    fmt_money,
+    fmt_num,
+    fmt_pct,
+    fmt_time,
+)
 
 
 def campaign_report(
@@ -168,7 +177,7 @@ def campaign_list(
     def line(r: CampaignRow) -> str:
         ident = r.campaign_id or "(calls whose platform record names no campaign)"
         name = f' "{r.name}"' if r.name else ""
-        counts = f"{fmt_int(r.indexed_calls)} calls indexed"
+        counts = f"{fmt_count(r.indexed_calls, 'call')} indexed"
         if r.platform_calls is not None:
             counts += f" (platform reports {fmt_int(r.platform_calls)})"
         span = ""
@@ -208,7 +217,7 @@ def _summary_text(report: Mapping[str, Any]) -> str:
     if sm.get("from_date") or sm.get("to_date"):
         title += f", {(sm.get('from_date') or '…')[:10]} to {(sm.get('to_date') or '…')[:10]}"
     lines = [title]
-    head = [f"{fmt_int(t['calls'])} calls ({t['calls_source']})"]
+    head = [f"{fmt_count(t['calls'], 'call')} ({t['calls_source']})"]
     for label, key in (("connect rate", "connect_rate"), ("completion rate", "completion_rate")):
         shown = fmt_pct(sm.get(key))
         if shown:
@@ -255,7 +264,7 @@ def _summary_text(report: Mapping[str, Any]) -> str:
     if sm["extracted_fields"]:
         lines.append("Extracted data:")
         for f in sm["extracted_fields"]:
-            bits = [f"{f['kind']}, {f['calls']} calls"]
+            bits = [f"{f['kind']}, {fmt_count(f['calls'], 'call')}"]
             if f.get("true_rate") is not None:
                 bits.append(f"true {fmt_pct(f['true_rate'])}")
             if f.get("mean") is not None:
@@ -277,7 +286,7 @@ def _summary_text(report: Mapping[str, Any]) -> str:
             lines.append(f"- {n['why']}{value}: {n['call_id']} ({n['provider']})")
     cov = sm["coverage"]
     lines.append(
-        f"Coverage: {fmt_int(cov['indexed_calls'])} calls indexed"
+        f"Coverage: {fmt_count(cov['indexed_calls'], 'call')} indexed"
         + (
             f" of {fmt_int(cov['platform_calls'])} the platform reports"
             if cov.get("platform_calls") is not None

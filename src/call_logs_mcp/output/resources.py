@@ -9,7 +9,7 @@ from call_logs_mcp.output.calls import call_facts
 from call_logs_mcp.output.sanitize import one_line, turn_line, untrusted_block
 from call_logs_mcp.output.schemas import CallDetail
 from call_logs_mcp.output.scrub import Scrubber
-from call_logs_mcp.output.text import fmt_int, fmt_short_time
+from call_logs_mcp.output.text import fmt_count, fmt_short_time
 
 
 def call_json(call: Call, scrub: Scrubber) -> str:
@@ -34,8 +34,8 @@ def call_json(call: Call, scrub: Scrubber) -> str:
 def transcript_text(call: Call, scrub: Scrubber) -> str:
     """The `.../transcript` resource: every turn, one line each, inside an untrusted block."""
     uri = call_uri(call.provider, call.call_id)
-    turns = fmt_int(len(call.transcript))
-    header = f"Transcript of call {call.call_id} on {call.provider} ({uri}): {turns} turns."
+    turns = len(call.transcript)
+    header = f"Transcript of call {call.call_id} on {call.provider} ({uri}): {fmt_count(turns, 'turn')}."
     if not call.transcript:
         return header + "\nNo transcript."
     body = "\n".join(

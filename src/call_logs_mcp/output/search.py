@@ -13,7 +13,7 @@ from call_logs_mcp.output.budget import Shaped, fit_rows
 from call_logs_mcp.output.sanitize import turn_line, untrusted_block
 from call_logs_mcp.output.schemas import IndexCoverage, SearchAnswer, SearchHitOut
 from call_logs_mcp.output.scrub import Scrubber
-from call_logs_mcp.output.text import fmt_int, fmt_short_time, fmt_time, parse_iso
+from call_logs_mcp.output.text import fmt_count, fmt_short_time, fmt_time, parse_iso
 
 
 class ScopeCoverage(Protocol):
@@ -93,14 +93,14 @@ def search_answer(
         first = offset_hint + 1
         span = f"hits {first}–{offset_hint + k}" if k else "no hits on this page"
         out = [
-            f"Search {shown_query!r}: {fmt_int(result.total_hits)} matching turns in "
-            f"{fmt_int(result.calls_matched)} calls; showing {span}, best first."
+            f"Search {shown_query!r}: {fmt_count(result.total_hits, 'matching turn')} in "
+            f"{fmt_count(result.calls_matched, 'call')}; showing {span}, best first."
         ]
         if notes:
             out.append("Interpreted as: " + "; ".join(notes))
         for c in covered:
             synced = c.last_synced_at or "never"
-            line = f"Index coverage {c.provider}: {fmt_int(c.indexed_calls)} calls, last synced {synced}."
+            line = f"Index coverage {c.provider}: {fmt_count(c.indexed_calls, 'call')}, last synced {synced}."
             if c.sync_error:
                 line += f" Sync did not complete just now: {c.sync_error}"
             out.append(line)

@@ -37,10 +37,17 @@ def fmt_duration(seconds: float | None) -> str | None:
     return f"{secs}s"
 
 
+def fmt_count(count: int, noun: str, plural: str | None = None) -> str:
+    """`1 call`, `2 calls`, `1,204 calls`: a count with its noun in the right number."""
+    return f"{fmt_int(count)} {noun if count == 1 else plural or noun + 's'}"
+
+
 def fmt_money(amount: float | None, currency: str | None) -> str | None:
+    """`11.01 USD`; a cost whose currency the platform does not report says so (a bare number
+    reads as dollars to most people)."""
     if amount is None:
         return None
-    return f"{amount:.2f} {currency}" if currency else f"{amount:.4g}"
+    return f"{amount:.2f} {currency}" if currency else f"{amount:.4g} (currency not reported)"
 
 
 def fmt_pct(value: float | None) -> str | None:
