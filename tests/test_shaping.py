@@ -165,6 +165,7 @@ class Page:
     totals: dict[str, PlatformTotals] = field(default_factory=dict)
     unsupported_filters: dict[str, list[str]] = field(default_factory=dict)
     provider_errors: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def has_more_after(self, count: int) -> bool:
         return count < len(self.rows)

@@ -73,6 +73,7 @@ class MergedPage:
     _states: list[dict[str, Any]]
     _tail_more: bool
     _fingerprint: str
+    notes: list[str] = field(default_factory=list)
 
     def has_more_after(self, count: int) -> bool:
         """Whether anything follows the first `count` rows."""

@@ -5,10 +5,11 @@ recent calls and id completion."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
+from call_logs_mcp.core.campaigns import campaign_absent_note, no_calls_message, probe_campaign
 from call_logs_mcp.core.freshness import Freshness, Progress, ScopeCoverage, SyncReport
 from call_logs_mcp.core.local_index import LocalIndex
 from call_logs_mcp.errors import InvalidArgumentError, NotFoundError, StoreError
@@ -31,6 +32,7 @@ class SearchOutcome:
 
     result: SearchResult
     coverage: list[ScopeCoverage]
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -98,6 +100,9 @@ async def search(
 
     coverage = await fresh.coverage(names, filters.campaign_id, report)
     outcome = SearchOutcome(result=await run(limit), coverage=coverage)
+    if filters.campaign_id is not None and cursor is None and not outcome.result.total_hits:
+        note = await campaign_absent_note(fresh.providers, names, filters.campaign_id)
+        outcome.notes.extend([note] if note else [])
     shown, fitted = fit(outcome)
     for _ in range(_REFITS):
         if shown == len(outcome.result.hits):
@@ -118,10 +123,19 @@ async def summarize_campaign(
 ) -> CampaignOutcome:
     """The campaign summary from the index, after syncing the campaign's scope when stale.
 
-    Raises InvalidArgumentError (ambiguous campaign across providers), NotFoundError (no
-    provider has calls in it), StoreError.
+    The platforms are asked first (one request each): a campaign that every addressed platform
+    reports no calls for is an error, not a summary of nothing, and a platform that reports none
+    is not synced or searched for it.
+
+    Raises InvalidArgumentError (a campaign no platform knows, or one on several providers),
+    NotFoundError (no provider has indexed calls in it), StoreError.
     """
     store = fresh.index.require()
+    probes = await probe_campaign(fresh.providers, names, campaign)
+    if all(probes[n].has_calls is False for n in names):
+        shown = [fresh.providers[n].info.display_name for n in names]
+        raise InvalidArgumentError(no_calls_message(shown, campaign))
+    names = [n for n in names if probes[n].has_calls is not False]
     report = await fresh.sync_if_stale(
         names, campaign_id=campaign, since=from_date, until=to_date, progress=progress
     )
@@ -130,7 +144,8 @@ async def summarize_campaign(
         holders = [
             n
             for n in names
-            if any(c.campaign_id == campaign and c.indexed_calls for c in listings if c.provider == n)
+            if probes[n].has_calls
+            or any(c.campaign_id == campaign and c.indexed_calls for c in listings if c.provider == n)
         ]
         if len(holders) > 1:
             raise InvalidArgumentError(

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from call_logs_mcp.core import locate, queries
 from call_logs_mcp.core.arguments import check_limit, parse_call_ref, required_campaign_id
+from call_logs_mcp.core.campaigns import campaign_absent_note
 from call_logs_mcp.core.freshness import Freshness, Progress
 from call_logs_mcp.core.local_index import LocalIndex
 from call_logs_mcp.core.merge import MergedPage, merge_calls
@@ -97,7 +98,12 @@ class CallLogService:
         """
         check_limit(limit)
         names = self.resolve_providers(provider)
-        return await merge_calls({n: self.providers[n] for n in names}, query, limit=limit, cursor=cursor)
+        page = await merge_calls({n: self.providers[n] for n in names}, query, limit=limit, cursor=cursor)
+        if query.campaign_id is not None and cursor is None and not page.rows:
+            note = await campaign_absent_note(self.providers, names, query.campaign_id)
+            if note is not None:
+                page.notes.append(note)
+        return page
 
     async def get_call(self, call_id: str, provider: str | None = None) -> Call:
         """The full call, fetched live and stored in the index.

@@ -39,6 +39,8 @@ class CallPage(Protocol):
     def unsupported_filters(self) -> Mapping[str, Sequence[str]]: ...
     @property
     def provider_errors(self) -> Mapping[str, str]: ...
+    @property
+    def notes(self) -> Sequence[str]: ...
 
     def cursor_after(self, count: int) -> str | None:
         """A cursor resuming right after the first `count` rows (None: nothing follows)."""
@@ -102,6 +104,7 @@ def call_list(page: CallPage, *, scrub: Scrubber, budget: int) -> tuple[int, Sha
     ]
     failures = [ProviderFailure(provider=name, error=msg) for name, msg in page.provider_errors.items()]
     unsupported = {name: list(filters) for name, filters in page.unsupported_filters.items()}
+    notes = [scrub.line(note, 400) for note in page.notes]
 
     def build(k: int) -> tuple[str, dict[str, Any]]:
         cursor = page.cursor_after(k)
@@ -114,9 +117,10 @@ def call_list(page: CallPage, *, scrub: Scrubber, budget: int) -> tuple[int, Sha
             totals=total_models,
             unsupported_filters=unsupported,
             provider_errors=failures,
+            notes=notes,
         )
         head = f"{fmt_count(k, 'call')}, newest first, from {', '.join(providers)}."
-        text_lines = [head]
+        text_lines = [head, *notes]
         for t in total_models:
             bits = [fmt_count(t.calls, "call") if t.calls is not None else None]
             bits.append(fmt_duration(t.duration_seconds))

@@ -61,6 +61,7 @@ class CallList(_Out):
     provider_errors: list[ProviderFailure] = Field(
         default_factory=list, description="providers that failed; their calls are missing"
     )
+    notes: list[str] = Field(default_factory=list, description="what the platforms say about the request")
 
 
 class TranscriptTurn(_Out):
@@ -137,6 +138,7 @@ class SearchAnswer(_Out):
     has_more: bool
     next_cursor: str | None = None
     coverage: list[IndexCoverage]
+    notes: list[str] = Field(default_factory=list, description="what the platforms say about the request")
 
 
 class CampaignReport(_Out):

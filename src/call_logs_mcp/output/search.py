@@ -29,13 +29,20 @@ class ScopeCoverage(Protocol):
     def sync_error(self) -> str | None: ...
 
 
+class SearchFound(Protocol):
+    """What a search found: one page of hits, the coverage of the searched scopes, and notes on
+    the request (e.g. a campaign no platform knows)."""
+
+    @property
+    def result(self) -> SearchResult: ...
+    @property
+    def coverage(self) -> Sequence[ScopeCoverage]: ...
+    @property
+    def notes(self) -> Sequence[str]: ...
+
+
 def search_answer(
-    result: SearchResult,
-    coverage: Sequence[ScopeCoverage],
-    *,
-    scrub: Scrubber,
-    budget: int,
-    offset_hint: int = 0,
+    found: SearchFound, *, scrub: Scrubber, budget: int, offset_hint: int = 0
 ) -> tuple[int, Shaped]:
     """A search_transcripts answer with as many hits as fit; (hits shown, answer).
 
@@ -43,6 +50,8 @@ def search_answer(
     the search with that many hits to get the exact cursor and renders again.
     """
     s = scrub
+    result, coverage = found.result, found.coverage
+    request_notes = [s.line(note, 400) for note in found.notes]
     next_cursor = result.next_cursor
     rows = [
         SearchHitOut(
@@ -89,6 +98,7 @@ def search_answer(
             has_more=more,
             next_cursor=cursor,
             coverage=covered,
+            notes=request_notes,
         )
         first = offset_hint + 1
         span = f"hits {first}–{offset_hint + k}" if k else "no hits on this page"
@@ -98,6 +108,7 @@ def search_answer(
         ]
         if notes:
             out.append("Interpreted as: " + "; ".join(notes))
+        out.extend(request_notes)
         for c in covered:
             synced = c.last_synced_at or "never"
             line = f"Index coverage {c.provider}: {fmt_count(c.indexed_calls, 'call')}, last synced {synced}."

@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from call_logs_mcp.analytics import CampaignSummary
-from call_logs_mcp.index import CampaignListing, SearchResult
+from call_logs_mcp.index import CampaignListing
 from call_logs_mcp.models import Call, CallSummary
 from call_logs_mcp.output import calls, campaigns, resources, search
 from call_logs_mcp.output.budget import Shaped
 from call_logs_mcp.output.calls import CallPage
 from call_logs_mcp.output.scrub import Scrubber
-from call_logs_mcp.output.search import ScopeCoverage
+from call_logs_mcp.output.search import SearchFound
 
 
 class Shaper:
@@ -47,17 +47,13 @@ class Shaper:
             include_recording=include_recording,
         )
 
-    def search_answer(
-        self, result: SearchResult, coverage: Sequence[ScopeCoverage], *, offset_hint: int = 0
-    ) -> tuple[int, Shaped]:
+    def search_answer(self, found: SearchFound, *, offset_hint: int = 0) -> tuple[int, Shaped]:
         """A search_transcripts answer with as many hits as fit; (hits shown, answer).
 
-        When fewer hits than `result` holds are shown, its `next_cursor` is not theirs: re-run the
-        search for that many hits and render again.
+        When fewer hits than `found.result` holds are shown, its `next_cursor` is not theirs:
+        re-run the search for that many hits and render again.
         """
-        return search.search_answer(
-            result, coverage, scrub=self.scrub, budget=self.budget, offset_hint=offset_hint
-        )
+        return search.search_answer(found, scrub=self.scrub, budget=self.budget, offset_hint=offset_hint)
 
     def campaign_report(self, summary: CampaignSummary, *, sync_errors: Mapping[str, str]) -> Shaped:
         """A summarize_campaign answer: every platform string scrubbed, big parts cut to fit."""

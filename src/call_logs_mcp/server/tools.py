@@ -205,7 +205,7 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
                 cursor=cursor,
                 progress=progress_of(ctx),
                 # The shaper says how many hits fit; the core re-queries for exactly that many.
-                fit=lambda found: runtime.shaper.search_answer(found.result, found.coverage),
+                fit=runtime.shaper.search_answer,
             )
             return result_of(shaped)
 
