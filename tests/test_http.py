@@ -35,7 +35,7 @@ from call_logs_mcp.errors import (
     UnavailableError,
 )
 from call_logs_mcp.ids import path_segment
-from call_logs_mcp.providers._http import (
+from call_logs_mcp.providers.http import (
     BACKOFF_BASE_SECONDS,
     BACKOFF_CAP_SECONDS,
     MALFORMED_RETRIES,

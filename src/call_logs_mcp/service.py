@@ -50,7 +50,7 @@ from call_logs_mcp.models import (
     PlatformTotals,
     Speaker,
 )
-from call_logs_mcp.providers import PROVIDERS
+from call_logs_mcp.providers import PLATFORMS
 from call_logs_mcp.providers.base import CallProvider
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ _STATUS_ALIASES = {"no-answer": "no_answer", "noanswer": "no_answer", "in-progre
 
 
 def no_provider_message() -> str:
-    env_vars = " or ".join(f"{name.upper()}_API_KEY" for name in PROVIDERS)
+    env_vars = " or ".join(f"{name.upper()}_API_KEY" for name in PLATFORMS)
     return (
         f"No call-log platform is configured. Set {env_vars} in the server's environment "
         "(then restart it), or start the server with --demo to try it on simulated data."
@@ -319,7 +319,7 @@ class CallLogService:
         if name in self.providers:
             return [name]
         configured = ", ".join(self.providers)
-        if name in PROVIDERS:
+        if name in PLATFORMS:
             raise InvalidArgumentError(
                 f"Provider {name} is not configured (set {name.upper()}_API_KEY to enable it); "
                 f"configured providers: {configured}."

@@ -20,6 +20,7 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
 from call_logs_mcp.errors import CallLogsError
+from call_logs_mcp.providers import PLATFORMS, join_names
 from call_logs_mcp.service import Progress, build_query, parse_date, parse_speaker
 from call_logs_mcp.shaping import CallDetail, CallList, CampaignList, CampaignReport, SearchAnswer, Shaped
 
@@ -35,7 +36,7 @@ STATUSES = "completed, failed, busy, no_answer, in_progress, voicemail, unknown"
 ProviderArg = Annotated[
     str | None,
     Field(
-        description="Platform: prosper or callcamp. Omit to use every configured platform "
+        description=f"Platform: {join_names(PLATFORMS, 'or')}. Omit to use every configured platform "
         "(for a call id: the one that has it).",
         max_length=40,
     ),
