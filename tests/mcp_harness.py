@@ -24,8 +24,7 @@ from call_logs_mcp.simulators import (
     simulated_transport,
 )
 from call_logs_mcp.simulators.data import SimDataset
-
-BOTH = ("prosper", "callcamp")
+from conftest import PLATFORM_NAMES
 
 
 @dataclass
@@ -37,7 +36,7 @@ class Platforms:
 @asynccontextmanager
 async def serve(
     tmp_path: Path,
-    names: Sequence[str] = BOTH,
+    names: Sequence[str] = tuple(PLATFORM_NAMES),
     *,
     calls: int = 40,
     long_calls: int = 0,

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from call_logs_mcp.providers import platform
 from mcp_harness import data_of, serve, text_of
-
-from call_logs_mcp.providers import provider_info
 
 BOGUS = "no-such-campaign-7f3a"
 
@@ -21,16 +20,18 @@ def unknown_campaign_sentence(*display_names: str) -> str:
     )
 
 
-async def test_summarizing_an_unknown_campaign_is_an_error_on_each_platform_and_on_all(tmp_path: Path) -> None:
+async def test_summarizing_an_unknown_campaign_is_an_error_on_each_platform_and_on_all(
+    tmp_path: Path,
+) -> None:
     async with serve(tmp_path) as (client, platforms):
         names = list(platforms.datasets)
         for name in names:
             answer = await client.call_tool("summarize_campaign", {"campaign_id": BOGUS, "provider": name})
             assert answer.is_error
-            assert text_of(answer).endswith(unknown_campaign_sentence(provider_info(name).display_name))
+            assert text_of(answer).endswith(unknown_campaign_sentence(platform(name).info.display_name))
         everywhere = await client.call_tool("summarize_campaign", {"campaign_id": BOGUS})
         assert everywhere.is_error
-        shown = [provider_info(n).display_name for n in names]
+        shown = [platform(n).info.display_name for n in names]
         assert "no calls in campaign " + BOGUS in text_of(everywhere)
         assert all(display in text_of(everywhere) for display in shown)
 
@@ -38,7 +39,7 @@ async def test_summarizing_an_unknown_campaign_is_an_error_on_each_platform_and_
 async def test_listing_or_searching_an_unknown_campaign_says_why_the_answer_is_empty(tmp_path: Path) -> None:
     async with serve(tmp_path) as (client, platforms):
         for name in platforms.datasets:
-            sentence = unknown_campaign_sentence(provider_info(name).display_name)
+            sentence = unknown_campaign_sentence(platform(name).info.display_name)
             listed = data_of(await client.call_tool("list_calls", {"campaign_id": BOGUS, "provider": name}))
             assert listed["calls"] == [] and listed["notes"] == [sentence]
             found = data_of(
@@ -53,7 +54,9 @@ async def test_a_real_campaign_gets_its_answer_and_no_note(tmp_path: Path) -> No
     async with serve(tmp_path) as (client, platforms):
         for name, dataset in platforms.datasets.items():
             campaign = dataset.calls[0].campaign_id
-            listed = data_of(await client.call_tool("list_calls", {"campaign_id": campaign, "provider": name}))
+            listed = data_of(
+                await client.call_tool("list_calls", {"campaign_id": campaign, "provider": name})
+            )
             assert listed["calls"] and listed["notes"] == []
             summary = data_of(
                 await client.call_tool("summarize_campaign", {"campaign_id": campaign, "provider": name})

@@ -12,17 +12,16 @@ from pydantic import SecretStr
 
 import call_logs_mcp
 from call_logs_mcp.__main__ import check_providers, main, mask_secret
+from call_logs_mcp.providers import platform
 from call_logs_mcp.settings import Settings
 from call_logs_mcp.simulators import (
-    DEFAULT_API_KEYS,
     simulated_app,
     simulated_dataset,
     simulated_provider_config,
     simulated_transport,
     simulator_base_url,
 )
-
-PLATFORMS = ("prosper", "callcamp")
+from conftest import PLATFORM_NAMES, key_env, sim_key
 
 
 @pytest.fixture(autouse=True)
@@ -37,7 +36,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def simulator_transports(calls: int = 40) -> dict[str, httpx2.AsyncBaseTransport]:
     return {
         name: simulated_transport(name, simulated_app(name, simulated_dataset(name, calls=calls)))
-        for name in PLATFORMS
+        for name in PLATFORM_NAMES
     }
 
 
@@ -47,59 +46,62 @@ def configure_simulators(monkeypatch: pytest.MonkeyPatch, keys: dict[str, str]) 
         monkeypatch.setenv(f"{name.upper()}_BASE_URL", simulator_base_url(name))
 
 
-def test_check_passes_against_both_simulators_and_shows_only_masked_keys(
+def test_check_passes_against_every_simulator_and_shows_only_masked_keys(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    configure_simulators(monkeypatch, DEFAULT_API_KEYS)
+    configure_simulators(monkeypatch, {name: sim_key(name) for name in PLATFORM_NAMES})
     code = main(["check"], transports=simulator_transports())
     out = capsys.readouterr()
     assert code == 0
     lines = [line for line in out.out.splitlines() if line.strip()]
-    assert len(lines) == len(PLATFORMS)
-    for name in PLATFORMS:
-        line = next(line for line in lines if name in line)
+    assert len(lines) == len(PLATFORM_NAMES)
+    for name in PLATFORM_NAMES:
+        line = next(line for line in lines if line.split()[1] == name)
         assert line.startswith("ok")
-        assert mask_secret(DEFAULT_API_KEYS[name]) in line
-    for key in DEFAULT_API_KEYS.values():
-        assert key not in out.out + out.err
+        assert mask_secret(sim_key(name)) in line
+    for name in PLATFORM_NAMES:
+        assert sim_key(name) not in out.out + out.err
 
 
 def test_check_fails_with_exit_1_naming_the_variable_when_a_key_is_rejected(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    platform_name: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     wrong = "cc_tok_wrong_0123456789abcdef"
-    configure_simulators(monkeypatch, {"prosper": DEFAULT_API_KEYS["prosper"], "callcamp": wrong})
+    keys = {name: sim_key(name) for name in PLATFORM_NAMES} | {platform_name: wrong}
+    configure_simulators(monkeypatch, keys)
     code = main(["check"], transports=simulator_transports())
     out = capsys.readouterr()
     assert code == 1
-    callcamp = next(line for line in out.out.splitlines() if "callcamp" in line)
-    prosper = next(line for line in out.out.splitlines() if "prosper" in line)
-    assert callcamp.startswith("FAIL")
-    assert "CALLCAMP_API_KEY" in callcamp
-    assert prosper.startswith("ok")
+    lines = {line.split()[1]: line for line in out.out.splitlines() if line.strip()}
+    rejected = lines.pop(platform_name)
+    assert rejected.startswith("FAIL")
+    assert key_env(platform_name) in rejected
+    assert all(line.startswith("ok") for line in lines.values())
     assert wrong not in out.out + out.err
-    assert mask_secret(wrong) in callcamp
+    assert mask_secret(wrong) in rejected
 
 
-async def test_check_reports_an_unreachable_platform_as_a_failure() -> None:
+async def test_check_reports_an_unreachable_platform_as_a_failure(platform_name: str) -> None:
     def refuse(request: httpx2.Request) -> httpx2.Response:
         raise httpx2.ConnectError("connection refused", request=request)
 
-    settings = Settings(providers={"prosper": simulated_provider_config("prosper", max_retries=0)})
+    config = simulated_provider_config(platform_name, max_retries=0)
+    settings = Settings(providers={platform_name: config})
     out = io.StringIO()
-    code = await check_providers(settings, transports={"prosper": httpx2.MockTransport(refuse)}, out=out)
+    code = await check_providers(settings, transports={platform_name: httpx2.MockTransport(refuse)}, out=out)
     assert code == 1
     assert out.getvalue().startswith("FAIL")
     assert "not reachable" in out.getvalue()
 
 
-async def test_check_reports_a_platform_that_answers_nonsense_as_a_failure() -> None:
+async def test_check_reports_a_platform_that_answers_nonsense_as_a_failure(platform_name: str) -> None:
     def garbage(request: httpx2.Request) -> httpx2.Response:
         return httpx2.Response(200, text="<html>maintenance</html>")
 
-    settings = Settings(providers={"callcamp": simulated_provider_config("callcamp", max_retries=0)})
+    config = simulated_provider_config(platform_name, max_retries=0)
+    settings = Settings(providers={platform_name: config})
     out = io.StringIO()
-    code = await check_providers(settings, transports={"callcamp": httpx2.MockTransport(garbage)}, out=out)
+    code = await check_providers(settings, transports={platform_name: httpx2.MockTransport(garbage)}, out=out)
     assert code == 1
     assert out.getvalue().startswith("FAIL")
     assert "maintenance" not in out.getvalue()
@@ -109,8 +111,8 @@ def test_check_without_any_key_exits_2_and_says_what_to_set(capsys: pytest.Captu
     code = main(["check"])
     out = capsys.readouterr().out
     assert code == 2
-    assert "PROSPER_API_KEY" in out
-    assert "CALLCAMP_API_KEY" in out
+    for name in PLATFORM_NAMES:
+        assert key_env(name) in out
     assert "--demo" in out
 
 
@@ -118,7 +120,7 @@ def test_check_in_demo_mode_probes_the_simulated_platforms(capsys: pytest.Captur
     code = main(["check", "--demo"])
     lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
     assert code == 0
-    assert sorted(line.split()[1] for line in lines) == sorted(PLATFORMS)
+    assert sorted(line.split()[1] for line in lines) == sorted(PLATFORM_NAMES)
     assert all(line.startswith("ok") for line in lines)
 
 
@@ -127,7 +129,7 @@ def test_the_demo_flag_is_also_read_from_the_environment(
 ) -> None:
     monkeypatch.setenv("CALL_LOGS_DEMO", "1")
     assert main(["check"]) == 0
-    assert len(capsys.readouterr().out.strip().splitlines()) == len(PLATFORMS)
+    assert len(capsys.readouterr().out.strip().splitlines()) == len(PLATFORM_NAMES)
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20"])
@@ -164,9 +166,22 @@ def test_an_invalid_setting_names_the_variable_without_echoing_its_value(
     assert "lots-and-lots" not in err
 
 
-def test_the_simulator_refuses_a_network_address(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["simulate", "prosper", "--host", "0.0.0.0", "--port", "0"]) == 2
+def test_the_simulator_refuses_a_network_address(
+    platform_name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["simulate", platform_name, "--host", "0.0.0.0", "--port", "0"]) == 2
     assert "loopback" in capsys.readouterr().err
+
+
+def test_simulate_offers_every_platform_and_names_each_default_port(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["simulate", "--help"])
+    usage = " ".join(capsys.readouterr().out.split())  # argparse wraps its help
+    assert "{" + ",".join(PLATFORM_NAMES) + "}" in usage
+    for name in PLATFORM_NAMES:
+        assert f"{name} {platform(name).sim.port}" in usage
 
 
 def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:

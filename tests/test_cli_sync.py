@@ -15,7 +15,6 @@ import pytest
 from call_logs_mcp.__main__ import SyncProgress, main, sync_command
 from call_logs_mcp.settings import Settings
 from call_logs_mcp.simulators import (
-    DEFAULT_API_KEYS,
     simulated_app,
     simulated_dataset,
     simulated_provider_config,
@@ -23,8 +22,8 @@ from call_logs_mcp.simulators import (
     simulator_base_url,
 )
 from call_logs_mcp.simulators.data import SimDataset
+from conftest import PLATFORM_NAMES, key_env, sim_key
 
-PLATFORMS = ("callcamp", "prosper")
 CALLS = 40
 
 
@@ -39,16 +38,16 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterat
 
 @pytest.fixture
 def datasets() -> dict[str, SimDataset]:
-    return {name: simulated_dataset(name, calls=CALLS, long_calls=0) for name in PLATFORMS}
+    return {name: simulated_dataset(name, calls=CALLS, long_calls=0) for name in PLATFORM_NAMES}
 
 
 def transports_for(datasets: dict[str, SimDataset]) -> dict[str, httpx2.AsyncBaseTransport]:
     return {name: simulated_transport(name, simulated_app(name, ds)) for name, ds in datasets.items()}
 
 
-def configure(monkeypatch: pytest.MonkeyPatch, keys: dict[str, str] = DEFAULT_API_KEYS) -> None:
-    for name in PLATFORMS:
-        monkeypatch.setenv(f"{name.upper()}_API_KEY", keys[name])
+def configure(monkeypatch: pytest.MonkeyPatch, keys: dict[str, str] | None = None) -> None:
+    for name in PLATFORM_NAMES:
+        monkeypatch.setenv(key_env(name), (keys or {}).get(name, sim_key(name)))
         monkeypatch.setenv(f"{name.upper()}_BASE_URL", simulator_base_url(name))
 
 
@@ -72,27 +71,33 @@ def test_sync_indexes_every_call_once_and_a_second_run_finds_nothing_new(
 
 
 def test_sync_of_one_provider_since_a_date_indexes_only_that_scope(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], datasets: dict[str, SimDataset]
+    platform_name: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    datasets: dict[str, SimDataset],
 ) -> None:
     configure(monkeypatch)
-    calls = sorted(datasets["callcamp"], key=lambda c: c.started_at)
+    calls = sorted(datasets[platform_name], key=lambda c: c.started_at)
     since = calls[len(calls) // 2].started_at.date()
     expected = sum(1 for c in calls if c.started_at >= datetime.combine(since, datetime.min.time(), UTC))
-    argv = ["sync", "--provider", "callcamp", "--since", since.isoformat()]
+    argv = ["sync", "--provider", platform_name, "--since", since.isoformat()]
     assert main(argv, transports=transports_for(datasets)) == 0
     out = capsys.readouterr().out
-    assert "prosper" not in out
+    assert out.startswith(f"Synced {platform_name}:")
     assert counts(out)["added"] == expected
 
 
 def test_sync_with_a_rejected_key_exits_1_and_names_the_variable(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], datasets: dict[str, SimDataset]
+    platform_name: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    datasets: dict[str, SimDataset],
 ) -> None:
-    wrong = "wrong-prosper-key-000000"
-    configure(monkeypatch, {**DEFAULT_API_KEYS, "prosper": wrong})
-    assert main(["sync", "--provider", "prosper"], transports=transports_for(datasets)) == 1
+    wrong = f"wrong-{platform_name}-key-000000"
+    configure(monkeypatch, {platform_name: wrong})
+    assert main(["sync", "--provider", platform_name], transports=transports_for(datasets)) == 1
     captured = capsys.readouterr()
-    assert "PROSPER_API_KEY" in captured.out
+    assert key_env(platform_name) in captured.out
     assert wrong not in captured.out + captured.err
 
 
@@ -141,9 +146,10 @@ def test_purge_without_an_index_says_there_is_nothing_to_purge(capsys: pytest.Ca
 
 
 async def test_the_sync_progress_bar_counts_the_listed_calls(
-    tmp_path: Path, datasets: dict[str, SimDataset]
+    platform_name: str, tmp_path: Path, datasets: dict[str, SimDataset]
 ) -> None:
-    settings = Settings(providers={"prosper": simulated_provider_config("prosper")}, db=tmp_path / "calls.db")
+    config = simulated_provider_config(platform_name)
+    settings = Settings(providers={platform_name: config}, db=tmp_path / "calls.db")
     bar_stream, out = io.StringIO(), io.StringIO()
     code = await sync_command(
         settings,
@@ -152,7 +158,7 @@ async def test_the_sync_progress_bar_counts_the_listed_calls(
         progress=SyncProgress(bar_stream, disable=False),
     )
     assert code == 0
-    total = len(datasets["prosper"])
+    total = len(datasets[platform_name])
     assert f"{total}/{total}" in bar_stream.getvalue()
     assert f"details={total}" in bar_stream.getvalue()
-    assert counts(out.getvalue())["added"] == len(datasets["prosper"])
+    assert counts(out.getvalue())["added"] == len(datasets[platform_name])

@@ -1,6 +1,6 @@
 """The contract every registered adapter keeps, checked against its simulator.
 
-Parametrized over `PROVIDERS` (so a new platform runs it automatically) plus Prosper's two
+Parametrized over `PLATFORM_NAMES` (so a new platform runs it automatically) plus Prosper's two
 single-shape variants ("both", the default, serves the guide's list with the OpenAPI detail).
 Expected values are computed here from the simulator's dataset, never from adapter output.
 """
@@ -29,7 +29,7 @@ from call_logs_mcp.errors import (
     RateLimitedError,
 )
 from call_logs_mcp.models import Call, CallQuery, CallStatus, CallSummary
-from call_logs_mcp.providers import PROVIDERS, create_provider
+from call_logs_mcp.providers import create_provider
 from call_logs_mcp.providers.base import CallProvider
 from call_logs_mcp.simulators import (
     simulated_app,
@@ -39,6 +39,7 @@ from call_logs_mcp.simulators import (
 )
 from call_logs_mcp.simulators.data import SimCall, SimDataset
 from call_logs_mcp.simulators.faults import Faults
+from conftest import PLATFORM_NAMES
 
 CALLS = 400
 TIMEOUT = 30  # seconds; a bound on waits, never a timing assertion
@@ -74,7 +75,7 @@ class Platform:
             await provider.aclose()
 
 
-PLATFORMS = [pytest.param(Platform(name), id=name) for name in sorted(PROVIDERS)] + [
+PLATFORMS = [pytest.param(Platform(name), id=name) for name in PLATFORM_NAMES] + [
     pytest.param(Platform("prosper", {"variant": "export"}), id="prosper-export"),
     pytest.param(Platform("prosper", {"variant": "openapi"}), id="prosper-openapi"),
 ]

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from call_logs_mcp.__main__ import load_settings
 from call_logs_mcp.core.arguments import parse_call_ref, parse_campaign_id, validate_id
 from call_logs_mcp.core.queries import SearchOutcome
 from call_logs_mcp.core.service import CallLogService
@@ -14,13 +15,13 @@ from call_logs_mcp.index import IndexStore
 from call_logs_mcp.models import Call, CallQuery, CallSummary, Turn
 from call_logs_mcp.providers import create_provider
 from call_logs_mcp.providers.config import ProviderConfig
-from call_logs_mcp.settings import load_settings
 from call_logs_mcp.simulators import (
     simulated_app,
     simulated_dataset,
     simulated_provider_config,
     simulated_transport,
 )
+from conftest import PLATFORM_NAMES, key_env
 
 
 def test_a_cursor_round_trips_its_state() -> None:
@@ -34,16 +35,18 @@ def test_a_cursor_we_did_not_issue_is_an_invalid_argument(bad: str) -> None:
         decode_cursor("calls", bad)
 
 
-def test_a_provider_is_enabled_only_when_its_key_is_set() -> None:
-    settings = load_settings({"PROSPER_API_KEY": "pk_live_1", "CALLCAMP_API_KEY": "  "})
-    assert list(settings.providers) == ["prosper"]
-    assert settings.providers["prosper"].api_key.get_secret_value() == "pk_live_1"
+def test_a_provider_is_enabled_only_when_its_key_is_set(platform_name: str) -> None:
+    environ = {key_env(name): "  " for name in PLATFORM_NAMES} | {key_env(platform_name): "pk_live_1"}
+    settings = load_settings(environ)
+    assert list(settings.providers) == [platform_name]
+    assert settings.providers[platform_name].api_key.get_secret_value() == "pk_live_1"
 
 
-def test_a_non_numeric_rate_limit_names_the_variable_family_without_the_key() -> None:
+def test_a_non_numeric_rate_limit_names_the_variable_family_without_the_key(platform_name: str) -> None:
+    prefix = platform_name.upper()
     with pytest.raises(ConfigurationError) as caught:
-        load_settings({"CALLCAMP_API_KEY": "cc_tok_secret", "CALLCAMP_RATE_LIMIT": "fast"})
-    assert "CALLCAMP_" in str(caught.value)
+        load_settings({f"{prefix}_API_KEY": "cc_tok_secret", f"{prefix}_RATE_LIMIT": "fast"})
+    assert f"{prefix}_" in str(caught.value)
     assert "requests_per_second" in str(caught.value)
     assert "cc_tok_secret" not in str(caught.value)
 

@@ -35,7 +35,8 @@ from call_logs_mcp.errors import (
     UnavailableError,
 )
 from call_logs_mcp.ids import path_segment
-from call_logs_mcp.providers._http import (
+from call_logs_mcp.providers.config import ProviderConfig
+from call_logs_mcp.providers.http import (
     BACKOFF_BASE_SECONDS,
     BACKOFF_CAP_SECONDS,
     MALFORMED_RETRIES,
@@ -43,7 +44,6 @@ from call_logs_mcp.providers._http import (
     backoff_delay,
     parse_retry_after,
 )
-from call_logs_mcp.providers.config import ProviderConfig
 
 CANARY = "pk_live_CANARY_7f3a9c"
 BASE_HOST = "api.example.test"

@@ -39,7 +39,7 @@ from call_logs_mcp.simulators import (
     simulated_provider_config,
     simulated_transport,
 )
-from call_logs_mcp.simulators._app import requests_of
+from call_logs_mcp.simulators.app import requests_of
 
 TOKEN = "test-token-5f1c0e9a7b3d"
 JSON_RPC_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}

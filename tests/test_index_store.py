@@ -14,35 +14,9 @@ from pydantic import SecretStr
 from call_logs_mcp.errors import InvalidArgumentError, StoreError
 from call_logs_mcp.index import CallRecord, IndexStore
 from call_logs_mcp.index.migrations import SCHEMA_VERSION
-from call_logs_mcp.models import Call, CallStatus, Turn
+from call_logs_mcp.models import CallStatus
 from call_logs_mcp.providers.config import ProviderConfig, account_id, accounts_for
-
-BASE = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-def make_call(
-    call_id: str,
-    *,
-    provider: str = "prosper",
-    hours: float = 0,
-    texts: tuple[str, ...] = ("Hello, this is Ava.", "Hi, who is calling?"),
-    **fields: object,
-) -> Call:
-    speakers = ("agent", "customer")
-    values: dict[str, object] = {
-        "provider": provider,
-        "call_id": call_id,
-        "campaign_id": "camp-a",
-        "status": CallStatus.COMPLETED,
-        "started_at": BASE + timedelta(hours=hours),
-        "duration_seconds": 60.0,
-        "transcript": [
-            Turn(speaker=speakers[i % 2], text=text, offset_seconds=2.5 * i)  # type: ignore[arg-type]
-            for i, text in enumerate(texts)
-        ],
-    }
-    values.update(fields)
-    return Call.model_validate(values)
+from factories import BASE, make_call
 
 
 def mode(path: Path) -> int:

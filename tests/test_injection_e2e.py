@@ -24,7 +24,8 @@ from call_logs_mcp.server.instructions import server_instructions
 from call_logs_mcp.settings import Settings
 from call_logs_mcp.simulators import simulated_dataset, simulated_provider_config
 from call_logs_mcp.simulators.data import SimDataset, SimTurn
-from mcp_harness import BOTH, Platforms, data_of, serve, strings_in, text_of
+from conftest import PLATFORM_NAMES
+from mcp_harness import Platforms, data_of, serve, strings_in, text_of
 from test_sanitize import CORPUS, hostile
 
 PAYLOADS = list(CORPUS.values())
@@ -73,7 +74,8 @@ Planted = dict[str, dict[str, list[SimTurn]]]  # provider -> call id -> planted 
 @asynccontextmanager
 async def planted_server(tmp_path: Path) -> AsyncIterator[tuple[Client, Platforms, Planted]]:
     datasets = {
-        name: simulated_dataset(name, calls=CALLS, long_calls=0, seed=11 + i) for i, name in enumerate(BOTH)
+        name: simulated_dataset(name, calls=CALLS, long_calls=0, seed=11 + i)
+        for i, name in enumerate(PLATFORM_NAMES)
     }
     planted = {name: plant(ds) for name, ds in datasets.items()}
     knobs = {"callcamp": {"transcript_style": "turns"}, "prosper": {"variant": "both"}}
@@ -298,8 +300,10 @@ async def test_no_platform_text_reaches_tool_metadata_or_the_server_instructions
     ]
     rendered = json.dumps(listing, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
     assert rendered == SNAPSHOT.read_text(encoding="utf-8")
-    settings = Settings(providers={n: simulated_provider_config(n) for n in BOTH}, db=tmp_path / "x.db")
-    assert instructions == server_instructions(settings, list(BOTH))
+    settings = Settings(
+        providers={n: simulated_provider_config(n) for n in PLATFORM_NAMES}, db=tmp_path / "x.db"
+    )
+    assert instructions == server_instructions(settings, list(PLATFORM_NAMES))
     metadata = rendered + json.dumps(
         [p.model_dump(mode="json") for p in prompts] + [t.model_dump(mode="json") for t in templates]
     )

@@ -5,8 +5,10 @@ from pathlib import Path
 
 from mcp import Client
 
+from call_logs_mcp.providers import platform
 from call_logs_mcp.server.app import build_server
 from call_logs_mcp.settings import Settings
+from conftest import PLATFORM_NAMES
 
 ROOT = Path(__file__).parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -43,3 +45,8 @@ def test_the_quick_start_is_two_commands_and_ci_runs_the_test_one() -> None:
     assert "pytest" in run_tests and "pip install" in run_tests
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert run_tests.replace("pip install -e", "pip install -q -e") in ci.splitlines()
+
+
+def test_the_readme_names_every_platform_and_the_simulate_command_offers_each(platform_name: str) -> None:
+    assert f"**{platform(platform_name).info.display_name}**" in README
+    assert f"call-logs-mcp simulate {'|'.join(PLATFORM_NAMES)} " in README

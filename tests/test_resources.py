@@ -54,10 +54,12 @@ async def test_reading_a_call_resource_gives_json_without_the_transcript(tmp_pat
     assert call.transcript[0].text not in content.text  # type: ignore[union-attr]
 
 
-async def test_reading_a_transcript_resource_gives_every_turn_on_its_own_line(tmp_path: Path) -> None:
-    async with serve(tmp_path, ["prosper"], calls=10, redact=False) as (client, sims):
-        call = next(c for c in sims.datasets["prosper"] if c.status == "completed" and not c.traits)
-        result = await client.read_resource(f"calls://prosper/{call.id}/transcript")
+async def test_reading_a_transcript_resource_gives_every_turn_on_its_own_line(
+    platform_name: str, tmp_path: Path
+) -> None:
+    async with serve(tmp_path, [platform_name], calls=10, redact=False) as (client, sims):
+        call = next(c for c in sims.datasets[platform_name] if c.status == "completed" and not c.traits)
+        result = await client.read_resource(f"calls://{platform_name}/{call.id}/transcript")
     text = result.contents[0].text  # type: ignore[union-attr]
     turn_lines = [line for line in text.splitlines() if line.startswith("[")]
     assert len(turn_lines) == len(call.transcript)
@@ -67,12 +69,12 @@ async def test_reading_a_transcript_resource_gives_every_turn_on_its_own_line(tm
 
 
 @pytest.mark.parametrize(
-    "uri", ["calls://prosper/999999999", "calls://acme/1", "calls://prosper/999999999/transcript"]
+    "uri", ["calls://{name}/999999999", "calls://acme/1", "calls://{name}/999999999/transcript"]
 )
-async def test_an_unknown_call_is_resource_not_found(tmp_path: Path, uri: str) -> None:
-    async with serve(tmp_path, ["prosper"], calls=3) as (client, _):
+async def test_an_unknown_call_is_resource_not_found(platform_name: str, tmp_path: Path, uri: str) -> None:
+    async with serve(tmp_path, [platform_name], calls=3) as (client, _):
         with pytest.raises(MCPError) as caught:
-            await client.read_resource(uri)
+            await client.read_resource(uri.format(name=platform_name))
     assert caught.value.error.code == INVALID_PARAMS
 
 
@@ -90,11 +92,15 @@ async def test_a_hostile_resource_uri_is_quoted_back_only_cleaned_and_short(tmp_
     assert len(message) < 600
 
 
-async def test_provider_and_call_id_complete_from_configuration_and_index(tmp_path: Path) -> None:
+async def test_provider_and_call_id_complete_from_configuration_and_index(
+    platform_name: str, tmp_path: Path
+) -> None:
     async with serve(tmp_path, calls=15) as (client, sims):
         ref = ResourceTemplateReference(type="ref/resource", uri="calls://{provider}/{call_id}")
-        providers = await client.complete(ref, {"name": "provider", "value": "c"})
+        providers = await client.complete(ref, {"name": "provider", "value": platform_name[:2]})
         await client.call_tool("list_campaigns", {})
-        ids = await client.complete(ref, {"name": "call_id", "value": "call_"}, {"provider": "callcamp"})
-    assert providers.completion.values == ["callcamp"]
-    assert set(ids.completion.values) == {c.id for c in sims.datasets["callcamp"]}
+        dataset = sims.datasets[platform_name]
+        prefix = dataset.calls[0].id[:2]
+        ids = await client.complete(ref, {"name": "call_id", "value": prefix}, {"provider": platform_name})
+    assert providers.completion.values == [n for n in sims.datasets if n.startswith(platform_name[:2])]
+    assert set(ids.completion.values) == {c.id for c in dataset if c.id.startswith(prefix)}

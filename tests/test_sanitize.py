@@ -15,9 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from call_logs_mcp.models import Turn
 from call_logs_mcp.output.redact import Redactor
 from call_logs_mcp.output.sanitize import clean_text, inert_markdown, one_line, turn_line, untrusted_block
+from factories import make_turns
 
 REDACTOR = Redactor()
 
@@ -143,10 +143,7 @@ CORPUS = dict(injection_corpus())
 
 def render(texts: list[str]) -> str:
     """A transcript rendered as `output` renders one: scrubbed text, one line per turn, one block."""
-    turns = [
-        Turn(speaker=("customer", "agent")[i % 2], text=t, offset_seconds=i * 7.5)
-        for i, t in enumerate(texts)
-    ]
+    turns = make_turns(texts, speakers=("customer", "agent"), step=7.5)
     lines = [
         turn_line(i, t.speaker, t.offset_seconds, inert_markdown(REDACTOR.text(clean_text(t.text))))
         for i, t in enumerate(turns)

@@ -10,8 +10,9 @@ from typing import Any
 import jsonschema
 
 import call_logs_mcp
-from call_logs_mcp.providers import PROVIDERS
+from call_logs_mcp.providers import platform
 from call_logs_mcp.settings import Settings
+from conftest import PLATFORM_NAMES, key_env
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = json.loads((Path(__file__).parent / "data" / "mcp-registry-server.schema.json").read_text())
@@ -54,8 +55,8 @@ def test_server_json_names_the_pypi_package_served_over_stdio() -> None:
 
 def test_every_api_key_variable_is_listed_and_marked_secret() -> None:
     variables = {v["name"]: v for v in _pypi_package()["environmentVariables"]}
-    for name in PROVIDERS:
-        key = f"{name.upper()}_API_KEY"
+    for name in PLATFORM_NAMES:
+        key = key_env(name)
         assert variables[key].get("isSecret") is True, key
     secret_like = [n for n in variables if n.endswith(("_KEY", "_TOKEN"))]
     assert all(variables[n].get("isSecret") is True for n in secret_like)
@@ -64,9 +65,15 @@ def test_every_api_key_variable_is_listed_and_marked_secret() -> None:
 def test_every_listed_variable_is_one_the_server_reads() -> None:
     known = {f"CALL_LOGS_{field.upper()}" for field in Settings.model_fields if field != "providers"}
     suffixes = ("API_KEY", "BASE_URL", "AUTH_HEADER", "RATE_LIMIT", "MAX_CONCURRENCY", "TIMEOUT")
-    known |= {f"{name.upper()}_{suffix}" for name in PROVIDERS for suffix in suffixes}
+    known |= {f"{platform(name).info.env_prefix}_{suffix}" for name in PLATFORM_NAMES for suffix in suffixes}
     listed = {v["name"] for v in _pypi_package()["environmentVariables"]}
     assert listed <= known, listed - known
+
+
+def test_the_title_and_description_name_every_platform(platform_name: str) -> None:
+    display_name = platform(platform_name).info.display_name
+    assert display_name in SERVER["title"]
+    assert display_name in SERVER["description"]
 
 
 def test_the_readme_carries_the_registry_name_marker() -> None:

@@ -20,10 +20,11 @@ import httpx2
 import pytest
 from starlette.applications import Starlette
 
+from call_logs_mcp.models import CallQuery
+from call_logs_mcp.providers import create_provider, platform
+from call_logs_mcp.providers.callcamp import simulator as callcamp
+from call_logs_mcp.providers.prosper import simulator as prosper
 from call_logs_mcp.simulators import (
-    DEFAULT_API_KEYS,
-    callcamp,
-    prosper,
     serve,
     simulated_app,
     simulated_dataset,
@@ -39,8 +40,8 @@ from call_logs_mcp.simulators.data import (
 )
 from call_logs_mcp.simulators.faults import Faults
 
-PROSPER_AUTH = {"Authorization": f"Bearer {DEFAULT_API_KEYS['prosper']}"}
-CALLCAMP_AUTH = {"Authorization": f"Bearer {DEFAULT_API_KEYS['callcamp']}"}
+PROSPER_AUTH = {"Authorization": f"Bearer {platform('prosper').sim.api_key}"}
+CALLCAMP_AUTH = {"Authorization": f"Bearer {platform('callcamp').sim.api_key}"}
 GUIDE_LIST, GUIDE_DETAIL = "/api/v1/campaigns/call-logs", "/api/v1/campaigns/call-logs/{id}"
 OPENAPI_LIST, OPENAPI_DETAIL = "/api/v1/call-logs", "/api/v1/call-logs/{id}"
 INVISIBLE = re.compile("[\u200b\u200c\u200d\u202a-\u202e\u2066-\u2069\U000e0000-\U000e007f]")
@@ -783,24 +784,19 @@ async def test_the_request_log_records_what_was_fetched(small: SimDataset) -> No
 # --- harness --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["prosper", "callcamp"])
-async def test_the_harness_builds_a_matching_app_transport_and_config(name: str) -> None:
-    dataset = simulated_dataset(name, seed=2, calls=30, long_calls=0)
-    app = simulated_app(name, dataset)
-    config = simulated_provider_config(name, max_retries=1)
-    assert config.base_url == f"http://{name}.simulator" and config.max_retries == 1
-    path = "/api/calls" if name == "callcamp" else "/api/v1/campaigns/call-logs"
-    key = config.api_key.get_secret_value()
-    async with httpx2.AsyncClient(
-        transport=simulated_transport(name, app),
-        base_url=config.base_url or "",
-        headers={"Authorization": f"Bearer {key}"},
-    ) as http:
-        response = await http.get(path)
-    assert response.status_code == 200
-    assert response.json()["total"] == len(dataset)
-    first_id = response.json()["calls" if name == "callcamp" else "items"][0]
-    assert str(first_id.get("uuid", first_id.get("call_log_id"))) == dataset.calls[0].id
+async def test_the_harness_builds_a_matching_app_transport_and_config(platform_name: str) -> None:
+    dataset = simulated_dataset(platform_name, seed=2, calls=30, long_calls=0)
+    app = simulated_app(platform_name, dataset)
+    config = simulated_provider_config(platform_name, max_retries=1)
+    assert config.base_url == f"http://{platform_name}.simulator" and config.max_retries == 1
+    assert config.api_key.get_secret_value() == platform(platform_name).sim.api_key
+    assert {c.id for c in dataset} == {c.id for c in app.state.dataset}
+    provider = create_provider(config, transport=simulated_transport(platform_name, app))
+    try:
+        page = await provider.list_calls(CallQuery(), limit=1)
+    finally:
+        await provider.aclose()
+    assert [call.call_id for call in page.calls] == [dataset.calls[0].id]
 
 
 def test_the_harness_rejects_unknown_simulators_and_non_loopback_hosts() -> None:

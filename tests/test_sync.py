@@ -25,8 +25,7 @@ from call_logs_mcp.simulators import (
 )
 from call_logs_mcp.simulators.data import SimDataset
 from call_logs_mcp.simulators.faults import Faults
-
-DETAIL_PREFIX = {"prosper": "/api/v1/call-logs/", "callcamp": "/api/calls/"}
+from conftest import PLATFORM_NAMES
 
 
 @dataclass
@@ -42,7 +41,9 @@ class Sim:
         return accounts_for({self.name: self.config})
 
     def detail_requests(self) -> int:
-        return sum(1 for r in self.app.state.requests if r.path.startswith(DETAIL_PREFIX[self.name]))
+        """Requests for one call: their path ends with its id (list paths end with a word)."""
+        ids = self.ids()
+        return sum(1 for r in self.app.state.requests if r.path.rsplit("/", 1)[-1] in ids)
 
     def ids(self) -> set[str]:
         return {c.id for c in self.dataset}
@@ -80,7 +81,9 @@ async def stored_ids(store: IndexStore, sim: Sim) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    ("name", "variant"), [("prosper", "export"), ("prosper", "openapi"), ("callcamp", None)]
+    ("name", "variant"),
+    [(name, None) for name in PLATFORM_NAMES] + [("prosper", "export"), ("prosper", "openapi")],
+    ids=[*PLATFORM_NAMES, "prosper-export", "prosper-openapi"],
 )
 async def test_a_first_sync_indexes_every_call_the_platform_has(
     store: IndexStore, name: str, variant: str | None
@@ -104,20 +107,19 @@ async def test_a_first_sync_indexes_every_call_the_platform_has(
         assert stored.status.value == sim_call.status
 
 
-async def test_stored_calls_equal_what_the_adapter_returns(store: IndexStore) -> None:
-    sim = simulate("callcamp", calls=60)
+async def test_stored_calls_equal_what_the_adapter_returns(platform_name: str, store: IndexStore) -> None:
+    sim = simulate(platform_name, calls=60)
     await run_sync(store, [sim.source])
     for sim_call in list(sim.dataset)[:15]:
-        assert await store.get_call(sim.scope, "callcamp", sim_call.id) == await sim.source.provider.get_call(
-            sim_call.id
-        )
+        assert await store.get_call(
+            sim.scope, platform_name, sim_call.id
+        ) == await sim.source.provider.get_call(sim_call.id)
 
 
-@pytest.mark.parametrize("name", ["prosper", "callcamp"])
 async def test_a_second_sync_fetches_details_only_for_new_and_in_progress_calls(
-    store: IndexStore, name: str
+    store: IndexStore, platform_name: str
 ) -> None:
-    sim = simulate(name)
+    sim = simulate(platform_name)
     await run_sync(store, [sim.source])
     in_progress = sum(1 for c in sim.dataset if c.status == "in_progress")
     new = sim.dataset.add_calls(7)
@@ -145,9 +147,9 @@ async def test_an_in_progress_call_that_completes_is_updated_by_the_next_sync(st
 
 
 async def test_an_old_call_stored_in_progress_is_rechecked_even_though_the_walk_stops_early(
-    store: IndexStore,
+    platform_name: str, store: IndexStore
 ) -> None:
-    sim = simulate("callcamp", calls=320)
+    sim = simulate(platform_name, calls=320)
     old = list(sim.dataset)[260]  # on the third page; the second is all old and unchanged
     sim.dataset.set_status(old.id, "in_progress")
     await run_sync(store, [sim.source])
@@ -156,7 +158,7 @@ async def test_an_old_call_stored_in_progress_is_rechecked_even_though_the_walk_
     (provider,) = result.providers
     assert provider.reached_watermark and provider.listed == 200
     assert provider.rechecked == 1
-    stored = await store.get_call(sim.scope, "callcamp", old.id)
+    stored = await store.get_call(sim.scope, platform_name, old.id)
     assert stored is not None and stored.status is CallStatus.COMPLETED
 
 
@@ -198,9 +200,9 @@ async def test_a_date_range_sync_indexes_only_calls_in_that_range(store: IndexSt
 
 
 async def test_progress_counts_up_to_the_result_and_knows_the_total_on_a_first_sync(
-    store: IndexStore,
+    platform_name: str, store: IndexStore
 ) -> None:
-    sim = simulate("callcamp")
+    sim = simulate(platform_name)
     seen: list[tuple[int, int, int | None]] = []
 
     async def progress(listed: int, fetched: int, total: int | None) -> None:
@@ -214,9 +216,9 @@ async def test_progress_counts_up_to_the_result_and_knows_the_total_on_a_first_s
 
 
 async def test_a_failure_mid_sync_keeps_what_was_committed_and_raises_the_provider_error(
-    store: IndexStore,
+    platform_name: str, store: IndexStore
 ) -> None:
-    sim = simulate("callcamp", max_retries=0)
+    sim = simulate(platform_name, max_retries=0)
 
     def progress(listed: int, fetched: int, total: int | None) -> None:
         if fetched >= 40:
@@ -224,13 +226,13 @@ async def test_a_failure_mid_sync_keeps_what_was_committed_and_raises_the_provid
 
     with anyio.fail_after(60), pytest.raises(UnavailableError) as caught:
         await run_sync(store, [sim.source], progress=progress, batch_size=10)
-    assert caught.value.provider == "callcamp"
+    assert caught.value.provider == platform_name
     kept = await stored_ids(store, sim)
     assert 40 <= len(kept) < len(sim.dataset)
-    assert await store.last_synced(sim.scope, "callcamp") is None
+    assert await store.last_synced(sim.scope, platform_name) is None
 
     # Calls whose details failed before the outage was declared are kept as listed.
-    without_details = await store.calls_to_recheck(sim.scope["callcamp"], "callcamp")
+    without_details = await store.calls_to_recheck(sim.scope[platform_name], platform_name)
 
     sim.app.state.faults = Faults()
     sim.app.state.requests.clear()
@@ -258,37 +260,40 @@ async def test_a_sync_through_5xx_429_resets_and_truncated_json_loses_and_duplic
 
 
 async def test_details_that_keep_failing_do_not_stop_a_sync_and_are_fetched_by_the_next(
-    store: IndexStore,
+    platform_name: str, store: IndexStore
 ) -> None:
     # One list request, then 3 detail failures, 57 successes, and 3 failures for the retries.
     script = ("ok", *([503] * 3), *(["ok"] * 57), *([503] * 3))
-    sim = simulate("callcamp", calls=60, faults=Faults(script=script), max_retries=0)
+    sim = simulate(platform_name, calls=60, faults=Faults(script=script), max_retries=0)
     in_progress = {c.id for c in sim.dataset if c.status == "in_progress"}
     result = await run_sync(store, [sim.source])
     assert set(await stored_ids(store, sim)) == sim.ids()
     assert result.incomplete == 3 and "3 without details" in result.line()
     # Still to fetch: the in-progress calls and the 3 that failed (which may include one of them).
-    missing = set(await store.calls_to_recheck(sim.scope["callcamp"], "callcamp"))
+    missing = set(await store.calls_to_recheck(sim.scope[platform_name], platform_name))
     assert in_progress <= missing and 3 <= len(missing) <= len(in_progress) + 3
     sim.app.state.requests.clear()
     await run_sync(store, [sim.source])  # the script is used up: everything answers
     assert sim.detail_requests() == len(missing)
-    assert set(await store.calls_to_recheck(sim.scope["callcamp"], "callcamp")) == in_progress
+    assert set(await store.calls_to_recheck(sim.scope[platform_name], platform_name)) == in_progress
 
 
-async def test_syncing_a_provider_that_is_not_configured_is_a_configuration_error(store: IndexStore) -> None:
-    sim = simulate("callcamp", calls=5)
-    with pytest.raises(ConfigurationError, match="prosper"):
-        await run_sync(store, [sim.source], SyncScope(provider="prosper"))
+async def test_syncing_a_provider_that_is_not_configured_is_a_configuration_error(
+    platform_name: str, store: IndexStore
+) -> None:
+    other = next(name for name in PLATFORM_NAMES if name != platform_name)
+    sim = simulate(platform_name, calls=5)
+    with pytest.raises(ConfigurationError, match=other):
+        await run_sync(store, [sim.source], SyncScope(provider=other))
 
 
-async def test_two_providers_sync_in_one_run(store: IndexStore) -> None:
-    prosper, callcamp = simulate("prosper", calls=50), simulate("callcamp", calls=70)
-    result = await run_sync(store, {"prosper": prosper.source, "callcamp": callcamp.source})
-    assert [p.provider for p in result.providers] == ["callcamp", "prosper"]
-    assert result.added == 120
-    assert set(await stored_ids(store, prosper)) == prosper.ids()
-    assert set(await stored_ids(store, callcamp)) == callcamp.ids()
+async def test_every_provider_syncs_in_one_run(store: IndexStore) -> None:
+    sims = {name: simulate(name, calls=50 + 20 * i) for i, name in enumerate(PLATFORM_NAMES)}
+    result = await run_sync(store, {name: sim.source for name, sim in sims.items()})
+    assert [p.provider for p in result.providers] == sorted(PLATFORM_NAMES)
+    assert result.added == sum(len(sim.dataset) for sim in sims.values())
+    for sim in sims.values():
+        assert set(await stored_ids(store, sim)) == sim.ids()
 
 
 CHILD = """

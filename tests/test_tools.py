@@ -10,10 +10,12 @@ import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 
+from call_logs_mcp.providers import platform
 from call_logs_mcp.server.app import build_server
 from call_logs_mcp.settings import Settings
 from call_logs_mcp.simulators import simulated_dataset
 from call_logs_mcp.simulators.faults import Faults
+from conftest import PLATFORM_NAMES, key_env
 from mcp_harness import data_of, serve, text_of
 
 
@@ -47,9 +49,9 @@ async def test_list_calls_merges_both_platforms_newest_first_and_each_call_appea
     assert all(r["uri"] == f"calls://{r['provider']}/{r['call_id']}" for r in rows)
 
 
-async def test_list_calls_applies_status_and_campaign_filters(tmp_path: Path) -> None:
-    async with serve(tmp_path, ["prosper"], calls=60) as (client, sims):
-        dataset = sims.datasets["prosper"]
+async def test_list_calls_applies_status_and_campaign_filters(platform_name: str, tmp_path: Path) -> None:
+    async with serve(tmp_path, [platform_name], calls=60) as (client, sims):
+        dataset = sims.datasets[platform_name]
         campaign = dataset.calls[0].campaign_id
         with anyio.fail_after(60):
             rows = await list_everything(client, campaign_id=campaign, status="completed", limit=50)
@@ -68,19 +70,22 @@ async def test_list_calls_reports_platform_totals(tmp_path: Path) -> None:
     assert totals["duration_seconds"] == sum(c.duration_seconds for c in calls)
 
 
-async def test_a_failing_platform_yields_partial_results_and_a_provider_error(tmp_path: Path) -> None:
+async def test_a_failing_platform_yields_partial_results_and_a_provider_error(
+    platform_name: str, tmp_path: Path
+) -> None:
     async with serve(
         tmp_path,
         calls=10,
-        app_knobs={"prosper": {"faults": Faults(error_rate=1.0)}},
-        config_overrides={"prosper": {"max_retries": 0}},
+        app_knobs={platform_name: {"faults": Faults(error_rate=1.0)}},
+        config_overrides={platform_name: {"max_retries": 0}},
     ) as (client, sims):
         result = await client.call_tool("list_calls", {"limit": 50})
     data = data_of(result)
-    assert {r["call_id"] for r in data["calls"]} == {c.id for c in sims.datasets["callcamp"]}
-    assert [e["provider"] for e in data["provider_errors"]] == ["prosper"]
-    assert "prosper is unavailable" in data["provider_errors"][0]["error"]
-    assert "prosper failed" in text_of(result)
+    healthy = {(n, c.id) for n, ds in sims.datasets.items() if n != platform_name for c in ds}
+    assert {(r["provider"], r["call_id"]) for r in data["calls"]} == healthy
+    assert [e["provider"] for e in data["provider_errors"]] == [platform_name]
+    assert f"{platform_name} is unavailable" in data["provider_errors"][0]["error"]
+    assert f"{platform_name} failed" in text_of(result)
 
 
 async def test_get_call_returns_the_call_with_its_transcript(tmp_path: Path) -> None:
@@ -121,9 +126,9 @@ async def test_following_get_call_continuations_reproduces_a_3000_turn_transcrip
     assert [texts[i] for i in range(len(texts))] == [t.text for t in call.transcript]
 
 
-async def test_recording_urls_only_with_include_recording(tmp_path: Path) -> None:
-    async with serve(tmp_path, ["prosper"], calls=20) as (client, sims):
-        call = next(c for c in sims.datasets["prosper"] if c.recording_url)
+async def test_recording_urls_only_with_include_recording(platform_name: str, tmp_path: Path) -> None:
+    async with serve(tmp_path, [platform_name], calls=20) as (client, sims):
+        call = next(c for c in sims.datasets[platform_name] if c.recording_url)
         default = data_of(await client.call_tool("get_call", {"call_id": call.id}))
         asked = data_of(await client.call_tool("get_call", {"call_id": call.id, "include_recording": True}))
     assert call.recording_url is not None
@@ -131,20 +136,20 @@ async def test_recording_urls_only_with_include_recording(tmp_path: Path) -> Non
     assert asked["recording_urls"] == [call.recording_url]
 
 
-async def test_an_id_on_two_platforms_is_an_error_naming_both(tmp_path: Path) -> None:
+async def test_an_id_on_two_platforms_is_an_error_naming_both(platform_name: str, tmp_path: Path) -> None:
+    # The same seed and numeric ids everywhere: every platform has the same call ids.
     shared = {
-        "prosper": simulated_dataset("prosper", calls=5, long_calls=0),
-        "callcamp": simulated_dataset("callcamp", calls=5, long_calls=0, id_style="numeric"),
+        name: simulated_dataset(name, calls=5, long_calls=0, id_style="numeric") for name in PLATFORM_NAMES
     }
     async with serve(tmp_path, datasets=shared) as (client, _):
-        call_id = shared["prosper"].calls[0].id
-        assert call_id in shared["callcamp"]
+        call_id = shared[platform_name].calls[0].id
+        assert all(call_id in dataset for dataset in shared.values())
         ambiguous = await client.call_tool("get_call", {"call_id": call_id})
-        chosen = await client.call_tool("get_call", {"call_id": call_id, "provider": "callcamp"})
+        chosen = await client.call_tool("get_call", {"call_id": call_id, "provider": platform_name})
     assert ambiguous.is_error
-    assert "prosper" in text_of(ambiguous) and "callcamp" in text_of(ambiguous)
+    assert all(name in text_of(ambiguous) for name in PLATFORM_NAMES)
     assert "provider=" in text_of(ambiguous)
-    assert data_of(chosen)["provider"] == "callcamp"
+    assert data_of(chosen)["provider"] == platform_name
 
 
 @pytest.mark.parametrize(
@@ -153,7 +158,7 @@ async def test_an_id_on_two_platforms_is_an_error_naming_both(tmp_path: Path) ->
         ("list_calls", {"from_date": "March 1st"}, "YYYY-MM-DD"),
         ("list_calls", {"from_date": "2026-03-02", "to_date": "2026-03-01"}, "from_date is after to_date"),
         ("list_calls", {"status": "happy"}, "completed, failed, busy, no_answer"),
-        ("list_calls", {"provider": "acme"}, "configured providers: prosper, callcamp"),
+        ("list_calls", {"provider": "acme"}, f"configured providers: {', '.join(PLATFORM_NAMES)}"),
         ("list_calls", {"limit": 500}, "limit must be a whole number from 1 to 100 (got 500)"),
         ("list_calls", {"cursor": "bm90LWEtY3Vyc29y"}, "not issued by this server"),
         ("get_call", {"call_id": "../../admin"}, "no '/'"),
@@ -194,8 +199,7 @@ async def test_without_any_platform_the_tools_name_the_variables_and_demo(tmp_pa
         for tool, args in [("list_calls", {}), ("get_call", {"call_id": "1"}), ("list_campaigns", {})]:
             result = await client.call_tool(tool, args)
             assert result.is_error
-            assert "PROSPER_API_KEY" in text_of(result)
-            assert "CALLCAMP_API_KEY" in text_of(result)
+            assert all(key_env(name) in text_of(result) for name in PLATFORM_NAMES)
             assert "--demo" in text_of(result)
 
 
@@ -237,8 +241,8 @@ async def test_search_syncs_a_stale_scope_with_progress_and_finds_the_turns(tmp_
     }
 
 
-async def test_search_pages_resume_after_the_last_hit_shown(tmp_path: Path) -> None:
-    async with serve(tmp_path, ["prosper"], calls=30, max_output_chars=2_000) as (client, _):
+async def test_search_pages_resume_after_the_last_hit_shown(platform_name: str, tmp_path: Path) -> None:
+    async with serve(tmp_path, [platform_name], calls=30, max_output_chars=2_000) as (client, _):
         with anyio.fail_after(60):
             first = data_of(await client.call_tool("search_transcripts", {"query": "refund", "limit": 100}))
             seen = [(h["call_id"], h["turn_index"]) for h in first["hits"]]
@@ -255,12 +259,14 @@ async def test_search_pages_resume_after_the_last_hit_shown(tmp_path: Path) -> N
     assert len(seen) == len(set(seen)) == first["total_hits"]
 
 
-async def test_summarize_campaign_counts_match_the_platform_data(tmp_path: Path) -> None:
-    async with serve(tmp_path, ["prosper"], calls=60) as (client, sims):
-        dataset = sims.datasets["prosper"]
+async def test_summarize_campaign_counts_match_the_platform_data(platform_name: str, tmp_path: Path) -> None:
+    async with serve(tmp_path, [platform_name], calls=60) as (client, sims):
+        dataset = sims.datasets[platform_name]
         campaign = dataset.calls[-1].campaign_id
         with anyio.fail_after(60):
-            result = await client.call_tool("summarize_campaign", {"campaign_id": campaign})
+            result = await client.call_tool(
+                "summarize_campaign", {"campaign_id": campaign, "provider": platform_name}
+            )
     summary = data_of(result)["summary"]
     calls = [c for c in dataset if c.campaign_id == campaign]
     by_status: dict[str, int] = {}
@@ -312,14 +318,14 @@ async def test_list_campaigns_turns_names_into_ids_with_counts(tmp_path: Path) -
     assert all(r["last_synced_at"] for r in rows), rows
 
 
-async def test_get_call_stores_what_it_fetched_in_the_index(tmp_path: Path) -> None:
-    async with serve(tmp_path, ["callcamp"], calls=8) as (client, sims):
-        call = sims.datasets["callcamp"].calls[3]
+async def test_get_call_stores_what_it_fetched_in_the_index(platform_name: str, tmp_path: Path) -> None:
+    async with serve(tmp_path, [platform_name], calls=8) as (client, sims):
+        call = sims.datasets[platform_name].calls[3]
         before = await client.list_resources()
         await client.call_tool("get_call", {"call_id": call.id})
         after = await client.list_resources()
     assert before.resources == []
-    assert [r.uri for r in after.resources] == [f"calls://callcamp/{call.id}"]
+    assert [r.uri for r in after.resources] == [f"calls://{platform_name}/{call.id}"]
 
 
 TRAVERSALS = [
@@ -365,21 +371,25 @@ async def test_hostile_ids_never_reach_a_platform_as_anything_but_one_path_segme
         assert hostile.strip() == "" or quote(hostile, safe="") not in request.raw_path
 
 
-async def test_the_instructions_name_the_live_platforms_and_demo_mode(tmp_path: Path) -> None:
-    async with serve(tmp_path, ["callcamp"], calls=2, demo=True) as (client, _):
+async def test_the_instructions_name_the_live_platforms_and_demo_mode(
+    platform_name: str, tmp_path: Path
+) -> None:
+    async with serve(tmp_path, [platform_name], calls=2, demo=True) as (client, _):
         instructions = client.instructions or ""
-    assert "(callcamp)" in instructions and "(prosper)" not in instructions
+    assert f"{platform(platform_name).info.display_name} ({platform_name})" in instructions
+    assert not any(f"({name})" in instructions for name in PLATFORM_NAMES if name != platform_name)
     assert "DEMO MODE" in instructions
     assert "list_calls" in instructions and "get_call" in instructions
 
 
-async def test_a_server_serves_one_connection_after_another(tmp_path: Path) -> None:
+async def test_a_server_serves_one_connection_after_another(platform_name: str, tmp_path: Path) -> None:
     from call_logs_mcp.simulators import simulated_app, simulated_provider_config, simulated_transport
 
-    app = simulated_app("callcamp", simulated_dataset("callcamp", calls=4, long_calls=0))
+    name = platform_name
+    app = simulated_app(name, simulated_dataset(name, calls=4, long_calls=0))
     server = build_server(
-        Settings(providers={"callcamp": simulated_provider_config("callcamp")}, db=tmp_path / "calls.db"),
-        transports={"callcamp": simulated_transport("callcamp", app)},
+        Settings(providers={name: simulated_provider_config(name)}, db=tmp_path / "calls.db"),
+        transports={name: simulated_transport(name, app)},
     )
     for _ in range(2):  # the first connection's end closes what the server opened; the next reopens
         async with Client(server, raise_exceptions=True) as client:

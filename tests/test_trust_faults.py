@@ -33,7 +33,8 @@ from call_logs_mcp.simulators import (
 )
 from call_logs_mcp.simulators.data import SimDataset
 from call_logs_mcp.simulators.faults import Faults
-from mcp_harness import BOTH, Platforms, serve, text_of
+from conftest import PLATFORM_NAMES
+from mcp_harness import Platforms, serve, text_of
 
 OUTAGES = {
     "503": Faults(error_rate=1.0, error_statuses=(503,)),
@@ -159,11 +160,11 @@ async def test_a_persistent_outage_gets_a_clear_answer_from_every_tool_within_10
     faults = OUTAGES[kind]
     # Default retry settings for a 5xx outage (the bound must hold for them); resets go
     # through the same retry path, so that case retries less to keep the suite fast.
-    overrides = {} if kind == "503" else {name: {"max_retries": 1} for name in BOTH}
-    knobs = {name: {"faults": faults} for name in BOTH}
+    overrides = {} if kind == "503" else {name: {"max_retries": 1} for name in PLATFORM_NAMES}
+    knobs = {name: {"faults": faults} for name in PLATFORM_NAMES}
     async with serve(tmp_path, calls=20, app_knobs=knobs, config_overrides=overrides) as (client, sims):
         answers = await all_at_once(everything(client, sims))
-        assert_clear_outage(answers, BOTH)
+        assert_clear_outage(answers, PLATFORM_NAMES)
 
         if kind == "503":
             # One platform back: the merged listing gives its calls and names the other.
@@ -175,7 +176,7 @@ async def test_a_persistent_outage_gets_a_clear_answer_from_every_tool_within_10
             assert [e["provider"] for e in data["provider_errors"]] == ["prosper"]
             assert "prosper is unavailable" in data["provider_errors"][0]["error"]
 
-        heal(sims, *BOTH)
+        heal(sims, *PLATFORM_NAMES)
         await assert_all_healthy(client, sims)
 
 
@@ -189,11 +190,11 @@ async def test_a_persistent_429_with_a_huge_retry_after_fails_fast_saying_when_t
 ) -> None:
     value = http_date_in(86_400) if retry_after == "http-date" else retry_after
     faults = Faults(rate_429=1.0, retry_after_value=value)
-    knobs = {name: {"faults": faults} for name in BOTH}
+    knobs = {name: {"faults": faults} for name in PLATFORM_NAMES}
     async with serve(tmp_path, calls=10, app_knobs=knobs) as (client, sims):
         jobs = everything(client, sims)
         answers = await all_at_once(jobs)
-        sent = {name: len(sims.apps[name].state.requests) for name in BOTH}
+        sent = {name: len(sims.apps[name].state.requests) for name in PLATFORM_NAMES}
     for name, (is_error, said) in answers.items():
         waits = [int(n) for n in re.findall(r"is rate limiting requests; retry in (\d+) s", said)]
         assert waits, f"{name}: {said[:300]}"
@@ -207,17 +208,17 @@ async def test_a_platform_that_never_answers_gets_a_clear_answer_from_every_tool
     tmp_path: Path,
 ) -> None:
     # Default settings: the per-request deadline, not the 20 s socket timeout, bounds the wait.
-    knobs = {name: {"faults": Faults(latency_seconds=3600)} for name in BOTH}
+    knobs = {name: {"faults": Faults(latency_seconds=3600)} for name in PLATFORM_NAMES}
     async with serve(tmp_path, calls=10, app_knobs=knobs) as (client, sims):
         answers = await all_at_once(everything(client, sims))
-    assert_clear_outage(answers, BOTH)
+    assert_clear_outage(answers, PLATFORM_NAMES)
 
 
 async def test_a_persistent_429_with_a_moderate_retry_after_answers_within_10_s(tmp_path: Path) -> None:
     # Retry-After: 4 is waited once; a second wait would pass the request deadline, so the tool
     # fails fast saying when to retry, and both platforms sync side by side, not one after another.
     faults = Faults(rate_429=1.0, retry_after_value="4")
-    knobs = {name: {"faults": faults} for name in BOTH}
+    knobs = {name: {"faults": faults} for name in PLATFORM_NAMES}
     async with serve(tmp_path, calls=10, app_knobs=knobs) as (client, sims):
         answers = await all_at_once(everything(client, sims))
     for name, (is_error, said) in answers.items():

@@ -27,7 +27,8 @@ from mcp.types import CallToolResult
 from call_logs_mcp.logging_setup import configure_logging
 from call_logs_mcp.simulators import simulated_dataset
 from call_logs_mcp.simulators.data import RECORDING_HOST, SimCall, SimDataset, SimTurn
-from mcp_harness import BOTH, serve, text_of
+from conftest import PLATFORM_NAMES
+from mcp_harness import serve, text_of
 
 # -- what is planted ------------------------------------------------------------------------------
 
@@ -126,7 +127,7 @@ def planted_datasets() -> Planted:
     datasets: dict[str, SimDataset] = {}
     calls: dict[str, list[SimCall]] = {}
     k = 0
-    for offset, name in enumerate(BOTH):
+    for offset, name in enumerate(PLATFORM_NAMES):
         ds = simulated_dataset(name, calls=16, long_calls=0, seed=31 + offset)
         chosen = [c for c in ds if c.status == "completed"][:3]
         assert len(chosen) == 3
@@ -181,7 +182,7 @@ async def drive_everything(client: Client, planted: Planted) -> Session:
     """Every tool, every resource kind and resources/list over the planted calls."""
     s = Session()
     with anyio.fail_after(60):
-        for name in BOTH:
+        for name in PLATFORM_NAMES:
             await s.tool(client, "list_calls", {"provider": name, "limit": 100})
         await s.tool(client, "list_calls", {"limit": 100})
         await s.tool(client, "list_calls", {"search": PHONES[0], "limit": 100})

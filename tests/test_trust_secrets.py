@@ -34,12 +34,12 @@ from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.types import Message, Receive, Scope, Send
 
-from call_logs_mcp.__main__ import main
+from call_logs_mcp.__main__ import load_settings, main
 from call_logs_mcp.models import CallQuery
 from call_logs_mcp.providers import create_provider
 from call_logs_mcp.server.app import build_server
 from call_logs_mcp.server.http import bind_socket, serve_http
-from call_logs_mcp.settings import Settings, load_settings
+from call_logs_mcp.settings import Settings
 from call_logs_mcp.simulators import (
     simulated_app,
     simulated_dataset,
@@ -49,13 +49,10 @@ from call_logs_mcp.simulators import (
 )
 from call_logs_mcp.simulators.data import SimDataset
 from call_logs_mcp.simulators.faults import Faults
+from conftest import PLATFORM_NAMES, key_env
 
-PLATFORMS = ("prosper", "callcamp")
 # Keys with characters that percent-encoding and base64 both change, so every form is distinct.
-CANARIES = {
-    "prosper": "pk_live_CANARY/prosper+9f2c=",
-    "callcamp": "cc_tok_CANARY/cc+41d7==",
-}
+CANARIES = {name: f"key_CANARY/{name}+{i}f2c=" + "=" * (i % 2) for i, name in enumerate(PLATFORM_NAMES)}
 HTTP_TOKEN_CANARY = "mcp_http_CANARY/token+77aa="
 ALL_CANARIES = (*CANARIES.values(), HTTP_TOKEN_CANARY)
 UNAUTHORIZED = range(401, 402)
@@ -243,12 +240,11 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_settings_and_provider_configs_never_show_a_key_or_the_http_token() -> None:
     settings = Settings(
-        providers={name: simulated_provider_config(name, api_key=CANARIES[name]) for name in PLATFORMS},
+        providers={name: simulated_provider_config(name, api_key=CANARIES[name]) for name in PLATFORM_NAMES},
         http_token=SecretStr(HTTP_TOKEN_CANARY),
     )
     from_env = load_settings(
-        {"PROSPER_API_KEY": CANARIES["prosper"], "CALLCAMP_API_KEY": CANARIES["callcamp"]},
-        http_token=SecretStr(HTTP_TOKEN_CANARY),
+        {key_env(name): CANARIES[name] for name in PLATFORM_NAMES}, http_token=SecretStr(HTTP_TOKEN_CANARY)
     )
     for shown in (settings, from_env):
         assert_no_canary(
@@ -268,7 +264,7 @@ def test_settings_and_provider_configs_never_show_a_key_or_the_http_token() -> N
 # --- provider errors ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", PLATFORMS)
+@pytest.mark.parametrize("name", PLATFORM_NAMES)
 @pytest.mark.parametrize("trouble", ["wrong key", "server error"])
 async def test_provider_errors_never_carry_the_key_even_when_the_platform_quotes_it(
     name: str, trouble: str, debug_log: io.StringIO
@@ -325,15 +321,16 @@ class Stack:
 
 @asynccontextmanager
 async def canary_stack(tmp_path: Path) -> AsyncIterator[Stack]:
-    datasets = {name: simulated_dataset(name, calls=16, long_calls=0) for name in PLATFORMS}
+    datasets = {name: simulated_dataset(name, calls=16, long_calls=0) for name in PLATFORM_NAMES}
     apps = {
         name: simulated_app(name, datasets[name], api_key=CANARIES[name], echo_key_in_errors=True)
-        for name in PLATFORMS
+        for name in PLATFORM_NAMES
     }
-    recorders = {name: BodyRecorder(simulated_transport(name, apps[name])) for name in PLATFORMS}
+    recorders = {name: BodyRecorder(simulated_transport(name, apps[name])) for name in PLATFORM_NAMES}
     settings = Settings(
         providers={
-            name: simulated_provider_config(name, api_key=CANARIES[name], max_retries=1) for name in PLATFORMS
+            name: simulated_provider_config(name, api_key=CANARIES[name], max_retries=1)
+            for name in PLATFORM_NAMES
         },
         db=tmp_path / "index" / "calls.db",
         freshness_seconds=0,  # every index-backed tool syncs, so every phase reaches the platforms
@@ -381,7 +378,7 @@ async def exercise_everything(stack: Stack) -> None:
             ref, argument={"name": "call_id", "value": ""}, context_arguments={"provider": name}
         )
         out.append(repr(completion))
-    await tool("get_call", {"call_id": stack.datasets["prosper"].calls[1].id})
+    await tool("get_call", {"call_id": stack.datasets[PLATFORM_NAMES[0]].calls[1].id})
     await tool("search_transcripts", {"query": "refund OR appointment", "limit": 20})
     await tool("list_campaigns", {})
     listed = await client.list_resources()
@@ -443,13 +440,13 @@ async def test_every_tool_resource_and_prompt_keeps_the_canary_out_of_answers_lo
 def test_cli_check_and_sync_at_debug_level_never_print_the_key(
     trouble: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for name in PLATFORMS:
-        monkeypatch.setenv(f"{name.upper()}_API_KEY", CANARIES[name])
+    for name in PLATFORM_NAMES:
+        monkeypatch.setenv(key_env(name), CANARIES[name])
         monkeypatch.setenv(f"{name.upper()}_BASE_URL", simulator_base_url(name))
     monkeypatch.setenv("CALL_LOGS_DB", str(tmp_path / "index" / "calls.db"))
     monkeypatch.setenv("CALL_LOGS_HTTP_TOKEN", HTTP_TOKEN_CANARY)
     recorders: dict[str, BodyRecorder] = {}
-    for name in PLATFORMS:
+    for name in PLATFORM_NAMES:
         expected = CANARIES[name] if trouble == "none" else "the-platform-expects-another-key"
         faults = Faults(script=(500, 502), echo_key_in_errors=True) if trouble.startswith("server") else None
         app = simulated_app(
@@ -563,40 +560,40 @@ def port_of(sock: socket.socket) -> int:
 async def test_a_stdio_server_at_debug_level_never_writes_the_canary_to_stdout_stderr_or_its_index(
     tmp_path: Path,
 ) -> None:
-    datasets = {name: simulated_dataset(name, calls=12, long_calls=0) for name in PLATFORMS}
-    # Prosper accepts its canary (and later fails with 5xx, then 401); CallCamp expects another key
-    # from the start. Both quote the presented credentials in their error bodies.
+    datasets = {name: simulated_dataset(name, calls=12, long_calls=0) for name in PLATFORM_NAMES}
+    # The first platform accepts its canary (and later fails with 5xx, then 401); the others expect
+    # another key from the start. All quote the presented credentials in their error bodies.
+    first, second = PLATFORM_NAMES[0], PLATFORM_NAMES[1]
     apps = {
-        "prosper": simulated_app(
-            "prosper", datasets["prosper"], api_key=CANARIES["prosper"], echo_key_in_errors=True
-        ),
-        "callcamp": simulated_app(
-            "callcamp",
-            datasets["callcamp"],
-            api_key="the-platform-expects-another-key",
+        name: simulated_app(
+            name,
+            datasets[name],
+            api_key=CANARIES[name] if name == first else "the-platform-expects-another-key",
             echo_key_in_errors=True,
-        ),
+        )
+        for name in PLATFORM_NAMES
     }
     taps = {name: BodyTap(app) for name, app in apps.items()}
-    socks = {name: bind_socket("127.0.0.1", 0) for name in PLATFORMS}
+    socks = {name: bind_socket("127.0.0.1", 0) for name in PLATFORM_NAMES}
     index_dir = tmp_path / "index"
+    platform_env: dict[str, str] = {}
+    for name in PLATFORM_NAMES:
+        platform_env[key_env(name)] = CANARIES[name]
+        platform_env[f"{name.upper()}_BASE_URL"] = f"http://127.0.0.1:{port_of(socks[name])}"
     env = server_env(
-        PROSPER_API_KEY=CANARIES["prosper"],
-        PROSPER_BASE_URL=f"http://127.0.0.1:{port_of(socks['prosper'])}",
-        CALLCAMP_API_KEY=CANARIES["callcamp"],
-        CALLCAMP_BASE_URL=f"http://127.0.0.1:{port_of(socks['callcamp'])}",
+        **platform_env,
         CALL_LOGS_DB=str(index_dir / "calls.db"),
         CALL_LOGS_FRESHNESS_SECONDS="0",
         CALL_LOGS_HTTP_TOKEN=HTTP_TOKEN_CANARY,
     )
     command = [sys.executable, "-m", "call_logs_mcp", "--log-level", "DEBUG"]
-    prosper_call, callcamp_call = datasets["prosper"].calls[-1], datasets["callcamp"].calls[-1]
+    first_call, second_call = datasets[first].calls[-1], datasets[second].calls[-1]
     answers: list[dict[str, Any]] = []
     stderr = bytearray()
     stop = anyio.Event()
     with anyio.fail_after(90):
         async with anyio.create_task_group() as servers:
-            for name in PLATFORMS:
+            for name in PLATFORM_NAMES:
                 servers.start_soon(partial(serve_http, taps[name], socks[name], stop=stop))
             try:
                 async with await anyio.open_process(command, env=env) as process:
@@ -616,25 +613,25 @@ async def test_a_stdio_server_at_debug_level_never_writes_the_canary_to_stdout_s
                     await wire.notify("notifications/initialized")
                     answers += [
                         await wire.tool("list_calls", {"limit": 5}),
-                        await wire.tool("get_call", {"call_id": prosper_call.id, "provider": "prosper"}),
-                        await wire.tool("get_call", {"call_id": callcamp_call.id, "provider": "callcamp"}),
+                        await wire.tool("get_call", {"call_id": first_call.id, "provider": first}),
+                        await wire.tool("get_call", {"call_id": second_call.id, "provider": second}),
                         await wire.tool("search_transcripts", {"query": "refund OR appointment"}),
                         await wire.tool("list_campaigns", {}),
                         await wire.tool(
                             "summarize_campaign",
-                            {"campaign_id": prosper_call.campaign_id, "provider": "prosper"},
+                            {"campaign_id": first_call.campaign_id, "provider": first},
                         ),
                         await wire.request("resources/list"),
-                        await wire.request("resources/read", {"uri": f"calls://prosper/{prosper_call.id}"}),
+                        await wire.request("resources/read", {"uri": f"calls://{first}/{first_call.id}"}),
                         await wire.request(
-                            "resources/read", {"uri": f"calls://callcamp/{callcamp_call.id}/transcript"}
+                            "resources/read", {"uri": f"calls://{second}/{second_call.id}/transcript"}
                         ),
                     ]
-                    apps["prosper"].state.faults = Faults(script=(500, 503), echo_key_in_errors=True)
-                    apps["prosper"].state.expected_credentials = "Bearer the-platform-expects-another-key"
+                    apps[first].state.faults = Faults(script=(500, 503), echo_key_in_errors=True)
+                    apps[first].state.expected_credentials = "Bearer the-platform-expects-another-key"
                     answers += [
-                        await wire.tool("get_call", {"call_id": datasets["prosper"].calls[1].id}),
-                        await wire.tool("list_calls", {"provider": "prosper"}),
+                        await wire.tool("get_call", {"call_id": datasets[first].calls[1].id}),
+                        await wire.tool("list_calls", {"provider": first}),
                         await wire.tool("list_campaigns", {}),
                     ]
                     await wire.finish()

@@ -4,7 +4,7 @@
     call-logs-mcp check [--demo]
     call-logs-mcp sync [--provider P] [--campaign C] [--since YYYY-MM-DD]
     call-logs-mcp purge [--older-than DAYS]
-    call-logs-mcp simulate prosper|callcamp [--port N]
+    call-logs-mcp simulate PLATFORM [--port N]
 
 Start-up time matters (a client launches the server for each session and waits for its
 `initialize` answer), so this module imports only argparse at the top and everything else
@@ -47,7 +47,7 @@ def _add_common(parser: argparse.ArgumentParser, *, root: bool) -> None:
         "--demo",
         action="store_true",
         default=False if root else argparse.SUPPRESS,
-        help="use both platform simulators with generated data and a temporary index (env CALL_LOGS_DEMO=1)",
+        help="use the platform simulators with generated data and a temporary index (env CALL_LOGS_DEMO=1)",
     )
 
 
@@ -76,10 +76,12 @@ def _add_serve(parser: argparse.ArgumentParser, *, root: bool) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from call_logs_mcp import __version__
+    from call_logs_mcp.providers import PLATFORMS, platform
 
+    shown = ", ".join(platform(name).info.display_name for name in PLATFORMS)
     parser = argparse.ArgumentParser(
         prog="call-logs-mcp",
-        description="MCP server for the call logs of AI voice-calling platforms (Prosper, CallCamp).",
+        description=f"MCP server for the call logs of AI voice-calling platforms ({shown}).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     _add_common(parser, root=True)
@@ -104,9 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
     purge.add_argument("--older-than", type=int, metavar="DAYS", help="only calls older than DAYS days")
 
     simulate = sub.add_parser("simulate", help="serve a platform simulator over HTTP for experiments")
-    simulate.add_argument("platform", choices=("prosper", "callcamp"))
+    simulate.add_argument("platform", choices=PLATFORMS)
     simulate.add_argument("--host", default="127.0.0.1")
-    simulate.add_argument("--port", type=int, default=8101)
+    ports = ", ".join(f"{name} {platform(name).sim.port}" for name in PLATFORMS)
+    simulate.add_argument("--port", type=int, default=None, help=f"default: the platform's own ({ports})")
     simulate.add_argument("--log-level", default=None, metavar="LEVEL")
     return parser
 
@@ -144,9 +147,24 @@ def main(argv: Sequence[str] | None = None, *, transports: Transports | None = N
     raise AssertionError(f"unhandled command {command}")  # argparse only yields the commands above
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    from call_logs_mcp.settings import load_settings
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Settings from the environment (the CLI's one call), with explicit overrides on top.
 
+    Raises ConfigurationError naming the variable when a platform setting is not a number, and
+    pydantic's ValidationError for an invalid `CALL_LOGS_*` value or override.
+    """
+    import os
+
+    from call_logs_mcp.providers.config import provider_configs_from_env
+    from call_logs_mcp.settings import Settings
+
+    env = os.environ if environ is None else environ
+    values: dict[str, object] = {"providers": provider_configs_from_env(env)}
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def _settings(args: argparse.Namespace) -> Settings:
     overrides: dict[str, object] = {}
     if args.demo:
         overrides["demo"] = True
@@ -278,18 +296,22 @@ def _banner(settings: Settings, transport: str) -> None:
         settings.db_path(),
     )
     if settings.demo:
+        from call_logs_mcp.providers import PLATFORMS, join_names, platform
+
+        simulated = join_names([platform(name).info.display_name for name in PLATFORMS], "and")
         log.warning(
-            "DEMO MODE: simulated Prosper and CallCamp with generated calls; the index is a temporary "
-            "file deleted on exit. No real platform is contacted."
+            "DEMO MODE: simulated %s with generated calls; the index is a temporary "
+            "file deleted on exit. No real platform is contacted.",
+            simulated,
         )
     elif not settings.providers:
         log.warning("No platform configured: %s", no_provider_hint())
 
 
 def no_provider_hint() -> str:
-    from call_logs_mcp.providers import PROVIDERS
+    from call_logs_mcp.providers import PLATFORMS, platform
 
-    names = " and/or ".join(f"{name.upper()}_API_KEY" for name in PROVIDERS)
+    names = " and/or ".join(platform(name).info.key_env_var for name in PLATFORMS)
     return f"set {names}, or run with --demo to try simulated platforms."
 
 

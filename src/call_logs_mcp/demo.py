@@ -1,10 +1,10 @@
 """`--demo`: every registered platform simulated in-process, through the real adapters.
 
-Each simulator app (see `providers.SIMULATORS`) gets its own generated dataset and is reached via
-`httpx2.ASGITransport`, so the adapters, HTTP plumbing, index and tools run exactly as they do
-against the real platforms; only the network is fake and nothing leaves the process. The index
-lives in a temporary directory removed on exit. `Settings.demo` stays True so the server says so
-in its instructions.
+Each platform's simulator app (every name in `providers.PLATFORMS`) gets its own generated
+dataset and is reached via `httpx2.ASGITransport`, so the adapters, HTTP plumbing, index and tools
+run exactly as they do against the real platforms; only the network is fake and nothing leaves
+the process. The index lives in a temporary directory removed on exit. `Settings.demo` stays True
+so the server says so in its instructions.
 """
 
 from __future__ import annotations
@@ -42,10 +42,10 @@ def demo_environment(
 ) -> Iterator[DemoEnvironment]:
     """Simulated providers + a temporary index for `settings` (its own providers are replaced).
 
-    Yields settings with one simulated `ProviderConfig` per registered simulator, `db` in a
+    Yields settings with one simulated `ProviderConfig` per platform, `db` in a
     temporary directory and `demo=True`, and the transports that reach the simulators.
     """
-    from call_logs_mcp.providers import SIMULATORS
+    from call_logs_mcp.providers import PLATFORMS
     from call_logs_mcp.simulators import (
         simulated_app,
         simulated_dataset,
@@ -57,7 +57,7 @@ def demo_environment(
     try:
         providers = {}
         transports: dict[str, httpx2.AsyncBaseTransport] = {}
-        for offset, name in enumerate(sorted(SIMULATORS)):
+        for offset, name in enumerate(sorted(PLATFORMS)):
             app = simulated_app(name, simulated_dataset(name, seed=seed + offset, calls=calls))
             transports[name] = simulated_transport(name, app)
             providers[name] = simulated_provider_config(name)

@@ -130,19 +130,6 @@ class CallPage(_Model):
     unsupported_filters: list[str] = Field(default_factory=list)
 
 
-class Capabilities(_Model):
-    """What a platform can answer, so callers can tell 'none' from 'unknown'."""
-
-    server_side_status_filter: bool = False
-    server_side_search: bool = False
-    cost: bool = False
-    qa: bool = False
-    extracted_data: bool = False
-    recordings: bool = False
-    campaign_listing: bool = False
-    list_includes_details: bool = False
-
-
 class Campaign(_Model):
     provider: str
     campaign_id: str

@@ -1,20 +1,18 @@
 """Configuration, built once at the edge (CLI) and passed down. Nothing reads the environment
 at import; tests build `Settings(...)` directly.
 
-Platform settings (`{NAME}_*`) are read by `providers.config`, which knows the platform list;
-this module does not.
+Platform settings (`{NAME}_*`) are read by `providers.config.provider_configs_from_env`, which
+knows the platform list; this module does not (the CLI passes its result in as `providers`).
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from call_logs_mcp.providers.config import ProviderConfig, provider_configs_from_env
+from call_logs_mcp.providers.config import ProviderConfig
 
 
 class Settings(BaseSettings):
@@ -42,11 +40,3 @@ class Settings(BaseSettings):
         import platformdirs
 
         return Path(platformdirs.user_data_dir("call-logs-mcp")) / "calls.db"
-
-
-def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
-    """Settings from the environment (the CLI's one call), with explicit overrides on top."""
-    env = os.environ if environ is None else environ
-    values: dict[str, object] = {"providers": provider_configs_from_env(env)}
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]

@@ -19,7 +19,7 @@ from call_logs_mcp.core.merge import MergedPage, merge_calls
 from call_logs_mcp.core.queries import CampaignOutcome, CampaignsOutcome, RecentPage, SearchOutcome
 from call_logs_mcp.errors import ConfigurationError, InvalidArgumentError
 from call_logs_mcp.models import Call, CallQuery, Speaker
-from call_logs_mcp.providers import PROVIDERS
+from call_logs_mcp.providers import PLATFORMS
 from call_logs_mcp.providers.base import CallProvider
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ Fitted = TypeVar("Fitted")
 
 
 def no_provider_message() -> str:
-    env_vars = " or ".join(f"{name.upper()}_API_KEY" for name in PROVIDERS)
+    env_vars = " or ".join(f"{name.upper()}_API_KEY" for name in PLATFORMS)
     return (
         f"No call-log platform is configured. Set {env_vars} in the server's environment "
         "(then restart it), or start the server with --demo to try it on simulated data."
@@ -76,7 +76,7 @@ class CallLogService:
         if name in self.providers:
             return [name]
         configured = ", ".join(self.providers)
-        if name in PROVIDERS:
+        if name in PLATFORMS:
             raise InvalidArgumentError(
                 f"Provider {name} is not configured (set {name.upper()}_API_KEY to enable it); "
                 f"configured providers: {configured}."

@@ -1,26 +1,42 @@
-"""The one interface every platform adapter implements.
+"""The one interface every platform adapter implements, and the descriptor every platform has.
 
 An adapter translates between a platform's wire JSON and `call_logs_mcp.models`, nothing else:
-HTTP plumbing (retries, rate limits, status → error) lives in `providers._http`, output shaping
+HTTP plumbing (retries, rate limits, status → error) lives in `providers.http`, output shaping
 in `shaping`, storage in `index`.
+
+This module stays light (no pydantic, no httpx2 at run time): each platform's `__init__.py`
+imports it to build its `PLATFORM` descriptor, and the descriptors are read at start-up.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from call_logs_mcp.models import Call, CallPage, CallQuery, Campaign, Capabilities
+if TYPE_CHECKING:
+    from call_logs_mcp.models import Call, CallPage, CallQuery, Campaign
+    from call_logs_mcp.simulators.data import IdStyle
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a platform's API does that the layers above branch on."""
+
+    # The platform lists campaigns itself (else `list_campaigns` raises UnsupportedError and the
+    # index knows campaigns from their calls).
+    campaign_listing: bool = False
+    # Listed items carry the full call, transcript included: sync stores them without a detail fetch.
+    list_includes_details: bool = False
 
 
 @dataclass(frozen=True)
 class ProviderInfo:
-    """Static facts about a platform. Env var names derive from `name` (see settings)."""
+    """Static facts about a platform. Env var names derive from `name` (see `providers.config`)."""
 
     name: str
     display_name: str
     default_base_url: str
-    capabilities: Capabilities
+    capabilities: Capabilities = field(default_factory=Capabilities)
     # Largest page the platform serves in one request (the adapter splits/merges as needed).
     max_page_size: int = 100
 
@@ -35,6 +51,29 @@ class ProviderInfo:
     @property
     def base_url_env_var(self) -> str:
         return f"{self.env_prefix}_BASE_URL"
+
+
+@dataclass(frozen=True)
+class SimulatorDefaults:
+    """How the platform's simulator runs unless told otherwise (tests, `--demo`, `simulate`)."""
+
+    api_key: str  # public on purpose: the simulator only serves generated calls, on loopback
+    port: int  # `call-logs-mcp simulate <name>` listens here
+    id_style: IdStyle = "numeric"  # the call ids the generated dataset uses
+
+
+@dataclass(frozen=True)
+class Platform:
+    """One platform, as its folder's `__init__.py` describes it (`PLATFORM`).
+
+    `adapter` ("module:Class") and `simulator` ("module:create_app") are imported only when used,
+    so reading a descriptor costs nothing at start-up.
+    """
+
+    info: ProviderInfo
+    adapter: str
+    simulator: str
+    sim: SimulatorDefaults
 
 
 @runtime_checkable

@@ -40,15 +40,15 @@ class ProviderConfig(BaseModel):
 
 
 def provider_configs_from_env(environ: Mapping[str, str] | None = None) -> dict[str, ProviderConfig]:
-    """Every registered provider whose `{NAME}_API_KEY` is set and non-empty.
+    """Every platform in `PLATFORMS` whose `{NAME}_API_KEY` is set and non-empty.
 
     Raises ConfigurationError naming the variable when a numeric setting is not a number.
     """
-    from call_logs_mcp.providers import PROVIDERS
+    from call_logs_mcp.providers import PLATFORMS
 
     env = os.environ if environ is None else environ
     configs: dict[str, ProviderConfig] = {}
-    for name in PROVIDERS:
+    for name in PLATFORMS:
         prefix = name.upper()
         key = env.get(f"{prefix}_API_KEY", "").strip()
         if not key:
@@ -81,10 +81,10 @@ def account_id(config: ProviderConfig) -> str:
     base = (config.base_url or "").strip().rstrip("/").lower()
     if not base:
         try:
-            from call_logs_mcp.providers import provider_info
+            from call_logs_mcp.providers import platform
 
-            base = provider_info(config.name).default_base_url.rstrip("/").lower()
-        except Exception:  # an unknown or unimportable adapter: the key alone still scopes
+            base = platform(config.name).info.default_base_url.rstrip("/").lower()
+        except Exception:  # an unknown or unimportable platform: the key alone still scopes
             base = ""
     message = f"{config.name}\n{base}".encode()
     key = config.api_key.get_secret_value().encode()

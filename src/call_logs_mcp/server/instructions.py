@@ -11,10 +11,10 @@ if TYPE_CHECKING:
 
 def server_instructions(settings: Settings, provider_names: list[str]) -> str:
     """The server's `instructions`: static text plus registry display names, nothing from a platform."""
-    from call_logs_mcp.providers import provider_info
+    from call_logs_mcp.providers import platform
 
     if provider_names:
-        shown = ", ".join(f"{provider_info(n).display_name} ({n})" for n in provider_names)
+        shown = ", ".join(f"{platform(n).info.display_name} ({n})" for n in provider_names)
         live = f"Live call-log platforms: {shown}."
     else:
         from call_logs_mcp.core.service import no_provider_message

@@ -24,6 +24,7 @@ from call_logs_mcp.core.freshness import Progress
 from call_logs_mcp.errors import CallLogsError
 from call_logs_mcp.output.budget import Shaped
 from call_logs_mcp.output.schemas import CallDetail, CallList, CampaignList, CampaignReport, SearchAnswer
+from call_logs_mcp.providers import PLATFORMS, join_names
 
 if TYPE_CHECKING:
     from call_logs_mcp.server.runtime import Runtime
@@ -37,7 +38,7 @@ STATUSES = "completed, failed, busy, no_answer, in_progress, voicemail, unknown"
 ProviderArg = Annotated[
     str | None,
     Field(
-        description="Platform: prosper or callcamp. Omit to use every configured platform "
+        description=f"Platform: {join_names(PLATFORMS, 'or')}. Omit to use every configured platform "
         "(for a call id: the one that has it).",
         max_length=40,
     ),

@@ -1,4 +1,4 @@
-"""Simulated Prosper and CallCamp APIs, for tests, `--demo` and benchmarks.
+"""Every platform's simulated API, for tests, `--demo` and benchmarks.
 
     from call_logs_mcp.simulators import simulated_app, simulated_transport, simulated_provider_config
 
@@ -6,10 +6,12 @@
     config = simulated_provider_config("prosper")            # key + base URL the app expects
     provider = create_provider(config, transport=simulated_transport("prosper", app))
 
-Modules: `data` (deterministic generator, `SimDataset`), `prosper` / `callcamp` (the apps, each
-documents its wire shapes), `faults` (`Faults`: latency, rate limit, 5xx, 429, resets, truncated
-JSON; request log on `app.state.requests`). Imports here are lazy so that importing the package
-costs nothing.
+Each platform's app is `simulator.py` in its folder (`providers/<name>/`, documenting its wire
+shapes); its descriptor (`PLATFORM.sim`) gives the defaults used here: key, port, id style. This
+package is the platform-neutral plumbing: `data` (deterministic generator, `SimDataset`), `app`
+(app construction, auth, errors), `faults` (`Faults`: latency, rate limit, 5xx, 429, resets,
+truncated JSON; request log on `app.state.requests`). Imports here are lazy so that importing the
+package costs nothing.
 """
 
 from __future__ import annotations
@@ -22,13 +24,11 @@ if TYPE_CHECKING:
     import httpx2
     from starlette.applications import Starlette
 
+    from call_logs_mcp.providers.base import SimulatorDefaults
     from call_logs_mcp.providers.config import ProviderConfig
     from call_logs_mcp.simulators.data import SimDataset
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_API_KEYS: dict[str, str] = {"prosper": "sim-prosper-key", "callcamp": "cc_tok_sim"}
-DEFAULT_PORTS: dict[str, int] = {"prosper": 8101, "callcamp": 8102}
 
 
 def simulator_base_url(name: str) -> str:
@@ -37,11 +37,22 @@ def simulator_base_url(name: str) -> str:
     return f"http://{name}.simulator"
 
 
-def _check_name(name: str) -> None:
-    from call_logs_mcp.providers import SIMULATORS
+def simulator_defaults(name: str) -> SimulatorDefaults:
+    """The named platform's simulator defaults (key, port, id style), from its descriptor.
 
-    if name not in SIMULATORS:
-        known = ", ".join(sorted(SIMULATORS))
+    Raises ValueError for a name not in `providers.PLATFORMS`.
+    """
+    from call_logs_mcp.providers import platform
+
+    _check_name(name)
+    return platform(name).sim
+
+
+def _check_name(name: str) -> None:
+    from call_logs_mcp.providers import PLATFORMS
+
+    if name not in PLATFORMS:
+        known = ", ".join(sorted(PLATFORMS))
         raise ValueError(f"No simulator named {name!r}; known simulators: {known}.")
 
 
@@ -49,20 +60,19 @@ def simulated_dataset(name: str, **kwargs: Any) -> SimDataset:
     """`generate_dataset(**kwargs)` with the id style the named platform uses."""
     from call_logs_mcp.simulators.data import generate_dataset
 
-    _check_name(name)
-    kwargs.setdefault("id_style", "callcamp" if name == "callcamp" else "numeric")
+    kwargs.setdefault("id_style", simulator_defaults(name).id_style)
     return generate_dataset(**kwargs)
 
 
 def simulated_app(name: str, dataset: SimDataset | None = None, **knobs: Any) -> Starlette:
-    """The named platform's simulator app (via the `SIMULATORS` registry). `knobs` go to its
+    """The named platform's simulator app (its descriptor's `simulator`). `knobs` go to its
     `create_app` (api_key, faults, variant, transcript_style, ...)."""
-    from call_logs_mcp.providers import SIMULATORS, load
+    from call_logs_mcp.providers import load, platform
 
     _check_name(name)
     if dataset is None:
         dataset = simulated_dataset(name)
-    app: Starlette = load(SIMULATORS[name])(dataset, **knobs)
+    app: Starlette = load(platform(name).simulator)(dataset, **knobs)
     return app
 
 
@@ -83,7 +93,7 @@ def simulated_provider_config(name: str, *, api_key: str | None = None, **overri
 
     values: dict[str, Any] = {
         "name": name,
-        "api_key": SecretStr(api_key if api_key is not None else DEFAULT_API_KEYS.get(name, "sim-key")),
+        "api_key": SecretStr(api_key if api_key is not None else simulator_defaults(name).api_key),
         "base_url": simulator_base_url(name),
     }
     values.update(overrides)
@@ -100,8 +110,8 @@ def serve(
     **knobs: Any,
 ) -> None:
     """Serve one simulator with uvicorn until interrupted (blocking). Loopback hosts only: the
-    simulator's key is public. `port` defaults to `DEFAULT_PORTS[name]` (prosper 8101, callcamp
-    8102). `knobs` go to the app's `create_app` (api_key, faults, variant...).
+    simulator's key is public. `port` defaults to the platform's own (`PLATFORM.sim.port`).
+    `knobs` go to the app's `create_app` (api_key, faults, variant...).
 
     Raises ValueError for an unknown simulator or a non-loopback host.
     """
@@ -115,7 +125,7 @@ def serve(
     if not loopback:
         raise ValueError(f"Refusing to serve the {name} simulator on {host!r}: use a loopback address.")
     if port is None:
-        port = DEFAULT_PORTS.get(name, 8101)
+        port = simulator_defaults(name).port
     app = simulated_app(name, simulated_dataset(name, calls=calls, seed=seed), **knobs)
     key_hint = "the api_key you passed" if "api_key" in knobs else f"the default simulator key for {name}"
     logger.warning("Serving the %s simulator on http://%s:%d (auth: %s)", name, host, port, key_hint)
@@ -132,12 +142,11 @@ def _drop_simulated_resets(record: logging.LogRecord) -> bool:
 
 
 __all__ = [
-    "DEFAULT_API_KEYS",
-    "DEFAULT_PORTS",
     "serve",
     "simulated_app",
     "simulated_dataset",
     "simulated_provider_config",
     "simulated_transport",
     "simulator_base_url",
+    "simulator_defaults",
 ]

@@ -29,11 +29,12 @@ from call_logs_mcp.models import (
     CallQuery,
     CallSummary,
     Campaign,
-    Capabilities,
     PlatformTotals,
 )
-from call_logs_mcp.providers._http import ProviderHttp
-from call_logs_mcp.providers._paging import (
+from call_logs_mcp.providers.base import ProviderInfo
+from call_logs_mcp.providers.config import ProviderConfig
+from call_logs_mcp.providers.http import ProviderHttp
+from call_logs_mcp.providers.paging import (
     PlatformPage,
     check_limit,
     collect,
@@ -43,15 +44,15 @@ from call_logs_mcp.providers._paging import (
     start_position,
     write_cursor,
 )
-from call_logs_mcp.providers.base import ProviderInfo
-from call_logs_mcp.providers.callcamp.mapping import SERVER_STATUS_FILTER, to_call
-from call_logs_mcp.providers.callcamp.wire import CallCampList, parse_call, parse_list
-from call_logs_mcp.providers.config import ProviderConfig
 
-CURSOR_KIND = "callcamp.calls"
+from . import PLATFORM
+from .mapping import SERVER_STATUS_FILTER, to_call
+from .wire import CallCampList, parse_call, parse_list
+
+CURSOR_KIND = f"{PLATFORM.info.name}.calls"
 LIST_PATH = "/api/calls"
 DETAIL_PATH = "/api/calls/{uuid}"
-PAGE_SIZE = 100
+PAGE_SIZE = PLATFORM.info.max_page_size
 
 
 def _utc_day(value: datetime | None) -> str | None:
@@ -78,22 +79,7 @@ def _whole_days(query: CallQuery) -> bool:
 class CallCampProvider:
     """CallCamp call logs. See the module docstring for filters and totals."""
 
-    info: ProviderInfo = ProviderInfo(
-        name="callcamp",
-        display_name="CallCamp",
-        default_base_url="https://callcamp.ai",
-        capabilities=Capabilities(
-            server_side_status_filter=True,
-            server_side_search=True,
-            cost=True,
-            qa=False,
-            extracted_data=False,
-            recordings=True,
-            campaign_listing=False,
-            list_includes_details=False,
-        ),
-        max_page_size=PAGE_SIZE,
-    )
+    info: ProviderInfo = PLATFORM.info
 
     def __init__(self, config: ProviderConfig, *, transport: httpx2.AsyncBaseTransport | None = None) -> None:
         self._http = ProviderHttp(
@@ -174,7 +160,7 @@ class CallCampProvider:
         """Raises UnsupportedError: CallCamp documents no campaign listing endpoint."""
         raise UnsupportedError(
             self.info.name,
-            "callcamp has no campaign listing endpoint; campaigns are known from their calls.",
+            f"{self.info.name} has no campaign listing endpoint; campaigns are known from their calls.",
         )
 
     async def aclose(self) -> None:

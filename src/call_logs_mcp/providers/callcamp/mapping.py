@@ -6,7 +6,7 @@ from typing import Any
 
 from call_logs_mcp.errors import MalformedResponseError
 from call_logs_mcp.models import Call, CallStatus
-from call_logs_mcp.providers._normalize import (
+from call_logs_mcp.providers.normalize import (
     normalize_status,
     parse_datetime,
     parse_duration,
@@ -15,7 +15,8 @@ from call_logs_mcp.providers._normalize import (
     turns_from_any,
     url_list,
 )
-from call_logs_mcp.providers.callcamp.wire import PROVIDER, CallCampCall
+
+from .wire import PROVIDER, CallCampCall
 
 # Our status → CallCamp's `status` filter value. Statuses CallCamp does not have are filtered
 # client-side (they match nothing CallCamp reports, which is the truth).

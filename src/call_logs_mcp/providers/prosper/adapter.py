@@ -1,6 +1,6 @@
 """Prosper adapter (https://voice.getprosperapp.com).
 
-Two API shapes exist in the wild (see /work/shared/reference/README.md):
+Two API shapes exist in the wild (`simulator.py` in this folder serves and documents both):
 
 - "guide" (the export guide, tried first): `GET /api/v1/campaigns/call-logs` with a 1-based
   `page`, `page_size` ≤ 100, `status`, `from_date`, `to_date`, `campaign_id`; summaries only.
@@ -38,11 +38,12 @@ from call_logs_mcp.models import (
     CallQuery,
     CallSummary,
     Campaign,
-    Capabilities,
     PlatformTotals,
 )
-from call_logs_mcp.providers._http import ProviderHttp
-from call_logs_mcp.providers._paging import (
+from call_logs_mcp.providers.base import ProviderInfo
+from call_logs_mcp.providers.config import ProviderConfig
+from call_logs_mcp.providers.http import ProviderHttp
+from call_logs_mcp.providers.paging import (
     PlatformPage,
     check_limit,
     collect,
@@ -54,46 +55,29 @@ from call_logs_mcp.providers._paging import (
     start_position,
     write_cursor,
 )
-from call_logs_mcp.providers.base import ProviderInfo
-from call_logs_mcp.providers.config import ProviderConfig
-from call_logs_mcp.providers.prosper.mapping import SERVER_STATUS_FILTER, to_call
-from call_logs_mcp.providers.prosper.wire import ProsperCallLog, parse_call, parse_list
+
+from . import PLATFORM
+from .mapping import SERVER_STATUS_FILTER, to_call
+from .wire import ProsperCallLog, parse_call, parse_list
 
 logger = logging.getLogger(__name__)
 
 Variant = Literal["guide", "openapi"]
 
-CURSOR_KIND = "prosper.calls"
+CURSOR_KIND = f"{PLATFORM.info.name}.calls"
 GUIDE_LIST_PATH = "/api/v1/campaigns/call-logs"
 OPENAPI_LIST_PATH = "/api/v1/call-logs"
 DETAIL_PATHS = ("/api/v1/call-logs/{id}", "/api/v1/campaigns/call-logs/{id}")
-PAGE_SIZE = 100  # the guide's maximum; also used for the OpenAPI variant (its items are heavy)
+PAGE_SIZE = PLATFORM.info.max_page_size
 
-GUIDE_CAPABILITIES = Capabilities(
-    server_side_status_filter=True,
-    server_side_search=False,
-    cost=False,
-    qa=True,
-    extracted_data=True,
-    recordings=True,
-    campaign_listing=False,
-    list_includes_details=False,
-)
-OPENAPI_CAPABILITIES = GUIDE_CAPABILITIES.model_copy(
-    update={"server_side_status_filter": False, "list_includes_details": True}
-)
+GUIDE_CAPABILITIES = PLATFORM.info.capabilities
+OPENAPI_CAPABILITIES = dataclasses.replace(GUIDE_CAPABILITIES, list_includes_details=True)
 
 
 class ProsperProvider:
     """Prosper call logs. See the module docstring for how filters are applied."""
 
-    info: ProviderInfo = ProviderInfo(
-        name="prosper",
-        display_name="Prosper",
-        default_base_url="https://voice.getprosperapp.com",
-        capabilities=GUIDE_CAPABILITIES,
-        max_page_size=PAGE_SIZE,
-    )
+    info: ProviderInfo = PLATFORM.info
 
     def __init__(self, config: ProviderConfig, *, transport: httpx2.AsyncBaseTransport | None = None) -> None:
         header = config.auth_header or "Authorization"
@@ -116,7 +100,7 @@ class ProsperProvider:
 
     def _remember(self, variant: Variant) -> None:
         if self._variant != variant:
-            logger.info("prosper: using the %s call-log list endpoint", variant)
+            logger.info("%s: using the %s call-log list endpoint", self.info.name, variant)
             capabilities = GUIDE_CAPABILITIES if variant == "guide" else OPENAPI_CAPABILITIES
             self.info = dataclasses.replace(self.info, capabilities=capabilities)
         self._variant = variant
@@ -160,9 +144,8 @@ class ProsperProvider:
                 try:
                     fetched = await self._fetch_openapi(query, page, start.size)
                 except NotFoundError:
-                    raise NotFoundError(
-                        self.info.name, "call-log list endpoint at this base URL (check PROSPER_BASE_URL)"
-                    ) from None
+                    where = f"call-log list endpoint at this base URL (check {self.info.base_url_env_var})"
+                    raise NotFoundError(self.info.name, where) from None
                 variant = "openapi"
             self._remember(variant)
             return fetched
@@ -281,7 +264,7 @@ class ProsperProvider:
         """Raises UnsupportedError: Prosper documents no campaign listing endpoint."""
         raise UnsupportedError(
             self.info.name,
-            "prosper has no campaign listing endpoint; campaigns are known from their calls.",
+            f"{self.info.name} has no campaign listing endpoint; campaigns are known from their calls.",
         )
 
     async def aclose(self) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from call_logs_mcp.errors import MalformedResponseError
 from call_logs_mcp.models import Call, CallStatus
-from call_logs_mcp.providers._normalize import (
+from call_logs_mcp.providers.normalize import (
     normalize_status,
     parse_datetime,
     parse_duration,
@@ -21,7 +21,8 @@ from call_logs_mcp.providers._normalize import (
     turns_from_any,
     url_list,
 )
-from call_logs_mcp.providers.prosper.wire import PROVIDER, ProsperCallLog
+
+from .wire import PROVIDER, ProsperCallLog
 
 # Statuses the export guide documents for its `status` filter: only these are sent upstream,
 # anything else is filtered client-side (an undocumented value might silently match nothing).

@@ -19,9 +19,11 @@ from typing import Any
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from call_logs_mcp.errors import MalformedResponseError
-from call_logs_mcp.providers._normalize import validation_where
+from call_logs_mcp.providers.normalize import validation_where
 
-PROVIDER = "prosper"
+from . import PLATFORM
+
+PROVIDER = PLATFORM.info.name
 
 
 class _Wire(BaseModel):

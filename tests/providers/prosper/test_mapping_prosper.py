@@ -365,7 +365,6 @@ async def test_the_openapi_list_is_used_when_the_guide_list_is_missing_and_is_re
         first = await provider.list_calls(CallQuery(campaign_id="c-1"), limit=30)
         await provider.list_calls(CallQuery())
         assert provider.info.capabilities.list_includes_details is True
-        assert provider.info.capabilities.server_side_status_filter is False
     assert [r.url.path for r in seen] == [GUIDE_LIST, OPENAPI_LIST, OPENAPI_LIST]
     assert dict(seen[1].url.params) == {"campaign_id": "c-1", "page": "0", "limit": "30"}
     [call] = first.calls

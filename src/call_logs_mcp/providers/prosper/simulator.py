@@ -58,7 +58,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from call_logs_mcp.simulators._app import (
+from call_logs_mcp.simulators.app import (
     SimJSONResponse,
     build_app,
     dataset_of,
@@ -69,8 +69,10 @@ from call_logs_mcp.simulators._app import (
 from call_logs_mcp.simulators.data import STATUSES, SimCall, SimDataset, SimStatus, generate_dataset
 from call_logs_mcp.simulators.faults import Faults
 
+from . import PLATFORM
+
 Variant = Literal["export", "openapi", "both"]
-DEFAULT_API_KEY = "sim-prosper-key"
+DEFAULT_API_KEY = PLATFORM.sim.api_key
 GUIDE_LIST = "/api/v1/campaigns/call-logs"
 OPENAPI_LIST = "/api/v1/call-logs"
 

@@ -37,7 +37,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from call_logs_mcp.simulators._app import (
+from call_logs_mcp.simulators.app import (
     SimJSONResponse,
     build_app,
     dataset_of,
@@ -48,8 +48,10 @@ from call_logs_mcp.simulators._app import (
 from call_logs_mcp.simulators.data import SimCall, SimDataset, SimStatus, generate_dataset
 from call_logs_mcp.simulators.faults import Faults, runtime
 
+from . import PLATFORM
+
 TranscriptStyle = Literal["turns", "string", "mixed"]
-DEFAULT_API_KEY = "cc_tok_sim"
+DEFAULT_API_KEY = PLATFORM.sim.api_key
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 10
 
@@ -220,7 +222,7 @@ def create_app(
     if transcript_style not in ("turns", "string", "mixed"):
         raise ValueError(f"unknown transcript style {transcript_style!r}")
     if dataset is None:
-        dataset = generate_dataset(id_style="callcamp")
+        dataset = generate_dataset(id_style=PLATFORM.sim.id_style)
     routes = [
         Route("/api/calls", _list_calls, methods=["GET"]),
         Route("/api/calls/{uuid}", _get_call, methods=["GET"]),
