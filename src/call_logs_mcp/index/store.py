@@ -51,7 +51,6 @@ from call_logs_mcp.models import (
     Call,
     CallStatus,
     CallSummary,
-    Campaign,
     PlatformTotals,
     Speaker,
     Turn,
@@ -350,22 +349,6 @@ class IndexStore:
         cur = conn.execute("INSERT INTO campaigns (source, campaign_id) VALUES (?, ?)", (source, campaign_id))
         assert cur.lastrowid is not None
         return int(cur.lastrowid)
-
-    async def record_campaigns(self, account: str, provider: str, campaigns: Sequence[Campaign]) -> None:
-        """Remember the platform's own campaign list (names, call counts)."""
-        now = ts(_now())
-
-        def run(conn: sqlite3.Connection) -> None:
-            source = self._source_id(conn, account, provider)
-            for campaign in campaigns:
-                ref = self._campaign_ref(conn, source, _str(campaign.campaign_id))
-                conn.execute(
-                    "UPDATE campaigns SET name = coalesce(?, name), platform_calls = ?, listed_at = ? "
-                    "WHERE id = ?",
-                    (_text(campaign.name), campaign.call_count, now, ref),
-                )
-
-        await self.db.write(run, "recording campaigns")
 
     # --- writes -------------------------------------------------------------------------------
 
