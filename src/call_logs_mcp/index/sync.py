@@ -42,7 +42,6 @@ from typing import Generic, Protocol, TypeVar
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream as ObjectReceiveStream
 from anyio.streams.memory import MemoryObjectSendStream as ObjectSendStream
-from pydantic import BaseModel, ConfigDict
 
 from call_logs_mcp.errors import (
     ConfigurationError,
@@ -52,13 +51,8 @@ from call_logs_mcp.errors import (
     RateLimitedError,
     UnavailableError,
 )
-from call_logs_mcp.index.store import (
-    CallRecord,
-    IndexStore,
-    SyncState,
-    UpsertCounts,
-    scope_key,
-)
+from call_logs_mcp.index.records import CallRecord, FrozenModel, SyncState, UpsertCounts, scope_key
+from call_logs_mcp.index.store import IndexStore
 from call_logs_mcp.models import Call, CallPage, CallQuery, CallStatus, CallSummary, PlatformTotals
 
 logger = logging.getLogger(__name__)
@@ -132,11 +126,7 @@ class SyncSource(Generic[ProviderT]):
     max_concurrency: int = 4
 
 
-class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class ProviderSyncResult(_Out):
+class ProviderSyncResult(FrozenModel):
     provider: str
     listed: int
     fetched: int
@@ -149,7 +139,7 @@ class ProviderSyncResult(_Out):
     platform_calls: int | None
 
 
-class SyncResult(_Out):
+class SyncResult(FrozenModel):
     """What a sync did. `added + updated + unchanged` counts calls looked at."""
 
     providers: list[ProviderSyncResult]
