@@ -69,3 +69,8 @@ def campaign_ref(conn: sqlite3.Connection, source: int, campaign_id: str) -> int
     cur = conn.execute("INSERT INTO campaigns (source, campaign_id) VALUES (?, ?)", (source, campaign_id))
     assert cur.lastrowid is not None
     return int(cur.lastrowid)
+
+
+def source_campaign_refs(conn: sqlite3.Connection, source: int) -> list[int]:
+    """Every campaign ref of a source, led by 0 (its calls whose campaign is not known)."""
+    return [0, *(r[0] for r in conn.execute("SELECT id FROM campaigns WHERE source = ?", (source,)))]

@@ -15,7 +15,7 @@ from typing import Any
 
 from call_logs_mcp.cursors import decode_cursor, encode_cursor
 from call_logs_mcp.errors import InvalidArgumentError
-from call_logs_mcp.index.accounts import AccountScope, find_source, scope_sources
+from call_logs_mcp.index.accounts import AccountScope, find_source, scope_sources, source_campaign_refs
 from call_logs_mcp.index.db import placeholders
 from call_logs_mcp.index.records import (
     STATE_COLUMNS,
@@ -233,11 +233,7 @@ def list_campaigns(
     out: list[CampaignListing] = []
     for source in scope_sources(conn, scope, provider):
         seen: dict[int, tuple[int, str | None, str | None]] = {}
-        refs = [
-            0,
-            *(r[0] for r in conn.execute("SELECT id FROM campaigns WHERE source = ?", (source.id,))),
-        ]
-        for ref in refs:
+        for ref in source_campaign_refs(conn, source.id):
             count, first, last = conn.execute(
                 "SELECT count(*), min(nullif(started_at, '')), max(nullif(started_at, '')) "
                 "FROM calls WHERE source = ? AND campaign = ?",

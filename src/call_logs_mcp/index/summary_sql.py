@@ -24,7 +24,7 @@ from call_logs_mcp.analytics import (
     NotableCandidate,
     ValueStats,
 )
-from call_logs_mcp.index.accounts import AccountScope, scope_sources
+from call_logs_mcp.index.accounts import AccountScope, scope_sources, source_campaign_refs
 from call_logs_mcp.index.db import Database, placeholders
 from call_logs_mcp.index.reads import covering_sync
 from call_logs_mcp.index.records import (
@@ -65,10 +65,7 @@ def _summary_context(
     source = sources[0].id
     name: str | None = None
     if campaign_id is None:
-        refs = [
-            0,
-            *(r[0] for r in conn.execute("SELECT id FROM campaigns WHERE source = ?", (source,))),
-        ]
+        refs = source_campaign_refs(conn, source)
     else:
         row = conn.execute(
             "SELECT id, name FROM campaigns WHERE source = ? AND campaign_id = ?",
