@@ -18,8 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
-from call_logs_mcp.index import CallRecord, IndexStore
-from call_logs_mcp.index import store as store_module
+from call_logs_mcp.index import CallRecord, IndexStore, rowids
 from call_logs_mcp.index.migrations import MIGRATIONS
 from call_logs_mcp.models import Call, CallStatus, Turn
 from call_logs_mcp.simulators.data import SimCall, iter_calls
@@ -71,7 +70,7 @@ def build_index(path: Path, *, calls: int, seed: int, campaigns: int, rebuild: b
     """Open the index at `path`, building it from the generator unless a build with the same
     parameters is already there (builds of 100,000 calls take minutes)."""
     stamp = path.with_suffix(".json")
-    layout = (MIGRATIONS, store_module.CALL_SHIFT, store_module.SEQ_BITS, store_module.LAST_MINUTE)
+    layout = (MIGRATIONS, rowids.CALL_SHIFT, rowids.SEQ_BITS, rowids.LAST_MINUTE)
     schema = hashlib.sha256(repr(layout).encode()).hexdigest()[:12]
     wanted = {"calls": calls, "seed": seed, "campaigns": campaigns, "schema": schema}
     if not rebuild and path.exists() and stamp.exists() and json.loads(stamp.read_text()) == wanted:

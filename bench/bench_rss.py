@@ -28,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _common import current_rss_mb, file_bytes, peak_rss_mb, reproduce
 
-from call_logs_mcp.index import IndexStats, IndexStore, SyncResult, SyncSource, run_sync
+from call_logs_mcp.core.sources import sync_source
+from call_logs_mcp.index import IndexStats, IndexStore, SyncResult, run_sync
 from call_logs_mcp.simulators import simulated_provider_config
 
 SERVER = """
@@ -91,7 +92,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "calls.db"
             store = IndexStore.open(path)
-            source = SyncSource.from_config(config)
+            source = sync_source(config)
             baseline = current_rss_mb()
             sampler = threading.Thread(target=sample, daemon=True)
             sampler.start()

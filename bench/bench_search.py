@@ -35,7 +35,7 @@ from _common import (
 )
 
 from call_logs_mcp.index import IndexStore
-from call_logs_mcp.index.store import CALL_SHIFT
+from call_logs_mcp.index.rowids import CALL_SHIFT
 from call_logs_mcp.models import CallStatus
 
 

@@ -54,7 +54,7 @@ def main() -> None:
                 "GROUP BY p.campaign_id ORDER BY count(*) DESC LIMIT 1"
             ).fetchone()
         )
-        from call_logs_mcp.index.store import parse_ts
+        from call_logs_mcp.index.records import parse_ts
 
         last = parse_ts(newest)
         assert last is not None

@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _common import reproduce
 
-from call_logs_mcp.index import IndexStore, SyncSource, run_sync
+from call_logs_mcp.core.sources import sync_source
+from call_logs_mcp.index import IndexStore, run_sync
 from call_logs_mcp.providers.config import accounts_for
 from call_logs_mcp.simulators import (
     simulated_app,
@@ -42,7 +43,7 @@ async def scenario(name: str, calls: int, faults: Faults, limit: float, concurre
     config = simulated_provider_config(
         "callcamp", requests_per_second=limit, max_concurrency=concurrency, max_retries=10
     )
-    source = SyncSource.from_config(config, transport=simulated_transport("callcamp", app))
+    source = sync_source(config, transport=simulated_transport("callcamp", app))
     with tempfile.TemporaryDirectory() as tmp:
         store = IndexStore.open(Path(tmp) / "calls.db")
         try:

@@ -13,6 +13,7 @@ import anyio
 import pytest
 from starlette.applications import Starlette
 
+from call_logs_mcp.core.sources import sync_source
 from call_logs_mcp.errors import ConfigurationError, UnavailableError
 from call_logs_mcp.index import IndexStore, SyncScope, SyncSource, run_sync
 from call_logs_mcp.models import CallStatus
@@ -58,7 +59,7 @@ def simulate(
         knobs["variant"] = variant
     app = simulated_app(name, dataset, **knobs)
     provider_config = simulated_provider_config(name, **config)
-    source = SyncSource.from_config(provider_config, transport=simulated_transport(name, app))
+    source = sync_source(provider_config, transport=simulated_transport(name, app))
     return Sim(name, dataset, app, provider_config, source)
 
 
@@ -299,7 +300,8 @@ async def test_every_provider_syncs_in_one_run(store: IndexStore) -> None:
 CHILD = """
 import sys
 import anyio
-from call_logs_mcp.index import IndexStore, SyncSource, run_sync
+from call_logs_mcp.core.sources import sync_source
+from call_logs_mcp.index import IndexStore, run_sync
 from call_logs_mcp.simulators import (
     simulated_app, simulated_dataset, simulated_provider_config, simulated_transport,
 )
@@ -309,7 +311,7 @@ async def main() -> None:
     store = IndexStore.open(sys.argv[1])
     dataset = simulated_dataset("callcamp", calls=int(sys.argv[2]), long_calls=0)
     app = simulated_app("callcamp", dataset, faults=Faults(latency_seconds=0.02))
-    source = SyncSource.from_config(
+    source = sync_source(
         simulated_provider_config("callcamp"), transport=simulated_transport("callcamp", app)
     )
     def progress(listed: int, fetched: int, total: object) -> None:

@@ -22,6 +22,7 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp.types import CallToolResult
 
+from call_logs_mcp.core.sources import sync_source
 from call_logs_mcp.errors import ProviderError
 from call_logs_mcp.index import IndexStore, SyncSource, run_sync
 from call_logs_mcp.providers.config import accounts_for
@@ -275,7 +276,7 @@ async def test_a_sync_of_10000_calls_through_heavy_faults_loses_and_duplicates_n
     # Default retries; only the backoff step is small so that ~2,500 retried requests take
     # milliseconds (the simulator's Retry-After is 0 for the same reason).
     config = simulated_provider_config(name, retry_backoff_seconds=0.001, max_concurrency=8)
-    source = SyncSource.from_config(config, transport=simulated_transport(name, app))
+    source = sync_source(config, transport=simulated_transport(name, app))
     store = IndexStore.open(tmp_path / "calls.db")
     try:
         with anyio.fail_after(240):

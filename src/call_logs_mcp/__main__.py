@@ -474,8 +474,9 @@ async def sync_command(
     Returns 0 on success, 1 when a platform failed (what was committed stays), 2 for a usage or
     configuration error (raised as ConfigurationError / InvalidArgumentError).
     """
+    from call_logs_mcp.core.sources import sync_source
     from call_logs_mcp.errors import ConfigurationError, ProviderError
-    from call_logs_mcp.index import IndexStore, SyncScope, SyncSource, run_sync
+    from call_logs_mcp.index import IndexStore, SyncScope, run_sync
 
     stream = sys.stdout if out is None else out
     if not settings.providers:
@@ -486,8 +487,7 @@ async def sync_command(
     scope = SyncScope(provider=provider, campaign_id=campaign_id, since=_parse_since(since))
     names = [provider] if provider is not None else sorted(settings.providers)
     sources = {
-        name: SyncSource.from_config(settings.providers[name], transport=(transports or {}).get(name))
-        for name in names
+        name: sync_source(settings.providers[name], transport=(transports or {}).get(name)) for name in names
     }
     bar = progress if progress is not None else SyncProgress()
     store = IndexStore.open(settings.db_path())

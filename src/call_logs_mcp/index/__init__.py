@@ -1,22 +1,23 @@
 """The local call index: SQLite + FTS5 store, incremental sync, transcript search, campaign
-analytics. See `store` (queries, account scoping) and `sync` (the sync engine)."""
+analytics. `store.IndexStore` is the facade over `writes`, `reads`, `fts` and `summary_sql`;
+`sync` is the sync engine. The index knows no platforms and no settings."""
 
-from call_logs_mcp.index.search import SearchHit, SearchResult, parse_query
-from call_logs_mcp.index.store import (
-    AccountScope,
+from call_logs_mcp.index.accounts import AccountScope
+from call_logs_mcp.index.records import (
     CallRecord,
     CampaignListing,
     IndexStats,
-    IndexStore,
     RecentCalls,
     SyncState,
     UpsertCounts,
-    purge,
     scope_key,
 )
+from call_logs_mcp.index.search import SearchHit, SearchResult, parse_query
+from call_logs_mcp.index.store import IndexStore, purge
 from call_logs_mcp.index.sync import (
-    Progress,
     ProviderSyncResult,
+    SyncProgress,
+    SyncProvider,
     SyncResult,
     SyncScope,
     SyncSource,
@@ -29,11 +30,12 @@ __all__ = [
     "CampaignListing",
     "IndexStats",
     "IndexStore",
-    "Progress",
     "ProviderSyncResult",
     "RecentCalls",
     "SearchHit",
     "SearchResult",
+    "SyncProgress",
+    "SyncProvider",
     "SyncResult",
     "SyncScope",
     "SyncSource",

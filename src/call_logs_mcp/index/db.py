@@ -17,7 +17,7 @@ import os
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
@@ -31,9 +31,15 @@ from call_logs_mcp.index.migrations import MIGRATIONS, SCHEMA_VERSION
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 BUSY_TIMEOUT_MS = 10_000
 _CACHE_KIB = 32 * 1024
+
+
+def placeholders(values: Sequence[object]) -> str:
+    """`?,?,…`: one SQL parameter per value."""
+    return ",".join("?" * len(values))
 
 
 def _store_error(exc: sqlite3.Error, doing: str) -> StoreError:
@@ -204,6 +210,29 @@ class Database:
 
     async def write(self, fn: Callable[[sqlite3.Connection], T], doing: str = "writing") -> T:
         return await anyio.to_thread.run_sync(self.write_sync, fn, doing, limiter=self._write_limiter)
+
+    async def read_pair(
+        self, first: Callable[[sqlite3.Connection], T], second: Callable[[sqlite3.Connection], U], doing: str
+    ) -> tuple[T, U]:
+        """`first(conn)` and `second(conn)`, each on its own reader connection, concurrently
+        (SQLite releases the GIL while it works, so they use two cores). Raises the first error
+        either raised."""
+        firsts: list[T] = []
+        seconds: list[U] = []
+
+        async def run_first() -> None:
+            firsts.append(await self.read(first, doing))
+
+        async def run_second() -> None:
+            seconds.append(await self.read(second, doing))
+
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(run_first)
+                tg.start_soon(run_second)
+        except BaseExceptionGroup as group:
+            raise group.exceptions[0] from None
+        return firsts[0], seconds[0]
 
     def checkpoint(self) -> None:
         """Move the WAL into the main file and truncate the WAL to zero bytes."""

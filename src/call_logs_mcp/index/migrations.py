@@ -7,7 +7,7 @@ so a crash mid-migration leaves the previous version intact.
 Layout (version 1), with why:
 
 - `sources`: one row per (account, provider). `account` is a keyed hash of the platform account
-  (see `store.account_id`), never the key itself. Every other table hangs off a small integer
+  (see `accounts`), never the key itself. Every other table hangs off a small integer
   `source`, which keeps indexes narrow and makes "another account's rows" unreachable by query.
 - `campaigns`: campaign ids per source (interned: `calls.campaign` is an integer, 0 = none known),
   with the platform's name and call count when it lists campaigns.
@@ -15,7 +15,7 @@ Layout (version 1), with why:
   index `calls_campaign` answers campaign aggregates without touching the table.
 - `call_bodies`: the rest of the call as the platform returned it (JSON of `models.Call` minus
   the transcript).
-- `calls.id` is not a counter: it encodes the start minute (see `store`), so ids order calls by
+- `calls.id` is not a counter: it encodes the start minute (see `rowids`), so ids order calls by
   time, newest first.
 - `turns`: FTS5 over transcript turns. Its rowid packs the call, the speaker and the turn index
   (`calls.id << 18 | speaker << 16 | turn`), so a call's turns are one rowid range (found,

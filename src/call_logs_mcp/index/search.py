@@ -14,9 +14,10 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from call_logs_mcp.errors import InvalidArgumentError
+from call_logs_mcp.index.records import FrozenModel
 from call_logs_mcp.models import CallStatus, Speaker
 
 MAX_QUERY_CHARS = 1_000
@@ -231,11 +232,7 @@ def make_snippet(raw: str) -> tuple[str, list[tuple[int, int]]]:
     return text, spans
 
 
-class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class SearchHit(_Out):
+class SearchHit(FrozenModel):
     """One matching transcript turn."""
 
     provider: str
@@ -252,7 +249,7 @@ class SearchHit(_Out):
     relevance: float = Field(description="bm25 relevance, higher is better")
 
 
-class SearchResult(_Out):
+class SearchResult(FrozenModel):
     query: str
     interpreted_as: list[str] = Field(default_factory=list)
     hits: list[SearchHit]

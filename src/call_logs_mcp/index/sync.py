@@ -37,12 +37,11 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Generic, Protocol, TypeVar
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream as ObjectReceiveStream
 from anyio.streams.memory import MemoryObjectSendStream as ObjectSendStream
-from pydantic import BaseModel, ConfigDict
 
 from call_logs_mcp.errors import (
     ConfigurationError,
@@ -51,22 +50,10 @@ from call_logs_mcp.errors import (
     ProviderError,
     RateLimitedError,
     UnavailableError,
-    UnsupportedError,
 )
-from call_logs_mcp.index.store import (
-    CallRecord,
-    IndexStore,
-    SyncState,
-    UpsertCounts,
-    scope_key,
-)
-from call_logs_mcp.models import Call, CallQuery, CallStatus, CallSummary, PlatformTotals
-from call_logs_mcp.providers.base import CallProvider
-
-if TYPE_CHECKING:
-    import httpx2
-
-    from call_logs_mcp.providers.config import ProviderConfig
+from call_logs_mcp.index.records import CallRecord, FrozenModel, SyncState, UpsertCounts, scope_key
+from call_logs_mcp.index.store import IndexStore
+from call_logs_mcp.models import Call, CallPage, CallQuery, CallStatus, CallSummary, PlatformTotals
 
 logger = logging.getLogger(__name__)
 
@@ -78,9 +65,46 @@ MAX_CONSECUTIVE_FAILURES = 8
 # the call is stored as listed, without details, retried at the end of the run and by the next.
 TRANSIENT = (UnavailableError, RateLimitedError, MalformedResponseError)
 
-Progress = Callable[[int, int, int | None], Awaitable[None] | None]
+SyncProgress = Callable[[int, int, int | None], Awaitable[None] | None]
 """`progress(listed, fetched, total)`: calls listed so far, details fetched so far, and the
 number of calls the walk will list when the platform said so (else None)."""
+
+
+# What the engine needs from a platform adapter, structurally: the index knows no platforms.
+class ListingCapabilities(Protocol):
+    @property
+    def list_includes_details(self) -> bool: ...
+
+
+class SyncProviderInfo(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def max_page_size(self) -> int: ...
+
+    @property
+    def capabilities(self) -> ListingCapabilities: ...
+
+
+class SyncProvider(Protocol):
+    """A platform's call logs as the sync engine reads them: pages newest first, then details.
+
+    Raises `ProviderError` subclasses; `get_call` raises `NotFoundError` for an unknown id."""
+
+    @property
+    def info(self) -> SyncProviderInfo: ...
+
+    async def list_calls(
+        self, query: CallQuery, *, limit: int = 50, cursor: str | None = None
+    ) -> CallPage: ...
+
+    async def get_call(self, call_id: str) -> Call: ...
+
+
+# Covariant: a source built around a full adapter is a source for the engine, and whoever built
+# it keeps the adapter's own type (to close it, which the engine never does).
+ProviderT = TypeVar("ProviderT", bound=SyncProvider, covariant=True)
 
 
 @dataclass(frozen=True)
@@ -93,31 +117,16 @@ class SyncScope:
     until: datetime | None = None
 
 
-@dataclass
-class SyncSource:
+@dataclass(frozen=True)
+class SyncSource(Generic[ProviderT]):
     """One provider account to sync from."""
 
-    provider: CallProvider
+    provider: ProviderT
     account: str
     max_concurrency: int = 4
 
-    @classmethod
-    def from_config(
-        cls, config: ProviderConfig, *, transport: httpx2.AsyncBaseTransport | None = None
-    ) -> SyncSource:
-        """Build the adapter for `config` (`transport` injects a fake network)."""
-        from call_logs_mcp.providers import create_provider
-        from call_logs_mcp.providers.config import account_id
 
-        provider = create_provider(config, transport=transport)
-        return cls(provider=provider, account=account_id(config), max_concurrency=config.max_concurrency)
-
-
-class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class ProviderSyncResult(_Out):
+class ProviderSyncResult(FrozenModel):
     provider: str
     listed: int
     fetched: int
@@ -130,7 +139,7 @@ class ProviderSyncResult(_Out):
     platform_calls: int | None
 
 
-class SyncResult(_Out):
+class SyncResult(FrozenModel):
     """What a sync did. `added + updated + unchanged` counts calls looked at."""
 
     providers: list[ProviderSyncResult]
@@ -195,7 +204,7 @@ class _Counters:
 class _Reporter:
     """Sums progress over providers and calls the user's callback (sync or async)."""
 
-    def __init__(self, callback: Progress | None) -> None:
+    def __init__(self, callback: SyncProgress | None) -> None:
         self.callback = callback
         self.parts: dict[str, _Counters] = {}
 
@@ -223,9 +232,9 @@ def _unwrap(group: BaseExceptionGroup[BaseException]) -> BaseException:
 
 async def run_sync(
     store: IndexStore,
-    providers: Mapping[str, SyncSource] | Sequence[SyncSource],
+    providers: Mapping[str, SyncSource[SyncProvider]] | Sequence[SyncSource[SyncProvider]],
     scope: SyncScope | None = None,
-    progress: Progress | None = None,
+    progress: SyncProgress | None = None,
     *,
     overlap: timedelta = DEFAULT_OVERLAP,
     batch_size: int = DEFAULT_BATCH,
@@ -276,7 +285,7 @@ async def run_sync(
 async def _sync_provider(
     store: IndexStore,
     name: str,
-    source: SyncSource,
+    source: SyncSource[SyncProvider],
     scope: SyncScope,
     counters: _Counters,
     reporter: _Reporter,
@@ -294,8 +303,6 @@ async def _sync_provider(
     query = CallQuery(campaign_id=scope.campaign_id, from_date=scope.since, to_date=scope.until)
     page_size = max(1, provider.info.max_page_size)
     workers = max(1, source.max_concurrency)
-
-    await _record_campaigns(store, name, source)
 
     listed_ids: set[str] = set()
     newest: datetime | None = None
@@ -430,17 +437,7 @@ async def _sync_provider(
     )
 
 
-async def _record_campaigns(store: IndexStore, name: str, source: SyncSource) -> None:
-    if not source.provider.info.capabilities.campaign_listing:
-        return
-    try:
-        campaigns = await source.provider.list_campaigns()
-    except UnsupportedError:
-        return
-    await store.record_campaigns(source.account, name, campaigns)
-
-
-async def _fetch_record(provider: CallProvider, summary: CallSummary, fingerprint: str) -> CallRecord:
+async def _fetch_record(provider: SyncProvider, summary: CallSummary, fingerprint: str) -> CallRecord:
     try:
         call = await provider.get_call(summary.call_id)
     except NotFoundError:
@@ -506,7 +503,7 @@ async def _write_batches(
 async def _refetch(
     store: IndexStore,
     name: str,
-    source: SyncSource,
+    source: SyncSource[SyncProvider],
     items: list[tuple[str, CallSummary | None, str | None]],
     counters: _Counters,
     reporter: _Reporter,

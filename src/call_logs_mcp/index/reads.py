@@ -1,0 +1,300 @@
+"""Reads: stored calls, listings, the sync engine's bookkeeping, statistics.
+
+Each function runs on a reader connection inside one read transaction (`Database.read`), so it
+sees one consistent snapshot. Reads for a caller are limited to its `AccountScope`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from call_logs_mcp.cursors import decode_cursor, encode_cursor
+from call_logs_mcp.errors import InvalidArgumentError
+from call_logs_mcp.index.accounts import AccountScope, find_source, scope_sources, source_campaign_refs
+from call_logs_mcp.index.db import placeholders
+from call_logs_mcp.index.records import (
+    STATE_COLUMNS,
+    CampaignListing,
+    IndexStats,
+    RecentCalls,
+    StoredState,
+    SyncState,
+    load_call,
+    parse_ts,
+    sql_str,
+    sql_text,
+    summary_from_body,
+    sync_state,
+    ts,
+)
+from call_logs_mcp.models import Call, CallStatus
+
+MAX_LIST_LIMIT = 200
+
+# --- the sync engine's view -----------------------------------------------------------------
+
+
+def stored_states(
+    conn: sqlite3.Connection, account: str, provider: str, call_ids: Sequence[str]
+) -> dict[str, StoredState]:
+    """What is stored about each of `call_ids` (absent ids are not in the result)."""
+    source = find_source(conn, account, provider)
+    if source is None:
+        return {}
+    found: dict[str, StoredState] = {}
+    ids = list(dict.fromkeys(sql_str(call_id) for call_id in call_ids))
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for call_id, list_hash, status, details, started in conn.execute(
+            "SELECT call_id, list_hash, status, has_details, started_at FROM calls "
+            f"WHERE source = ? AND call_id IN ({placeholders(chunk)})",
+            (source, *chunk),
+        ):
+            found[call_id] = StoredState(list_hash, CallStatus(status), bool(details), parse_ts(started))
+    return found
+
+
+def calls_to_recheck(
+    conn: sqlite3.Connection,
+    account: str,
+    provider: str,
+    *,
+    campaign_id: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+) -> list[str]:
+    """Ids of stored calls in the scope that are still in progress or lack details."""
+    campaign_id = sql_text(campaign_id)
+    source = find_source(conn, account, provider)
+    if source is None:
+        return []
+    sql = "SELECT c.call_id FROM calls c WHERE c.source = ? AND (c.status = ? OR c.has_details = 0)"
+    params: list[Any] = [source, CallStatus.IN_PROGRESS.value]
+    if campaign_id is not None:
+        sql += " AND c.campaign IN (SELECT id FROM campaigns WHERE source = ? AND campaign_id = ?)"
+        params += [source, campaign_id]
+    if since is not None:
+        sql += " AND c.started_at >= ?"
+        params.append(ts(since))
+    if until is not None:
+        sql += " AND c.started_at <= ?"
+        params.append(ts(until))
+    sql += " ORDER BY c.started_at DESC LIMIT ?"
+    params.append(limit)
+    return [r[0] for r in conn.execute(sql, params)]
+
+
+def load_sync_state(conn: sqlite3.Connection, account: str, provider: str, scope: str) -> SyncState | None:
+    """The bookkeeping of one sync scope, or None before its first sync."""
+    row = conn.execute(
+        f"SELECT {STATE_COLUMNS} FROM sync_state s JOIN sources src ON src.id = s.source "
+        "WHERE src.account = ? AND src.provider = ? AND s.scope = ?",
+        (account, provider, scope),
+    ).fetchone()
+    return None if row is None else sync_state(scope, row)
+
+
+def covering_sync(
+    conn: sqlite3.Connection,
+    source: int,
+    campaign_id: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> datetime | None:
+    """The last completed sync of a scope that covers (campaign, since, until): a sync without
+    campaign covers every campaign, one without dates covers every date."""
+    best: datetime | None = None
+    for state_campaign, state_since, state_until, synced in conn.execute(
+        "SELECT campaign_id, since, until, last_synced_at FROM sync_state "
+        "WHERE source = ? AND last_synced_at IS NOT NULL",
+        (source,),
+    ):
+        if state_campaign is not None and state_campaign != campaign_id:
+            continue
+        if state_since and (since is None or ts(since) < state_since):
+            continue
+        if state_until and (until is None or ts(until) > state_until):
+            continue
+        at = parse_ts(synced)
+        if at is not None and (best is None or at > best):
+            best = at
+    return best
+
+
+def last_synced(
+    conn: sqlite3.Connection,
+    scope: AccountScope,
+    provider: str,
+    *,
+    campaign_id: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> datetime | None:
+    """When a sync last completed over a scope covering the one asked about (a whole-provider
+    sync covers every campaign; a date-limited sync covers only its range)."""
+    synced = [
+        covering_sync(conn, source.id, campaign_id, since, until)
+        for source in scope_sources(conn, scope, provider)
+    ]
+    return max((at for at in synced if at is not None), default=None)
+
+
+# --- calls ----------------------------------------------------------------------------------
+
+
+def get_call(conn: sqlite3.Connection, scope: AccountScope, provider: str, call_id: str) -> Call | None:
+    """The stored call, or None when this account has not indexed it.
+
+    Raises StoreError when the stored call can no longer be read."""
+    call_id = sql_str(call_id)
+    for source in scope_sources(conn, scope, provider):
+        row = conn.execute(
+            "SELECT c.id, b.body FROM calls c JOIN call_bodies b ON b.id = c.id "
+            "WHERE c.source = ? AND c.call_id = ?",
+            (source.id, call_id),
+        ).fetchone()
+        if row is not None:
+            return load_call(conn, int(row[0]), row[1])
+    return None
+
+
+@dataclass(frozen=True)
+class RecentQuery:
+    """A validated page request of `recent_calls`; `after` is where the previous page ended."""
+
+    provider: str | None
+    campaign_id: str | None
+    limit: int
+    after: tuple[str, int] | None
+
+
+def recent_query(
+    provider: str | None, campaign_id: str | None, limit: int, cursor: str | None
+) -> RecentQuery:
+    """Raises InvalidArgumentError for a limit out of range or a cursor of another listing."""
+    if not 1 <= limit <= MAX_LIST_LIMIT:
+        raise InvalidArgumentError(f"limit must be between 1 and {MAX_LIST_LIMIT}.")
+    after: tuple[str, int] | None = None
+    if cursor is not None:
+        state = decode_cursor("recent", cursor)
+        started, rowid = state.get("s"), state.get("i")
+        if not isinstance(started, str) or not isinstance(rowid, int):
+            raise InvalidArgumentError("That cursor is not valid for this listing; omit it to start over.")
+        after = (started, rowid)
+    return RecentQuery(provider, sql_text(campaign_id), limit, after)
+
+
+def recent_calls(conn: sqlite3.Connection, scope: AccountScope, query: RecentQuery) -> RecentCalls:
+    """Indexed calls, newest first, one page of them.
+
+    Raises StoreError when a stored call can no longer be read."""
+    sources = scope_sources(conn, scope, query.provider)
+    if not sources:
+        return RecentCalls(calls=[])
+    sql = (
+        "SELECT c.id, c.started_at, b.body FROM calls c JOIN call_bodies b ON b.id = c.id "
+        f"WHERE c.source IN ({placeholders(sources)})"
+    )
+    params: list[Any] = [s.id for s in sources]
+    if query.campaign_id is not None:
+        sql += (
+            " AND c.campaign IN (SELECT id FROM campaigns "
+            f"WHERE source IN ({placeholders(sources)}) AND campaign_id = ?)"
+        )
+        params += [*(s.id for s in sources), query.campaign_id]
+    if query.after is not None:
+        sql += " AND (c.started_at, c.id) < (?, ?)"
+        params += list(query.after)
+    sql += " ORDER BY c.started_at DESC, c.id DESC LIMIT ?"
+    params.append(query.limit + 1)
+    rows = conn.execute(sql, params).fetchall()
+    calls = [summary_from_body(body) for _id, _started, body in rows[: query.limit]]
+    next_cursor = None
+    if len(rows) > query.limit:
+        last = rows[query.limit - 1]
+        next_cursor = encode_cursor("recent", {"s": last[1], "i": int(last[0])})
+    return RecentCalls(calls=calls, next_cursor=next_cursor)
+
+
+# --- campaigns and statistics ---------------------------------------------------------------
+
+
+def list_campaigns(
+    conn: sqlite3.Connection, scope: AccountScope, provider: str | None
+) -> list[CampaignListing]:
+    """Campaigns per provider: indexed call counts and date span, and when a sync last covered
+    each (a whole-account sync covers every campaign)."""
+    out: list[CampaignListing] = []
+    for source in scope_sources(conn, scope, provider):
+        seen: dict[int, tuple[int, str | None, str | None]] = {}
+        for ref in source_campaign_refs(conn, source.id):
+            count, first, last = conn.execute(
+                "SELECT count(*), min(nullif(started_at, '')), max(nullif(started_at, '')) "
+                "FROM calls WHERE source = ? AND campaign = ?",
+                (source.id, ref),
+            ).fetchone()
+            if count:
+                seen[ref] = (count, first, last)
+        synced = {
+            campaign: parse_ts(at)
+            for campaign, at in conn.execute(
+                "SELECT campaign_id, max(last_synced_at) FROM sync_state WHERE source = ? "
+                "AND since IS NULL AND until IS NULL GROUP BY campaign_id",
+                (source.id,),
+            )
+        }
+        # A whole-account sync (campaign_id NULL) covers every campaign too.
+        whole = synced.pop(None, None)
+
+        if 0 in seen:
+            count, first, last = seen[0]
+            out.append(
+                CampaignListing(
+                    provider=source.provider,
+                    campaign_id=None,
+                    indexed_calls=count,
+                    first_call_at=parse_ts(first),
+                    last_call_at=parse_ts(last),
+                    last_synced_at=whole,
+                )
+            )
+        for ref, campaign_id, name, platform_calls in conn.execute(
+            "SELECT id, campaign_id, name, platform_calls FROM campaigns WHERE source = ? "
+            "ORDER BY campaign_id",
+            (source.id,),
+        ):
+            count, first, last = seen.get(ref, (0, None, None))
+            out.append(
+                CampaignListing(
+                    provider=source.provider,
+                    campaign_id=campaign_id,
+                    name=name,
+                    indexed_calls=count,
+                    platform_calls=platform_calls,
+                    first_call_at=parse_ts(first),
+                    last_call_at=parse_ts(last),
+                    last_synced_at=max(
+                        (t for t in (synced.get(campaign_id), whole) if t is not None), default=None
+                    ),
+                )
+            )
+    return out
+
+
+def stats(conn: sqlite3.Connection, path: Path) -> IndexStats:
+    """Calls per provider (all accounts), turns, and the size of the file at `path` with its WAL."""
+    calls = {
+        provider: count
+        for provider, count in conn.execute(
+            "SELECT s.provider, count(*) FROM calls c JOIN sources s ON s.id = c.source GROUP BY s.provider"
+        )
+    }
+    (turns,) = conn.execute("SELECT coalesce(sum(turn_count), 0) FROM calls").fetchone()
+    size = sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
+    return IndexStats(calls=calls, turns=int(turns), file_bytes=size)

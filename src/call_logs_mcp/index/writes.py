@@ -1,0 +1,223 @@
+"""Writes: storing calls, the sync engine's bookkeeping, and purging.
+
+Each function runs inside the caller's write transaction (`Database.write`), except `purge_calls`,
+which needs several steps outside one. Calls are stored as the platform returned them
+(unredacted: redaction happens on output).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sqlite3
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from call_logs_mcp import analytics
+from call_logs_mcp.errors import InvalidArgumentError, StoreError
+from call_logs_mcp.index.accounts import SourceIds, campaign_ref, source_id
+from call_logs_mcp.index.db import Database
+from call_logs_mcp.index.records import CallRecord, SyncState, UpsertCounts, sql_str, sql_text, ts
+from call_logs_mcp.index.rowids import MAX_TURNS, allocate_id, id_fits, turn_range, turn_rowid
+from call_logs_mcp.models import Call
+
+logger = logging.getLogger(__name__)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _content_hash(call: Call, has_details: bool) -> str:
+    raw = json.dumps(call.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(f"{int(has_details)}|{raw}".encode()).hexdigest()[:32]
+
+
+def _delete_call(conn: sqlite3.Connection, rowid: int) -> None:
+    conn.execute("DELETE FROM turns WHERE rowid BETWEEN ? AND ?", turn_range(rowid))
+    conn.execute("DELETE FROM fields WHERE call = ?", (rowid,))
+    conn.execute("DELETE FROM call_bodies WHERE id = ?", (rowid,))
+    conn.execute("DELETE FROM calls WHERE id = ?", (rowid,))
+
+
+def upsert(
+    conn: sqlite3.Connection, sources: SourceIds, account: str, provider: str, records: Sequence[CallRecord]
+) -> UpsertCounts:
+    """Store `records`. A record equal to what is stored is left alone; a summary-only record
+    never replaces stored details; a record without a campaign keeps the campaign already known.
+
+    Raises StoreError for a call of another provider."""
+    source = source_id(conn, sources, account, provider)
+    now = ts(_now())
+    added = updated = unchanged = 0
+    campaign_names: dict[int, str] = {}
+    for record in records:
+        call = record.call
+        if call.provider != provider:
+            raise StoreError(f"A {call.provider} call cannot be stored under {provider}.")
+        call_id = sql_text(call.call_id)
+        row = conn.execute(
+            "SELECT id, content_hash, has_details, campaign, list_hash FROM calls "
+            "WHERE source = ? AND call_id = ?",
+            (source, call_id),
+        ).fetchone()
+        if row is not None:
+            rowid, _hash, stored_details, stored_campaign, stored_list_hash = row
+            if stored_details and not record.has_details:
+                if record.list_hash and record.list_hash != stored_list_hash:
+                    conn.execute("UPDATE calls SET list_hash = ? WHERE id = ?", (record.list_hash, rowid))
+                unchanged += 1
+                continue
+            if call.campaign_id is None and stored_campaign:
+                name = campaign_names.get(stored_campaign)
+                if name is None:
+                    (name,) = conn.execute(
+                        "SELECT campaign_id FROM campaigns WHERE id = ?", (stored_campaign,)
+                    ).fetchone()
+                    campaign_names[stored_campaign] = name
+                call = call.model_copy(update={"campaign_id": name})
+        campaign = campaign_ref(conn, source, sql_str(call.campaign_id)) if call.campaign_id else 0
+        content = _content_hash(call, record.has_details)
+        if row is not None and row[1] == content:
+            if record.list_hash and record.list_hash != row[4]:
+                conn.execute("UPDATE calls SET list_hash = ? WHERE id = ?", (record.list_hash, row[0]))
+            unchanged += 1
+            continue
+        turns = call.transcript[:MAX_TURNS]
+        if len(call.transcript) > MAX_TURNS:
+            logger.warning("a %s call has more than %d turns; the rest is not indexed", provider, MAX_TURNS)
+        values = (
+            campaign,
+            call.status.value,
+            ts(call.started_at),
+            call.duration_seconds,
+            call.cost,
+            sql_text(call.currency),
+            call.qa_score,
+            sql_text(call.ended_reason),
+            int(record.has_details),
+            len(turns),
+            record.list_hash,
+            content,
+            now,
+        )
+        body = sql_str(
+            json.dumps(
+                call.model_dump(mode="json", exclude={"transcript"}),
+                separators=(",", ":"),
+                ensure_ascii=False,
+            )
+        )
+        if row is not None and not id_fits(int(row[0]), call.started_at):
+            # The start time moved to another minute: re-key the call so its id stays in order.
+            _delete_call(conn, int(row[0]))
+            updated += 1
+            row = None
+        elif row is None:
+            added += 1
+        if row is None:
+            rowid = allocate_id(conn, call.started_at)
+            conn.execute(
+                "INSERT INTO calls (campaign, status, started_at, duration, cost, currency, qa_score, "
+                "ended_reason, has_details, turn_count, list_hash, content_hash, synced_at, source, "
+                "call_id, id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*values, source, call_id, rowid),
+            )
+            conn.execute("INSERT INTO call_bodies (id, body) VALUES (?, ?)", (rowid, body))
+        else:
+            rowid = int(row[0])
+            conn.execute(
+                "UPDATE calls SET campaign = ?, status = ?, started_at = ?, duration = ?, cost = ?, "
+                "currency = ?, qa_score = ?, ended_reason = ?, has_details = ?, turn_count = ?, "
+                "list_hash = coalesce(?, list_hash), content_hash = ?, synced_at = ? WHERE id = ?",
+                (*values, rowid),
+            )
+            conn.execute("UPDATE call_bodies SET body = ? WHERE id = ?", (body, rowid))
+            conn.execute("DELETE FROM turns WHERE rowid BETWEEN ? AND ?", turn_range(rowid))
+            conn.execute("DELETE FROM fields WHERE call = ?", (rowid,))
+            updated += 1
+        # In rowid order (grouped by speaker): FTS5 flushes a segment when rowids go down.
+        conn.executemany(
+            "INSERT INTO turns (rowid, text, speaker, offset) VALUES (?, ?, ?, ?)",
+            sorted(
+                (
+                    turn_rowid(rowid, call.status, turn.speaker, i),
+                    sql_text(turn.text),
+                    turn.speaker,
+                    turn.offset_seconds,
+                )
+                for i, turn in enumerate(turns)
+            ),
+        )
+        started = ts(call.started_at)
+        conn.executemany(
+            "INSERT OR IGNORE INTO fields (source, campaign, key, started_at, call, kind, num, txt) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (source, campaign, sql_text(v.key), started, rowid, int(v.kind), v.num, sql_str(v.text))
+                for v in analytics.flatten_extracted(call.extracted_data)
+            ],
+        )
+    return UpsertCounts(added=added, updated=updated, unchanged=unchanged)
+
+
+def save_sync_state(
+    conn: sqlite3.Connection, sources: SourceIds, account: str, provider: str, state: SyncState
+) -> None:
+    """Store (replace) the bookkeeping of one sync scope."""
+    platform = state.platform
+    source = source_id(conn, sources, account, provider)
+    conn.execute(
+        "INSERT OR REPLACE INTO sync_state (source, scope, campaign_id, since, until, watermark, "
+        "last_synced_at, last_attempt_at, platform_calls, platform_duration, platform_cost, "
+        "platform_currency, status_totals) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            source,
+            state.scope,
+            state.campaign_id,
+            ts(state.since) or None,
+            ts(state.until) or None,
+            ts(state.watermark) or None,
+            ts(state.last_synced_at) or None,
+            ts(state.last_attempt_at) or None,
+            platform.calls if platform else None,
+            platform.duration_seconds if platform else None,
+            platform.cost if platform else None,
+            platform.currency if platform else None,
+            json.dumps(state.status_totals) if state.status_totals is not None else None,
+        ),
+    )
+
+
+def purge_calls(db: Database, older_than_days: int | None) -> int:
+    """Delete calls that started more than `older_than_days` ago (all calls and sync state
+    when None), rewrite the search index without them, and checkpoint the WAL so no deleted
+    content stays in either file. Returns the number of calls deleted.
+
+    Raises InvalidArgumentError for a negative age, StoreError when another process holds
+    the file open in a way that prevents the final checkpoint."""
+    if older_than_days is not None and older_than_days < 0:
+        raise InvalidArgumentError("older_than_days must be 0 or more.")
+    cutoff = ts(_now() - timedelta(days=older_than_days)) if older_than_days is not None else None
+
+    def run(conn: sqlite3.Connection) -> int:
+        if cutoff is None:
+            (count,) = conn.execute("SELECT count(*) FROM calls").fetchone()
+            for table in ("turns", "fields", "call_bodies", "calls", "sync_state", "campaigns"):
+                conn.execute(f"DELETE FROM {table}")
+            return int(count)
+        ids = [
+            r[0]
+            for r in conn.execute("SELECT id FROM calls WHERE started_at != '' AND started_at < ?", (cutoff,))
+        ]
+        for rowid in ids:
+            _delete_call(conn, rowid)
+        return len(ids)
+
+    deleted = db.write_sync(run, "purging calls")
+    # Merge the FTS index so no segment keeps tokens of deleted turns, then empty the WAL.
+    db.write_sync(lambda conn: conn.execute("INSERT INTO turns (turns) VALUES ('optimize')"), "purging")
+    db.checkpoint()
+    return deleted
