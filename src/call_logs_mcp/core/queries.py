@@ -9,7 +9,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
-from call_logs_mcp.core.campaigns import campaign_absent_note, no_calls_message, probe_campaign
+import anyio
+
+from call_logs_mcp.core.campaigns import CampaignProbe, campaign_absent_note, no_calls_message, probe_campaign
 from call_logs_mcp.core.freshness import Freshness, Progress, ScopeCoverage, SyncReport
 from call_logs_mcp.core.local_index import LocalIndex
 from call_logs_mcp.errors import InvalidArgumentError, NotFoundError, StoreError
@@ -123,22 +125,34 @@ async def summarize_campaign(
 ) -> CampaignOutcome:
     """The campaign summary from the index, after syncing the campaign's scope when stale.
 
-    The platforms are asked first (one request each): a campaign that every addressed platform
-    reports no calls for is an error, not a summary of nothing, and a platform that reports none
-    is not synced or searched for it.
+    The platforms are asked too (one request each, beside the sync): a campaign that every
+    addressed platform reports no calls for is an error, not a summary of nothing, and a platform
+    that reports none is not a candidate holder.
 
     Raises InvalidArgumentError (a campaign no platform knows, or one on several providers),
     NotFoundError (no provider has indexed calls in it), StoreError.
     """
     store = fresh.index.require()
-    probes = await probe_campaign(fresh.providers, names, campaign)
+    probes: dict[str, CampaignProbe] = {}
+    report = SyncReport()
+
+    async def ask() -> None:
+        probes.update(await probe_campaign(fresh.providers, names, campaign))
+
+    async def sync() -> None:
+        nonlocal report
+        report = await fresh.sync_if_stale(
+            names, campaign_id=campaign, since=from_date, until=to_date, progress=progress
+        )
+
+    # Side by side: a platform that hangs costs one request deadline, not two.
+    async with anyio.create_task_group() as group:
+        group.start_soon(ask)
+        group.start_soon(sync)
     if all(probes[n].has_calls is False for n in names):
         shown = [fresh.providers[n].info.display_name for n in names]
         raise InvalidArgumentError(no_calls_message(shown, campaign))
     names = [n for n in names if probes[n].has_calls is not False]
-    report = await fresh.sync_if_stale(
-        names, campaign_id=campaign, since=from_date, until=to_date, progress=progress
-    )
     if len(names) > 1:
         listings = await store.list_campaigns(fresh.index.scope(names))
         holders = [
