@@ -11,7 +11,8 @@ import pytest
 from pydantic import SecretStr
 
 import call_logs_mcp
-from call_logs_mcp.__main__ import check_providers, main, mask_secret
+from call_logs_mcp.__main__ import main
+from call_logs_mcp.cli.check import check_providers, mask_secret
 from call_logs_mcp.providers import platform
 from call_logs_mcp.settings import Settings
 from call_logs_mcp.simulators import (

@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from call_logs_mcp.__main__ import SyncProgress, main, sync_command
+from call_logs_mcp.__main__ import main
+from call_logs_mcp.cli.sync import ProgressBar, sync_command
 from call_logs_mcp.settings import Settings
 from call_logs_mcp.simulators import (
     simulated_app,
@@ -155,7 +156,7 @@ async def test_the_sync_progress_bar_counts_the_listed_calls(
         settings,
         transports=transports_for(datasets),
         out=out,
-        progress=SyncProgress(bar_stream, disable=False),
+        progress=ProgressBar(bar_stream, disable=False),
     )
     assert code == 0
     total = len(datasets[platform_name])

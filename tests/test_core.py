@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from call_logs_mcp.__main__ import load_settings
+from call_logs_mcp.cli.config import load_settings
 from call_logs_mcp.core.arguments import parse_call_ref, parse_campaign_id, validate_id
 from call_logs_mcp.core.queries import SearchOutcome
 from call_logs_mcp.core.service import CallLogService

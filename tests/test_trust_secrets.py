@@ -34,7 +34,8 @@ from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.types import Message, Receive, Scope, Send
 
-from call_logs_mcp.__main__ import load_settings, main
+from call_logs_mcp.__main__ import main
+from call_logs_mcp.cli.config import load_settings
 from call_logs_mcp.models import CallQuery
 from call_logs_mcp.providers import create_provider
 from call_logs_mcp.server.app import build_server
