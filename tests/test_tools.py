@@ -259,6 +259,27 @@ async def test_search_pages_resume_after_the_last_hit_shown(platform_name: str, 
     assert len(seen) == len(set(seen)) == first["total_hits"]
 
 
+async def test_each_search_page_numbers_its_hits_after_the_pages_before_it(
+    platform_name: str, tmp_path: Path
+) -> None:
+    async with serve(tmp_path, [platform_name], calls=60) as (client, _):
+        spans: list[str] = []
+        arguments: dict[str, Any] = {"query": "refund", "limit": 3}
+        shown = 0
+        with anyio.fail_after(60):
+            while True:
+                answer = await client.call_tool("search_transcripts", arguments)
+                page = data_of(answer)
+                head = text_of(answer).splitlines()[0]
+                assert f"showing hits {shown + 1}–{shown + len(page['hits'])}," in head, head
+                spans.append(head)
+                shown += len(page["hits"])
+                if not page["next_cursor"]:
+                    break
+                arguments = {**arguments, "cursor": page["next_cursor"]}
+    assert len(spans) >= 3 and shown == page["total_hits"]
+
+
 async def test_summarize_campaign_counts_match_the_platform_data(platform_name: str, tmp_path: Path) -> None:
     async with serve(tmp_path, [platform_name], calls=60) as (client, sims):
         dataset = sims.datasets[platform_name]

@@ -384,6 +384,7 @@ async def search(db: Database, request: SearchRequest, *, rank_window: int) -> S
         query=request.query,
         interpreted_as=request.parsed.notes,
         hits=hits,
+        offset=request.offset,
         total_hits=total,
         calls_matched=matched,
         ranked_hits=ranked,

@@ -253,6 +253,7 @@ class SearchResult(FrozenModel):
     query: str
     interpreted_as: list[str] = Field(default_factory=list)
     hits: list[SearchHit]
+    offset: int = Field(default=0, description="hits ranked before this page (0 on the first page)")
     total_hits: int
     calls_matched: int
     ranked_hits: int = Field(description="hits ranked and reachable with the cursor (the newest ones)")

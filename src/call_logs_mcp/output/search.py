@@ -41,9 +41,7 @@ class SearchFound(Protocol):
     def notes(self) -> Sequence[str]: ...
 
 
-def search_answer(
-    found: SearchFound, *, scrub: Scrubber, budget: int, offset_hint: int = 0
-) -> tuple[int, Shaped]:
+def search_answer(found: SearchFound, *, scrub: Scrubber, budget: int) -> tuple[int, Shaped]:
     """A search_transcripts answer with as many hits as fit; (hits shown, answer).
 
     When fewer hits than given are shown, `result.next_cursor` is not theirs: the caller re-runs
@@ -100,8 +98,8 @@ def search_answer(
             coverage=covered,
             notes=request_notes,
         )
-        first = offset_hint + 1
-        span = f"hits {first}–{offset_hint + k}" if k else "no hits on this page"
+        first = result.offset + 1
+        span = f"hits {first}–{result.offset + k}" if k else "no hits on this page"
         out = [
             f"Search {shown_query!r}: {fmt_count(result.total_hits, 'matching turn')} in "
             f"{fmt_count(result.calls_matched, 'call')}; showing {span}, best first."

@@ -47,13 +47,13 @@ class Shaper:
             include_recording=include_recording,
         )
 
-    def search_answer(self, found: SearchFound, *, offset_hint: int = 0) -> tuple[int, Shaped]:
+    def search_answer(self, found: SearchFound) -> tuple[int, Shaped]:
         """A search_transcripts answer with as many hits as fit; (hits shown, answer).
 
         When fewer hits than `found.result` holds are shown, its `next_cursor` is not theirs:
         re-run the search for that many hits and render again.
         """
-        return search.search_answer(found, scrub=self.scrub, budget=self.budget, offset_hint=offset_hint)
+        return search.search_answer(found, scrub=self.scrub, budget=self.budget)
 
     def campaign_report(self, summary: CampaignSummary, *, sync_errors: Mapping[str, str]) -> Shaped:
         """A summarize_campaign answer: every platform string scrubbed, big parts cut to fit."""
