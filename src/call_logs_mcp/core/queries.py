@@ -174,8 +174,10 @@ async def summarize_campaign(
                 )
             raise NotFoundError(" or ".join(names), f"indexed calls in campaign {campaign}")
         names = holders
+    # The probe asked for the whole campaign: its totals are this scope's only without dates.
+    live = probes[names[0]].totals if from_date is None and to_date is None else None
     summary = await store.campaign_summary(
-        fresh.index.scope(names), names[0], campaign, from_date=from_date, to_date=to_date
+        fresh.index.scope(names), names[0], campaign, from_date=from_date, to_date=to_date, live=live
     )
     return CampaignOutcome(summary=summary, report=report)
 

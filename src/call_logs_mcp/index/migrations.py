@@ -27,6 +27,10 @@ Layout (version 1), with why:
 - No prefix index on `turns`: it more than doubled the FTS index and prefix queries of 3+
   characters were as fast without it.
 - `sync_state`: per sync scope, the watermark and the totals the platform reported.
+
+Version 2: `sync_state.names_campaigns` (a whole-account sync covers a campaign scope only when
+the platform's records named their campaign) and `sync_state.resume` (the listing position of
+an unfinished walk, so the next run continues there).
 """
 
 from __future__ import annotations
@@ -134,6 +138,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (source, scope)
         )
         """,
+    ),
+    # 2: whether a whole-account sync saw each call's campaign (a platform whose records do not
+    # name it cannot vouch for any campaign scope), and where an unfinished listing walk stopped.
+    (
+        "ALTER TABLE sync_state ADD COLUMN names_campaigns INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE sync_state ADD COLUMN resume TEXT",
     ),
 )
 

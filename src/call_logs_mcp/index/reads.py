@@ -50,12 +50,15 @@ def stored_states(
     ids = list(dict.fromkeys(sql_str(call_id) for call_id in call_ids))
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        for call_id, list_hash, status, details, started in conn.execute(
-            "SELECT call_id, list_hash, status, has_details, started_at FROM calls "
-            f"WHERE source = ? AND call_id IN ({placeholders(chunk)})",
+        for call_id, list_hash, status, details, started, campaign in conn.execute(
+            "SELECT c.call_id, c.list_hash, c.status, c.has_details, c.started_at, k.campaign_id "
+            "FROM calls c LEFT JOIN campaigns k ON k.id = c.campaign "
+            f"WHERE c.source = ? AND c.call_id IN ({placeholders(chunk)})",
             (source, *chunk),
         ):
-            found[call_id] = StoredState(list_hash, CallStatus(status), bool(details), parse_ts(started))
+            found[call_id] = StoredState(
+                list_hash, CallStatus(status), bool(details), parse_ts(started), campaign
+            )
     return found
 
 
@@ -108,14 +111,17 @@ def covering_sync(
     until: datetime | None,
 ) -> datetime | None:
     """The last completed sync of a scope that covers (campaign, since, until): a sync without
-    campaign covers every campaign, one without dates covers every date."""
+    campaign covers every campaign when the records it listed named their campaign, one without
+    dates covers every date."""
     best: datetime | None = None
-    for state_campaign, state_since, state_until, synced in conn.execute(
-        "SELECT campaign_id, since, until, last_synced_at FROM sync_state "
+    for state_campaign, state_since, state_until, synced, named in conn.execute(
+        "SELECT campaign_id, since, until, last_synced_at, names_campaigns FROM sync_state "
         "WHERE source = ? AND last_synced_at IS NOT NULL",
         (source,),
     ):
         if state_campaign is not None and state_campaign != campaign_id:
+            continue
+        if state_campaign is None and campaign_id is not None and not named:
             continue
         if state_since and (since is None or ts(since) < state_since):
             continue
@@ -249,8 +255,15 @@ def list_campaigns(
                 (source.id,),
             )
         }
-        # A whole-account sync (campaign_id NULL) covers every campaign too.
         whole = synced.pop(None, None)
+        # A whole-account sync (campaign_id NULL) covers every campaign too, when its records
+        # named their campaign.
+        named = conn.execute(
+            "SELECT max(last_synced_at) FROM sync_state WHERE source = ? AND campaign_id IS NULL "
+            "AND since IS NULL AND until IS NULL AND names_campaigns",
+            (source.id,),
+        ).fetchone()[0]
+        whole_for_campaigns = parse_ts(named)
 
         if 0 in seen:
             count, first, last = seen[0]
@@ -280,7 +293,8 @@ def list_campaigns(
                     first_call_at=parse_ts(first),
                     last_call_at=parse_ts(last),
                     last_synced_at=max(
-                        (t for t in (synced.get(campaign_id), whole) if t is not None), default=None
+                        (t for t in (synced.get(campaign_id), whole_for_campaigns) if t is not None),
+                        default=None,
                     ),
                 )
             )

@@ -82,6 +82,7 @@ class StoredState:
     status: CallStatus
     has_details: bool
     started_at: datetime | None
+    campaign_id: str | None = None
 
 
 class FrozenModel(BaseModel):
@@ -108,6 +109,9 @@ class SyncState(FrozenModel):
     last_attempt_at: datetime | None = None
     platform: PlatformTotals | None = None
     status_totals: dict[str, int] | None = None
+    # A whole-account sync covers a campaign scope only when the listed records named their
+    # campaign (Prosper's guide shape does; CallCamp and Prosper's OpenAPI shape do not).
+    names_campaigns: bool = False
 
 
 class CampaignListing(FrozenModel):
@@ -141,13 +145,15 @@ def scope_key(campaign_id: str | None, since: datetime | None, until: datetime |
 
 STATE_COLUMNS = (
     "s.campaign_id, s.since, s.until, s.watermark, s.last_synced_at, s.last_attempt_at, s.platform_calls, "
-    "s.platform_duration, s.platform_cost, s.platform_currency, s.status_totals"
+    "s.platform_duration, s.platform_cost, s.platform_currency, s.status_totals, s.names_campaigns"
 )
 
 
 def sync_state(scope: str, row: Sequence[Any]) -> SyncState:
     """The `SyncState` of a row of STATE_COLUMNS."""
-    (campaign, since, until, watermark, synced, attempt, calls, duration, cost, currency, statuses) = row
+    (campaign, since, until, watermark, synced, attempt, calls, duration, cost, currency, statuses, named) = (
+        row
+    )
     platform = None
     if any(v is not None for v in (calls, duration, cost)):
         platform = PlatformTotals(calls=calls, duration_seconds=duration, cost=cost, currency=currency)
@@ -161,6 +167,7 @@ def sync_state(scope: str, row: Sequence[Any]) -> SyncState:
         last_attempt_at=parse_ts(attempt),
         platform=platform,
         status_totals=json.loads(statuses) if statuses else None,
+        names_campaigns=bool(named),
     )
 
 

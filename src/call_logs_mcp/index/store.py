@@ -29,7 +29,7 @@ from call_logs_mcp.index.records import (
     UpsertCounts,
 )
 from call_logs_mcp.index.search import SearchResult
-from call_logs_mcp.models import Call, CallStatus, Speaker
+from call_logs_mcp.models import Call, CallStatus, PlatformTotals, Speaker
 
 
 class IndexStore:
@@ -212,11 +212,13 @@ class IndexStore:
         *,
         from_date: datetime | None = None,
         to_date: datetime | None = None,
+        live: PlatformTotals | None = None,
     ) -> CampaignSummary:
         """The analytics summary of one provider's campaign (or all its calls when campaign_id is
-        None), optionally limited to a date range, computed from the index."""
+        None), optionally limited to a date range, computed from the index; `live` are the
+        platform's own totals for exactly that scope, read just now."""
         return await summary_sql.campaign_summary(
-            self.db, scope, provider, campaign_id, from_date=from_date, to_date=to_date
+            self.db, scope, provider, campaign_id, from_date=from_date, to_date=to_date, live=live
         )
 
     async def stats(self) -> IndexStats:

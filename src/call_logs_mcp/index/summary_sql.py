@@ -37,7 +37,7 @@ from call_logs_mcp.index.records import (
     ts,
 )
 from call_logs_mcp.index.rowids import SEQ_BITS, SPILL_MINUTES, start_band
-from call_logs_mcp.models import CallStatus
+from call_logs_mcp.models import CallStatus, PlatformTotals
 
 
 @dataclass(frozen=True)
@@ -94,9 +94,12 @@ async def campaign_summary(
     *,
     from_date: datetime | None,
     to_date: datetime | None,
+    live: PlatformTotals | None = None,
 ) -> CampaignSummary:
     """The analytics summary of one provider's campaign (or all its calls when campaign_id is
-    None), optionally limited to a date range, computed from the index. Raises StoreError."""
+    None), optionally limited to a date range, computed from the index. `live`: the platform's
+    own totals for exactly this scope, read just now (else those stored by its last sync).
+    Raises StoreError."""
     campaign_id = sql_text(campaign_id)
 
     since, until = ts(from_date), ts(to_date)
@@ -108,7 +111,7 @@ async def campaign_summary(
     if ctx.source is not None and ctx.refs:
         facts = await _campaign_facts(db, ctx.source, ctx.refs, since, until)
     state = ctx.state
-    platform = state.platform if state and state.last_synced_at else None
+    platform = live or (state.platform if state and state.last_synced_at else None)
     return analytics.summarize(
         facts,
         provider=provider,

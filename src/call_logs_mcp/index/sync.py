@@ -75,6 +75,9 @@ class ListingCapabilities(Protocol):
     @property
     def list_includes_details(self) -> bool: ...
 
+    @property
+    def records_name_campaign(self) -> bool: ...
+
 
 class SyncProviderInfo(Protocol):
     @property
@@ -349,7 +352,18 @@ async def _sync_provider(
                     )
                     if changed or not old:
                         all_old_and_unchanged = False
-                    if not changed:
+                    if (
+                        not changed
+                        and scope.campaign_id is not None
+                        and stored is not None
+                        and (stored.campaign_id != scope.campaign_id)
+                    ):
+                        # Listed under this campaign, stored without it (a whole-account listing
+                        # of a platform whose records do not name their campaign): file it here.
+                        await write_out.send(
+                            CallRecord(_as_call(summary), has_details=False, list_hash=fingerprint)
+                        )
+                    elif not changed:
                         counters.unchanged_listed += 1
                     elif carries_details and isinstance(summary, Call):
                         await write_out.send(CallRecord(summary, True, fingerprint))
@@ -421,6 +435,7 @@ async def _sync_provider(
             # always does; keep the previous ones if this platform reports none.
             platform=platform if platform is not None else (previous.platform if previous else None),
             status_totals=previous.status_totals if previous else None,
+            names_campaigns=provider.info.capabilities.records_name_campaign,
         ),
     )
     return ProviderSyncResult(

@@ -41,6 +41,24 @@ def _delete_call(conn: sqlite3.Connection, rowid: int) -> None:
     conn.execute("DELETE FROM calls WHERE id = ?", (rowid,))
 
 
+def _refile(conn: sqlite3.Connection, source: int, rowid: int, stored_ref: int, campaign_id: str) -> bool:
+    """File a stored call under `campaign_id` (a campaign-filtered listing named it; the record
+    with details did not), keeping its details. Whether anything changed."""
+    ref = campaign_ref(conn, source, campaign_id)
+    if ref == stored_ref:
+        return False
+    conn.execute("UPDATE calls SET campaign = ? WHERE id = ?", (ref, rowid))
+    conn.execute("UPDATE fields SET campaign = ? WHERE call = ?", (ref, rowid))
+    (body,) = conn.execute("SELECT body FROM call_bodies WHERE id = ?", (rowid,)).fetchone()
+    stored = json.loads(body)
+    stored["campaign_id"] = campaign_id
+    conn.execute(
+        "UPDATE call_bodies SET body = ? WHERE id = ?",
+        (json.dumps(stored, separators=(",", ":"), ensure_ascii=False), rowid),
+    )
+    return True
+
+
 def upsert(
     conn: sqlite3.Connection, sources: SourceIds, account: str, provider: str, records: Sequence[CallRecord]
 ) -> UpsertCounts:
@@ -67,7 +85,12 @@ def upsert(
             if stored_details and not record.has_details:
                 if record.list_hash and record.list_hash != stored_list_hash:
                     conn.execute("UPDATE calls SET list_hash = ? WHERE id = ?", (record.list_hash, rowid))
-                unchanged += 1
+                if call.campaign_id and _refile(
+                    conn, source, rowid, stored_campaign, sql_str(call.campaign_id)
+                ):
+                    updated += 1
+                else:
+                    unchanged += 1
                 continue
             if call.campaign_id is None and stored_campaign:
                 name = campaign_names.get(stored_campaign)
@@ -172,7 +195,8 @@ def save_sync_state(
     conn.execute(
         "INSERT OR REPLACE INTO sync_state (source, scope, campaign_id, since, until, watermark, "
         "last_synced_at, last_attempt_at, platform_calls, platform_duration, platform_cost, "
-        "platform_currency, status_totals) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "platform_currency, status_totals, names_campaigns) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             source,
             state.scope,
@@ -187,6 +211,7 @@ def save_sync_state(
             platform.cost if platform else None,
             platform.currency if platform else None,
             json.dumps(state.status_totals) if state.status_totals is not None else None,
+            int(state.names_campaigns),
         ),
     )
 

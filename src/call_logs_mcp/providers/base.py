@@ -27,6 +27,9 @@ class Capabilities:
     campaign_listing: bool = False
     # Listed items carry the full call, transcript included: sync stores them without a detail fetch.
     list_includes_details: bool = False
+    # Every call record names its campaign, so a whole-account sync files each call under it and
+    # covers every campaign scope. False: only a campaign-filtered listing tells a call's campaign.
+    records_name_campaign: bool = False
 
 
 @dataclass(frozen=True)

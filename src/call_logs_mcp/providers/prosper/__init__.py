@@ -8,7 +8,7 @@ light: the adapter and simulator load only when used.
 
 from __future__ import annotations
 
-from call_logs_mcp.providers.base import Platform, ProviderInfo, SimulatorDefaults
+from call_logs_mcp.providers.base import Capabilities, Platform, ProviderInfo, SimulatorDefaults
 
 PLATFORM = Platform(
     info=ProviderInfo(
@@ -17,6 +17,8 @@ PLATFORM = Platform(
         default_base_url="https://voice.getprosperapp.com",
         # The guide's page maximum; also used for the OpenAPI shape (its items are heavy).
         max_page_size=100,
+        # The guide's call logs name their campaign (the OpenAPI shape's do not: see the adapter).
+        capabilities=Capabilities(records_name_campaign=True),
     ),
     adapter=f"{__name__}.adapter:ProsperProvider",
     simulator=f"{__name__}.simulator:create_app",

@@ -71,7 +71,10 @@ DETAIL_PATHS = ("/api/v1/call-logs/{id}", "/api/v1/campaigns/call-logs/{id}")
 PAGE_SIZE = PLATFORM.info.max_page_size
 
 GUIDE_CAPABILITIES = PLATFORM.info.capabilities
-OPENAPI_CAPABILITIES = dataclasses.replace(GUIDE_CAPABILITIES, list_includes_details=True)
+# The OpenAPI shape lists full calls, but its call logs carry no campaign id.
+OPENAPI_CAPABILITIES = dataclasses.replace(
+    GUIDE_CAPABILITIES, list_includes_details=True, records_name_campaign=False
+)
 
 
 class ProsperProvider:
