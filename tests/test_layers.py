@@ -7,6 +7,8 @@ still a dependency, and a cycle hidden behind TYPE_CHECKING is still a cycle.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -121,3 +123,18 @@ def test_the_rules_catch_an_upward_import(tmp_path: Path) -> None:
     assert not allowed("call_logs_mcp.settings", "call_logs_mcp.providers")
     assert allowed("call_logs_mcp.settings", "call_logs_mcp.providers.config")
     assert allowed("call_logs_mcp.core.service", "call_logs_mcp.index.store")
+
+
+def test_building_the_server_loads_neither_the_index_nor_an_adapter_nor_a_simulator() -> None:
+    # Start-up is what a client waits for at every session: the index, the adapters and the
+    # simulators load on first use (bench/startup.py measures the time; this pins what loads).
+    code = (
+        "import sys\n"
+        "from call_logs_mcp.cli.config import load_settings\n"
+        "from call_logs_mcp.server.app import build_server\n"
+        "build_server(load_settings({}))\n"
+        "print(' '.join(m for m in sys.modules if m.startswith(('call_logs_mcp.index', "
+        "'call_logs_mcp.simulators', 'phonenumbers')) or m.endswith(('.adapter', '.simulator'))))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.split() == []

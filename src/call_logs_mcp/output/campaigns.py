@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from call_logs_mcp.analytics import CampaignSummary
-from call_logs_mcp.index import CampaignListing
 from call_logs_mcp.output.budget import Shaped, checked, fit_rows, within
 from call_logs_mcp.output.schemas import CampaignList, CampaignReport, CampaignRow
 from call_logs_mcp.output.scrub import Scrubber
@@ -22,6 +21,10 @@ from call_logs_mcp.output.text import (
     fmt_pct,
     fmt_time,
 )
+
+if TYPE_CHECKING:
+    # Types only: importing the index package at start-up would load all of it.
+    from call_logs_mcp.index import CampaignListing
 
 
 def campaign_report(

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from call_logs_mcp.index import SearchResult
 from call_logs_mcp.models import call_uri
 from call_logs_mcp.output.budget import Shaped, fit_rows
 from call_logs_mcp.output.sanitize import turn_line, untrusted_block
 from call_logs_mcp.output.schemas import IndexCoverage, SearchAnswer, SearchHitOut
 from call_logs_mcp.output.scrub import Scrubber
 from call_logs_mcp.output.text import fmt_count, fmt_short_time, fmt_time, parse_iso
+
+if TYPE_CHECKING:
+    # Types only: importing the index package at start-up would load all of it.
+    from call_logs_mcp.index import SearchResult
 
 
 class ScopeCoverage(Protocol):

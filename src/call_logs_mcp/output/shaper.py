@@ -4,15 +4,19 @@ in `calls`, `search`, `campaigns` and `resources`, given the budget and scrubber
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from call_logs_mcp.analytics import CampaignSummary
-from call_logs_mcp.index import CampaignListing
 from call_logs_mcp.models import Call, CallSummary
 from call_logs_mcp.output import calls, campaigns, resources, search
 from call_logs_mcp.output.budget import Shaped
 from call_logs_mcp.output.calls import CallPage
 from call_logs_mcp.output.scrub import Scrubber
 from call_logs_mcp.output.search import SearchFound
+
+if TYPE_CHECKING:
+    # Types only: importing the index package at start-up would load all of it.
+    from call_logs_mcp.index import CampaignListing
 
 
 class Shaper:
