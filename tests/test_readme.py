@@ -50,3 +50,19 @@ def test_the_quick_start_is_two_commands_and_ci_runs_the_test_one() -> None:
 def test_the_readme_names_every_platform_and_the_simulate_command_offers_each(platform_name: str) -> None:
     assert f"**{platform(platform_name).info.display_name}**" in README
     assert f"call-logs-mcp simulate {'|'.join(PLATFORM_NAMES)} " in README
+
+
+def test_the_layout_section_names_every_package_and_module_that_exists() -> None:
+    layout = README.split("## Layout", 1)[1].split("\n### ", 1)[0]
+    package = ROOT / "src" / "call_logs_mcp"
+    named = set(re.findall(r"`([a-z_]+(?:\.py)?)/?`", layout))
+    for path in package.iterdir():
+        if path.name in {"__pycache__", "py.typed", "__init__.py"}:
+            continue
+        assert path.name in named, f"the README's layout does not place {path.name}"
+        if path.is_dir():
+            modules = {m.stem for m in path.glob("*.py")} - {"__init__"}
+            shown = set(re.findall(r"`([a-z_]+)`", layout))
+            missing = {m for m in modules if m not in shown}
+            if path.name != "simulators":  # described as a whole: its modules are plumbing
+                assert not missing, f"the README's layout does not name {path.name}/{sorted(missing)}"
