@@ -194,5 +194,9 @@ async def test_every_tool_answer_over_simulated_platforms_stays_within_a_small_b
 def test_no_campaign_summary_exceeds_the_budget(calls: list[Call], budget: int) -> None:
     summary = summarize_calls(calls, provider="prosper", campaign_id="camp_1", campaign_name="x" * 5_000)
     shaper = Shaper(max_chars=budget)
-    shaped = shaper.campaign_report(summary, sync_errors={"prosper": "prosper is unavailable (HTTP 503)."})
+    shaped = shaper.campaign_report(
+        summary,
+        sync_errors={"prosper": "prosper is unavailable (HTTP 503)."},
+        syncing={"prosper": "1,234 of 5,678 calls listed so far"},
+    )
     assert_within(shaper, shaped.text, shaped.structured)

@@ -10,10 +10,18 @@ import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 
-from call_logs_mcp.providers import platform
+from call_logs_mcp.core.service import CallLogService
+from call_logs_mcp.index import IndexStore
+from call_logs_mcp.providers import create_provider, platform
+from call_logs_mcp.providers.config import account_id
 from call_logs_mcp.server.app import build_server
 from call_logs_mcp.settings import Settings
-from call_logs_mcp.simulators import simulated_dataset
+from call_logs_mcp.simulators import (
+    simulated_app,
+    simulated_dataset,
+    simulated_provider_config,
+    simulated_transport,
+)
 from call_logs_mcp.simulators.faults import Faults
 from conftest import PLATFORM_NAMES, key_env
 from mcp_harness import data_of, serve, text_of
@@ -340,13 +348,19 @@ async def test_list_campaigns_turns_names_into_ids_with_counts(tmp_path: Path) -
 
 
 async def test_get_call_stores_what_it_fetched_in_the_index(platform_name: str, tmp_path: Path) -> None:
-    async with serve(tmp_path, [platform_name], calls=8) as (client, sims):
-        call = sims.datasets[platform_name].calls[3]
-        before = await client.list_resources()
-        await client.call_tool("get_call", {"call_id": call.id})
-        after = await client.list_resources()
-    assert before.resources == []
-    assert [r.uri for r in after.resources] == [f"calls://{platform_name}/{call.id}"]
+    # The service on its own (no server lifespan, so no background sync stores anything first).
+    dataset = simulated_dataset(platform_name, calls=8)
+    config = simulated_provider_config(platform_name)
+    transport = simulated_transport(platform_name, simulated_app(platform_name, dataset))
+    provider = create_provider(config, transport=transport)
+    accounts = {platform_name: account_id(config)}
+    async with IndexStore.open(tmp_path / "calls.db") as store:
+        service = CallLogService({platform_name: provider}, store=store, accounts=accounts)
+        call_id = dataset.calls[3].id
+        assert await store.get_call(accounts, platform_name, call_id) is None
+        fetched = await service.get_call(call_id)
+        assert await store.get_call(accounts, platform_name, call_id) == fetched
+    await provider.aclose()
 
 
 TRAVERSALS = [

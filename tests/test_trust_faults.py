@@ -210,7 +210,8 @@ async def test_a_platform_that_never_answers_gets_a_clear_answer_from_every_tool
 ) -> None:
     # Default settings: the per-request deadline, not the 20 s socket timeout, bounds the wait.
     knobs = {name: {"faults": Faults(latency_seconds=3600)} for name in PLATFORM_NAMES}
-    async with serve(tmp_path, calls=10, app_knobs=knobs) as (client, sims):
+    # A wait past the request deadline (6 s), so the index tools see their syncs fail.
+    async with serve(tmp_path, calls=10, app_knobs=knobs, wait_seconds=8) as (client, sims):
         answers = await all_at_once(everything(client, sims))
     assert_clear_outage(answers, PLATFORM_NAMES)
 
@@ -220,7 +221,7 @@ async def test_a_persistent_429_with_a_moderate_retry_after_answers_within_10_s(
     # fails fast saying when to retry, and both platforms sync side by side, not one after another.
     faults = Faults(rate_429=1.0, retry_after_value="4")
     knobs = {name: {"faults": faults} for name in PLATFORM_NAMES}
-    async with serve(tmp_path, calls=10, app_knobs=knobs) as (client, sims):
+    async with serve(tmp_path, calls=10, app_knobs=knobs, wait_seconds=8) as (client, sims):
         answers = await all_at_once(everything(client, sims))
     for name, (is_error, said) in answers.items():
         assert re.search(r"is rate limiting requests; retry in \d+ s", said), f"{name}: {said[:300]}"

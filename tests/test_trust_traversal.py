@@ -118,11 +118,14 @@ async def serve_recorded(tmp_path: Path) -> AsyncIterator[tuple[Client, Platform
     configs = {name: simulated_provider_config(name, max_retries=0) for name in PLATFORMS}
     recorded = {name: RecordingTransport(simulated_transport(name, apps[name])) for name in PLATFORMS}
     server = build_server(
-        Settings(providers=configs, db=tmp_path / "calls.db"),
+        Settings(providers=configs, db=tmp_path / "calls.db", wait_seconds=60),
         transports=dict(recorded),
     )
     base_urls = {name: str(configs[name].base_url) for name in PLATFORMS}
     async with Client(server, raise_exceptions=True) as client:
+        # The server syncs every account as it starts: wait for that, so what the tests record
+        # below is what their own calls sent.
+        await client.call_tool("list_campaigns", {})
         known = {call.id for dataset in datasets.values() for call in dataset}
         yield client, Platforms(transports=recorded, base_urls=base_urls, known_ids=known)
 
@@ -269,7 +272,9 @@ async def test_completing_a_hostile_call_id_prefix_asks_no_platform(tmp_path: Pa
                         argument={"name": "call_id", "value": hostile},
                         context_arguments={"provider": provider},
                     )
-                    assert completion.completion.values == []
+                    # Completion reads the index only: indexed ids that start with the prefix.
+                    values = completion.completion.values
+                    assert all(v in platforms.known_ids and v.startswith(hostile) for v in values)
     assert check_sent(platforms) == 0
 
 

@@ -24,9 +24,9 @@ class Settings(BaseSettings):
     db: Path | None = None  # CALL_LOGS_DB; None: the user data dir
     max_output_chars: int = Field(default=24_000, ge=2_000, le=1_000_000)
     freshness_seconds: float = Field(default=300.0, ge=0)
-    # Longest a tool answer waits for a sync of a stale scope: a first sync of a large account takes
-    # far longer than any client waits for a tool. What was synced stays; the next call continues.
-    sync_budget_seconds: float = Field(default=25.0, gt=0, le=3600)
+    # Longest a tool answer waits for the sync of a stale scope before it answers from what is
+    # indexed (saying so): syncs run in the background and go on after the answer.
+    wait_seconds: float = Field(default=3.0, ge=0, le=600)
     redact: bool = True
     demo: bool = False
     http_token: SecretStr | None = None

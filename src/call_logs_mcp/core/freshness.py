@@ -1,17 +1,28 @@
-"""Keeping the index fresh enough to answer: sync a scope when its last covering sync is older than
-the freshness window, within a time budget, and report what the index covers."""
+"""Keeping the index fresh without making anyone wait: syncs run in the background, one per scope
+at a time, and a tool waits a few seconds at most before it answers from what is indexed.
+
+A scope (platform × campaign × dates) is stale when its last covering sync is older than the
+freshness window. `Freshness.sync_if_stale` starts a sync of each stale scope unless one is
+already running, waits up to `wait_seconds` for them, and reports what is done, what failed and
+what is still running (with its progress, in calls, and the platform's total when it reports
+one). While the server runs (`Freshness.running()`, entered by its lifespan) the syncs go on
+after the answer; without it (a `CallLogService` used on its own) they run inside the call and
+stop at `wait_seconds`, keeping what they committed for the next call to continue.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import anyio
+from anyio.abc import TaskGroup
 
 from call_logs_mcp.core.local_index import LocalIndex
-from call_logs_mcp.errors import ConfigurationError, ProviderError
+from call_logs_mcp.errors import ConfigurationError, ProviderError, StoreError
 from call_logs_mcp.providers.base import CallProvider
 
 logger = logging.getLogger(__name__)
@@ -21,31 +32,100 @@ Progress = Callable[[float, float | None, str], Awaitable[None]]
 
 
 @dataclass
+class SyncJob:
+    """One sync of one scope on one platform: how far it got, and how it ended."""
+
+    provider: str
+    campaign_id: str | None
+    since: datetime | None
+    until: datetime | None
+    done: anyio.Event = field(default_factory=anyio.Event)
+    calls_done: int = 0
+    total: int | None = None
+    error: str | None = None
+
+    @property
+    def running(self) -> bool:
+        return not self.done.is_set()
+
+
+@dataclass
 class SyncReport:
-    """What `sync_if_stale` did: providers synced, their errors, their last sync time."""
+    """What `sync_if_stale` found: providers synced just now, those whose sync failed (with the
+    reason), those still syncing (their job), and when each scope last completed a sync."""
 
     synced: list[str] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
+    running: dict[str, SyncJob] = field(default_factory=dict)
     last_synced: dict[str, datetime | None] = field(default_factory=dict)
+
+    @property
+    def syncing(self) -> dict[str, str]:
+        """Per provider still syncing, how far it got, in words."""
+        return {
+            name: (
+                f"{job.calls_done:,} of {job.total:,} calls listed so far"
+                if job.total is not None
+                else f"{job.calls_done:,} calls listed so far"
+            )
+            for name, job in self.running.items()
+        }
 
 
 @dataclass(frozen=True)
 class ScopeCoverage:
+    """How much of a scope the index holds: `indexed_calls` of the `platform_calls` the platform
+    reports (None: it reports no total), whether a sync of it is running, and its last sync."""
+
     provider: str
     indexed_calls: int
     last_synced_at: datetime | None
     sync_error: str | None = None
+    platform_calls: int | None = None
+    syncing: bool = False
 
 
-@dataclass(frozen=True)
+JobKey = tuple[str, str | None, datetime | None, datetime | None]
+
+
 class Freshness:
-    """The index of `providers`, synced when older than `freshness_seconds`; a sync answers
-    within `budget_seconds`."""
+    """The index of `providers`, synced in the background when older than `freshness_seconds`."""
 
-    index: LocalIndex
-    providers: Mapping[str, CallProvider]
-    freshness_seconds: float = 300.0
-    budget_seconds: float = 25.0
+    def __init__(
+        self,
+        index: LocalIndex,
+        providers: Mapping[str, CallProvider],
+        *,
+        freshness_seconds: float = 300.0,
+        wait_seconds: float = 3.0,
+        concurrency: Mapping[str, int] | None = None,
+        on_indexed: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.index = index
+        self.providers = providers
+        self.freshness_seconds = freshness_seconds
+        self.wait_seconds = wait_seconds
+        self.concurrency = dict(concurrency or {})
+        self.on_indexed = on_indexed
+        self._jobs: dict[JobKey, SyncJob] = {}
+        self._last_errors: dict[JobKey, str] = {}
+        self._group: TaskGroup | None = None
+        self._changed = anyio.Event()
+
+    @asynccontextmanager
+    async def running(self, *, sync_all: bool = True) -> AsyncIterator[None]:
+        """Run syncs in the background while inside; with `sync_all`, start by syncing every
+        configured account (newest calls first), side by side."""
+        async with anyio.create_task_group() as group:
+            self._group = group
+            try:
+                if sync_all and self.index.store is not None:
+                    for name in self.providers:
+                        await self._ensure(name, None, None, None)
+                yield
+            finally:
+                self._group = None
+                group.cancel_scope.cancel()
 
     async def sync_if_stale(
         self,
@@ -56,89 +136,164 @@ class Freshness:
         until: datetime | None = None,
         progress: Progress | None = None,
     ) -> SyncReport:
-        """Sync the scope on every provider whose last covering sync is older than the freshness
-        window. A provider that fails to sync is reported, not raised: the index still answers.
+        """Start a sync of the scope on every provider whose last covering sync is older than the
+        freshness window (unless one is running), wait up to `wait_seconds` for them, and report.
+        A provider that fails to sync is reported, not raised: the index still answers.
 
-        All of it fits in `budget_seconds`: a sync still running then stops (what it committed
-        stays, newest calls first) and is reported as unfinished; the next call continues it.
         Raises StoreError when there is no index."""
-        from call_logs_mcp.index import SyncScope, SyncSource, run_sync
-
         store = self.index.require()
-        accounts = self.index.accounts
-        report = SyncReport()
-        stale: list[str] = []
+        jobs: dict[str, SyncJob] = {}
         for name in names:
-            last = await store.last_synced(accounts, name, campaign_id=campaign_id, since=since, until=until)
-            report.last_synced[name] = last
-            if last is None or (datetime.now(UTC) - last).total_seconds() > self.freshness_seconds:
-                stale.append(name)
-        if not stale:
-            return report
-        counts: dict[str, int] = {}
-        shown = 0
-
-        def forward_for(name: str) -> Callable[[int, int, int | None], Awaitable[None]]:
-            async def forward(listed: int, fetched: int, total: int | None) -> None:
-                # Providers sync side by side: progress is the sum over them, and only grows.
-                nonlocal shown
-                counts[name] = listed + fetched
-                done = sum(counts.values())
-                if progress is None or done <= shown:
-                    return
-                shown = done
-                await progress(float(done), None, f"syncing the local index: {done} calls listed or fetched")
-
-            return forward
-
-        async def sync_one(name: str) -> None:
-            source = SyncSource(provider=self.providers[name], account=accounts[name])
-            scope = SyncScope(provider=name, campaign_id=campaign_id, since=since, until=until)
-            try:
-                await run_sync(store, {name: source}, scope, progress=forward_for(name))
-            except (ProviderError, ConfigurationError) as err:
-                logger.warning("sync of %s failed: %s", name, err)
-                report.errors[name] = str(err)
-                return
-            report.synced.append(name)
-
-        if progress is not None:
-            await progress(0.0, None, f"syncing the local index from {', '.join(stale)}")
-        with anyio.move_on_after(self.budget_seconds):
-            async with anyio.create_task_group() as group:
-                for name in stale:
-                    group.start_soon(sync_one, name)
-        for name in stale:
-            if name in report.synced:
-                report.last_synced[name] = await store.last_synced(
-                    accounts, name, campaign_id=campaign_id, since=since, until=until
-                )
-            elif name not in report.errors:
-                logger.info("sync of %s stopped at the %.0f s budget", name, self.budget_seconds)
-                report.errors[name] = (
-                    f"it ran out of its {self.budget_seconds:g} s time budget; the index holds "
-                    "what was synced so far (newest calls first). Call again to continue, or run "
-                    "`call-logs-mcp sync` ahead of time for full coverage."
-                )
+            job = await self._ensure(name, campaign_id, since, until)
+            if job is not None:
+                jobs[name] = job
+        if jobs:
+            if self._group is None:
+                await self._run_here(list(jobs.values()), progress)
+            else:
+                await self._wait(list(jobs.values()), progress)
+        report = SyncReport()
+        for name in names:
+            report.last_synced[name] = await store.last_synced(
+                self.index.accounts, name, campaign_id=campaign_id, since=since, until=until
+            )
+            job = jobs.get(name)
+            key = (name, campaign_id, since, until)
+            if job is None:
+                continue
+            if job.running:
+                report.running[name] = job
+                if key in self._last_errors:  # the last attempt failed; this one may too
+                    report.errors[name] = self._last_errors[key]
+            elif job.error is not None:
+                report.errors[name] = job.error
+            else:
+                report.synced.append(name)
         return report
 
     async def coverage(
         self, names: Sequence[str], campaign_id: str | None, report: SyncReport
     ) -> list[ScopeCoverage]:
-        """Per provider: how many calls the index holds (in `campaign_id`, if given) and the
-        sync state from `report`. Raises StoreError."""
+        """Per provider: how many calls the index holds (in `campaign_id`, if given), of how many
+        the platform reports, and the sync state from `report`. Raises StoreError."""
         listings = await self.index.require().list_campaigns(self.index.scope(names))
         out: list[ScopeCoverage] = []
         for name in names:
             rows = [c for c in listings if c.provider == name]
             if campaign_id is not None:
                 rows = [c for c in rows if c.campaign_id == campaign_id]
+            job = report.running.get(name) or self._jobs.get((name, campaign_id, None, None))
+            total = job.total if job is not None else None
+            if total is None:
+                total = await self.index.require().platform_calls(
+                    self.index.accounts, name, campaign_id=campaign_id
+                )
             out.append(
                 ScopeCoverage(
                     provider=name,
                     indexed_calls=sum(c.indexed_calls for c in rows),
                     last_synced_at=report.last_synced.get(name),
                     sync_error=report.errors.get(name),
+                    platform_calls=total,
+                    syncing=name in report.running,
                 )
             )
         return out
+
+    # -- the jobs ------------------------------------------------------------------------------
+
+    async def _ensure(
+        self, name: str, campaign_id: str | None, since: datetime | None, until: datetime | None
+    ) -> SyncJob | None:
+        """The running sync of this scope, or a new one when the scope is stale (None: fresh)."""
+        key = (name, campaign_id, since, until)
+        job = self._jobs.get(key)
+        if job is not None and job.running:
+            return job
+        store = self.index.require()
+        last = await store.last_synced(
+            self.index.accounts, name, campaign_id=campaign_id, since=since, until=until
+        )
+        if last is not None and (datetime.now(UTC) - last).total_seconds() <= self.freshness_seconds:
+            return None
+        job = self._jobs[key] = SyncJob(name, campaign_id, since, until)
+        if self._group is not None:
+            self._group.start_soon(self._run, job)
+        return job
+
+    async def _run(self, job: SyncJob) -> None:
+        """Sync the job's scope; never raises (the outcome is on the job)."""
+        from call_logs_mcp.index import SyncScope, SyncSource, run_sync
+
+        key = (job.provider, job.campaign_id, job.since, job.until)
+        source = SyncSource(
+            provider=self.providers[job.provider],
+            account=self.index.accounts[job.provider],
+            max_concurrency=self.concurrency.get(job.provider, 4),
+        )
+        scope = SyncScope(
+            provider=job.provider, campaign_id=job.campaign_id, since=job.since, until=job.until
+        )
+        indexed = 0
+
+        async def progress(listed: int, fetched: int, total: int | None) -> None:
+            nonlocal indexed
+            job.calls_done, job.total = max(job.calls_done, listed), total
+            self._notify()
+            if self.on_indexed is not None and fetched > indexed:
+                indexed = fetched
+                await self.on_indexed()
+
+        try:
+            await run_sync(self.index.require(), {job.provider: source}, scope, progress=progress)
+        except (ProviderError, ConfigurationError, StoreError) as err:
+            logger.warning("sync of %s failed: %s", job.provider, err)
+            job.error = self._last_errors[key] = str(err)
+        else:
+            self._last_errors.pop(key, None)
+            if self.on_indexed is not None:
+                await self.on_indexed()
+        finally:
+            job.done.set()
+            self._notify()
+
+    async def _run_here(self, jobs: list[SyncJob], progress: Progress | None) -> None:
+        """Without a background: run the jobs inside this call, for `wait_seconds` at most."""
+        with anyio.move_on_after(self.wait_seconds):
+            async with anyio.create_task_group() as group:
+                group.start_soon(self._wait, jobs, progress)
+                for job in jobs:
+                    group.start_soon(self._run, job)
+        for job in jobs:
+            if job.running:  # stopped by the time limit: what it committed stays
+                job.done.set()
+                key = (job.provider, job.campaign_id, job.since, job.until)
+                self._jobs.pop(key, None)
+                job.error = (
+                    f"it did not finish within {self.wait_seconds:g} s; the index holds what was "
+                    "synced so far (newest calls first). Call again to continue, or run "
+                    "`call-logs-mcp sync` ahead of time."
+                )
+
+    async def _wait(self, jobs: list[SyncJob], progress: Progress | None) -> None:
+        """Wait until `jobs` are done, `wait_seconds` at most, forwarding their progress."""
+        shown = -1
+        with anyio.move_on_after(self.wait_seconds):
+            while True:
+                changed = self._changed
+                done = sum(job.calls_done for job in jobs)
+                totals = [job.total for job in jobs]
+                total = sum(t for t in totals if t is not None) if None not in totals else None
+                if progress is not None and done > shown:
+                    shown = done
+                    of = f" of {total:,}" if total is not None else ""
+                    await progress(
+                        float(done), float(total) if total else None, f"indexing calls: {done:,}{of}"
+                    )
+                if not any(job.running for job in jobs):
+                    return
+                await changed.wait()
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = anyio.Event()

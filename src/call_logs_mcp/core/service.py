@@ -6,7 +6,8 @@ questions to `core.queries` (which sync through `core.freshness` first). Argumen
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import logging
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
@@ -17,13 +18,15 @@ from call_logs_mcp.core.freshness import Freshness, Progress
 from call_logs_mcp.core.local_index import LocalIndex
 from call_logs_mcp.core.merge import MergedPage, merge_calls
 from call_logs_mcp.core.queries import CampaignOutcome, CampaignsOutcome, RecentPage, SearchOutcome
-from call_logs_mcp.errors import ConfigurationError, InvalidArgumentError
+from call_logs_mcp.errors import CallLogsError, ConfigurationError, InvalidArgumentError
 from call_logs_mcp.models import Call, CallQuery, Speaker
 from call_logs_mcp.providers import PLATFORMS
 from call_logs_mcp.providers.base import CallProvider
 
 if TYPE_CHECKING:
     from call_logs_mcp.index import IndexStore
+
+logger = logging.getLogger(__name__)
 
 Fitted = TypeVar("Fitted")
 
@@ -49,9 +52,11 @@ class CallLogService:
         *,
         store: IndexStore | None = None,
         freshness_seconds: float = 300.0,
-        sync_budget_seconds: float = 25.0,
+        wait_seconds: float = 3.0,
         accounts: Mapping[str, str] | None = None,
         store_error: str | None = None,
+        concurrency: Mapping[str, int] | None = None,
+        on_indexed: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.providers = dict(providers)
         self.index = LocalIndex(store=store, accounts=dict(accounts or {}), error=store_error)
@@ -59,7 +64,9 @@ class CallLogService:
             self.index,
             self.providers,
             freshness_seconds=freshness_seconds,
-            budget_seconds=sync_budget_seconds,
+            wait_seconds=wait_seconds,
+            concurrency=concurrency,
+            on_indexed=on_indexed,
         )
 
     @property
@@ -184,8 +191,18 @@ class CallLogService:
         return await locate.indexed_or_fetched(self.providers, self.index, provider, call_id)
 
     async def recent_calls(self, *, limit: int, cursor: str | None) -> RecentPage:
-        """Indexed calls of the configured accounts, newest first. Raises InvalidArgumentError."""
-        return await queries.recent_calls(self.index, self.provider_names, limit=limit, cursor=cursor)
+        """Indexed calls of the configured accounts, newest first; before anything is indexed,
+        the newest calls live from the platforms (one merged page), so a client's resource
+        picker is never empty at first contact. Raises InvalidArgumentError."""
+        page = await queries.recent_calls(self.index, self.provider_names, limit=limit, cursor=cursor)
+        if page.calls or cursor is not None or not self.providers:
+            return page
+        try:
+            live = await merge_calls(self.providers, CallQuery(), limit=min(limit, 100), cursor=None)
+        except CallLogsError as err:
+            logger.warning("resources/list: the platforms could not list calls: %s", err)
+            return page
+        return RecentPage(calls=list(live.rows), next_cursor=None)
 
     async def complete_call_ids(
         self, provider: str | None, prefix: str, *, limit: int

@@ -26,6 +26,7 @@ from call_logs_mcp.index.records import (
     SyncState,
     load_call,
     parse_ts,
+    scope_key,
     sql_str,
     sql_text,
     summary_from_body,
@@ -149,6 +150,24 @@ def last_synced(
         for source in scope_sources(conn, scope, provider)
     ]
     return max((at for at in synced if at is not None), default=None)
+
+
+def platform_calls(
+    conn: sqlite3.Connection, scope: AccountScope, provider: str, campaign_id: str | None
+) -> int | None:
+    """How many calls the platform reported for the campaign (or the whole account) at its last
+    sync of that scope without dates; None when it reports no total or was never synced."""
+    key = scope_key(campaign_id, None, None)
+    found = [
+        row[0]
+        for source in scope_sources(conn, scope, provider)
+        for row in conn.execute(
+            "SELECT platform_calls FROM sync_state WHERE source = ? AND scope = ? "
+            "AND platform_calls IS NOT NULL",
+            (source.id, key),
+        )
+    ]
+    return max(found) if found else None
 
 
 # --- calls ----------------------------------------------------------------------------------

@@ -204,6 +204,15 @@ class IndexStore:
             "reading sync state",
         )
 
+    async def platform_calls(
+        self, scope: AccountScope, provider: str, *, campaign_id: str | None = None
+    ) -> int | None:
+        """The platform's own call count for the campaign (or the whole account) at its last sync,
+        if it reports one."""
+        return await self.db.read(
+            lambda conn: reads.platform_calls(conn, scope, provider, campaign_id), "reading sync state"
+        )
+
     async def campaign_summary(
         self,
         scope: AccountScope,

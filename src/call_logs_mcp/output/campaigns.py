@@ -28,7 +28,12 @@ if TYPE_CHECKING:
 
 
 def campaign_report(
-    summary: CampaignSummary, *, sync_errors: Mapping[str, str], scrub: Scrubber, budget: int
+    summary: CampaignSummary,
+    *,
+    sync_errors: Mapping[str, str],
+    syncing: Mapping[str, str],
+    scrub: Scrubber,
+    budget: int,
 ) -> Shaped:
     """A summarize_campaign answer: every platform string scrubbed, big parts cut to fit."""
     data = summary.model_dump(mode="json")
@@ -36,7 +41,9 @@ def campaign_report(
     for level in range(len(_SUMMARY_LEVELS)):
         shrunk, cut = _shrink_summary(scrubbed, level)
         validated = CampaignSummary.model_validate(shrunk)
-        model = CampaignReport(summary=validated, shortened=cut, sync_errors=dict(sync_errors))
+        model = CampaignReport(
+            summary=validated, shortened=cut, sync_errors=dict(sync_errors), syncing=dict(syncing)
+        )
         structured = model.model_dump(mode="json")
         text = _summary_text(structured)
         if within(text, structured, budget):
@@ -158,7 +165,12 @@ def _shrink_summary(data: dict[str, Any], level: int) -> tuple[dict[str, Any], l
 
 
 def campaign_list(
-    listings: Sequence[CampaignListing], *, sync_errors: Mapping[str, str], scrub: Scrubber, budget: int
+    listings: Sequence[CampaignListing],
+    *,
+    sync_errors: Mapping[str, str],
+    syncing: Mapping[str, str],
+    scrub: Scrubber,
+    budget: int,
 ) -> Shaped:
     """A list_campaigns answer: as many campaigns as fit, the rest counted."""
     s = scrub
@@ -189,10 +201,14 @@ def campaign_list(
         return f"- {ident}{name} ({r.provider}): {counts}{span}"
 
     def build(k: int) -> tuple[str, dict[str, Any]]:
-        model = CampaignList(campaigns=rows[:k], omitted=len(rows) - k, sync_errors=dict(sync_errors))
-        out = [f"{len(rows)} campaign{'s' if len(rows) != 1 else ''} in the local index, most recent first:"]
+        model = CampaignList(
+            campaigns=rows[:k], omitted=len(rows) - k, sync_errors=dict(sync_errors), syncing=dict(syncing)
+        )
+        out = [f"{fmt_count(len(rows), 'campaign')} in the local index, most recent first:"]
         for name, error in sync_errors.items():
             out.append(f"Syncing {name} did not complete just now, the list may be stale: {error}")
+        for name, how_far in syncing.items():
+            out.append(f"{name} is still syncing in the background ({how_far}): more calls may appear.")
         out.extend(line(r) for r in rows[:k])
         if k < len(rows):
             out.append(f"{len(rows) - k} more omitted to fit the output budget; pass provider to narrow.")
@@ -299,6 +315,11 @@ def _summary_text(report: Mapping[str, Any]) -> str:
     )
     for name, error in report.get("sync_errors", {}).items():
         lines.append(f"Syncing {name} did not complete just now, figures may be stale: {error}")
+    for name, how_far in report.get("syncing", {}).items():
+        lines.append(
+            f"{name} is still syncing in the background ({how_far}): the figures cover what is "
+            "indexed so far; ask again in a minute for more."
+        )
     if report.get("shortened"):
         lines.append("Shortened to fit the output budget: " + ", ".join(report["shortened"]) + ".")
     return "\n".join(lines)

@@ -113,6 +113,8 @@ class IndexCoverage(_Out):
 
     provider: str
     indexed_calls: int = Field(description="calls of this provider (and campaign) in the index")
+    platform_calls: int | None = Field(default=None, description="calls the platform reports, if it does")
+    syncing: bool = Field(default=False, description="a sync of this scope is running in the background")
     last_synced_at: str | None = None
     sync_error: str | None = Field(default=None, description="why syncing failed just now, if it did")
 
@@ -147,6 +149,9 @@ class CampaignReport(_Out):
     summary: CampaignSummary
     shortened: list[str] = Field(default_factory=list, description="parts cut to fit the output budget")
     sync_errors: dict[str, str] = Field(default_factory=dict)
+    syncing: dict[str, str] = Field(
+        default_factory=dict, description="provider -> progress of a sync still running in the background"
+    )
 
 
 class CampaignRow(_Out):
@@ -166,3 +171,6 @@ class CampaignList(_Out):
     campaigns: list[CampaignRow]
     omitted: int = Field(default=0, description="campaigns left out to fit the output budget")
     sync_errors: dict[str, str] = Field(default_factory=dict)
+    syncing: dict[str, str] = Field(
+        default_factory=dict, description="provider -> progress of a sync still running in the background"
+    )

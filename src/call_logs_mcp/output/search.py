@@ -12,7 +12,7 @@ from call_logs_mcp.output.budget import Shaped, fit_rows
 from call_logs_mcp.output.sanitize import turn_line, untrusted_block
 from call_logs_mcp.output.schemas import IndexCoverage, SearchAnswer, SearchHitOut
 from call_logs_mcp.output.scrub import Scrubber
-from call_logs_mcp.output.text import fmt_count, fmt_short_time, fmt_time, parse_iso
+from call_logs_mcp.output.text import fmt_count, fmt_int, fmt_short_time, fmt_time, parse_iso
 
 if TYPE_CHECKING:
     # Types only: importing the index package at start-up would load all of it.
@@ -30,6 +30,10 @@ class ScopeCoverage(Protocol):
     def last_synced_at(self) -> datetime | None: ...
     @property
     def sync_error(self) -> str | None: ...
+    @property
+    def platform_calls(self) -> int | None: ...
+    @property
+    def syncing(self) -> bool: ...
 
 
 class SearchFound(Protocol):
@@ -78,6 +82,8 @@ def search_answer(found: SearchFound, *, scrub: Scrubber, budget: int) -> tuple[
         IndexCoverage(
             provider=c.provider,
             indexed_calls=c.indexed_calls,
+            platform_calls=c.platform_calls,
+            syncing=c.syncing,
             last_synced_at=fmt_time(c.last_synced_at),
             sync_error=c.sync_error,
         )
@@ -110,12 +116,7 @@ def search_answer(found: SearchFound, *, scrub: Scrubber, budget: int) -> tuple[
         if notes:
             out.append("Interpreted as: " + "; ".join(notes))
         out.extend(request_notes)
-        for c in covered:
-            synced = c.last_synced_at or "never"
-            line = f"Index coverage {c.provider}: {fmt_count(c.indexed_calls, 'call')}, last synced {synced}."
-            if c.sync_error:
-                line += f" Sync did not complete just now: {c.sync_error}"
-            out.append(line)
+        out.extend(coverage_line(c) for c in covered)
         if k:
             out.append(untrusted_block("search hits (caller speech)", "\n".join(lines[:k])))
             out.append(
@@ -127,3 +128,18 @@ def search_answer(found: SearchFound, *, scrub: Scrubber, budget: int) -> tuple[
         return "\n".join(out), model.model_dump(mode="json")
 
     return fit_rows(budget, len(rows), build)
+
+
+def coverage_line(c: IndexCoverage) -> str:
+    """`Index coverage prosper: 939 of 2,000 calls indexed (47%), sync running.`"""
+    held = fmt_count(c.indexed_calls, "call")
+    if c.platform_calls:
+        share = min(100, round(100 * c.indexed_calls / c.platform_calls))
+        held = f"{fmt_int(c.indexed_calls)} of {fmt_count(c.platform_calls, 'call')} indexed ({share}%)"
+    else:
+        held += " indexed"
+    state = "sync running" if c.syncing else f"last synced {c.last_synced_at or 'never'}"
+    line = f"Index coverage {c.provider}: {held}, {state}."
+    if c.sync_error:
+        line += f" Sync did not complete just now: {c.sync_error}"
+    return line

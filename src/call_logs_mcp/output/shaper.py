@@ -59,16 +59,24 @@ class Shaper:
         """
         return search.search_answer(found, scrub=self.scrub, budget=self.budget)
 
-    def campaign_report(self, summary: CampaignSummary, *, sync_errors: Mapping[str, str]) -> Shaped:
+    def campaign_report(
+        self, summary: CampaignSummary, *, sync_errors: Mapping[str, str], syncing: Mapping[str, str]
+    ) -> Shaped:
         """A summarize_campaign answer: every platform string scrubbed, big parts cut to fit."""
         return campaigns.campaign_report(
-            summary, sync_errors=sync_errors, scrub=self.scrub, budget=self.budget
+            summary, sync_errors=sync_errors, syncing=syncing, scrub=self.scrub, budget=self.budget
         )
 
-    def campaign_list(self, listings: Sequence[CampaignListing], *, sync_errors: Mapping[str, str]) -> Shaped:
+    def campaign_list(
+        self,
+        listings: Sequence[CampaignListing],
+        *,
+        sync_errors: Mapping[str, str],
+        syncing: Mapping[str, str],
+    ) -> Shaped:
         """A list_campaigns answer: as many campaigns as fit, the rest counted."""
         return campaigns.campaign_list(
-            listings, sync_errors=sync_errors, scrub=self.scrub, budget=self.budget
+            listings, sync_errors=sync_errors, syncing=syncing, scrub=self.scrub, budget=self.budget
         )
 
     def call_json(self, call: Call) -> str:

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.shared.exceptions import MCPError
@@ -32,9 +31,12 @@ SERVER_NAME = "call-logs-mcp"
 class CallLogsServer(MCPServer[Runtime]):
     """MCPServer that takes arguments as clients send them and refuses bad ones in our words."""
 
+    runtime: Runtime | None = None
+
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Runtime, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
+        self._remember(context)
         schema = next((t.input_schema for t in await self.list_tools() if t.name == name), None)
         if schema is not None:
             arguments = coerce_arguments(schema, arguments)
@@ -44,6 +46,20 @@ class CallLogsServer(MCPServer[Runtime]):
             if schema is not None and isinstance(exc.__cause__, ValidationError):
                 raise ToolError(explain(name, schema, exc.__cause__)) from None
             raise
+
+    def _remember(self, context: Context[Runtime, Any] | None) -> None:
+        """Note the session of a request, for resource-list notifications."""
+        if self.runtime is None or context is None:
+            return
+        try:
+            session = context.request_context.session
+        except (ValueError, LookupError):  # no request: nobody to notify
+            return
+        self.runtime.remember_session(session)
+
+    async def publish_resources_changed(self) -> None:
+        """A resource-list change, to the 2026-07-28 era's listen streams."""
+        await Context(mcp_server=self, subscriptions=self._subscriptions).notify_resources_changed()
 
     async def get_prompt(
         self, name: str, arguments: dict[str, Any] | None = None, context: Context[Runtime, Any] | None = None
@@ -81,12 +97,8 @@ def build_server(
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
-        await runtime.enter()
-        try:
+        async with runtime.connection():
             yield runtime
-        finally:
-            with anyio.CancelScope(shield=True):
-                await runtime.exit()
 
     server = CallLogsServer(
         SERVER_NAME,
@@ -94,6 +106,8 @@ def build_server(
         instructions=server_instructions(settings, runtime.provider_names),
         lifespan=lifespan,
     )
+    server.runtime = runtime
+    runtime.on_resources_changed(server.publish_resources_changed)
     tools.register(server, runtime)
     resources.register(server, runtime)
     prompts.register(server, runtime)

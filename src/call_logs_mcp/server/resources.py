@@ -120,6 +120,7 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
         ctx: ServerRequestContext[Any], params: PaginatedRequestParams | None
     ) -> ListResourcesResult:
         cursor = params.cursor if params is not None else None
+        runtime.remember_session(ctx.session)
         try:
             page = await runtime.service.recent_calls(limit=RESOURCES_PAGE_SIZE, cursor=cursor)
         except InvalidArgumentError as err:

@@ -10,8 +10,11 @@ belong to the caller and are never closed here.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+import time
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
@@ -26,6 +29,8 @@ if TYPE_CHECKING:
     from call_logs_mcp.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+NOTICE_INTERVAL = 2.0
 
 
 class Runtime:
@@ -49,6 +54,12 @@ class Runtime:
         self._owned_store: IndexStore | None = None
         self._users = 0
         self._lock = anyio.Lock()
+        self._background = False
+        # Connections that made a request: where `notifications/resources/list_changed` goes (the
+        # 2026-07-28 era's listen streams get it through the server's subscription bus).
+        self._connections: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._publish: Callable[[], Awaitable[None]] | None = None
+        self._last_notice = 0.0
 
     @property
     def provider_names(self) -> list[str]:
@@ -83,9 +94,15 @@ class Runtime:
             providers,
             store=store,
             freshness_seconds=self.settings.freshness_seconds,
-            sync_budget_seconds=self.settings.sync_budget_seconds,
+            wait_seconds=self.settings.wait_seconds,
             accounts=self._accounts(providers),
             store_error=store_error,
+            concurrency={
+                name: config.max_concurrency
+                for name, config in self.settings.providers.items()
+                if name in providers
+            },
+            on_indexed=self.notify_resources_changed,
         )
 
     def _accounts(self, providers: Mapping[str, CallProvider]) -> dict[str, str]:
@@ -111,6 +128,52 @@ class Runtime:
         except CallLogsError as err:
             logger.warning("the local index could not be opened: %s", err)
             return None, f"{err} Set CALL_LOGS_DB to a writable path and restart the server."
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Runtime]:
+        """One connection's use of the runtime: the first one also runs the background syncs
+        (every configured account is synced at start, newest calls first)."""
+        await self.enter()
+        try:
+            if self._background or not self.provider_names:
+                yield self
+                return
+            self._background = True
+            try:
+                async with self.service.freshness.running():
+                    yield self
+            finally:
+                self._background = False
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.exit()
+
+    def remember_session(self, session: Any) -> None:
+        """The connection of a request's session: it may hear `notifications/resources/list_changed`.
+
+        The SDK builds a session per request, around the connection-scoped channel that outlives
+        it (and exposes it only as `_connection`): that channel is what a later notice needs."""
+        connection = getattr(session, "_connection", None)
+        if connection is not None and hasattr(connection, "send_resource_list_changed"):
+            self._connections.add(connection)
+
+    def on_resources_changed(self, publish: Callable[[], Awaitable[None]]) -> None:
+        """How the server publishes a resource-list change to listen streams."""
+        self._publish = publish
+
+    async def notify_resources_changed(self) -> None:
+        """Tell clients the resource list changed (calls were indexed), at most every 2 s."""
+        now = time.monotonic()
+        if now - self._last_notice < NOTICE_INTERVAL:
+            return
+        self._last_notice = now
+        if self._publish is not None:
+            await self._publish()
+        for connection in list(self._connections):
+            try:
+                await connection.send_resource_list_changed()
+            except Exception:  # a closed connection must not stop a sync
+                logger.debug("a connection did not take a resource-list notification", exc_info=True)
 
     async def enter(self) -> None:
         async with self._lock:

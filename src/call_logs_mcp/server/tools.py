@@ -240,7 +240,9 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
                 progress=progress_of(ctx),
             )
             return result_of(
-                runtime.shaper.campaign_report(outcome.summary, sync_errors=outcome.report.errors)
+                runtime.shaper.campaign_report(
+                    outcome.summary, sync_errors=outcome.report.errors, syncing=outcome.report.syncing
+                )
             )
 
     @server.tool(
@@ -260,7 +262,9 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
         with tool_errors("list_campaigns"):
             outcome = await runtime.service.list_campaigns(provider=provider, progress=progress_of(ctx))
             return result_of(
-                runtime.shaper.campaign_list(outcome.campaigns, sync_errors=outcome.report.errors)
+                runtime.shaper.campaign_list(
+                    outcome.campaigns, sync_errors=outcome.report.errors, syncing=outcome.report.syncing
+                )
             )
 
     _ = (list_calls, get_call, search_transcripts, summarize_campaign, list_campaigns, parse_date)
