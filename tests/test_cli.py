@@ -14,14 +14,14 @@ import call_logs_mcp
 from call_logs_mcp.__main__ import main
 from call_logs_mcp.cli.check import check_providers, mask_secret
 from call_logs_mcp.providers import platform
-from call_logs_mcp.settings import Settings
-from call_logs_mcp.simulators import (
+from call_logs_mcp.providers.simulated import (
     simulated_app,
     simulated_dataset,
     simulated_provider_config,
     simulated_transport,
     simulator_base_url,
 )
+from call_logs_mcp.settings import Settings
 from conftest import PLATFORM_NAMES, key_env, sim_key
 
 

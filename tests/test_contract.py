@@ -31,7 +31,7 @@ from call_logs_mcp.errors import (
 from call_logs_mcp.models import Call, CallQuery, CallStatus, CallSummary
 from call_logs_mcp.providers import create_provider
 from call_logs_mcp.providers.base import CallProvider
-from call_logs_mcp.simulators import (
+from call_logs_mcp.providers.simulated import (
     simulated_app,
     simulated_dataset,
     simulated_provider_config,

@@ -24,7 +24,7 @@ from call_logs_mcp.models import CallQuery
 from call_logs_mcp.providers import create_provider, platform
 from call_logs_mcp.providers.callcamp import simulator as callcamp
 from call_logs_mcp.providers.prosper import simulator as prosper
-from call_logs_mcp.simulators import (
+from call_logs_mcp.providers.simulated import (
     serve,
     simulated_app,
     simulated_dataset,

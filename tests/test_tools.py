@@ -11,9 +11,9 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 
 from call_logs_mcp.providers import platform
+from call_logs_mcp.providers.simulated import simulated_dataset
 from call_logs_mcp.server.app import build_server
 from call_logs_mcp.settings import Settings
-from call_logs_mcp.simulators import simulated_dataset
 from call_logs_mcp.simulators.faults import Faults
 from conftest import PLATFORM_NAMES, key_env
 from mcp_harness import data_of, serve, text_of
@@ -383,7 +383,11 @@ async def test_the_instructions_name_the_live_platforms_and_demo_mode(
 
 
 async def test_a_server_serves_one_connection_after_another(platform_name: str, tmp_path: Path) -> None:
-    from call_logs_mcp.simulators import simulated_app, simulated_provider_config, simulated_transport
+    from call_logs_mcp.providers.simulated import (
+        simulated_app,
+        simulated_provider_config,
+        simulated_transport,
+    )
 
     name = platform_name
     app = simulated_app(name, simulated_dataset(name, calls=4, long_calls=0))

@@ -46,7 +46,7 @@ def demo_environment(
     temporary directory and `demo=True`, and the transports that reach the simulators.
     """
     from call_logs_mcp.providers import PLATFORMS
-    from call_logs_mcp.simulators import (
+    from call_logs_mcp.providers.simulated import (
         simulated_app,
         simulated_dataset,
         simulated_provider_config,

@@ -10,7 +10,7 @@ from call_logs_mcp.cli import EXIT_OK, EXIT_USAGE
 
 def simulate(args: argparse.Namespace) -> int:
     from call_logs_mcp.logging_setup import configure_logging
-    from call_logs_mcp.simulators import serve
+    from call_logs_mcp.providers.simulated import serve
 
     configure_logging(args.log_level or "INFO")
     try:
