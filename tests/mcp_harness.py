@@ -23,7 +23,7 @@ from call_logs_mcp.providers.simulated import (
 )
 from call_logs_mcp.server.app import build_server
 from call_logs_mcp.settings import Settings
-from call_logs_mcp.simulators.data import SimDataset
+from call_logs_mcp.simulators.dataset import SimDataset
 from conftest import PLATFORM_NAMES
 
 

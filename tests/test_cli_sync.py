@@ -22,7 +22,7 @@ from call_logs_mcp.providers.simulated import (
     simulator_base_url,
 )
 from call_logs_mcp.settings import Settings
-from call_logs_mcp.simulators.data import SimDataset
+from call_logs_mcp.simulators.dataset import SimDataset
 from conftest import PLATFORM_NAMES, key_env, sim_key
 
 CALLS = 40

@@ -37,7 +37,7 @@ from call_logs_mcp.providers.simulated import (
     simulated_provider_config,
     simulated_transport,
 )
-from call_logs_mcp.simulators.data import SimCall, SimDataset
+from call_logs_mcp.simulators.dataset import SimCall, SimDataset
 from call_logs_mcp.simulators.faults import Faults
 from conftest import PLATFORM_NAMES
 

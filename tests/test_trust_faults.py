@@ -32,7 +32,7 @@ from call_logs_mcp.providers.simulated import (
     simulated_provider_config,
     simulated_transport,
 )
-from call_logs_mcp.simulators.data import SimDataset
+from call_logs_mcp.simulators.dataset import SimDataset
 from call_logs_mcp.simulators.faults import Faults
 from conftest import PLATFORM_NAMES
 from mcp_harness import Platforms, serve, text_of

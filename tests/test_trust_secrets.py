@@ -48,7 +48,7 @@ from call_logs_mcp.providers.simulated import (
 from call_logs_mcp.server.app import build_server
 from call_logs_mcp.server.http import bind_socket, serve_http
 from call_logs_mcp.settings import Settings
-from call_logs_mcp.simulators.data import SimDataset
+from call_logs_mcp.simulators.dataset import SimDataset
 from call_logs_mcp.simulators.faults import Faults
 from conftest import PLATFORM_NAMES, key_env
 

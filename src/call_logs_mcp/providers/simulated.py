@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from call_logs_mcp.providers.base import SimulatorDefaults
     from call_logs_mcp.providers.config import ProviderConfig
-    from call_logs_mcp.simulators.data import SimDataset
+    from call_logs_mcp.simulators.dataset import SimDataset
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def _check_name(name: str) -> None:
 
 def simulated_dataset(name: str, **kwargs: Any) -> SimDataset:
     """`generate_dataset(**kwargs)` with the id style the named platform uses."""
-    from call_logs_mcp.simulators.data import generate_dataset
+    from call_logs_mcp.simulators.generate import generate_dataset
 
     kwargs.setdefault("id_style", simulator_defaults(name).id_style)
     return generate_dataset(**kwargs)
