@@ -88,6 +88,27 @@ def test_the_generator_is_deterministic_for_a_seed() -> None:
     assert fingerprint(first) != fingerprint(other)
 
 
+def test_a_dataset_given_an_end_holds_the_same_calls_moved_to_end_a_minute_before_it() -> None:
+    end = datetime(2026, 7, 14, 18, 30, 45, 123_456, tzinfo=UTC)
+    fixed = generate_dataset(seed=5, calls=150, long_calls=2)
+    ending = generate_dataset(seed=5, calls=150, long_calls=2, end=end)
+    shift = ending.calls[0].started_at - fixed.calls[0].started_at
+    assert shift.microseconds == 0
+    for old, new in zip(fixed, ending, strict=True):
+        assert (new.id, new.status, new.summary, new.transcript) == (
+            old.id,
+            old.status,
+            old.summary,
+            old.transcript,
+        )
+        assert (new.started_at, new.updated_at) == (old.started_at + shift, old.updated_at + shift)
+        assert new.ended_at == (None if old.ended_at is None else old.ended_at + shift)
+    latest = max(max(c.updated_at, c.started_at + timedelta(seconds=c.duration_seconds)) for c in ending)
+    assert latest == datetime(2026, 7, 14, 18, 29, 45, tzinfo=UTC)
+    with pytest.raises(ValueError, match="timezone"):
+        generate_dataset(calls=10, end=datetime(2026, 7, 14, 18, 30))
+
+
 @pytest.mark.parametrize("bad", [{"calls": -1}, {"campaigns": 0}, {"days": 0}, {"long_calls": -2}])
 def test_iter_calls_and_generate_dataset_refuse_the_same_bad_counts(bad: dict[str, int]) -> None:
     with pytest.raises(ValueError, match="must be"):

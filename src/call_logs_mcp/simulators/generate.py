@@ -2,10 +2,11 @@
 
 - Everything is a pure function of the arguments: the same seed gives the same calls, ids, texts
   and numbers in every process (no `hash()`, no clock). A 100,000-call dataset takes about 2 s.
-- Calls span `[start, start + days)`; ids grow with time (Prosper-style numeric strings, or
-  CallCamp-style `call_…` when `id_style="callcamp"`). The newest call is always `in_progress`;
-  every status is present whenever there are at least 6 calls. `long_calls` completed calls have
-  more than 2,000 turns (the first one 3,200). Busy / no-answer calls have no transcript.
+- Calls span `[start, start + days)`, or `days` ending just before `end` when that is given;
+  ids grow with time (Prosper-style numeric strings, or CallCamp-style `call_…` when
+  `id_style="callcamp"`). The newest call is always `in_progress`; every status is present
+  whenever there are at least 6 calls. `long_calls` completed calls have more than 2,000 turns
+  (the first one 3,200). Busy / no-answer calls have no transcript.
 - A plan (`_plan`: times, ids, statuses, long and injection calls) is drawn over the whole
   dataset first; calls are then built one at a time from it, newest first.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from call_logs_mcp.simulators.corpus import _CAMPAIGNS, LONG_CALL_MIN_TURNS, SCENARIOS
@@ -31,6 +32,9 @@ from call_logs_mcp.simulators.dataset import (
     _callcamp_id,
     _phone_pool,
 )
+
+# `generate_dataset(end=...)`: the latest moment of any call is this long before `end`.
+END_MARGIN = timedelta(minutes=1)
 
 
 def _uuid(rng: random.Random) -> str:
@@ -182,15 +186,42 @@ def generate_dataset(
     long_calls: int = 3,
     id_style: IdStyle = "numeric",
     currency: str = "USD",
+    end: datetime | None = None,
 ) -> SimDataset:
     """A deterministic dataset: same arguments, same calls (module docstring for the design).
 
     `id_style="numeric"` gives Prosper-style ids ("100123"); "callcamp" gives "call_…" ids.
-    Raises ValueError for negative counts.
+    `end` lays the calls out to end there instead of starting at `start`: every timestamp moves
+    by the same whole number of seconds so that the latest moment of any call (a start, an end,
+    the running time of a call in progress) is `END_MARGIN` before `end`; ids, texts, statuses and
+    numbers are those of the same arguments without `end` (`start` then makes no difference).
+    `--demo` passes the current time, so "yesterday" has calls. `iter_calls` has no `end`.
+    Raises ValueError for negative counts or an `end` without a time zone.
     """
+    if end is not None and end.utcoffset() is None:
+        raise ValueError("end must be timezone-aware")
     rng, camps = _dataset_start(seed, calls, campaigns, start, days, long_calls)
     generated = list(_iter_planned(rng, camps, calls, start, days, long_calls, id_style, currency))
     generated.reverse()  # stored oldest first
+    if end is not None:
+        shift = _shift_to_end(generated, end, default=start)
+        camps = [replace(c, created_at=c.created_at + shift) for c in camps]
     return SimDataset(
         seed=seed, campaigns=camps, calls=generated, id_style=id_style, currency=currency, rng=rng
     )
+
+
+def _shift_to_end(calls: list[SimCall], end: datetime, *, default: datetime) -> timedelta:
+    """Move every call's timestamps so the latest moment of any call is `END_MARGIN` before `end`
+    (whole seconds, so timestamps stay whole seconds); returns the shift applied."""
+    latest = max(
+        (max(c.updated_at, c.started_at + timedelta(seconds=c.duration_seconds)) for c in calls),
+        default=default,
+    )
+    shift = end.replace(microsecond=0) - END_MARGIN - latest
+    for call in calls:
+        call.started_at += shift
+        call.updated_at += shift
+        if call.ended_at is not None:
+            call.ended_at += shift
+    return shift
