@@ -19,9 +19,13 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import socket
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
     import httpx2
     from starlette.applications import Starlette
 
@@ -108,16 +112,64 @@ def serve(
     *,
     calls: int = 2_000,
     seed: int = 7,
+    end: datetime | None = None,
+    on_ready: Callable[[str], None] | None = None,
     **knobs: Any,
 ) -> None:
-    """Serve one simulator with uvicorn until interrupted (blocking). Loopback hosts only: the
-    simulator's key is public. `port` defaults to the platform's own (`PLATFORM.sim.port`).
-    `knobs` go to the app's `create_app` (api_key, faults, variant...).
+    """Serve one simulator over `calls` generated calls (ending just before `end` when given)
+    with uvicorn until interrupted (blocking); `serve_app` says how. `knobs` go to the app's
+    `create_app` (api_key, faults, variant...).
 
-    Raises ValueError for an unknown simulator or a non-loopback host.
+    Raises ValueError for an unknown simulator, a non-loopback host or a bad count, and
+    ConfigurationError when the port cannot be bound.
+    """
+    check_loopback(name, host)  # before generating thousands of calls
+    app = simulated_app(name, simulated_dataset(name, calls=calls, seed=seed, end=end), **knobs)
+    key_hint = "the api_key you passed" if "api_key" in knobs else f"the default simulator key for {name}"
+    serve_app(name, app, host, port, on_ready=on_ready, key_hint=key_hint)
+
+
+def serve_app(
+    name: str,
+    app: Starlette,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    *,
+    on_ready: Callable[[str], None] | None = None,
+    key_hint: str | None = None,
+) -> None:
+    """Serve `app`, the named platform's simulator, with uvicorn until interrupted (blocking).
+
+    Loopback hosts only: the simulator's key is public. `port` defaults to the platform's own
+    (`PLATFORM.sim.port`); 0 picks a free one. `on_ready(base_url)` runs once the socket listens
+    and before requests are served, with the URL the simulator answers on (the real port).
+    Raises ValueError for an unknown simulator or a non-loopback host, ConfigurationError when
+    the port cannot be bound.
     """
     import uvicorn
 
+    check_loopback(name, host)
+    if port is None:
+        port = simulator_defaults(name).port
+    sock = _listen(host, port)
+    try:
+        base_url = _url_of(sock)
+        hint = key_hint or f"the default simulator key for {name}"
+        logger.warning("Serving the %s simulator on %s (auth: %s)", name, base_url, hint)
+        if on_ready is not None:
+            on_ready(base_url)
+        logging.getLogger("uvicorn.error").addFilter(_drop_simulated_resets)
+        config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off")
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
+
+
+def check_loopback(name: str, host: str) -> None:
+    """Refuse to serve a simulator beyond this machine (its key is public).
+
+    Raises ValueError for an unknown simulator or a host that is not a loopback address.
+    """
     _check_name(name)
     try:
         loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
@@ -125,14 +177,51 @@ def serve(
         loopback = False
     if not loopback:
         raise ValueError(f"Refusing to serve the {name} simulator on {host!r}: use a loopback address.")
-    if port is None:
-        port = simulator_defaults(name).port
-    app = simulated_app(name, simulated_dataset(name, calls=calls, seed=seed), **knobs)
-    key_hint = "the api_key you passed" if "api_key" in knobs else f"the default simulator key for {name}"
-    logger.warning("Serving the %s simulator on http://%s:%d (auth: %s)", name, host, port, key_hint)
-    logging.getLogger("uvicorn.error").addFilter(_drop_simulated_resets)
-    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off")
-    uvicorn.Server(config).run()
+
+
+def simulator_environment(name: str, base_url: str, *, api_key: str | None = None) -> dict[str, str]:
+    """The environment that points the server at the named simulator answering on `base_url`:
+    `{NAME}_API_KEY` (the simulator's default key unless `api_key`) and `{NAME}_BASE_URL`.
+
+    Raises ValueError for an unknown simulator.
+    """
+    from call_logs_mcp.providers import platform
+
+    _check_name(name)
+    info = platform(name).info
+    return {
+        info.key_env_var: api_key if api_key is not None else simulator_defaults(name).api_key,
+        info.base_url_env_var: base_url,
+    }
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket on (host, port), bound here so that the real port of port 0 is known
+    before serving. Raises ConfigurationError when the address cannot be bound."""
+    from call_logs_mcp.errors import ConfigurationError
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(address)
+            sock.listen(128)
+        except OSError:
+            sock.close()
+            raise
+    except OSError as exc:
+        raise ConfigurationError(
+            f"Cannot listen on {host}:{port} ({exc.strerror or 'address unavailable'})."
+        ) from None
+    return sock
+
+
+def _url_of(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def _drop_simulated_resets(record: logging.LogRecord) -> bool:
@@ -143,11 +232,14 @@ def _drop_simulated_resets(record: logging.LogRecord) -> bool:
 
 
 __all__ = [
+    "check_loopback",
     "serve",
+    "serve_app",
     "simulated_app",
     "simulated_dataset",
     "simulated_provider_config",
     "simulated_transport",
     "simulator_base_url",
     "simulator_defaults",
+    "simulator_environment",
 ]
