@@ -26,6 +26,7 @@ from call_logs_mcp.providers.simulated import (
     simulated_provider_config,
     simulated_transport,
     simulator_base_url,
+    simulator_environment,
 )
 from call_logs_mcp.settings import Settings
 from call_logs_mcp.simulators.faults import Faults
@@ -253,20 +254,20 @@ def test_simulate_refuses_values_out_of_range(
     assert complaint in capsys.readouterr().err
 
 
+def test_the_simulators_environment_names_the_platforms_own_variables_and_key(platform_name: str) -> None:
+    info = platform(platform_name).info
+    assert simulator_environment(platform_name, "http://127.0.0.1:8123") == {
+        info.key_env_var: sim_key(platform_name),
+        info.base_url_env_var: "http://127.0.0.1:8123",
+    }
+
+
 async def test_simulate_prints_the_environment_that_points_the_server_at_it(
-    platform_name: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    command = [
-        sys.executable,
-        "-m",
-        "call_logs_mcp",
-        "simulate",
-        platform_name,
-        "--port",
-        "0",
-        "--calls",
-        "12",
-    ]
+    # One platform: the child process knows only the platforms listed in the package.
+    name = PLATFORM_NAMES[0]
+    command = [sys.executable, "-m", "call_logs_mcp", "simulate", name, "--port", "0", "--calls", "12"]
     with anyio.fail_after(60):
         async with await anyio.open_process(
             command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
@@ -278,16 +279,16 @@ async def test_simulate_prints_the_environment_that_points_the_server_at_it(
                     first += chunk
                     if "\n" in first:
                         break
-                environment = dict(pair.split("=", 1) for pair in first.splitlines()[0].split())
-                for name, value in environment.items():
-                    monkeypatch.setenv(name, value)
+                environment = dict(pair.split("=", 1) for pair in first.split("\n")[0].split())
+                for variable, value in environment.items():
+                    monkeypatch.setenv(variable, value)
                 code = await anyio.to_thread.run_sync(main, ["check"])
             finally:
                 process.terminate()
                 await process.wait()
-    info = platform(platform_name).info
+    info = platform(name).info
     assert sorted(environment) == sorted([info.key_env_var, info.base_url_env_var])
-    assert environment[info.key_env_var] == sim_key(platform_name)
+    assert environment[info.key_env_var] == sim_key(name)
     assert environment[info.base_url_env_var].startswith("http://127.0.0.1:")
     assert code == 0
     assert capsys.readouterr().out.startswith("ok")
