@@ -21,7 +21,8 @@ from typing import TypeVar
 from call_logs_mcp.index import CallRecord, IndexStore, rowids
 from call_logs_mcp.index.migrations import MIGRATIONS
 from call_logs_mcp.models import Call, CallStatus, Turn
-from call_logs_mcp.simulators.data import SimCall, iter_calls
+from call_logs_mcp.simulators.dataset import SimCall
+from call_logs_mcp.simulators.generate import iter_calls
 
 T = TypeVar("T")
 

@@ -30,11 +30,11 @@ from _common import current_rss_mb, file_bytes, peak_rss_mb, reproduce
 
 from call_logs_mcp.core.sources import sync_source
 from call_logs_mcp.index import IndexStats, IndexStore, SyncResult, run_sync
-from call_logs_mcp.simulators import simulated_provider_config
+from call_logs_mcp.providers.simulated import simulated_provider_config
 
 SERVER = """
 import sys
-from call_logs_mcp.simulators import serve
+from call_logs_mcp.providers.simulated import serve
 knobs = {"variant": "openapi"} if sys.argv[1] == "prosper" else {}
 serve(sys.argv[1], "127.0.0.1", int(sys.argv[2]), calls=int(sys.argv[3]), seed=7, log_requests=False, **knobs)
 """

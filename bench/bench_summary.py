@@ -26,7 +26,7 @@ from _common import PROVIDER, SCOPE, index_arguments, open_index, percentile, re
 
 from call_logs_mcp.analytics import summarize_calls
 from call_logs_mcp.index import IndexStore
-from call_logs_mcp.simulators.data import iter_calls
+from call_logs_mcp.simulators.generate import iter_calls
 
 
 async def time_summary(

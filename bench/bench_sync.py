@@ -28,7 +28,7 @@ from _common import reproduce
 from call_logs_mcp.core.sources import sync_source
 from call_logs_mcp.index import IndexStore, run_sync
 from call_logs_mcp.providers.config import accounts_for
-from call_logs_mcp.simulators import (
+from call_logs_mcp.providers.simulated import (
     simulated_app,
     simulated_dataset,
     simulated_provider_config,

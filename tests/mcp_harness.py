@@ -15,15 +15,15 @@ from mcp import Client
 from mcp.types import CallToolResult
 from starlette.applications import Starlette
 
-from call_logs_mcp.server.app import build_server
-from call_logs_mcp.settings import Settings
-from call_logs_mcp.simulators import (
+from call_logs_mcp.providers.simulated import (
     simulated_app,
     simulated_dataset,
     simulated_provider_config,
     simulated_transport,
 )
-from call_logs_mcp.simulators.data import SimDataset
+from call_logs_mcp.server.app import build_server
+from call_logs_mcp.settings import Settings
+from call_logs_mcp.simulators.dataset import SimDataset
 from conftest import PLATFORM_NAMES
 
 

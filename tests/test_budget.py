@@ -12,7 +12,7 @@ from call_logs_mcp.analytics import summarize_calls
 from call_logs_mcp.models import Call, CallStatus, CallSummary, PlatformTotals, Turn
 from call_logs_mcp.output.budget import json_size
 from call_logs_mcp.output.shaper import Shaper
-from call_logs_mcp.simulators import simulated_dataset
+from call_logs_mcp.providers.simulated import simulated_dataset
 from mcp_harness import serve, text_of
 from test_shaping import Page
 

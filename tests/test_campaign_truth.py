@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from mcp import Client
 
 from call_logs_mcp.cli.sync import sync_command
+from call_logs_mcp.providers.simulated import simulated_provider_config, simulated_transport
 from call_logs_mcp.settings import Settings
-from call_logs_mcp.simulators import simulated_provider_config, simulated_transport
 from conftest import PLATFORM_NAMES
 from mcp_harness import Platforms, data_of, serve
 

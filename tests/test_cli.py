@@ -4,24 +4,32 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
+import anyio
 import httpx2
 import pytest
+from anyio.streams.text import TextReceiveStream
 from pydantic import SecretStr
 
 import call_logs_mcp
-from call_logs_mcp.__main__ import main
+from call_logs_mcp.__main__ import build_parser, main
 from call_logs_mcp.cli.check import check_providers, mask_secret
+from call_logs_mcp.cli.simulate import simulation_from_args
 from call_logs_mcp.providers import platform
-from call_logs_mcp.settings import Settings
-from call_logs_mcp.simulators import (
+from call_logs_mcp.providers.simulated import (
     simulated_app,
     simulated_dataset,
     simulated_provider_config,
     simulated_transport,
     simulator_base_url,
+    simulator_environment,
 )
+from call_logs_mcp.settings import Settings
+from call_logs_mcp.simulators.faults import Faults
 from conftest import PLATFORM_NAMES, key_env, sim_key
 
 
@@ -183,6 +191,107 @@ def test_simulate_offers_every_platform_and_names_each_default_port(
     assert "{" + ",".join(PLATFORM_NAMES) + "}" in usage
     for name in PLATFORM_NAMES:
         assert f"{name} {platform(name).sim.port}" in usage
+
+
+def test_simulate_serves_the_calls_latency_and_faults_asked_for_ending_now(platform_name: str) -> None:
+    args = build_parser().parse_args(
+        ["simulate", platform_name, "--calls", "25", "--latency", "0.05",
+         "--faults", "error_rate=0.1, rate_429=0.05,reset_rate=0.01,seed=3"]
+    )  # fmt: skip
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    simulation = simulation_from_args(args, now=now)
+    assert (simulation.platform, simulation.host, simulation.port) == (platform_name, "127.0.0.1", None)
+    dataset = simulation.app.state.dataset
+    assert len(dataset) == 25
+    assert now - timedelta(hours=1) < dataset.calls[0].started_at < now
+    assert simulation.app.state.faults == Faults(
+        latency_seconds=0.05, error_rate=0.1, rate_429=0.05, reset_rate=0.01, seed=3
+    )
+
+
+def test_simulate_without_options_serves_2000_calls_and_no_faults(platform_name: str) -> None:
+    simulation = simulation_from_args(build_parser().parse_args(["simulate", platform_name]))
+    assert len(simulation.app.state.dataset) == 2_000
+    assert simulation.app.state.faults == Faults()
+
+
+FAULT_KEYS = "error_rate, rate_429, reset_rate, malformed_rate, rate_limit_per_second, seed"
+
+
+@pytest.mark.parametrize(
+    ("spec", "complaint"),
+    [
+        ("bogus=1", "unknown fault 'bogus'"),
+        ("error_rate=0.1,latency=2", "unknown fault 'latency'"),
+        ("error_rate", "error_rate needs a value"),
+        ("error_rate=lots", "error_rate must be a number, not 'lots'"),
+        ("rate_429=nan", "rate_429 must be a finite number"),
+        ("seed=1.5", "seed must be a whole number"),
+        ("reset_rate=0.1,reset_rate=0.2", "reset_rate is given twice"),
+    ],
+)
+def test_simulate_refuses_a_bad_faults_spec_naming_the_accepted_keys(
+    spec: str, complaint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["simulate", PLATFORM_NAMES[0], "--faults", spec]) == 2
+    err = capsys.readouterr().err
+    assert f"--faults: {complaint}" in err
+    assert FAULT_KEYS in err
+
+
+@pytest.mark.parametrize(
+    ("options", "complaint"),
+    [
+        (["--faults", "error_rate=1.5"], "error_rate must be between 0 and 1"),
+        (["--latency", "-1"], "--latency must be 0 or more seconds"),
+        (["--calls", "-3"], "--calls must be 0 or more"),
+    ],
+)
+def test_simulate_refuses_values_out_of_range(
+    options: list[str], complaint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["simulate", PLATFORM_NAMES[0], *options]) == 2
+    assert complaint in capsys.readouterr().err
+
+
+def test_the_simulators_environment_names_the_platforms_own_variables_and_key(platform_name: str) -> None:
+    info = platform(platform_name).info
+    assert simulator_environment(platform_name, "http://127.0.0.1:8123") == {
+        info.key_env_var: sim_key(platform_name),
+        info.base_url_env_var: "http://127.0.0.1:8123",
+    }
+
+
+async def test_simulate_prints_the_environment_that_points_the_server_at_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # One platform: the child process knows only the platforms listed in the package.
+    name = PLATFORM_NAMES[0]
+    command = [sys.executable, "-m", "call_logs_mcp", "simulate", name, "--port", "0", "--calls", "12"]
+    with anyio.fail_after(60):
+        async with await anyio.open_process(
+            command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        ) as process:
+            assert process.stdout is not None
+            try:
+                first = ""
+                async for chunk in TextReceiveStream(process.stdout):
+                    first += chunk
+                    if "\n" in first:
+                        break
+                environment = dict(pair.split("=", 1) for pair in first.split("\n")[0].split())
+                for variable, value in environment.items():
+                    monkeypatch.setenv(variable, value)
+                code = await anyio.to_thread.run_sync(main, ["check"])
+            finally:
+                process.terminate()
+                await process.wait()
+    info = platform(name).info
+    assert sorted(environment) == sorted([info.key_env_var, info.base_url_env_var])
+    assert environment[info.key_env_var] == sim_key(name)
+    assert environment[info.base_url_env_var].startswith("http://127.0.0.1:")
+    assert code == 0
+    assert capsys.readouterr().out.startswith("ok")
 
 
 def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:

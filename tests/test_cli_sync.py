@@ -14,15 +14,15 @@ import pytest
 
 from call_logs_mcp.__main__ import main
 from call_logs_mcp.cli.sync import ProgressBar, sync_command
-from call_logs_mcp.settings import Settings
-from call_logs_mcp.simulators import (
+from call_logs_mcp.providers.simulated import (
     simulated_app,
     simulated_dataset,
     simulated_provider_config,
     simulated_transport,
     simulator_base_url,
 )
-from call_logs_mcp.simulators.data import SimDataset
+from call_logs_mcp.settings import Settings
+from call_logs_mcp.simulators.dataset import SimDataset
 from conftest import PLATFORM_NAMES, key_env, sim_key
 
 CALLS = 40

@@ -31,13 +31,13 @@ from call_logs_mcp.errors import (
 from call_logs_mcp.models import Call, CallQuery, CallStatus, CallSummary
 from call_logs_mcp.providers import create_provider
 from call_logs_mcp.providers.base import CallProvider
-from call_logs_mcp.simulators import (
+from call_logs_mcp.providers.simulated import (
     simulated_app,
     simulated_dataset,
     simulated_provider_config,
     simulated_transport,
 )
-from call_logs_mcp.simulators.data import SimCall, SimDataset
+from call_logs_mcp.simulators.dataset import SimCall, SimDataset
 from call_logs_mcp.simulators.faults import Faults
 from conftest import PLATFORM_NAMES
 

@@ -15,7 +15,7 @@ from call_logs_mcp.index import IndexStore
 from call_logs_mcp.models import Call, CallQuery, CallSummary, Turn
 from call_logs_mcp.providers import create_provider
 from call_logs_mcp.providers.config import ProviderConfig
-from call_logs_mcp.simulators import (
+from call_logs_mcp.providers.simulated import (
     simulated_app,
     simulated_dataset,
     simulated_provider_config,

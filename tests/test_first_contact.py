@@ -14,14 +14,14 @@ from call_logs_mcp.core.service import CallLogService
 from call_logs_mcp.index import IndexStore
 from call_logs_mcp.providers import create_provider
 from call_logs_mcp.providers.config import account_id
-from call_logs_mcp.server.app import build_server
-from call_logs_mcp.settings import Settings
-from call_logs_mcp.simulators import (
+from call_logs_mcp.providers.simulated import (
     simulated_app,
     simulated_dataset,
     simulated_provider_config,
     simulated_transport,
 )
+from call_logs_mcp.server.app import build_server
+from call_logs_mcp.settings import Settings
 from call_logs_mcp.simulators.faults import Faults
 from conftest import PLATFORM_NAMES
 from mcp_harness import data_of

@@ -23,6 +23,12 @@ from mcp.server.mcpserver import MCPServer
 from pydantic import SecretStr
 
 from call_logs_mcp.errors import ConfigurationError
+from call_logs_mcp.providers.simulated import (
+    simulated_app,
+    simulated_dataset,
+    simulated_provider_config,
+    simulated_transport,
+)
 from call_logs_mcp.server.app import build_server
 from call_logs_mcp.server.http import (
     ToolCallRateLimiter,
@@ -33,12 +39,6 @@ from call_logs_mcp.server.http import (
     serve_http,
 )
 from call_logs_mcp.settings import Settings
-from call_logs_mcp.simulators import (
-    simulated_app,
-    simulated_dataset,
-    simulated_provider_config,
-    simulated_transport,
-)
 from call_logs_mcp.simulators.app import requests_of
 
 TOKEN = "test-token-5f1c0e9a7b3d"

@@ -20,10 +20,10 @@ import anyio
 from mcp import Client
 from mcp.types import CallToolResult, TextResourceContents
 
+from call_logs_mcp.providers.simulated import simulated_dataset, simulated_provider_config
 from call_logs_mcp.server.instructions import server_instructions
 from call_logs_mcp.settings import Settings
-from call_logs_mcp.simulators import simulated_dataset, simulated_provider_config
-from call_logs_mcp.simulators.data import SimDataset, SimTurn
+from call_logs_mcp.simulators.dataset import SimDataset, SimTurn
 from conftest import PLATFORM_NAMES
 from mcp_harness import Platforms, data_of, serve, strings_in, text_of
 from test_sanitize import CORPUS, hostile

@@ -29,7 +29,7 @@ ALLOWED: dict[str, set[str]] = {
     "settings": set(LEAVES) | {"providers.config"},
     "index": set(LEAVES) | {"analytics"},
     "output": set(LEAVES) | {"analytics", "index"},
-    "simulators": set(LEAVES) | {"providers"},
+    "simulators": set(LEAVES),
     "core": set(LEAVES) | {"analytics", "index", "output", "providers", "settings"},
     "demo": set(LEAVES) | {"providers", "simulators", "settings"},
     "server": set(LEAVES) | {"analytics", "core", "index", "output", "providers", "settings", "demo"},

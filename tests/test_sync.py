@@ -18,13 +18,13 @@ from call_logs_mcp.errors import ConfigurationError, UnavailableError
 from call_logs_mcp.index import IndexStore, SyncScope, SyncSource, run_sync
 from call_logs_mcp.models import CallStatus
 from call_logs_mcp.providers.config import ProviderConfig, accounts_for
-from call_logs_mcp.simulators import (
+from call_logs_mcp.providers.simulated import (
     simulated_app,
     simulated_dataset,
     simulated_provider_config,
     simulated_transport,
 )
-from call_logs_mcp.simulators.data import SimDataset
+from call_logs_mcp.simulators.dataset import SimDataset
 from call_logs_mcp.simulators.faults import Faults
 from conftest import PLATFORM_NAMES
 
@@ -302,7 +302,7 @@ import sys
 import anyio
 from call_logs_mcp.core.sources import sync_source
 from call_logs_mcp.index import IndexStore, run_sync
-from call_logs_mcp.simulators import (
+from call_logs_mcp.providers.simulated import (
     simulated_app, simulated_dataset, simulated_provider_config, simulated_transport,
 )
 from call_logs_mcp.simulators.faults import Faults

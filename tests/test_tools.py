@@ -14,14 +14,14 @@ from call_logs_mcp.core.service import CallLogService
 from call_logs_mcp.index import IndexStore
 from call_logs_mcp.providers import create_provider, platform
 from call_logs_mcp.providers.config import account_id
-from call_logs_mcp.server.app import build_server
-from call_logs_mcp.settings import Settings
-from call_logs_mcp.simulators import (
+from call_logs_mcp.providers.simulated import (
     simulated_app,
     simulated_dataset,
     simulated_provider_config,
     simulated_transport,
 )
+from call_logs_mcp.server.app import build_server
+from call_logs_mcp.settings import Settings
 from call_logs_mcp.simulators.faults import Faults
 from conftest import PLATFORM_NAMES, key_env
 from mcp_harness import data_of, serve, text_of
@@ -179,9 +179,11 @@ async def test_an_id_on_two_platforms_is_an_error_naming_both(platform_name: str
 async def test_bad_arguments_get_a_tool_error_saying_what_is_accepted(
     tmp_path: Path, tool: str, args: dict[str, Any], expected: str
 ) -> None:
-    async with serve(tmp_path, calls=5) as (client, sims):
+    async with serve(tmp_path, calls=5, wait_seconds=60) as (client, sims):
+        await client.call_tool("list_campaigns", {})  # the start-up sync has finished
+        before = sum(len(app.state.requests) for app in sims.apps.values())
         result = await client.call_tool(tool, args)
-        requests = sum(len(app.state.requests) for app in sims.apps.values())
+        requests = sum(len(app.state.requests) for app in sims.apps.values()) - before
     assert result.is_error
     assert expected in text_of(result)
     if tool == "get_call":
@@ -418,7 +420,11 @@ async def test_the_instructions_name_the_live_platforms_and_demo_mode(
 
 
 async def test_a_server_serves_one_connection_after_another(platform_name: str, tmp_path: Path) -> None:
-    from call_logs_mcp.simulators import simulated_app, simulated_provider_config, simulated_transport
+    from call_logs_mcp.providers.simulated import (
+        simulated_app,
+        simulated_provider_config,
+        simulated_transport,
+    )
 
     name = platform_name
     app = simulated_app(name, simulated_dataset(name, calls=4, long_calls=0))

@@ -19,8 +19,8 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp.types import CallToolResult, ResourceTemplateReference, TextResourceContents
 
-from call_logs_mcp.simulators import simulated_dataset, simulator_base_url
-from call_logs_mcp.simulators.data import SimDataset, SimTurn
+from call_logs_mcp.providers.simulated import simulated_dataset, simulator_base_url
+from call_logs_mcp.simulators.dataset import SimDataset, SimTurn
 from call_logs_mcp.simulators.faults import Faults
 from mcp_harness import Platforms, data_of, serve, text_of
 

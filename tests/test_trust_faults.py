@@ -26,13 +26,13 @@ from call_logs_mcp.core.sources import sync_source
 from call_logs_mcp.errors import ProviderError
 from call_logs_mcp.index import IndexStore, SyncSource, run_sync
 from call_logs_mcp.providers.config import accounts_for
-from call_logs_mcp.simulators import (
+from call_logs_mcp.providers.simulated import (
     simulated_app,
     simulated_dataset,
     simulated_provider_config,
     simulated_transport,
 )
-from call_logs_mcp.simulators.data import SimDataset
+from call_logs_mcp.simulators.dataset import SimDataset
 from call_logs_mcp.simulators.faults import Faults
 from conftest import PLATFORM_NAMES
 from mcp_harness import Platforms, serve, text_of

@@ -25,8 +25,8 @@ from mcp import Client
 from mcp.types import CallToolResult
 
 from call_logs_mcp.logging_setup import configure_logging
-from call_logs_mcp.simulators import simulated_dataset
-from call_logs_mcp.simulators.data import RECORDING_HOST, SimCall, SimDataset, SimTurn
+from call_logs_mcp.providers.simulated import simulated_dataset
+from call_logs_mcp.simulators.dataset import RECORDING_HOST, SimCall, SimDataset, SimTurn
 from conftest import PLATFORM_NAMES
 from mcp_harness import serve, text_of
 

@@ -38,17 +38,17 @@ from call_logs_mcp.__main__ import main
 from call_logs_mcp.cli.config import load_settings
 from call_logs_mcp.models import CallQuery
 from call_logs_mcp.providers import create_provider
-from call_logs_mcp.server.app import build_server
-from call_logs_mcp.server.http import bind_socket, serve_http
-from call_logs_mcp.settings import Settings
-from call_logs_mcp.simulators import (
+from call_logs_mcp.providers.simulated import (
     simulated_app,
     simulated_dataset,
     simulated_provider_config,
     simulated_transport,
     simulator_base_url,
 )
-from call_logs_mcp.simulators.data import SimDataset
+from call_logs_mcp.server.app import build_server
+from call_logs_mcp.server.http import bind_socket, serve_http
+from call_logs_mcp.settings import Settings
+from call_logs_mcp.simulators.dataset import SimDataset
 from call_logs_mcp.simulators.faults import Faults
 from conftest import PLATFORM_NAMES, key_env
 

@@ -21,14 +21,14 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS, CallToolResult, ResourceTemplateReference
 
-from call_logs_mcp.server.app import build_server
-from call_logs_mcp.settings import Settings
-from call_logs_mcp.simulators import (
+from call_logs_mcp.providers.simulated import (
     simulated_app,
     simulated_dataset,
     simulated_provider_config,
     simulated_transport,
 )
+from call_logs_mcp.server.app import build_server
+from call_logs_mcp.settings import Settings
 from mcp_harness import text_of
 
 PLATFORMS = ("prosper", "callcamp")

@@ -4,7 +4,7 @@
     call-logs-mcp check [--demo]
     call-logs-mcp sync [--provider P] [--campaign C] [--since YYYY-MM-DD]
     call-logs-mcp purge [--older-than DAYS]
-    call-logs-mcp simulate PLATFORM [--port N]
+    call-logs-mcp simulate PLATFORM [--port N] [--calls N] [--latency SECONDS] [--faults SPEC]
 
 Start-up time matters (a client launches the server for each session and waits for its
 `initialize` answer), so this module imports only argparse at the top and everything else
@@ -100,7 +100,25 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("platform", choices=PLATFORMS)
     simulate.add_argument("--host", default="127.0.0.1")
     ports = ", ".join(f"{name} {platform(name).sim.port}" for name in PLATFORMS)
-    simulate.add_argument("--port", type=int, default=None, help=f"default: the platform's own ({ports})")
+    simulate.add_argument(
+        "--port", type=int, default=None, help=f"default: the platform's own ({ports}); 0 = any free port"
+    )
+    simulate.add_argument(
+        "--calls", type=int, default=2_000, metavar="N", help="generated calls, ending now (default 2000)"
+    )
+    simulate.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="delay of each response (default 0)",
+    )
+    simulate.add_argument(
+        "--faults",
+        metavar="SPEC",
+        help="injected trouble, e.g. error_rate=0.1,rate_429=0.05,reset_rate=0.01 (also malformed_rate, "
+        "rate_limit_per_second, seed)",
+    )
     simulate.add_argument("--log-level", default=None, metavar="LEVEL")
     return parser
 

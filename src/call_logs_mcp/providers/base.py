@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from call_logs_mcp.models import Call, CallPage, CallQuery, Campaign
-    from call_logs_mcp.simulators.data import IdStyle
+    from call_logs_mcp.simulators.dataset import IdStyle
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
-from call_logs_mcp.simulators.data import SimDataset
+from call_logs_mcp.simulators.dataset import SimDataset
 from call_logs_mcp.simulators.faults import (
     FaultMiddleware,
     Faults,

@@ -80,6 +80,49 @@ class Faults:
                 raise ValueError(f"script step {step!r} is not one of {sorted(SCRIPT_OUTCOMES)}")
 
 
+# The `Faults` fields a "key=value,..." spec may set (`simulate --faults`), and how each is read.
+SPEC_KEYS: dict[str, type[float] | type[int]] = {
+    "error_rate": float,
+    "rate_429": float,
+    "reset_rate": float,
+    "malformed_rate": float,
+    "rate_limit_per_second": float,
+    "seed": int,
+}
+
+
+def parse_faults(spec: str, *, latency_seconds: float = 0.0) -> Faults:
+    """`Faults` from a spec such as "error_rate=0.1,rate_429=0.05,reset_rate=0.01" (the syntax
+    of `call-logs-mcp simulate --faults`); keys are `SPEC_KEYS`, an empty spec injects nothing.
+
+    Raises ValueError, naming the accepted keys, for an unknown or repeated key, a part without
+    "=" or a value that is not a finite number (a whole number for `seed`); and `Faults`' own
+    ValueError for a value out of range (a rate outside 0..1, a negative latency).
+    """
+    accepted = ", ".join(SPEC_KEYS)
+    values: dict[str, float | int] = {}
+    for part in (p.strip() for p in spec.split(",")):
+        if not part:
+            continue
+        key, equals, raw = (x.strip() for x in part.partition("="))
+        if key not in SPEC_KEYS or not equals:
+            what = f"unknown fault {key!r}" if key not in SPEC_KEYS else f"{key} needs a value"
+            raise ValueError(f"{what}; use key=value pairs separated by commas, keys: {accepted}")
+        if key in values:
+            raise ValueError(f"{key} is given twice; keys: {accepted}")
+        kind = SPEC_KEYS[key]
+        try:
+            value = kind(raw)
+        except ValueError:
+            noun = "a whole number" if kind is int else "a number"
+            raise ValueError(f"{key} must be {noun}, not {raw!r}; keys: {accepted}") from None
+        if not math.isfinite(value):
+            raise ValueError(f"{key} must be a finite number, not {raw!r}; keys: {accepted}")
+        values[key] = value
+    # mypy sees every Faults field as a target of **values; only SPEC_KEYS' numeric ones are.
+    return Faults(latency_seconds=latency_seconds, **values)  # type: ignore[arg-type]
+
+
 @dataclass(slots=True)
 class SimRequest:
     """One request as the simulator received it. `path` is decoded, `raw_path` as sent."""

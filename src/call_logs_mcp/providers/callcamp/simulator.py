@@ -45,8 +45,9 @@ from call_logs_mcp.simulators.app import (
     iso_z,
     unauthorized,
 )
-from call_logs_mcp.simulators.data import SimCall, SimDataset, SimStatus, generate_dataset
+from call_logs_mcp.simulators.dataset import SimCall, SimDataset, SimStatus
 from call_logs_mcp.simulators.faults import Faults, runtime
+from call_logs_mcp.simulators.generate import generate_dataset
 
 from . import PLATFORM
 

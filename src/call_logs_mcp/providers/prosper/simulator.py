@@ -66,8 +66,9 @@ from call_logs_mcp.simulators.app import (
     parse_instant,
     unauthorized,
 )
-from call_logs_mcp.simulators.data import STATUSES, SimCall, SimDataset, SimStatus, generate_dataset
+from call_logs_mcp.simulators.dataset import STATUSES, SimCall, SimDataset, SimStatus
 from call_logs_mcp.simulators.faults import Faults
+from call_logs_mcp.simulators.generate import generate_dataset
 
 from . import PLATFORM
 

@@ -1,28 +1,12 @@
-"""Wire-independent truth for the platform simulators: a deterministic call-data generator.
+"""What simulated calls say: the text tables and the script rendering.
 
-Design (why it looks like this):
+Every function here is a pure function of a call's `seed`, `status`, `scenario`, `flags`,
+`full_turns`, customer name and duration (the `ScriptedCall` fields): the transcript, summary,
+extracted data and QA scores are derived on access, equal on every access, and never stored
+(`dataset.SimCall` holds only those small scalars). Consumers take a prefix of the conversation
+(in-progress and failed calls), so the conversation itself does not depend on status.
 
-- A `SimCall` stores only small scalars eagerly (ids, campaign, status, times, numbers, price, a
-  per-call `seed`). Everything bulky is *derived on access* from `(seed, status)`: `transcript`,
-  `turns()`, `summary`, `extracted_data`, `qa_score`, `qa_criteria`, `recording_url`. So a
-  100,000-call dataset (about 2,000,000 turns) costs about 60 MB and 2 s to generate, and a detail
-  request renders its transcript in well under a millisecond. Derived values are equal on every
-  access; assigning to them (`call.transcript = [...]`, `call.summary = "..."`) stores an override.
-- Ended reasons use the common voice-AI vocabulary: customer-ended-call, assistant-ended-call,
-  silence-timed-out (completed), error / pipeline-error (failed), customer-busy, no-answer,
-  voicemail; None while in progress.
-- Everything is a pure function of the arguments of `generate_dataset` / `iter_calls`: the same
-  seed gives the same calls, ids, texts and numbers in every process (no `hash()`, no clock).
-- Calls span `[start, start + days)`; ids grow with time (Prosper-style numeric strings, or
-  CallCamp-style `call_…` when `id_style="callcamp"`). The newest call is always `in_progress`;
-  every status is present whenever there are at least 6 calls. `long_calls` completed calls have
-  more than 2,000 turns (the first one 3,200). Busy / no-answer calls have no transcript.
-- `traits` labels the material later tests need: `long`, `empty`, `non_ascii`, `pii` (phone
-  numbers, e-mails, card numbers, SSNs planted in transcripts, QA notes or extracted data) and
-  `injection` (prompt-injection text with zero-width, bidi and Unicode tag characters, markdown
-  links; also in the summary of one call).
-- `SimDataset` is mutable for tests (`add_calls`, `set_status`, overrides) and answers the
-  filtered, newest-first views both simulators page through (cached per dataset version).
+This module knows nothing of datasets or the generator; `dataset` and `generate` build on it.
 """
 
 from __future__ import annotations
@@ -31,169 +15,38 @@ import itertools
 import math
 import random
 import string
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, get_args
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
 
 SimSpeaker = Literal["agent", "customer", "system"]
-SimStatus = Literal["completed", "failed", "busy", "no_answer", "in_progress", "voicemail"]
-IdStyle = Literal["numeric", "callcamp"]
-
-STATUSES: tuple[SimStatus, ...] = get_args(SimStatus)
-DEFAULT_START = datetime(2026, 1, 5, tzinfo=UTC)
 LONG_CALL_MIN_TURNS = 2_001
-RECORDING_HOST = "https://recordings.simulator.invalid"
-
-# Status mix for everything but the newest calls (in_progress is only ever recent).
-_STATUS_WEIGHTS: tuple[tuple[SimStatus, float], ...] = (
-    ("completed", 0.64),
-    ("voicemail", 0.10),
-    ("no_answer", 0.12),
-    ("busy", 0.05),
-    ("failed", 0.07),
-    ("in_progress", 0.0),
-)
 
 _TRAIT_NON_ASCII = 1
 _TRAIT_PII = 2
 _TRAIT_INJECTION = 4
 
 
-@dataclass(slots=True)
-class SimTurn:
-    speaker: SimSpeaker
-    text: str
-    offset_seconds: float
-
-
-@dataclass(frozen=True, slots=True)
-class SimCampaign:
-    id: str
-    name: str
-    scenario: str
-    from_number: str
-    price_per_minute: float
-    created_at: datetime
-
-
-@dataclass(slots=True, eq=False)
-class SimCall:
-    """One call as the platform knows it. Bulky fields are derived lazily (module docstring)."""
-
-    id: str
-    campaign_id: str
-    campaign_name: str
-    status: SimStatus
-    started_at: datetime
-    ended_at: datetime | None
-    duration_seconds: int
-    to_number: str
-    from_number: str
-    customer_name: str
-    price: float
-    currency: str
-    ended_reason: str | None
-    updated_at: datetime
-    scenario: str
-    seed: int
-    full_turns: int  # turns of the whole conversation once completed
-    flags: int = 0
-    overrides: dict[str, Any] | None = field(default=None, repr=False)
-
-    # -- derived content -------------------------------------------------------------------
-
-    def _override(self, name: str) -> tuple[bool, Any]:
-        if self.overrides is not None and name in self.overrides:
-            return True, self.overrides[name]
-        return False, None
-
-    def _set_override(self, name: str, value: Any) -> None:
-        if self.overrides is None:
-            self.overrides = {}
-        self.overrides[name] = value
-
-    def turns(self) -> Iterator[SimTurn]:
-        """The transcript, generated lazily (no list of 3,000 turns is held)."""
-        found, value = self._override("transcript")
-        if found:
-            yield from value
-            return
-        yield from _render_turns(self)
+class ScriptedCall(Protocol):
+    """What the corpus reads of a call (`dataset.SimCall` is one)."""
 
     @property
-    def transcript(self) -> list[SimTurn]:
-        return list(self.turns())
-
-    @transcript.setter
-    def transcript(self, value: list[SimTurn]) -> None:
-        self._set_override("transcript", list(value))
-
+    def seed(self) -> int: ...
     @property
-    def turn_count(self) -> int:
-        found, value = self._override("transcript")
-        if found:
-            return len(value)
-        return _visible_turns(self)
-
+    def status(self) -> str: ...
     @property
-    def summary(self) -> str | None:
-        found, value = self._override("summary")
-        return value if found else _render_summary(self)  # type: ignore[no-any-return]
-
-    @summary.setter
-    def summary(self, value: str | None) -> None:
-        self._set_override("summary", value)
-
+    def scenario(self) -> str: ...
     @property
-    def extracted_data(self) -> dict[str, Any]:
-        found, value = self._override("extracted_data")
-        return dict(value) if found else _render_extracted(self)
-
-    @extracted_data.setter
-    def extracted_data(self, value: dict[str, Any]) -> None:
-        self._set_override("extracted_data", dict(value))
-
+    def customer_name(self) -> str: ...
     @property
-    def qa_score(self) -> int | None:
-        found, value = self._override("qa_score")
-        return value if found else _render_qa(self)[0]  # type: ignore[no-any-return]
-
-    @qa_score.setter
-    def qa_score(self, value: int | None) -> None:
-        self._set_override("qa_score", value)
-
+    def duration_seconds(self) -> int: ...
     @property
-    def qa_criteria(self) -> dict[str, Any]:
-        found, value = self._override("qa_criteria")
-        return dict(value) if found else _render_qa(self)[1]
-
-    @qa_criteria.setter
-    def qa_criteria(self, value: dict[str, Any]) -> None:
-        self._set_override("qa_criteria", dict(value))
-
+    def full_turns(self) -> int: ...
     @property
-    def recording_url(self) -> str | None:
-        if self.status in ("completed", "voicemail"):
-            return f"{RECORDING_HOST}/{self.id}.mp3"
-        return None
+    def flags(self) -> int: ...
 
-    @property
-    def traits(self) -> frozenset[str]:
-        """Labels for test material: long, empty, non_ascii, pii, injection."""
-        out: set[str] = set()
-        visible = self.turn_count
-        if visible == 0:
-            out.add("empty")
-        if visible >= LONG_CALL_MIN_TURNS:
-            out.add("long")
-        if self.flags & _TRAIT_NON_ASCII or not self.customer_name.isascii():
-            out.add("non_ascii")
-        if self.flags & _TRAIT_PII and self.status == "completed":
-            out.add("pii")
-        if self.flags & _TRAIT_INJECTION and self.status == "completed":
-            out.add("injection")
-        return frozenset(out)
+
+RenderedTurn = tuple[SimSpeaker, str, float]  # speaker, text, seconds from the call's start
 
 
 # --------------------------------------------------------------------------------------------
@@ -550,7 +403,7 @@ _SCRIPTS: dict[str, _Script] = {
 # --------------------------------------------------------------------------------------------
 
 
-def _slots(call: SimCall) -> dict[str, str]:
+def _slots(call: ScriptedCall) -> dict[str, str]:
     rng = random.Random(call.seed ^ 0x5EED)
     first = call.customer_name.split(" ")[0]
     return {
@@ -591,7 +444,7 @@ def _ascii_handle(name: str, rng: random.Random) -> str:
     return ".".join(parts) if parts else f"user{rng.randint(100, 999)}"
 
 
-def _visible_turns(call: SimCall) -> int:
+def _visible_turns(call: ScriptedCall) -> int:
     """How many turns the call shows in its current status (the transcript length)."""
     if call.status == "completed":
         return call.full_turns
@@ -605,15 +458,15 @@ def _visible_turns(call: SimCall) -> int:
     return 0
 
 
-def _in_progress_turns(call: SimCall) -> int:
+def _in_progress_turns(call: ScriptedCall) -> int:
     return max(2, (call.full_turns * 2) // 5)
 
 
-def _failed_turns(call: SimCall) -> int:
+def _failed_turns(call: ScriptedCall) -> int:
     return _bits(call, 40, 4)  # 0-3 turns before the line dropped
 
 
-def _conversation(call: SimCall) -> Iterator[tuple[SimSpeaker, str]]:
+def _conversation(call: ScriptedCall) -> Iterator[tuple[SimSpeaker, str]]:
     """The call's full conversation: exactly `full_turns` (speaker, text) pairs (at least 5).
 
     Consumers take a prefix (in-progress and failed calls), so nothing here depends on status.
@@ -719,13 +572,13 @@ class _Formatter:
         return out
 
 
-def _render_turns(call: SimCall) -> Iterator[SimTurn]:
+def _render_turns(call: ScriptedCall) -> Iterator[RenderedTurn]:
     if call.status in ("busy", "no_answer"):
         return
     if call.status == "voicemail":
         slots = _slots(call)
-        yield SimTurn("system", "Voicemail greeting detected.", 0.0)
-        yield SimTurn(
+        yield "system", "Voicemail greeting detected.", 0.0
+        yield (
             "agent",
             _Formatter(slots)(
                 "Hi {first}, this is {agent} calling. Please call us back at your convenience. Thank you!"
@@ -744,21 +597,21 @@ def _render_turns(call: SimCall) -> Iterator[SimTurn]:
     rng = random.Random(call.seed ^ 0x0FF5E7)
     pace = _pace(call)
     for i, (speaker, text) in enumerate(itertools.islice(_conversation(call), count)):
-        yield SimTurn(speaker, text, round(pace * (i + rng.random() * 0.5), 2))
+        yield speaker, text, round(pace * (i + rng.random() * 0.5), 2)
     if call.status == "failed":
-        yield SimTurn("system", "Call disconnected: media timeout.", float(call.duration_seconds))
+        yield "system", "Call disconnected: media timeout.", float(call.duration_seconds)
 
 
-def _pace(call: SimCall) -> float:
+def _pace(call: ScriptedCall) -> float:
     """Seconds per turn, 3.2-5.7, fixed per call."""
     return 3.2 + _bits(call, 20, 1000) / 400.0
 
 
-def _full_duration(call: SimCall) -> int:
+def _full_duration(call: ScriptedCall) -> int:
     return max(10, math.ceil(max(5, call.full_turns) * _pace(call)))
 
 
-def _render_summary(call: SimCall) -> str | None:
+def _render_summary(call: ScriptedCall) -> str | None:
     if call.status == "in_progress":
         return None
     if call.status == "busy":
@@ -776,7 +629,7 @@ def _render_summary(call: SimCall) -> str | None:
     return text
 
 
-def _render_extracted(call: SimCall) -> dict[str, Any]:
+def _render_extracted(call: ScriptedCall) -> dict[str, Any]:
     if call.status == "voicemail":
         return {"voicemail_left": True, "callback_requested": True}
     if call.status != "completed":
@@ -825,7 +678,7 @@ def _render_extracted(call: SimCall) -> dict[str, Any]:
     return data
 
 
-def _render_qa(call: SimCall) -> tuple[int | None, dict[str, Any]]:
+def _render_qa(call: ScriptedCall) -> tuple[int | None, dict[str, Any]]:
     if call.status != "completed" or _bits(call, 50, 10) == 0:  # QA is not run on every call
         return None, {}
     rng = random.Random(call.seed ^ 0x0A0A)
@@ -849,506 +702,6 @@ def _render_qa(call: SimCall) -> tuple[int | None, dict[str, Any]]:
     return score, criteria
 
 
-# --------------------------------------------------------------------------------------------
-# Generation
-# --------------------------------------------------------------------------------------------
-
-_PHONE_FORMATS: tuple[tuple[str, str, float], ...] = (
-    # (region, template with X = random digit, weight)
-    ("US", "+1{area}{x3}XXXX", 0.55),
-    ("GB", "+447700900XXX", 0.07),
-    ("DE", "+49151XXXXXXXX", 0.07),
-    ("FR", "+336XXXXXXXX", 0.06),
-    ("ES", "+346XXXXXXXX", 0.05),
-    ("JP", "+8190XXXXXXXX", 0.05),
-    ("BR", "+55119XXXXXXXX", 0.08),
-    ("IN", "+919XXXXXXXXX", 0.07),
-)
-_US_AREAS = ("212", "213", "312", "415", "503", "617", "646", "702", "713", "917", "305", "206")
-
-
-def _phone(rng: random.Random, template: str) -> str:
-    out = template.replace("{area}", rng.choice(_US_AREAS)).replace(
-        "{x3}", f"{rng.randint(2, 9)}{rng.randint(0, 9)}{rng.randint(2, 9)}"
-    )
-    return "".join(str(rng.randint(0, 9)) if ch == "X" else ch for ch in out)
-
-
-def _phone_pool(rng: random.Random, size: int) -> list[str]:
-    """`size` E.164 numbers that libphonenumber considers valid (so PII tests have real material)."""
-    import phonenumbers
-
-    pool: list[str] = []
-    weights = [w for _, _, w in _PHONE_FORMATS]
-    attempts = 0
-    while len(pool) < size and attempts < size * 20:
-        attempts += 1
-        _, template, _ = rng.choices(_PHONE_FORMATS, weights)[0]
-        candidate = _phone(rng, template)
-        try:
-            parsed = phonenumbers.parse(candidate, None)
-        except phonenumbers.NumberParseException:
-            continue
-        if phonenumbers.is_valid_number(parsed):
-            pool.append(candidate)
-    return pool or ["+14155550134"]
-
-
-def _uuid(rng: random.Random) -> str:
-    import uuid
-
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
-
-
-def _callcamp_id(rng: random.Random) -> str:
-    alphabet = string.ascii_lowercase + string.digits
-    return "call_" + "".join(rng.choice(alphabet) for _ in range(20))
-
-
-def _make_campaigns(rng: random.Random, count: int, start: datetime) -> list[SimCampaign]:
-    campaigns: list[SimCampaign] = []
-    for i in range(count):
-        if i < len(_CAMPAIGNS):
-            name, scenario = _CAMPAIGNS[i]
-        else:
-            name, scenario = f"Campaign {i + 1}", SCENARIOS[i % len(SCENARIOS)]
-        from_number = f"+1605444{rng.randint(1000, 9999)}"
-        campaigns.append(
-            SimCampaign(
-                id=_uuid(rng),
-                name=name,
-                scenario=scenario,
-                from_number=from_number,
-                price_per_minute=round(rng.uniform(0.07, 0.15), 3),
-                created_at=start - timedelta(days=rng.randint(1, 30)),
-            )
-        )
-    return campaigns
-
-
-def _apply_status(call: SimCall, status: SimStatus, price_per_minute: float) -> None:
-    """Set `status` and every field that follows from it (deterministic in the call's seed)."""
-    call.status = status
-    if status == "completed":
-        duration = _full_duration(call)
-        roll = _bits(call, 3, 100)
-        call.ended_reason = (
-            "customer-ended-call"
-            if roll < 50
-            else "assistant-ended-call"
-            if roll < 92
-            else "silence-timed-out"
-        )
-    elif status == "in_progress":
-        duration = math.ceil(_in_progress_turns(call) * _pace(call))
-        call.ended_reason = None
-    elif status == "voicemail":
-        duration = 18 + _bits(call, 12, 28)
-        call.ended_reason = "voicemail"
-    elif status == "failed":
-        spoken = _failed_turns(call)
-        duration = math.ceil(spoken * _pace(call)) + 1 + _bits(call, 12, 6) if spoken else 0
-        call.ended_reason = "error" if _bits(call, 3, 100) < 60 else "pipeline-error"
-    elif status == "busy":
-        duration = 0
-        call.ended_reason = "customer-busy"
-    else:
-        duration = 0
-        call.ended_reason = "no-answer"
-    call.duration_seconds = duration
-    call.ended_at = None if status == "in_progress" else call.started_at + timedelta(seconds=duration)
-    call.price = round(duration / 60.0 * price_per_minute, 2)
-
-
-@dataclass(slots=True)
-class _Plan:
-    """What must be decided over the whole dataset before calls can be yielded one by one."""
-
-    times: list[int]  # epoch seconds, ascending
-    ids: list[str]  # ascending with time
-    statuses: list[SimStatus]
-    long_turns: dict[int, int]
-    injection: set[int]
-
-
-def _plan(
-    rng: random.Random, *, calls: int, start: datetime, days: int, long_calls: int, id_style: IdStyle
-) -> _Plan:
-    base = int(start.timestamp())
-    span = max(1, days) * 86_400
-    rand = rng.random
-    times = sorted(base + int(rand() * span) for _ in range(calls))
-    ids: list[str] = []
-    next_id = 100_000 + rng.randint(0, 999)
-    for _ in range(calls):
-        if id_style == "numeric":
-            ids.append(str(next_id))
-            next_id += 1 + int(rand() * 3)
-        else:
-            ids.append(_callcamp_id(rng))
-    names = [s for s, _ in _STATUS_WEIGHTS]
-    weights = [w for _, w in _STATUS_WEIGHTS]
-    statuses: list[SimStatus] = rng.choices(names, weights, k=calls)
-    if calls:
-        statuses[-1] = "in_progress"  # the newest call is still running
-        recent = max(1, calls // 400)
-        for i in range(calls - recent, calls - 1):
-            if rng.random() < 0.3:
-                statuses[i] = "in_progress"
-    # Every status present: place missing ones on calls whose status is not unique.
-    for status in STATUSES:
-        if calls < len(STATUSES) or status in statuses:
-            continue
-        counts = {s: statuses.count(s) for s in STATUSES}
-        candidates = [i for i in range(calls - 1) if counts[statuses[i]] > 1]
-        if candidates:
-            statuses[rng.choice(candidates)] = status
-    # Long calls are completed calls away from the newest edge.
-    long_turns: dict[int, int] = {}
-    completed = [i for i, s in enumerate(statuses) if s == "completed"]
-    for n, i in enumerate(rng.sample(completed, min(long_calls, len(completed)))):
-        long_turns[i] = 3_200 if n == 0 else rng.randint(LONG_CALL_MIN_TURNS + 50, 2_900)
-    others = [i for i in completed if i not in long_turns]
-    n_inject = min(len(others), max(2, calls // 500)) if calls >= 20 else 0
-    injection = set(rng.sample(others, n_inject))
-    return _Plan(times=times, ids=ids, statuses=statuses, long_turns=long_turns, injection=injection)
-
-
-def _build_call(
-    rng: random.Random,
-    *,
-    call_id: str,
-    started: datetime,
-    status: SimStatus,
-    campaign: SimCampaign,
-    phones: Sequence[str],
-    currency: str,
-    full_turns: int | None = None,
-    injection: bool = False,
-) -> SimCall:
-    seed = rng.getrandbits(62)
-    rand = rng.random
-    flags = 0
-    if rand() < 0.12:
-        flags |= _TRAIT_NON_ASCII
-    names = _NON_ASCII_NAMES if rand() < 0.15 else _ASCII_NAMES
-    name = names[int(rand() * len(names))]
-    if rand() < 0.05:
-        flags |= _TRAIT_PII
-    if injection:
-        flags |= _TRAIT_INJECTION
-    turns = full_turns if full_turns is not None else 10 + int(rand() * 33)
-    call = SimCall(
-        id=call_id,
-        campaign_id=campaign.id,
-        campaign_name=campaign.name,
-        status=status,
-        started_at=started,
-        ended_at=None,
-        duration_seconds=0,
-        to_number=phones[int(rand() * len(phones))],
-        from_number=campaign.from_number,
-        customer_name=name,
-        price=0.0,
-        currency=currency,
-        ended_reason=None,
-        updated_at=started,
-        scenario=campaign.scenario,
-        seed=seed,
-        full_turns=turns,
-        flags=flags,
-    )
-    _apply_status(call, status, campaign.price_per_minute)
-    call.updated_at = call.ended_at or started
-    return call
-
-
-def iter_calls(
-    *,
-    seed: int = 7,
-    calls: int = 2_000,
-    campaigns: int = 6,
-    start: datetime = DEFAULT_START,
-    days: int = 120,
-    long_calls: int = 3,
-    id_style: IdStyle = "numeric",
-    currency: str = "USD",
-) -> Iterator[SimCall]:
-    """The calls of `generate_dataset(...)` with the same arguments, newest first, one at a time.
-
-    Memory stays small (a few ints per call for the plan); transcripts are never materialised.
-    Raises ValueError for negative counts.
-    """
-    rng, camps = _dataset_start(seed, calls, campaigns, start, days, long_calls)
-    yield from _iter_planned(rng, camps, calls, start, days, long_calls, id_style, currency)
-
-
-def _dataset_start(
-    seed: int, calls: int, campaigns: int, start: datetime, days: int, long_calls: int
-) -> tuple[random.Random, list[SimCampaign]]:
-    """The dataset's RNG and campaigns: what `iter_calls` and `generate_dataset` share."""
-    if calls < 0 or campaigns < 1 or long_calls < 0 or days < 1:
-        raise ValueError("calls and long_calls must be >= 0, campaigns and days >= 1")
-    rng = random.Random(f"call-logs-sim:{seed}")
-    return rng, _make_campaigns(rng, campaigns, start)
-
-
-def _iter_planned(
-    rng: random.Random,
-    camps: list[SimCampaign],
-    calls: int,
-    start: datetime,
-    days: int,
-    long_calls: int,
-    id_style: IdStyle,
-    currency: str,
-) -> Iterator[SimCall]:
-    phones = _phone_pool(rng, min(400, max(20, calls // 4)))
-    plan = _plan(rng, calls=calls, start=start, days=days, long_calls=long_calls, id_style=id_style)
-    campaign_weights = [1.0 + (i % 3) for i in range(len(camps))]
-    for i in range(calls - 1, -1, -1):
-        campaign = rng.choices(camps, campaign_weights)[0]
-        yield _build_call(
-            rng,
-            call_id=plan.ids[i],
-            started=datetime.fromtimestamp(plan.times[i], UTC),
-            status=plan.statuses[i],
-            campaign=campaign,
-            phones=phones,
-            currency=currency,
-            full_turns=plan.long_turns.get(i),
-            injection=i in plan.injection,
-        )
-
-
-def generate_dataset(
-    *,
-    seed: int = 7,
-    calls: int = 2_000,
-    campaigns: int = 6,
-    start: datetime = DEFAULT_START,
-    days: int = 120,
-    long_calls: int = 3,
-    id_style: IdStyle = "numeric",
-    currency: str = "USD",
-) -> SimDataset:
-    """A deterministic dataset: same arguments, same calls (module docstring for the design).
-
-    `id_style="numeric"` gives Prosper-style ids ("100123"); "callcamp" gives "call_…" ids.
-    Raises ValueError for negative counts.
-    """
-    rng, camps = _dataset_start(seed, calls, campaigns, start, days, long_calls)
-    generated = list(_iter_planned(rng, camps, calls, start, days, long_calls, id_style, currency))
-    generated.reverse()  # stored oldest first
-    return SimDataset(
-        seed=seed, campaigns=camps, calls=generated, id_style=id_style, currency=currency, rng=rng
-    )
-
-
-class SimDataset:
-    """A platform account's calls; mutable for tests. Iterates newest first."""
-
-    def __init__(
-        self,
-        *,
-        seed: int,
-        campaigns: list[SimCampaign],
-        calls: Iterable[SimCall],
-        id_style: IdStyle = "numeric",
-        currency: str = "USD",
-        rng: random.Random | None = None,
-    ) -> None:
-        self.seed = seed
-        self.campaigns = list(campaigns)
-        self.id_style: IdStyle = id_style
-        self.currency = currency
-        self._rng = rng or random.Random(f"call-logs-sim:{seed}:extra")
-        self._chrono: list[SimCall] = sorted(calls, key=lambda c: (c.started_at, _id_key(c.id)))
-        self._by_id = {c.id: c for c in self._chrono}
-        self._campaigns_by_id = {c.id: c for c in self.campaigns}
-        self._phones = sorted({c.to_number for c in self._chrono}) or _phone_pool(self._rng, 20)
-        self.version = 0
-        self._views: dict[tuple[Any, ...], list[SimCall]] = {}
-        self._views_version = -1
-        self._totals: dict[int, tuple[list[SimCall], int, float]] = {}
-
-    # -- reading ---------------------------------------------------------------------------
-
-    def __len__(self) -> int:
-        return len(self._chrono)
-
-    def __iter__(self) -> Iterator[SimCall]:
-        return reversed(self._chrono)
-
-    def __contains__(self, call_id: object) -> bool:
-        return call_id in self._by_id
-
-    def __getitem__(self, call_id: str) -> SimCall:
-        return self._by_id[call_id]
-
-    def get(self, call_id: str) -> SimCall | None:
-        return self._by_id.get(call_id)
-
-    @property
-    def calls(self) -> list[SimCall]:
-        """All calls, newest first (a new list)."""
-        return list(reversed(self._chrono))
-
-    def campaign(self, campaign_id: str) -> SimCampaign | None:
-        return self._campaigns_by_id.get(campaign_id)
-
-    def query(
-        self,
-        *,
-        campaign_id: str | None = None,
-        statuses: Iterable[SimStatus] | None = None,
-        start: datetime | None = None,
-        end: datetime | None = None,
-        search: str | None = None,
-    ) -> list[SimCall]:
-        """Calls matching every given filter, newest first. `start`/`end` bound `started_at`
-        inclusively. `search` matches digits of the phone numbers (when it has 3+ digits) or a
-        case-insensitive substring of the campaign or customer name. Cached per version; do not
-        mutate the returned list."""
-        status_key = None if statuses is None else frozenset(statuses)
-        key = (campaign_id, status_key, start, end, search)
-        if self._views_version != self.version:
-            self._views.clear()
-            self._totals.clear()
-            self._views_version = self.version
-        cached = self._views.get(key)
-        if cached is not None:
-            return cached
-        digits = "".join(ch for ch in search or "" if ch.isdigit())
-        needle = (search or "").casefold().strip()
-        out: list[SimCall] = []
-        for call in reversed(self._chrono):
-            if campaign_id is not None and call.campaign_id != campaign_id:
-                continue
-            if status_key is not None and call.status not in status_key:
-                continue
-            if start is not None and call.started_at < start:
-                continue
-            if end is not None and call.started_at > end:
-                continue
-            if needle and not (
-                (
-                    len(digits) >= 3
-                    and (digits in _digits(call.to_number) or digits in _digits(call.from_number))
-                )
-                or needle in call.campaign_name.casefold()
-                or needle in call.customer_name.casefold()
-            ):
-                continue
-            out.append(call)
-        if len(self._views) > 64:
-            self._views.clear()
-            self._totals.clear()
-        self._views[key] = out
-        return out
-
-    def totals(
-        self,
-        *,
-        campaign_id: str | None = None,
-        statuses: Iterable[SimStatus] | None = None,
-        start: datetime | None = None,
-        end: datetime | None = None,
-        search: str | None = None,
-    ) -> tuple[int, int, float]:
-        """(calls, total duration seconds, total price) of `query(...)` with the same filters."""
-        calls = self.query(campaign_id=campaign_id, statuses=statuses, start=start, end=end, search=search)
-        key = id(calls)
-        cached = self._totals.get(key)
-        if cached is None or cached[0] is not calls:
-            cached = (calls, sum(c.duration_seconds for c in calls), round(sum(c.price for c in calls), 2))
-            self._totals[key] = cached
-        return len(calls), cached[1], cached[2]
-
-    # -- mutation (tests) ------------------------------------------------------------------
-
-    def _touch(self) -> None:
-        self.version += 1
-
-    def _clock(self) -> datetime:
-        newest = max((c.updated_at for c in self._chrono), default=DEFAULT_START)
-        return newest + timedelta(minutes=1)
-
-    def add_calls(
-        self, n: int, *, campaign_id: str | None = None, status: SimStatus | None = None
-    ) -> list[SimCall]:
-        """Append `n` calls newer than every existing call; returns them newest first."""
-        if n <= 0:
-            return []
-        campaign_pool = self.campaigns
-        if campaign_id is not None:
-            found = self.campaign(campaign_id)
-            if found is None:
-                raise KeyError(campaign_id)
-            campaign_pool = [found]
-        when = max(
-            (self._chrono[-1].started_at if self._chrono else DEFAULT_START),
-            max((c.updated_at for c in self._chrono), default=DEFAULT_START),
-        )
-        names = [s for s, _ in _STATUS_WEIGHTS]
-        weights = [w for _, w in _STATUS_WEIGHTS]
-        last_numeric = max((_id_key(c.id)[1] for c in self._chrono if c.id.isdigit()), default=100_000)
-        new: list[SimCall] = []
-        for _ in range(n):
-            when = when + timedelta(seconds=self._rng.randint(60, 1_200))
-            if self.id_style == "numeric":
-                last_numeric += self._rng.randint(1, 3)
-                call_id = str(last_numeric)
-            else:
-                call_id = _callcamp_id(self._rng)
-                while call_id in self._by_id:
-                    call_id = _callcamp_id(self._rng)
-            campaign = self._rng.choice(campaign_pool)
-            call = _build_call(
-                self._rng,
-                call_id=call_id,
-                started=when.replace(microsecond=0),
-                status=status or self._rng.choices(names, weights)[0],
-                campaign=campaign,
-                phones=self._phones,
-                currency=self.currency,
-            )
-            self._chrono.append(call)
-            self._by_id[call.id] = call
-            new.append(call)
-        self._touch()
-        new.reverse()
-        return new
-
-    def set_status(self, call_id: str, status: SimStatus) -> SimCall:
-        """Change a call's status (e.g. an in-progress call completing); dependent fields follow.
-
-        Raises KeyError for an unknown id, ValueError for an unknown status.
-        """
-        if status not in STATUSES:
-            raise ValueError(f"unknown status {status!r}")
-        call = self._by_id[call_id]
-        campaign = self.campaign(call.campaign_id)
-        price_per_minute = campaign.price_per_minute if campaign else 0.1
-        clock = self._clock()
-        _apply_status(call, status, price_per_minute)
-        call.updated_at = clock
-        self._touch()
-        return call
-
-    def touch(self) -> None:
-        """Invalidate cached views after mutating a SimCall's fields directly."""
-        self._touch()
-
-
-def _bits(call: SimCall, shift: int, modulo: int) -> int:
+def _bits(call: ScriptedCall, shift: int, modulo: int) -> int:
     """A small number drawn from the call's seed (independent bit ranges for independent traits)."""
     return (call.seed >> shift) % modulo
-
-
-def _digits(text: str) -> str:
-    return "".join(ch for ch in text if ch.isdigit())
-
-
-def _id_key(call_id: str) -> tuple[int, int, str]:
-    return (0, int(call_id), "") if call_id.isdigit() else (1, 0, call_id)
