@@ -14,6 +14,7 @@ import traceback
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from functools import partial
 from http import HTTPStatus
 from typing import Any
 
@@ -703,6 +704,70 @@ async def test_no_more_than_max_concurrency_requests_are_in_flight() -> None:
     await time.run(main)
     assert peak == cap
     assert time.now == pytest.approx(callers / cap)
+
+
+async def test_urgent_requests_go_first_yet_never_past_max_concurrency() -> None:
+    cap = 2
+    time = VirtualTime()
+    in_flight = peak = 0
+    started: list[str] = []
+
+    async def handler(request: httpx2.Request) -> httpx2.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        started.append(request.url.path.rsplit("/", 1)[-1])
+        await time.sleep(1.0)
+        in_flight -= 1
+        return ok({})
+
+    http = make_http(handler, time, max_concurrency=cap)
+
+    async def main() -> None:
+        async with anyio.create_task_group() as group:
+            for n in range(6):
+                group.start_soon(http.get_json, f"/api/calls/d{n}")
+            await anyio.wait_all_tasks_blocked()
+            for n in range(3):
+                group.start_soon(partial(http.get_json, f"/api/calls/u{n}", urgent=True))
+
+    await time.run(main)
+    assert peak == cap
+    # Two details hold the slots; the urgent ones take the next three, in their own order.
+    assert started == ["d0", "d1", "u0", "u1", "u2", "d2", "d3", "d4", "d5"]
+
+
+async def test_callers_cancelled_while_waiting_for_a_connection_leave_every_slot_usable() -> None:
+    time = VirtualTime()
+
+    async def handler(request: httpx2.Request) -> httpx2.Response:
+        await time.sleep(1.0)
+        return ok({})
+
+    http = make_http(handler, time, max_concurrency=2)
+
+    async def main() -> int:
+        async with anyio.create_task_group() as group:
+            with anyio.CancelScope() as waiting:
+                async with anyio.create_task_group() as queued:
+                    for n in range(8):
+                        queued.start_soon(partial(http.get_json, f"/api/calls/{n}", urgent=n % 2 == 0))
+                    await anyio.wait_all_tasks_blocked()
+                    waiting.cancel()
+            answered = 0
+
+            async def one() -> None:
+                nonlocal answered
+                await http.get_json("/api/calls/after")
+                answered += 1
+
+            for _ in range(4):
+                group.start_soon(one)
+        return answered
+
+    start = time.now
+    assert await time.run(main) == 4
+    assert time.now - start == pytest.approx(2.0)  # two slots, two rounds: none was lost
 
 
 # -- paths -----------------------------------------------------------------------------------------

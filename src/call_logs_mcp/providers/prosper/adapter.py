@@ -194,6 +194,7 @@ class ProsperProvider:
                 "from_date": iso_utc(query.from_date),
                 "to_date": iso_utc(query.to_date),
             },
+            urgent=True,  # a listing page is what a sync's detail fetches wait on
         )
         listing = parse_list(body)
         served = listing.page_size or size
@@ -217,6 +218,7 @@ class ProsperProvider:
                 "from_date": iso_utc(query.from_date),
                 "to_date": iso_utc(query.to_date),
             },
+            urgent=True,  # a listing page is what a sync's detail fetches wait on
         )
         listing = parse_list(body)
         if listing.announces_next_page:
