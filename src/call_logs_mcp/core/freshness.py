@@ -78,16 +78,16 @@ class Freshness:
         counts: dict[str, int] = {}
         shown = 0
 
-        def forward_for(name: str) -> Callable[[int, int, int | None], Awaitable[None]]:
-            async def forward(listed: int, fetched: int, total: int | None) -> None:
+        def forward_for(name: str) -> Callable[[int, int | None], Awaitable[None]]:
+            async def forward(synced: int, total: int | None) -> None:
                 # Providers sync side by side: progress is the sum over them, and only grows.
                 nonlocal shown
-                counts[name] = listed + fetched
+                counts[name] = synced
                 done = sum(counts.values())
                 if progress is None or done <= shown:
                     return
                 shown = done
-                await progress(float(done), None, f"syncing the local index: {done} calls listed or fetched")
+                await progress(float(done), None, f"syncing the local index: {done} calls synced")
 
             return forward
 

@@ -390,6 +390,10 @@ class ProviderHttp:
             logger.debug("%s GET %s: no free connection before the deadline", self.provider, path)
             return "timed out waiting for a free connection", None, None, None
         try:
+            if self._clock() >= deadline:
+                # The slot came as the deadline passed: that is a wait for a connection, not a
+                # rate limit (which `_throttle` would report).
+                return "timed out waiting for a free connection", None, None, None
             await self._throttle(skip_pause, deadline)
             timeout = min(self.config.timeout_seconds, deadline - self._clock())
             if timeout <= 0:

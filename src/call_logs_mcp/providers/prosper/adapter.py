@@ -133,6 +133,8 @@ class ProsperProvider:
                     "That cursor was not issued by this server for this listing; omit it to start over."
                 )
             variant = state["v"]
+            # A fresh adapter continuing a stored cursor (a resumed sync) learns the shape from it.
+            self._remember(state["v"])
 
         async def fetch(page: int) -> PlatformPage:
             nonlocal variant
