@@ -407,9 +407,13 @@ async def _sync_provider(
                         await fetch_out.send(job)
                 await reporter.report()
 
+    # Registered before the lister starts, so a page that lists one of these calls again
+    # leaves it to this job.
+    owed = walk.owed_jobs()
+
     async def feed_owed(fetch_out: ObjectSendStream[Job]) -> None:
         async with fetch_out:
-            for job in walk.owed_jobs():
+            for job in owed:
                 await fetch_out.send(job)
 
     async def fetcher(inbox: ObjectReceiveStream[Job], write_out: ObjectSendStream[CallRecord]) -> None:
