@@ -14,6 +14,7 @@ import traceback
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from functools import partial
 from http import HTTPStatus
 from typing import Any
 
@@ -703,6 +704,79 @@ async def test_no_more_than_max_concurrency_requests_are_in_flight() -> None:
     await time.run(main)
     assert peak == cap
     assert time.now == pytest.approx(callers / cap)
+
+
+async def test_urgent_requests_go_first_yet_never_past_max_concurrency() -> None:
+    cap = 2
+    time = VirtualTime()
+    in_flight = peak = 0
+    started: list[str] = []
+    slots_taken = anyio.Event()
+
+    async def handler(request: httpx2.Request) -> httpx2.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        started.append(request.url.path.rsplit("/", 1)[-1])
+        if len(started) == cap:
+            slots_taken.set()
+        await time.sleep(1.0)
+        in_flight -= 1
+        return ok({})
+
+    http = make_http(handler, time, max_concurrency=cap)
+
+    async def main() -> None:
+        async with anyio.create_task_group() as group:
+            for n in range(6):
+                group.start_soon(http.get_json, f"/api/calls/d{n}")
+            await slots_taken.wait()
+            for n in range(3):
+                group.start_soon(partial(http.get_json, f"/api/calls/u{n}", urgent=True))
+
+    await time.run(main)
+    assert peak == cap
+    # Two details hold the slots; the urgent ones take the next three, in their own order.
+    assert started == ["d0", "d1", "u0", "u1", "u2", "d2", "d3", "d4", "d5"]
+
+
+async def test_callers_cancelled_while_waiting_for_a_connection_leave_every_slot_usable() -> None:
+    time = VirtualTime()
+    arrived = 0
+    slots_taken = anyio.Event()
+
+    async def handler(request: httpx2.Request) -> httpx2.Response:
+        nonlocal arrived
+        arrived += 1
+        if arrived == 2:
+            slots_taken.set()
+        await time.sleep(1.0)
+        return ok({})
+
+    http = make_http(handler, time, max_concurrency=2)
+
+    async def main() -> int:
+        async with anyio.create_task_group() as group:
+            with anyio.CancelScope() as waiting:
+                async with anyio.create_task_group() as queued:
+                    for n in range(8):
+                        queued.start_soon(partial(http.get_json, f"/api/calls/{n}", urgent=n % 2 == 0))
+                    await slots_taken.wait()
+                    waiting.cancel()
+            answered = 0
+
+            async def one() -> None:
+                nonlocal answered
+                await http.get_json("/api/calls/after")
+                answered += 1
+
+            for _ in range(4):
+                group.start_soon(one)
+        return answered
+
+    assert await time.run(main) == 4
+    assert arrived == 2 + 4  # the cancelled ones never went out
+    assert time.now == pytest.approx(2.0)  # two slots, two rounds: none was lost
 
 
 # -- paths -----------------------------------------------------------------------------------------

@@ -46,6 +46,13 @@ class Sim:
         ids = self.ids()
         return sum(1 for r in self.app.state.requests if r.path.rsplit("/", 1)[-1] in ids)
 
+    def detail_ids(self) -> list[str]:
+        """The call id of each detail request, in order."""
+        ids = self.ids()
+        return [
+            r.path.rsplit("/", 1)[-1] for r in self.app.state.requests if r.path.rsplit("/", 1)[-1] in ids
+        ]
+
     def ids(self) -> set[str]:
         return {c.id for c in self.dataset}
 
@@ -204,25 +211,25 @@ async def test_progress_counts_up_to_the_result_and_knows_the_total_on_a_first_s
     platform_name: str, store: IndexStore
 ) -> None:
     sim = simulate(platform_name)
-    seen: list[tuple[int, int, int | None]] = []
+    seen: list[tuple[int, int | None]] = []
 
-    async def progress(listed: int, fetched: int, total: int | None) -> None:
-        seen.append((listed, fetched, total))
+    async def progress(done: int, total: int | None) -> None:
+        seen.append((done, total))
 
-    result = await run_sync(store, [sim.source], progress=progress, batch_size=25)
+    await run_sync(store, [sim.source], progress=progress, batch_size=25)
     assert len(seen) > 3
     assert [s[0] for s in seen] == sorted(s[0] for s in seen)
-    assert [s[1] for s in seen] == sorted(s[1] for s in seen)
-    assert seen[-1] == (result.listed, result.fetched, len(sim.dataset))
+    assert seen[-1] == (len(sim.dataset), len(sim.dataset))
 
 
 async def test_a_failure_mid_sync_keeps_what_was_committed_and_raises_the_provider_error(
     platform_name: str, store: IndexStore
 ) -> None:
-    sim = simulate(platform_name, max_retries=0)
+    # Some latency, so that the outage starts while most details are still to fetch.
+    sim = simulate(platform_name, faults=Faults(latency_seconds=0.005), max_retries=0)
 
-    def progress(listed: int, fetched: int, total: int | None) -> None:
-        if fetched >= 40:
+    def progress(done: int, total: int | None) -> None:
+        if done >= 40:
             sim.app.state.faults = Faults(error_rate=1.0, error_statuses=(503,))
 
     with anyio.fail_after(60), pytest.raises(UnavailableError) as caught:
@@ -232,14 +239,18 @@ async def test_a_failure_mid_sync_keeps_what_was_committed_and_raises_the_provid
     assert 40 <= len(kept) < len(sim.dataset)
     assert await store.last_synced(sim.scope, platform_name) is None
 
-    # Calls whose details failed before the outage was declared are kept as listed.
-    without_details = await store.calls_to_recheck(sim.scope[platform_name], platform_name)
+    # Calls listed before the outage whose details were missing are kept as listed.
+    states = await store.stored_states(sim.scope[platform_name], platform_name, kept)
+    without_details = {call_id for call_id, state in states.items() if not state.has_details}
 
     sim.app.state.faults = Faults()
     sim.app.state.requests.clear()
     result = await run_sync(store, [sim.source])
     assert set(await stored_ids(store, sim)) == sim.ids()
-    assert sim.detail_requests() == len(sim.dataset) - len(kept) + len(without_details)
+    # The next sync continues the walk: it fetches the details still missing and those of the
+    # calls not listed yet, each once, and nothing stored with its details again.
+    requested = sim.detail_ids()
+    assert sorted(requested) == sorted((sim.ids() - set(kept)) | without_details)
     assert result.added == len(sim.dataset) - len(kept)
 
 
@@ -314,8 +325,8 @@ async def main() -> None:
     source = sync_source(
         simulated_provider_config("callcamp"), transport=simulated_transport("callcamp", app)
     )
-    def progress(listed: int, fetched: int, total: object) -> None:
-        print(fetched, flush=True)
+    def progress(done: int, total: object) -> None:
+        print(done, flush=True)
     await run_sync(store, [source], progress=progress, batch_size=10)
     print("done", flush=True)
 
@@ -384,8 +395,8 @@ async def test_a_sync_cancelled_by_a_time_budget_keeps_what_it_committed_and_res
     sim = simulate("callcamp", faults=Faults(latency_seconds=0.005))
     fetched_enough = anyio.Event()
 
-    def progress(listed: int, fetched: int, total: int | None) -> None:
-        if fetched >= 30:
+    def progress(done: int, total: int | None) -> None:
+        if done >= 30:
             fetched_enough.set()
 
     with anyio.fail_after(60):

@@ -28,7 +28,8 @@ def _parse_since(text: str | None) -> Any:
 
 
 class ProgressBar:
-    """A progress bar on stderr for `run_sync`'s `(listed, fetched, total)` callback.
+    """A progress bar on stderr for `run_sync`'s `(done, total)` callback: calls synced, out of
+    the platforms' total when they report one.
 
     Drawn only when stderr is a terminal (tqdm's `disable=None`), so logs and pipes stay clean.
     """
@@ -46,11 +47,10 @@ class ProgressBar:
             leave=False,
         )
 
-    def __call__(self, listed: int, fetched: int, total: int | None) -> None:
+    def __call__(self, done: int, total: int | None) -> None:
         if total is not None and self._bar.total != total:
             self._bar.total = total
-        self._bar.n = listed
-        self._bar.set_postfix(details=fetched, refresh=False)
+        self._bar.n = done
         self._bar.refresh()
 
     def close(self) -> None:

@@ -64,9 +64,9 @@ class SyncReport:
         """Per provider still syncing, how far it got, in words."""
         return {
             name: (
-                f"{job.calls_done:,} of {job.total:,} calls listed so far"
+                f"{job.calls_done:,} of {job.total:,} calls indexed so far"
                 if job.total is not None
-                else f"{job.calls_done:,} calls listed so far"
+                else f"{job.calls_done:,} calls indexed so far"
             )
             for name, job in self.running.items()
         }
@@ -234,15 +234,13 @@ class Freshness:
         scope = SyncScope(
             provider=job.provider, campaign_id=job.campaign_id, since=job.since, until=job.until
         )
-        indexed = 0
 
-        async def progress(listed: int, fetched: int, total: int | None) -> None:
-            nonlocal indexed
-            job.calls_done, job.total = max(job.calls_done, listed), total
+        async def progress(done: int, total: int | None) -> None:
+            grew = done > job.calls_done
+            job.calls_done, job.total = max(job.calls_done, done), total
             self._notify()
-            if self.on_indexed is not None and fetched > indexed:
-                indexed = fetched
-                await self.on_indexed()
+            if grew and self.on_indexed is not None:
+                await self.on_indexed()  # the runtime keeps these notices at most every 2 s
 
         try:
             await run_sync(self.index.require(), {job.provider: source}, scope, progress=progress)

@@ -97,6 +97,26 @@ class UpsertCounts(FrozenModel):
     unchanged: int = 0
 
 
+class PendingDetail(FrozenModel):
+    """A call an unfinished walk listed and still owes the details of: its list fingerprint, and
+    how it was listed when it is not stored yet (None: stored as listed)."""
+
+    fingerprint: str
+    listed: CallSummary | None = None
+
+
+class WalkResume(FrozenModel):
+    """Where an unfinished walk of a sync scope stands, so that the next sync continues it: every
+    call listed before `cursor` is stored or in `pending`."""
+
+    began: datetime  # when the walk listed its first page: the time its completion covers
+    cursor: str | None = None  # the platform's opaque cursor for the next page (None: the top)
+    listed_all: bool = False  # nothing left to list, only `pending` details to fetch
+    newest: datetime | None = None  # newest start time the walk has listed
+    done: int = 0  # calls of the walk stored or found unchanged (progress resumes from here)
+    pending: dict[str, PendingDetail] = Field(default_factory=dict)  # by call id
+
+
 class SyncState(FrozenModel):
     """Per (account, provider, scope) bookkeeping of the sync engine."""
 
@@ -112,6 +132,8 @@ class SyncState(FrozenModel):
     # A whole-account sync covers a campaign scope only when the listed records named their
     # campaign (Prosper's guide shape does; CallCamp and Prosper's OpenAPI shape do not).
     names_campaigns: bool = False
+    # Set while a walk of this scope is unfinished (interrupted, or failed part-way).
+    resume: WalkResume | None = None
 
 
 class CampaignListing(FrozenModel):
@@ -145,15 +167,27 @@ def scope_key(campaign_id: str | None, since: datetime | None, until: datetime |
 
 STATE_COLUMNS = (
     "s.campaign_id, s.since, s.until, s.watermark, s.last_synced_at, s.last_attempt_at, s.platform_calls, "
-    "s.platform_duration, s.platform_cost, s.platform_currency, s.status_totals, s.names_campaigns"
+    "s.platform_duration, s.platform_cost, s.platform_currency, s.status_totals, s.names_campaigns, s.resume"
 )
 
 
 def sync_state(scope: str, row: Sequence[Any]) -> SyncState:
     """The `SyncState` of a row of STATE_COLUMNS."""
-    (campaign, since, until, watermark, synced, attempt, calls, duration, cost, currency, statuses, named) = (
-        row
-    )
+    (
+        campaign,
+        since,
+        until,
+        watermark,
+        synced,
+        attempt,
+        calls,
+        duration,
+        cost,
+        currency,
+        statuses,
+        named,
+        resume,
+    ) = row
     platform = None
     if any(v is not None for v in (calls, duration, cost)):
         platform = PlatformTotals(calls=calls, duration_seconds=duration, cost=cost, currency=currency)
@@ -168,7 +202,18 @@ def sync_state(scope: str, row: Sequence[Any]) -> SyncState:
         platform=platform,
         status_totals=json.loads(statuses) if statuses else None,
         names_campaigns=bool(named),
+        resume=_walk_resume(resume),
     )
+
+
+def _walk_resume(text: str | None) -> WalkResume | None:
+    """The stored resume point; one that no longer reads (an older format) means starting over."""
+    if not text:
+        return None
+    try:
+        return WalkResume.model_validate_json(text)
+    except ValidationError:
+        return None
 
 
 def load_call(conn: sqlite3.Connection, rowid: int, body: str) -> Call:

@@ -1,12 +1,14 @@
 """The sync engine: bring the local index up to date with the platforms, incrementally.
 
-A scope is provider × optional campaign × optional date range. For each provider in scope:
+A scope is provider × optional campaign × optional date range. The providers of a run sync side
+by side (one task each). For each provider in scope:
 
 1. List pages newest first. For each listed call compare a fingerprint of how it was listed with
    what is stored: new calls, changed calls, calls stored without details and calls still in
    progress need their details; the rest are unchanged. When the platform's listing already
    carries full calls (Prosper's OpenAPI variant) they are stored as listed, without a detail
-   request.
+   request. List requests are urgent for the HTTP layer: they take the next free connection
+   before the detail requests waiting for one.
 2. Details are fetched by a bounded pool of workers (`max_concurrency`; the HTTP layer enforces
    the platform rate limit and retries 429/5xx) and written by one writer in batches, each batch
    one transaction. A crash loses at most the batch in flight; the next run converges because
@@ -16,27 +18,34 @@ A scope is provider × optional campaign × optional date range. For each provid
    unchanged. The overlap absorbs calls the platform lists late (in-progress calls, clock skew
    between its servers); stored calls that are still in progress (or lack details) and were not
    listed are re-fetched one by one after the walk, until they are final.
+4. A walk that does not finish in one run resumes in the next (`walk.Walk`): the scope's state
+   keeps the platform's cursor after the last page whose calls are all stored, advanced as
+   batches commit. A run that is cancelled (a time budget, Ctrl-C) or fails lets the requests
+   it has under way finish (for `walk.CANCEL_GRACE_SECONDS` at most), stores every call it
+   listed, as listed where details are missing, and saves the cursor after its last page and
+   the details it still owes: the next run lists no page again and fetches no detail twice.
+   A cursor the platform refuses starts the walk from the top again. Completing the walk sets
+   the watermark (covering the newest call the walk listed, in whichever run) and clears it.
 
 Errors: a detail request that still fails after the HTTP layer's retries (5xx, 429, bad JSON)
 does not stop the sync: the call is stored as listed, without details, retried once at the end
 of the run and again by the next sync (`SyncResult.incomplete` counts what is still missing).
 MAX_CONSECUTIVE_FAILURES such failures in a row, a failing listing, or any other error (auth,
-the store) stops the sync: what is committed stays committed, the error propagates as the typed
-`ProviderError` (not an exception group), and the watermark only advances after a complete walk.
-Cancellation (e.g. a time budget) also keeps what was committed, including fetched calls still
-queued for the writer.
+the store) stops that provider's sync: what is committed stays committed, and the watermark only
+advances after a complete walk. A `ProviderError` lets the other providers finish, then
+propagates as the typed error (not an exception group); any other error stops them all.
 """
 
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Generic, Protocol, TypeVar
 
 import anyio
@@ -45,29 +54,40 @@ from anyio.streams.memory import MemoryObjectSendStream as ObjectSendStream
 
 from call_logs_mcp.errors import (
     ConfigurationError,
-    MalformedResponseError,
-    NotFoundError,
+    InvalidArgumentError,
     ProviderError,
-    RateLimitedError,
-    UnavailableError,
 )
-from call_logs_mcp.index.records import CallRecord, FrozenModel, SyncState, UpsertCounts, scope_key
+from call_logs_mcp.index.pipeline import (
+    TRANSIENT,
+    Counters,
+    Reporter,
+    fetch_record,
+    keep_unfinished,
+    refetch,
+    unwrap,
+    write_batches,
+)
+from call_logs_mcp.index.records import (
+    CallRecord,
+    FrozenModel,
+    StoredState,
+    SyncState,
+    scope_key,
+)
 from call_logs_mcp.index.store import IndexStore
+from call_logs_mcp.index.walk import Grace, Job, Walk, as_call
 from call_logs_mcp.models import Call, CallPage, CallQuery, CallStatus, CallSummary, PlatformTotals
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_OVERLAP = timedelta(hours=6)
 DEFAULT_BATCH = 100
-FLUSH_SECONDS = 1.0
-MAX_CONSECUTIVE_FAILURES = 8
-# Failures of one detail request (after the HTTP layer's own retries) that do not stop a sync:
-# the call is stored as listed, without details, retried at the end of the run and by the next.
-TRANSIENT = (UnavailableError, RateLimitedError, MalformedResponseError)
 
-SyncProgress = Callable[[int, int, int | None], Awaitable[None] | None]
-"""`progress(listed, fetched, total)`: calls listed so far, details fetched so far, and the
-number of calls the walk will list when the platform said so (else None)."""
+SyncProgress = Callable[[int, int | None], Awaitable[None] | None]
+"""`progress(done, total)`: calls of the walks handled so far (stored as listed, fetched and
+stored, or found unchanged; a resumed walk counts from where it stopped), summed over the
+providers, and the platforms' total for the scope when each reports one (else None). `done` only
+grows, never exceeds a known total, and reaches it when the walks complete."""
 
 
 # What the engine needs from a platform adapter, structurally: the index knows no platforms.
@@ -171,68 +191,6 @@ def list_fingerprint(call: CallSummary) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 
-def _as_call(summary: CallSummary) -> Call:
-    if isinstance(summary, Call):
-        return summary
-    return Call.model_validate(summary.model_dump())
-
-
-@dataclass
-class _Counters:
-    listed: int = 0
-    fetched: int = 0
-    total: int | None = None
-    counts: UpsertCounts = field(default_factory=UpsertCounts)
-    rechecked: int = 0
-    unchanged_listed: int = 0
-    incomplete: int = 0
-    # Detail requests that failed transiently in a row (any worker); MAX_CONSECUTIVE_FAILURES
-    # of them is an outage, and the sync stops with that error.
-    consecutive_failures: int = 0
-    deferred: dict[str, tuple[CallSummary, str]] = field(default_factory=dict)
-
-    def failed(self, error: ProviderError) -> None:
-        self.consecutive_failures += 1
-        if self.consecutive_failures >= MAX_CONSECUTIVE_FAILURES:
-            raise error
-
-    def add(self, counts: UpsertCounts) -> None:
-        self.counts = UpsertCounts(
-            added=self.counts.added + counts.added,
-            updated=self.counts.updated + counts.updated,
-            unchanged=self.counts.unchanged + counts.unchanged,
-        )
-
-
-class _Reporter:
-    """Sums progress over providers and calls the user's callback (sync or async)."""
-
-    def __init__(self, callback: SyncProgress | None) -> None:
-        self.callback = callback
-        self.parts: dict[str, _Counters] = {}
-
-    async def report(self) -> None:
-        if self.callback is None:
-            return
-        listed = sum(c.listed for c in self.parts.values())
-        fetched = sum(c.fetched for c in self.parts.values())
-        totals = [c.total for c in self.parts.values()]
-        total = sum(t for t in totals if t is not None) if totals and None not in totals else None
-        result = self.callback(listed, fetched, total)
-        if inspect.isawaitable(result):
-            await result
-
-
-def _unwrap(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The first real error in a task group's exception group."""
-    for exc in group.exceptions:
-        if isinstance(exc, BaseExceptionGroup):
-            return _unwrap(exc)
-        if not isinstance(exc, anyio.get_cancelled_exc_class()):
-            return exc
-    return group
-
-
 async def run_sync(
     store: IndexStore,
     providers: Mapping[str, SyncSource[SyncProvider]] | Sequence[SyncSource[SyncProvider]],
@@ -243,11 +201,14 @@ async def run_sync(
     batch_size: int = DEFAULT_BATCH,
     full: bool = False,
 ) -> SyncResult:
-    """Sync `scope` from `providers` into `store`, one provider after the other.
+    """Sync `scope` from `providers` into `store`, the providers side by side.
 
     `full=True` ignores the watermark and walks the whole listing (still fetching details only
-    for what changed). Raises ConfigurationError for a provider not in `providers`, the
-    ProviderError subclasses of the adapters, and StoreError.
+    for what changed). A provider that fails with a ProviderError does not stop the others;
+    once they are done the first such error is raised. Raises ConfigurationError for a provider
+    not in `providers`, the ProviderError subclasses of the adapters, and StoreError (which
+    stops every provider). Cancelled, each provider keeps what it committed and where its walk
+    stands, for the next run to continue.
     """
     scope = scope or SyncScope()
     sources = (
@@ -261,28 +222,83 @@ async def run_sync(
             raise ConfigurationError(f"Provider {scope.provider!r} is not configured (configured: {known}).")
         sources = {scope.provider: sources[scope.provider]}
     started = time.perf_counter()
-    reporter = _Reporter(progress)
-    results: list[ProviderSyncResult] = []
-    for name, source in sorted(sources.items()):
-        counters = reporter.parts[name] = _Counters()
+    reporter = Reporter(progress)
+    results: dict[str, ProviderSyncResult] = {}
+    failures: list[ProviderError] = []
+
+    async def sync_one(name: str, source: SyncSource[SyncProvider], counters: Counters) -> None:
         try:
-            result = await _sync_provider(
+            results[name] = await _sync_provider(
                 store, name, source, scope, counters, reporter, overlap, batch_size, full
             )
-        except BaseExceptionGroup as group:
-            raise _unwrap(group) from None
-        results.append(result)
+        except ProviderError as error:
+            failures.append(error)
+
+    try:
+        async with anyio.create_task_group() as group:
+            for name, source in sorted(sources.items()):
+                counters = reporter.parts[name] = Counters()
+                group.start_soon(sync_one, name, source, counters)
+    except BaseExceptionGroup as group_error:
+        raise unwrap(group_error) from None
+    if failures:
+        raise failures[0]
     await reporter.report()
+    ordered = [results[name] for name in sorted(results)]
     return SyncResult(
-        providers=results,
-        listed=sum(r.listed for r in results),
-        fetched=sum(r.fetched for r in results),
-        added=sum(r.added for r in results),
-        updated=sum(r.updated for r in results),
-        unchanged=sum(r.unchanged for r in results),
-        incomplete=sum(r.incomplete for r in results),
+        providers=ordered,
+        listed=sum(r.listed for r in ordered),
+        fetched=sum(r.fetched for r in ordered),
+        added=sum(r.added for r in ordered),
+        updated=sum(r.updated for r in ordered),
+        unchanged=sum(r.unchanged for r in ordered),
+        incomplete=sum(r.incomplete for r in ordered),
         seconds=round(time.perf_counter() - started, 3),
     )
+
+
+def _classify(
+    calls: Sequence[CallSummary],
+    states: Mapping[str, StoredState],
+    campaign_id: str | None,
+    stop_before: datetime | None,
+    carries_details: bool,
+    counters: Counters,
+) -> tuple[list[Job], bool]:
+    """The jobs a listed page gives (its other calls are unchanged), and whether every call on
+    it is old and unchanged (the walk has reached the previous one's watermark)."""
+    jobs: list[Job] = []
+    all_old_and_unchanged = bool(calls)
+    for summary in calls:
+        fingerprint = list_fingerprint(summary)
+        stored = states.get(summary.call_id)
+        changed = (
+            stored is None
+            or stored.list_hash != fingerprint
+            or not stored.has_details
+            or stored.status is CallStatus.IN_PROGRESS
+        )
+        old = stop_before is not None and summary.started_at is not None and summary.started_at < stop_before
+        if changed or not old:
+            all_old_and_unchanged = False
+        if (
+            not changed
+            and campaign_id is not None
+            and stored is not None
+            and stored.campaign_id != campaign_id
+        ):
+            # Listed under this campaign, stored without it (a whole-account listing of a
+            # platform whose records do not name their campaign): file it here.
+            record = CallRecord(as_call(summary), has_details=False, list_hash=fingerprint)
+            jobs.append(Job(summary.call_id, fingerprint, summary, needs_details=False, record=record))
+        elif not changed:
+            counters.unchanged_listed += 1
+        elif carries_details and isinstance(summary, Call):
+            record = CallRecord(summary, has_details=True, list_hash=fingerprint)
+            jobs.append(Job(summary.call_id, fingerprint, summary, needs_details=False, record=record))
+        else:
+            jobs.append(Job(summary.call_id, fingerprint, summary, needs_details=True))
+    return jobs, all_old_and_unchanged
 
 
 async def _sync_provider(
@@ -290,8 +306,8 @@ async def _sync_provider(
     name: str,
     source: SyncSource[SyncProvider],
     scope: SyncScope,
-    counters: _Counters,
-    reporter: _Reporter,
+    counters: Counters,
+    reporter: Reporter,
     overlap: timedelta,
     batch_size: int,
     full: bool,
@@ -306,103 +322,149 @@ async def _sync_provider(
     query = CallQuery(campaign_id=scope.campaign_id, from_date=scope.since, to_date=scope.until)
     page_size = max(1, provider.info.max_page_size)
     workers = max(1, source.max_concurrency)
+    walk = counters.walk = Walk.start(previous.resume if previous else None, attempt_at)
+    grace = Grace()
 
-    listed_ids: set[str] = set()
-    newest: datetime | None = None
     platform: PlatformTotals | None = None
     reached_watermark = False
 
-    fetch_send, fetch_recv = anyio.create_memory_object_stream[tuple[CallSummary, str]](page_size)
+    def state(*, complete: bool) -> SyncState:
+        names_campaigns = provider.info.capabilities.records_name_campaign
+        if complete:
+            marks = [w for w in (previous.watermark if previous else None, walk.newest) if w is not None]
+            return SyncState(
+                scope=key,
+                campaign_id=scope.campaign_id,
+                since=scope.since,
+                until=scope.until,
+                watermark=max(marks, default=None),
+                # The walk covers the platform as it was when it listed its first page.
+                last_synced_at=walk.began,
+                last_attempt_at=attempt_at,
+                # Totals describe the whole scope from whichever page they came; keep the
+                # previous ones if this platform reports none.
+                platform=platform if platform is not None else (previous.platform if previous else None),
+                status_totals=previous.status_totals if previous else None,
+                names_campaigns=names_campaigns,
+            )
+        return SyncState(
+            scope=key,
+            campaign_id=scope.campaign_id,
+            since=scope.since,
+            until=scope.until,
+            watermark=previous.watermark if previous else None,
+            last_synced_at=previous.last_synced_at if previous else None,
+            last_attempt_at=attempt_at,
+            platform=platform if platform is not None else (previous.platform if previous else None),
+            status_totals=previous.status_totals if previous else None,
+            names_campaigns=previous.names_campaigns if previous else names_campaigns,
+            resume=walk.resume_point(),
+        )
+
+    fetch_send, fetch_recv = anyio.create_memory_object_stream[Job](page_size)
     write_send, write_recv = anyio.create_memory_object_stream[CallRecord](page_size * 2)
 
-    async def lister(
-        fetch_out: ObjectSendStream[tuple[CallSummary, str]], write_out: ObjectSendStream[CallRecord]
-    ) -> None:
-        nonlocal newest, platform, reached_watermark
+    async def list_page(cursor: str | None) -> CallPage:
+        return await provider.list_calls(query, limit=page_size, cursor=cursor)
+
+    async def lister(fetch_out: ObjectSendStream[Job], write_out: ObjectSendStream[CallRecord]) -> None:
+        nonlocal platform, reached_watermark
         async with fetch_out, write_out:
-            cursor: str | None = None
+            stored_cursor = walk.resumed
             first = True
-            while True:
-                page = await provider.list_calls(query, limit=page_size, cursor=cursor)
+            while not walk.listed_all:
+                try:
+                    page = await grace.run(partial(list_page, walk.cursor))
+                except InvalidArgumentError:
+                    if not stored_cursor:
+                        raise
+                    logger.info("%s: the stored listing position was refused; walking from the top", name)
+                    stored_cursor = False
+                    walk.restart(datetime.now(UTC))
+                    continue
+                stored_cursor = False
                 if first:
                     first = False
                     platform = page.totals
-                    if stop_before is None and page.totals is not None:
-                        counters.total = page.totals.calls
+                    counters.total = page.totals.calls if page.totals is not None else None
                 counters.listed += len(page.calls)
-                states = await store.stored_states(account, name, [c.call_id for c in page.calls])
-                carries_details = provider.info.capabilities.list_includes_details
-                all_old_and_unchanged = bool(page.calls)
-                for summary in page.calls:
-                    listed_ids.add(summary.call_id)
-                    if summary.started_at is not None and (newest is None or summary.started_at > newest):
-                        newest = summary.started_at
-                    fingerprint = list_fingerprint(summary)
-                    stored = states.get(summary.call_id)
-                    changed = (
-                        stored is None
-                        or stored.list_hash != fingerprint
-                        or not stored.has_details
-                        or stored.status is CallStatus.IN_PROGRESS
-                    )
-                    old = (
-                        stop_before is not None
-                        and summary.started_at is not None
-                        and summary.started_at < stop_before
-                    )
-                    if changed or not old:
-                        all_old_and_unchanged = False
-                    if (
-                        not changed
-                        and scope.campaign_id is not None
-                        and stored is not None
-                        and (stored.campaign_id != scope.campaign_id)
-                    ):
-                        # Listed under this campaign, stored without it (a whole-account listing
-                        # of a platform whose records do not name their campaign): file it here.
-                        await write_out.send(
-                            CallRecord(_as_call(summary), has_details=False, list_hash=fingerprint)
-                        )
-                    elif not changed:
-                        counters.unchanged_listed += 1
-                    elif carries_details and isinstance(summary, Call):
-                        await write_out.send(CallRecord(summary, True, fingerprint))
+                with anyio.CancelScope(shield=True):
+                    # A short local read, shielded so that a page listed is always registered.
+                    states = await store.stored_states(account, name, [c.call_id for c in page.calls])
+                jobs, reached = _classify(
+                    page.calls,
+                    states,
+                    scope.campaign_id,
+                    stop_before,
+                    provider.info.capabilities.list_includes_details,
+                    counters,
+                )
+                reached_watermark = reached_watermark or reached
+                for job in walk.take_page(list(page.calls), jobs, page.next_cursor, last=reached):
+                    if job.record is not None:
+                        await write_out.send(job.record)
                     else:
-                        await fetch_out.send((summary, fingerprint))
+                        await fetch_out.send(job)
                 await reporter.report()
-                if all_old_and_unchanged:
-                    reached_watermark = True
-                    return
-                cursor = page.next_cursor
-                if cursor is None:
-                    return
 
-    async def fetcher(
-        inbox: ObjectReceiveStream[tuple[CallSummary, str]], write_out: ObjectSendStream[CallRecord]
-    ) -> None:
+    # Registered before the lister starts, so a page that lists one of these calls again
+    # leaves it to this job.
+    owed = walk.owed_jobs()
+
+    async def feed_owed(fetch_out: ObjectSendStream[Job]) -> None:
+        async with fetch_out:
+            for job in owed:
+                await fetch_out.send(job)
+
+    async def fetcher(inbox: ObjectReceiveStream[Job], write_out: ObjectSendStream[CallRecord]) -> None:
         async with inbox, write_out:
-            async for summary, fingerprint in inbox:
+            async for job in inbox:
+                record: CallRecord | None
                 try:
-                    record = await _fetch_record(provider, summary, fingerprint)
+                    record = await grace.run(partial(fetch_record, provider, job))
                 except TRANSIENT as error:
                     counters.failed(error)
-                    counters.deferred[summary.call_id] = (summary, fingerprint)
-                    record = CallRecord(_as_call(summary), has_details=False, list_hash=fingerprint)
+                    counters.deferred[job.call_id] = (job.summary, job.fingerprint)
+                    if job.summary is None:
+                        walk.drop(job)  # still stored as listed, still owed
+                        continue
+                    record = CallRecord(as_call(job.summary), has_details=False, list_hash=job.fingerprint)
                 else:
                     counters.consecutive_failures = 0
                     counters.fetched += 1
+                    if record is None:
+                        walk.drop(job, gone=True)
+                        continue
+                job.record = record
                 await write_out.send(record)
 
-    async def writer(inbox: ObjectReceiveStream[CallRecord]) -> None:
-        await _write_batches(store, account, name, inbox, counters, reporter, batch_size)
+    async def committed(records: list[CallRecord]) -> None:
+        if walk.committed(records):
+            await store.save_sync_state(account, name, state(complete=False))
 
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(writer, write_recv)
-        for _ in range(workers):
-            tg.start_soon(fetcher, fetch_recv.clone(), write_send.clone())
-        tg.start_soon(lister, fetch_send, write_send.clone())
-        fetch_recv.close()
-        write_send.close()
+    async def writer(inbox: ObjectReceiveStream[CallRecord]) -> None:
+        await write_batches(store, account, name, inbox, counters, reporter, batch_size, committed)
+        grace.stop()
+
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(grace.watch)
+            tg.start_soon(writer, write_recv)
+            for _ in range(workers):
+                tg.start_soon(fetcher, fetch_recv.clone(), write_send.clone())
+            tg.start_soon(feed_owed, fetch_send.clone())
+            tg.start_soon(lister, fetch_send, write_send.clone())
+            fetch_recv.close()
+            write_send.close()
+    except BaseException as stopped:
+        with anyio.CancelScope(shield=True):
+            await keep_unfinished(store, account, name, walk, counters, partial(state, complete=False))
+        if isinstance(stopped, BaseExceptionGroup):
+            raise unwrap(stopped) from None
+        raise
+
+    await store.save_sync_state(account, name, state(complete=True))
+    counters.complete = True
 
     # Second chances: details that failed during the walk, then (when the walk stopped at the
     # watermark) stored calls still in progress or without details that were not listed.
@@ -413,31 +475,13 @@ async def _sync_provider(
         pending = await store.calls_to_recheck(
             account, name, campaign_id=scope.campaign_id, since=scope.since, until=scope.until
         )
-        retry += [(call_id, None, None) for call_id in pending if call_id not in listed_ids]
+        listed = set(walk.seen)
+        retry += [(call_id, None, None) for call_id in pending if call_id not in listed]
     if retry:
-        await _refetch(store, name, source, retry, counters, reporter, batch_size, workers)
-
-    new_watermark = max((w for w in (watermark, newest) if w is not None), default=None)
-    if previous is not None and previous.watermark is not None and new_watermark is not None:
-        new_watermark = max(new_watermark, previous.watermark)
-    await store.save_sync_state(
-        account,
-        name,
-        SyncState(
-            scope=key,
-            campaign_id=scope.campaign_id,
-            since=scope.since,
-            until=scope.until,
-            watermark=new_watermark,
-            last_synced_at=attempt_at,
-            last_attempt_at=attempt_at,
-            # Totals describe the whole scope only when the walk started from the top, which it
-            # always does; keep the previous ones if this platform reports none.
-            platform=platform if platform is not None else (previous.platform if previous else None),
-            status_totals=previous.status_totals if previous else None,
-            names_campaigns=provider.info.capabilities.records_name_campaign,
-        ),
-    )
+        try:
+            await refetch(store, name, source, retry, counters, reporter, batch_size, workers)
+        except BaseExceptionGroup as group:
+            raise unwrap(group) from None
     return ProviderSyncResult(
         provider=name,
         listed=counters.listed,
@@ -450,118 +494,3 @@ async def _sync_provider(
         reached_watermark=reached_watermark,
         platform_calls=platform.calls if platform else None,
     )
-
-
-async def _fetch_record(provider: SyncProvider, summary: CallSummary, fingerprint: str) -> CallRecord:
-    try:
-        call = await provider.get_call(summary.call_id)
-    except NotFoundError:
-        # Listed but gone (or not yet visible) in detail: keep what the listing said; the next
-        # sync tries again because the record has no details.
-        logger.info("%s: a listed call has no detail record yet", provider.info.name)
-        return CallRecord(_as_call(summary), has_details=False, list_hash=fingerprint)
-    if call.campaign_id is None and summary.campaign_id is not None:
-        call = call.model_copy(update={"campaign_id": summary.campaign_id})
-    return CallRecord(call, has_details=True, list_hash=fingerprint)
-
-
-async def _write_batches(
-    store: IndexStore,
-    account: str,
-    name: str,
-    inbox: ObjectReceiveStream[CallRecord],
-    counters: _Counters,
-    reporter: _Reporter,
-    batch_size: int,
-) -> None:
-    batch: list[CallRecord] = []
-
-    async def flush() -> None:
-        if not batch:
-            return
-        counters.add(await store.upsert(account, name, batch))
-        batch.clear()  # only once committed: a cancelled write is retried below
-        await reporter.report()
-
-    async with inbox:
-        try:
-            deadline = time.monotonic() + FLUSH_SECONDS
-            while True:
-                record: CallRecord | None = None
-                with anyio.move_on_after(max(0.0, deadline - time.monotonic())):
-                    try:
-                        record = await inbox.receive()
-                    except anyio.EndOfStream:
-                        break
-                if record is not None:
-                    batch.append(record)
-                if len(batch) >= batch_size or time.monotonic() >= deadline:
-                    await flush()
-                    deadline = time.monotonic() + FLUSH_SECONDS
-            await flush()
-        except BaseException:
-            # Another task failed (or we were cancelled): keep what was already fetched,
-            # including records still queued for us.
-            while True:
-                try:
-                    batch.append(inbox.receive_nowait())
-                except (anyio.WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
-                    break
-            with anyio.CancelScope(shield=True):
-                try:
-                    await flush()
-                except Exception:
-                    logger.warning("could not save the last batch of an interrupted sync")
-            raise
-
-
-async def _refetch(
-    store: IndexStore,
-    name: str,
-    source: SyncSource[SyncProvider],
-    items: list[tuple[str, CallSummary | None, str | None]],
-    counters: _Counters,
-    reporter: _Reporter,
-    batch_size: int,
-    workers: int,
-) -> None:
-    """Fetch these calls' details once more: (id, listed summary or None, list fingerprint)."""
-    ids_send, ids_recv = anyio.create_memory_object_stream[tuple[str, CallSummary | None, str | None]](
-        workers
-    )
-    write_send, write_recv = anyio.create_memory_object_stream[CallRecord](batch_size)
-
-    async def feed(out: ObjectSendStream[tuple[str, CallSummary | None, str | None]]) -> None:
-        async with out:
-            for item in items:
-                await out.send(item)
-
-    async def fetcher(
-        inbox: ObjectReceiveStream[tuple[str, CallSummary | None, str | None]],
-        write_out: ObjectSendStream[CallRecord],
-    ) -> None:
-        async with inbox, write_out:
-            async for call_id, summary, fingerprint in inbox:
-                try:
-                    call = await source.provider.get_call(call_id)
-                except NotFoundError:
-                    continue
-                except TRANSIENT as error:
-                    counters.failed(error)
-                    counters.incomplete += 1
-                    continue
-                counters.consecutive_failures = 0
-                counters.fetched += 1
-                if summary is None:
-                    counters.rechecked += 1
-                elif call.campaign_id is None and summary.campaign_id is not None:
-                    call = call.model_copy(update={"campaign_id": summary.campaign_id})
-                await write_out.send(CallRecord(call, True, fingerprint))
-
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(_write_batches, store, source.account, name, write_recv, counters, reporter, batch_size)
-        for _ in range(workers):
-            tg.start_soon(fetcher, ids_recv.clone(), write_send.clone())
-        tg.start_soon(feed, ids_send)
-        ids_recv.close()
-        write_send.close()

@@ -195,8 +195,8 @@ def save_sync_state(
     conn.execute(
         "INSERT OR REPLACE INTO sync_state (source, scope, campaign_id, since, until, watermark, "
         "last_synced_at, last_attempt_at, platform_calls, platform_duration, platform_cost, "
-        "platform_currency, status_totals, names_campaigns) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "platform_currency, status_totals, names_campaigns, resume) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             source,
             state.scope,
@@ -212,6 +212,7 @@ def save_sync_state(
             platform.currency if platform else None,
             json.dumps(state.status_totals) if state.status_totals is not None else None,
             int(state.names_campaigns),
+            state.resume.model_dump_json() if state.resume is not None else None,
         ),
     )
 

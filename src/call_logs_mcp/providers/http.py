@@ -28,7 +28,9 @@ backoff) is honoured exactly, and pauses the other requests of this provider too
 or the sum of the hinted waits in one call, would exceed `config.max_retry_wait_seconds`, the call
 fails fast: `RateLimitedError(retry_after=hint)` for 429. So no call hangs on a hostile hint.
 
-Throughput: at most `config.max_concurrency` requests in flight, and with
+Throughput: at most `config.max_concurrency` requests in flight (`urgent=True` requests, which
+adapters pass for listing pages, take the next free slot before waiting non-urgent ones, so a
+sync's listing never queues behind its own detail fetches), and with
 `config.requests_per_second` set, request starts are spaced at least `1/rps` apart (retries too),
 which holds under any number of concurrent callers. All sleeping goes through the injectable
 `sleep`/`clock`, so tests run on virtual time.
@@ -46,6 +48,7 @@ import math
 import random as _random
 import re
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -54,6 +57,7 @@ from typing import Any, Self
 from urllib.parse import unquote
 
 import anyio
+import anyio.lowlevel
 import httpx2
 
 from call_logs_mcp import __version__
@@ -166,6 +170,46 @@ class _BodyTooLarge(Exception):
     pass
 
 
+class _Slots:
+    """At most `capacity` holders; a freed slot goes to the longest-waiting urgent request, else
+    to the longest-waiting other one (FIFO within each class)."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.in_use = 0
+        self._urgent: deque[anyio.Event] = deque()
+        self._normal: deque[anyio.Event] = deque()
+
+    async def acquire(self, urgent: bool) -> None:
+        """Wait for a slot. Cancellable while waiting; a slot handed over as it is cancelled is
+        passed on, never lost."""
+        await anyio.lowlevel.checkpoint_if_cancelled()
+        ahead = self._urgent if urgent else (self._urgent or self._normal)
+        if self.in_use < self.capacity and not ahead:
+            self.in_use += 1
+            await anyio.lowlevel.cancel_shielded_checkpoint()
+            return
+        event = anyio.Event()
+        queue = self._urgent if urgent else self._normal
+        queue.append(event)
+        try:
+            await event.wait()
+        except BaseException:
+            if event.is_set():
+                self.release()  # ours already: pass it on
+            else:
+                queue.remove(event)
+            raise
+
+    def release(self) -> None:
+        # The slot passes straight to the next waiter, so nobody can overtake it in between.
+        queue = self._urgent or self._normal
+        if queue:
+            queue.popleft().set()
+        else:
+            self.in_use -= 1
+
+
 class ProviderHttp:
     """GET JSON from one platform. Raises the `ProviderError` subclasses named in `errors`.
 
@@ -201,7 +245,7 @@ class ProviderHttp:
         self._backoff_base = config.retry_backoff_seconds if backoff_base is None else backoff_base
         self._backoff_cap = backoff_cap
         self._max_body_bytes = max_body_bytes
-        self._limiter = anyio.CapacityLimiter(config.max_concurrency)
+        self._slots = _Slots(config.max_concurrency)
         rps = config.requests_per_second
         self._interval = 1.0 / rps if rps else 0.0
         self._next_slot = -math.inf
@@ -228,8 +272,12 @@ class ProviderHttp:
     ) -> None:
         await self.aclose()
 
-    async def get_json(self, path: str, params: QueryParams | None = None) -> Any:
+    async def get_json(self, path: str, params: QueryParams | None = None, *, urgent: bool = False) -> Any:
         """The decoded JSON body of `GET path?params` (None-valued params are dropped).
+
+        `urgent=True` (listing pages) takes the next free connection slot before the non-urgent
+        requests already waiting for one; `config.max_concurrency` still caps requests in
+        flight, and the rate limit applies as to any other request.
 
         `path` must be a plain path under the base URL (`/api/calls/<path_segment(id)>`).
         Raises InvalidArgumentError for any other path (absolute URLs, `//host`, traversal; nothing
@@ -250,7 +298,7 @@ class ProviderHttp:
         deadline = self._clock() + self.config.deadline_seconds
         for attempt in range(1, attempts + 1):
             failure, status, hint, body = await self._attempt(
-                request, path, attempt, attempts, skip_pause, deadline
+                request, path, attempt, attempts, skip_pause, deadline, urgent
             )
             skip_pause = False
             if failure is None:
@@ -328,6 +376,7 @@ class ProviderHttp:
         attempts: int,
         skip_pause: bool,
         deadline: float,
+        urgent: bool = False,
     ) -> tuple[str | None, int | None, float | None, bytes | None]:
         """One throttled send before `deadline`: (failure kind or None, status, Retry-After hint,
         2xx body).
@@ -336,11 +385,15 @@ class ProviderHttp:
         slot (a Retry-After pause, or the client-side rate limit) lies past the deadline.
         """
         with anyio.move_on_after(max(0.0, deadline - self._clock())) as queued:
-            await self._limiter.acquire()
+            await self._slots.acquire(urgent)
         if queued.cancelled_caught:
             logger.debug("%s GET %s: no free connection before the deadline", self.provider, path)
             return "timed out waiting for a free connection", None, None, None
         try:
+            if self._clock() >= deadline:
+                # The slot came as the deadline passed: that is a wait for a connection, not a
+                # rate limit (which `_throttle` would report).
+                return "timed out waiting for a free connection", None, None, None
             await self._throttle(skip_pause, deadline)
             timeout = min(self.config.timeout_seconds, deadline - self._clock())
             if timeout <= 0:
@@ -370,7 +423,7 @@ class ProviderHttp:
             except httpx2.RequestError:
                 raise UnavailableError(self.provider, "request failed") from None
         finally:
-            self._limiter.release()
+            self._slots.release()
         logger.debug("%s GET %s -> %d (attempt %d/%d)", self.provider, path, status, attempt, attempts)
         if 200 <= status < 300:
             return None, status, None, body

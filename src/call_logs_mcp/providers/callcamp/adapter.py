@@ -118,6 +118,7 @@ class CallCampProvider:
                     "page": page + 1,
                     "limit": start.size,
                 },
+                urgent=True,  # a listing page is what a sync's detail fetches wait on
             )
             listing = parse_list(body)
             return PlatformPage(

@@ -133,6 +133,8 @@ class ProsperProvider:
                     "That cursor was not issued by this server for this listing; omit it to start over."
                 )
             variant = state["v"]
+            # A fresh adapter continuing a stored cursor (a resumed sync) learns the shape from it.
+            self._remember(state["v"])
 
         async def fetch(page: int) -> PlatformPage:
             nonlocal variant
@@ -194,6 +196,7 @@ class ProsperProvider:
                 "from_date": iso_utc(query.from_date),
                 "to_date": iso_utc(query.to_date),
             },
+            urgent=True,  # a listing page is what a sync's detail fetches wait on
         )
         listing = parse_list(body)
         served = listing.page_size or size
@@ -217,6 +220,7 @@ class ProsperProvider:
                 "from_date": iso_utc(query.from_date),
                 "to_date": iso_utc(query.to_date),
             },
+            urgent=True,  # a listing page is what a sync's detail fetches wait on
         )
         listing = parse_list(body)
         if listing.announces_next_page:
