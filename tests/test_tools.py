@@ -331,7 +331,9 @@ async def test_list_campaigns_explains_calls_whose_record_names_no_campaign(tmp_
             result = await client.call_tool("list_campaigns", {})
     rows = data_of(result)["campaigns"]
     assert [r["campaign_id"] for r in rows] == [None]
-    assert "summarize_campaign or search_transcripts has been called with that campaign_id" in text_of(result)
+    assert "once it is named in the campaigns file (CALL_LOGS_CAMPAIGNS) or asked for by id" in text_of(
+        result
+    )
 
 
 async def test_list_campaigns_turns_names_into_ids_with_counts(tmp_path: Path) -> None:

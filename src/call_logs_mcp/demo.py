@@ -10,6 +10,7 @@ directory removed on exit. `Settings.demo` stays True so the server says so in i
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import tempfile
@@ -86,10 +87,28 @@ def demo_environment(
         for name, dataset in datasets.items():
             transports[name] = simulated_transport(name, simulated_app(name, dataset))
             providers[name] = simulated_provider_config(name)
+        campaigns = directory / "campaigns.toml"
+        campaigns.write_text(campaigns_file(datasets), encoding="utf-8")
         demo_settings = settings.model_copy(
-            update={"providers": providers, "db": directory / "calls.db", "demo": True}
+            update={
+                "providers": providers,
+                "db": directory / "calls.db",
+                "demo": True,
+                "campaigns": campaigns,
+            }
         )
         logger.debug("Demo environment in %s", directory)
         yield DemoEnvironment(settings=demo_settings, transports=transports, directory=directory)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def campaigns_file(datasets: Mapping[str, SimDataset]) -> str:
+    """The campaigns file (`CALL_LOGS_CAMPAIGNS`) naming every simulated campaign, as a team would
+    write one for its own campaigns."""
+    lines: list[str] = []
+    for name, dataset in sorted(datasets.items()):
+        lines.append(f"[{name}]")
+        lines.extend(f"{json.dumps(c.id)} = {json.dumps(c.name)}" for c in dataset.campaigns)
+        lines.append("")
+    return "\n".join(lines)

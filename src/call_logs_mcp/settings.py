@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     # Longest a tool answer waits for the sync of a stale scope before it answers from what is
     # indexed (saying so): syncs run in the background and go on after the answer.
     wait_seconds: float = Field(default=3.0, ge=0, le=600)
+    # CALL_LOGS_CAMPAIGNS: a TOML file naming campaigns per platform (see core.directory).
+    campaigns: Path | None = None
     redact: bool = True
     demo: bool = False
     http_token: SecretStr | None = None

@@ -36,7 +36,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     if args.log_level:
         overrides["log_level"] = args.log_level
     try:
-        return load_settings(None, **overrides)
+        settings = load_settings(None, **overrides)
     except Exception as exc:  # pydantic ValidationError: name the fields, never the values
         from pydantic import ValidationError
 
@@ -47,6 +47,12 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
             names = ", ".join(f"CALL_LOGS_{f.upper()}" for f in fields)
             raise ConfigurationError(f"Invalid setting: {names}.") from None
         raise
+    if settings.campaigns is not None:  # a bad campaigns file stops the start, saying why
+        from call_logs_mcp.core.directory import load_directory
+        from call_logs_mcp.providers import PLATFORMS
+
+        load_directory(settings.campaigns, PLATFORMS)
+    return settings
 
 
 def run(coro: Any) -> int:

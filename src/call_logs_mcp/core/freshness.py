@@ -100,6 +100,7 @@ class Freshness:
         wait_seconds: float = 3.0,
         concurrency: Mapping[str, int] | None = None,
         on_indexed: Callable[[], Awaitable[None]] | None = None,
+        declared: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self.index = index
         self.providers = providers
@@ -107,6 +108,7 @@ class Freshness:
         self.wait_seconds = wait_seconds
         self.concurrency = dict(concurrency or {})
         self.on_indexed = on_indexed
+        self.declared = {name: list(ids) for name, ids in (declared or {}).items()}
         self._jobs: dict[JobKey, SyncJob] = {}
         self._last_errors: dict[JobKey, str] = {}
         self._group: TaskGroup | None = None
@@ -115,13 +117,18 @@ class Freshness:
     @asynccontextmanager
     async def running(self, *, sync_all: bool = True) -> AsyncIterator[None]:
         """Run syncs in the background while inside; with `sync_all`, start by syncing every
-        configured account (newest calls first), side by side."""
+        configured account (newest calls first), side by side, and every campaign the campaigns
+        file declares (a platform whose records do not name their campaign tells a call's
+        campaign only to a listing filtered by it)."""
         async with anyio.create_task_group() as group:
             self._group = group
             try:
                 if sync_all and self.index.store is not None:
                     for name in self.providers:
                         await self._ensure(name, None, None, None)
+                    for name, campaigns in self.declared.items():
+                        for campaign_id in campaigns:
+                            await self._ensure(name, campaign_id, None, None)
                 yield
             finally:
                 self._group = None

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, TypeVar
 import anyio
 
 from call_logs_mcp.core.campaigns import CampaignProbe, campaign_absent_note, no_calls_message, probe_campaign
+from call_logs_mcp.core.directory import CampaignDirectory
 from call_logs_mcp.core.freshness import Freshness, Progress, ScopeCoverage, SyncReport
 from call_logs_mcp.core.local_index import LocalIndex
 from call_logs_mcp.errors import InvalidArgumentError, NotFoundError, StoreError
@@ -41,6 +42,7 @@ class SearchOutcome:
 class CampaignOutcome:
     summary: CampaignSummary
     report: SyncReport
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -66,6 +68,7 @@ async def search(
     cursor: str | None,
     progress: Progress | None,
     fit: Callable[[SearchOutcome], tuple[int, Fitted]],
+    notes: Sequence[str] = (),
 ) -> Fitted:
     """Transcript search over the index of `names`, after syncing a stale scope, as `fit` renders it.
 
@@ -101,7 +104,7 @@ async def search(
         )
 
     coverage = await fresh.coverage(names, filters.campaign_id, report)
-    outcome = SearchOutcome(result=await run(limit), coverage=coverage)
+    outcome = SearchOutcome(result=await run(limit), coverage=coverage, notes=list(notes))
     if filters.campaign_id is not None and cursor is None and not outcome.result.total_hits:
         note = await campaign_absent_note(fresh.providers, names, filters.campaign_id)
         outcome.notes.extend([note] if note else [])
@@ -183,13 +186,35 @@ async def summarize_campaign(
 
 
 async def list_campaigns(
-    fresh: Freshness, names: Sequence[str], *, progress: Progress | None
+    fresh: Freshness, names: Sequence[str], *, progress: Progress | None, directory: CampaignDirectory
 ) -> CampaignsOutcome:
-    """Campaigns per provider from the index (synced first when stale). Raises StoreError."""
+    """Campaigns per provider from the index (synced first when stale), each with what tells a
+    person which it is: its name (the campaigns file's, else the platform's) or its calls by
+    status and usual opening line; campaigns the file declares are listed even before any of
+    their calls is indexed. Raises StoreError."""
+    from call_logs_mcp.index import CampaignListing
+
     store = fresh.index.require()
     report = await fresh.sync_if_stale(names, progress=progress)
-    listings = await store.list_campaigns(fresh.index.scope(names))
-    return CampaignsOutcome(campaigns=[c for c in listings if c.provider in names], report=report)
+    listings = await store.list_campaigns(fresh.index.scope(names), describe=True)
+    campaigns = [
+        c.model_copy(update={"name": directory.name_of(c.provider, c.campaign_id) or c.name})
+        for c in listings
+        if c.provider in names
+    ]
+    listed = {(c.provider, c.campaign_id) for c in campaigns}
+    for name in names:
+        for campaign_id in directory.declared(name):
+            if (name, campaign_id) not in listed:
+                campaigns.append(
+                    CampaignListing(
+                        provider=name,
+                        campaign_id=campaign_id,
+                        name=directory.name_of(name, campaign_id),
+                        indexed_calls=0,
+                    )
+                )
+    return CampaignsOutcome(campaigns=campaigns, report=report)
 
 
 async def recent_calls(

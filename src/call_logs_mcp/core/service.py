@@ -7,13 +7,14 @@ questions to `core.queries` (which sync through `core.freshness` first). Argumen
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from call_logs_mcp.core import locate, queries
 from call_logs_mcp.core.arguments import check_limit, parse_call_ref, required_campaign_id
 from call_logs_mcp.core.campaigns import campaign_absent_note
+from call_logs_mcp.core.directory import CampaignDirectory, Resolved, resolve
 from call_logs_mcp.core.freshness import Freshness, Progress
 from call_logs_mcp.core.local_index import LocalIndex
 from call_logs_mcp.core.merge import MergedPage, merge_calls
@@ -57,8 +58,10 @@ class CallLogService:
         store_error: str | None = None,
         concurrency: Mapping[str, int] | None = None,
         on_indexed: Callable[[], Awaitable[None]] | None = None,
+        directory: CampaignDirectory | None = None,
     ) -> None:
         self.providers = dict(providers)
+        self.directory = directory or CampaignDirectory()
         self.index = LocalIndex(store=store, accounts=dict(accounts or {}), error=store_error)
         self.freshness = Freshness(
             self.index,
@@ -67,6 +70,7 @@ class CallLogService:
             wait_seconds=wait_seconds,
             concurrency=concurrency,
             on_indexed=on_indexed,
+            declared={name: self.directory.declared(name) for name in self.providers},
         )
 
     @property
@@ -105,12 +109,38 @@ class CallLogService:
         """
         check_limit(limit)
         names = self.resolve_providers(provider)
+        notes: list[str] = []
+        if query.campaign_id is not None:
+            names, query, notes = await self._named_campaign(names, query)
         page = await merge_calls({n: self.providers[n] for n in names}, query, limit=limit, cursor=cursor)
+        page.notes.extend(notes)
         if query.campaign_id is not None and cursor is None and not page.rows:
             note = await campaign_absent_note(self.providers, names, query.campaign_id)
             if note is not None:
                 page.notes.append(note)
         return page
+
+    async def _named_campaign(
+        self, names: list[str], query: CallQuery
+    ) -> tuple[list[str], CallQuery, list[str]]:
+        """The query's campaign as an id (a name resolved, see `core.directory`), the platforms
+        to ask (the one holding a named campaign), and the sentence saying what a name meant."""
+        assert query.campaign_id is not None
+        found = await self._resolve_campaign(query.campaign_id, names)
+        if found.note is None:
+            return names, query, []
+        narrowed = [found.provider] if found.provider in names else names
+        return narrowed, query.model_copy(update={"campaign_id": found.campaign_id}), [found.note]
+
+    async def _resolve_campaign(self, value: str, names: Sequence[str]) -> Resolved:
+        """Raises InvalidArgumentError for a name several campaigns answer to."""
+        known: dict[str, dict[str, str | None]] = {n: dict(self.directory.names.get(n, {})) for n in names}
+        if self.index.store is not None:
+            for listing in await self.index.store.list_campaigns(self.index.scope(names)):
+                if listing.campaign_id is not None and listing.provider in known:
+                    known[listing.provider].setdefault(listing.campaign_id, listing.name)
+        display = {n: self.providers[n].info.display_name for n in names}
+        return resolve(value, names, known, display)
 
     async def get_call(self, call_id: str, provider: str | None = None) -> Call:
         """The full call, fetched live and stored in the index.
@@ -141,6 +171,9 @@ class CallLogService:
         """
         check_limit(limit)
         names = self.resolve_providers(provider)
+        notes: list[str] = []
+        if filters.campaign_id is not None:
+            names, filters, notes = await self._named_campaign(names, filters)
         return await queries.search(
             self.freshness,
             names,
@@ -151,6 +184,7 @@ class CallLogService:
             cursor=cursor,
             progress=progress,
             fit=fit,
+            notes=notes,
         )
 
     async def summarize_campaign(
@@ -169,16 +203,27 @@ class CallLogService:
         """
         campaign = required_campaign_id(campaign_id)
         names = self.resolve_providers(provider)
-        return await queries.summarize_campaign(
-            self.freshness, names, campaign, from_date=from_date, to_date=to_date, progress=progress
+        found = await self._resolve_campaign(campaign, names)
+        if found.provider is not None:
+            names = [found.provider]
+        outcome = await queries.summarize_campaign(
+            self.freshness, names, found.campaign_id, from_date=from_date, to_date=to_date, progress=progress
         )
+        summary = outcome.summary
+        name = self.directory.name_of(summary.provider, summary.campaign_id)
+        if name and not summary.campaign_name:
+            outcome.summary = summary.model_copy(update={"campaign_name": name})
+        outcome.notes.extend([found.note] if found.note else [])
+        return outcome
 
     async def list_campaigns(
         self, *, provider: str | None = None, progress: Progress | None = None
     ) -> CampaignsOutcome:
         """Campaigns per provider from the index (synced first when stale). Raises StoreError."""
         names = self.resolve_providers(provider)
-        return await queries.list_campaigns(self.freshness, names, progress=progress)
+        return await queries.list_campaigns(
+            self.freshness, names, progress=progress, directory=self.directory
+        )
 
     async def call_for_resource(self, provider: str, call_id: str) -> Call:
         """A call for a resource read: the indexed copy when final, else fetched live.

@@ -7,6 +7,7 @@ sees one consistent snapshot. Reads for a caller are limited to its `AccountScop
 from __future__ import annotations
 
 import sqlite3
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +34,7 @@ from call_logs_mcp.index.records import (
     sync_state,
     ts,
 )
+from call_logs_mcp.index.rowids import turn_range
 from call_logs_mcp.models import Call, CallStatus
 
 MAX_LIST_LIMIT = 200
@@ -251,7 +253,7 @@ def recent_calls(conn: sqlite3.Connection, scope: AccountScope, query: RecentQue
 
 
 def list_campaigns(
-    conn: sqlite3.Connection, scope: AccountScope, provider: str | None
+    conn: sqlite3.Connection, scope: AccountScope, provider: str | None, *, describe: bool = False
 ) -> list[CampaignListing]:
     """Campaigns per provider: indexed call counts and date span, and when a sync last covered
     each (a whole-account sync covers every campaign)."""
@@ -294,6 +296,7 @@ def list_campaigns(
                     first_call_at=parse_ts(first),
                     last_call_at=parse_ts(last),
                     last_synced_at=whole,
+                    **(_description(conn, source.id, 0) if describe else {}),
                 )
             )
         for ref, campaign_id, name, platform_calls in conn.execute(
@@ -315,9 +318,43 @@ def list_campaigns(
                         (t for t in (synced.get(campaign_id), whole_for_campaigns) if t is not None),
                         default=None,
                     ),
+                    **(_description(conn, source.id, ref) if describe and count else {}),
                 )
             )
     return out
+
+
+OPENING_SAMPLE = 25
+
+
+def _description(conn: sqlite3.Connection, source: int, ref: int) -> dict[str, Any]:
+    """What tells a person which campaign this is: its calls by status, and the agent's most
+    common first line among its newest calls (a campaign's script opens the same way)."""
+    by_status = dict(
+        conn.execute(
+            "SELECT status, count(*) FROM calls WHERE source = ? AND campaign = ? GROUP BY status "
+            "ORDER BY count(*) DESC, status",
+            (source, ref),
+        ).fetchall()
+    )
+    openings: Counter[str] = Counter()
+    for (call,) in conn.execute(
+        "SELECT id FROM calls WHERE source = ? AND campaign = ? AND turn_count > 0 "
+        "ORDER BY started_at DESC LIMIT ?",
+        (source, ref, OPENING_SAMPLE),
+    ):
+        low, high = turn_range(call)
+        # The agent's turns have the lowest rowids of a call, in turn order (see `rowids`).
+        row = conn.execute(
+            "SELECT text, speaker FROM turns WHERE rowid BETWEEN ? AND ? ORDER BY rowid LIMIT 1", (low, high)
+        ).fetchone()
+        if row is not None and row[1] == "agent" and row[0].strip():
+            openings[" ".join(row[0].split())[:OPENING_CHARS]] += 1
+    opening = openings.most_common(1)[0][0] if openings else None
+    return {"by_status": by_status, "opening_line": opening}
+
+
+OPENING_CHARS = 120
 
 
 def stats(conn: sqlite3.Connection, path: Path) -> IndexStats:

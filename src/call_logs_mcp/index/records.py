@@ -145,6 +145,10 @@ class CampaignListing(FrozenModel):
     first_call_at: datetime | None = None
     last_call_at: datetime | None = None
     last_synced_at: datetime | None = None
+    by_status: dict[str, int] = Field(default_factory=dict)
+    opening_line: str | None = Field(
+        default=None, description="the agent's most common first line in the campaign's newest calls"
+    )
 
 
 class RecentCalls(FrozenModel):

@@ -179,11 +179,13 @@ class IndexStore:
         return await fts.search(self.db, request, rank_window=self.rank_window)
 
     async def list_campaigns(
-        self, scope: AccountScope, *, provider: str | None = None
+        self, scope: AccountScope, *, provider: str | None = None, describe: bool = False
     ) -> list[CampaignListing]:
-        """Campaigns per provider: indexed call counts, date span and last covering sync."""
+        """Campaigns per provider: indexed call counts, date span and last covering sync; with
+        `describe`, also calls by status and the agent's usual opening line (costs a few reads
+        per campaign)."""
         return await self.db.read(
-            lambda conn: reads.list_campaigns(conn, scope, provider), "listing campaigns"
+            lambda conn: reads.list_campaigns(conn, scope, provider, describe=describe), "listing campaigns"
         )
 
     async def last_synced(

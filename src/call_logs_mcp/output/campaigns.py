@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from call_logs_mcp.analytics import CampaignSummary
 from call_logs_mcp.output.budget import Shaped, checked, fit_rows, within
+from call_logs_mcp.output.sanitize import untrusted_block
 from call_logs_mcp.output.schemas import CampaignList, CampaignReport, CampaignRow
 from call_logs_mcp.output.scrub import Scrubber
 from call_logs_mcp.output.text import (
@@ -32,6 +33,7 @@ def campaign_report(
     *,
     sync_errors: Mapping[str, str],
     syncing: Mapping[str, str],
+    notes: Sequence[str] = (),
     scrub: Scrubber,
     budget: int,
 ) -> Shaped:
@@ -42,7 +44,11 @@ def campaign_report(
         shrunk, cut = _shrink_summary(scrubbed, level)
         validated = CampaignSummary.model_validate(shrunk)
         model = CampaignReport(
-            summary=validated, shortened=cut, sync_errors=dict(sync_errors), syncing=dict(syncing)
+            summary=validated,
+            shortened=cut,
+            sync_errors=dict(sync_errors),
+            syncing=dict(syncing),
+            notes=[scrub.line(note, 400) for note in notes],
         )
         structured = model.model_dump(mode="json")
         text = _summary_text(structured)
@@ -184,6 +190,8 @@ def campaign_list(
             first_call_at=fmt_time(c.first_call_at),
             last_call_at=fmt_time(c.last_call_at),
             last_synced_at=fmt_time(c.last_synced_at),
+            by_status={s.line(k, 40): v for k, v in c.by_status.items()},
+            opening_line=s.line(c.opening_line, 120) if c.opening_line else None,
         )
         for c in listings
     ]
@@ -198,7 +206,8 @@ def campaign_list(
         span = ""
         if r.first_call_at or r.last_call_at:
             span = f", {(r.first_call_at or '?')[:10]} → {(r.last_call_at or '?')[:10]}"
-        return f"- {ident}{name} ({r.provider}): {counts}{span}"
+        statuses = ", ".join(f"{k} {v}" for k, v in r.by_status.items())
+        return f"- {ident}{name} ({r.provider}): {counts}{span}" + (f"; {statuses}" if statuses else "")
 
     def build(k: int) -> tuple[str, dict[str, Any]]:
         model = CampaignList(
@@ -210,14 +219,23 @@ def campaign_list(
         for name, how_far in syncing.items():
             out.append(f"{name} is still syncing in the background ({how_far}): more calls may appear.")
         out.extend(line(r) for r in rows[:k])
+        openings = [
+            f"{r.campaign_id or '(no campaign)'} ({r.provider}): {r.opening_line}"
+            for r in rows[:k]
+            if r.opening_line
+        ]
+        if openings:
+            out.append(
+                untrusted_block("the usual opening line of each campaign (agent speech)", "\n".join(openings))
+            )
         if k < len(rows):
             out.append(f"{len(rows) - k} more omitted to fit the output budget; pass provider to narrow.")
         out.append("Pass a campaign_id to summarize_campaign, list_calls or search_transcripts.")
         if any(r.campaign_id is None for r in rows[:k]):
             out.append(
-                "Some platforms (CallCamp) do not name the campaign on a call record: their "
-                "campaigns appear here once summarize_campaign or search_transcripts has been "
-                "called with that campaign_id (the id from the platform's dashboard) and provider."
+                "Calls under no campaign come from platforms whose call records do not name their "
+                "campaign: a campaign appears here once it is named in the campaigns file "
+                "(CALL_LOGS_CAMPAIGNS) or asked for by id (from the platform's dashboard) with provider."
             )
         return "\n".join(out), model.model_dump(mode="json")
 
@@ -235,7 +253,7 @@ def _summary_text(report: Mapping[str, Any]) -> str:
     title += f" on {sm['provider']}"
     if sm.get("from_date") or sm.get("to_date"):
         title += f", {(sm.get('from_date') or '…')[:10]} to {(sm.get('to_date') or '…')[:10]}"
-    lines = [title]
+    lines = [title, *report.get("notes", [])]
     head = [f"{fmt_count(t['calls'], 'call')} ({t['calls_source']})"]
     for label, key in (("connect rate", "connect_rate"), ("completion rate", "completion_rate")):
         shown = fmt_pct(sm.get(key))

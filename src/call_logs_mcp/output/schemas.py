@@ -152,6 +152,7 @@ class CampaignReport(_Out):
     syncing: dict[str, str] = Field(
         default_factory=dict, description="provider -> progress of a sync still running in the background"
     )
+    notes: list[str] = Field(default_factory=list, description="what the request resolved to")
 
 
 class CampaignRow(_Out):
@@ -163,6 +164,10 @@ class CampaignRow(_Out):
     first_call_at: str | None = None
     last_call_at: str | None = None
     last_synced_at: str | None = None
+    by_status: dict[str, int] = Field(default_factory=dict, description="indexed calls by status")
+    opening_line: str | None = Field(
+        default=None, description="the agent's usual first line in the campaign's calls (caller-side data)"
+    )
 
 
 class CampaignList(_Out):

@@ -60,11 +60,21 @@ class Shaper:
         return search.search_answer(found, scrub=self.scrub, budget=self.budget)
 
     def campaign_report(
-        self, summary: CampaignSummary, *, sync_errors: Mapping[str, str], syncing: Mapping[str, str]
+        self,
+        summary: CampaignSummary,
+        *,
+        sync_errors: Mapping[str, str],
+        syncing: Mapping[str, str],
+        notes: Sequence[str] = (),
     ) -> Shaped:
         """A summarize_campaign answer: every platform string scrubbed, big parts cut to fit."""
         return campaigns.campaign_report(
-            summary, sync_errors=sync_errors, syncing=syncing, scrub=self.scrub, budget=self.budget
+            summary,
+            sync_errors=sync_errors,
+            syncing=syncing,
+            notes=notes,
+            scrub=self.scrub,
+            budget=self.budget,
         )
 
     def campaign_list(

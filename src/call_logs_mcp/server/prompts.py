@@ -21,11 +21,13 @@ def campaign_report_text(campaign_id: str) -> str:
     campaign = _arg(campaign_id)
     return (
         f"Write a report on the call campaign `{campaign}`.\n\n"
-        "1. If that is a name rather than an id, call list_campaigns and pick the matching campaign "
-        "(ask me if several match).\n"
-        f"2. Call summarize_campaign with campaign_id=`{campaign}` (and provider if there are "
-        "several platforms). Note its coverage: how many calls the index covers and when it last "
-        "synced.\n"
+        f"1. Call summarize_campaign with campaign_id=`{campaign}`: a campaign's name works as well "
+        "as its id when only one campaign has it (the answer says which campaign it resolved to). "
+        "If it is refused as unknown or ambiguous, call list_campaigns and pick the matching "
+        "campaign (ask me if several match). Note the coverage: how many calls the index holds, "
+        "of how many the platform reports, and whether a sync is still running.\n"
+        "2. Use list_calls with that campaign_id for the calls themselves when the report needs "
+        "examples.\n"
         "3. Use search_transcripts with campaign_id to find recurring themes (objections, refunds, "
         "complaints, questions the agent could not answer) and quote short snippets as evidence, "
         "citing each call by provider and call_id.\n"

@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from call_logs_mcp.core.directory import load_directory
 from call_logs_mcp.core.service import CallLogService
 from call_logs_mcp.output.shaper import Shaper
+from call_logs_mcp.providers import PLATFORMS
 
 if TYPE_CHECKING:
     import httpx2
@@ -103,6 +105,7 @@ class Runtime:
                 if name in providers
             },
             on_indexed=self.notify_resources_changed,
+            directory=load_directory(self.settings.campaigns, PLATFORMS),
         )
 
     def _accounts(self, providers: Mapping[str, CallProvider]) -> dict[str, str]:

@@ -241,7 +241,10 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
             )
             return result_of(
                 runtime.shaper.campaign_report(
-                    outcome.summary, sync_errors=outcome.report.errors, syncing=outcome.report.syncing
+                    outcome.summary,
+                    sync_errors=outcome.report.errors,
+                    syncing=outcome.report.syncing,
+                    notes=outcome.notes,
                 )
             )
 

@@ -1,0 +1,117 @@
+"""Campaigns a person recognises: named by the campaigns file, described by their calls, and
+asked for by name ("the March reminders campaign")."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from call_logs_mcp.core.directory import load_directory
+from call_logs_mcp.demo import demo_environment
+from call_logs_mcp.errors import ConfigurationError
+from call_logs_mcp.providers import PLATFORMS, platform
+from call_logs_mcp.settings import Settings
+from call_logs_mcp.simulators.dataset import SimDataset
+from conftest import PLATFORM_NAMES
+from mcp_harness import data_of, serve, text_of
+
+
+def write_campaigns(path: Path, names: dict[str, dict[str, str]]) -> Path:
+    lines = []
+    for provider, table in names.items():
+        lines.append(f"[{provider}]")
+        lines += [f"{json.dumps(k)} = {json.dumps(v)}" for k, v in table.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def busiest_campaign(dataset: SimDataset) -> str:
+    counts = Counter(c.campaign_id for c in dataset.calls if c.campaign_id)
+    return counts.most_common(1)[0][0]
+
+
+async def test_named_campaigns_are_listed_by_name_and_summarised_by_name(tmp_path: Path) -> None:
+    async with serve(tmp_path, calls=40, wait_seconds=30, redact=False) as (_, sims):
+        chosen = {name: busiest_campaign(ds) for name, ds in sims.datasets.items()}
+    names = {name: {campaign: f"Spring outreach {name}"} for name, campaign in chosen.items()}
+    campaigns = write_campaigns(tmp_path / "campaigns.toml", names)
+    async with serve(tmp_path / "named", calls=40, wait_seconds=30, campaigns=campaigns) as (client, sims):
+        listed = data_of(await client.call_tool("list_campaigns", {}))["campaigns"]
+        for name, campaign in chosen.items():
+            row = next(r for r in listed if r["provider"] == name and r["campaign_id"] == campaign)
+            assert row["name"] == f"Spring outreach {name}"
+            # A declared campaign is synced at start, on platforms whose records do not name it too.
+            expected = sum(1 for c in sims.datasets[name].calls if c.campaign_id == campaign)
+            assert row["indexed_calls"] == expected
+            answer = await client.call_tool("summarize_campaign", {"campaign_id": f"spring OUTREACH {name}"})
+            summary = data_of(answer)["summary"]
+            assert (summary["provider"], summary["campaign_id"]) == (name, campaign)
+            assert summary["campaign_name"] == f"Spring outreach {name}"
+            assert summary["totals"]["calls"] == expected
+            display = platform(name).info.display_name
+            assert f'"Spring outreach {name}" is campaign {campaign} on {display}.' in text_of(answer)
+            arguments = {"campaign_id": f"Spring outreach {name}", "limit": 100}
+            calls = data_of(await client.call_tool("list_calls", arguments))
+            assert {c["call_id"] for c in calls["calls"]} == {
+                c.id for c in sims.datasets[name].calls if c.campaign_id == campaign
+            }
+            assert calls["notes"] == [f'"Spring outreach {name}" is campaign {campaign} on {display}.']
+
+
+async def test_a_name_several_campaigns_answer_to_is_refused_with_the_candidates(tmp_path: Path) -> None:
+    async with serve(tmp_path, ["prosper"], calls=40, wait_seconds=30) as (_, sims):
+        first, second = sims.datasets["prosper"].campaigns[:2]
+    campaigns = write_campaigns(
+        tmp_path / "campaigns.toml", {"prosper": {first.id: "March reminders", second.id: "April reminders"}}
+    )
+    async with serve(tmp_path / "named", ["prosper"], calls=40, campaigns=campaigns) as (client, _):
+        answer = await client.call_tool("summarize_campaign", {"campaign_id": "reminders"})
+    assert answer.is_error
+    assert "Several campaigns match that name" in text_of(answer)
+    assert first.id in text_of(answer) and second.id in text_of(answer)
+
+
+async def test_each_campaign_is_described_by_its_calls(platform_name: str, tmp_path: Path) -> None:
+    async with serve(tmp_path, [platform_name], calls=60, wait_seconds=30, redact=False) as (client, sims):
+        rows = data_of(await client.call_tool("list_campaigns", {}))["campaigns"]
+    dataset = sims.datasets[platform_name]
+    for row in rows:
+        assert sum(row["by_status"].values()) == row["indexed_calls"]
+        if row["campaign_id"] is None:
+            continue
+        calls = [c for c in dataset.calls if c.campaign_id == row["campaign_id"]]
+        assert row["by_status"] == dict(Counter(c.status for c in calls))
+        newest = sorted(calls, key=lambda c: c.started_at, reverse=True)
+        openings = Counter(
+            " ".join(turn.text.split())[:120]
+            for call in newest
+            if (turn := next((t for t in call.turns() if t.speaker == "agent"), None)) is not None
+        )
+        assert row["opening_line"] in openings
+
+
+def test_a_campaigns_file_that_is_wrong_says_what_is_wrong(tmp_path: Path) -> None:
+    bad_toml = tmp_path / "bad.toml"
+    bad_toml.write_text("[prosper\n", encoding="utf-8")
+    with pytest.raises(ConfigurationError, match=r"CALL_LOGS_CAMPAIGNS \(bad.toml\) is not valid TOML"):
+        load_directory(bad_toml, PLATFORMS)
+    unknown = write_campaigns(tmp_path / "unknown.toml", {"acme": {"c1": "x"}})
+    with pytest.raises(ConfigurationError, match="names the platform 'acme'; use one of"):
+        load_directory(unknown, PLATFORMS)
+    with pytest.raises(ConfigurationError, match="cannot be read"):
+        load_directory(tmp_path / "missing.toml", PLATFORMS)
+    nested = tmp_path / "nested.toml"
+    nested.write_text("[prosper]\nc1 = 5\n", encoding="utf-8")
+    with pytest.raises(ConfigurationError, match='must hold "campaign id" = "name" pairs'):
+        load_directory(nested, PLATFORMS)
+
+
+def test_the_demo_names_every_simulated_campaign() -> None:
+    with demo_environment(Settings(), calls=30) as demo:
+        directory = load_directory(demo.settings.campaigns, PLATFORMS)
+    assert set(directory.names) == set(PLATFORM_NAMES)
+    assert all(directory.names[name] for name in PLATFORM_NAMES)
+    assert "March reminders" in {n for table in directory.names.values() for n in table.values()}
