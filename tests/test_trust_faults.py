@@ -163,7 +163,12 @@ async def test_a_persistent_outage_gets_a_clear_answer_from_every_tool_within_10
     # through the same retry path, so that case retries less to keep the suite fast.
     overrides = {} if kind == "503" else {name: {"max_retries": 1} for name in PLATFORM_NAMES}
     knobs = {name: {"faults": faults} for name in PLATFORM_NAMES}
-    async with serve(tmp_path, calls=20, app_knobs=knobs, config_overrides=overrides) as (client, sims):
+    # A wait past the request deadline (6 s): the index tools see their syncs fail, however slow
+    # the machine (with the default 3 s they may still say "sync running").
+    async with serve(tmp_path, calls=20, app_knobs=knobs, config_overrides=overrides, wait_seconds=8) as (
+        client,
+        sims,
+    ):
         answers = await all_at_once(everything(client, sims))
         assert_clear_outage(answers, PLATFORM_NAMES)
 

@@ -14,6 +14,7 @@ import json
 import logging
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -100,7 +101,18 @@ def demo_environment(
         logger.debug("Demo environment in %s", directory)
         yield DemoEnvironment(settings=demo_settings, transports=transports, directory=directory)
     finally:
+        _remove(directory)
+
+
+def _remove(directory: Path) -> None:
+    """Delete the demo's directory. A background sync interrupted by a signal may still be
+    finishing a write in a worker thread (SQLite's WAL file): try again briefly until it is gone."""
+    for _ in range(50):
         shutil.rmtree(directory, ignore_errors=True)
+        if not directory.exists():
+            return
+        time.sleep(0.05)
+    logger.warning("the demo's temporary index could not be removed: %s", directory)
 
 
 def campaigns_file(datasets: Mapping[str, SimDataset]) -> str:
