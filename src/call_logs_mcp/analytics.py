@@ -8,8 +8,13 @@ turns facts into the `CampaignSummary` the tools render: rates, percentiles, the
 extracted-data fields by type, and the coverage statement.
 
 Definitions (also in the field descriptions, so the model reading the output sees them):
-- connect rate = (completed + voicemail) / final calls; completion rate = completed / final calls;
-  final calls exclude calls still in progress.
+- final calls are those no longer in progress: the base of every rate.
+- connect rate = calls a person answered / final calls, where a person answered when the customer
+  spoke (at least one customer turn) and the call did not end in voicemail; voicemail rate =
+  voicemail / final calls; completion rate = completed / final calls.
+- a value the platform did not report for a call (ended reason, duration, cost, QA score) is not
+  counted under a made-up label: breakdowns count reported values only, and each statistic says
+  over how many calls it is computed (`ended_reason_unreported`, `calls_with_duration`, ...).
 - median and p90 interpolate linearly between closest ranks (the median is the usual median).
 - extracted data is flattened (`a.b` for nested objects, up to 3 levels); booleans report a true
   rate, numbers mean/min/max, strings their values when there are at most 12 distinct ones (else
@@ -40,6 +45,8 @@ FREE_TEXT_TOP = 5
 NOTABLE_EACH = 3
 MAX_FIELDS = 50
 QA_BINS = 10
+# Statuses in which a call does not count as answered by a person, whoever spoke.
+NOT_ANSWERED = frozenset({CallStatus.IN_PROGRESS, CallStatus.VOICEMAIL})
 
 
 class FieldKind(IntEnum):
@@ -202,7 +209,10 @@ class CampaignFacts:
     calls: int = 0
     calls_with_transcript: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
-    by_ended_reason: dict[str, int] = field(default_factory=dict)
+    by_ended_reason: dict[str, int] = field(default_factory=dict)  # reported reasons only
+    ended_reason_unreported: int = 0
+    # Final calls, not voicemail, with at least one customer turn: a person answered.
+    answered: int = 0
     durations: ValueStats = field(default_factory=lambda: ValueStats())
     qa_scores: ValueStats = field(default_factory=lambda: ValueStats())
     cost_by_currency: dict[str, float] = field(default_factory=dict)  # "" = currency unknown
@@ -260,7 +270,12 @@ def gather_facts(calls: Iterable[Call]) -> CampaignFacts:
         if call.transcript:
             facts.calls_with_transcript += 1
         status[call.status.value] += 1
-        reasons[call.ended_reason or "unknown"] += 1
+        if call.ended_reason:
+            reasons[call.ended_reason] += 1
+        else:
+            facts.ended_reason_unreported += 1
+        if call.status not in NOT_ANSWERED and any(t.speaker == "customer" for t in call.transcript):
+            facts.answered += 1
         if call.duration_seconds is not None:
             durations.append(call.duration_seconds)
             longest.append(NotableCandidate(call.call_id, call.duration_seconds, call.started_at))
@@ -324,9 +339,13 @@ class Totals(_Out):
 
     calls: int
     calls_source: Source
-    duration_seconds: float | None
+    duration_seconds: float | None = Field(
+        description="None when no call has a duration (from the index: over duration.calls_with_duration)"
+    )
     duration_source: Source
-    cost: float | None
+    cost: float | None = Field(
+        description="None when no call has a cost or costs are in several currencies (see cost.by_currency)"
+    )
     currency: str | None
     cost_source: Source
 
@@ -344,9 +363,9 @@ class DurationStats(_Out):
 
 class CostStats(_Out):
     calls_with_cost: int
-    total: float | None = Field(description="None when calls are priced in several currencies")
+    total: float | None = Field(description="None when no call is priced or prices are in several currencies")
     currency: str | None
-    by_currency: dict[str, float]
+    by_currency: dict[str, float] = Field(description='totals per currency ("" = currency not reported)')
 
 
 class QaBucket(_Out):
@@ -407,9 +426,19 @@ class CampaignSummary(_Out):
     totals: Totals
     by_status: dict[str, int]
     platform_by_status: dict[str, int] | None = None
-    by_ended_reason: dict[str, int]
-    connect_rate: float | None = Field(description="(completed + voicemail) / final calls")
-    completion_rate: float | None = Field(description="completed / final calls")
+    by_ended_reason: dict[str, int] = Field(
+        description="calls per ended reason the platform reported (calls without one: ended_reason_unreported)"
+    )
+    ended_reason_unreported: int = Field(description="calls for which the platform reported no ended reason")
+    final_calls: int = Field(description="indexed calls no longer in progress: the base of every rate")
+    answered_calls: int = Field(
+        description="final calls a person answered: the customer spoke (a customer turn), not voicemail"
+    )
+    connect_rate: float | None = Field(
+        description="answered_calls / final_calls: a person answered (voicemail is not a connect)"
+    )
+    voicemail_rate: float | None = Field(description="calls that ended in voicemail / final_calls")
+    completion_rate: float | None = Field(description="completed / final_calls")
     duration: DurationStats
     cost: CostStats
     qa: QaStats
@@ -464,15 +493,30 @@ def field_summary(facts: FieldFacts) -> FieldSummary:
     return FieldSummary(**base)
 
 
+def _calls(count: int) -> str:
+    return f"{count:,} call{'' if count == 1 else 's'}"
+
+
 def _coverage(facts: CampaignFacts, platform_calls: int | None, last_synced_at: datetime | None) -> Coverage:
     complete = None if platform_calls is None else facts.calls >= platform_calls
-    if platform_calls is None:
-        note = f"Computed from {facts.calls} calls in the local index; the platform reports no total."
+    if not facts.calls:
+        # Nothing was computed: say so rather than "computed from 0 calls".
+        if platform_calls is None:
+            note = "No calls in the local index for this scope; the platform reports no total."
+        elif not platform_calls:
+            note = "The platform reports no calls for this scope."
+        else:
+            note = (
+                f"None of the {_calls(platform_calls)} the platform reports is in the local index yet; "
+                "run a sync to cover them."
+            )
+    elif platform_calls is None:
+        note = f"Computed from {_calls(facts.calls)} in the local index; the platform reports no total."
     elif complete:
-        note = f"Computed from all {facts.calls} calls the platform reports."
+        note = f"Computed from {'all ' if facts.calls > 1 else ''}{_calls(facts.calls)} the platform reports."
     else:
         note = (
-            f"Computed from {facts.calls} of the {platform_calls} calls the platform reports; "
+            f"Computed from {facts.calls:,} of the {_calls(platform_calls)} the platform reports; "
             "run a sync to cover the rest."
         )
     if last_synced_at is None:
@@ -505,7 +549,8 @@ def summarize(
     completed = facts.by_status.get(CallStatus.COMPLETED.value, 0)
     voicemail = facts.by_status.get(CallStatus.VOICEMAIL.value, 0)
     durations = facts.durations
-    duration_total = durations.total
+    # No call with a duration is no measured total (not 0 seconds).
+    duration_total = durations.total if durations.count else None
     currencies = {k: round(v, 6) for k, v in sorted(facts.cost_by_currency.items())}
     single_currency = next(iter(currencies)) if len(currencies) == 1 else None
     cost_total = currencies[single_currency] if single_currency is not None else None
@@ -539,12 +584,16 @@ def summarize(
         by_status=dict(sorted(facts.by_status.items(), key=lambda kv: (-kv[1], kv[0]))),
         platform_by_status=dict(platform_by_status) if platform_by_status else None,
         by_ended_reason=dict(sorted(facts.by_ended_reason.items(), key=lambda kv: (-kv[1], kv[0]))),
-        connect_rate=_round((completed + voicemail) / final) if final else None,
+        ended_reason_unreported=facts.ended_reason_unreported,
+        final_calls=final,
+        answered_calls=facts.answered,
+        connect_rate=_round(facts.answered / final) if final else None,
+        voicemail_rate=_round(voicemail / final) if final else None,
         completion_rate=_round(completed / final) if final else None,
         duration=DurationStats(
             calls_with_duration=durations.count,
-            total_seconds=round(duration_total, 3),
-            mean_seconds=_round(duration_total / durations.count) if durations.count else None,
+            total_seconds=round(durations.total, 3),
+            mean_seconds=_round(durations.total / durations.count) if durations.count else None,
             median_seconds=_round(durations.median),
             p90_seconds=_round(durations.p90),
             max_seconds=durations.max,
