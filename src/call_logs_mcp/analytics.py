@@ -427,7 +427,7 @@ class CampaignSummary(_Out):
     by_status: dict[str, int]
     platform_by_status: dict[str, int] | None = None
     by_ended_reason: dict[str, int] = Field(
-        description="calls per ended reason the platform reported (calls without one: ended_reason_unreported)"
+        description="calls per ended reason the platform reported (those without: ended_reason_unreported)"
     )
     ended_reason_unreported: int = Field(description="calls for which the platform reported no ended reason")
     final_calls: int = Field(description="indexed calls no longer in progress: the base of every rate")
