@@ -340,11 +340,11 @@ class Totals(_Out):
     calls: int
     calls_source: Source
     duration_seconds: float | None = Field(
-        description="None when no call has a duration (from the index: over duration.calls_with_duration)"
+        description="null when no call has a duration (from the index: over duration.calls_with_duration)"
     )
     duration_source: Source
     cost: float | None = Field(
-        description="None when no call has a cost or costs are in several currencies (see cost.by_currency)"
+        description="null when no call has a cost or costs are in several currencies (see cost.by_currency)"
     )
     currency: str | None
     cost_source: Source
@@ -363,7 +363,7 @@ class DurationStats(_Out):
 
 class CostStats(_Out):
     calls_with_cost: int
-    total: float | None = Field(description="None when no call is priced or prices are in several currencies")
+    total: float | None = Field(description="null when no call is priced or prices are in several currencies")
     currency: str | None
     by_currency: dict[str, float] = Field(description='totals per currency ("" = currency not reported)')
 
