@@ -3,6 +3,7 @@ functions compute."""
 
 from __future__ import annotations
 
+import sqlite3
 import statistics
 import uuid
 from collections import Counter
@@ -22,6 +23,10 @@ from call_logs_mcp.models import Call, CallStatus, PlatformTotals, Turn
 BASE = datetime(2026, 5, 4, 9, 30, tzinfo=UTC)
 
 
+GREETING = [Turn(speaker="agent", text="Hello")]
+CONVERSATION = [*GREETING, Turn(speaker="customer", text="Hi")]
+
+
 def call(call_id: str, status: CallStatus, day: int, **fields: Any) -> Call:
     values: dict[str, Any] = {
         "provider": "prosper",
@@ -29,7 +34,7 @@ def call(call_id: str, status: CallStatus, day: int, **fields: Any) -> Call:
         "campaign_id": "spring",
         "status": status,
         "started_at": BASE + timedelta(days=day, minutes=int(call_id[1:])),
-        "transcript": [Turn(speaker="agent", text="Hello")] if status is CallStatus.COMPLETED else [],
+        "transcript": CONVERSATION if status is CallStatus.COMPLETED else [],
     }
     values.update(fields)
     return Call.model_validate(values)
@@ -43,16 +48,18 @@ CAMPAIGN = [
     call("c2", CallStatus.COMPLETED, 0, duration_seconds=300.0, cost=1.25, currency="USD", qa_score=95.0,
          ended_reason="assistant-ended-call",
          extracted_data={"booked": False, "slot": "evening", "age": 50, "appointment": {"confirmed": False}}),
+    # A voicemail greeting transcribed as the customer's: still not a person answering.
     call("c3", CallStatus.VOICEMAIL, 1, duration_seconds=20.0, cost=0.1, currency="USD",
-         ended_reason="voicemail", extracted_data={"slot": "morning"}),
+         ended_reason="voicemail", extracted_data={"slot": "morning"}, transcript=CONVERSATION),
+    # The customer spoke before the line dropped: answered, though not completed.
     call("c4", CallStatus.FAILED, 2, cost=None, qa_score=40.0, ended_reason="error",
-         extracted_data={"booked": True, "age": 41}),
+         extracted_data={"booked": True, "age": 41}, transcript=CONVERSATION),
     call("c5", CallStatus.IN_PROGRESS, 2),
     call("c6", CallStatus.NO_ANSWER, 3, duration_seconds=0.0, cost=0.0, currency="USD",
          ended_reason="no-answer"),
     call("c7", CallStatus.COMPLETED, 3, duration_seconds=610.0, cost=2.0, currency="USD", qa_score=62.5,
          ended_reason="customer-ended-call", extracted_data={"booked": True, "slot": "morning", "age": 65}),
-    call("c8", CallStatus.FAILED, 4, duration_seconds=5.0, ended_reason="error"),
+    call("c8", CallStatus.FAILED, 4, duration_seconds=5.0, ended_reason="error", transcript=GREETING),
 ]  # fmt: skip
 
 
@@ -65,11 +72,15 @@ def test_a_small_campaign_summary_matches_figures_computed_by_hand() -> None:
 
     assert summary.totals.calls == len(CAMPAIGN) and summary.totals.calls_source == "index"
     assert summary.by_status == dict(statuses)
-    assert summary.by_ended_reason == dict(Counter(c.ended_reason or "unknown" for c in CAMPAIGN))
+    # c5 (in progress) has no ended reason: it is counted apart, not as "unknown".
+    assert summary.by_ended_reason == dict(Counter(c.ended_reason for c in CAMPAIGN if c.ended_reason))
+    assert summary.ended_reason_unreported == 1
+    assert summary.final_calls == len(final) == 7
+    # c1, c2, c7 (completed) and c4 (failed after the customer spoke); not c3 (voicemail).
+    assert summary.answered_calls == 4
+    assert summary.connect_rate == pytest.approx(4 / 7, abs=1e-3)
+    assert summary.voicemail_rate == pytest.approx(statuses["voicemail"] / len(final), abs=1e-3)
     assert summary.completion_rate == pytest.approx(statuses["completed"] / len(final), abs=1e-3)
-    assert summary.connect_rate == pytest.approx(
-        (statuses["completed"] + statuses["voicemail"]) / len(final), abs=1e-3
-    )
     assert summary.duration.calls_with_duration == len(durations)
     assert summary.duration.total_seconds == sum(durations)
     assert summary.duration.mean_seconds == pytest.approx(statistics.fmean(durations), abs=1e-3)
@@ -161,12 +172,46 @@ def test_mixed_currencies_are_totalled_per_currency_not_added_up() -> None:
     assert summary.cost.by_currency == {"EUR": 2.0, "USD": 2.0}
 
 
-def test_an_empty_campaign_summarises_to_zeros_without_failing() -> None:
+def test_an_empty_campaign_summarises_to_nothing_measured_without_failing() -> None:
     summary = summarize_calls([], provider="prosper", campaign_id="none")
     assert summary.totals.calls == 0
+    # No duration or cost was measured: None, not 0 seconds or 0 of a currency.
+    assert summary.totals.duration_seconds is None and summary.totals.cost is None
     assert summary.connect_rate is None and summary.duration.median_seconds is None
+    assert summary.voicemail_rate is None and summary.completion_rate is None
     assert summary.qa.distribution == [] and summary.extracted_fields == []
-    assert "0 calls" in summary.coverage.note
+    assert summary.coverage.note.startswith("No calls in the local index")
+    assert "0 calls" not in summary.coverage.note
+
+
+def test_a_reason_the_platform_reports_as_unknown_stays_unknown_and_a_missing_one_is_apart() -> None:
+    calls = [
+        call("u1", CallStatus.COMPLETED, 0, ended_reason="unknown"),
+        call("u2", CallStatus.COMPLETED, 0, ended_reason=None),
+        call("u3", CallStatus.FAILED, 0, ended_reason="error"),
+    ]
+    summary = summarize_calls(calls, provider="prosper", campaign_id="spring")
+    assert summary.by_ended_reason == {"error": 1, "unknown": 1}
+    assert summary.ended_reason_unreported == 1
+
+
+def test_calls_without_durations_costs_or_scores_leave_those_totals_unmeasured() -> None:
+    calls = [call(f"n{i}", CallStatus.COMPLETED, 0) for i in range(3)]
+    summary = summarize_calls(calls, provider="callcamp", campaign_id="spring")
+    assert summary.totals.duration_seconds is None and summary.duration.calls_with_duration == 0
+    assert summary.totals.cost is None and summary.cost.calls_with_cost == 0
+    assert summary.qa.scored_calls == 0
+    assert summary.ended_reason_unreported == 3 and summary.by_ended_reason == {}
+
+
+def test_a_one_call_coverage_note_says_call_not_calls() -> None:
+    one = [call("o1", CallStatus.COMPLETED, 0)]
+    assert (
+        "from 1 call in the local index" in summarize_calls(one, provider="p", campaign_id="c").coverage.note
+    )
+    platform = PlatformTotals(calls=1)
+    note = summarize_calls(one, provider="p", campaign_id="c", platform=platform).coverage.note
+    assert note.startswith("Computed from 1 call the platform reports.")
 
 
 def test_flattening_keeps_nested_values_and_drops_empty_ones() -> None:
@@ -203,26 +248,58 @@ calls_strategy = st.lists(
             "cost": st.one_of(st.none(), st.integers(0, 10_000).map(lambda c: c / 100)),
             "currency": st.sampled_from([None, "USD", "USD", "EUR"]),
             "qa_score": st.one_of(st.none(), st.integers(0, 100).map(float), st.integers(0, 5).map(float)),
-            "ended_reason": st.sampled_from([None, "hangup", "error", "voicemail"]),
+            # "unknown" is a reason a platform can report; None and "" are no reason at all.
+            "ended_reason": st.sampled_from([None, "", "hangup", "error", "voicemail", "unknown"]),
             "extracted_data": st.dictionaries(
                 st.sampled_from(["booked", "slot", "age", "notes", "tags", "nested"]), extracted_values
             ),
-            "transcript": st.lists(st.just(Turn(speaker="customer", text="hi")), max_size=2),
+            "transcript": st.lists(
+                st.builds(Turn, speaker=st.sampled_from(["agent", "customer", "system"]), text=st.just("hi")),
+                max_size=3,
+            ),
         }
     ),
     max_size=40,
 )
 
 
-async def _both_ways(store: IndexStore, raw: list[dict[str, Any]]) -> tuple[CampaignSummary, CampaignSummary]:
+async def _both_ways(
+    store: IndexStore, raw: list[dict[str, Any]]
+) -> tuple[CampaignSummary, CampaignSummary, list[Call]]:
     account = uuid.uuid4().hex[:16]
     calls = [Call(provider=SCOPE_PROVIDER, call_id=f"id{i}", **values) for i, values in enumerate(raw)]
     await store.upsert(account, SCOPE_PROVIDER, [CallRecord(c) for c in calls])
     indexed = await store.campaign_summary({SCOPE_PROVIDER: account}, SCOPE_PROVIDER, "camp")
-    pure = summarize_calls(
-        [c for c in calls if c.campaign_id == "camp"], provider=SCOPE_PROVIDER, campaign_id="camp"
-    )
-    return indexed, pure
+    in_campaign = [c for c in calls if c.campaign_id == "camp"]
+    pure = summarize_calls(in_campaign, provider=SCOPE_PROVIDER, campaign_id="camp")
+    return indexed, pure, in_campaign
+
+
+def assert_counts_add_up(summary: CampaignSummary, calls: list[Call]) -> None:
+    """Every breakdown accounts for every call: reported values plus calls without one."""
+    assert summary.totals.calls == len(calls)
+    reported = Counter(c.ended_reason for c in calls if c.ended_reason)
+    assert summary.by_ended_reason == dict(reported)
+    assert sum(summary.by_ended_reason.values()) + summary.ended_reason_unreported == len(calls)
+    final = [c for c in calls if c.status is not CallStatus.IN_PROGRESS]
+    answered = [
+        c
+        for c in final
+        if c.status is not CallStatus.VOICEMAIL and any(t.speaker == "customer" for t in c.transcript)
+    ]
+    assert (summary.final_calls, summary.answered_calls) == (len(final), len(answered))
+    timed = [c.duration_seconds for c in calls if c.duration_seconds is not None]
+    assert summary.duration.calls_with_duration == len(timed)
+    assert summary.totals.duration_seconds == (pytest.approx(sum(timed)) if timed else None)
+    assert summary.cost.calls_with_cost == sum(1 for c in calls if c.cost is not None)
+    assert summary.qa.scored_calls == sum(1 for c in calls if c.qa_score is not None)
+    assert sum(b.calls for b in summary.qa.distribution) == summary.qa.scored_calls
+    if final:
+        assert summary.connect_rate == pytest.approx(len(answered) / len(final), abs=1e-3)
+        voicemail = sum(1 for c in final if c.status is CallStatus.VOICEMAIL)
+        assert summary.voicemail_rate == pytest.approx(voicemail / len(final), abs=1e-3)
+    else:
+        assert summary.connect_rate is summary.voicemail_rate is summary.completion_rate is None
 
 
 def test_the_index_computes_exactly_the_summary_the_pure_functions_compute(tmp_path: Path) -> None:
@@ -231,7 +308,8 @@ def test_the_index_computes_exactly_the_summary_the_pure_functions_compute(tmp_p
     @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(raw=calls_strategy)
     def check(raw: list[dict[str, Any]]) -> None:
-        indexed, pure = anyio.run(_both_ways, store, raw)
+        indexed, pure, calls = anyio.run(_both_ways, store, raw)
+        assert_counts_add_up(pure, calls)
         # As JSON, so the order of value counts, fields and notable calls is compared too.
         assert indexed.model_dump_json() == pure.model_dump_json()
 
@@ -286,3 +364,38 @@ async def test_the_index_summary_uses_platform_totals_of_a_synced_scope_and_says
     # The whole provider was never synced: only the campaign was.
     assert everything.coverage.last_synced_at is None
     assert "has not been synced" in everything.coverage.note
+
+
+async def test_an_index_from_before_customer_turns_were_stored_counts_answered_calls(tmp_path: Path) -> None:
+    path = tmp_path / "calls.db"
+    store = IndexStore.open(path)
+    try:
+        await store.upsert("acct", "prosper", [CallRecord(c) for c in CAMPAIGN])
+        expected = await store.campaign_summary({"prosper": "acct"}, "prosper", "spring")
+    finally:
+        store.close()
+    # Back to schema 2 as released: no customer_turns column, the covering indexes without it.
+    with sqlite3.connect(path, isolation_level=None) as conn:
+        conn.executescript(
+            """
+            DROP INDEX calls_campaign;
+            DROP INDEX calls_outcomes;
+            ALTER TABLE calls DROP COLUMN customer_turns;
+            CREATE INDEX calls_campaign ON calls (
+                source, campaign, started_at, status, ended_reason, duration, cost, currency, qa_score,
+                turn_count
+            );
+            CREATE INDEX calls_outcomes ON calls (
+                source, campaign, status, ended_reason, currency, cost, turn_count
+            );
+            PRAGMA user_version = 2;
+            """
+        )
+    conn.close()
+    store = IndexStore.open(path)
+    try:
+        migrated = await store.campaign_summary({"prosper": "acct"}, "prosper", "spring")
+    finally:
+        store.close()
+    assert migrated.answered_calls == expected.answered_calls == 4
+    assert migrated.model_dump() == expected.model_dump()

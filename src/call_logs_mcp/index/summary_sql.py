@@ -188,11 +188,16 @@ def _call_where(refs: Sequence[int], since: str, until: str, source: int) -> tup
 
 _CAMPAIGN_INDEX = "calls INDEXED BY calls_campaign"
 
+# A person answered: a final call, not voicemail, in which the customer spoke (analytics).
+_NOT_ANSWERED = ", ".join(f"'{status.value}'" for status in sorted(analytics.NOT_ANSWERED))
+_ANSWERED = f"(status NOT IN ({_NOT_ANSWERED}) AND customer_turns > 0)"
+
 
 def _outcome_facts(
     conn: sqlite3.Connection, source: int, refs: Sequence[int], since: str, until: str
 ) -> CampaignFacts:
-    """Counts by status and ended reason, costs, calls with a transcript."""
+    """Counts by status and ended reason (reported ones; the others counted apart), costs, calls
+    with a transcript, calls a person answered."""
     if since or until:
         where, params = _call_where(refs, since, until, source)
         queries = [(f"FROM {_CAMPAIGN_INDEX} WHERE {where}", params)]
@@ -207,16 +212,19 @@ def _outcome_facts(
     by_reason: dict[str, int] = {}
     costs: dict[str, float] = {}
     for tail, params in queries:
-        for call_status, reason, currency, count, cost, with_cost, with_turns in conn.execute(
+        for call_status, reason, currency, count, cost, with_cost, with_turns, answered in conn.execute(
             "SELECT status, ended_reason, currency, count(*), total(cost), count(cost), "
-            f"total(turn_count > 0) {tail} GROUP BY status, ended_reason, currency",
+            f"total(turn_count > 0), total({_ANSWERED}) {tail} GROUP BY status, ended_reason, currency",
             params,
         ):
             facts.calls += count
             facts.calls_with_transcript += int(with_turns)
+            facts.answered += int(answered)
             by_status[call_status] = by_status.get(call_status, 0) + count
-            reason_key = reason or "unknown"
-            by_reason[reason_key] = by_reason.get(reason_key, 0) + count
+            if reason:
+                by_reason[reason] = by_reason.get(reason, 0) + count
+            else:
+                facts.ended_reason_unreported += count
             if with_cost:
                 facts.calls_with_cost += with_cost
                 costs[currency or ""] = costs.get(currency or "", 0.0) + cost

@@ -121,6 +121,7 @@ def upsert(
             sql_text(call.ended_reason),
             int(record.has_details),
             len(turns),
+            sum(1 for turn in turns if turn.speaker == "customer"),
             record.list_hash,
             content,
             now,
@@ -143,9 +144,9 @@ def upsert(
             rowid = allocate_id(conn, call.started_at)
             conn.execute(
                 "INSERT INTO calls (campaign, status, started_at, duration, cost, currency, qa_score, "
-                "ended_reason, has_details, turn_count, list_hash, content_hash, synced_at, source, "
-                "call_id, id) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "ended_reason, has_details, turn_count, customer_turns, list_hash, content_hash, "
+                "synced_at, source, call_id, id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (*values, source, call_id, rowid),
             )
             conn.execute("INSERT INTO call_bodies (id, body) VALUES (?, ?)", (rowid, body))
@@ -154,7 +155,8 @@ def upsert(
             conn.execute(
                 "UPDATE calls SET campaign = ?, status = ?, started_at = ?, duration = ?, cost = ?, "
                 "currency = ?, qa_score = ?, ended_reason = ?, has_details = ?, turn_count = ?, "
-                "list_hash = coalesce(?, list_hash), content_hash = ?, synced_at = ? WHERE id = ?",
+                "customer_turns = ?, list_hash = coalesce(?, list_hash), content_hash = ?, synced_at = ? "
+                "WHERE id = ?",
                 (*values, rowid),
             )
             conn.execute("UPDATE call_bodies SET body = ? WHERE id = ?", (body, rowid))

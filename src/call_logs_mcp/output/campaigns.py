@@ -89,7 +89,8 @@ def _scrub_summary(data: dict[str, Any], scrub: Scrubber) -> dict[str, Any]:
     out["totals"] = totals
     cost = dict(data["cost"])
     cost["currency"] = s.currency(cost.get("currency"))
-    cost["by_currency"] = {s.currency(k) or "?": v for k, v in cost.get("by_currency", {}).items()}
+    # "" stays "": the currency was not reported (as the field description says).
+    cost["by_currency"] = {s.currency(k) or "": v for k, v in cost.get("by_currency", {}).items()}
     out["cost"] = cost
     out["notable_calls"] = [
         {**n, "call_id": s.ident(n["call_id"]), "uri": clip(n["uri"], 300)} for n in data["notable_calls"]
@@ -254,23 +255,23 @@ def _summary_text(report: Mapping[str, Any]) -> str:
     if sm.get("from_date") or sm.get("to_date"):
         title += f", {(sm.get('from_date') or '…')[:10]} to {(sm.get('to_date') or '…')[:10]}"
     lines = [title, *report.get("notes", [])]
-    head = [f"{fmt_count(t['calls'], 'call')} ({t['calls_source']})"]
-    for label, key in (("connect rate", "connect_rate"), ("completion rate", "completion_rate")):
-        shown = fmt_pct(sm.get(key))
-        if shown:
-            head.append(f"{label} {shown}")
-    if t.get("duration_seconds") is not None:
-        head.append(f"total duration {fmt_duration(t['duration_seconds'])} ({t['duration_source']})")
-    money = fmt_money(t.get("cost"), t.get("currency"))
-    if money:
-        head.append(f"cost {money} ({t['cost_source']})")
-    lines.append(" · ".join(head))
+    # Figures computed from the index are over the indexed calls (the headline may be the
+    # platform's count); each says over how many of them when not all had the value.
+    indexed: int = sm["coverage"]["indexed_calls"]
+    if not t["calls"]:
+        # Nothing to measure: no "0s" or "0.00 USD" that reads as a measurement.
+        lines.append(f"No calls ({t['calls_source']}).")
+    else:
+        head = [f"{fmt_count(t['calls'], 'call')} ({t['calls_source']})"]
+        head += [part for part in (_rates(sm, t["calls"]), _total_duration(sm, indexed)) if part]
+        head += [part for part in (_total_cost(sm, indexed),) if part]
+        lines.append(" · ".join(head))
     if sm.get("first_call_at"):
         lines.append(f"Calls from {sm['first_call_at']} to {sm.get('last_call_at')}")
     d = sm["duration"]
     if d.get("calls_with_duration"):
         lines.append(
-            "Duration per call: "
+            f"Duration per call{_of(d['calls_with_duration'], indexed, 'timed')}: "
             + ", ".join(
                 f"{label} {fmt_duration(d.get(key))}"
                 for label, key in (
@@ -282,26 +283,31 @@ def _summary_text(report: Mapping[str, Any]) -> str:
                 if d.get(key) is not None
             )
         )
-    lines.append("By status: " + (", ".join(f"{k} {v}" for k, v in sm["by_status"].items()) or "none"))
+    if indexed:
+        lines.append("By status: " + ", ".join(f"{k} {v}" for k, v in sm["by_status"].items()))
     if sm.get("platform_by_status"):
         lines.append(
             "Platform's status counts: " + ", ".join(f"{k} {v}" for k, v in sm["platform_by_status"].items())
         )
-    if sm["by_ended_reason"]:
-        lines.append("By ended reason: " + ", ".join(f"{k} {v}" for k, v in sm["by_ended_reason"].items()))
+    reason_line = _ended_reasons(sm, indexed)
+    if reason_line:
+        lines.append(reason_line)
     qa = sm["qa"]
     if qa.get("scored_calls"):
         dist = ", ".join(
             f"{fmt_num(b['low'])}–{fmt_num(b['high'])}: {b['calls']}" for b in qa.get("distribution", [])
         )
         lines.append(
-            f"QA: {qa['scored_calls']} scored, mean {fmt_num(qa.get('mean'))}, min {fmt_num(qa.get('min'))}, "
+            f"QA: {fmt_int(qa['scored_calls'])} of {fmt_count(indexed, 'call')} scored, "
+            f"mean {fmt_num(qa.get('mean'))}, min {fmt_num(qa.get('min'))}, "
             f"max {fmt_num(qa.get('max'))}" + (f"; distribution {dist}" if dist else "")
         )
+    elif indexed:
+        lines.append("QA: no scores reported for these calls.")
     if sm["extracted_fields"]:
         lines.append("Extracted data:")
         for f in sm["extracted_fields"]:
-            bits = [f"{f['kind']}, {fmt_count(f['calls'], 'call')}"]
+            bits = [f"{f['kind']}, {fmt_int(f['calls'])} of {fmt_count(indexed, 'call')}"]
             if f.get("true_rate") is not None:
                 bits.append(f"true {fmt_pct(f['true_rate'])}")
             if f.get("mean") is not None:
@@ -312,7 +318,11 @@ def _summary_text(report: Mapping[str, Any]) -> str:
                 bits.append(", ".join(f"{k}: {v}" for k, v in f["values"].items()))
             lines.append(f"- {f['name']} ({'; '.join(bits)})")
     if sm["calls_per_day"]:
-        lines.append(_calls_over_time(sm["calls_per_day"]))
+        line = _calls_over_time(sm["calls_per_day"])
+        undated = indexed - sum(sm["calls_per_day"].values())
+        if undated > 0 and not any(cut.startswith("calls_per_day") for cut in report.get("shortened", [])):
+            line += f"; {fmt_count(undated, 'call')} without a start time"
+        lines.append(line)
     if sm["notable_calls"]:
         lines.append("Notable calls (get_call with call_id and provider):")
         for n in sm["notable_calls"]:
@@ -323,12 +333,8 @@ def _summary_text(report: Mapping[str, Any]) -> str:
             lines.append(f"- {n['why']}{value}: {n['call_id']} ({n['provider']})")
     cov = sm["coverage"]
     lines.append(
-        f"Coverage: {fmt_count(cov['indexed_calls'], 'call')} indexed"
-        + (
-            f" of {fmt_int(cov['platform_calls'])} the platform reports"
-            if cov.get("platform_calls") is not None
-            else ""
-        )
+        f"Coverage: {fmt_count(indexed, 'call') if indexed else 'no calls'} indexed"
+        + (f" of {fmt_int(cov['platform_calls'])} the platform reports" if cov.get("platform_calls") else "")
         + f", last synced {cov.get('last_synced_at') or 'never'}. {cov.get('note') or ''}".rstrip()
     )
     for name, error in report.get("sync_errors", {}).items():
@@ -341,6 +347,68 @@ def _summary_text(report: Mapping[str, Any]) -> str:
     if report.get("shortened"):
         lines.append("Shortened to fit the output budget: " + ", ".join(report["shortened"]) + ".")
     return "\n".join(lines)
+
+
+def _of(count: int, indexed: int, what: str) -> str:
+    """` (15 of 18 calls timed)` when not every indexed call had the value, else nothing."""
+    return f" ({fmt_int(count)} of {fmt_count(indexed, 'call')} {what})" if count < indexed else ""
+
+
+def _rates(sm: Mapping[str, Any], calls: int) -> str | None:
+    """The rates, each saying once what it counts; over how many calls when that is not `calls`."""
+    if sm.get("connect_rate") is None:
+        return None
+    rates = (
+        f"connect rate {fmt_pct(sm['connect_rate'])} (a person answered), "
+        f"voicemail {fmt_pct(sm.get('voicemail_rate'))}, "
+        f"completion rate {fmt_pct(sm.get('completion_rate'))} (completed)"
+    )
+    final = sm["final_calls"]
+    if final != calls:
+        rates += f", of {fmt_count(final, 'finished call')}"
+    return rates
+
+
+def _total_duration(sm: Mapping[str, Any], indexed: int) -> str | None:
+    t, d = sm["totals"], sm["duration"]
+    if t["duration_source"] == "platform" and t.get("duration_seconds") is not None:
+        return f"total duration {fmt_duration(t['duration_seconds'])} (platform)"
+    if not indexed:
+        return None
+    if t.get("duration_seconds") is None:
+        return "no duration reported"
+    timed = _of(d["calls_with_duration"], indexed, "timed").strip(" ()")
+    return f"total duration {fmt_duration(t['duration_seconds'])} (index{', ' + timed if timed else ''})"
+
+
+def _total_cost(sm: Mapping[str, Any], indexed: int) -> str | None:
+    t, c = sm["totals"], sm["cost"]
+    if t["cost_source"] == "platform" and t.get("cost") is not None:
+        return f"cost {fmt_money(t['cost'], t.get('currency'))} (platform)"
+    if not indexed:
+        return None
+    if t.get("cost") is not None:
+        money = fmt_money(t["cost"], t.get("currency"))
+    elif c.get("by_currency"):
+        # Several currencies: each total apart (adding them up would be meaningless).
+        money = " + ".join(fmt_money(amount, code or None) or "" for code, amount in c["by_currency"].items())
+    else:
+        return "no cost reported"
+    priced = _of(c["calls_with_cost"], indexed, "priced").strip(" ()")
+    return f"cost {money} (index{', ' + priced if priced else ''})"
+
+
+def _ended_reasons(sm: Mapping[str, Any], indexed: int) -> str | None:
+    """Reasons as the platform reported them; calls without one are named as such."""
+    unreported = sm.get("ended_reason_unreported", 0)
+    if not indexed:
+        return None
+    if unreported >= indexed:
+        return "Ended reason: not reported by the platform for these calls."
+    parts = [f"{k} {v}" for k, v in sm["by_ended_reason"].items()]
+    if unreported:
+        parts.append(f"not reported {unreported}")
+    return "By ended reason: " + ", ".join(parts) if parts else None
 
 
 def _calls_over_time(per_day: dict[str, int]) -> str:
