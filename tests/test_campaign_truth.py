@@ -65,7 +65,10 @@ async def summary(client: Client, name: str, campaign: str) -> dict[str, Any]:
 async def fresh_summaries(shape: str) -> dict[str, dict[str, Any]]:
     name, knobs = SHAPES[shape]
     with tempfile.TemporaryDirectory() as tmp:
-        async with serve(Path(tmp), [name], calls=CALLS, app_knobs={name: knobs}) as (client, platforms):
+        async with serve(Path(tmp), [name], calls=CALLS, app_knobs={name: knobs}, wait_seconds=60) as (
+            client,
+            platforms,
+        ):
             return {c: await summary(client, name, c) for c in campaigns_of(platforms, name)}
 
 
@@ -77,7 +80,10 @@ async def run_steps(shape: str, steps: list[Step], tmp: Path) -> None:
     if shape not in FRESH:
         FRESH[shape] = await fresh_summaries(shape)
     expected = FRESH[shape]
-    async with serve(tmp, [name], calls=CALLS, app_knobs={name: knobs}) as (client, platforms):
+    async with serve(tmp, [name], calls=CALLS, app_knobs={name: knobs}, wait_seconds=60) as (
+        client,
+        platforms,
+    ):
         campaigns = campaigns_of(platforms, name)
         cli_settings = Settings(providers={name: simulated_provider_config(name)}, db=tmp / "calls.db")
         transports = {name: simulated_transport(name, platforms.apps[name])}

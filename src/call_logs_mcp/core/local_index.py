@@ -49,6 +49,19 @@ class LocalIndex:
             logger.warning("the index could not be read; asking the platforms instead")
             return None
 
+    async def fully_synced(self, provider: str) -> bool:
+        """Whether a sync of the provider's whole account has ever completed (its calls are all
+        indexed, as of then); False without a usable index."""
+        if self.store is None or provider not in self.accounts:
+            return False
+        try:
+            last = await self.store.last_synced(
+                self.accounts, provider, campaign_id=None, since=None, until=None
+            )
+        except StoreError:
+            return False
+        return last is not None
+
     async def remember(self, call: Call) -> None:
         """Store a fetched call in the index; a failing index never fails the answer."""
         if self.store is None or call.provider not in self.accounts:

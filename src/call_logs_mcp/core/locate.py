@@ -53,7 +53,10 @@ async def locate(
     or a provider's ProviderError when none has it and one failed.
     """
     known = [name for name in names if await index.get_call(name, call_id) is not None]
-    if len(known) == 1:
+    # The index answers alone only when every other platform's calls are all indexed: while a
+    # sync is still filling it, the same id may yet turn up on another platform.
+    others = [name for name in names if name not in known]
+    if len(known) == 1 and all([await index.fully_synced(name) for name in others]):
         return known
     found: list[str] = []
     failures: dict[str, ProviderError] = {}
