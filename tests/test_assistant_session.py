@@ -82,15 +82,17 @@ def long_transcript(call: SimCall) -> list[SimTurn]:
     span = (base[-1].offset_seconds if base else 0.0) + 5.0
     turns = [
         SimTurn(t.speaker, t.text, round(t.offset_seconds + round_ * span, 2))
-        for round_ in range(6)
+        for round_ in range(3)
         for t in base
     ]
-    at = 6 * span
-    monologue = " ".join(f"Item {n}: the charge from the {n}th of the month is not mine." for n in range(600))
+    at = 3 * span
+    monologue = " ".join(f"Item {n}: the charge from the {n}th of the month is not mine." for n in range(420))
     turns += [
         SimTurn("customer", monologue, at),
         SimTurn("agent", "You can pay at [our portal](https://pay.example.invalid)\u200b today.", at + 60),
-        SimTurn("customer", "Gr\u00fc\u00dfe aus K\u00f6ln, \u7530\u4e2d\u3055\u3093 says thanks\u202e.", at + 70),
+        SimTurn(
+            "customer", "Gr\u00fc\u00dfe aus K\u00f6ln, \u7530\u4e2d\u3055\u3093 says thanks\u202e.", at + 70
+        ),
         SimTurn("agent", "Goodbye.", at + 75),
     ]
     return turns
@@ -241,7 +243,10 @@ class Session:
             self.figure("total duration", totals["duration_seconds"], total_seconds, partial and not exact)
         self.figure("summed duration", summary["duration"]["total_seconds"], total_seconds, partial)
         self.figure(
-            "longest call", summary["duration"]["max_seconds"], max(c.duration_seconds for c in calls), partial
+            "longest call",
+            summary["duration"]["max_seconds"],
+            max(c.duration_seconds for c in calls),
+            partial,
         )
         if totals["cost"] is not None:
             exact = totals["cost_source"] == "platform"
@@ -252,6 +257,11 @@ class Session:
         reported = {r: n for r, n in summary["by_ended_reason"].items() if r in reasons}
         if reported:  # the platform reports ended reasons
             self.figure("calls by ended reason", reported, dict(reasons), partial)
+        scored = [call.qa_score for call in calls if call.qa_score is not None]
+        if summary["qa"]["scored_calls"]:  # the platform reports QA scores
+            self.figure("calls with a QA score", summary["qa"]["scored_calls"], len(scored), partial)
+            self.figure("lowest QA score", summary["qa"]["min"], min(scored), partial)
+            self.figure("highest QA score", summary["qa"]["max"], max(scored), partial)
         days = Counter(call.started_at.date().isoformat() for call in calls)
         self.figure("calls per day", summary["calls_per_day"], dict(days), partial)
         self.figure("first call", at(summary["first_call_at"]), calls[-1].started_at, partial)
@@ -282,9 +292,9 @@ class Session:
             assert totals["duration_seconds"] in (None, sum(c.duration_seconds for c in calls))
             if totals["cost"] is not None:
                 assert cents(totals["cost"]) == cents(sum(c.price for c in calls))
-        listed = [row["call_id"] for row in data["calls"]]
-        assert self.truth.call.id in listed  # the call the user asks about, as the list names it
-        self.call_id = listed[listed.index(self.truth.call.id)]
+        # The model takes the call the user asks about from the list.
+        assert self.truth.call.id in [row["call_id"] for row in data["calls"]]
+        self.call_id = self.truth.call.id
 
     async def transcript(self) -> None:
         call_id = self.call_id or self.truth.call.id
@@ -340,12 +350,12 @@ class Session:
 
     async def resource(self) -> None:
         call_id = self.call_id or self.truth.call.id
-        uri = f"calls://{self.provider}/{call_id}/transcript"
-        result = await self.client.read_resource(uri)
+        uri = f"calls://{self.provider}/{call_id}"
+        result = await self.client.read_resource(uri + "/transcript")
         (content,) = result.contents
         text: str = content.text  # type: ignore[union-attr]
         truth = self.truth.call.transcript
-        assert text.startswith(f"Transcript of call {call_id} on {self.provider} ({uri[: -len('/transcript')]})")
+        assert text.startswith(f"Transcript of call {call_id} on {self.provider} ({uri})")
         lines = turn_lines(text)
         assert [without_offset(line) for line in lines] == [
             turn_line(i, t.speaker, None, shown(t.text)) for i, t in enumerate(truth)
@@ -367,20 +377,23 @@ class Session:
 
 
 async def session(
-    tmp_path: Path, shape: str, order: tuple[str, ...], *, patient: bool = True, **settings: Any
+    tmp_path: Path, shape: str, order: tuple[str, ...], *, latency: float = 0.0, **settings: Any
 ) -> None:
+    """A fresh server over a fresh simulated account of `shape`, asked the five steps in `order`.
+    Without `latency` the answers must be complete; with it they may say they are partial."""
     name, knobs = SHAPES[shape]
     truth = account(name)
+    slow = {"faults": Faults(latency_seconds=latency)} if latency else {}
     with anyio.fail_after(60):
         async with serve(
             tmp_path,
             [name],
             datasets={name: truth.dataset},
-            app_knobs={name: knobs},
+            app_knobs={name: {**knobs, **slow}},
             redact=False,
             **settings,
         ) as (client, _):
-            await Session(client, truth, patient).run(order)
+            await Session(client, truth, patient=not latency).run(order)
 
 
 # -- the tests --------------------------------------------------------------------------------
@@ -394,7 +407,7 @@ async def test_a_session_in_any_order_answers_with_the_platforms_figures_and_wor
 
 
 @settings(
-    max_examples=24,
+    max_examples=20,
     deadline=None,
     derandomize=True,
     database=None,
@@ -412,24 +425,16 @@ def test_a_session_in_any_order_on_every_other_platform_shape_answers_the_same_w
 
 
 @pytest.mark.parametrize("shape", sorted(SHAPES))
-@pytest.mark.parametrize("order", [STEPS, STEPS[::-1]], ids="-".join)
-@pytest.mark.parametrize("wait", [None, 0.0], ids=["default-wait", "no-wait"])
+@pytest.mark.parametrize(
+    ("wait", "order"),
+    [(None, STEPS), (0.0, STEPS[::-1])],
+    ids=["default-wait-" + "-".join(STEPS), "no-wait-" + "-".join(STEPS[::-1])],
+)
 async def test_a_session_on_a_slow_platform_gives_exact_figures_or_says_they_are_partial(
-    tmp_path: Path, shape: str, order: tuple[str, ...], wait: float | None
+    tmp_path: Path, shape: str, wait: float | None, order: tuple[str, ...]
 ) -> None:
-    name, knobs = SHAPES[shape]
     waits = {} if wait is None else {"wait_seconds": wait}
-    truth = account(name)
-    with anyio.fail_after(60):
-        async with serve(
-            tmp_path,
-            [name],
-            datasets={name: truth.dataset},
-            app_knobs={name: {**knobs, "faults": Faults(latency_seconds=0.05)}},
-            redact=False,
-            **waits,
-        ) as (client, _):
-            await Session(client, truth, patient=False).run(order)
+    await session(tmp_path, shape, order, latency=0.05, **waits)
 
 
 # -- the README's questions in --demo --------------------------------------------------------------
@@ -473,7 +478,9 @@ async def test_the_readme_questions_have_true_answers_in_the_demo(tmp_path: Path
                     assert report["coverage"]["complete"] is True
 
                 # "Find calls where someone asked for a refund."
-                found = data_of(await client.call_tool("search_transcripts", {"query": "refund", "limit": 50}))
+                found = data_of(
+                    await client.call_tool("search_transcripts", {"query": "refund", "limit": 50})
+                )
                 expected = {(name, cid) for name, ds in truth.items() for cid in refund_calls(ds)}
                 assert found["calls_matched"] == len(expected)
                 assert found["hits"] and {(h["provider"], h["call_id"]) for h in found["hits"]} <= expected
@@ -505,7 +512,12 @@ async def test_the_readme_questions_have_true_answers_in_the_demo(tmp_path: Path
                     if cursor is None:
                         break
     made = sorted(
-        ((c.started_at, name, c.id) for name, ds in truth.items() for c in ds if c.started_at.date() == yesterday),
+        (
+            (c.started_at, name, c.id)
+            for name, ds in truth.items()
+            for c in ds
+            if c.started_at.date() == yesterday
+        ),
         reverse=True,
     )
     assert made and ids == [(name, cid) for _, name, cid in made]
