@@ -63,3 +63,16 @@ async def test_a_real_campaign_gets_its_answer_and_no_note(tmp_path: Path) -> No
             )
             expected = sum(1 for call in dataset.calls if call.campaign_id == campaign)
             assert summary["summary"]["totals"]["calls"] == expected
+
+
+async def test_a_call_filed_under_its_campaign_keeps_it_when_fetched_live(tmp_path: Path) -> None:
+    # CallCamp's call records do not name their campaign; a campaign-filtered listing does.
+    async with serve(tmp_path, ["callcamp"], wait_seconds=30) as (client, platforms):
+        call = platforms.datasets["callcamp"].calls[0]
+        listed = data_of(
+            await client.call_tool("list_calls", {"campaign_id": call.campaign_id, "limit": 100})
+        )
+        assert call.id in {row["call_id"] for row in listed["calls"]}
+        await client.call_tool("summarize_campaign", {"campaign_id": call.campaign_id})
+        fetched = data_of(await client.call_tool("get_call", {"call_id": call.id}))
+    assert fetched["campaign_id"] == call.campaign_id

@@ -27,6 +27,12 @@ async def fetch_call(
         holders = await locate(providers, index, call_id, holders)
     call = await providers[holders[0]].get_call(call_id)
     await index.remember(call)
+    if call.campaign_id is None:
+        # A platform whose records do not name their campaign (CallCamp): the index knows it
+        # when a campaign-filtered listing filed the call.
+        stored = await index.get_call(call.provider, call.call_id)
+        if stored is not None and stored.campaign_id is not None:
+            call = call.model_copy(update={"campaign_id": stored.campaign_id})
     return call
 
 
