@@ -151,7 +151,9 @@ def serve_app(
     check_loopback(name, host)
     if port is None:
         port = simulator_defaults(name).port
-    sock = _listen(host, port)
+    from call_logs_mcp.listen import listening_socket
+
+    sock = listening_socket(host, port)
     try:
         base_url = _url_of(sock)
         hint = key_hint or f"the default simulator key for {name}"
@@ -193,30 +195,6 @@ def simulator_environment(name: str, base_url: str, *, api_key: str | None = Non
         info.key_env_var: api_key if api_key is not None else simulator_defaults(name).api_key,
         info.base_url_env_var: base_url,
     }
-
-
-def _listen(host: str, port: int) -> socket.socket:
-    """A listening socket on (host, port), bound here so that the real port of port 0 is known
-    before serving. Raises ConfigurationError when the address cannot be bound."""
-    from call_logs_mcp.errors import ConfigurationError
-
-    try:
-        family, kind, proto, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
-        sock = socket.socket(family, kind, proto)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind(address)
-            sock.listen(128)
-        except OSError:
-            sock.close()
-            raise
-    except OSError as exc:
-        raise ConfigurationError(
-            f"Cannot listen on {host}:{port} ({exc.strerror or 'address unavailable'})."
-        ) from None
-    return sock
 
 
 def _url_of(sock: socket.socket) -> str:

@@ -37,6 +37,7 @@ from starlette.datastructures import Headers
 from starlette.responses import PlainTextResponse
 
 from call_logs_mcp.errors import ConfigurationError
+from call_logs_mcp.listen import listening_socket
 
 if TYPE_CHECKING:
     import anyio
@@ -332,25 +333,11 @@ def create_http_app(
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
-    """A listening TCP socket on (host, port); port 0 picks a free one.
+    """A listening, non-blocking TCP socket on (host, port); port 0 picks a free one.
 
     Raises ConfigurationError when the address cannot be bound.
     """
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-        family, kind, proto, _, address = infos[0]
-        sock = socket.socket(family, kind, proto)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind(address)
-            sock.listen(128)
-        except OSError:
-            sock.close()
-            raise
-    except OSError as exc:
-        raise ConfigurationError(
-            f"Cannot listen on {host}:{port} ({exc.strerror or 'address unavailable'})."
-        ) from None
+    sock = listening_socket(host, port)
     sock.setblocking(False)
     return sock
 
