@@ -113,6 +113,13 @@ class Freshness:
         self._last_errors: dict[JobKey, str] = {}
         self._group: TaskGroup | None = None
         self._changed = anyio.Event()
+        # Set by a server whose background is about to start: the first sync then waits for it
+        # (briefly) instead of running inside the call.
+        self.background_coming = False
+        self._started = anyio.Event()
+        # One look at a scope's freshness at a time: two callers must not both find no job and
+        # each start one (the look awaits the index).
+        self._ensuring = anyio.Lock()
 
     @asynccontextmanager
     async def running(self, *, sync_all: bool = True) -> AsyncIterator[None]:
@@ -122,6 +129,7 @@ class Freshness:
         campaign only to a listing filtered by it)."""
         async with anyio.create_task_group() as group:
             self._group = group
+            self._started.set()
             try:
                 if sync_all and self.index.store is not None:
                     for name in self.providers:
@@ -142,23 +150,30 @@ class Freshness:
         since: datetime | None = None,
         until: datetime | None = None,
         progress: Progress | None = None,
+        every_scope: bool = False,
     ) -> SyncReport:
         """Start a sync of the scope on every provider whose last covering sync is older than the
         freshness window (unless one is running), wait up to `wait_seconds` for them, and report.
-        A provider that fails to sync is reported, not raised: the index still answers.
+        With `every_scope`, the running syncs of the providers' other scopes (declared campaigns)
+        are waited for and reported too. A provider that fails to sync is reported, not raised:
+        the index still answers.
 
         Raises StoreError when there is no index."""
         store = self.index.require()
+        if self._group is None and self.background_coming:
+            with anyio.move_on_after(self.wait_seconds):
+                await self._started.wait()
         jobs: dict[str, SyncJob] = {}
         for name in names:
             job = await self._ensure(name, campaign_id, since, until)
             if job is not None:
                 jobs[name] = job
-        if jobs:
+        others = [job for job in self._jobs.values() if every_scope and job.running and job.provider in names]
+        if jobs or others:
             if self._group is None:
                 await self._run_here(list(jobs.values()), progress)
             else:
-                await self._wait(list(jobs.values()), progress)
+                await self._wait([*jobs.values(), *(j for j in others if j not in jobs.values())], progress)
         report = SyncReport()
         for name in names:
             report.last_synced[name] = await store.last_synced(
@@ -166,6 +181,8 @@ class Freshness:
             )
             job = jobs.get(name)
             key = (name, campaign_id, since, until)
+            if job is None:
+                job = next((j for j in others if j.provider == name and j.running), None)
             if job is None:
                 continue
             if job.running:
@@ -213,6 +230,12 @@ class Freshness:
         self, name: str, campaign_id: str | None, since: datetime | None, until: datetime | None
     ) -> SyncJob | None:
         """The running sync of this scope, or a new one when the scope is stale (None: fresh)."""
+        async with self._ensuring:
+            return await self._ensure_locked(name, campaign_id, since, until)
+
+    async def _ensure_locked(
+        self, name: str, campaign_id: str | None, since: datetime | None, until: datetime | None
+    ) -> SyncJob | None:
         key = (name, campaign_id, since, until)
         job = self._jobs.get(key)
         if job is not None and job.running:

@@ -195,7 +195,7 @@ async def list_campaigns(
     from call_logs_mcp.index import CampaignListing
 
     store = fresh.index.require()
-    report = await fresh.sync_if_stale(names, progress=progress)
+    report = await fresh.sync_if_stale(names, progress=progress, every_scope=True)
     listings = await store.list_campaigns(fresh.index.scope(names), describe=True)
     campaigns = [
         c.model_copy(update={"name": directory.name_of(c.provider, c.campaign_id) or c.name})

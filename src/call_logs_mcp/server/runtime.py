@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 NOTICE_INTERVAL = 2.0
+BACKGROUND_DELAY = 0.25
 
 
 class Runtime:
@@ -57,6 +58,7 @@ class Runtime:
         self._users = 0
         self._lock = anyio.Lock()
         self._background = False
+        self._wake = anyio.Event()
         # Connections that made a request: where `notifications/resources/list_changed` goes (the
         # 2026-07-28 era's listen streams get it through the server's subscription bus).
         self._connections: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -74,6 +76,9 @@ class Runtime:
         """The service, built on first use."""
         if self._service is None:
             self._service = self._build_service()
+            if self._background:  # a tool needs it before the background's delay is over
+                self._service.freshness.background_coming = True
+                self._wake.set()
         return self._service
 
     def _build_service(self) -> CallLogService:
@@ -143,13 +148,24 @@ class Runtime:
                 return
             self._background = True
             try:
-                async with self.service.freshness.running():
+                async with anyio.create_task_group() as group:
+                    group.start_soon(self._run_background)
                     yield self
+                    group.cancel_scope.cancel()
             finally:
                 self._background = False
         finally:
             with anyio.CancelScope(shield=True):
                 await self.exit()
+
+    async def _run_background(self) -> None:
+        """The background syncs, from shortly after start until cancelled. Building the service
+        imports the adapters and opens the index: that waits until the client's `initialize`
+        has been answered, so start-up stays as fast as without keys."""
+        with anyio.move_on_after(BACKGROUND_DELAY):
+            await self._wake.wait()
+        async with self.service.freshness.running():
+            await anyio.sleep_forever()
 
     def remember_session(self, session: Any) -> None:
         """The connection of a request's session: it may hear `notifications/resources/list_changed`.
