@@ -9,6 +9,8 @@ from pathlib import Path
 
 import anyio
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from call_logs_mcp.errors import InvalidArgumentError, StoreError
@@ -159,6 +161,29 @@ async def test_a_call_listed_without_campaign_keeps_the_campaign_already_known(t
         assert stored.duration_seconds == 61.0
     finally:
         store.close()
+
+
+@given(
+    campaigns=st.lists(st.sampled_from(["camp-a", "camp-b", "camp-c", None]), min_size=0, max_size=25),
+)
+@settings(max_examples=30, deadline=None, database=None)
+def test_the_indexed_count_of_a_scope_equals_the_sum_of_its_campaign_listing(
+    tmp_path_factory: pytest.TempPathFactory, campaigns: list[str | None]
+) -> None:
+    async def check() -> None:
+        scope = {"prosper": "acct", "callcamp": "other"}
+        async with IndexStore.open(tmp_path_factory.mktemp("count") / "calls.db") as store:
+            calls = [make_call(str(i), campaign_id=c, hours=i) for i, c in enumerate(campaigns)]
+            await store.upsert("acct", "prosper", [CallRecord(call) for call in calls])
+            await store.upsert("other", "callcamp", [CallRecord(make_call("x", provider="callcamp"))])
+            listed = await store.list_campaigns(scope, provider="prosper")
+            assert await store.indexed_calls(scope, "prosper") == sum(c.indexed_calls for c in listed)
+            for campaign in ("camp-a", "camp-b", "camp-c"):
+                expected = sum(c.indexed_calls for c in listed if c.campaign_id == campaign)
+                assert await store.indexed_calls(scope, "prosper", campaign_id=campaign) == expected
+            assert expected == campaigns.count("camp-c")
+
+    anyio.run(check)
 
 
 def config(key: str, base_url: str | None = None, name: str = "prosper") -> ProviderConfig:

@@ -200,12 +200,10 @@ class Freshness:
     ) -> list[ScopeCoverage]:
         """Per provider: how many calls the index holds (in `campaign_id`, if given), of how many
         the platform reports, and the sync state from `report`. Raises StoreError."""
-        listings = await self.index.require().list_campaigns(self.index.scope(names))
+        store = self.index.require()
         out: list[ScopeCoverage] = []
         for name in names:
-            rows = [c for c in listings if c.provider == name]
-            if campaign_id is not None:
-                rows = [c for c in rows if c.campaign_id == campaign_id]
+            indexed = await store.indexed_calls(self.index.accounts, name, campaign_id=campaign_id)
             job = report.running.get(name) or self._jobs.get((name, campaign_id, None, None))
             total = job.total if job is not None else None
             if total is None:
@@ -215,7 +213,7 @@ class Freshness:
             out.append(
                 ScopeCoverage(
                     provider=name,
-                    indexed_calls=sum(c.indexed_calls for c in rows),
+                    indexed_calls=indexed,
                     last_synced_at=report.last_synced.get(name),
                     sync_error=report.errors.get(name),
                     platform_calls=total,

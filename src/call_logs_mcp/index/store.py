@@ -206,6 +206,14 @@ class IndexStore:
             "reading sync state",
         )
 
+    async def indexed_calls(
+        self, scope: AccountScope, provider: str, *, campaign_id: str | None = None
+    ) -> int:
+        """How many calls the index holds for the provider (in the campaign, when given)."""
+        return await self.db.read(
+            lambda conn: reads.indexed_calls(conn, scope, provider, campaign_id), "counting indexed calls"
+        )
+
     async def platform_calls(
         self, scope: AccountScope, provider: str, *, campaign_id: str | None = None
     ) -> int | None:
