@@ -82,13 +82,13 @@ class Resolved:
 def resolve(
     value: str,
     names: Sequence[str],
-    known: Mapping[str, Mapping[str, str | None]],
+    known: Mapping[str, Mapping[str, str]],
     display: Mapping[str, str],
 ) -> Resolved:
     """`value` as a campaign id, or as the name of exactly one campaign of the platforms `names`.
 
-    `known[platform][campaign id]` = its name (or None): from the campaigns file, the platform and
-    the index. An id is taken as it is; a name matches exactly (ignoring case and spacing), else
+    `known[platform][campaign id]` = its name (the campaigns file's). An id is taken as it is; a
+    name matches exactly (ignoring case and spacing), else
     as the one name containing it, or contained in it. Raises InvalidArgumentError when a name
     matches campaigns with different ids, listing them.
     """

@@ -62,6 +62,15 @@ class LocalIndex:
             return False
         return last is not None
 
+    async def holds_campaign(self, provider: str, campaign_id: str) -> bool:
+        """Whether the index holds calls of the provider's campaign; False without a usable index."""
+        if self.store is None or provider not in self.accounts:
+            return False
+        try:
+            return await self.store.indexed_calls(self.accounts, provider, campaign_id=campaign_id) > 0
+        except StoreError:
+            return False
+
     async def remember(self, call: Call) -> None:
         """Store a fetched call in the index; a failing index never fails the answer."""
         if self.store is None or call.provider not in self.accounts:

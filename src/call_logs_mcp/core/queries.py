@@ -157,13 +157,7 @@ async def summarize_campaign(
         raise InvalidArgumentError(no_calls_message(shown, campaign))
     names = [n for n in names if probes[n].has_calls is not False]
     if len(names) > 1:
-        listings = await store.list_campaigns(fresh.index.scope(names))
-        holders = [
-            n
-            for n in names
-            if probes[n].has_calls
-            or any(c.campaign_id == campaign and c.indexed_calls for c in listings if c.provider == n)
-        ]
+        holders = [n for n in names if probes[n].has_calls or await fresh.index.holds_campaign(n, campaign)]
         if len(holders) > 1:
             raise InvalidArgumentError(
                 f"Campaign {campaign} exists on several providers ({', '.join(holders)}); "

@@ -134,13 +134,12 @@ class CallLogService:
 
     async def _resolve_campaign(self, value: str, names: Sequence[str]) -> Resolved:
         """Raises InvalidArgumentError for a name several campaigns answer to."""
-        known: dict[str, dict[str, str | None]] = {n: dict(self.directory.names.get(n, {})) for n in names}
-        if self.index.store is not None:
-            for listing in await self.index.store.list_campaigns(self.index.scope(names)):
-                if listing.campaign_id is not None and listing.provider in known:
-                    known[listing.provider].setdefault(listing.campaign_id, listing.name)
+        # An id the index holds calls of is an id, whatever names resemble it.
+        for name in names:
+            if await self.index.holds_campaign(name, value):
+                return Resolved(value)
         display = {n: self.providers[n].info.display_name for n in names}
-        return resolve(value, names, known, display)
+        return resolve(value, names, self.directory.names, display)
 
     async def get_call(self, call_id: str, provider: str | None = None) -> Call:
         """The full call, fetched live and stored in the index.
