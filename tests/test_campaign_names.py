@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from call_logs_mcp.core.directory import load_directory
+from call_logs_mcp.core.directory import load_directory, resolve
 from call_logs_mcp.demo import demo_environment
 from call_logs_mcp.errors import ConfigurationError
 from call_logs_mcp.providers import PLATFORMS, platform
@@ -115,3 +115,15 @@ def test_the_demo_names_every_simulated_campaign() -> None:
     assert set(directory.names) == set(PLATFORM_NAMES)
     assert all(directory.names[name] for name in PLATFORM_NAMES)
     assert "March reminders" in {n for table in directory.names.values() for n in table.values()}
+
+
+def test_a_name_matches_as_whole_words_never_inside_an_id() -> None:
+    known = {"prosper": {"c-march": "March reminders", "c-ace": "Ace"}}
+    display = {"prosper": "Prosper"}
+    said = resolve("the March reminders campaign", ["prosper"], known, display)
+    assert (said.campaign_id, said.provider) == ("c-march", "prosper")
+    assert resolve("reminders", ["prosper"], known, display).campaign_id == "c-march"
+    # Pieces of words, and ids that happen to contain a name, stay what they are.
+    for value in ("remind", "f1ace2d0-aa11-4b2c-9d3e-acebad000001", "marchreminders"):
+        unresolved = resolve(value, ["prosper"], known, display)
+        assert (unresolved.campaign_id, unresolved.note) == (value, None)

@@ -15,6 +15,7 @@ not name their campaign): the server syncs each declared campaign as it starts.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -89,7 +90,7 @@ def resolve(
 
     `known[platform][campaign id]` = its name (the campaigns file's). An id is taken as it is; a
     name matches exactly (ignoring case and spacing), else
-    as the one name containing it, or contained in it. Raises InvalidArgumentError when a name
+    as the one name containing it, or contained in it, as whole words. Raises InvalidArgumentError when a name
     matches campaigns with different ids, listing them.
     """
     if any(value in known.get(n, {}) for n in names):
@@ -102,7 +103,7 @@ def resolve(
         (n, cid, nm)
         for n in names
         for cid, nm in known.get(n, {}).items()
-        if nm and len(wanted) >= 3 and (wanted in _fold(nm) or _fold(nm) in wanted)
+        if nm and len(wanted) >= 3 and (_within(wanted, _fold(nm)) or _within(_fold(nm), wanted))
     ]
     if not found:
         return Resolved(value)
@@ -114,6 +115,12 @@ def resolve(
     provider, campaign_id, name = found[0]
     note = f'"{name}" is campaign {campaign_id} on {display.get(provider, provider)}.'
     return Resolved(campaign_id, provider, note)
+
+
+def _within(part: str, whole: str) -> bool:
+    """`part` in `whole` as whole words: "march reminders" is in "the march reminders campaign",
+    but a campaign called "Ace" is not in an id like "f1ace2…"."""
+    return re.search(rf"(?<!\w){re.escape(part)}(?!\w)", whole) is not None
 
 
 def _fold(text: str) -> str:
