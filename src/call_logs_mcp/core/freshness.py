@@ -51,10 +51,9 @@ class SyncJob:
 
 @dataclass
 class SyncReport:
-    """What `sync_if_stale` found: providers synced just now, those whose sync failed (with the
-    reason), those still syncing (their job), and when each scope last completed a sync."""
+    """What `sync_if_stale` found: providers whose sync failed (with the reason), those still
+    syncing (their job), and when each scope last completed a sync."""
 
-    synced: list[str] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
     running: dict[str, SyncJob] = field(default_factory=dict)
     last_synced: dict[str, datetime | None] = field(default_factory=dict)
@@ -191,8 +190,6 @@ class Freshness:
                     report.errors[name] = self._last_errors[key]
             elif job.error is not None:
                 report.errors[name] = job.error
-            else:
-                report.synced.append(name)
         return report
 
     async def coverage(

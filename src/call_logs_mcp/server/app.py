@@ -32,12 +32,15 @@ class CallLogsServer(MCPServer[Runtime]):
     """MCPServer that takes arguments as clients send them and refuses bad ones in our words."""
 
     runtime: Runtime | None = None
+    _schemas: dict[str, dict[str, Any]] | None = None  # tool metadata is static: read it once
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Runtime, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
         self._remember(context)
-        schema = next((t.input_schema for t in await self.list_tools() if t.name == name), None)
+        if self._schemas is None:
+            self._schemas = {t.name: t.input_schema for t in await self.list_tools()}
+        schema = self._schemas.get(name)
         if schema is not None:
             arguments = coerce_arguments(schema, arguments)
         try:
