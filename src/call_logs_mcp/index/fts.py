@@ -49,6 +49,7 @@ from call_logs_mcp.index.search import (
     SearchHit,
     SearchResult,
     Suggestion,
+    WordCount,
     WordTier,
     ZeroHits,
     make_snippet,
@@ -253,7 +254,10 @@ def plan_search(
         return (
             "SELECT t.rowid, t.speaker, t.offset, t.label, "
             f"snippet(turns, 0, '{HL_OPEN}', '{HL_CLOSE}', '{ELLIPSIS_MARK}', {SNIPPET_TOKENS}), "
-            f"bm25(turns) AS score FROM {tables} WHERE {condition} "
+            # An extracted value ("refund_requested: true") is short, so bm25 puts it above what
+            # was said; half weight ranks it beside the turns and summaries it comes from.
+            "bm25(turns) * (CASE t.speaker WHEN 'extracted' THEN 0.5 ELSE 1.0 END) AS score "
+            f"FROM {tables} WHERE {condition} "
             "ORDER BY score, t.rowid LIMIT ? OFFSET ?"
         )
 
@@ -549,9 +553,12 @@ def explain_zero(conn: sqlite3.Connection, request: SearchRequest, rank_window: 
     else:
         unfiltered = request
     suggestions: list[Suggestion] = []
-    for word in _query_words(request.parsed):
-        probe = replace(unfiltered, parsed=parse_query(f'"{word}"'))
-        if _count(conn, probe, rank_window):
+    present: list[WordCount] = []
+    query_words = _query_words(request.parsed)
+    for word in query_words:
+        hits = _count(conn, replace(unfiltered, parsed=parse_query(word)), rank_window)
+        if hits:
+            present.append(WordCount(word=word, hits=hits))
             continue
         for candidate in _candidates(conn, word):
             hits = _count(conn, replace(unfiltered, parsed=parse_query(candidate)), rank_window)
@@ -561,7 +568,9 @@ def explain_zero(conn: sqlite3.Connection, request: SearchRequest, rank_window: 
                 break
         if len(suggestions) >= _MAX_SUGGESTIONS:
             break
-    return ZeroHits(reason="absent", suggestions=suggestions[:_MAX_SUGGESTIONS])
+    if query_words and len(present) == len(query_words):
+        return ZeroHits(reason="apart", word_hits=present)
+    return ZeroHits(reason="absent", suggestions=suggestions[:_MAX_SUGGESTIONS], word_hits=present)
 
 
 def _query_words(parsed: ParsedQuery) -> list[str]:

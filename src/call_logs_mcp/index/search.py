@@ -125,6 +125,7 @@ def parse_sentence(query: str) -> ParsedQuery | None:
     all_tokens = words.tokens(rest)
     content: list[str] = []
     dropped: list[str] = []
+    speech: list[str] = []
     for token in all_tokens:
         if token in words.STOP_WORDS or len(token) < 2:
             if token not in dropped:
@@ -133,6 +134,9 @@ def parse_sentence(query: str) -> ParsedQuery | None:
             content.append(token)
     if not content or (not frame and not dropped and len(content) < 3):
         return None
+    if any(w not in words.SPEECH_WORDS for w in content):
+        speech = [w for w in content if w in words.SPEECH_WORDS]
+        content = [w for w in content if w not in words.SPEECH_WORDS]
     notes = []
     if len(content) > MAX_SENTENCE_WORDS:
         notes.append(
@@ -140,11 +144,17 @@ def parse_sentence(query: str) -> ParsedQuery | None:
             f"{', '.join(content[MAX_SENTENCE_WORDS:])} or search for them separately"
         )
         content = content[:MAX_SENTENCE_WORDS]
-    left_out = [w for w in (words.tokens(frame) + dropped) if w not in content]
+    left_out = [w for w in (words.tokens(frame) + dropped) if w not in content and w not in speech]
     described = f"searched as a sentence: its words {', '.join(content)}, in any form"
     if left_out:
         described += f" (left out: {', '.join(dict.fromkeys(left_out))})"
     notes.insert(0, described)
+    if speech:
+        notes.insert(
+            1,
+            f"also left out {', '.join(speech)}: words about who spoke, not what was said "
+            "(speaker=customer or speaker=agent searches one side of the conversation)",
+        )
     fewest = _fewest_words(len(content))
     tiers = []
     for count in range(len(content), fewest - 1, -1):
@@ -387,15 +397,22 @@ class Suggestion(FrozenModel):
     hits: int = Field(description="hits of the term in the searched calls")
 
 
-class ZeroHits(FrozenModel):
-    """Why a search found nothing: its words are not in the searched calls (`absent`, with
-    terms that are), or its filters excluded every match (`filtered`, with what dropping each
-    filter would find)."""
+class WordCount(FrozenModel):
+    word: str
+    hits: int
 
-    reason: Literal["absent", "filtered"]
+
+class ZeroHits(FrozenModel):
+    """Why a search found nothing: some of its words are not in the searched calls (`absent`,
+    with terms that are), each word is but never together as asked (`apart`, with each word's
+    hits), or its filters excluded every match (`filtered`, with what dropping each filter
+    would find)."""
+
+    reason: Literal["absent", "apart", "filtered"]
     unfiltered_hits: int = 0
     without: list[DroppedFilter] = Field(default_factory=list)
     suggestions: list[Suggestion] = Field(default_factory=list)
+    word_hits: list[WordCount] = Field(default_factory=list)
 
 
 class SearchResult(FrozenModel):

@@ -31,6 +31,17 @@ _STOP_WORDS = """
 """
 STOP_WORDS = frozenset(_STOP_WORDS.split())
 
+# Who spoke and the act of speaking ("the customer asked for a refund", "someone mentioned a
+# competitor"): words about the conversation rather than in it. A sentence leaves them out unless
+# nothing else is left (the speaker filter searches one side of the conversation).
+_SPEECH_WORDS = """
+    customer customers caller callers client clients user users agent agents person people ask asks
+    asked asking say says said saying mention mentions mentioned mentioning talk talks talked
+    talking tell tells told telling speak speaks spoke spoken speaking want wants wanted wanting
+    wish wishes wished
+"""
+SPEECH_WORDS = frozenset(_SPEECH_WORDS.split())
+
 # "calls where ...", "find all conversations in which ...": the frame of a question, not its content.
 _FRAME = re.compile(
     r"^\s*(?:(?:please\s+)?(?:find|show|list|search|get|give|look\s+for)\s+(?:me\s+)?(?:all\s+|any\s+|the\s+)?)?"

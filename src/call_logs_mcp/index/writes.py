@@ -254,7 +254,15 @@ def purge_calls(db: Database, older_than_days: int | None) -> int:
     def run(conn: sqlite3.Connection) -> int:
         if cutoff is None:
             (count,) = conn.execute("SELECT count(*) FROM calls").fetchone()
-            for table in ("turns", "fields", "call_bodies", "calls", "sync_state", "campaigns"):
+            for table in (
+                "turns",
+                "fields",
+                "call_bodies",
+                "calls",
+                "call_counts",
+                "sync_state",
+                "campaigns",
+            ):
                 conn.execute(f"DELETE FROM {table}")
             return int(count)
         ids = [

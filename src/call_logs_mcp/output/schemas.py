@@ -141,14 +141,15 @@ class WordTierOut(_Out):
 
 
 class ZeroHitsOut(_Out):
-    """Why nothing matched: `absent` (the words are not in the searched calls; `suggestions` are
-    terms that are) or `filtered` (the filters excluded every match; `without` says what dropping
-    each filter finds)."""
+    """Why nothing matched: `absent` (some words are not in the searched calls; `suggestions` are
+    terms that are), `apart` (every word is, but never together as asked; `word_hits` per word) or
+    `filtered` (the filters excluded every match; `without` says what dropping each filter finds)."""
 
     reason: str
     unfiltered_hits: int = 0
     without: dict[str, int] = Field(default_factory=dict)
     suggestions: dict[str, int] = Field(default_factory=dict, description="term -> hits")
+    word_hits: dict[str, int] = Field(default_factory=dict, description="word -> hits on its own")
 
 
 class SearchAnswer(_Out):
@@ -167,6 +168,18 @@ class SearchAnswer(_Out):
     next_cursor: str | None = None
     coverage: list[IndexCoverage]
     notes: list[str] = Field(default_factory=list, description="what the platforms say about the request")
+
+
+class FoundCalls(_Out):
+    """Indexed calls matching outcome filters, newest first."""
+
+    filters: list[str] = Field(description="the filters applied, as read")
+    total: int = Field(description="every indexed call matching the filters (exact)")
+    calls: list[CallRow]
+    has_more: bool
+    next_cursor: str | None = Field(default=None, description="pass as cursor= with the same filters")
+    coverage: list[IndexCoverage]
+    notes: list[str] = Field(default_factory=list)
 
 
 class CampaignReport(_Out):

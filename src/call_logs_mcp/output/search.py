@@ -86,7 +86,7 @@ def search_answer(found: SearchFound, *, scrub: Scrubber, budget: int) -> tuple[
         + (
             turn_line(r.turn_index, r.speaker or "unknown", r.offset_seconds, r.snippet)
             if r.turn_index is not None
-            else note_line("qa notes" if r.matched_in == "qa" else r.matched_in, r.field, r.snippet)
+            else note_line(r.matched_in, r.field, r.snippet)
         )
         for r in rows
     ]
@@ -142,7 +142,7 @@ def search_answer(found: SearchFound, *, scrub: Scrubber, budget: int) -> tuple[
             out.append(untrusted_block("search hits (caller speech)", "\n".join(lines[:k])))
             out.append(
                 "Each hit: call id (provider), time, then [turn] speaker @offset | snippet, or where "
-                "it matched ([summary], [extracted <field>], [qa notes]) | snippet. get_call with "
+                "it matched ([summary], [extracted <field>], [qa <criterion>]) | snippet. get_call with "
                 "transcript_offset=<turn> reads the call from that turn."
             )
         if cursor:
@@ -172,11 +172,11 @@ def tier_line(tiers: Sequence[WordTierOut]) -> str:
     first, rest = tiers[0], tiers[1:]
     if not rest:
         return f"Every hit has all {first.of} words." if first.of > 1 else "Every hit has the word."
-    parts = [f"with all {first.of} words: {fmt_int(first.hits)}"]
+    parts = [f"with {'both' if first.of == 2 else f'all {first.of}'} words: {fmt_int(first.hits)}"]
     parts += [f"with {t.words} of the {t.of}: {fmt_int(t.hits)}" for t in rest]
     line = "Hits " + "; ".join(parts) + " (ranked in that order)."
     if not first.hits:
-        line += f" No single turn or note has all {first.of} words."
+        line += f" No single turn or note has {'both' if first.of == 2 else f'all {first.of}'} words."
     return line
 
 
@@ -189,6 +189,7 @@ def _zero_hits(result: SearchResult, scrub: Scrubber) -> ZeroHitsOut | None:
         unfiltered_hits=zero.unfiltered_hits,
         without={d.filter: d.hits for d in zero.without},
         suggestions={scrub.line(x.term, 80): x.hits for x in zero.suggestions},
+        word_hits={scrub.line(x.word, 80): x.hits for x in zero.word_hits},
     )
 
 
@@ -202,6 +203,15 @@ def zero_line(zero: ZeroHitsOut) -> str:
         return (
             f"Nothing matched within the filters, but the words match {found} in the searched calls "
             f"without them ({drops}). Drop or widen a filter to see them."
+        )
+    if zero.reason == "apart":
+        each = ", ".join(
+            f"{word} ({fmt_count(hits, 'match', 'matches')})" for word, hits in zero.word_hits.items()
+        )
+        return (
+            f"Each word is in the searched calls on its own ({each}), but no single turn, summary or "
+            "note has them together as asked. Search fewer words, join alternatives with OR, or "
+            "drop the quotes to match the words anywhere in a turn."
         )
     line = "No transcript turn, summary, extracted value or QA note in the searched calls has these words."
     if zero.suggestions:
