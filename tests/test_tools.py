@@ -235,6 +235,7 @@ async def test_search_syncs_a_stale_scope_with_progress_and_finds_the_turns(tmp_
     assert [u[0] for u in updates] == sorted(u[0] for u in updates)
     assert not again, "a fresh scope is not synced again"
     assert data_of(second)["hits"]
+
     def about_refunds(call: Any) -> bool:
         said = [t.text for t in call.turns()] + [call.summary or ""] + list(call.extracted_data)
         return any("refund" in text.lower() for text in said)

@@ -191,6 +191,7 @@ def parse_query(query: str) -> ParsedQuery:
     notes: list[str] = []
     # tokens: _Term or an operator name
     tokens: list[_Term | str] = []
+    negate = False
     i, n = 0, len(query)
     while i < n:
         ch = query[i]
@@ -214,12 +215,18 @@ def parse_query(query: str) -> ParsedQuery:
                 prefix = True
                 i += 1
             if _searchable(text):
-                tokens.append(_Term(_SPACE.sub(" ", text.strip()), prefix=prefix, quoted=True))
+                tokens.append(
+                    _Term(_SPACE.sub(" ", text.strip()), prefix=prefix, negated=negate, quoted=True)
+                )
+            negate = False
             continue
         start = i
         while i < n and not query[i].isspace() and query[i] not in '"()':
             i += 1
         word = query[start:i]
+        if word == "-" and i < n and query[i] == '"':  # -"a phrase": exclude the phrase
+            negate = True
+            continue
         if word in _OPERATORS:
             tokens.append(word)
             continue
