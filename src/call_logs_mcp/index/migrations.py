@@ -74,6 +74,34 @@ _CUSTOMER_LOW = (
     f"| ({SPEAKER_CODES['customer']} << {TURN_BITS}))"
 )
 
+def _rebuild_turns(conn: sqlite3.Connection) -> None:
+    """Copy every turn into the stemmed table and add each call's notes from its stored body."""
+    (calls,) = conn.execute("SELECT count(*) FROM calls").fetchone()
+    if calls:
+        logger.warning(
+            "rebuilding the search index of %d calls for word forms and searchable summaries "
+            "(once, after an upgrade; nothing needs to be synced again)",
+            calls,
+        )
+    conn.execute(
+        "INSERT INTO turns_v4 (rowid, text, speaker, offset) SELECT rowid, text, speaker, offset FROM turns"
+    )
+    rows = []
+    for rowid, status, body in conn.execute(
+        "SELECT c.id, c.status, b.body FROM calls c JOIN call_bodies b ON b.id = c.id ORDER BY c.id"
+    ):
+        try:
+            data = json.loads(body)
+            notes = call_notes(data.get("summary"), data.get("extracted_data") or {}, data.get("qa") or {})
+            code = CallStatus(status)
+        except (ValueError, TypeError, AttributeError):
+            continue  # an unreadable body is refreshed by the next sync
+        rows += [(notes_rowid(rowid, code, n.index), n.text, n.kind, n.label) for n in notes]
+    rows.sort()
+    conn.executemany("INSERT INTO turns_v4 (rowid, text, speaker, label) VALUES (?, ?, ?, ?)", rows)
+    conn.execute("INSERT INTO turns_v4 (turns_v4) VALUES ('optimize')")
+
+
 MIGRATIONS: tuple[tuple[Step, ...], ...] = (
     # 1: initial schema
     (
@@ -216,7 +244,7 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
             tokenize = 'porter unicode61 remove_diacritics 2'
         )
         """,
-        lambda conn: _rebuild_turns(conn),
+        _rebuild_turns,
         "DROP TABLE turns",
         "ALTER TABLE turns_v4 RENAME TO turns",
         """
@@ -256,31 +284,3 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
-
-
-def _rebuild_turns(conn: sqlite3.Connection) -> None:
-    """Copy every turn into the stemmed table and add each call's notes from its stored body."""
-    (calls,) = conn.execute("SELECT count(*) FROM calls").fetchone()
-    if calls:
-        logger.warning(
-            "rebuilding the search index of %d calls for word forms and searchable summaries "
-            "(once, after an upgrade; nothing needs to be synced again)",
-            calls,
-        )
-    conn.execute(
-        "INSERT INTO turns_v4 (rowid, text, speaker, offset) SELECT rowid, text, speaker, offset FROM turns"
-    )
-    rows = []
-    for rowid, status, body in conn.execute(
-        "SELECT c.id, c.status, b.body FROM calls c JOIN call_bodies b ON b.id = c.id ORDER BY c.id"
-    ):
-        try:
-            data = json.loads(body)
-            notes = call_notes(data.get("summary"), data.get("extracted_data") or {}, data.get("qa") or {})
-            code = CallStatus(status)
-        except (ValueError, TypeError, AttributeError):
-            continue  # an unreadable body is refreshed by the next sync
-        rows += [(notes_rowid(rowid, code, n.index), n.text, n.kind, n.label) for n in notes]
-    rows.sort()
-    conn.executemany("INSERT INTO turns_v4 (rowid, text, speaker, label) VALUES (?, ?, ?, ?)", rows)
-    conn.execute("INSERT INTO turns_v4 (turns_v4) VALUES ('optimize')")
