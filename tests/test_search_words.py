@@ -340,3 +340,26 @@ def test_every_tier_expression_is_plain_quoted_words() -> None:
     for tier in parsed.tiers:
         assert re.fullmatch(r'[()"a-z ]+', tier.fts.replace("AND", "").replace("OR", "").replace("NOT", ""))
     assert parsed.sentence_words == ["angry", "late", "fee", "cancel"]
+
+
+PIECES = st.sampled_from(
+    ['"', "'", "*", "-", "(", ")", ":", "^", "+", "NEAR", "NEAR(", "OR", "AND", "NOT", "or", "not",
+     "col:", "{a b}", "\\", "%", "_", "\u202e", "\u200b", "\x00", "\ud800", "ß", "İ", "日本", "🙂",
+     "refund", "calls where", "someone", "asked", "for", "a", "the", "customer", "call back", "-refund",
+     '"call', 'back"', "resched*", "**", '""', "- -", "1e9", "NOT NOT", "OR OR"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(PIECES, min_size=1, max_size=12), glue=st.sampled_from([" ", "", "  ", "\t"]))
+async def test_hostile_queries_never_reach_sqlite_as_syntax(
+    forms: IndexStore, parts: list[str], glue: str
+) -> None:
+    query = glue.join(parts)
+    try:
+        result = await forms.search(SCOPE, query, limit=5)
+    except InvalidArgumentError as err:
+        # Only our own refusals of an empty query, never SQLite rejecting what we built.
+        assert "could not be run" not in str(err), query
+        return
+    assert result.total_hits >= len(result.hits)
