@@ -487,9 +487,16 @@ async def search(db: Database, request: SearchRequest, *, rank_window: int) -> S
         for tier, hits in zip(parsed.tiers, counts.tiers, strict=False)
         if tier.of
     ]
+    notes = list(parsed.notes)
+    if len(word_tiers) > 1:
+        first = word_tiers[0]
+        notes.append(
+            f"the pass for all {first.of} words found {first.hits:,} matches"
+            + ("" if first.hits else f"; showing matches with at least {word_tiers[-1].words} of them")
+        )
     return SearchResult(
         query=request.query,
-        interpreted_as=parsed.notes,
+        interpreted_as=notes,
         word_tiers=word_tiers,
         hits=ranked.hits,
         offset=request.offset,
