@@ -194,6 +194,7 @@ class SearchPlan:
     providers: Mapping[int, str]  # source id → provider name, for the hits
     params: tuple[Any, ...]
     count_sql: str  # → (matching turns, matching calls)
+    capped_count_sql: str  # + cap → matching turns, at most cap
     window_sql: str  # + rank_window → the oldest rowid of the newest rank_window + 1 matches
     windowed_count_sql: str  # + window end → how many matches the ranking covers
     page_sql: str  # + limit, offset → a ranked page of every match
@@ -265,6 +266,7 @@ def plan_search(
         providers=providers,
         params=(*params, *call_params),
         count_sql=f"SELECT count(*), count(DISTINCT t.rowid >> {CALL_SHIFT}) FROM {tables} WHERE {matches}",
+        capped_count_sql=f"SELECT count(*) FROM (SELECT 1 FROM {tables} WHERE {matches} LIMIT ?)",
         window_sql=f"SELECT t.rowid FROM {tables} WHERE {matches} ORDER BY t.rowid LIMIT 1 OFFSET ?",
         windowed_count_sql=f"SELECT count(*) FROM {tables} WHERE {windowed}",
         page_sql=page(matches),
@@ -526,9 +528,18 @@ def _without(request: SearchRequest, name: str) -> SearchRequest:
     return replace(request, **{name: None}, offset=0, boundaries=())  # type: ignore[arg-type]
 
 
+# Counts in an explanation stop here ("10,000 or more"): a suggestion of a common word would
+# otherwise cost a count of every turn holding it.
+EXPLAIN_CAP = 10_000
+
+
 def _count(conn: sqlite3.Connection, request: SearchRequest, rank_window: int) -> int:
+    """Matches of `request`, counted up to EXPLAIN_CAP."""
     plan = plan_search(request, find_search_scope(conn, request), rank_window)
-    return 0 if plan is None else count_matches(conn, plan)[0]
+    if plan is None:
+        return 0
+    (count,) = _fts(conn, plan.capped_count_sql, [*plan.params, EXPLAIN_CAP]).fetchone()
+    return int(count)
 
 
 def explain_zero(conn: sqlite3.Connection, request: SearchRequest, rank_window: int) -> ZeroHits:
@@ -595,18 +606,23 @@ def _candidates(conn: sqlite3.Connection, word: str) -> list[str]:
     conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.turns_vocab USING fts5vocab(main, turns, row)")
 
     def known(term: str) -> bool:
-        return conn.execute("SELECT 1 FROM temp.turns_vocab WHERE term = ?", (term,)).fetchone() is not None
+        # A phrase query finds the first row holding the term: one seek per index segment.
+        query = '"' + term.replace('"', '""') + '"'
+        return (
+            conn.execute("SELECT 1 FROM turns WHERE turns MATCH ? LIMIT 1", (query,)).fetchone() is not None
+        )
 
     found: list[tuple[int, str]] = []
     for cut in range(2, len(word) - 1):
         head, tail = word[:cut], word[cut:]
         if len(head) > 1 and len(tail) > 1 and known(head) and known(tail):
             found.append((0, f'"{head} {tail}"'))
-    start = word[:2]
+    # The index's terms sharing the first three letters (a bounded walk of the vocabulary).
+    start = word[:3]
     limit = 2 if len(word) > 4 else 1
     for (term,) in conn.execute(
-        "SELECT term FROM temp.turns_vocab WHERE term >= ? AND term < ? LIMIT 2000",
-        (start, start + "\U0010ffff"),
+        "SELECT term FROM temp.turns_vocab WHERE term >= ? AND term < ? LIMIT 400",
+        (start, start[:-1] + chr(ord(start[-1]) + 1)),
     ):
         if term == word:
             continue

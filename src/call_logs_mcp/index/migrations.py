@@ -74,6 +74,7 @@ _CUSTOMER_LOW = (
     f"| ({SPEAKER_CODES['customer']} << {TURN_BITS}))"
 )
 
+
 def _rebuild_turns(conn: sqlite3.Connection) -> None:
     """Copy every turn into the stemmed table and add each call's notes from its stored body."""
     (calls,) = conn.execute("SELECT count(*) FROM calls").fetchone()
