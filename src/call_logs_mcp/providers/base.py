@@ -63,6 +63,10 @@ class SimulatorDefaults:
     api_key: str  # public on purpose: the simulator only serves generated calls, on loopback
     port: int  # `call-logs-mcp simulate <name>` listens here
     id_style: IdStyle = "numeric"  # the call ids the generated dataset uses
+    # The generated calls' ended reasons (customer-ended-call, customer-busy, ...) in the
+    # platform's own words, for a platform that documents its own vocabulary: (generated, served)
+    # pairs; a reason not listed is served as generated.
+    ended_reasons: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

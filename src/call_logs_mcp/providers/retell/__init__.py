@@ -16,12 +16,28 @@ PLATFORM = Platform(
         display_name="Retell AI",
         default_base_url="https://api.retellai.com",
         # The v3 listing takes `limit` up to 1000, but its items are heavy and the SDK gives a
-        # listing a 300 s timeout: 200 keeps one page well inside our per-request deadline.
-        max_page_size=200,
+        # listing a 300 s timeout: 100, as for the other platforms, keeps a page well inside our
+        # per-request deadline.
+        max_page_size=100,
         # No batch listing, list items carry no transcript, and calls never name their batch
         # (`batch_call_id` is a list filter only): the defaults.
     ),
     adapter=f"{__name__}.adapter:RetellProvider",
     simulator=f"{__name__}.simulator:create_app",
-    sim=SimulatorDefaults(api_key="key_sim_retell", port=8103, id_style="callcamp"),
+    sim=SimulatorDefaults(
+        api_key="key_sim_retell",
+        port=8103,
+        id_style="callcamp",
+        # Retell's `disconnection_reason` words for the generated reasons.
+        ended_reasons=(
+            ("customer-ended-call", "user_hangup"),
+            ("assistant-ended-call", "agent_hangup"),
+            ("silence-timed-out", "inactivity"),
+            ("voicemail", "voicemail_reached"),
+            ("error", "dial_failed"),
+            ("pipeline-error", "error_llm_websocket_runtime"),
+            ("customer-busy", "dial_busy"),
+            ("no-answer", "dial_no_answer"),
+        ),
+    ),
 )

@@ -22,11 +22,11 @@
   spoken turns plus each system event as an `injected` entry `{role, content, time_sec}`) and the
   recording URLs. Unknown id → 404.
 - Statuses: completed → `ended` (`user_hangup`, `agent_hangup` or `inactivity`); voicemail →
-  `ended` with `voicemail_reached`, or for some calls `agent_hangup` with
-  `call_analysis.in_voicemail: true`; busy / no answer → `not_connected` with `dial_busy` /
-  `dial_no_answer`; failed → `error` (`error_llm_websocket_runtime`, `error_asr`) or
-  `not_connected` (`dial_failed`); in progress → `ongoing` (no end, duration, analysis or cost,
-  as the docs say those come after the call).
+  `ended` with `voicemail_reached` and `call_analysis.in_voicemail: true`; busy / no answer →
+  `not_connected` with `dial_busy` / `dial_no_answer`; failed → `not_connected` (`dial_failed`)
+  or `error` (`error_llm_websocket_runtime`); in progress → `ongoing` (no end, duration, analysis
+  or cost, as the docs say those come after the call). The reasons are the generated ones in
+  Retell's words (`PLATFORM.sim.ended_reasons`); a call whose reason is unset has none.
 - Units: epoch-millisecond timestamps, `duration_ms`, `call_cost.combined_cost` in cents.
 - `call_analysis`: `call_summary`, `in_voicemail`, `user_sentiment`, `call_successful`,
   `custom_analysis_data` (the dataset's extracted data). Agents: three, each running some of the
@@ -52,7 +52,7 @@ from starlette.routing import Route
 
 from call_logs_mcp.simulators.app import SimJSONResponse, build_app, dataset_of, error, unauthorized
 from call_logs_mcp.simulators.dataset import SimCall, SimDataset
-from call_logs_mcp.simulators.faults import Faults
+from call_logs_mcp.simulators.faults import Faults, SimRequest
 from call_logs_mcp.simulators.generate import generate_dataset
 
 from . import PLATFORM
@@ -107,25 +107,22 @@ def agent_of(dataset: SimDataset, call: SimCall) -> tuple[str, str]:
     return AGENTS[index % len(AGENTS)]
 
 
+REASONS = dict(PLATFORM.sim.ended_reasons)
+# Failures Retell reports while dialling (`not_connected`); the others ended in `error`.
+DIAL_FAILURES = frozenset({"dial_failed", "dial_busy", "dial_no_answer"})
+
+
 def wire_status(call: SimCall) -> tuple[str, str | None, bool]:
-    """(call_status, disconnection_reason, call_analysis.in_voicemail) for the call."""
-    roll = (call.seed >> 29) % 100
+    """(call_status, disconnection_reason, call_analysis.in_voicemail) for the call; the reason
+    is the generated one in Retell's words (absent when the call has none)."""
+    reason = REASONS.get(call.ended_reason, call.ended_reason) if call.ended_reason else None
     if call.status == "in_progress":
         return "ongoing", None, False
-    if call.status == "completed":
-        reason = "user_hangup" if roll < 45 else "agent_hangup" if roll < 90 else "inactivity"
-        return "ended", reason, False
-    if call.status == "voicemail":
-        if roll < 70:
-            return "ended", "voicemail_reached", True
-        return "ended", "agent_hangup", True
-    if call.status == "busy":
-        return "not_connected", "dial_busy", False
-    if call.status == "no_answer":
-        return "not_connected", "dial_no_answer", False
-    if roll < 40:
-        return "not_connected", "dial_failed", False
-    return "error", "error_llm_websocket_runtime" if roll < 80 else "error_asr", False
+    if call.status in ("completed", "voicemail"):
+        return "ended", reason, call.status == "voicemail"
+    if call.status in ("busy", "no_answer") or reason in DIAL_FAILURES:
+        return "not_connected", reason, False
+    return "error", reason, False
 
 
 def call_object(dataset: SimDataset, call: SimCall, *, basic: bool = False) -> dict[str, Any]:
@@ -152,7 +149,8 @@ def call_object(dataset: SimDataset, call: SimCall, *, basic: bool = False) -> d
         return body
     body["end_timestamp"] = _ms(call, "end")
     body["duration_ms"] = call.duration_seconds * 1000
-    body["disconnection_reason"] = reason
+    if reason is not None:
+        body["disconnection_reason"] = reason
     analysis: dict[str, Any] = {
         "in_voicemail": in_voicemail,
         "user_sentiment": _SENTIMENT.get(call.status, "Neutral"),
@@ -207,10 +205,8 @@ def call_detail(dataset: SimDataset, call: SimCall, *, basic: bool = False) -> d
     body["transcript_object"] = spoken
     body["transcript_with_tool_calls"] = woven
     if call.recording_url is not None:
-        base = call.recording_url.rsplit("/", 1)[0] + f"/{call.id}"
-        body["recording_url"] = f"{base}/recording.wav"
-        body["recording_multi_channel_url"] = f"{base}/recording_multichannel.wav"
-        body["public_log_url"] = f"{base}/public_log.txt"
+        body["recording_url"] = call.recording_url
+        body["public_log_url"] = call.recording_url.rsplit(".", 1)[0] + "/public_log.txt"
     return body
 
 
@@ -354,6 +350,11 @@ async def _list_calls(request: Request) -> Response:
         _expect(isinstance(body, dict), "body must be a JSON object")
         if state.bodies is not None:
             state.bodies.append(body)
+        record = request.scope.get("sim.request")
+        if isinstance(record, SimRequest):
+            key = body.get("pagination_key")
+            skipped = body.get("skip")
+            record.page = key if isinstance(key, str) else f"skip={skipped}" if skipped else "1"
         order = body.get("sort_order", "descending")
         _expect(order in ("ascending", "descending"), "sort_order must be ascending or descending")
         limit = body.get("limit", DEFAULT_LIMIT)
