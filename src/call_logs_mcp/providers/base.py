@@ -42,6 +42,9 @@ class ProviderInfo:
     capabilities: Capabilities = field(default_factory=Capabilities)
     # Largest page the platform serves in one request (the adapter splits/merges as needed).
     max_page_size: int = 100
+    # What the model must know to ask this platform well (our words, no platform data): said in
+    # the server's instructions when the platform is configured.
+    notes: str = ""
 
     @property
     def env_prefix(self) -> str:

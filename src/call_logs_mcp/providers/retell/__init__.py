@@ -19,6 +19,11 @@ PLATFORM = Platform(
         # listing a 300 s timeout: 100, as for the other platforms, keeps a page well inside our
         # per-request deadline.
         max_page_size=100,
+        notes=(
+            "Retell AI: a campaign is a Retell batch call (campaign_id = its batch_call_id); Retell "
+            "cannot list batches, so use the batch ids the user names or list_campaigns shows. "
+            "Retell recording URLs of agents with signed URLs expire 24 h after the call."
+        ),
         # No batch listing, list items carry no transcript, and calls never name their batch
         # (`batch_call_id` is a list filter only): the defaults.
     ),
