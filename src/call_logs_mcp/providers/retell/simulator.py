@@ -301,8 +301,12 @@ def compile_filters(criteria: Any, refused: frozenset[str]) -> list[Callable[[di
             field_test = _number_test(spec, key)
         else:
             raise _BadRequest(f"filter {key} is not supported")
-        tests.append(lambda item, key=key, field_test=field_test: field_test(_field(item, key)))
+        tests.append(_on_field(key, field_test))
     return tests
+
+
+def _on_field(key: str, field_test: Callable[[Any], bool]) -> Callable[[dict[str, Any]], bool]:
+    return lambda item: field_test(_field(item, key))
 
 
 def _field(item: dict[str, Any], key: str) -> Any:
@@ -317,20 +321,19 @@ def _field(item: dict[str, Any], key: str) -> Any:
 
 
 def _encode_key(call: SimCall) -> str:
-    raw = json.dumps([call.id, call.started_at.isoformat()]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return base64.urlsafe_b64encode(json.dumps([call.id]).encode()).decode().rstrip("=")
 
 
 def _position_after(calls: list[SimCall], dataset: SimDataset, key: str) -> int:
     """The index in `calls` (the account in the listing's order) right after the call the key
     names: a keyset, so calls added since do not shift the pages. Raises _BadRequest."""
     try:
-        raw = base64.urlsafe_b64decode(key + "=" * (-len(key) % 4))
-        call_id, _started = json.loads(raw)
+        (call_id,) = json.loads(base64.urlsafe_b64decode(key + "=" * (-len(key) % 4)))
         call = dataset.get(call_id) if isinstance(call_id, str) else None
     except (ValueError, binascii.Error, TypeError):
         call = None
-    _expect(call is not None, "invalid pagination_key")
+    if call is None:
+        raise _BadRequest("invalid pagination_key")
     return calls.index(call) + 1  # identity: SimCall compares by identity
 
 
