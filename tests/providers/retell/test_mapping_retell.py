@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
+from call_logs_mcp.errors import InvalidArgumentError
 from call_logs_mcp.models import Call, CallQuery, CallStatus
 from call_logs_mcp.providers import create_provider
 from call_logs_mcp.providers.base import CallProvider
@@ -351,3 +352,16 @@ async def test_a_listing_resumed_by_a_new_adapter_continues_with_the_stored_curs
             rest += page.calls
             cursor = page.next_cursor
     assert [c.call_id for c in first.calls + rest] == [c.id for c in app.state.dataset]
+
+
+async def test_a_refused_position_is_an_invalid_cursor_not_a_refused_filter() -> None:
+    async with simulated() as (provider, app):
+        campaign = app.state.dataset.campaigns[0].id
+        first = await provider.list_calls(CallQuery(campaign_id=campaign), limit=10)
+        assert first.next_cursor is not None
+        app.state.dataset = simulated_dataset("retell", calls=5, seed=99)  # the keyed call is gone
+        with pytest.raises(InvalidArgumentError, match="start over"):
+            await provider.list_calls(CallQuery(campaign_id=campaign), limit=10, cursor=first.next_cursor)
+        # The batch filter was not written off: a fresh listing still sends it.
+        await provider.list_calls(CallQuery(campaign_id=campaign), limit=10)
+    assert app.state.bodies[-1]["filter_criteria"]["batch_call_id"]["value"] == campaign

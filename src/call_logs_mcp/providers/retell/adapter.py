@@ -18,11 +18,14 @@ Filters, built from the SDK's typed filter models (`call_list_params.py`):
   `registered`, so a server-side `ongoing` would drop registered calls.
 - search → client-side (call id, campaign id, phone numbers, summary; `matches_search`).
 
-Every filter is re-checked client-side where the item allows it. A 400 to a filtered request is
-read as "Retell does not take that filter": the page is asked again without the status and date
-filters (applied client-side from then on, for this adapter); a 400 that remains while a batch
-filter is sent means the campaign filter is unsupported, reported in `unsupported_filters` with no
-calls (never passed off as an empty campaign). A 400 without filters is the caller's error.
+Every filter is re-checked client-side where the item allows it. A 400 to the first page of a
+filtered listing is read as "Retell does not take that filter": the page is asked again without the
+status and date filters (applied client-side from then on, for this adapter); a 400 that remains
+while a batch filter is sent means the campaign filter is unsupported, reported in
+`unsupported_filters` with no calls (never passed off as an empty campaign). A 400 to a later page
+(one sent with a `pagination_key`) means the position was refused (an expired key, say): an
+InvalidArgumentError, on which a resumed sync starts over. A 400 without filters is the caller's
+error.
 
 Paging: positions as in `providers.paging`; the cursor also carries the `pagination_key` of the
 page it points into, so a listing resumes with Retell's own keyset cursor (stable while new calls
@@ -153,9 +156,9 @@ class RetellProvider:
     async def list_calls(self, query: CallQuery, *, limit: int = 50, cursor: str | None = None) -> CallPage:
         """One page of calls (`CallSummary`), newest first.
 
-        Raises InvalidArgumentError (bad limit or cursor), RequestRejectedError (a 400 to an
-        unfiltered request, or another 4xx) and the ProviderError subclasses of
-        `ProviderHttp.post_json`.
+        Raises InvalidArgumentError (bad limit or cursor, or a position Retell refuses),
+        RequestRejectedError (a 400 to an unfiltered first page, or another 4xx) and the
+        ProviderError subclasses of `ProviderHttp.post_json`.
         """
         check_limit(limit)
         keys: dict[int, str | None]
@@ -218,6 +221,12 @@ class RetellProvider:
             try:
                 return await self._http.post_json(LIST_PATH, sent, urgent=True)
             except RequestRejectedError as exc:
+                if exc.status == 400 and "pagination_key" in body:
+                    # Filters are tried on a listing's first page; a later 400 is the position.
+                    raise InvalidArgumentError(
+                        "Retell refused this listing position (its pagination key may have "
+                        "expired); omit the cursor to start over."
+                    ) from None
                 if exc.status != 400 or not criteria:
                     raise
                 if any(key in criteria for key in STATUS_KEYS) and "status" not in self._refused:
