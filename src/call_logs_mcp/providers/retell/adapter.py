@@ -173,14 +173,13 @@ class RetellProvider:
                     "That cursor was not issued by this server for this listing; omit it to start over."
                 )
             keys = {start.page: key}
-        first_page = start.page
         unsupported: list[str] = []
 
         async def fetch(page: int) -> PlatformPage:
             body: dict[str, Any] = {"sort_order": "descending", "limit": start.size}
             if keys[page] is not None:
                 body["pagination_key"] = keys[page]
-            if page == first_page == 0 and self._exact(query):
+            if page == 0 and self._exact(query):
                 body["include_total"] = True
             answer = await self._list(query, body)
             if answer is None:

@@ -22,7 +22,6 @@
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -86,28 +85,26 @@ class _Skips:
             logger.warning("%s call %s: skipped field %s (unexpected shape)", PROVIDER, self.call_id, name)
 
 
-def _millis(value: object, name: str, skips: _Skips) -> datetime | None:
+def _number(value: object, name: str, skips: _Skips, *, minimum: float | None = 0.0) -> float | None:
+    """A finite number (at least `minimum`), None when absent; skipped when unreadable."""
     if value is None:
         return None
-    number = parse_number(value) if not isinstance(value, bool) else None
-    if number is None or number < 0:
+    number = parse_number(value)
+    if number is None or (minimum is not None and number < minimum):
         skips.add(name)
+        return None
+    return number
+
+
+def _millis(value: object, name: str, skips: _Skips) -> datetime | None:
+    number = _number(value, name, skips)
+    if number is None:
         return None
     try:
         return datetime.fromtimestamp(number / 1000, tz=UTC)
     except (OverflowError, OSError, ValueError):
         skips.add(name)
         return None
-
-
-def _seconds_from_ms(value: object, skips: _Skips) -> float | None:
-    if value is None:
-        return None
-    number = parse_number(value) if not isinstance(value, bool) else None
-    if number is None or number < 0:
-        skips.add("duration_ms")
-        return None
-    return number / 1000
 
 
 def _object(value: object, name: str, skips: _Skips) -> dict[str, Any]:
@@ -120,21 +117,14 @@ def _object(value: object, name: str, skips: _Skips) -> dict[str, Any]:
 
 
 def _cost(call_cost: Mapping[str, Any], skips: _Skips) -> float | None:
-    if "combined_cost" not in call_cost or call_cost["combined_cost"] is None:
-        return None
-    value = call_cost["combined_cost"]
-    cents = parse_number(value) if not isinstance(value, bool) else None
-    if cents is None or not math.isfinite(cents):
-        skips.add("call_cost.combined_cost")
-        return None
-    return cents / CENTS_PER_DOLLAR
+    cents = _number(call_cost.get("combined_cost"), "call_cost.combined_cost", skips, minimum=None)
+    return None if cents is None else cents / CENTS_PER_DOLLAR
 
 
 def _first_word_start(words: object) -> float | None:
     if not isinstance(words, list) or not words or not isinstance(words[0], dict):
         return None
-    start = words[0].get("start")
-    return parse_number(start) if not isinstance(start, bool) else None
+    return parse_number(words[0].get("start"))
 
 
 def _event_text(item: Mapping[str, Any], role: str) -> str | None:
@@ -186,14 +176,7 @@ def _turns_from_entries(
         if text is None:
             skips.add(f"{name} entry")
             continue
-        offset = item.get("time_sec")
-        turns.append(
-            Turn(
-                speaker="system",
-                text=text,
-                offset_seconds=parse_number(offset) if not isinstance(offset, bool) else None,
-            )
-        )
+        turns.append(Turn(speaker="system", text=text, offset_seconds=parse_number(item.get("time_sec"))))
     return turns
 
 
@@ -261,7 +244,8 @@ def to_call(call: RetellCall, *, campaign_id: str | None = None) -> Call:
     cost = _cost(call_cost, skips)
     started_at = _millis(call.start_timestamp, "start_timestamp", skips)
     ended_at = _millis(call.end_timestamp, "end_timestamp", skips)
-    duration = _seconds_from_ms(call.duration_ms, skips)
+    duration_ms = _number(call.duration_ms, "duration_ms", skips)
+    duration = None if duration_ms is None else duration_ms / 1000
     to_number = _text(call.to_number, "to_number", skips)
     from_number = _text(call.from_number, "from_number", skips)
     recordings = _recordings(call, skips)
