@@ -235,6 +235,36 @@ async def test_a_5xx_burst_is_survived() -> None:
     assert len(seen) == len(burst) + 1
 
 
+@pytest.mark.parametrize("code", [400, 401, 404, 429, 503])
+async def test_a_post_query_sends_its_json_body_and_fails_exactly_like_a_get(code: int) -> None:
+    query = {"filter_criteria": {"call_status": {"type": "enum", "op": "in", "value": ["ended"]}}, "limit": 5}
+    seen: list[httpx2.Request] = []
+    retries = 2
+    http = make_http(scripted([status(code), ok({"items": []})], seen), max_retries=retries)
+    error_type, retried = expected_for(code)
+    if retried:
+        assert await http.post_json("/v3/list-calls", query) == {"items": []}
+    else:
+        with pytest.raises(error_type) as caught:
+            await http.post_json("/v3/list-calls", query)
+        assert BODY_MARKER not in str(caught.value) and CANARY not in error_text(caught.value)
+    assert len(seen) == (2 if retried else 1)
+    for request in seen:
+        assert (request.method, request.url.path) == ("POST", "/base/v3/list-calls")
+        assert json.loads(request.content) == query
+        assert request.headers["content-type"] == "application/json"
+        assert request.headers["authorization"] == f"Bearer {CANARY}"
+
+
+async def test_a_post_query_is_refused_outside_the_base_url_like_a_get() -> None:
+    seen: list[httpx2.Request] = []
+    http = make_http(scripted([ok({})], seen))
+    for path in ("//evil.example/x", "/v3/../../admin", "https://evil.example/v3/list-calls"):
+        with pytest.raises(InvalidArgumentError):
+            await http.post_json(path, {"limit": 1})
+    assert seen == []
+
+
 async def test_zero_retries_means_one_attempt() -> None:
     seen: list[httpx2.Request] = []
     http = make_http(scripted([status(500), ok({})], seen), max_retries=0)

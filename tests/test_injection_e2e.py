@@ -236,7 +236,7 @@ async def test_search_hits_on_planted_payloads_are_clean_single_lines_in_one_blo
                 continue
             ((_, body),) = found
             assert len(body) == len(hits)
-            prefix = r"\S+ \((?:prosper|callcamp)\) [^|\[]*"
+            prefix = r"\S+ \((?:" + "|".join(PLATFORM_NAMES) + r")\) [^|\[]*"
             turn_lines = [line for line, h in zip(body, hits, strict=True) if h["matched_in"] == "turn"]
             turn_hits = [h["turn_index"] for h in hits if h["matched_in"] == "turn"]
             assert turn_indices(turn_lines, prefix=prefix) == turn_hits
@@ -264,7 +264,7 @@ async def test_call_lists_campaigns_and_summaries_over_planted_data_are_clean(tm
                 cursor = data["next_cursor"]
                 if cursor is None:
                     break
-            assert len(rows) == 2 * CALLS
+            assert len(rows) == len(PLATFORM_NAMES) * CALLS
             # CallCamp lists carry the summary (Prosper's list endpoint has none).
             summaries = [
                 r["summary"]

@@ -1,12 +1,14 @@
 """Hostile ids through every id-taking tool and resource: what actually reaches the platforms.
 
 A recording transport sits between the real adapters and the simulators, so each assertion is
-about the requests the network saw: a GET to the configured host, on one of the API's own routes,
-with exactly one id segment that decodes to the id unchanged, or nothing at all.
+about the requests the network saw: a GET (or a platform's POST listing) to the configured host, on
+one of the API's own routes, with exactly one id segment that decodes to the id unchanged, or
+nothing at all.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -31,18 +33,30 @@ from call_logs_mcp.server.app import build_server
 from call_logs_mcp.settings import Settings
 from mcp_harness import text_of
 
-PLATFORMS = ("prosper", "callcamp")
+PLATFORMS = ("prosper", "callcamp", "retell")
 
 # The platforms' documented routes: list endpoints take no id, detail endpoints exactly one.
 LIST_PATHS = {
     "prosper": {"/api/v1/call-logs", "/api/v1/campaigns/call-logs"},
     "callcamp": {"/api/calls"},
+    "retell": {"/v3/list-calls"},
 }
+# Listings that are a POST with a JSON body (the campaign filter travels in it).
+POST_LISTINGS = {"/v3/list-calls"}
 DETAIL_PREFIXES = {
     "prosper": ("/api/v1/call-logs/", "/api/v1/campaigns/call-logs/"),
     "callcamp": ("/api/calls/",),
+    "retell": ("/v2/get-call/",),
 }
 CAMPAIGN_PARAMS = {"prosper": "campaign_id", "callcamp": "campaignUuid"}
+
+
+def body_campaign(content: bytes) -> str | None:
+    """The batch filter's value in a Retell listing body, if any."""
+    criteria = json.loads(content or b"{}").get("filter_criteria") or {}
+    value = (criteria.get("batch_call_id") or {}).get("value")
+    return value if isinstance(value, str) else None
+
 
 HOSTILE_IDS = [
     "../x",
@@ -86,6 +100,7 @@ def must_never_be_sent(hostile: str) -> bool:
 class Sent:
     method: str
     url: httpx2.URL
+    content: bytes = b""
 
 
 @dataclass
@@ -96,7 +111,7 @@ class RecordingTransport(httpx2.AsyncBaseTransport):
     sent: list[Sent] = field(default_factory=list)
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        self.sent.append(Sent(request.method, request.url))
+        self.sent.append(Sent(request.method, request.url, request.content))
         return await self.inner.handle_async_request(request)
 
 
@@ -133,19 +148,26 @@ async def serve_recorded(tmp_path: Path) -> AsyncIterator[tuple[Client, Platform
 def check_sent(
     platforms: Platforms, *, call_ids: set[str] | None = None, campaign_id: str | None = None
 ) -> int:
-    """Assert every recorded request is a GET to the configured host on one of the platform's
-    routes, a detail route carrying exactly one segment that decodes to one of `call_ids`, a
-    listing carrying `campaign_id` unchanged. Returns how many requests were sent."""
+    """Assert every recorded request is a GET (a POST for a body listing) to the configured host
+    on one of the platform's routes, a detail route carrying exactly one segment that decodes to
+    one of `call_ids`, a listing carrying `campaign_id` unchanged. Returns how many requests were
+    sent."""
     count = 0
     for name, transport in platforms.transports.items():
         base = urlsplit(platforms.base_urls[name])
         for sent in transport.sent:
             count += 1
             url = sent.url
-            assert sent.method == "GET", sent
+            path = url.raw_path.decode("ascii").partition("?")[0]
+            assert sent.method == ("POST" if path in POST_LISTINGS else "GET"), sent
             assert (url.scheme, url.host, url.port) == (base.scheme, base.hostname, base.port), url
             assert not url.fragment, url
-            path = url.raw_path.decode("ascii").partition("?")[0]
+            if path in POST_LISTINGS and path in LIST_PATHS[name]:
+                # A body listing: the campaign filter travels as a JSON value.
+                batch = body_campaign(sent.content)
+                if campaign_id is not None and batch is not None:
+                    assert batch == campaign_id.strip(), sent.content
+                continue
             if path in LIST_PATHS[name]:
                 # A listing (an index sync): the campaign filter travels as a query value.
                 params = dict(url.params)
@@ -191,6 +213,7 @@ async def test_get_call_sends_a_hostile_id_as_one_exact_path_segment_or_not_at_a
                 {"call_id": hostile},
                 {"call_id": hostile, "provider": "prosper"},
                 {"call_id": hostile, "provider": "callcamp"},
+                {"call_id": hostile, "provider": "retell"},
             ):
                 platforms.clear()
                 assert_clear_tool_error(await client.call_tool("get_call", args))

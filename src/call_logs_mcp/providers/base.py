@@ -42,6 +42,9 @@ class ProviderInfo:
     capabilities: Capabilities = field(default_factory=Capabilities)
     # Largest page the platform serves in one request (the adapter splits/merges as needed).
     max_page_size: int = 100
+    # What the model must know to ask this platform well (our words, no platform data): said in
+    # the server's instructions when the platform is configured.
+    notes: str = ""
 
     @property
     def env_prefix(self) -> str:
@@ -63,6 +66,10 @@ class SimulatorDefaults:
     api_key: str  # public on purpose: the simulator only serves generated calls, on loopback
     port: int  # `call-logs-mcp simulate <name>` listens here
     id_style: IdStyle = "numeric"  # the call ids the generated dataset uses
+    # The generated calls' ended reasons (customer-ended-call, customer-busy, ...) in the
+    # platform's own words, for a platform that documents its own vocabulary: (generated, served)
+    # pairs; a reason not listed is served as generated.
+    ended_reasons: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

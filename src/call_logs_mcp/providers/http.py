@@ -2,9 +2,10 @@
 
 Explicit timeouts (per operation, and `config.timeout_seconds` for a whole attempt), no redirects
 followed, a versioned User-Agent, bodies capped at `MAX_BODY_BYTES` (error bodies are never read). Only
-GETs, only to paths under the configured base URL.
+GETs, and POSTs of read-only queries that take a JSON body (`post_json`: a platform whose listing is
+a POST, such as Retell's `/v3/list-calls`), only to paths under the configured base URL.
 
-Retry policy (`ProviderHttp.get_json`), at most `1 + config.max_retries` attempts:
+Retry policy (`ProviderHttp.get_json`, and `post_json` alike), at most `1 + config.max_retries` attempts:
 
     outcome                                  retried?          finally raises
     2xx + JSON                               -                 (returns the JSON)
@@ -288,7 +289,17 @@ class ProviderHttp:
         4xx; carries `status`).
         """
         clean = {k: v for k, v in (params or {}).items() if v is not None}
-        request = self._build_request(path, clean)
+        return await self._json(self._build_request(path, clean), path, urgent)
+
+    async def post_json(self, path: str, body: Mapping[str, Any], *, urgent: bool = False) -> Any:
+        """The decoded JSON body of `POST path` with `body` as JSON: for read-only queries a
+        platform takes as a POST (a listing with a filter body). Retried, throttled and mapped to
+        errors exactly as `get_json` (the request changes nothing upstream); raises the same.
+        """
+        return await self._json(self._build_request(path, {}, method="POST", body=body), path, urgent)
+
+    async def _json(self, request: httpx2.Request, path: str, urgent: bool) -> Any:
+        method = request.method
         attempts = self.config.max_retries + 1
         malformed_left = min(MALFORMED_RETRIES, self.config.max_retries)
         hinted_wait = 0.0
@@ -307,7 +318,9 @@ class ProviderHttp:
                     return json.loads(body)
                 except (ValueError, RecursionError):
                     if malformed_left == 0 or attempt == attempts:
-                        raise MalformedResponseError(self.provider, f"invalid JSON from GET {path}") from None
+                        raise MalformedResponseError(
+                            self.provider, f"invalid JSON from {method} {path}"
+                        ) from None
                     malformed_left -= 1
                     failure = "malformed"
             if attempt == attempts:
@@ -317,8 +330,9 @@ class ProviderHttp:
                     hinted_wait + hint > self.config.max_retry_wait_seconds
                 ):
                     logger.debug(
-                        "%s GET %s: Retry-After %.1f s is over the wait budget; failing fast",
+                        "%s %s %s: Retry-After %.1f s is over the wait budget; failing fast",
                         self.provider,
+                        method,
                         path,
                         hint,
                     )
@@ -333,11 +347,14 @@ class ProviderHttp:
                     attempt - 1, base=self._backoff_base, cap=self._backoff_cap, rand=self._random()
                 )
             if self._clock() + delay >= deadline:
-                logger.debug("%s GET %s: no time left for a retry within the deadline", self.provider, path)
+                logger.debug(
+                    "%s %s %s: no time left for a retry within the deadline", self.provider, method, path
+                )
                 raise self._final_error(failure, status, hint, attempt, fail_fast=hint is not None)
             logger.debug(
-                "%s GET %s: %s on attempt %d/%d; retrying in %.2f s",
+                "%s %s %s: %s on attempt %d/%d; retrying in %.2f s",
                 self.provider,
+                method,
                 path,
                 failure,
                 attempt,
@@ -352,14 +369,21 @@ class ProviderHttp:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _build_request(self, path: str, params: dict[str, str | int | float | bool]) -> httpx2.Request:
+    def _build_request(
+        self,
+        path: str,
+        params: dict[str, str | int | float | bool],
+        *,
+        method: str = "GET",
+        body: Mapping[str, Any] | None = None,
+    ) -> httpx2.Request:
         refused = InvalidArgumentError(
             f"Refusing to request a path outside the configured {self.provider} base URL."
         )
         if not _path_is_safe(path):
             raise refused
         try:
-            request = self._client.build_request("GET", path, params=params)
+            request = self._client.build_request(method, path, params=params, json=body)
         except (httpx2.InvalidURL, ValueError, TypeError):
             raise refused from None
         url = request.url
@@ -387,7 +411,9 @@ class ProviderHttp:
         with anyio.move_on_after(max(0.0, deadline - self._clock())) as queued:
             await self._slots.acquire(urgent)
         if queued.cancelled_caught:
-            logger.debug("%s GET %s: no free connection before the deadline", self.provider, path)
+            logger.debug(
+                "%s %s %s: no free connection before the deadline", self.provider, request.method, path
+            )
             return "timed out waiting for a free connection", None, None, None
         try:
             if self._clock() >= deadline:
@@ -402,12 +428,20 @@ class ProviderHttp:
                 with anyio.fail_after(timeout):
                     status, headers, body = await self._send(request)
             except (TimeoutError, httpx2.TimeoutException):
-                logger.debug("%s GET %s: timed out (attempt %d/%d)", self.provider, path, attempt, attempts)
+                logger.debug(
+                    "%s %s %s: timed out (attempt %d/%d)",
+                    self.provider,
+                    request.method,
+                    path,
+                    attempt,
+                    attempts,
+                )
                 return "timed out", None, None, None
             except (httpx2.NetworkError, httpx2.RemoteProtocolError) as exc:
                 logger.debug(
-                    "%s GET %s: %s (attempt %d/%d)",
+                    "%s %s %s: %s (attempt %d/%d)",
                     self.provider,
+                    request.method,
                     path,
                     type(exc).__name__,
                     attempt,
@@ -416,15 +450,19 @@ class ProviderHttp:
                 return "connection failed", None, None, None
             except _BodyTooLarge:
                 raise MalformedResponseError(
-                    self.provider, f"response to GET {path} is over {self._max_body_bytes} bytes"
+                    self.provider, f"response to {request.method} {path} is over {self._max_body_bytes} bytes"
                 ) from None
             except httpx2.DecodingError:
-                raise MalformedResponseError(self.provider, f"undecodable body from GET {path}") from None
+                raise MalformedResponseError(
+                    self.provider, f"undecodable body from {request.method} {path}"
+                ) from None
             except httpx2.RequestError:
                 raise UnavailableError(self.provider, "request failed") from None
         finally:
             self._slots.release()
-        logger.debug("%s GET %s -> %d (attempt %d/%d)", self.provider, path, status, attempt, attempts)
+        logger.debug(
+            "%s %s %s -> %d (attempt %d/%d)", self.provider, request.method, path, status, attempt, attempts
+        )
         if 200 <= status < 300:
             return None, status, None, body
         if status == 429 or status == 408 or 500 <= status < 600:

@@ -16,6 +16,9 @@ def server_instructions(settings: Settings, provider_names: list[str]) -> str:
     if provider_names:
         shown = ", ".join(f"{platform(n).info.display_name} ({n})" for n in provider_names)
         live = f"Live call-log platforms: {shown}."
+        notes = [platform(n).info.notes for n in provider_names if platform(n).info.notes]
+        if notes:
+            live += " " + " ".join(notes)
     else:
         from call_logs_mcp.core.service import no_provider_message
 

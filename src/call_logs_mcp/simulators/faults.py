@@ -125,13 +125,17 @@ def parse_faults(spec: str, *, latency_seconds: float = 0.0) -> Faults:
 
 @dataclass(slots=True)
 class SimRequest:
-    """One request as the simulator received it. `path` is decoded, `raw_path` as sent."""
+    """One request as the simulator received it. `path` is decoded, `raw_path` as sent. `page`
+    is set by a simulator whose listing pages in the request body (a POST), to the page asked
+    for ("1" for the first, else the platform's cursor); it stays None for a GET listing, whose
+    page is in `params`. The request is on its ASGI scope as `scope["sim.request"]`."""
 
     method: str
     path: str
     query: str
     raw_path: str
     outcome: str = "ok"
+    page: str | None = None
 
     @property
     def params(self) -> dict[str, str]:
@@ -240,6 +244,7 @@ class FaultMiddleware:
         )
         if state.requests is not None:
             state.requests.append(record)
+        scope["sim.request"] = record
         rt = runtime(state)
         faults = rt.faults
         rt.recent.append(time.monotonic())
