@@ -235,9 +235,11 @@ async def test_find_calls_filters_match_what_the_platform_reports(platform_name:
         assert await total(where=["plan!=gold"]) == count(
             lambda d, x: "plan" in x and str(x["plan"]).lower() != "gold"
         )
+        # The campaign as the simulator filed the call (a platform's call detail may not name it).
         campaign = dataset.calls[0].campaign_id
+        in_campaign = {call.id for call in dataset if call.campaign_id == campaign}
         assert await total(campaign_id=campaign, where=["satisfaction>=4"]) == count(
-            lambda d, x: d["campaign_id"] == campaign and (x.get("satisfaction") or 0) >= 4
+            lambda d, x: d["call_id"] in in_campaign and (x.get("satisfaction") or 0) >= 4
         )
 
 
