@@ -438,6 +438,19 @@ def _call_rows(
     }
 
 
+async def _count_and_rank(db: Database, request: SearchRequest, rank_window: int) -> tuple[Counts, Ranked]:
+    found = await db.read(lambda conn: find_search_scope(conn, request), "searching transcripts")
+    plans = plan_tiers(request, found, rank_window)
+    if plans is None:
+        return Counts(0, 0, [0] * len(request.parsed.tiers)), Ranked([], [], [])
+    union, tiers = plans
+    return await db.read_pair(
+        lambda conn: count_all(conn, union, tiers),
+        lambda conn: rank_tiers(conn, tiers, request.boundaries),
+        "searching transcripts",
+    )
+
+
 async def search(db: Database, request: SearchRequest, *, rank_window: int) -> SearchResult:
     """Run `request`: plan it, then count and rank on two reader connections at once; explain a
     search that finds nothing.
@@ -445,17 +458,11 @@ async def search(db: Database, request: SearchRequest, *, rank_window: int) -> S
     Raises InvalidArgumentError when SQLite rejects the expression (a safety net) and StoreError
     when the index cannot be read."""
     try:
-        found = await db.read(lambda conn: find_search_scope(conn, request), "searching transcripts")
-        plans = plan_tiers(request, found, rank_window)
-        if plans is None:
-            counts, ranked = Counts(0, 0, [0] * len(request.parsed.tiers)), Ranked([], [], [])
-        else:
-            union, tiers = plans
-            counts, ranked = await db.read_pair(
-                lambda conn: count_all(conn, union, tiers),
-                lambda conn: rank_tiers(conn, tiers, request.boundaries),
-                "searching transcripts",
-            )
+        counts, ranked = await _count_and_rank(db, request, rank_window)
+        fallback = request.parsed.fallback
+        if not counts.total and fallback is not None:
+            request = replace(request, parsed=fallback)
+            counts, ranked = await _count_and_rank(db, request, rank_window)
         zero = None
         if not counts.total and request.offset == 0:
             zero = await db.read(lambda conn: explain_zero(conn, request, rank_window), "explaining a search")

@@ -88,6 +88,7 @@ class ParsedQuery:
     tiers: list[Tier] = field(default_factory=list)
     exact: list[ExactCheck] = field(default_factory=list)
     sentence_words: list[str] = field(default_factory=list)
+    fallback: ParsedQuery | None = None  # searched instead when this finds nothing
 
 
 def _searchable(text: str) -> bool:
@@ -108,9 +109,9 @@ def _at_least(words: Sequence[str], count: int) -> str:
 
 
 def _fewest_words(count: int) -> int:
-    """How many of a sentence's `count` content words a hit needs: all of one, one of two, else
-    a majority."""
-    return 1 if count <= 2 else count // 2 + 1
+    """How many of a sentence's `count` content words a hit needs: all of one or two (one of two
+    only when no hit has both: see `ParsedQuery.fallback`), else a majority."""
+    return count if count <= 2 else count // 2 + 1
 
 
 def parse_sentence(query: str) -> ParsedQuery | None:
@@ -162,12 +163,26 @@ def parse_sentence(query: str) -> ParsedQuery | None:
         if count < len(content):
             expression = f"({expression}) NOT ({_at_least(content, count + 1)})"
         tiers.append(Tier(fts=expression, words=count, of=len(content)))
+    fallback = None
+    if len(content) == 2:
+        either = _at_least(content, 1)
+        fallback = ParsedQuery(
+            fts=either,
+            terms=list(content),
+            notes=[
+                *notes,
+                f"no turn or note has both {content[0]} and {content[1]}: showing those with either",
+            ],
+            tiers=[Tier(fts=either, words=1, of=2)],
+            sentence_words=list(content),
+        )
     return ParsedQuery(
         fts=_at_least(content, fewest),
         terms=list(content),
         notes=notes,
         tiers=tiers,
         sentence_words=list(content),
+        fallback=fallback,
     )
 
 

@@ -78,14 +78,21 @@ def _folded(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+@functools.lru_cache(maxsize=256)
+def _phrase_pattern(phrase: str, prefix: bool) -> re.Pattern[str]:
+    """The phrase's tokens in order, separated by anything that is not a token character, and
+    not inside a longer token (the last may run on when `prefix`)."""
+    body = r"[\W_]+".join(re.escape(token) for token in phrase.split(" "))
+    return re.compile(r"(?<![^\W_])" + body + ("" if prefix else r"(?![^\W_])"))
+
+
 def exact_phrase(text: str | None, phrase: str | None, prefix: int | None) -> int:
     """1 when the tokens of `phrase` occur in `text` consecutively and in order (the last one as
     a prefix when `prefix`), else 0. Registered as the SQL function `exact_phrase`; it runs on
-    every row the stemmed phrase matched, so it folds and joins in C (one pass, one search)."""
+    every row the stemmed phrase matched, so it is one compiled search over the folded text."""
     if not text or not phrase:
         return 0
-    joined = " " + " ".join(_TOKEN.findall(_folded(text))) + " "
-    return int((" " + phrase + ("" if prefix else " ")) in joined)
+    return int(_phrase_pattern(phrase, bool(prefix)).search(_folded(text)) is not None)
 
 
 def register(conn: sqlite3.Connection) -> None:

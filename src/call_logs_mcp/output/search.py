@@ -171,7 +171,11 @@ def tier_line(tiers: Sequence[WordTierOut]) -> str:
     """How a sentence query's hits split by the number of its words they have."""
     first, rest = tiers[0], tiers[1:]
     if not rest:
-        return f"Every hit has all {first.of} words." if first.of > 1 else "Every hit has the word."
+        if first.of == 1:
+            return "Every hit has the word."
+        if first.words < first.of:
+            return f"Every hit has {first.words} of the {first.of} words (none has them all)."
+        return f"Every hit has {'both' if first.of == 2 else f'all {first.of}'} words."
     parts = [f"with {'both' if first.of == 2 else f'all {first.of}'} words: {fmt_int(first.hits)}"]
     parts += [f"with {t.words} of the {t.of}: {fmt_int(t.hits)}" for t in rest]
     line = "Hits " + "; ".join(parts) + " (ranked in that order)."
