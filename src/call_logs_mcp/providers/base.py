@@ -42,6 +42,9 @@ class ProviderInfo:
     capabilities: Capabilities = field(default_factory=Capabilities)
     # Largest page the platform serves in one request (the adapter splits/merges as needed).
     max_page_size: int = 100
+    # Set when the platform's calls carry no recording URL: what get_call says instead (where
+    # the audio is, and how it is reached).
+    recording_note: str | None = None
 
     @property
     def env_prefix(self) -> str:

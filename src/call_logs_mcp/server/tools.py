@@ -24,7 +24,7 @@ from call_logs_mcp.core.freshness import Progress
 from call_logs_mcp.errors import CallLogsError
 from call_logs_mcp.output.budget import Shaped
 from call_logs_mcp.output.schemas import CallDetail, CallList, CampaignList, CampaignReport, SearchAnswer
-from call_logs_mcp.providers import PLATFORMS, join_names
+from call_logs_mcp.providers import PLATFORMS, join_names, platform
 
 if TYPE_CHECKING:
     from call_logs_mcp.server.runtime import Runtime
@@ -89,6 +89,13 @@ def progress_of(ctx: Context[Any, Any]) -> Progress:
         await ctx.report_progress(done, total, message)
 
     return report
+
+
+def recording_note(provider: str) -> str | None:
+    """What get_call says about recordings on a platform that serves no recording URL."""
+    if provider not in PLATFORMS:
+        return None
+    return platform(provider).info.recording_note
 
 
 def register(server: MCPServer[Any], runtime: Runtime) -> None:
@@ -164,6 +171,7 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
                 transcript_offset=transcript_offset,
                 transcript_char_offset=transcript_char_offset,
                 include_recording=include_recording,
+                recording_note=recording_note(call.provider),
             )
             return result_of(shaped)
 

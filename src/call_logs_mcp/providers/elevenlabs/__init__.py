@@ -17,6 +17,10 @@ PLATFORM = Platform(
         default_base_url="https://api.elevenlabs.io",
         # `page_size` "Can not exceed 100, defaults to 30" (GET /v1/convai/conversations).
         max_page_size=100,
+        recording_note=(
+            "ElevenLabs serves no recording URL; the audio is streamed by "
+            "GET /v1/convai/conversations/{conversation_id}/audio with the account's API key."
+        ),
         capabilities=Capabilities(
             # Batch calls are the campaigns, listed by GET /v1/convai/batch-calling/workspace.
             campaign_listing=True,
