@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 
 import httpx2
 
-from call_logs_mcp.errors import InvalidArgumentError, NotFoundError
+from call_logs_mcp.errors import InvalidArgumentError, NotFoundError, RequestRejectedError
 from call_logs_mcp.ids import path_segment
 from call_logs_mcp.models import Call, CallPage, CallQuery, CallSummary, Campaign
 from call_logs_mcp.providers.base import ProviderInfo
@@ -160,9 +160,17 @@ class ElevenLabsProvider:
         }
 
         async def fetch(page: int) -> PlatformPage:
-            body = await self._http.get_json(
-                LIST_PATH, {**params, "cursor": platform_cursors[page]}, urgent=True
-            )
+            try:
+                body = await self._http.get_json(
+                    LIST_PATH, {**params, "cursor": platform_cursors[page]}, urgent=True
+                )
+            except RequestRejectedError as exc:
+                if platform_cursors[page] is None or exc.status not in (400, 422):
+                    raise
+                raise InvalidArgumentError(
+                    "ElevenLabs no longer accepts this listing position (its cursor may have expired); "
+                    "omit the cursor to start over."
+                ) from None
             listing = parse_page(body)
             has_more = listing.has_more if listing.has_more is not None else listing.next_cursor is not None
             has_more = has_more and bool(listing.next_cursor) and bool(listing.conversations)
@@ -170,15 +178,18 @@ class ElevenLabsProvider:
             calls: list[CallSummary] = []
             for item in listing.conversations:
                 member = batch is None or item.conversation_id in batch.numbers
-                number = numbers.get(item.conversation_id)
+                # A batch call dials its recipient's number.
+                to_number, from_number = numbers.get(item.conversation_id), None
                 if phone is not None and member and item.conversation_id not in numbers:
-                    # Outside every batch: only its detail says the number.
-                    number = (await self.get_call(item.conversation_id)).to_number
+                    # Outside every batch: only its detail says the numbers.
+                    detail = await self.get_call(item.conversation_id)
+                    to_number, from_number = detail.to_number, detail.from_number
                 calls.append(
                     to_summary(
                         item,
                         campaign_id=query.campaign_id if batch is not None and member else None,
-                        to_number=number,
+                        to_number=to_number,
+                        from_number=from_number,
                     )
                 )
             return PlatformPage(calls=newest_first(calls), has_more=has_more, extra={})
@@ -188,7 +199,9 @@ class ElevenLabsProvider:
                 return False
             if query.status is not None and call.status is not query.status:
                 return False
-            if phone is not None and phone not in re.sub(r"\D", "", call.to_number or ""):
+            if phone is not None and not any(
+                phone in re.sub(r"\D", "", number or "") for number in (call.to_number, call.from_number)
+            ):
                 return False
             return in_date_range(call, query)
 

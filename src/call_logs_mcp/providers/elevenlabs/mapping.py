@@ -101,10 +101,14 @@ def _ended_at(status: CallStatus, started: Any, duration: float | None) -> Any:
 
 
 def to_summary(
-    item: ConversationItem, *, campaign_id: str | None = None, to_number: str | None = None
+    item: ConversationItem,
+    *,
+    campaign_id: str | None = None,
+    to_number: str | None = None,
+    from_number: str | None = None,
 ) -> CallSummary:
     """The domain summary of a listed conversation. `campaign_id` is the listing's batch (items do
-    not name theirs), `to_number` the batch recipient's number when known."""
+    not name theirs); the numbers are the batch recipient's or the detail's, when known."""
     raw_status = text_or_none(item.status)
     status = status_of(raw_status, item.termination_reason)
     started = parse_datetime(item.start_time_unix_secs)
@@ -119,6 +123,7 @@ def to_summary(
         ended_at=_ended_at(status, started, duration),
         duration_seconds=duration,
         to_number=to_number,
+        from_number=from_number,
         summary=text_or_none(item.transcript_summary),
     )
 
