@@ -6,8 +6,9 @@
 
 The platform's simulator (CallCamp by default; list + one detail request per call) answers after
 --latency seconds and enforces --limit requests/second (HTTP 429 beyond it); the adapter is
-configured with the same limit, as a user would set CALLCAMP_RATE_LIMIT. The baseline is the limit itself: a sync can at
-best make `limit` requests per second, so the figure is achieved rate / limit (target >= 0.9).
+configured with the same limit, as a user would set CALLCAMP_RATE_LIMIT. The baseline is the
+limit itself: a sync can at best make `limit` requests per second, so the figure is achieved
+rate / limit (target >= 0.9).
 The fault scenario adds 10% 5xx and 5% 429 (without Retry-After, as a flaky gateway sends them)
 and checks that no call is lost or duplicated (target rate >= 0.75 of the limit).
 """
@@ -111,7 +112,8 @@ def main() -> None:
             continue
         r = anyio.run(scenario, args.platform, args.calls, faults, args.limit, args.concurrency)
         print(
-            f"{name:<7} {args.platform}: {int(r['calls']):,} calls in {r['seconds']:.1f} s: {int(r['requests']):,} requests "
+            f"{name:<7} {args.platform}: {int(r['calls']):,} calls in {r['seconds']:.1f} s: "
+            f"{int(r['requests']):,} requests "
             f"({int(r['ok']):,} ok, {int(r['5xx'])} 5xx, {int(r['429'])} 429) = {r['rate']:.2f} req/s = "
             f"{r['fraction']:.2f} of the {args.limit:g} req/s limit (target >= {targets[name]}; "
             f"successful requests alone: {r['ok'] / r['seconds'] / args.limit:.2f}); "
