@@ -161,7 +161,11 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
             int, Field(ge=0, description="Where to resume inside that first turn (from a previous answer).")
         ] = 0,
         include_recording: Annotated[
-            bool, Field(description="Also return the recording URLs (bearer links).")
+            bool,
+            Field(
+                description="Also return the recording URLs (bearer links), or where the audio is on a "
+                "platform that serves no URL."
+            ),
         ] = False,
     ) -> Annotated[CallToolResult, CallDetail]:
         with tool_errors("get_call"):
