@@ -363,3 +363,10 @@ async def test_the_platform_cursor_is_followed_and_a_refused_one_is_an_invalid_a
         with pytest.raises(InvalidArgumentError, match="omit the cursor"):
             await provider.list_calls(CallQuery(), limit=2, cursor=page.next_cursor)
     assert [c.call_id for c in page.calls + rest.calls] == ["c3", "c2", "c1"] and rest.next_cursor is None
+
+
+async def test_more_pages_without_a_cursor_is_an_error_not_a_short_listing() -> None:
+    body = {"conversations": [item("c1", 100)], "next_cursor": None, "has_more": True}
+    async with elevenlabs({LIST: answer(body)}) as provider:
+        with pytest.raises(MalformedResponseError, match="no cursor"):
+            await provider.list_calls(CallQuery())

@@ -33,7 +33,12 @@ from datetime import UTC, datetime
 
 import httpx2
 
-from call_logs_mcp.errors import InvalidArgumentError, NotFoundError, RequestRejectedError
+from call_logs_mcp.errors import (
+    InvalidArgumentError,
+    MalformedResponseError,
+    NotFoundError,
+    RequestRejectedError,
+)
 from call_logs_mcp.ids import path_segment
 from call_logs_mcp.models import Call, CallPage, CallQuery, CallSummary, Campaign
 from call_logs_mcp.providers.base import ProviderInfo
@@ -173,7 +178,12 @@ class ElevenLabsProvider:
                 ) from None
             listing = parse_page(body)
             has_more = listing.has_more if listing.has_more is not None else listing.next_cursor is not None
-            has_more = has_more and bool(listing.next_cursor) and bool(listing.conversations)
+            if has_more and not listing.next_cursor:
+                # More calls, but no way to reach them: an error, not a silently short listing.
+                raise MalformedResponseError(
+                    self.info.name, "conversation list paging (more pages, no cursor)"
+                )
+            has_more = has_more and bool(listing.conversations)
             platform_cursors[page + 1] = listing.next_cursor
             calls: list[CallSummary] = []
             for item in listing.conversations:
