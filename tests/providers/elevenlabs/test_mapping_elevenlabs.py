@@ -332,6 +332,9 @@ async def test_a_campaign_is_a_batch_listed_through_its_agent_and_recipients() -
     async with elevenlabs(routes, seen) as provider:
         page = await provider.list_calls(CallQuery(campaign_id="b1"))
         unknown = await provider.list_calls(CallQuery(campaign_id="b2"))
+        # An id no batch can have is not sent anywhere: it names no calls either.
+        for impossible in ("a/b", "..", "\ud7fc", "b 1\n"):
+            assert (await provider.list_calls(CallQuery(campaign_id=impossible))).calls == []
     assert [(c.call_id, c.campaign_id) for c in page.calls] == [("mine", "b1")]
     assert seen[1].url.params["agent_id"] == "agent_1"
     assert unknown.calls == [] and unknown.next_cursor is None

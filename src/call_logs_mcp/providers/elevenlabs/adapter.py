@@ -127,8 +127,8 @@ class ElevenLabsProvider:
     async def list_calls(self, query: CallQuery, *, limit: int = 50, cursor: str | None = None) -> CallPage:
         """One page of calls (`CallSummary`), newest first.
 
-        Raises InvalidArgumentError (bad limit or cursor, a campaign id that cannot be a path
-        segment) and the ProviderError subclasses of `ProviderHttp.get_json`.
+        Raises InvalidArgumentError (bad limit or cursor) and the ProviderError subclasses of
+        `ProviderHttp.get_json`. A campaign id that names no batch lists no calls.
         """
         check_limit(limit)
         phone = phone_digits(query.search)
@@ -274,10 +274,11 @@ class ElevenLabsProvider:
         cached = self._batches.get(batch_id)
         if cached is not None and now - cached[0] < BATCH_TTL_SECONDS:
             return cached[1]
-        segment = path_segment(batch_id)
         try:
-            detail = parse_batch(await self._http.get_json(BATCH_PATH.format(id=segment), urgent=True))
-        except NotFoundError:
+            path = BATCH_PATH.format(id=path_segment(batch_id))
+            detail = parse_batch(await self._http.get_json(path, urgent=True))
+        except (NotFoundError, InvalidArgumentError):
+            # No such batch, or an id no batch can have (not one path segment): no calls in it.
             found: _Batch | None = None
         else:
             numbers: dict[str, str | None] = {}
