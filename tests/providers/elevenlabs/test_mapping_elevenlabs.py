@@ -336,6 +336,7 @@ async def test_a_campaign_is_a_batch_listed_through_its_agent_and_recipients() -
         for impossible in ("a/b", "..", "\ud7fc", "b 1\n"):
             assert (await provider.list_calls(CallQuery(campaign_id=impossible))).calls == []
     assert [(c.call_id, c.campaign_id) for c in page.calls] == [("mine", "b1")]
+    assert page.totals is not None and page.totals.calls == 1  # recipients with a conversation
     assert seen[1].url.params["agent_id"] == "agent_1"
     assert unknown.calls == [] and unknown.next_cursor is None
     assert [r.url.path for r in seen] == [

@@ -20,7 +20,8 @@ Filters:
   carry no number; transcripts rarely say it), and for a conversation outside every batch against
   its detail.
 
-Totals: the platform reports none for conversation listings, so `CallPage.totals` is None.
+Totals: the platform reports none for conversation listings; for a campaign alone (no other
+filter) the batch's conversations are counted (`PlatformTotals.calls`), otherwise `totals` is None.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from call_logs_mcp.errors import (
     RequestRejectedError,
 )
 from call_logs_mcp.ids import path_segment
-from call_logs_mcp.models import Call, CallPage, CallQuery, CallSummary, Campaign
+from call_logs_mcp.models import Call, CallPage, CallQuery, CallSummary, Campaign, PlatformTotals
 from call_logs_mcp.providers.base import ProviderInfo
 from call_logs_mcp.providers.config import ProviderConfig
 from call_logs_mcp.providers.http import ProviderHttp
@@ -222,7 +223,15 @@ class ElevenLabsProvider:
             if following is not None
             else None
         )
-        return CallPage(calls=collected.calls, next_cursor=next_cursor)
+        # A batch names its conversations: their count is the platform's total for the campaign,
+        # when nothing else narrows the listing.
+        only_campaign = query.status is None and query.search is None and query.from_date is None
+        totals = (
+            PlatformTotals(calls=len(batch.numbers))
+            if batch is not None and only_campaign and query.to_date is None
+            else None
+        )
+        return CallPage(calls=collected.calls, next_cursor=next_cursor, totals=totals)
 
     async def get_call(self, call_id: str) -> Call:
         """The full conversation with its transcript, analysis and batch (campaign) id.
