@@ -293,7 +293,8 @@ async def test_text_search_is_the_platforms_and_a_phone_number_is_matched_on_rec
     inbound["metadata"]["batch_call"] = None
     inbound["metadata"]["phone_call"].update(direction="inbound", external_number="+14155550134")
     listing = {
-        "conversations": [item("inbound", 300), item("other", 200), item("in-batch", 100)],
+        # "gone" is in no batch and its detail is 404 (deleted since listed): it cannot match.
+        "conversations": [item("inbound", 300), item("gone", 250), item("other", 200), item("in-batch", 100)],
         "has_more": False,
     }
     seen: list[httpx2.Request] = []
@@ -306,7 +307,7 @@ async def test_text_search_is_the_platforms_and_a_phone_number_is_matched_on_rec
     async with elevenlabs(routes, seen) as provider:
         text = await provider.list_calls(CallQuery(search="refund please"))
         phone = await provider.list_calls(CallQuery(search="(415) 555-0134"))
-    assert seen[0].url.params["search"] == "refund please" and len(text.calls) == 3
+    assert seen[0].url.params["search"] == "refund please" and len(text.calls) == 4
     assert [c.call_id for c in phone.calls] == ["inbound", "in-batch"]
     # Inbound, the customer's number is the caller's.
     assert [(c.to_number, c.from_number) for c in phone.calls] == [

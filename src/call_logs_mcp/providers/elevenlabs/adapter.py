@@ -193,8 +193,12 @@ class ElevenLabsProvider:
                 to_number, from_number = numbers.get(item.conversation_id), None
                 if phone is not None and member and item.conversation_id not in numbers:
                     # Outside every batch: only its detail says the numbers.
-                    detail = await self.get_call(item.conversation_id)
-                    to_number, from_number = detail.to_number, detail.from_number
+                    try:
+                        detail = await self.get_call(item.conversation_id)
+                    except NotFoundError:  # deleted since it was listed: no number to match
+                        pass
+                    else:
+                        to_number, from_number = detail.to_number, detail.from_number
                 calls.append(
                     to_summary(
                         item,
