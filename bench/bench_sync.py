@@ -88,6 +88,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--platform", choices=PLATFORMS, default="callcamp")
     parser.add_argument("--calls", type=int, default=5_000)
     parser.add_argument("--latency", type=float, default=0.030)
     parser.add_argument("--limit", type=float, default=20.0)

@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 from call_logs_mcp.core.sources import sync_source
 from call_logs_mcp.errors import ConfigurationError, UnavailableError
 from call_logs_mcp.index import IndexStore, SyncScope, SyncSource, run_sync
-from call_logs_mcp.models import CallStatus
+from call_logs_mcp.models import CallQuery, CallStatus
 from call_logs_mcp.providers.config import ProviderConfig, accounts_for
 from call_logs_mcp.providers.simulated import (
     simulated_app,
@@ -219,7 +219,11 @@ async def test_progress_counts_up_to_the_result_and_knows_the_total_on_a_first_s
     await run_sync(store, [sim.source], progress=progress, batch_size=25)
     assert len(seen) > 3
     assert [s[0] for s in seen] == sorted(s[0] for s in seen)
-    assert seen[-1] == (len(sim.dataset), len(sim.dataset))
+    # The total is the platform's own count; a platform that reports none leaves it unknown.
+    reported = (await sim.source.provider.list_calls(CallQuery(), limit=1)).totals
+    total = len(sim.dataset) if reported is not None and reported.calls is not None else None
+    assert seen[-1] == (len(sim.dataset), total)
+    assert all(t == total for _, t in seen)
 
 
 async def test_a_failure_mid_sync_keeps_what_was_committed_and_raises_the_provider_error(

@@ -43,9 +43,10 @@ async def check_providers(
         print(f"No platform configured: {no_provider_hint()}", file=stream)
         return EXIT_USAGE
     failures = 0
+    width = max(9, *(len(name) for name in settings.providers))
     for name, config in sorted(settings.providers.items()):
         where = _display_url(config.base_url) if config.base_url else "default URL"
-        label = f"{name:<9} key {mask_secret(config.api_key.get_secret_value())}  {where}"
+        label = f"{name:<{width}} key {mask_secret(config.api_key.get_secret_value())}  {where}"
         transport = (transports or {}).get(name)
         try:
             provider = create_provider(config, transport=transport)

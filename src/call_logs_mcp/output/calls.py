@@ -155,6 +155,7 @@ def call_detail(
     transcript_offset: int = 0,
     transcript_char_offset: int = 0,
     include_recording: bool = False,
+    recording_note: str | None = None,
 ) -> Shaped:
     """A get_call answer: metadata plus the transcript from the given position, budgeted.
 
@@ -179,7 +180,8 @@ def call_detail(
 
     # Metadata gets at most ~45% of the budget, so the transcript always gets the rest.
     for level in range(len(_META_SHARES)):
-        head_text, model, clipped = _detail_head(call, scrub, budget, include_recording, level)
+        note = recording_note if include_recording else None
+        head_text, model, clipped = _detail_head(call, scrub, budget, include_recording, level, note)
         probe = model.model_copy(
             update={
                 "transcript_offset": transcript_offset,
@@ -207,7 +209,7 @@ def call_detail(
 
 
 def _detail_head(
-    call: Call, scrub: Scrubber, budget: int, include_recording: bool, level: int
+    call: Call, scrub: Scrubber, budget: int, include_recording: bool, level: int, recording_note: str | None
 ) -> tuple[str, CallDetail, list[str]]:
     s = scrub
     share = _META_SHARES[level]
@@ -237,6 +239,7 @@ def _detail_head(
         extracted_data=fit_json("extracted_data", call.extracted_data, unit),
         qa=fit_json("qa", call.qa, unit),
         has_recording=bool(recordings),
+        recording_note=recording_note if not recordings else None,
     )
     if include_recording and recordings:
         urls, was_clipped = fit_value(recordings, unit)
@@ -301,6 +304,8 @@ def _detail_head_text(m: CallDetail) -> str:
         lines.append("Recording URLs (bearer links, do not share): " + " ".join(m.recording_urls))
     elif m.has_recording:
         lines.append("A recording exists; call get_call with include_recording=true for its URL.")
+    if m.recording_note:
+        lines.append(f"Recording: {m.recording_note}")
     if m.clipped_fields:
         lines.append(f"Shortened to fit the output budget: {', '.join(m.clipped_fields)}.")
     return "\n".join(lines)

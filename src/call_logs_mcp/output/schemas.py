@@ -95,6 +95,9 @@ class CallDetail(CallRef):
         default=None, description="present only with include_recording=true (bearer links)"
     )
     has_recording: bool = False
+    recording_note: str | None = Field(
+        default=None, description="with include_recording=true, when the platform serves no recording URL"
+    )
     transcript: list[TranscriptTurn] = Field(default_factory=list)
     transcript_offset: int = 0
     transcript_total_turns: int = 0

@@ -38,8 +38,11 @@ class Shaper:
         transcript_offset: int = 0,
         transcript_char_offset: int = 0,
         include_recording: bool = False,
+        recording_note: str | None = None,
     ) -> Shaped:
         """A get_call answer: metadata plus the transcript from the given position, budgeted.
+        `recording_note` (the platform's, when it serves no recording URL) is shown when
+        `include_recording` asks for the recording.
 
         Raises InvalidArgumentError when the offsets are past the end of the transcript.
         """
@@ -50,6 +53,7 @@ class Shaper:
             transcript_offset=transcript_offset,
             transcript_char_offset=transcript_char_offset,
             include_recording=include_recording,
+            recording_note=recording_note,
         )
 
     def search_answer(self, found: SearchFound) -> tuple[int, Shaped]:

@@ -45,6 +45,9 @@ class ProviderInfo:
     # What the model must know to ask this platform well (our words, no platform data): said in
     # the server's instructions when the platform is configured.
     notes: str = ""
+    # Set when the platform's calls carry no recording URL: what get_call says instead (where
+    # the audio is, and how it is reached).
+    recording_note: str | None = None
 
     @property
     def env_prefix(self) -> str:

@@ -32,7 +32,7 @@ from call_logs_mcp.output.schemas import (
     FoundCalls,
     SearchAnswer,
 )
-from call_logs_mcp.providers import PLATFORMS, join_names
+from call_logs_mcp.providers import PLATFORMS, join_names, platform
 
 if TYPE_CHECKING:
     from call_logs_mcp.server.runtime import Runtime
@@ -99,6 +99,13 @@ def progress_of(ctx: Context[Any, Any]) -> Progress:
     return report
 
 
+def recording_note(provider: str) -> str | None:
+    """What get_call says about recordings on a platform that serves no recording URL."""
+    if provider not in PLATFORMS:
+        return None
+    return platform(provider).info.recording_note
+
+
 def register(server: MCPServer[Any], runtime: Runtime) -> None:
     """Add every tool to `server`, bound to `runtime`."""
 
@@ -162,7 +169,11 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
             int, Field(ge=0, description="Where to resume inside that first turn (from a previous answer).")
         ] = 0,
         include_recording: Annotated[
-            bool, Field(description="Also return the recording URLs (bearer links).")
+            bool,
+            Field(
+                description="Also return the recording URLs (bearer links), or where the audio is on a "
+                "platform that serves no URL."
+            ),
         ] = False,
     ) -> Annotated[CallToolResult, CallDetail]:
         with tool_errors("get_call"):
@@ -172,6 +183,7 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
                 transcript_offset=transcript_offset,
                 transcript_char_offset=transcript_char_offset,
                 include_recording=include_recording,
+                recording_note=recording_note(call.provider),
             )
             return result_of(shaped)
 
