@@ -184,6 +184,19 @@ def parse_number(value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def wire_id(value: object) -> str:
+    """A record's id as text: strings stripped, numbers in decimal, anything else (an object, a
+    list, a boolean, null) blank. A blank or otherwise unusable id does not fail the page: the
+    listing skips that one record and counts it (`call_logs_mcp.ids.usable_id`)."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return str(int(value))
+    return ""
+
+
 def text_or_none(value: object) -> str | None:
     """A stripped non-empty string (numbers become strings), else None."""
     if isinstance(value, bool) or value is None:
