@@ -92,7 +92,11 @@ def hostile_datasets(calls: int = 30) -> tuple[dict[str, SimDataset], dict[str, 
         for slot, value in zip(range(0, calls, 3), bad, strict=False):
             out[slot] = dataclasses.replace(out[slot], id=value)
         datasets[name] = SimDataset(
-            seed=base.seed, campaigns=base.campaigns, calls=out, id_style=base.id_style, currency=base.currency
+            seed=base.seed,
+            campaigns=base.campaigns,
+            calls=out,
+            id_style=base.id_style,
+            currency=base.currency,
         )
         planted[name] = bad
     return datasets, planted

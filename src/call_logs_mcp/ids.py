@@ -13,7 +13,7 @@ from call_logs_mcp.errors import InvalidArgumentError
 
 logger = logging.getLogger(__name__)
 MAX_SEGMENT_LENGTH = 200
-_ID_TEXT = re.compile(r"[\w\-.:~=,;!$*()']{1,%d}" % MAX_SEGMENT_LENGTH)
+_ID_TEXT = re.compile(r"[\w\-.:~=,;!$*()']{1," + str(MAX_SEGMENT_LENGTH) + "}")
 
 
 class _Record(Protocol):
@@ -22,7 +22,6 @@ class _Record(Protocol):
 
 
 RecordT = TypeVar("RecordT", bound=_Record)
-
 
 
 def path_segment(value: str, *, what: str = "call id") -> str:

@@ -52,12 +52,12 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream as ObjectReceiveStream
 from anyio.streams.memory import MemoryObjectSendStream as ObjectSendStream
 
-from call_logs_mcp.ids import skipped_line, usable_calls
 from call_logs_mcp.errors import (
     ConfigurationError,
     InvalidArgumentError,
     ProviderError,
 )
+from call_logs_mcp.ids import skipped_line, usable_calls
 from call_logs_mcp.index.pipeline import (
     TRANSIENT,
     Counters,

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from call_logs_mcp.ids import skipped_line
 from call_logs_mcp.models import call_uri
 from call_logs_mcp.output.budget import Shaped, fit_rows
 from call_logs_mcp.output.sanitize import turn_line, untrusted_block
-from call_logs_mcp.ids import skipped_line
 from call_logs_mcp.output.schemas import IndexCoverage, SearchAnswer, SearchHitOut
 from call_logs_mcp.output.scrub import Scrubber
 from call_logs_mcp.output.text import fmt_count, fmt_int, fmt_short_time, fmt_time, parse_iso

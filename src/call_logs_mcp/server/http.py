@@ -24,7 +24,6 @@ Binding a non-loopback address without `CALL_LOGS_HTTP_TOKEN` refuses to start
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import logging
 import math
 import socket
@@ -37,7 +36,7 @@ from starlette.datastructures import Headers
 from starlette.responses import PlainTextResponse
 
 from call_logs_mcp.errors import ConfigurationError
-from call_logs_mcp.listen import listening_socket
+from call_logs_mcp.listen import is_loopback, listening_socket
 
 if TYPE_CHECKING:
     import anyio
@@ -55,32 +54,44 @@ MCP_PATH: Final = "/mcp"
 MAX_BODY_BYTES: Final = 1024 * 1024
 LOOPBACK_NAMES: Final = frozenset({"localhost", "127.0.0.1", "::1"})
 TOKEN_ENV_VAR: Final = "CALL_LOGS_HTTP_TOKEN"
-
-
-def is_loopback(host: str) -> bool:
-    """Whether binding `host` exposes the server to this machine only."""
-    name = host.strip().strip("[]").lower()
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
+# Shortest token a network-reachable bind accepts (`openssl rand -hex 16` gives 32).
+MIN_TOKEN_CHARS: Final = 32
 
 
 def ensure_safe_bind(host: str, token: SecretStr | None) -> None:
-    """Refuse a network-reachable bind without a token.
+    """Refuse a network-reachable bind without a strong token, and any token that cannot work.
 
-    Raises ConfigurationError naming the variable to set.
+    A non-loopback bind needs a token of at least MIN_TOKEN_CHARS characters; a token holding
+    whitespace or control characters is refused on every bind (no client could send it back).
+    Raises ConfigurationError naming the variable to set; the message never repeats the token.
     """
+    value = token.get_secret_value() if token is not None else ""
+    if value and (
+        value != value.strip() or any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value)
+    ):
+        raise ConfigurationError(
+            f"{TOKEN_ENV_VAR} holds whitespace or control characters; use a long random secret such "
+            "as the output of `openssl rand -hex 32`."
+        )
     if is_loopback(host):
         return
-    if token is None or not token.get_secret_value():
+    if not value:
         raise ConfigurationError(
             f"Refusing to serve call logs on {host}, which other machines can reach, without a token. "
             f"Set {TOKEN_ENV_VAR} to a long random secret (clients then send "
             f"'Authorization: Bearer <token>'), or bind 127.0.0.1."
         )
+    if len(value) < MIN_TOKEN_CHARS:
+        raise ConfigurationError(
+            f"Refusing to serve call logs on {host} with a {TOKEN_ENV_VAR} of {len(value)} characters: "
+            f"a network-reachable bind needs at least {MIN_TOKEN_CHARS} (e.g. `openssl rand -hex 32`)."
+        )
+
+
+def machine_names() -> frozenset[str]:
+    """This machine's host names, lower-cased: what a Host header may name on a wildcard bind."""
+    names = {socket.gethostname(), socket.getfqdn()}
+    return frozenset(n.strip().lower() for n in names if n and n.strip())
 
 
 def _split_host_header(value: str) -> tuple[str, int | None] | None:
@@ -144,6 +155,7 @@ class RequestGuard:
         self._loopback = loopback
         self._allowed_hosts = frozenset(h.strip().lower() for h in allowed_hosts if h.strip())
         self._allowed_origins = frozenset(o.strip() for o in allowed_origins if o.strip())
+        self._machine_names = frozenset() if loopback else machine_names()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -181,15 +193,22 @@ class RequestGuard:
         if parsed is None:
             return False
         name, port = parsed
-        if self._allowed_hosts and values[0].strip().lower() in self._allowed_hosts:
-            return True
-        if not self._loopback:
-            # Token-protected team server without an allow-list: any well-formed Host.
-            return not self._allowed_hosts
-        if name not in LOOPBACK_NAMES:
-            return False
+        if self._allowed_hosts:
+            if values[0].strip().lower() in self._allowed_hosts:
+                return True
+            if not self._loopback:
+                return False
         server = scope.get("server")
+        local_host = str(server[0]).lower() if server and server[0] else None
         local_port = server[1] if server and server[1] is not None else None
+        if self._loopback:
+            accepted = LOOPBACK_NAMES
+        else:
+            # No allow-list on a network bind: the Host must name this server, by the address the
+            # request arrived at or by this machine's name; anything else is 421.
+            accepted = self._machine_names | ({local_host} if local_host else set())
+        if name not in accepted:
+            return False
         if port is None:
             return local_port in (None, 80)
         return local_port is None or port == local_port

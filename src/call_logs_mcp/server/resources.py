@@ -19,6 +19,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp.shared.exceptions import MCPError
 from mcp.types import (
+    INTERNAL_ERROR,
     INVALID_PARAMS,
     Completion,
     CompletionArgument,
@@ -128,6 +129,12 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
         except CallLogsError as err:
             logger.warning("resources/list: %s", err)
             return ListResourcesResult(resources=[])
+        except Exception:  # never exception text on the wire: it may quote a cursor or a call
+            logger.exception("resources/list failed")
+            raise MCPError(
+                code=INTERNAL_ERROR,
+                message="Listing the indexed calls failed; the server log has the details.",
+            ) from None
         resources = [
             Resource(
                 uri=ref.uri,

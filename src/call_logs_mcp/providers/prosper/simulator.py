@@ -313,7 +313,9 @@ def _bool_param(request: Request, name: str) -> bool:
 
 async def _guide_detail(request: Request) -> Response:
     found = _lookup(request)
-    return found if isinstance(found, Response) else SimJSONResponse({**guide_detail(found), **found.wire_patch})
+    return (
+        found if isinstance(found, Response) else SimJSONResponse({**guide_detail(found), **found.wire_patch})
+    )
 
 
 async def _openapi_detail(request: Request) -> Response:
