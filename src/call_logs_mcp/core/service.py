@@ -18,6 +18,7 @@ from call_logs_mcp.core.directory import CampaignDirectory, Resolved, resolve
 from call_logs_mcp.core.freshness import Freshness, Progress
 from call_logs_mcp.core.local_index import LocalIndex
 from call_logs_mcp.core.merge import MergedPage, merge_calls
+from call_logs_mcp.core.missing import RemembersMissing
 from call_logs_mcp.core.queries import CampaignOutcome, CampaignsOutcome, RecentPage, SearchOutcome
 from call_logs_mcp.errors import CallLogsError, ConfigurationError, InvalidArgumentError
 from call_logs_mcp.models import Call, CallQuery, Speaker
@@ -60,7 +61,10 @@ class CallLogService:
         on_indexed: Callable[[], Awaitable[None]] | None = None,
         directory: CampaignDirectory | None = None,
     ) -> None:
-        self.providers = dict(providers)
+        # Unknown ids are remembered for a minute: repeated reads spend no platform quota.
+        self.providers: dict[str, CallProvider] = {
+            name: RemembersMissing(provider) for name, provider in providers.items()
+        }
         self.directory = directory or CampaignDirectory()
         self.index = LocalIndex(store=store, accounts=dict(accounts or {}), error=store_error)
         self.freshness = Freshness(

@@ -37,6 +37,15 @@ from starlette.responses import PlainTextResponse
 
 from call_logs_mcp.errors import ConfigurationError
 from call_logs_mcp.listen import is_loopback, listening_socket
+from call_logs_mcp.server.http_limits import (
+    ClientLimits,
+    ConnectionLimits,
+    HeavyQueryLimiter,
+    Throttled,
+    TokenBuckets,
+    guarded_protocol,
+    request_client,
+)
 
 if TYPE_CHECKING:
     import anyio
@@ -238,43 +247,24 @@ class ToolCallRateLimiter:
     def __init__(
         self, per_minute: int, *, clock: Callable[[], float] = time.monotonic, max_clients: int = 10_000
     ) -> None:
-        if per_minute <= 0:
-            raise ValueError("per_minute must be positive")
-        self.capacity = float(per_minute)
-        self.rate = per_minute / 60.0
-        self._clock = clock
-        self._max_clients = max_clients
-        self._buckets: dict[str, tuple[float, float]] = {}  # client -> (tokens, last refill time)
+        self._buckets = TokenBuckets(per_minute, clock=clock, max_keys=max_clients)
+        self.capacity = self._buckets.capacity
+        self._notice = Throttled(f"Tool calls refused: a client exceeded {per_minute} tool calls per minute")
 
     def acquire(self, client: str) -> float:
         """Take one call for `client`: 0.0 when allowed, else the seconds until one is available."""
-        now = self._clock()
-        tokens, last = self._buckets.get(client, (self.capacity, now))
-        tokens = min(self.capacity, tokens + (now - last) * self.rate)
-        if tokens >= 1.0:
-            self._remember(client, tokens - 1.0, now)
-            return 0.0
-        self._remember(client, tokens, now)
-        return (1.0 - tokens) / self.rate
-
-    def _remember(self, client: str, tokens: float, now: float) -> None:
-        self._buckets[client] = (tokens, now)
-        if len(self._buckets) > self._max_clients:
-            # Forget clients whose bucket has refilled: they are indistinguishable from new ones.
-            for key, (held, since) in list(self._buckets.items()):
-                if held + (now - since) * self.rate >= self.capacity:
-                    del self._buckets[key]
+        return self._buckets.acquire(client)
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         if ctx.method != "tools/call" or ctx.request_id is None:
             return await call_next(ctx)
-        wait = self.acquire(_client_key(ctx.request))
+        wait = self.acquire(request_client(ctx.request))
         if wait <= 0:
             return await call_next(ctx)
         from mcp.types import CallToolResult, TextContent
 
         seconds = max(1, math.ceil(wait))
-        logger.warning("Tool call refused: a client exceeded %d tool calls per minute", int(self.capacity))
+        self._notice.hit()
         return CallToolResult(
             is_error=True,
             content=[
@@ -285,12 +275,6 @@ class ToolCallRateLimiter:
                 )
             ],
         )
-
-
-def _client_key(request: object) -> str:
-    client = getattr(request, "client", None)
-    host = getattr(client, "host", None)
-    return str(host) if host else "local"
 
 
 def create_http_app(
@@ -330,24 +314,51 @@ def create_http_app(
 
     if rate_limiter is None and settings.tool_calls_per_minute > 0:
         rate_limiter = ToolCallRateLimiter(settings.tool_calls_per_minute)
+    chain = server.middleware
+    for existing in [m for m in chain if isinstance(m, ToolCallRateLimiter | HeavyQueryLimiter)]:
+        chain.remove(existing)
     if rate_limiter is not None:
-        chain = server.middleware
-        for existing in [m for m in chain if isinstance(m, ToolCallRateLimiter)]:
-            chain.remove(existing)
         chain.append(rate_limiter)
+    chain.append(HeavyQueryLimiter(settings.heavy_queries_per_client))
 
+    idle_seconds = settings.session_idle_minutes * 60
     inner = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
         transport_security=security,
         max_request_body_size=max_body_bytes,
+        session_idle_timeout=idle_seconds,
+        max_sessions=settings.sessions,
         host=host,
     )
-    return RequestGuard(
+    guarded = RequestGuard(
         inner,
         token=settings.http_token,
         loopback=loopback,
         allowed_hosts=allowed_hosts,
         allowed_origins=allowed_origins,
+    )
+    app: ASGIApp = ClientLimits(
+        guarded,
+        requests_per_minute=settings.requests_per_minute,
+        sessions_per_client=settings.sessions_per_client,
+        session_idle=idle_seconds,
+    )
+    proxies = settings.trusted_proxy_list()
+    if proxies:
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        # Only these peers may name the client in X-Forwarded-For; from anyone else it is ignored.
+        app = ProxyHeadersMiddleware(app, trusted_hosts=proxies)  # type: ignore[arg-type,assignment]
+    return app
+
+
+def connection_limits(settings: Settings) -> ConnectionLimits:
+    """The connection caps and read timeout `serve_http` enforces, from `settings`."""
+    return ConnectionLimits(
+        max_connections=settings.connections,
+        per_client=settings.connections_per_client,
+        read_timeout=settings.read_timeout,
+        trusted_proxies=frozenset(settings.trusted_proxy_list()),
     )
 
 
@@ -367,8 +378,15 @@ def local_url(sock: socket.socket) -> str:
     return f"http://{shown}:{port}{MCP_PATH}"
 
 
-async def serve_http(app: ASGIApp, sock: socket.socket, *, stop: anyio.Event | None = None) -> None:
-    """Serve `app` with uvicorn on an already-listening socket until interrupted or `stop` is set."""
+async def serve_http(
+    app: ASGIApp,
+    sock: socket.socket,
+    *,
+    stop: anyio.Event | None = None,
+    limits: ConnectionLimits | None = None,
+) -> None:
+    """Serve `app` with uvicorn on an already-listening socket until interrupted or `stop` is set,
+    enforcing `limits` (default: `ConnectionLimits()`) on every connection."""
     import anyio
     import uvicorn
 
@@ -382,6 +400,10 @@ async def serve_http(app: ASGIApp, sock: socket.socket, *, stop: anyio.Event | N
         lifespan="on",
         server_header=False,
         ws="none",
+        http=guarded_protocol(limits or ConnectionLimits()),
+        # uvicorn trusts X-Forwarded-For from loopback by default; create_http_app decides instead.
+        proxy_headers=False,
+        timeout_keep_alive=5,
     )
     server = uvicorn.Server(config)
     if stop is None:
