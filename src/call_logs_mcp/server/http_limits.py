@@ -136,7 +136,8 @@ class ConnectionLimits:
             if not self._full_logged:
                 self._full_logged = True
                 logger.warning(
-                    "HTTP connection cap reached (%d open); new connections are closed at once until some end",
+                    "HTTP connection cap reached (%d open); new connections are closed at once "
+                    "until some end",
                     self.total,
                 )
             return False
