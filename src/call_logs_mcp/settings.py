@@ -47,6 +47,14 @@ class Settings(BaseSettings):
     # Comma-separated addresses of reverse proxies whose X-Forwarded-For names the client.
     trusted_proxies: str = ""
 
+    def secret_values(self) -> list[str]:
+        """Every configured secret (platform API keys, the HTTP token), for masking: a platform
+        may reflect one back into call data."""
+        values = [config.api_key.get_secret_value() for config in self.providers.values()]
+        if self.http_token is not None:
+            values.append(self.http_token.get_secret_value())
+        return values
+
     def trusted_proxy_list(self) -> list[str]:
         return [part.strip() for part in self.trusted_proxies.split(",") if part.strip()]
 
