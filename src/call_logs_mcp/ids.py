@@ -65,8 +65,8 @@ def usable_id(value: str) -> bool:
 
 
 def skipped_line(count: int) -> str:
-    """`2 calls skipped: unusable ids`."""
-    return f"{count:,} call{'' if count == 1 else 's'} skipped: unusable ids"
+    """`2 calls skipped: unusable ids or unreadable records`."""
+    return f"{count:,} call{'' if count == 1 else 's'} skipped: unusable ids or unreadable records"
 
 
 def usable_calls(name: str, calls: Sequence[RecordT]) -> tuple[list[RecordT], int]:
@@ -76,8 +76,8 @@ def usable_calls(name: str, calls: Sequence[RecordT]) -> tuple[list[RecordT], in
     skipped = len(calls) - len(kept)
     if skipped:
         logger.warning(
-            "%s: skipped %d listed call(s) whose id cannot address them (blank, over %d characters, "
-            "'/', spaces, line breaks, markup or invisible characters)",
+            "%s: skipped %d listed call(s) whose record cannot be read or whose id cannot address "
+            "them (blank, over %d characters, '/', spaces, line breaks, markup or invisible characters)",
             name,
             skipped,
             MAX_SEGMENT_LENGTH,

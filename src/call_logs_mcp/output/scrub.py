@@ -64,7 +64,8 @@ class Scrubber:
     def phone(self, value: str | None) -> str | None:
         if value is None or not value.strip():
             return None
-        return self.redactor.phone(self.secrets.text(clean_text(value)))
+        # On one line and short: a "number" a platform filled with a page of text is not one.
+        return one_line(self.redactor.phone(self.secrets.text(clean_text(value))), 64)
 
     def value(self, value: Any) -> Any:
         """A JSON-ish platform value with every string (and key) scrubbed.

@@ -15,10 +15,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from call_logs_mcp.errors import MalformedResponseError
-from call_logs_mcp.providers.normalize import validation_where, wire_id
+from call_logs_mcp.providers.normalize import readable_items, validation_where, wire_id
 
 from . import PLATFORM
 
@@ -66,6 +74,12 @@ class CallCampCall(_Wire):
 
 class CallCampList(_Wire):
     calls: list[CallCampCall]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_bad_item_is_one_record(cls, body: Any) -> Any:
+        return readable_items(body, ("calls",), CallCampCall, "uuid")
+
     total: int | None = None
     page: int | None = None
     limit: int | None = None

@@ -16,10 +16,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from call_logs_mcp.errors import MalformedResponseError
-from call_logs_mcp.providers.normalize import validation_where, wire_id
+from call_logs_mcp.providers.normalize import readable_items, validation_where, wire_id
 
 from . import PLATFORM
 
@@ -81,6 +89,11 @@ class ProsperListPage(_Wire):
     page_size: int | None = None
     page_count: int | None = None
     next_page: int | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_bad_item_is_one_record(cls, body: Any) -> Any:
+        return readable_items(body, ("items", "call_logs", "data"), ProsperCallLog, "id")
 
     @property
     def announces_next_page(self) -> bool:
