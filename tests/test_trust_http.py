@@ -366,3 +366,17 @@ async def test_the_call_logs_server_keeps_answering_a_client_while_another_flood
     assert flood.count(200) == 4
     assert set(flood) == {200, 429}
     assert not answer.is_error, text_of(answer)
+
+
+async def test_concurrent_openings_cannot_overshoot_the_per_client_session_cap() -> None:
+    statuses: list[int] = []
+    async with serving(Settings(sessions_per_client=2)) as url, raw_client(ATTACKER) as attacker:
+
+        async def open_one() -> None:
+            response = await attacker.post(url, json=INITIALIZE, headers=JSON_RPC_HEADERS)
+            statuses.append(response.status_code)
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(12):
+                tg.start_soon(open_one)
+    assert sorted(statuses) == [200, 200] + [429] * 10

@@ -38,12 +38,14 @@ from starlette.responses import PlainTextResponse
 from call_logs_mcp.errors import ConfigurationError
 from call_logs_mcp.listen import is_loopback, listening_socket
 from call_logs_mcp.server.http_limits import (
+    ACCEPT_BACKLOG,
     ClientLimits,
     ConnectionLimits,
     HeavyQueryLimiter,
     Throttled,
     TokenBuckets,
     guarded_protocol,
+    quiet_accept_errors,
     request_client,
 )
 
@@ -390,6 +392,7 @@ async def serve_http(
     import anyio
     import uvicorn
 
+    quiet_accept_errors()
     host, port = sock.getsockname()[:2]
     config = uvicorn.Config(
         app,
@@ -401,6 +404,7 @@ async def serve_http(
         server_header=False,
         ws="none",
         http=guarded_protocol(limits or ConnectionLimits()),
+        backlog=ACCEPT_BACKLOG,
         # uvicorn trusts X-Forwarded-For from loopback by default; create_http_app decides instead.
         proxy_headers=False,
         timeout_keep_alive=5,

@@ -37,8 +37,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# Descriptors kept free for the index, the platforms' connections and logging.
-FD_RESERVE: Final = 128
+# Connections accepted in one go before any of them is checked (uvicorn's backlog, which asyncio
+# also uses as its accept burst), and descriptors kept free beyond them for the index, the
+# platforms' connections and logging: admitted + one burst + the reserve stays under the limit.
+ACCEPT_BACKLOG: Final = 64
+FD_RESERVE: Final = 192
 SESSION_HEADER: Final = b"mcp-session-id"
 
 
@@ -100,6 +103,28 @@ class Throttled:
             self._last, self._count = now, 0
 
 
+class QuietAcceptErrors(logging.Filter):
+    """On the `asyncio` logger: "socket.accept() out of system resource" (logged with a traceback
+    on every failed accept once descriptors run out) becomes one line a minute."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._notice = Throttled("Accepting HTTP connections failed: out of file descriptors")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if str(record.msg).startswith("socket.accept() out of system resource"):
+            self._notice.hit()
+            return False
+        return True
+
+
+def quiet_accept_errors() -> None:
+    """Install `QuietAcceptErrors` on the `asyncio` logger once."""
+    target = logging.getLogger("asyncio")
+    if not any(isinstance(f, QuietAcceptErrors) for f in target.filters):
+        target.addFilter(QuietAcceptErrors())
+
+
 def client_of(scope: Scope) -> str:
     client = scope.get("client")
     return str(client[0]) if client and client[0] else "local"
@@ -124,11 +149,12 @@ class ConnectionLimits:
     )
 
     def effective_max(self) -> int:
-        """The total cap, kept `FD_RESERVE` below the process's soft file-descriptor limit."""
+        """The total cap, kept one accept burst and `FD_RESERVE` below the process's soft
+        file-descriptor limit."""
         soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
         if soft == resource.RLIM_INFINITY:
             return self.max_connections
-        return max(1, min(self.max_connections, soft - FD_RESERVE))
+        return max(1, min(self.max_connections, soft - ACCEPT_BACKLOG - FD_RESERVE))
 
     def admit(self, client: str) -> bool:
         cap = self.effective_max()
@@ -233,6 +259,7 @@ class ClientLimits:
         self._idle = session_idle
         self._clock = clock
         self._sessions: dict[str, tuple[str, float]] = {}  # session id -> (client, last request)
+        self._opening: dict[str, int] = {}  # client -> requests without a session being answered
         self._rate_notice = Throttled("Refused HTTP requests of a client over its request rate (429)")
         self._session_notice = Throttled("Refused new MCP sessions of a client over its session cap (429)")
 
@@ -262,7 +289,8 @@ class ClientLimits:
                 return
         session = _header(scope, SESSION_HEADER)
         if session is None:
-            if scope["method"] == "POST" and self.sessions_of(client) >= self._per_client:
+            opening = self.sessions_of(client) + self._opening.get(client, 0)
+            if scope["method"] == "POST" and opening >= self._per_client:
                 self._session_notice.hit()
                 minutes = max(1, math.ceil(self._idle / 60))
                 await _too_many(
@@ -271,18 +299,35 @@ class ClientLimits:
                     60,
                 )(scope, receive, send)
                 return
-            await self.app(scope, receive, self._watch_new(client, send))
+            # Counted until its answer starts: concurrent openings cannot overshoot the cap.
+            self._opening[client] = self._opening.get(client, 0) + 1
+            pending = [True]
+            try:
+                await self.app(scope, receive, self._watch_new(client, send, pending))
+            finally:
+                self._opened(client, pending)
             return
         if session in self._sessions:
             self._sessions[session] = (self._sessions[session][0], self._clock())
         await self.app(scope, receive, self._watch_existing(session, scope["method"], send))
 
-    def _watch_new(self, client: str, send: Send) -> Send:
+    def _opened(self, client: str, pending: list[bool]) -> None:
+        if not pending[0]:
+            return
+        pending[0] = False
+        left = self._opening[client] - 1
+        if left:
+            self._opening[client] = left
+        else:
+            del self._opening[client]
+
+    def _watch_new(self, client: str, send: Send, pending: list[bool]) -> Send:
         async def watched(message: Message) -> None:
             if message["type"] == "http.response.start":
                 created = _response_header(message, SESSION_HEADER)
                 if created is not None and message["status"] < 400:
                     self._sessions[created] = (client, self._clock())
+                self._opened(client, pending)
             await send(message)
 
         return watched
