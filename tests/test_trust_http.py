@@ -34,7 +34,7 @@ from call_logs_mcp.server.http import (
     local_url,
     serve_http,
 )
-from call_logs_mcp.server.http_limits import HeavyQueryLimiter
+from call_logs_mcp.server.http_limits import ConnectionLimits, HeavyQueryLimiter
 from call_logs_mcp.settings import Settings
 from call_logs_mcp.simulators.app import requests_of
 from conftest import PLATFORM_NAMES
@@ -57,17 +57,32 @@ INITIALIZE = {
 @asynccontextmanager
 async def serving(settings: Settings, server: Any = None) -> AsyncIterator[str]:
     """The counting server behind `create_http_app`, served with `settings`' connection limits."""
+    async with serving_with(settings, server) as (url, _):
+        yield url
+
+
+@asynccontextmanager
+async def serving_with(settings: Settings, server: Any = None) -> AsyncIterator[tuple[str, ConnectionLimits]]:
+    """`serving`, also handing out the server's live connection bookkeeping."""
     app = create_http_app(server or counting_server(Counter()), settings)
+    limits = connection_limits(settings)
     sock = bind_socket("127.0.0.1", 0)
     url = local_url(sock)
     stop = anyio.Event()
     with anyio.fail_after(30):
         async with anyio.create_task_group() as tg:
-            tg.start_soon(partial(serve_http, app, sock, stop=stop, limits=connection_limits(settings)))
+            tg.start_soon(partial(serve_http, app, sock, stop=stop, limits=limits))
             try:
-                yield url
+                yield url, limits
             finally:
                 stop.set()
+
+
+async def accepted(limits: ConnectionLimits, count: int) -> None:
+    """Until the server holds `count` connections (bounded by the caller's fail_after). Polled:
+    the accepts happen in uvicorn's protocol callbacks, which signal nothing."""
+    while limits.total < count:  # noqa: ASYNC110
+        await anyio.sleep(0.01)
 
 
 def address(url: str) -> tuple[str, int]:
@@ -147,9 +162,9 @@ async def test_a_client_over_its_connection_cap_is_closed_at_once_logged_once_an
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)
-    async with serving(Settings(connections_per_client=3, read_timeout=30)) as url:
+    async with serving_with(Settings(connections_per_client=3, read_timeout=30)) as (url, limits):
         held = [raw_socket(url, ATTACKER) for _ in range(3)]
-        await anyio.sleep(0.2)  # let the server accept them (a wait for the server, not a timing)
+        await accepted(limits, 3)
         refused = [raw_socket(url, ATTACKER) for _ in range(20)]
         shut = [await closed_by_server(sock) for sock in refused]
         async with client_from(url, VICTIM) as client:
@@ -166,9 +181,12 @@ async def test_the_total_connection_cap_is_logged_once_per_episode_not_per_accep
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)
-    async with serving(Settings(connections=4, connections_per_client=100, read_timeout=30)) as url:
+    async with serving_with(Settings(connections=4, connections_per_client=100, read_timeout=30)) as (
+        url,
+        limits,
+    ):
         held = [raw_socket(url, ATTACKER) for _ in range(4)]
-        await anyio.sleep(0.2)
+        await accepted(limits, 4)
         refused = [raw_socket(url, ATTACKER) for _ in range(30)]
         shut = [await closed_by_server(sock) for sock in refused]
         for sock in held + refused:
