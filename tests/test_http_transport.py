@@ -41,7 +41,7 @@ from call_logs_mcp.server.http import (
 from call_logs_mcp.settings import Settings
 from call_logs_mcp.simulators.app import requests_of
 
-TOKEN = "test-token-5f1c0e9a7b3d"
+TOKEN = "test-token-5f1c0e9a7b3d-2a8e61c04d97f3b5"
 JSON_RPC_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 TOOL_CALL = {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "count", "arguments": {}}}
 
@@ -311,7 +311,7 @@ def test_a_loopback_bind_needs_no_token(host: str) -> None:
     ensure_safe_bind(host, None)
 
 
-async def test_a_token_protected_team_server_accepts_any_host_but_still_refuses_foreign_origins() -> None:
+async def test_a_team_server_answers_to_its_own_address_only_and_refuses_foreign_origins() -> None:
     counter = Counter()
     settings = Settings(http_token=SecretStr(TOKEN))
     app = create_http_app(counting_server(counter), settings, host="0.0.0.0")  # guard as for a team bind
@@ -320,9 +320,13 @@ async def test_a_token_protected_team_server_accepts_any_host_but_still_refuses_
         foreign = await raw.post(
             url, json=TOOL_CALL, headers={**JSON_RPC_HEADERS, **auth, "Origin": "http://evil.example"}
         )
-        async with http_client(url, {**auth, "Host": "calls.internal.example:8000"}) as client:
+        misdirected = await raw.post(
+            url, json=TOOL_CALL, headers={**JSON_RPC_HEADERS, **auth, "Host": "calls.internal.example:8000"}
+        )
+        async with http_client(url, auth) as client:  # Host: the address the request arrived at
             result = await client.call_tool("count", {})
     assert foreign.status_code == 403
+    assert misdirected.status_code == 421
     assert not result.is_error
     assert counter.calls == 1
 

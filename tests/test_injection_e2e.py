@@ -180,8 +180,13 @@ async def test_get_call_shows_every_planted_turn_as_one_line_inside_one_block(tm
                     data = assert_answer_clean(result, f"get_call {provider}/{call_id}")
                     text = text_of(result)
                     seen_text.append(text)
-                    (label, body), *others = blocks_of(text)
+                    blocks = blocks_of(text)
+                    (label, body), *others = [b for b in blocks if b[0].startswith("transcript of")]
                     assert others == []
+                    # The only other block: the platform's summary, extracted data and QA notes.
+                    assert {b[0] for b in blocks if b[0] != label} <= {
+                        f"details of call {provider}/{call_id}"
+                    }
                     assert call_id in label
                     lines = turn_indices(body)
                     assert lines == [t["index"] for t in data["transcript"]]
@@ -259,7 +264,10 @@ async def test_call_lists_campaigns_and_summaries_over_planted_data_are_clean(tm
                 row_lines = [line for line in text.split("\n") if line.startswith("- ")]
                 # One line per row: a planted summary cannot add or forge rows.
                 assert len(row_lines) == len(data["calls"])
-                assert blocks_of(text) == []
+                # The rows (planted summaries included) sit inside one untrusted block.
+                ((label, body),) = blocks_of(text)
+                assert label == "calls as the platforms list them"
+                assert body == row_lines
                 rows.extend(data["calls"])
                 cursor = data["next_cursor"]
                 if cursor is None:

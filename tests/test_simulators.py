@@ -804,7 +804,7 @@ async def test_the_harness_builds_a_matching_app_transport_and_config(platform_n
     dataset = simulated_dataset(platform_name, seed=2, calls=30, long_calls=0)
     app = simulated_app(platform_name, dataset)
     config = simulated_provider_config(platform_name, max_retries=1)
-    assert config.base_url == f"http://{platform_name}.simulator" and config.max_retries == 1
+    assert config.base_url == f"http://{platform_name}.simulator.localhost" and config.max_retries == 1
     assert config.api_key.get_secret_value() == platform(platform_name).sim.api_key
     assert {c.id for c in dataset} == {c.id for c in app.state.dataset}
     provider = create_provider(config, transport=simulated_transport(platform_name, app))

@@ -67,7 +67,7 @@ def accounts(variant: str) -> tuple[Account, Account]:
         keys, urls = ("key-account-alpha-7c1e", "key-account-bravo-02d9"), (base, base)
     else:  # the same key on two deployments of the platform
         keys = ("key-shared-by-both-5a8f",) * 2
-        urls = ("http://alpha.prosper.simulator", "http://bravo.prosper.simulator")
+        urls = ("http://alpha.prosper.simulator.localhost", "http://bravo.prosper.simulator.localhost")
     return (
         Account("A", "alphamarker", keys[0], urls[0], marked_dataset("alphamarker", extra=0, longer_by=0)),
         Account(

@@ -144,6 +144,9 @@ def main(argv: Sequence[str] | None = None, *, transports: Transports | None = N
         from call_logs_mcp.logging_setup import configure_logging
 
         configure_logging(settings.log_level)
+        from call_logs_mcp.cli.config import mask_secrets_in_logs
+
+        mask_secrets_in_logs(settings)
         if command == "serve":
             from call_logs_mcp.cli.serve import serve
 

@@ -15,6 +15,24 @@ from call_logs_mcp.errors import InvalidArgumentError
 
 _VERSION = 1
 MAX_CURSOR_CHARS = 4_096
+# What a cursor we issue can hold: a few levels of objects, integers SQLite can store.
+_MAX_DEPTH = 6
+_MAX_INT = 2**63 - 1
+
+
+def _plain(value: Any, depth: int = 0) -> bool:
+    """Whether `value` is nested at most `_MAX_DEPTH` deep and holds only 64-bit integers."""
+    if depth > _MAX_DEPTH:
+        return False
+    if isinstance(value, dict):
+        return all(_plain(item, depth + 1) for item in value.values())
+    if isinstance(value, list):
+        return all(_plain(item, depth + 1) for item in value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return -_MAX_INT <= value <= _MAX_INT
+    if isinstance(value, float):
+        return value == value and abs(value) != float("inf")
+    return True
 
 
 def encode_cursor(kind: str, state: dict[str, Any]) -> str:
@@ -33,10 +51,11 @@ def decode_cursor(kind: str, cursor: str) -> dict[str, Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-    except (ValueError, UnicodeError, binascii.Error):
+    except (ValueError, UnicodeError, binascii.Error, RecursionError):
         raise error from None
     if (
         not isinstance(data, dict)
+        or not _plain(data)
         or data.get("v") != _VERSION
         or data.get("k") != kind
         or not isinstance(data.get("s"), dict)

@@ -3,9 +3,22 @@ the real port of port 0 is known and a taken address is a clear error."""
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 
 from call_logs_mcp.errors import ConfigurationError
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (a name or an address, IPv6 maybe in brackets) means this machine only:
+    `localhost`, a name under `.localhost` (RFC 6761) or a loopback address."""
+    name = host.strip().strip("[]").rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def listening_socket(host: str, port: int) -> socket.socket:

@@ -35,6 +35,28 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Tool calls per client per minute on the HTTP transport (0 disables the limit).
     tool_calls_per_minute: int = Field(default=120, ge=0)
+    # HTTP transport limits, per client (peer address, or X-Forwarded-For from a trusted proxy).
+    requests_per_minute: int = Field(default=600, ge=0)  # every request kind; 0 disables
+    connections: int = Field(default=1_000, ge=1)  # total; kept below the fd limit
+    connections_per_client: int = Field(default=64, ge=1)
+    read_timeout: float = Field(default=30.0, gt=0, le=3_600)  # seconds for a request's headers + body
+    sessions: int = Field(default=1_000, ge=1)  # open MCP sessions in total
+    sessions_per_client: int = Field(default=32, ge=1)
+    session_idle_minutes: float = Field(default=30.0, gt=0, le=24 * 60)
+    heavy_queries_per_client: int = Field(default=2, ge=1)  # searches and summaries at a time
+    # Comma-separated addresses of reverse proxies whose X-Forwarded-For names the client.
+    trusted_proxies: str = ""
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret (platform API keys, the HTTP token), for masking: a platform
+        may reflect one back into call data."""
+        values = [config.api_key.get_secret_value() for config in self.providers.values()]
+        if self.http_token is not None:
+            values.append(self.http_token.get_secret_value())
+        return values
+
+    def trusted_proxy_list(self) -> list[str]:
+        return [part.strip() for part in self.trusted_proxies.split(",") if part.strip()]
 
     def db_path(self) -> Path:
         if self.db is not None:

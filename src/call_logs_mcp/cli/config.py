@@ -82,3 +82,17 @@ def no_provider_hint() -> str:
 
     names = " and/or ".join(platform(name).info.key_env_var for name in PLATFORMS)
     return f"set {names}, or run with --demo to try simulated platforms."
+
+
+def mask_secrets_in_logs(settings: Settings) -> None:
+    """Mask our configured secrets (API keys, the HTTP token) in every log line, on every handler
+    of the root logger: a platform may reflect a key into a string we log."""
+    import logging
+
+    from call_logs_mcp.output.secrets import SecretLogFilter, SecretMask
+
+    mask = SecretMask(settings.secret_values())
+    if not mask:
+        return
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(SecretLogFilter(mask))

@@ -69,7 +69,13 @@ def _serve_with(args: argparse.Namespace, settings: Settings, transports: Transp
         server.run("stdio")
         return EXIT_OK
 
-    from call_logs_mcp.server.http import bind_socket, create_http_app, local_url, serve_http
+    from call_logs_mcp.server.http import (
+        bind_socket,
+        connection_limits,
+        create_http_app,
+        local_url,
+        serve_http,
+    )
 
     app = create_http_app(
         server,
@@ -80,9 +86,11 @@ def _serve_with(args: argparse.Namespace, settings: Settings, transports: Transp
     )
     sock = bind_socket(args.host, args.port)
     _banner(settings, f"http {local_url(sock)}" + (" (bearer token required)" if settings.http_token else ""))
+    from functools import partial
+
     import anyio
 
-    anyio.run(serve_http, app, sock)
+    anyio.run(partial(serve_http, app, sock, limits=connection_limits(settings)))
     return EXIT_OK
 
 

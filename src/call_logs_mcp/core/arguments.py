@@ -15,6 +15,10 @@ from call_logs_mcp.ids import path_segment
 from call_logs_mcp.models import CallQuery, CallStatus, Speaker
 
 MAX_LIMIT = 100
+# Dates a tool accepts: no call predates 1970, and the far end keeps a margin for the day and
+# time-zone arithmetic done on them (year 9999 plus an offset does not exist).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9998, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
 
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SPEAKERS: tuple[Speaker, ...] = ("agent", "customer", "system")
@@ -66,11 +70,16 @@ def parse_date(value: str | None, *, field_name: str, end_of_day: bool = False) 
             moment = datetime.combine(day, time.max if end_of_day else time.min, tzinfo=UTC)
         else:
             moment = datetime.fromisoformat(text.replace("z", "Z"))
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     except ValueError:
         raise error from None
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 moved out of range by its offset
+        moment = None
+    if moment is None or not EARLIEST <= moment <= LATEST:
+        raise InvalidArgumentError(
+            f"Invalid {field_name}: use a date between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d} (UTC)."
+        )
+    return moment
 
 
 def parse_status(value: str | None) -> CallStatus | None:

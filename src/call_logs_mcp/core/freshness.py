@@ -82,6 +82,7 @@ class ScopeCoverage:
     sync_error: str | None = None
     platform_calls: int | None = None
     syncing: bool = False
+    skipped_calls: int = 0
 
 
 JobKey = tuple[str, str | None, datetime | None, datetime | None]
@@ -110,6 +111,8 @@ class Freshness:
         self.declared = {name: list(ids) for name, ids in (declared or {}).items()}
         self._jobs: dict[JobKey, SyncJob] = {}
         self._last_errors: dict[JobKey, str] = {}
+        # Per provider, the most records one sync skipped for an unusable id (never indexed).
+        self.skipped: dict[str, int] = {}
         self._group: TaskGroup | None = None
         self._changed = anyio.Event()
         # Set by a server whose background is about to start: the first sync then waits for it
@@ -215,6 +218,7 @@ class Freshness:
                     sync_error=report.errors.get(name),
                     platform_calls=total,
                     syncing=name in report.running,
+                    skipped_calls=self.skipped.get(name, 0),
                 )
             )
         return out
@@ -268,12 +272,14 @@ class Freshness:
                 await self.on_indexed()  # the runtime keeps these notices at most every 2 s
 
         try:
-            await run_sync(self.index.require(), {job.provider: source}, scope, progress=progress)
+            result = await run_sync(self.index.require(), {job.provider: source}, scope, progress=progress)
         except (ProviderError, ConfigurationError, StoreError) as err:
             logger.warning("sync of %s failed: %s", job.provider, err)
             job.error = self._last_errors[key] = str(err)
         else:
             self._last_errors.pop(key, None)
+            if result.skipped:
+                self.skipped[job.provider] = max(self.skipped.get(job.provider, 0), result.skipped)
             if self.on_indexed is not None:
                 await self.on_indexed()
         finally:

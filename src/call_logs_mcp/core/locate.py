@@ -26,6 +26,10 @@ async def fetch_call(
     if len(holders) > 1:
         holders = await locate(providers, index, call_id, holders)
     call = await providers[holders[0]].get_call(call_id)
+    if call.call_id != call_id:
+        # The id asked by addresses the call; a detail naming another (or an unusable) id
+        # is filed and shown under the one asked for.
+        call = call.model_copy(update={"call_id": call_id})
     await index.remember(call)
     if call.campaign_id is None:
         # A platform whose records do not name their campaign (CallCamp): the index knows it

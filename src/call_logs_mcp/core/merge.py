@@ -23,6 +23,7 @@ import anyio
 
 from call_logs_mcp.cursors import decode_cursor, encode_cursor
 from call_logs_mcp.errors import CallLogsError, InvalidArgumentError
+from call_logs_mcp.ids import skipped_line, usable_calls
 from call_logs_mcp.models import CallPage, CallQuery, CallSummary, PlatformTotals
 from call_logs_mcp.providers.base import CallProvider
 
@@ -113,6 +114,7 @@ async def merge_calls(
     unsupported: dict[str, list[str]] = {}
     rows: list[CallSummary] = []
     states: list[dict[str, Any]] = [_snapshot(streams)]
+    skipped_ids: dict[str, int] = {}
 
     async def fill(stream: _Stream) -> None:
         try:
@@ -124,7 +126,9 @@ async def merge_calls(
         except CallLogsError as err:
             stream.error = err
             return
-        calls = list(page.calls)
+        calls, skipped = usable_calls(stream.name, page.calls)
+        if skipped and stream.consumed == 0:
+            skipped_ids[stream.name] = skipped_ids.get(stream.name, 0) + skipped
         stream.page_len = len(calls)
         stream.buffer = deque(calls[stream.consumed :])
         stream.next_cursor = page.next_cursor
@@ -165,6 +169,7 @@ async def merge_calls(
         _states=states,
         _tail_more=any(s.has_more() for s in streams),
         _fingerprint=listing,
+        notes=[f"{name}: {skipped_line(count)} (not listed)." for name, count in skipped_ids.items()],
     )
 
 

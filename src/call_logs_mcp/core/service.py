@@ -27,6 +27,7 @@ from call_logs_mcp.core.queries import (
     RecentPage,
     SearchOutcome,
 )
+from call_logs_mcp.core.missing import RemembersMissing
 from call_logs_mcp.errors import CallLogsError, ConfigurationError, InvalidArgumentError
 from call_logs_mcp.models import Call, CallQuery, Speaker
 from call_logs_mcp.providers import PLATFORMS
@@ -68,7 +69,10 @@ class CallLogService:
         on_indexed: Callable[[], Awaitable[None]] | None = None,
         directory: CampaignDirectory | None = None,
     ) -> None:
-        self.providers = dict(providers)
+        # Unknown ids are remembered for a minute: repeated reads spend no platform quota.
+        self.providers: dict[str, CallProvider] = {
+            name: RemembersMissing(provider) for name, provider in providers.items()
+        }
         self.directory = directory or CampaignDirectory()
         self.index = LocalIndex(store=store, accounts=dict(accounts or {}), error=store_error)
         self.freshness = Freshness(

@@ -16,6 +16,7 @@ import logging
 import os
 import queue
 import sqlite3
+import stat
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -63,9 +64,21 @@ def _prepare_file(path: Path) -> None:
     for directory in reversed(missing):
         directory.mkdir(mode=0o700, exist_ok=True)
         os.chmod(directory, 0o700)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    os.close(fd)
-    os.chmod(path, 0o600)
+    # O_NOFOLLOW and fchmod: a symbolic link at `path` (say, to /dev/null or another user's
+    # file) is refused, never followed and never chmod-ed.
+    if path.is_symlink():
+        raise StoreError(
+            f"The local call index path {path} is a symbolic link; it is never opened through one. "
+            "Point CALL_LOGS_DB at the file itself."
+        )
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(path, flags, 0o600)  # O_NOFOLLOW: a link swapped in since the check fails here
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise StoreError("CALL_LOGS_DB must name a regular file (not a device, pipe or directory).")
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
 
 
 def _connect(path: Path) -> sqlite3.Connection:

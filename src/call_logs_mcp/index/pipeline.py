@@ -47,6 +47,8 @@ class Counters:
     rechecked: int = 0
     unchanged_listed: int = 0
     incomplete: int = 0
+    # Listed records whose id cannot address them (`ids.usable_id`): skipped, never indexed.
+    skipped: int = 0
     # Detail requests that failed transiently in a row (any worker); MAX_CONSECUTIVE_FAILURES
     # of them is an outage, and the sync stops with that error.
     consecutive_failures: int = 0
@@ -143,6 +145,10 @@ async def fetch_record(provider: SyncProvider, job: Job) -> CallRecord | None:
         if job.summary is None:
             return None
         return CallRecord(as_call(job.summary), has_details=False, list_hash=job.fingerprint)
+    if call.call_id != job.call_id:
+        # The id we asked by is the one that addresses the call; a detail naming another id
+        # (or one that could not address it) is stored under the listed id.
+        call = call.model_copy(update={"call_id": job.call_id})
     listed_campaign = job.summary.campaign_id if job.summary is not None else None
     if call.campaign_id is None and listed_campaign is not None:
         call = call.model_copy(update={"campaign_id": listed_campaign})

@@ -57,6 +57,7 @@ from call_logs_mcp.errors import (
     InvalidArgumentError,
     ProviderError,
 )
+from call_logs_mcp.ids import skipped_line, usable_calls
 from call_logs_mcp.index.pipeline import (
     TRANSIENT,
     Counters,
@@ -158,6 +159,7 @@ class ProviderSyncResult(FrozenModel):
     unchanged: int
     rechecked: int
     incomplete: int = 0  # stored without details: their detail requests kept failing (next sync retries)
+    skipped: int = 0  # listed records with an id that cannot address them (never indexed)
     reached_watermark: bool
     platform_calls: int | None
 
@@ -172,11 +174,14 @@ class SyncResult(FrozenModel):
     updated: int
     unchanged: int
     incomplete: int = 0
+    skipped: int = 0
     seconds: float
 
     def line(self) -> str:
         """One line for the CLI."""
         missing = f", {self.incomplete} without details (retried next sync)" if self.incomplete else ""
+        if self.skipped:
+            missing += f", {skipped_line(self.skipped)}"
         return (
             f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged{missing} "
             f"({self.listed} listed, {self.fetched} details fetched) in {self.seconds:.1f} s"
@@ -253,6 +258,7 @@ async def run_sync(
         updated=sum(r.updated for r in ordered),
         unchanged=sum(r.unchanged for r in ordered),
         incomplete=sum(r.incomplete for r in ordered),
+        skipped=sum(r.skipped for r in ordered),
         seconds=round(time.perf_counter() - started, 3),
     )
 
@@ -387,12 +393,14 @@ async def _sync_provider(
                     first = False
                     platform = page.totals
                     counters.total = page.totals.calls if page.totals is not None else None
-                counters.listed += len(page.calls)
+                calls, skipped = usable_calls(name, page.calls)
+                counters.skipped += skipped
+                counters.listed += len(calls)
                 with anyio.CancelScope(shield=True):
                     # A short local read, shielded so that a page listed is always registered.
-                    states = await store.stored_states(account, name, [c.call_id for c in page.calls])
+                    states = await store.stored_states(account, name, [c.call_id for c in calls])
                 jobs, reached = _classify(
-                    page.calls,
+                    calls,
                     states,
                     scope.campaign_id,
                     stop_before,
@@ -400,7 +408,7 @@ async def _sync_provider(
                     counters,
                 )
                 reached_watermark = reached_watermark or reached
-                for job in walk.take_page(list(page.calls), jobs, page.next_cursor, last=reached):
+                for job in walk.take_page(calls, jobs, page.next_cursor, last=reached):
                     if job.record is not None:
                         await write_out.send(job.record)
                     else:
@@ -491,6 +499,7 @@ async def _sync_provider(
         unchanged=counters.counts.unchanged + counters.unchanged_listed,
         rechecked=counters.rechecked,
         incomplete=counters.incomplete,
+        skipped=counters.skipped,
         reached_watermark=reached_watermark,
         platform_calls=platform.calls if platform else None,
     )

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from call_logs_mcp.errors import InvalidArgumentError
 from call_logs_mcp.models import Call, CallSummary, PlatformTotals, call_uri
 from call_logs_mcp.output.budget import Shaped, fit_rows, fit_value, json_size
-from call_logs_mcp.output.sanitize import clean_text, one_line
+from call_logs_mcp.output.sanitize import clean_text, one_line, untrusted_block
 from call_logs_mcp.output.schemas import CallDetail, CallList, CallRow, ProviderFailure, ProviderTotals
 from call_logs_mcp.output.scrub import Scrubber
 from call_logs_mcp.output.text import (
@@ -132,7 +132,9 @@ def call_list(page: CallPage, *, scrub: Scrubber, budget: int) -> tuple[int, Sha
             text_lines.append(f"{name} could not apply these filters: {', '.join(filters)}.")
         for failure in failures:
             text_lines.append(f"{failure.provider} failed, its calls are missing: {failure.error}")
-        text_lines.extend(lines[:k])
+        if k:
+            # Rows carry the platform's summaries (its model's words, from caller speech).
+            text_lines.append(untrusted_block("calls as the platforms list them", "\n".join(lines[:k])))
         if cursor:
             text_lines.append(f'More calls: call list_calls with the same filters and cursor="{cursor}".')
         elif not more:
@@ -292,14 +294,17 @@ def _detail_head_text(m: CallDetail) -> str:
     if m.qa_score is not None:
         facts.append(f"QA score {m.qa_score:g}")
     lines.append(" · ".join(facts))
+    written: list[str] = []  # the platform's words (its model's, from caller speech): delimited
     if m.ended_reason:
-        lines.append(f"Ended reason: {one_line(m.ended_reason, 200)}")
+        written.append(f"Ended reason: {one_line(m.ended_reason, 200)}")
     if m.summary:
-        lines.append(f"Summary: {one_line(m.summary, len(m.summary) + 20)}")
+        written.append(f"Summary: {one_line(m.summary, len(m.summary) + 20)}")
     if m.extracted_data:
-        lines.append(f"Extracted data: {_kv_line(m.extracted_data)}")
+        written.append(f"Extracted data: {_kv_line(m.extracted_data)}")
     if m.qa:
-        lines.append(f"QA: {_kv_line(m.qa)}")
+        written.append(f"QA: {_kv_line(m.qa)}")
+    if written:
+        lines.append(untrusted_block(f"details of call {m.provider}/{m.call_id}", "\n".join(written)))
     if m.recording_urls:
         lines.append("Recording URLs (bearer links, do not share): " + " ".join(m.recording_urls))
     elif m.has_recording:

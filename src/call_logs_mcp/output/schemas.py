@@ -120,6 +120,9 @@ class IndexCoverage(_Out):
     syncing: bool = Field(default=False, description="a sync of this scope is running in the background")
     last_synced_at: str | None = None
     sync_error: str | None = Field(default=None, description="why syncing failed just now, if it did")
+    skipped_calls: int = Field(
+        default=0, description="platform records skipped because their id cannot address them"
+    )
 
 
 class SearchHitOut(CallRef):

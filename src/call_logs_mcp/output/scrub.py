@@ -8,6 +8,7 @@ from typing import Any
 
 from call_logs_mcp.output.redact import Redactor
 from call_logs_mcp.output.sanitize import clean_text, inert_markdown, one_line
+from call_logs_mcp.output.secrets import SecretMask
 from call_logs_mcp.output.text import ELLIPSIS
 
 # A chunk that may be part of a phone number, card, SSN or e-mail address: digits with only
@@ -33,14 +34,17 @@ def trim_cut_fragments(snippet: str) -> str:
 
 
 class Scrubber:
-    """Sanitise and redact what leaves the server. `redact` comes from settings only."""
+    """Sanitise and redact what leaves the server. `redact` comes from settings only; `secrets`
+    (our API keys and HTTP token) are masked whether or not redaction is on."""
 
-    def __init__(self, *, redact: bool = True) -> None:
+    def __init__(self, *, redact: bool = True, secrets: SecretMask | None = None) -> None:
         self.redactor = Redactor(enabled=redact)
+        self.secrets = secrets or SecretMask()
 
     def text(self, value: str) -> str:
-        """Platform text as shown: invisible characters removed, PII redacted, markdown inert."""
-        return inert_markdown(self.redactor.text(clean_text(value)))
+        """Platform text as shown: invisible characters removed, PII and our secrets redacted,
+        markdown inert."""
+        return inert_markdown(self.redactor.text(self.secrets.text(clean_text(value))))
 
     def line(self, value: str, max_chars: int) -> str:
         """Platform text on one line, at most `max_chars` characters."""
@@ -60,14 +64,15 @@ class Scrubber:
     def phone(self, value: str | None) -> str | None:
         if value is None or not value.strip():
             return None
-        return self.redactor.phone(clean_text(value))
+        # On one line and short: a "number" a platform filled with a page of text is not one.
+        return one_line(self.redactor.phone(self.secrets.text(clean_text(value))), 64)
 
     def value(self, value: Any) -> Any:
         """A JSON-ish platform value with every string (and key) scrubbed.
 
         The redactor walks it first (it also masks whole values under phone-like keys).
         """
-        return self._inert(self.redactor.value(value))
+        return self._inert(self.redactor.value(self.secrets.value(value)))
 
     def _inert(self, value: Any) -> Any:
         if isinstance(value, str):
@@ -81,11 +86,11 @@ class Scrubber:
         return self.text(str(value))
 
     def ident(self, value: str | None) -> str | None:
-        """An identifier from a platform (campaign id, raw status): cleaned, never redacted."""
+        """An identifier from a platform (campaign id, raw status): cleaned, redacted, on one line."""
         if value is None:
             return None
-        return one_line(clean_text(value), 200)
+        return one_line(self.text(value), 200)
 
     def currency(self, value: str | None) -> str | None:
         """A currency code from a platform: cleaned, on one line, at most 12 characters."""
-        return None if value is None else one_line(clean_text(value), 12)
+        return None if value is None else one_line(self.secrets.text(clean_text(value)), 12)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from call_logs_mcp.ids import skipped_line
 from call_logs_mcp.models import call_uri
 from call_logs_mcp.output.budget import Shaped, fit_rows
 from call_logs_mcp.output.sanitize import note_line, turn_line, untrusted_block
@@ -40,6 +41,8 @@ class ScopeCoverage(Protocol):
     def platform_calls(self) -> int | None: ...
     @property
     def syncing(self) -> bool: ...
+    @property
+    def skipped_calls(self) -> int: ...
 
 
 class SearchFound(Protocol):
@@ -100,6 +103,7 @@ def search_answer(found: SearchFound, *, scrub: Scrubber, budget: int) -> tuple[
             syncing=c.syncing,
             last_synced_at=fmt_time(c.last_synced_at),
             sync_error=c.sync_error,
+            skipped_calls=c.skipped_calls,
         )
         for c in coverage
     ]
@@ -162,6 +166,8 @@ def coverage_line(c: IndexCoverage) -> str:
         held += " indexed"
     state = "sync running" if c.syncing else f"last synced {c.last_synced_at or 'never'}"
     line = f"Index coverage {c.provider}: {held}, {state}."
+    if c.skipped_calls:
+        line += f" {skipped_line(c.skipped_calls)} (the platform sent ids this server cannot address)."
     if c.sync_error:
         line += f" Sync did not complete just now: {c.sync_error}"
     return line

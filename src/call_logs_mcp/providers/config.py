@@ -2,7 +2,9 @@
 
 Platform settings follow one convention derived from the platform name, so a new platform needs
 no new fields anywhere: `{NAME}_API_KEY` (enables it), `{NAME}_BASE_URL`, `{NAME}_AUTH_HEADER`,
-`{NAME}_RATE_LIMIT` (requests/second), `{NAME}_MAX_CONCURRENCY`, `{NAME}_TIMEOUT`.
+`{NAME}_RATE_LIMIT` (requests/second), `{NAME}_MAX_CONCURRENCY`, `{NAME}_TIMEOUT`, and
+`{NAME}_ALLOW_HTTP=1`, without which a plain-`http` base URL is accepted for loopback hosts only
+(the key travels in every request).
 """
 
 from __future__ import annotations
@@ -11,10 +13,14 @@ import hashlib
 import hmac
 import os
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from call_logs_mcp.errors import ConfigurationError
+from call_logs_mcp.listen import is_loopback
+
+_CLEAR_TEXT = "a plain-http base URL sends the API key in clear text"
 
 
 class ProviderConfig(BaseModel):
@@ -37,6 +43,21 @@ class ProviderConfig(BaseModel):
     deadline_seconds: float = Field(default=6.0, gt=0, le=3600)
     # First backoff step between retries without a Retry-After (doubles per retry, full jitter).
     retry_backoff_seconds: float = Field(default=0.25, ge=0, le=60)
+    # {NAME}_ALLOW_HTTP=1: accept a plain-http base URL on a non-loopback host (a TLS-terminating
+    # proxy on a trusted network, say). Without it only https, or http to loopback, is accepted.
+    allow_plain_http: bool = False
+
+    @model_validator(mode="after")
+    def _key_never_in_clear_text(self) -> ProviderConfig:
+        if self.base_url and not self.allow_plain_http:
+            try:
+                parts = urlsplit(self.base_url.strip())
+                host = parts.hostname or ""
+            except ValueError:
+                return self  # the HTTP layer reports an unusable URL by itself
+            if parts.scheme.lower() == "http" and not is_loopback(host):
+                raise ValueError(_CLEAR_TEXT)
+        return self
 
 
 def provider_configs_from_env(environ: Mapping[str, str] | None = None) -> dict[str, ProviderConfig]:
@@ -60,6 +81,7 @@ def provider_configs_from_env(environ: Mapping[str, str] | None = None) -> dict[
             ("requests_per_second", "RATE_LIMIT"),
             ("max_concurrency", "MAX_CONCURRENCY"),
             ("timeout_seconds", "TIMEOUT"),
+            ("allow_plain_http", "ALLOW_HTTP"),
         ):
             raw = env.get(f"{prefix}_{suffix}", "").strip()
             if raw:
@@ -67,7 +89,12 @@ def provider_configs_from_env(environ: Mapping[str, str] | None = None) -> dict[
         try:
             configs[name] = ProviderConfig.model_validate(values)
         except ValidationError as exc:
-            bad = sorted({str(err["loc"][0]) for err in exc.errors()})
+            if any(_CLEAR_TEXT in str(err.get("msg", "")) for err in exc.errors()):
+                raise ConfigurationError(
+                    f"{prefix}_BASE_URL uses plain http to a host other than this machine: {_CLEAR_TEXT}. "
+                    f"Use https, or set {prefix}_ALLOW_HTTP=1 if this is intended (a trusted network)."
+                ) from None
+            bad = sorted({str(err["loc"][0]) for err in exc.errors() if err["loc"]})
             raise ConfigurationError(
                 f"Invalid setting for {name}: {', '.join(bad) or 'unknown field'}; "
                 f"check the {prefix}_* environment variables."

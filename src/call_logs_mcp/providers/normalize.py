@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from call_logs_mcp.models import CallStatus, Speaker, Turn
 
@@ -182,6 +182,39 @@ def parse_number(value: object) -> float | None:
     else:
         return None
     return number if math.isfinite(number) else None
+
+
+def wire_id(value: object) -> str:
+    """A record's id as text: strings stripped, numbers in decimal, anything else (an object, a
+    list, a boolean, null) blank. A blank or otherwise unusable id does not fail the page: the
+    listing skips that one record and counts it (`call_logs_mcp.ids.usable_id`)."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return str(int(value))
+    return ""
+
+
+def readable_items(body: Any, keys: Iterable[str], model: type[BaseModel], id_key: str) -> Any:
+    """`body` (a list page as sent) with every list item `model` cannot read replaced by a
+    record with a blank id, in its place: page sizes and offsets stay what the platform sent, and
+    the listing then skips that one record and counts it (`wire_id`). Other bodies unchanged."""
+    if not isinstance(body, dict):
+        return body
+    for key in keys:
+        items = body.get(key)
+        if isinstance(items, list):
+            kept: list[Any] = []
+            for item in items:
+                try:
+                    model.model_validate(item)
+                except (ValidationError, ValueError, TypeError, RecursionError):
+                    item = {id_key: ""}
+                kept.append(item)
+            return {**body, key: kept}
+    return body
 
 
 def text_or_none(value: object) -> str | None:

@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 def simulator_base_url(name: str) -> str:
     """The base URL an in-process simulator answers on (any host works through ASGITransport)."""
     _check_name(name)
-    return f"http://{name}.simulator"
+    return f"http://{name}.simulator.localhost"
 
 
 def simulator_defaults(name: str) -> SimulatorDefaults:

@@ -24,7 +24,6 @@ Binding a non-loopback address without `CALL_LOGS_HTTP_TOKEN` refuses to start
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import logging
 import math
 import socket
@@ -37,7 +36,18 @@ from starlette.datastructures import Headers
 from starlette.responses import PlainTextResponse
 
 from call_logs_mcp.errors import ConfigurationError
-from call_logs_mcp.listen import listening_socket
+from call_logs_mcp.listen import is_loopback, listening_socket
+from call_logs_mcp.server.http_limits import (
+    ACCEPT_BACKLOG,
+    ClientLimits,
+    ConnectionLimits,
+    HeavyQueryLimiter,
+    Throttled,
+    TokenBuckets,
+    guarded_protocol,
+    quiet_accept_errors,
+    request_client,
+)
 
 if TYPE_CHECKING:
     import anyio
@@ -55,32 +65,44 @@ MCP_PATH: Final = "/mcp"
 MAX_BODY_BYTES: Final = 1024 * 1024
 LOOPBACK_NAMES: Final = frozenset({"localhost", "127.0.0.1", "::1"})
 TOKEN_ENV_VAR: Final = "CALL_LOGS_HTTP_TOKEN"
-
-
-def is_loopback(host: str) -> bool:
-    """Whether binding `host` exposes the server to this machine only."""
-    name = host.strip().strip("[]").lower()
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
+# Shortest token a network-reachable bind accepts (`openssl rand -hex 16` gives 32).
+MIN_TOKEN_CHARS: Final = 32
 
 
 def ensure_safe_bind(host: str, token: SecretStr | None) -> None:
-    """Refuse a network-reachable bind without a token.
+    """Refuse a network-reachable bind without a strong token, and any token that cannot work.
 
-    Raises ConfigurationError naming the variable to set.
+    A non-loopback bind needs a token of at least MIN_TOKEN_CHARS characters; a token holding
+    whitespace or control characters is refused on every bind (no client could send it back).
+    Raises ConfigurationError naming the variable to set; the message never repeats the token.
     """
+    value = token.get_secret_value() if token is not None else ""
+    if value and (
+        value != value.strip() or any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value)
+    ):
+        raise ConfigurationError(
+            f"{TOKEN_ENV_VAR} holds whitespace or control characters; use a long random secret such "
+            "as the output of `openssl rand -hex 32`."
+        )
     if is_loopback(host):
         return
-    if token is None or not token.get_secret_value():
+    if not value:
         raise ConfigurationError(
             f"Refusing to serve call logs on {host}, which other machines can reach, without a token. "
             f"Set {TOKEN_ENV_VAR} to a long random secret (clients then send "
             f"'Authorization: Bearer <token>'), or bind 127.0.0.1."
         )
+    if len(value) < MIN_TOKEN_CHARS:
+        raise ConfigurationError(
+            f"Refusing to serve call logs on {host} with a {TOKEN_ENV_VAR} of {len(value)} characters: "
+            f"a network-reachable bind needs at least {MIN_TOKEN_CHARS} (e.g. `openssl rand -hex 32`)."
+        )
+
+
+def machine_names() -> frozenset[str]:
+    """This machine's host names, lower-cased: what a Host header may name on a wildcard bind."""
+    names = {socket.gethostname(), socket.getfqdn()}
+    return frozenset(n.strip().lower() for n in names if n and n.strip())
 
 
 def _split_host_header(value: str) -> tuple[str, int | None] | None:
@@ -144,6 +166,7 @@ class RequestGuard:
         self._loopback = loopback
         self._allowed_hosts = frozenset(h.strip().lower() for h in allowed_hosts if h.strip())
         self._allowed_origins = frozenset(o.strip() for o in allowed_origins if o.strip())
+        self._machine_names = frozenset() if loopback else machine_names()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -181,15 +204,22 @@ class RequestGuard:
         if parsed is None:
             return False
         name, port = parsed
-        if self._allowed_hosts and values[0].strip().lower() in self._allowed_hosts:
-            return True
-        if not self._loopback:
-            # Token-protected team server without an allow-list: any well-formed Host.
-            return not self._allowed_hosts
-        if name not in LOOPBACK_NAMES:
-            return False
+        if self._allowed_hosts:
+            if values[0].strip().lower() in self._allowed_hosts:
+                return True
+            if not self._loopback:
+                return False
         server = scope.get("server")
+        local_host = str(server[0]).lower() if server and server[0] else None
         local_port = server[1] if server and server[1] is not None else None
+        if self._loopback:
+            accepted = LOOPBACK_NAMES
+        else:
+            # No allow-list on a network bind: the Host must name this server, by the address the
+            # request arrived at or by this machine's name; anything else is 421.
+            accepted = self._machine_names | ({local_host} if local_host else set())
+        if name not in accepted:
+            return False
         if port is None:
             return local_port in (None, 80)
         return local_port is None or port == local_port
@@ -219,43 +249,24 @@ class ToolCallRateLimiter:
     def __init__(
         self, per_minute: int, *, clock: Callable[[], float] = time.monotonic, max_clients: int = 10_000
     ) -> None:
-        if per_minute <= 0:
-            raise ValueError("per_minute must be positive")
-        self.capacity = float(per_minute)
-        self.rate = per_minute / 60.0
-        self._clock = clock
-        self._max_clients = max_clients
-        self._buckets: dict[str, tuple[float, float]] = {}  # client -> (tokens, last refill time)
+        self._buckets = TokenBuckets(per_minute, clock=clock, max_keys=max_clients)
+        self.capacity = self._buckets.capacity
+        self._notice = Throttled(f"Tool calls refused: a client exceeded {per_minute} tool calls per minute")
 
     def acquire(self, client: str) -> float:
         """Take one call for `client`: 0.0 when allowed, else the seconds until one is available."""
-        now = self._clock()
-        tokens, last = self._buckets.get(client, (self.capacity, now))
-        tokens = min(self.capacity, tokens + (now - last) * self.rate)
-        if tokens >= 1.0:
-            self._remember(client, tokens - 1.0, now)
-            return 0.0
-        self._remember(client, tokens, now)
-        return (1.0 - tokens) / self.rate
-
-    def _remember(self, client: str, tokens: float, now: float) -> None:
-        self._buckets[client] = (tokens, now)
-        if len(self._buckets) > self._max_clients:
-            # Forget clients whose bucket has refilled: they are indistinguishable from new ones.
-            for key, (held, since) in list(self._buckets.items()):
-                if held + (now - since) * self.rate >= self.capacity:
-                    del self._buckets[key]
+        return self._buckets.acquire(client)
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         if ctx.method != "tools/call" or ctx.request_id is None:
             return await call_next(ctx)
-        wait = self.acquire(_client_key(ctx.request))
+        wait = self.acquire(request_client(ctx.request))
         if wait <= 0:
             return await call_next(ctx)
         from mcp.types import CallToolResult, TextContent
 
         seconds = max(1, math.ceil(wait))
-        logger.warning("Tool call refused: a client exceeded %d tool calls per minute", int(self.capacity))
+        self._notice.hit()
         return CallToolResult(
             is_error=True,
             content=[
@@ -266,12 +277,6 @@ class ToolCallRateLimiter:
                 )
             ],
         )
-
-
-def _client_key(request: object) -> str:
-    client = getattr(request, "client", None)
-    host = getattr(client, "host", None)
-    return str(host) if host else "local"
 
 
 def create_http_app(
@@ -311,24 +316,51 @@ def create_http_app(
 
     if rate_limiter is None and settings.tool_calls_per_minute > 0:
         rate_limiter = ToolCallRateLimiter(settings.tool_calls_per_minute)
+    chain = server.middleware
+    for existing in [m for m in chain if isinstance(m, ToolCallRateLimiter | HeavyQueryLimiter)]:
+        chain.remove(existing)
     if rate_limiter is not None:
-        chain = server.middleware
-        for existing in [m for m in chain if isinstance(m, ToolCallRateLimiter)]:
-            chain.remove(existing)
         chain.append(rate_limiter)
+    chain.append(HeavyQueryLimiter(settings.heavy_queries_per_client))
 
+    idle_seconds = settings.session_idle_minutes * 60
     inner = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
         transport_security=security,
         max_request_body_size=max_body_bytes,
+        session_idle_timeout=idle_seconds,
+        max_sessions=settings.sessions,
         host=host,
     )
-    return RequestGuard(
+    guarded = RequestGuard(
         inner,
         token=settings.http_token,
         loopback=loopback,
         allowed_hosts=allowed_hosts,
         allowed_origins=allowed_origins,
+    )
+    app: ASGIApp = ClientLimits(
+        guarded,
+        requests_per_minute=settings.requests_per_minute,
+        sessions_per_client=settings.sessions_per_client,
+        session_idle=idle_seconds,
+    )
+    proxies = settings.trusted_proxy_list()
+    if proxies:
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        # Only these peers may name the client in X-Forwarded-For; from anyone else it is ignored.
+        app = ProxyHeadersMiddleware(app, trusted_hosts=proxies)  # type: ignore[arg-type,assignment]
+    return app
+
+
+def connection_limits(settings: Settings) -> ConnectionLimits:
+    """The connection caps and read timeout `serve_http` enforces, from `settings`."""
+    return ConnectionLimits(
+        max_connections=settings.connections,
+        per_client=settings.connections_per_client,
+        read_timeout=settings.read_timeout,
+        trusted_proxies=frozenset(settings.trusted_proxy_list()),
     )
 
 
@@ -348,11 +380,19 @@ def local_url(sock: socket.socket) -> str:
     return f"http://{shown}:{port}{MCP_PATH}"
 
 
-async def serve_http(app: ASGIApp, sock: socket.socket, *, stop: anyio.Event | None = None) -> None:
-    """Serve `app` with uvicorn on an already-listening socket until interrupted or `stop` is set."""
+async def serve_http(
+    app: ASGIApp,
+    sock: socket.socket,
+    *,
+    stop: anyio.Event | None = None,
+    limits: ConnectionLimits | None = None,
+) -> None:
+    """Serve `app` with uvicorn on an already-listening socket until interrupted or `stop` is set,
+    enforcing `limits` (default: `ConnectionLimits()`) on every connection."""
     import anyio
     import uvicorn
 
+    quiet_accept_errors()
     host, port = sock.getsockname()[:2]
     config = uvicorn.Config(
         app,
@@ -363,6 +403,11 @@ async def serve_http(app: ASGIApp, sock: socket.socket, *, stop: anyio.Event | N
         lifespan="on",
         server_header=False,
         ws="none",
+        http=guarded_protocol(limits or ConnectionLimits()),
+        backlog=ACCEPT_BACKLOG,
+        # uvicorn trusts X-Forwarded-For from loopback by default; create_http_app decides instead.
+        proxy_headers=False,
+        timeout_keep_alive=5,
     )
     server = uvicorn.Server(config)
     if stop is None:

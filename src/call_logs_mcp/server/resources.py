@@ -19,6 +19,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp.shared.exceptions import MCPError
 from mcp.types import (
+    INTERNAL_ERROR,
     INVALID_PARAMS,
     Completion,
     CompletionArgument,
@@ -114,7 +115,14 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
                 return None
         except CallLogsError:
             return Completion(values=[], total=0, has_more=False)
-        return Completion(values=values, has_more=more)
+        # A value is offered only as it would be shown: one the scrubber would change (a
+        # campaign id holding a phone number, an id reflecting one of our keys) is left out.
+        scrub = runtime.shaper.scrub
+        if argument.name == "campaign_id":
+            shown = [v for v in values if scrub.ident(v) == v]
+        else:
+            shown = [v for v in values if runtime.shaper.secrets.text(v) == v]
+        return Completion(values=shown, has_more=more or len(shown) < len(values))
 
     async def list_resources(
         ctx: ServerRequestContext[Any], params: PaginatedRequestParams | None
@@ -128,10 +136,17 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
         except CallLogsError as err:
             logger.warning("resources/list: %s", err)
             return ListResourcesResult(resources=[])
+        except Exception:  # never exception text on the wire: it may quote a cursor or a call
+            logger.exception("resources/list failed")
+            raise MCPError(
+                code=INTERNAL_ERROR,
+                message="Listing the indexed calls failed; the server log has the details.",
+            ) from None
+        secrets = runtime.shaper.secrets
         resources = [
             Resource(
-                uri=ref.uri,
-                name=f"{ref.provider}/{ref.call_id}",
+                uri=secrets.text(ref.uri),
+                name=secrets.text(f"{ref.provider}/{ref.call_id}"),
                 title=runtime.shaper.resource_title(ref),
                 mime_type="application/json",
             )

@@ -20,6 +20,7 @@ import anyio
 
 from call_logs_mcp.core.directory import load_directory
 from call_logs_mcp.core.service import CallLogService
+from call_logs_mcp.output.secrets import SecretMask
 from call_logs_mcp.output.shaper import Shaper
 from call_logs_mcp.providers import PLATFORMS
 
@@ -48,7 +49,11 @@ class Runtime:
         transports: Mapping[str, httpx2.AsyncBaseTransport] | None,
     ) -> None:
         self.settings = settings
-        self.shaper = Shaper(max_chars=settings.max_output_chars, redact=settings.redact)
+        self.shaper = Shaper(
+            max_chars=settings.max_output_chars,
+            redact=settings.redact,
+            secrets=SecretMask(settings.secret_values()),
+        )
         self._given_providers = dict(providers) if providers is not None else None
         self._given_store = store
         self._transports = dict(transports or {})

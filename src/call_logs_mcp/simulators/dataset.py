@@ -183,6 +183,18 @@ class SimCall:
         self._set_override("qa_criteria", dict(value))
 
     @property
+    def wire_patch(self) -> dict[str, Any]:
+        """Fields of this call's JSON object, as the platform serves it, replaced verbatim: hostile
+        records for tests (an id of the wrong type, a megabyte summary, a list where an object
+        belongs). Empty unless a test sets it."""
+        found, value = self._override("wire_patch")
+        return dict(value) if found else {}
+
+    @wire_patch.setter
+    def wire_patch(self, value: dict[str, Any]) -> None:
+        self._set_override("wire_patch", dict(value))
+
+    @property
     def recording_url(self) -> str | None:
         if self.status in ("completed", "voicemail"):
             return f"{RECORDING_HOST}/{self.id}.mp3"

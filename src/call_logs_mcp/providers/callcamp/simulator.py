@@ -163,7 +163,7 @@ async def _list_calls(request: Request) -> Response:
     total, total_duration, total_price = dataset.totals(**filters)
     window = calls[(page - 1) * limit : page * limit]
     body = {
-        "calls": [call_object(c) for c in window],
+        "calls": [{**call_object(c), **c.wire_patch} for c in window],
         "total": total,
         "page": page,
         "limit": limit,
@@ -181,7 +181,7 @@ async def _get_call(request: Request) -> Response:
     call = dataset_of(request).get(request.path_params["uuid"])
     if call is None:
         return error(request, 404, "Call not found")
-    return SimJSONResponse(call_detail(call, request.app.state.transcript_style))
+    return SimJSONResponse({**call_detail(call, request.app.state.transcript_style), **call.wire_patch})
 
 
 async def _me(request: Request) -> Response:

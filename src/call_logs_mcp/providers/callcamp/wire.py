@@ -15,10 +15,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from call_logs_mcp.errors import MalformedResponseError
-from call_logs_mcp.providers.normalize import validation_where
+from call_logs_mcp.providers.normalize import readable_items, validation_where, wire_id
 
 from . import PLATFORM
 
@@ -30,7 +38,7 @@ class _Wire(BaseModel):
 
 
 class CallCampCall(_Wire):
-    uuid: str = Field(validation_alias=AliasChoices("uuid", "id", "callUuid"))
+    uuid: str = Field(default="", validation_alias=AliasChoices("uuid", "id", "callUuid"))
     call_order_uuid: Any = Field(default=None, validation_alias=AliasChoices("callOrderUuid"))
     campaign_uuid: Any = Field(
         default=None, validation_alias=AliasChoices("campaignUuid", "campaignId", "campaign_uuid")
@@ -58,16 +66,20 @@ class CallCampCall(_Wire):
         default=None, validation_alias=AliasChoices("extractedData", "analysis", "structuredData")
     )
 
-    @field_validator("uuid")
+    @field_validator("uuid", mode="before")
     @classmethod
-    def _id_present(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("empty id")
-        return value.strip()
+    def _id_text(cls, value: Any) -> str:
+        return wire_id(value)
 
 
 class CallCampList(_Wire):
     calls: list[CallCampCall]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_bad_item_is_one_record(cls, body: Any) -> Any:
+        return readable_items(body, ("calls",), CallCampCall, "uuid")
+
     total: int | None = None
     page: int | None = None
     limit: int | None = None
@@ -101,6 +113,9 @@ def parse_call(body: object) -> CallCampCall:
     if isinstance(body, dict) and set(body) == {"call"} and isinstance(body["call"], dict):
         body = body["call"]
     try:
-        return CallCampCall.model_validate(body)
+        call = CallCampCall.model_validate(body)
     except ValidationError:
         raise MalformedResponseError(PROVIDER, "call detail") from None
+    if not call.uuid:  # a listing skips such a record; a detail of one is no detail
+        raise MalformedResponseError(PROVIDER, "call detail")
+    return call

@@ -155,9 +155,14 @@ def _qa(call: SimCall) -> dict[str, Any] | None:
     return {"overall_score": score, "criteria": call.qa_criteria}
 
 
+def _log_id(call: SimCall) -> int | str:
+    # Prosper's ids are integers; a test may plant any text as an id to see it skipped.
+    return int(call.id) if call.id.isascii() and call.id.isdigit() and len(call.id) < 19 else call.id
+
+
 def guide_item(call: SimCall) -> dict[str, Any]:
     return {
-        "call_log_id": int(call.id),
+        "call_log_id": _log_id(call),
         "target_id": _target_id(call),
         "status": call.status,
         "duration": call.duration_seconds,
@@ -169,7 +174,7 @@ def guide_item(call: SimCall) -> dict[str, Any]:
 
 def guide_detail(call: SimCall) -> dict[str, Any]:
     return {
-        "call_log_id": int(call.id),
+        "call_log_id": _log_id(call),
         "target_id": _target_id(call),
         "campaign_id": call.campaign_id,
         "status": call.status,
@@ -258,7 +263,7 @@ async def _guide_list(request: Request) -> Response:
     )
     window = calls[(page - 1) * page_size : page * page_size]
     body = {
-        "items": [guide_item(c) for c in window],
+        "items": [{**guide_item(c), **c.wire_patch} for c in window],
         "total": len(calls),
         "page": page,
         "page_size": page_size,
@@ -277,7 +282,7 @@ async def _openapi_list(request: Request) -> Response:
     page_count = math.ceil(len(calls) / limit)
     window = calls[page * limit : (page + 1) * limit]
     body = {
-        "call_logs": [openapi_item(c) for c in window],
+        "call_logs": [{**openapi_item(c), **c.wire_patch} for c in window],
         "page_count": page_count,
         "next_page": page + 1 if page + 1 < page_count else None,
     }
@@ -308,7 +313,9 @@ def _bool_param(request: Request, name: str) -> bool:
 
 async def _guide_detail(request: Request) -> Response:
     found = _lookup(request)
-    return found if isinstance(found, Response) else SimJSONResponse(guide_detail(found))
+    return (
+        found if isinstance(found, Response) else SimJSONResponse({**guide_detail(found), **found.wire_patch})
+    )
 
 
 async def _openapi_detail(request: Request) -> Response:
@@ -316,7 +323,7 @@ async def _openapi_detail(request: Request) -> Response:
     found = _lookup(request)
     if isinstance(found, Response):
         return found
-    return SimJSONResponse(openapi_detail(found, include_recordings=include))
+    return SimJSONResponse({**openapi_detail(found, include_recordings=include), **found.wire_patch})
 
 
 def create_app(

@@ -16,10 +16,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from call_logs_mcp.errors import MalformedResponseError
-from call_logs_mcp.providers.normalize import validation_where
+from call_logs_mcp.providers.normalize import readable_items, validation_where, wire_id
 
 from . import PLATFORM
 
@@ -33,7 +41,7 @@ class _Wire(BaseModel):
 class ProsperCallLog(_Wire):
     """A call log from the list or the detail endpoint, in either shape."""
 
-    id: str = Field(validation_alias=AliasChoices("call_log_id", "id", "callLogId"))
+    id: str = Field(default="", validation_alias=AliasChoices("call_log_id", "id", "callLogId"))
     campaign_id: str | None = Field(default=None, validation_alias=AliasChoices("campaign_id", "campaignId"))
     target_id: Any = Field(default=None, validation_alias=AliasChoices("target_id", "campaign_target_id"))
     status: Any = Field(default=None, validation_alias=AliasChoices("status", "call_status"))
@@ -61,12 +69,10 @@ class ProsperCallLog(_Wire):
     call_categorization: dict[str, Any] | None = None
     agent_data: dict[str, Any] | None = None
 
-    @field_validator("id")
+    @field_validator("id", mode="before")
     @classmethod
-    def _id_present(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("empty id")
-        return value.strip()
+    def _id_text(cls, value: Any) -> str:
+        return wire_id(value)
 
     @field_validator("campaign_id", mode="before")
     @classmethod
@@ -83,6 +89,11 @@ class ProsperListPage(_Wire):
     page_size: int | None = None
     page_count: int | None = None
     next_page: int | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_bad_item_is_one_record(cls, body: Any) -> Any:
+        return readable_items(body, ("items", "call_logs", "data"), ProsperCallLog, "id")
 
     @property
     def announces_next_page(self) -> bool:
@@ -101,6 +112,9 @@ def parse_list(body: object) -> ProsperListPage:
 def parse_call(body: object) -> ProsperCallLog:
     """Raises MalformedResponseError when the body is not one call log."""
     try:
-        return ProsperCallLog.model_validate(body)
+        call = ProsperCallLog.model_validate(body)
     except ValidationError:
         raise MalformedResponseError(PROVIDER, "call detail") from None
+    if not call.id:  # a listing skips such a record; a detail of one is no detail
+        raise MalformedResponseError(PROVIDER, "call detail")
+    return call
