@@ -19,6 +19,7 @@ from call_logs_mcp.core.directory import CampaignDirectory, Resolved, resolve
 from call_logs_mcp.core.freshness import Freshness, Progress
 from call_logs_mcp.core.local_index import LocalIndex
 from call_logs_mcp.core.merge import MergedPage, merge_calls
+from call_logs_mcp.core.missing import RemembersMissing
 from call_logs_mcp.core.outcomes import OutcomeFilters
 from call_logs_mcp.core.queries import (
     CampaignOutcome,
@@ -27,7 +28,6 @@ from call_logs_mcp.core.queries import (
     RecentPage,
     SearchOutcome,
 )
-from call_logs_mcp.core.missing import RemembersMissing
 from call_logs_mcp.errors import CallLogsError, ConfigurationError, InvalidArgumentError
 from call_logs_mcp.models import Call, CallQuery, Speaker
 from call_logs_mcp.providers import PLATFORMS
