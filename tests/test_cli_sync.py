@@ -162,3 +162,26 @@ async def test_the_sync_progress_bar_counts_the_synced_calls_out_of_the_platform
     total = len(datasets[platform_name])
     assert f"{total}/{total} [" in bar_stream.getvalue()
     assert counts(out.getvalue())["added"] == len(datasets[platform_name])
+
+
+def test_sync_of_a_campaign_given_by_its_name_syncs_that_campaign_until_a_date(
+    platform_name: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    datasets: dict[str, SimDataset],
+) -> None:
+    configure(monkeypatch)
+    calls = [c for c in datasets[platform_name] if c.campaign_id]
+    campaign = calls[0].campaign_id
+    (tmp_path / "campaigns.toml").write_text(f'[{platform_name}]\n"{campaign}" = "March reminders"\n')
+    monkeypatch.setenv("CALL_LOGS_CAMPAIGNS", str(tmp_path / "campaigns.toml"))
+    ours = sorted(c.started_at for c in calls if c.campaign_id == campaign)
+    until = ours[len(ours) // 2].date()
+    expected = sum(1 for started in ours if started.date() <= until)
+    argv = ["sync", "--campaign", "March Reminders", "--until", until.isoformat()]
+    assert main(argv, transports=transports_for(datasets)) == 0
+    out = capsys.readouterr().out
+    assert f'"March reminders" is campaign {campaign}' in out
+    assert f"Synced {platform_name}:" in out
+    assert counts(out)["added"] == expected

@@ -251,16 +251,17 @@ def write_export(
                     with_recordings=request.with_recordings,
                 )
             )
-            with _destination(request.path, stdout) as stream:
-                writer = open_writer(request.fmt, table.columns, stream)
+            with (
+                _destination(request.path, stdout) as stream,
+                open_writer(request.fmt, table.columns, stream) as out,
+            ):
                 progress(0, total)
                 for exported in snapshot.calls(with_turns=request.rows == "turns" or request.with_transcript):
                     for row in table.rows(exported):
-                        writer.write(row)
+                        out.write(row)
                         rows += 1
                     calls += 1
                     progress(calls, total)
-                writer.close()
     finally:
         progress.close()
     return calls, rows

@@ -30,7 +30,7 @@ from call_logs_mcp.errors import CallLogsError
 from call_logs_mcp.index import ExportedCall, ExtractedField
 from call_logs_mcp.models import Call
 from call_logs_mcp.output.calls import call_facts
-from call_logs_mcp.output.sanitize import clean_text, one_line
+from call_logs_mcp.output.sanitize import clean_text, turn_line
 from call_logs_mcp.output.scrub import Scrubber
 
 Cell = str | float | int | bool | datetime | None
@@ -106,9 +106,10 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str)
 
 
-def _number(value: Any) -> float | None:
-    number = float(value)
-    return number if math.isfinite(number) else None
+def _number(value: int | float) -> int | float | None:
+    """A number as written: an integer stays one (Parquet stores both as doubles); NaN and the
+    infinities (which JSON allows) carry no value."""
+    return value if isinstance(value, int) or math.isfinite(value) else None
 
 
 class CallTable:
@@ -221,10 +222,13 @@ def _cell(value: Any, kind: ColumnType) -> Cell:
 
 
 def transcript_text(call: Call, scrub: Scrubber) -> str | None:
-    """The transcript as one text: a line per turn, `speaker: text` (each turn on one line)."""
+    """The transcript as one text: the turn lines of the transcript resource, one per turn
+    (`[3] customer @00:07 | text`, a turn's own line breaks shown as " ⏎ ")."""
     if not call.transcript:
         return None
-    return "\n".join(f"{t.speaker}: {one_line(scrub.text(t.text))}" for t in call.transcript)
+    return "\n".join(
+        turn_line(i, t.speaker, t.offset_seconds, scrub.text(t.text)) for i, t in enumerate(call.transcript)
+    )
 
 
 class TurnTable:

@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, Protocol
+from typing import Any, BinaryIO, Literal, Self
 
 from call_logs_mcp.errors import ConfigurationError
 from call_logs_mcp.output.export import Cell, Column, ColumnType, Row
@@ -41,11 +41,28 @@ PARQUET_MISSING = (
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-class TableWriter(Protocol):
-    def write(self, row: Row) -> None: ...
+class TableWriter:
+    """Rows onto a stream. Used as a context manager: a block that ends normally writes what is
+    buffered and the file's footer; one that raises only lets go of the stream (whose content is
+    then incomplete). The stream itself stays open either way."""
+
+    def write(self, row: Row) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.discard()
 
     def close(self) -> None:
-        """Write what is buffered and the file's footer (the stream stays open)."""
+        raise NotImplementedError
+
+    def discard(self) -> None:
+        raise NotImplementedError
 
 
 def pyarrow_modules() -> tuple[Any, Any]:
@@ -59,8 +76,8 @@ def pyarrow_modules() -> tuple[Any, Any]:
 
 
 def open_writer(fmt: Format, columns: Sequence[Column], stream: BinaryIO) -> TableWriter:
-    """A writer of `columns` rows in `fmt` onto `stream`. Raises ConfigurationError for Parquet
-    without pyarrow."""
+    """A writer of `columns` rows in `fmt` onto `stream` (use it in a `with` block). Raises
+    ConfigurationError for Parquet without pyarrow."""
     if fmt == "csv":
         return _CsvWriter(columns, stream)
     if fmt == "jsonl":
@@ -78,7 +95,7 @@ def defuse_formula(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-class _CsvWriter:
+class _CsvWriter(TableWriter):
     def __init__(self, columns: Sequence[Column], stream: BinaryIO) -> None:
         self._names = [c.name for c in columns]
         self._out = io.TextIOWrapper(stream, encoding="utf-8", newline="", write_through=False)
@@ -87,6 +104,9 @@ class _CsvWriter:
 
     def write(self, row: Row) -> None:
         self._csv.writerow([self._cell(row[name]) for name in self._names])
+
+    def discard(self) -> None:
+        self._out.detach()
 
     @staticmethod
     def _cell(value: Cell) -> str:
@@ -103,7 +123,7 @@ class _CsvWriter:
         self._out.detach()
 
 
-class _JsonLinesWriter:
+class _JsonLinesWriter(TableWriter):
     def __init__(self, columns: Sequence[Column], stream: BinaryIO) -> None:
         self._names = [c.name for c in columns]
         self._out = io.TextIOWrapper(stream, encoding="utf-8", newline="\n", write_through=False)
@@ -112,12 +132,15 @@ class _JsonLinesWriter:
         line = {name: _text(row[name]) for name in self._names}
         self._out.write(json.dumps(line, ensure_ascii=False, allow_nan=False) + "\n")
 
+    def discard(self) -> None:
+        self._out.detach()
+
     def close(self) -> None:
         self._out.flush()
         self._out.detach()
 
 
-class _ParquetWriter:
+class _ParquetWriter(TableWriter):
     def __init__(self, columns: Sequence[Column], stream: BinaryIO) -> None:
         pa, pq = pyarrow_modules()
         types = {
@@ -156,6 +179,12 @@ class _ParquetWriter:
 
     def close(self) -> None:
         self._flush()
+        self._writer.close()
+
+    def discard(self) -> None:
+        # Closing writes a footer into the incomplete file, which is then thrown away; left
+        # open, pyarrow would close it later, after the stream is gone.
+        self._buffer = [[] for _ in self._names]
         self._writer.close()
 
 
