@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +22,7 @@ from call_logs_mcp.cli.scope import Scope, addressed, parse_dates, resolve_scope
 from call_logs_mcp.cli.sync import ProgressBar, sync_scope
 
 if TYPE_CHECKING:
-    from call_logs_mcp.index import IndexStore
-    from call_logs_mcp.models import CallStatus
+    from call_logs_mcp.index import ExportFilter, IndexStore
     from call_logs_mcp.output.export_files import Format
     from call_logs_mcp.settings import Settings
 
@@ -125,12 +124,14 @@ async def export_command(
     """
     from call_logs_mcp.core.arguments import parse_status
     from call_logs_mcp.errors import ProviderError
-    from call_logs_mcp.index import IndexStore
+    from call_logs_mcp.index import ExportFilter, IndexStore
+    from call_logs_mcp.providers.config import accounts_for
 
     err = sys.stderr if log is None else log
     names = addressed(settings, provider)
     start, end = parse_dates(since, until)
     wanted = parse_status(status)
+    accounts = accounts_for(settings.providers)
     store = IndexStore.open(settings.db_path())
     try:
         scope = await resolve_scope(settings, store, names, campaign=campaign, since=start, until=end)
@@ -151,9 +152,14 @@ async def export_command(
         try:
             calls, rows = write_export(
                 store,
-                settings,
-                scope,
-                wanted,
+                {name: accounts[name] for name in scope.names},
+                ExportFilter(
+                    provider=scope.names[0] if len(scope.names) == 1 else None,
+                    campaign_id=scope.campaign_id,
+                    status=wanted,
+                    since=scope.since,
+                    until=scope.until,
+                ),
                 request,
                 stdout=stdout,
                 progress=progress or ProgressBar(desc="export"),
@@ -210,36 +216,26 @@ async def _require_campaign(
 
 def write_export(
     store: IndexStore,
-    settings: Settings,
-    scope: Scope,
-    status: CallStatus | None,
+    accounts: Mapping[str, str],
+    filters: ExportFilter,
     request: ExportRequest,
     *,
     stdout: BinaryIO | None = None,
     progress: Progress,
 ) -> tuple[int, int]:
-    """Write the scope's indexed calls as `request` says; returns (calls, rows) written.
+    """Write the indexed calls of `filters` within `accounts` ({provider: account}) as `request`
+    says; returns (calls, rows) written.
 
     Raises OSError when the file cannot be written (nothing is then left under its name),
     StoreError, and ExportError (a CallLogsError) for a stored value the columns cannot hold."""
-    from call_logs_mcp.index import ExportFilter
     from call_logs_mcp.output.export import CallTable, Table, TurnTable
     from call_logs_mcp.output.export_files import open_writer
     from call_logs_mcp.output.scrub import Scrubber
-    from call_logs_mcp.providers.config import accounts_for
 
-    accounts = accounts_for(settings.providers)
-    filters = ExportFilter(
-        provider=scope.names[0] if len(scope.names) == 1 else None,
-        campaign_id=scope.campaign_id,
-        status=status,
-        since=scope.since,
-        until=scope.until,
-    )
     scrub = Scrubber(redact=request.redact)
     calls = rows = 0
     try:
-        with store.export({n: accounts[n] for n in scope.names}, filters) as snapshot:
+        with store.export(accounts, filters) as snapshot:
             total = snapshot.count()
             table: Table = (
                 TurnTable(scrub=scrub)

@@ -127,6 +127,7 @@ class CallTable:
         self._with_transcript = with_transcript
         self._with_recordings = with_recordings
         self._extracted: dict[str, Column] = {}
+        self._phone_keys: dict[str, bool] = {}
         names = {c.name for c in CALL_COLUMNS} | {TRANSCRIPT.name, RECORDINGS.name}
         for found in fields:
             name = EXTRACTED_PREFIX + (scrub.ident(found.key) or "")
@@ -195,12 +196,24 @@ class CallTable:
                 continue  # a null or blank value the index keeps no key for
             if column.name in filled:
                 continue  # a key repeated by flattening ("a.b" beside {"a": {"b": …}}): the first stays
-            # Scrubbed as the tools scrub extracted data: the key decides phone masking.
-            (shown,) = self._scrub.value({last: value}).values()
+            shown = self._shown(last, value)
             cell = _cell(shown, column.type)
             if cell is not None:
                 filled.add(column.name)
                 row[column.name] = cell
+
+
+    def _shown(self, key: str, value: Any) -> Any:
+        """`value` scrubbed as the tools scrub it inside extracted data, where its `key` decides
+        whether it is masked as a phone number (the decision is remembered per key: keys repeat
+        on every call, and asking costs more than the rest of the row)."""
+        phone = self._phone_keys.get(key)
+        if phone is None:
+            phone = self._phone_keys[key] = self._scrub.redactor.phone_key(key)
+        if phone:
+            (shown,) = self._scrub.value({key: value}).values()
+            return shown
+        return self._scrub.value(value)
 
 
 def _cell(value: Any, kind: ColumnType) -> Cell:
