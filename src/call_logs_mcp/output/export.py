@@ -202,7 +202,6 @@ class CallTable:
                 filled.add(column.name)
                 row[column.name] = cell
 
-
     def _shown(self, key: str, value: Any) -> Any:
         """`value` scrubbed as the tools scrub it inside extracted data, where its `key` decides
         whether it is masked as a phone number (the decision is remembered per key: keys repeat
