@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -14,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx2
 import pyarrow.parquet as pq
 import pytest
 
+import cli_env
 from call_logs_mcp.__main__ import main
 from call_logs_mcp.cli.config import load_settings
 from call_logs_mcp.cli.export import export_command, export_request
@@ -25,17 +24,22 @@ from call_logs_mcp.index import CallRecord, IndexStore
 from call_logs_mcp.models import Call, Turn
 from call_logs_mcp.output.shaper import Shaper
 from call_logs_mcp.providers.config import accounts_for
-from call_logs_mcp.providers.simulated import (
-    simulated_app,
-    simulated_dataset,
-    simulated_transport,
-    simulator_base_url,
-)
 from call_logs_mcp.simulators.dataset import SimDataset
-from conftest import PLATFORM_NAMES, key_env, sim_key
+from cli_env import CALLS, configure, transports_for, write_campaigns
+from conftest import PLATFORM_NAMES, key_env
 from factories import make_call
 
-CALLS = 40
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    cli_env.clean_environment(monkeypatch, tmp_path)
+
+
+@pytest.fixture
+def datasets() -> dict[str, SimDataset]:
+    return cli_env.sim_datasets()
+
+
 FORMATS = ["csv", "jsonl", "parquet"]
 CALL_COLUMNS = [
     "provider",
@@ -56,30 +60,6 @@ CALL_COLUMNS = [
     "qa",
     "has_details",
 ]
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    for name in list(os.environ):
-        if name.startswith("CALL_LOGS_") or name.endswith(("_API_KEY", "_BASE_URL", "_AUTH_HEADER")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("CALL_LOGS_DB", str(tmp_path / "index" / "calls.db"))
-    yield
-
-
-@pytest.fixture
-def datasets() -> dict[str, SimDataset]:
-    return {name: simulated_dataset(name, calls=CALLS, long_calls=0) for name in PLATFORM_NAMES}
-
-
-def transports_for(datasets: dict[str, SimDataset]) -> dict[str, httpx2.AsyncBaseTransport]:
-    return {name: simulated_transport(name, simulated_app(name, ds)) for name, ds in datasets.items()}
-
-
-def configure(monkeypatch: pytest.MonkeyPatch, keys: dict[str, str] | None = None) -> None:
-    for name in PLATFORM_NAMES:
-        monkeypatch.setenv(key_env(name), (keys or {}).get(name, sim_key(name)))
-        monkeypatch.setenv(f"{name.upper()}_BASE_URL", simulator_base_url(name))
 
 
 # --- the index, as its own read API returns it -------------------------------------------------
@@ -342,15 +322,6 @@ def test_status_and_date_flags_export_exactly_the_matching_calls(
     ]
     assert 0 < len(wanted) < len(calls)
     assert [r["call_id"] for r in rows] == wanted
-
-
-def write_campaigns(path: Path, names: dict[str, dict[str, str]]) -> Path:
-    lines = []
-    for provider, table in names.items():
-        lines.append(f"[{provider}]")
-        lines += [f"{json.dumps(k)} = {json.dumps(v)}" for k, v in table.items()]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
 
 
 def test_a_campaign_named_in_the_campaigns_file_exports_exactly_its_calls(
