@@ -70,8 +70,9 @@ def export_request(
     from call_logs_mcp.output.export_files import FORMATS, pyarrow_modules
 
     path = None if output == "-" else Path(output).expanduser()
-    chosen = fmt or (_SUFFIXES.get(path.suffix.lower()) if path is not None else None) or "csv"
-    if chosen not in FORMATS:
+    by_name: dict[str, Format] = {name: name for name in FORMATS}
+    chosen = by_name.get(fmt or "") or (_SUFFIXES.get(path.suffix.lower()) if path else None) or "csv"
+    if fmt is not None and fmt not in by_name:
         raise InvalidArgumentError(f"--format takes one of {', '.join(FORMATS)}.")
     if rows not in ("calls", "turns"):
         raise InvalidArgumentError("--rows takes calls or turns.")
@@ -90,7 +91,7 @@ def export_request(
     if chosen == "parquet":
         pyarrow_modules()  # a missing extra is said before any sync
     return ExportRequest(
-        fmt=chosen,  # type: ignore[arg-type]  # checked against FORMATS above
+        fmt=chosen,
         path=path,
         rows="turns" if rows == "turns" else "calls",
         with_transcript=with_transcript,
