@@ -8,6 +8,7 @@ Every scenario runs in a process of its own, so each peak RSS is that scenario's
 - read: the baseline, the calls only;
 - rows: the calls and their rows (redacted as tool output is), nothing written;
 - csv, parquet: the whole export into a file (rows of calls, redacted: the defaults);
+- csv.no-redact: the same CSV with --no-redact (what redaction costs);
 - csv+transcript: CSV with the transcript column (every turn is read and redacted too);
 - turns.parquet: Parquet, one row per transcript turn (~1.7 M rows).
 
@@ -32,7 +33,7 @@ from call_logs_mcp.index import ExportFilter, IndexStore
 from call_logs_mcp.output.export import CallTable
 from call_logs_mcp.output.scrub import Scrubber
 
-SCENARIOS = ("read", "rows", "csv", "parquet", "csv+transcript", "turns.parquet")
+SCENARIOS = ("read", "rows", "csv", "parquet", "csv.no-redact", "csv+transcript", "turns.parquet")
 
 
 class Quiet:
@@ -65,6 +66,7 @@ def run_scenario(name: str, db: Path, out_dir: Path) -> dict[str, Any]:
             path=path,
             rows="turns" if name.startswith("turns") else "calls",
             with_transcript=name == "csv+transcript",
+            redact=name != "csv.no-redact",
         )
         calls, rows = write_export(store, SCOPE, ExportFilter(), request, progress=Quiet())
         written = path.stat().st_size
