@@ -21,7 +21,7 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -95,28 +95,40 @@ def defuse_formula(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
+def _csv_text(value: Cell) -> Cell:
+    return "" if value is None else defuse_formula(str(value))
+
+
+def _csv_bool(value: Cell) -> Cell:
+    return "" if value is None else ("true" if value else "false")
+
+
+def _csv_time(value: Cell) -> Cell:
+    return fmt_time(value) if isinstance(value, datetime) else ""
+
+
+# How each kind of column becomes CSV text; numbers are written by the csv module as they are.
+_CSV_CELLS: dict[ColumnType, Callable[[Cell], Cell] | None] = {
+    ColumnType.TEXT: _csv_text,
+    ColumnType.BOOLEAN: _csv_bool,
+    ColumnType.TIME: _csv_time,
+    ColumnType.NUMBER: None,
+    ColumnType.INTEGER: None,
+}
+
+
 class _CsvWriter(TableWriter):
     def __init__(self, columns: Sequence[Column], stream: BinaryIO) -> None:
-        self._names = [c.name for c in columns]
+        self._cells = [(c.name, _CSV_CELLS[c.type]) for c in columns]
         self._out = io.TextIOWrapper(stream, encoding="utf-8", newline="", write_through=False)
         self._csv = csv.writer(self._out)
-        self._csv.writerow(self._names)
+        self._csv.writerow([c.name for c in columns])
 
     def write(self, row: Row) -> None:
-        self._csv.writerow([self._cell(row[name]) for name in self._names])
+        self._csv.writerow([row[name] if cell is None else cell(row[name]) for name, cell in self._cells])
 
     def discard(self) -> None:
         self._out.detach()
-
-    @staticmethod
-    def _cell(value: Cell) -> str:
-        if value is None:
-            return ""
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, str):
-            return defuse_formula(value)
-        return str(_text(value))
 
     def close(self) -> None:
         self._out.flush()
