@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import sys
+import tempfile
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from functools import partial
@@ -15,6 +16,8 @@ from typing import Any
 import anyio
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 import cli_env
 from call_logs_mcp.__main__ import main
@@ -554,3 +557,90 @@ def test_a_text_cell_a_spreadsheet_would_run_is_written_as_text(
     _, rows = read_back(out.read_bytes(), "csv")
     assert rows[0]["summary"] == "'" + formula
     assert rows[0]["transcript"] == "[0] customer | @SUM(A1)"  # not at the start of the cell
+
+
+# --- extracted data of any shape ------------------------------------------------------------------
+
+# A few keys, some with dots, so that "a.b" beside {"a": {"b": …}} comes up often.
+KEYS = st.sampled_from(["a", "b", "a.b", "b.a", "a.b.a", "=x", "x y", "é"]) | st.text(
+    "abx .=-é", min_size=1, max_size=5
+)
+LEAVES = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**6), max_value=10**6)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(alphabet="ab =+-@.\n'\"1", max_size=6)
+)
+EXTRACTED = st.dictionaries(
+    KEYS,
+    st.recursive(
+        LEAVES,
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(KEYS, inner, max_size=3),
+        max_leaves=8,
+    ),
+    max_size=5,
+)
+
+
+def carries_value(value: Any) -> bool:
+    """What the README calls holding a value: not null, not a blank string."""
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def expected_extracted(datas: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:
+    """The README's rule: a column per key holding a value somewhere; numbers-only → number,
+    booleans-only → boolean, else text with non-strings as JSON; a key repeated by flattening
+    ("a.b" beside {"a": {"b": …}}) keeps its first value."""
+    leaves = [list(flatten(data)) for data in datas]
+    kinds: dict[str, set[str]] = {}
+    for found in leaves:
+        for key, value in found:
+            if carries_value(value):
+                kind = (
+                    "bool"
+                    if isinstance(value, bool)
+                    else "number"
+                    if isinstance(value, int | float)
+                    else "other"
+                )
+                kinds.setdefault(key, set()).add(kind)
+    rows = []
+    for found in leaves:
+        row: dict[str, Any] = dict.fromkeys(kinds)
+        for key, value in found:
+            if key not in kinds or row[key] is not None or value is None:
+                continue
+            text_column = kinds[key] not in ({"number"}, {"bool"})
+            row[key] = compact(value) if text_column and not isinstance(value, str) else value
+        rows.append(row)
+    return sorted(kinds), rows
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@settings(
+    max_examples=20,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(datas=st.lists(EXTRACTED, min_size=1, max_size=4))
+@example(datas=[{"a.b": None, "a": {"b": 2, "c": [1, {"d": "=1"}]}}, {"a.b": 1.5, "a": {"b": "x"}, "b": " "}])
+def test_extracted_data_of_any_shape_reads_back_one_column_per_field_nothing_lost(
+    fmt: str, datas: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    configure(monkeypatch)
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    monkeypatch.setenv("CALL_LOGS_DB", str(folder / "calls.db"))
+    name = PLATFORM_NAMES[0]
+    store_calls(
+        [make_call(f"call-{i}", provider=name, hours=i, extracted_data=d) for i, d in enumerate(datas)]
+    )
+    out = folder / f"calls.{fmt}"
+    assert main(["export", "--no-sync", "--no-redact", "-o", str(out)]) == 0
+    columns, rows = read_back(out.read_bytes(), fmt)
+    keys, expected = expected_extracted(datas)
+    assert columns == CALL_COLUMNS + [f"extracted.{k}" for k in keys]
+    got = [{k: row[f"extracted.{k}"] for k in keys} for row in rows]
+    assert got == [{k: as_written(v, fmt) for k, v in row.items()} for row in expected]
