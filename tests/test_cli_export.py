@@ -644,3 +644,40 @@ def test_extracted_data_of_any_shape_reads_back_one_column_per_field_nothing_los
     assert columns == CALL_COLUMNS + [f"extracted.{k}" for k in keys]
     got = [{k: row[f"extracted.{k}"] for k in keys} for row in rows]
     assert got == [{k: as_written(v, fmt) for k, v in row.items()} for row in expected]
+
+
+def test_platform_keys_are_cleaned_into_column_names_that_stay_distinct(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    configure(monkeypatch)
+    name = PLATFORM_NAMES[0]
+    # A zero-width space makes two keys that print alike; a line break cannot split the header.
+    data = {"note\u200b": "hidden", "note": "shown", "two\nlines": 1}
+    store_calls([make_call("call_keys", provider=name, extracted_data=data)])
+    out = tmp_path / "calls.csv"
+    assert main(["export", "--no-sync", "--no-redact", "-o", str(out)]) == 0
+    columns, rows = read_back(out.read_bytes(), "csv")
+    extracted = {c: rows[0][c] for c in columns if c.startswith("extracted.")}
+    assert extracted == {"extracted.note": "shown", "extracted.note_": "hidden", "extracted.two ⏎ lines": "1"}
+    assert out.read_text(encoding="utf-8").count("\n") == 2  # the header and one row
+
+
+def test_a_call_indexed_from_its_listing_only_says_it_has_no_details_yet(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    configure(monkeypatch)
+    name = PLATFORM_NAMES[0]
+    settings = load_settings()
+    listed = make_call("call_listed", provider=name, texts=[], hours=1)
+
+    async def write() -> None:
+        async with IndexStore.open(settings.db_path()) as store:
+            account = accounts_for(settings.providers)[name]
+            await store.upsert(account, name, [CallRecord(make_call("call_full", provider=name))])
+            await store.upsert(account, name, [CallRecord(listed, has_details=False)])
+
+    anyio.run(write)
+    out = tmp_path / "calls.jsonl"
+    assert main(["export", "--no-sync", "-o", str(out)]) == 0
+    _, rows = read_back(out.read_bytes(), "jsonl")
+    assert [(r["call_id"], r["has_details"]) for r in rows] == [("call_full", True), ("call_listed", False)]
