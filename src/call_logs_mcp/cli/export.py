@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Literal, Protocol, TextIO
+from typing import TYPE_CHECKING, BinaryIO, Literal, Protocol
 
 from call_logs_mcp.cli import EXIT_FAILED, EXIT_OK, Transports
 from call_logs_mcp.cli.scope import Scope, addressed, parse_dates, resolve_scope
@@ -111,13 +111,11 @@ async def export_command(
     status: str | None = None,
     sync: bool = True,
     transports: Transports | None = None,
-    log: TextIO | None = None,
-    stdout: BinaryIO | None = None,
-    sync_progress: ProgressBar | None = None,
     progress: Progress | None = None,
 ) -> int:
     """`call-logs-mcp export`: sync the scope (unless `sync` is False), then write its calls as
-    `request` says; the result line and any note go to `log` (stderr).
+    `request` says (`progress` hears of every call written); notes and the result line go to
+    stderr.
 
     Returns 0 on success, 1 when the sync or the write failed (nothing is left under the output
     name); raises ConfigurationError / InvalidArgumentError for usage errors (exit 2), among them
@@ -128,7 +126,7 @@ async def export_command(
     from call_logs_mcp.index import ExportFilter, IndexStore
     from call_logs_mcp.providers.config import accounts_for
 
-    err = sys.stderr if log is None else log
+    err = sys.stderr
     names = addressed(settings, provider)
     start, end = parse_dates(since, until)
     wanted = parse_status(status)
@@ -140,7 +138,7 @@ async def export_command(
             print(scope.note, file=err)
         if sync:
             try:
-                await sync_scope(settings, store, scope, sync_progress or ProgressBar(), transports)
+                await sync_scope(settings, store, scope, ProgressBar(), transports)
             except ProviderError as exc:
                 print(
                     f"Sync failed: {exc} Nothing was exported; run again, or add --no-sync to export "
@@ -162,7 +160,6 @@ async def export_command(
                     until=scope.until,
                 ),
                 request,
-                stdout=stdout,
                 progress=progress or ProgressBar(desc="export"),
             )
         except OSError as exc:
@@ -193,6 +190,7 @@ async def _require_campaign(
     the id of any indexed call of the addressed platforms, listing the campaigns there are."""
     from call_logs_mcp.core.directory import load_directory
     from call_logs_mcp.errors import InvalidArgumentError
+    from call_logs_mcp.output.scrub import Scrubber
     from call_logs_mcp.providers import PLATFORMS
     from call_logs_mcp.providers.config import accounts_for
 
@@ -205,7 +203,8 @@ async def _require_campaign(
     directory = load_directory(settings.campaigns, PLATFORMS)
     known = [f'"{title}" ({cid})' for n in scope.names for cid, title in directory.names.get(n, {}).items()]
     listed = await store.list_campaigns({n: accounts[n] for n in scope.names})
-    known += [c.campaign_id for c in listed if c.campaign_id and c.indexed_calls]
+    ident = Scrubber(redact=False).ident  # platform strings: cleaned before they reach a terminal
+    known += [ident(c.campaign_id) or "" for c in listed if c.campaign_id and c.indexed_calls]
     where = ", ".join(scope.names)
     after = " after syncing it" if synced else " (run without --no-sync to ask the platforms)"
     hint = f" Known campaigns: {', '.join(dict.fromkeys(known[:12]))}." if known else ""
@@ -221,7 +220,6 @@ def write_export(
     filters: ExportFilter,
     request: ExportRequest,
     *,
-    stdout: BinaryIO | None = None,
     progress: Progress,
 ) -> tuple[int, int]:
     """Write the indexed calls of `filters` within `accounts` ({provider: account}) as `request`
@@ -249,7 +247,7 @@ def write_export(
                 )
             )
             with (
-                _destination(request.path, stdout) as stream,
+                _destination(request.path) as stream,
                 open_writer(request.fmt, table.columns, stream) as out,
             ):
                 progress(0, total)
@@ -265,14 +263,14 @@ def write_export(
 
 
 @contextmanager
-def _destination(path: Path | None, stdout: BinaryIO | None) -> Iterator[BinaryIO]:
+def _destination(path: Path | None) -> Iterator[BinaryIO]:
     if path is not None:
         from call_logs_mcp.output.export_files import atomic_file
 
         with atomic_file(path) as stream:
             yield stream
         return
-    stream = stdout if stdout is not None else sys.stdout.buffer
+    stream = sys.stdout.buffer
     yield stream
     stream.flush()
 
