@@ -3,7 +3,6 @@ asked for by name ("the March reminders campaign")."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 
@@ -15,17 +14,9 @@ from call_logs_mcp.errors import ConfigurationError
 from call_logs_mcp.providers import PLATFORMS, platform
 from call_logs_mcp.settings import Settings
 from call_logs_mcp.simulators.dataset import SimDataset
+from cli_env import write_campaigns
 from conftest import PLATFORM_NAMES
 from mcp_harness import data_of, serve, text_of
-
-
-def write_campaigns(path: Path, names: dict[str, dict[str, str]]) -> Path:
-    lines = []
-    for provider, table in names.items():
-        lines.append(f"[{provider}]")
-        lines += [f"{json.dumps(k)} = {json.dumps(v)}" for k, v in table.items()]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
 
 
 def busiest_campaign(dataset: SimDataset) -> str:

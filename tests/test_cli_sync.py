@@ -3,55 +3,32 @@
 from __future__ import annotations
 
 import io
-import os
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx2
 import pytest
 
+import cli_env
 from call_logs_mcp.__main__ import main
 from call_logs_mcp.cli.sync import ProgressBar, sync_command
 from call_logs_mcp.models import CallQuery
 from call_logs_mcp.providers import create_provider
-from call_logs_mcp.providers.simulated import (
-    simulated_app,
-    simulated_dataset,
-    simulated_provider_config,
-    simulated_transport,
-    simulator_base_url,
-)
+from call_logs_mcp.providers.simulated import simulated_provider_config
 from call_logs_mcp.settings import Settings
 from call_logs_mcp.simulators.dataset import SimDataset
-from conftest import PLATFORM_NAMES, key_env, sim_key
-
-CALLS = 40
+from cli_env import configure, transports_for, write_campaigns
+from conftest import key_env
 
 
 @pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    for name in list(os.environ):
-        if name.startswith("CALL_LOGS_") or name.endswith(("_API_KEY", "_BASE_URL", "_AUTH_HEADER")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("CALL_LOGS_DB", str(tmp_path / "index" / "calls.db"))
-    yield
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    cli_env.clean_environment(monkeypatch, tmp_path)
 
 
 @pytest.fixture
 def datasets() -> dict[str, SimDataset]:
-    return {name: simulated_dataset(name, calls=CALLS, long_calls=0) for name in PLATFORM_NAMES}
-
-
-def transports_for(datasets: dict[str, SimDataset]) -> dict[str, httpx2.AsyncBaseTransport]:
-    return {name: simulated_transport(name, simulated_app(name, ds)) for name, ds in datasets.items()}
-
-
-def configure(monkeypatch: pytest.MonkeyPatch, keys: dict[str, str] | None = None) -> None:
-    for name in PLATFORM_NAMES:
-        monkeypatch.setenv(key_env(name), (keys or {}).get(name, sim_key(name)))
-        monkeypatch.setenv(f"{name.upper()}_BASE_URL", simulator_base_url(name))
+    return cli_env.sim_datasets()
 
 
 def counts(output: str) -> dict[str, int]:
@@ -174,3 +151,26 @@ async def test_the_sync_progress_bar_counts_the_synced_calls_out_of_the_platform
             f"sync: {total} calls [" in bar_stream.getvalue() and f"/{total} [" not in bar_stream.getvalue()
         )
     assert counts(out.getvalue())["added"] == len(datasets[platform_name])
+
+
+def test_sync_of_a_campaign_given_by_its_name_syncs_that_campaign_until_a_date(
+    platform_name: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    datasets: dict[str, SimDataset],
+) -> None:
+    configure(monkeypatch)
+    calls = [c for c in datasets[platform_name] if c.campaign_id]
+    campaign = calls[0].campaign_id
+    names = {platform_name: {campaign: "March reminders"}}
+    monkeypatch.setenv("CALL_LOGS_CAMPAIGNS", str(write_campaigns(tmp_path / "campaigns.toml", names)))
+    ours = sorted(c.started_at for c in calls if c.campaign_id == campaign)
+    until = ours[len(ours) // 2].date()
+    expected = sum(1 for started in ours if started.date() <= until)
+    argv = ["sync", "--campaign", "March Reminders", "--until", until.isoformat()]
+    assert main(argv, transports=transports_for(datasets)) == 0
+    out = capsys.readouterr().out
+    assert f'"March reminders" is campaign {campaign}' in out
+    assert f"Synced {platform_name}:" in out
+    assert counts(out)["added"] == expected

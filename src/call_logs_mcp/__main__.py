@@ -2,15 +2,18 @@
 
     call-logs-mcp [serve] [--transport stdio|http] [--host H] [--port N] [--demo] [--log-level L]
     call-logs-mcp check [--demo]
-    call-logs-mcp sync [--provider P] [--campaign C] [--since YYYY-MM-DD]
+    call-logs-mcp sync [--provider P] [--campaign C] [--since YYYY-MM-DD] [--until YYYY-MM-DD]
+    call-logs-mcp export [scope as sync] [--status S] [--format csv|jsonl|parquet] [--output PATH]
+                         [--rows calls|turns] [--with-transcript] [--with-recordings] [--no-redact]
+                         [--no-sync]
     call-logs-mcp purge [--older-than DAYS]
     call-logs-mcp simulate PLATFORM [--port N] [--calls N] [--latency SECONDS] [--faults SPEC]
 
 Start-up time matters (a client launches the server for each session and waits for its
 `initialize` answer), so this module imports only argparse at the top and everything else
 inside the command that needs it. Settings are built once, here. Nothing is printed to stdout in
-serve mode: in stdio mode stdout is the wire. Exit codes: 0 success, 1 a check/sync failed,
-2 a usage or configuration error.
+serve mode: in stdio mode stdout is the wire (`export --output -` writes its file there). Exit
+codes: 0 success, 1 a check/sync/export failed, 2 a usage or configuration error, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -65,6 +68,13 @@ def _add_serve(parser: argparse.ArgumentParser, *, root: bool) -> None:
     )
 
 
+def _add_scope(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--provider", help="only this platform")
+    parser.add_argument("--campaign", help="only this campaign: its id, or its name in the campaigns file")
+    parser.add_argument("--since", metavar="YYYY-MM-DD", help="only calls started on or after this date")
+    parser.add_argument("--until", metavar="YYYY-MM-DD", help="only calls started on or before this date")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from call_logs_mcp import __version__
     from call_logs_mcp.providers import PLATFORMS, platform
@@ -88,9 +98,44 @@ def build_parser() -> argparse.ArgumentParser:
 
     sync = sub.add_parser("sync", help="fill or refresh the local index from the platforms")
     _add_common(sync, root=False)
-    sync.add_argument("--provider", help="only this platform")
-    sync.add_argument("--campaign", help="only this campaign id")
-    sync.add_argument("--since", metavar="YYYY-MM-DD", help="only calls started on or after this date")
+    _add_scope(sync)
+
+    export = sub.add_parser(
+        "export",
+        help="write indexed calls to a CSV, JSON Lines or Parquet file (syncing them first)",
+        description="Write the calls of a scope (synced first, unless --no-sync) to a file: one row "
+        "per call, or per transcript turn. Redacted as tool output is, unless --no-redact.",
+    )
+    _add_common(export, root=False)
+    _add_scope(export)
+    export.add_argument("--status", help="only calls in this status (completed, failed, no_answer, ...)")
+    export.add_argument(
+        "--format",
+        choices=("csv", "jsonl", "parquet"),
+        help="default: from the --output file's extension, else csv (parquet needs the parquet extra)",
+    )
+    export.add_argument(
+        "--output", "-o", default="-", metavar="PATH", help="the file to write (default -: stdout)"
+    )
+    export.add_argument(
+        "--rows",
+        choices=("calls", "turns"),
+        default="calls",
+        help="one row per call (default) or per transcript turn",
+    )
+    export.add_argument(
+        "--with-transcript", action="store_true", help="rows of calls: add the transcript as one column"
+    )
+    export.add_argument("--with-recordings", action="store_true", help="rows of calls: add recording URLs")
+    export.add_argument(
+        "--no-redact",
+        dest="redact",
+        action="store_false",
+        help="write phone numbers, e-mails, card numbers and names as the platforms returned them",
+    )
+    export.add_argument(
+        "--no-sync", dest="sync", action="store_false", help="export what the index holds, without syncing"
+    )
 
     purge = sub.add_parser("purge", help="delete indexed calls (all, or older than N days)")
     _add_common(purge, root=False)
@@ -159,6 +204,10 @@ def main(argv: Sequence[str] | None = None, *, transports: Transports | None = N
             from call_logs_mcp.cli.sync import sync_from_args
 
             return with_demo(settings, transports, lambda s, t: run(sync_from_args(args, s, t)))
+        if command == "export":
+            from call_logs_mcp.cli.export import export_from_args
+
+            return with_demo(settings, transports, lambda s, t: run(export_from_args(args, s, t)))
         if command == "purge":
             from call_logs_mcp.cli.purge import purge_from_args
 

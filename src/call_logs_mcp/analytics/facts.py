@@ -9,7 +9,7 @@ import bisect
 import heapq
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
@@ -56,30 +56,43 @@ class FieldValue:
     text: str | None = None
 
 
+def extracted_leaves(data: Mapping[str, Any]) -> Iterator[tuple[str, str, Any]]:
+    """Extracted data walked as the index flattens it: (dotted key, the last raw key, value) for
+    every value that is not walked further. Mappings nested up to MAX_FIELD_DEPTH levels are
+    walked, their keys joined with "." and cut to MAX_KEY_CHARS; deeper mappings, lists and
+    scalars (None included) are leaves."""
+
+    def walk(obj: Mapping[str, Any], prefix: str, depth: int) -> Iterator[tuple[str, str, Any]]:
+        for raw_key, value in obj.items():
+            key = f"{prefix}{raw_key}"[:MAX_KEY_CHARS]
+            if isinstance(value, Mapping) and depth < MAX_FIELD_DEPTH:
+                yield from walk(value, f"{key}.", depth + 1)
+            else:
+                yield key, raw_key, value
+
+    return walk(data, "", 1)
+
+
+def field_value(key: str, value: Any) -> FieldValue | None:
+    """A leaf of `extracted_leaves` as the index aggregates it; None when it carries no value
+    (null, a blank string, a non-finite number)."""
+    if isinstance(value, bool):
+        return FieldValue(key, FieldKind.BOOLEAN, num=1.0 if value else 0.0)
+    if isinstance(value, int | float):
+        number = float(value)
+        return FieldValue(key, FieldKind.NUMBER, num=number) if math.isfinite(number) else None
+    if isinstance(value, str):
+        text = value.strip()[:TEXT_VALUE_CHARS]
+        return FieldValue(key, FieldKind.TEXT, text=text) if text else None
+    if isinstance(value, list | tuple | Mapping):
+        return FieldValue(key, FieldKind.LIST)
+    return None
+
+
 def flatten_extracted(data: Mapping[str, Any]) -> list[FieldValue]:
     """Extracted data as one value per (dotted) key, in the form both the index and
     `gather_facts` aggregate. Nulls, empty strings and non-finite numbers carry no value."""
-    out: list[FieldValue] = []
-
-    def walk(obj: Mapping[str, Any], prefix: str, depth: int) -> None:
-        for raw_key, value in obj.items():
-            key = f"{prefix}{raw_key}"[:MAX_KEY_CHARS]
-            if isinstance(value, bool):
-                out.append(FieldValue(key, FieldKind.BOOLEAN, num=1.0 if value else 0.0))
-            elif isinstance(value, int | float):
-                number = float(value)
-                if math.isfinite(number):
-                    out.append(FieldValue(key, FieldKind.NUMBER, num=number))
-            elif isinstance(value, str):
-                text = value.strip()[:TEXT_VALUE_CHARS]
-                if text:
-                    out.append(FieldValue(key, FieldKind.TEXT, text=text))
-            elif isinstance(value, Mapping) and depth < MAX_FIELD_DEPTH:
-                walk(value, f"{key}.", depth + 1)
-            elif isinstance(value, list | tuple | Mapping):
-                out.append(FieldValue(key, FieldKind.LIST))
-
-    walk(data, "", 1)
+    out = [v for key, _, value in extracted_leaves(data) if (v := field_value(key, value)) is not None]
     # A key repeated by flattening ("a.b" next to {"a": {"b": ...}}) counts once, first wins.
     seen: set[tuple[str, FieldKind]] = set()
     unique: list[FieldValue] = []

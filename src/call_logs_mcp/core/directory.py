@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,6 +115,21 @@ def resolve(
     provider, campaign_id, name = found[0]
     note = f'"{name}" is campaign {campaign_id} on {display.get(provider, provider)}.'
     return Resolved(campaign_id, provider, note)
+
+
+async def resolve_held(
+    value: str,
+    names: Sequence[str],
+    directory: CampaignDirectory,
+    display: Mapping[str, str],
+    holds: Callable[[str, str], Awaitable[bool]],
+) -> Resolved:
+    """`resolve`, except that an id the index holds calls of (`holds(platform, id)`) is that id,
+    whatever names resemble it. Raises InvalidArgumentError for a name several campaigns answer to."""
+    for name in names:
+        if await holds(name, value):
+            return Resolved(value)
+    return resolve(value, names, directory.names, display)
 
 
 def _within(part: str, whole: str) -> bool:

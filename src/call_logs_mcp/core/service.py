@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, TypeVar
 from call_logs_mcp.core import locate, queries
 from call_logs_mcp.core.arguments import check_limit, parse_call_ref, required_campaign_id
 from call_logs_mcp.core.campaigns import campaign_absent_note
-from call_logs_mcp.core.directory import CampaignDirectory, Resolved, resolve
+from call_logs_mcp.core.directory import CampaignDirectory, Resolved, resolve_held
 from call_logs_mcp.core.freshness import Freshness, Progress
 from call_logs_mcp.core.local_index import LocalIndex
 from call_logs_mcp.core.merge import MergedPage, merge_calls
@@ -146,12 +146,8 @@ class CallLogService:
 
     async def _resolve_campaign(self, value: str, names: Sequence[str]) -> Resolved:
         """Raises InvalidArgumentError for a name several campaigns answer to."""
-        # An id the index holds calls of is an id, whatever names resemble it.
-        for name in names:
-            if await self.index.holds_campaign(name, value):
-                return Resolved(value)
         display = {n: self.providers[n].info.display_name for n in names}
-        return resolve(value, names, self.directory.names, display)
+        return await resolve_held(value, names, self.directory, display, self.index.holds_campaign)
 
     async def get_call(self, call_id: str, provider: str | None = None) -> Call:
         """The full call, fetched live and stored in the index.

@@ -3,6 +3,7 @@ analytics. `store.IndexStore` is the facade over `writes`, `reads`, `fts` and `s
 `sync` is the sync engine. The index knows no platforms and no settings."""
 
 from call_logs_mcp.index.accounts import AccountScope
+from call_logs_mcp.index.export import ExportedCall, ExportFilter, ExtractedField, IndexExport
 from call_logs_mcp.index.records import (
     CallRecord,
     CampaignListing,
@@ -28,6 +29,10 @@ __all__ = [
     "AccountScope",
     "CallRecord",
     "CampaignListing",
+    "ExportFilter",
+    "ExportedCall",
+    "ExtractedField",
+    "IndexExport",
     "IndexStats",
     "IndexStore",
     "ProviderSyncResult",

@@ -183,11 +183,19 @@ class Database:
 
     def read_sync(self, fn: Callable[[sqlite3.Connection], T], doing: str = "reading") -> T:
         """Run `fn(conn)` inside one read transaction (a consistent snapshot)."""
+        with self.snapshot(doing) as conn:
+            return fn(conn)
+
+    @contextmanager
+    def snapshot(self, doing: str = "reading") -> Iterator[sqlite3.Connection]:
+        """A reader connection inside one read transaction for as long as the block runs: reads
+        spread over many queries (an export read in batches) see one consistent state. Raises
+        StoreError for an sqlite error in the block."""
         try:
             with self._reader() as conn:
                 conn.execute("BEGIN")
                 try:
-                    return fn(conn)
+                    yield conn
                 finally:
                     conn.execute("ROLLBACK")
         except sqlite3.Error as exc:

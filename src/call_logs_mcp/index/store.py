@@ -10,7 +10,8 @@ Calls are stored as the platform returned them (unredacted: redaction happens on
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from call_logs_mcp.analytics import CampaignSummary
 from call_logs_mcp.index import fts, outcomes, reads, summary_sql, writes
 from call_logs_mcp.index.accounts import AccountScope, SourceIds
 from call_logs_mcp.index.db import Database
+from call_logs_mcp.index.export import ExportFilter, IndexExport
 from call_logs_mcp.index.fts import RANK_WINDOW
 from call_logs_mcp.index.records import (
     CallRecord,
@@ -249,6 +251,15 @@ class IndexStore:
     async def stats(self) -> IndexStats:
         """Calls per provider (all accounts) and the file size: for `sync`/`purge` reports."""
         return await self.db.read(lambda conn: reads.stats(conn, self.path), "reading index statistics")
+
+    # --- export -------------------------------------------------------------------------------
+
+    @contextmanager
+    def export(self, scope: AccountScope, filters: ExportFilter) -> Iterator[IndexExport]:
+        """The calls of `filters` within `scope`, read from one snapshot of the index for as long
+        as the block runs (synchronous: for the CLI's export). Raises StoreError."""
+        with self.db.snapshot("exporting calls") as conn:
+            yield IndexExport(conn, scope, filters)
 
     # --- purge --------------------------------------------------------------------------------
 

@@ -1,0 +1,137 @@
+"""Reads for an export: every call of a scope in a fixed order, in batches, from one snapshot.
+
+`IndexExport` works on one reader connection inside one read transaction (`Database.snapshot`):
+the extracted-data keys it reports and the calls it yields are of the same state of the index,
+however long the export takes and whatever a sync writes meanwhile. Calls are read `batch_size`
+at a time (keyset pagination on the `calls_recent` index), so memory does not grow with the scope.
+
+Order: by provider name, then start time (oldest first; unknown start times first), then row id.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from call_logs_mcp.analytics import FieldKind
+from call_logs_mcp.errors import StoreError
+from call_logs_mcp.index.accounts import AccountScope, Source, scope_sources
+from call_logs_mcp.index.records import load_call, sql_text, ts
+from call_logs_mcp.models import Call, CallStatus
+
+DEFAULT_BATCH = 500
+
+
+@dataclass(frozen=True)
+class ExportFilter:
+    """Which calls to export: one provider (None: every provider of the scope), one campaign id,
+    one status, and start times within [since, until] (either may be None)."""
+
+    provider: str | None = None
+    campaign_id: str | None = None
+    status: CallStatus | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ExtractedField:
+    """An extracted-data key (dotted, as `analytics.extracted_leaves` names it) present in the
+    exported calls, and the kinds of the values it holds there."""
+
+    key: str
+    kinds: frozenset[FieldKind]
+
+
+@dataclass(frozen=True)
+class ExportedCall:
+    """A stored call; `has_details` is False when only its listing was stored (no transcript,
+    extracted data or QA fetched yet)."""
+
+    call: Call
+    has_details: bool
+
+
+def _where(source: Source, filters: ExportFilter) -> tuple[str, list[Any]]:
+    sql = "c.source = ?"
+    params: list[Any] = [source.id]
+    if filters.campaign_id is not None:
+        sql += " AND c.campaign IN (SELECT id FROM campaigns WHERE source = ? AND campaign_id = ?)"
+        params += [source.id, sql_text(filters.campaign_id)]
+    if filters.status is not None:
+        sql += " AND c.status = ?"
+        params.append(filters.status.value)
+    if filters.since is not None:
+        sql += " AND c.started_at >= ?"
+        params.append(ts(filters.since))
+    if filters.until is not None:
+        sql += " AND c.started_at <= ?"
+        params.append(ts(filters.until))
+    return sql, params
+
+
+def _body(body: str) -> Call:
+    try:
+        return Call.model_validate_json(body)
+    except ValidationError:
+        raise StoreError("A call in the local index could not be read; run a sync to refresh it.") from None
+
+
+class IndexExport:
+    """The calls of `filters` within `scope`, read on `conn` (one open read transaction)."""
+
+    def __init__(self, conn: sqlite3.Connection, scope: AccountScope, filters: ExportFilter) -> None:
+        self._conn = conn
+        self._filters = filters
+        self._sources = scope_sources(conn, scope, filters.provider)
+
+    def count(self) -> int:
+        """How many calls the export holds."""
+        total = 0
+        for source in self._sources:
+            where, params = _where(source, self._filters)
+            (count,) = self._conn.execute(f"SELECT count(*) FROM calls c WHERE {where}", params).fetchone()
+            total += int(count)
+        return total
+
+    def fields(self) -> list[ExtractedField]:
+        """The extracted-data keys holding a value in at least one exported call, sorted, each
+        with the kinds of its values (from the `fields` table the index fills as it stores calls)."""
+        kinds: dict[str, set[FieldKind]] = {}
+        for source in self._sources:
+            where, params = _where(source, self._filters)
+            for key, kind in self._conn.execute(
+                f"SELECT DISTINCT f.key, f.kind FROM fields f JOIN calls c ON c.id = f.call WHERE {where}",
+                params,
+            ):
+                kinds.setdefault(key, set()).add(FieldKind(kind))
+        return [ExtractedField(key, frozenset(kinds[key])) for key in sorted(kinds)]
+
+    def calls(self, *, with_turns: bool, batch_size: int = DEFAULT_BATCH) -> Iterator[ExportedCall]:
+        """Every exported call in export order, `batch_size` per query; transcripts are read only
+        `with_turns`. Raises StoreError when a stored call can no longer be read."""
+        for source in self._sources:
+            where, params = _where(source, self._filters)
+            after: tuple[str, int] | None = None
+            while True:
+                sql = (
+                    "SELECT c.id, c.started_at, c.has_details, b.body FROM calls c "
+                    f"JOIN call_bodies b ON b.id = c.id WHERE {where}"
+                )
+                page = list(params)
+                if after is not None:
+                    sql += " AND (c.started_at, c.id) > (?, ?)"
+                    page += list(after)
+                sql += " ORDER BY c.started_at, c.id LIMIT ?"
+                rows = self._conn.execute(sql, [*page, batch_size]).fetchall()
+                for rowid, _started, details, body in rows:
+                    call = load_call(self._conn, int(rowid), body) if with_turns else _body(body)
+                    yield ExportedCall(call, bool(details))
+                if len(rows) < batch_size:
+                    break
+                after = (rows[-1][1], int(rows[-1][0]))
