@@ -51,6 +51,8 @@ class ProgressBar:
             self._bar.refresh()
 
     def close(self) -> None:
+        if not self._bar.disable:
+            self._bar.refresh()  # the last count, which the redraw limit may have skipped
         self._bar.close()
 
 
