@@ -236,7 +236,7 @@ async def test_search_hits_on_planted_payloads_are_clean_single_lines_in_one_blo
                 continue
             ((_, body),) = found
             assert len(body) == len(hits)
-            prefix = r"\S+ \((?:prosper|callcamp)\) [^|\[]*"
+            prefix = r"\S+ \((?:" + "|".join(PLATFORM_NAMES) + r")\) [^|\[]*"
             assert turn_indices(body, prefix=prefix) == [h["turn_index"] for h in hits]
     assert hit_planted >= len(queries), "the searches should find the planted payloads"
 

@@ -1,9 +1,13 @@
 """Vapi wire models → domain models. Pure functions, no I/O.
 
 - Status: `scheduled|queued|ringing|in-progress|forwarding` → in progress; `ended` by its
-  `endedReason` (an open set of hundreds of values): `customer-did-not-answer` → no answer,
-  `customer-busy` → busy, `voicemail` → voicemail, anything naming an error or a failure →
-  failed, any other reason → completed, no reason at all → unknown; `not-found` and
+  `endedReason` (an open set of hundreds of values, which Vapi does not group by outcome):
+  anything naming an error, a failure or a fault → failed; `customer-did-not-answer` → no answer,
+  `customer-busy` → busy, `voicemail` → voicemail; a forwarding outcome (`call.forwarding.…`) →
+  completed (the customer was reached); a caller hanging up before the call connected → no
+  answer; a call that never properly happened (invalid or missing assistant, misdialed,
+  rejected, canceled, deleted, worker shutdown...) → failed; any other reason → completed, and no
+  reason at all → unknown; `not-found` and
   `deletion-failed` → unknown. Status words we do not know yet go by the end reason too. The raw
   `status` is `raw_status`, the raw `endedReason` is `ended_reason`.
 - Times: `startedAt` (else `createdAt`) is the start, `endedAt` the end; the duration is
@@ -49,18 +53,25 @@ RUNNING = frozenset({"scheduled", "queued", "ringing", "in-progress", "forwardin
 UNKNOWN_STATES = frozenset({"not-found", "deletion-failed"})
 REASON_STATUS: dict[str, CallStatus] = {
     "customer-did-not-answer": CallStatus.NO_ANSWER,
+    "no-answer": CallStatus.NO_ANSWER,  # not Vapi's word, but plain enough to read
     "customer-busy": CallStatus.BUSY,
     "voicemail": CallStatus.VOICEMAIL,
 }
-# Vapi's own spelling of outcomes the simulator's shared vocabulary also uses.
-_REASON_WORDS: tuple[tuple[str, CallStatus], ...] = (
-    ("did-not-answer", CallStatus.NO_ANSWER),
-    ("no-answer", CallStatus.NO_ANSWER),
-    ("busy", CallStatus.BUSY),
-    ("voicemail", CallStatus.VOICEMAIL),
-    ("error", CallStatus.FAILED),
-    ("failed", CallStatus.FAILED),
-    ("fault", CallStatus.FAILED),
+# Reasons naming an error come first: "pipeline-error-eleven-labs-system-busy-…" is a failure.
+_ERROR_WORDS = ("error", "failed", "fault")
+# Reasons that say the call never properly happened, in words other than "error".
+_FAILED_WORDS = (
+    "invalid",
+    "not-valid",
+    "not-found",
+    "rejected",
+    "misdialed",
+    "shutdown",
+    "no-call-received",
+    "did-not-give",
+    "join-timed-out",
+    "canceled",
+    "deleted",
 )
 SPEAKERS: dict[str, Speaker] = {"bot": "agent", "assistant": "agent", "user": "customer"}
 # Fields of the `Call` schema the mapping reads; every other member goes to `extra` as sent.
@@ -86,12 +97,18 @@ def status_from_reason(reason: str | None) -> CallStatus:
     if reason is None:
         return CallStatus.UNKNOWN
     key = reason.strip().lower()
+    if any(word in key for word in _ERROR_WORDS):
+        return CallStatus.FAILED
     exact = REASON_STATUS.get(key)
     if exact is not None:
         return exact
-    for word, status in _REASON_WORDS:
-        if word in key:
-            return status
+    if key.startswith("call.forwarding."):
+        # The customer was reached; the transfer target was busy or did not answer.
+        return CallStatus.COMPLETED
+    if "before-call-connect" in key:
+        return CallStatus.NO_ANSWER
+    if any(word in key for word in _FAILED_WORDS):
+        return CallStatus.FAILED
     return CallStatus.COMPLETED
 
 
