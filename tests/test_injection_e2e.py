@@ -259,7 +259,7 @@ async def test_call_lists_campaigns_and_summaries_over_planted_data_are_clean(tm
                 cursor = data["next_cursor"]
                 if cursor is None:
                     break
-            assert len(rows) == 2 * CALLS
+            assert len(rows) == len(PLATFORM_NAMES) * CALLS
             # CallCamp lists carry the summary (Prosper's list endpoint has none).
             summaries = [
                 r["summary"]

@@ -331,3 +331,21 @@ async def test_an_id_vapi_refuses_or_does_not_have_is_not_found(status: int) -> 
     ) as provider:
         with pytest.raises(NotFoundError, match="4711"):
             await provider.get_call("4711")
+
+
+async def test_a_listing_that_ignores_the_created_at_bound_is_an_error_not_a_loop() -> None:
+    # Twenty calls a second apart, served whatever the query asks (no bound, no limit).
+    calls = [
+        SAMPLE | {"id": f"{n:08d}-0000-4000-8000-000000000000", "createdAt": f"2024-09-10T11:14:{n:02d}.000Z"}
+        for n in range(20)
+    ]
+    async with vapi({"/call": answer(calls)}) as provider:
+        first = await provider.list_calls(CallQuery(), limit=10)
+        assert first.next_cursor is not None
+        second = await provider.list_calls(CallQuery(), limit=10, cursor=first.next_cursor)
+        assert {c.call_id for c in first.calls} | {c.call_id for c in second.calls} == {
+            c["id"] for c in calls
+        }
+        with pytest.raises(MalformedResponseError, match="createdAtLe"):
+            assert second.next_cursor is not None
+            await provider.list_calls(CallQuery(), limit=10, cursor=second.next_cursor)

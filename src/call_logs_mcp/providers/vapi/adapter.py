@@ -3,9 +3,10 @@
 Listing: `GET /call` answers a bare array of whole calls, with no cursor, total or documented
 order. We page by keyset on `createdAt`: ask for `limit` calls with `createdAtLe` = the oldest
 `createdAt` seen so far, and drop the ids already returned at exactly that instant, so calls
-sharing one `createdAt` are neither lost nor repeated across a page boundary (a page whose calls
-all share the boundary instant and were all returned already is asked again with `limit=1000`).
-A page shorter than `limit` is the last. Each page is sorted newest first by (`createdAt`, id)
+sharing one `createdAt` are neither lost nor repeated across a page boundary. `limit` is the page
+size plus those ids (they come back), so a page brings a page of new calls. A page shorter than
+`limit` is the last; a full page of calls already walked means Vapi ignored `createdAtLe` and is
+a `MalformedResponseError` (never a loop). More than 1000 calls on one instant cannot be paged. Each page is sorted newest first by (`createdAt`, id)
 before it is walked, whatever order Vapi used. The paginated `/v2/call` (removed from the
 published OpenAPI in January 2026) is not used, and undocumented query parameters are never sent.
 
@@ -33,7 +34,12 @@ from typing import Any
 import httpx2
 
 from call_logs_mcp.cursors import decode_cursor, encode_cursor
-from call_logs_mcp.errors import InvalidArgumentError, NotFoundError, RequestRejectedError
+from call_logs_mcp.errors import (
+    InvalidArgumentError,
+    MalformedResponseError,
+    NotFoundError,
+    RequestRejectedError,
+)
 from call_logs_mcp.ids import path_segment
 from call_logs_mcp.models import Call, CallPage, CallQuery, CallSummary, Campaign, PlatformTotals
 from call_logs_mcp.providers.base import ProviderInfo
@@ -179,9 +185,11 @@ class VapiProvider:
             position = _read_cursor(cursor, query)
 
         calls: list[CallSummary] = []
-        size = position.size
         requests = 0
         while True:
+            # The calls already returned at the boundary instant come back too: ask for them on
+            # top, so a page still brings `size` new calls.
+            size = min(MAX_LIMIT, position.size + len(position.seen))
             items = await self._fetch(query, position.boundary, size)
             requests += 1
             fresh = [(item, created) for item, created in items if not position.passed(item, created)]
@@ -198,19 +206,10 @@ class VapiProvider:
             if len(items) < size:
                 return CallPage(calls=calls, totals=totals)
             if not fresh:
-                if size < MAX_LIMIT:
-                    # A whole page of calls sharing the boundary instant, all returned already.
-                    size = MAX_LIMIT
-                    continue
-                logger.warning(
-                    "%s: over %d calls share one createdAt; the rest of that instant cannot be paged",
-                    self.info.name,
-                    MAX_LIMIT,
+                # A full page of calls already walked: Vapi did not apply `createdAtLe`.
+                raise MalformedResponseError(
+                    self.info.name, "call list (the createdAtLe bound was not applied)"
                 )
-                assert position.boundary is not None
-                position.boundary -= timedelta(microseconds=1)
-                position.seen = set()
-            size = position.size
             if requests >= MAX_REQUESTS_PER_LIST:
                 if position.boundary is None:
                     return CallPage(calls=calls, totals=totals)
