@@ -6,8 +6,9 @@ order. We page by keyset on `createdAt`: ask for `limit` calls with `createdAtLe
 sharing one `createdAt` are neither lost nor repeated across a page boundary. `limit` is the page
 size plus those ids (they come back), so a page brings a page of new calls. A page shorter than
 `limit` is the last; a full page of calls already walked means Vapi ignored `createdAtLe` and is
-a `MalformedResponseError` (never a loop). More than 1000 calls on one instant cannot be paged. Each page is sorted newest first by (`createdAt`, id)
-before it is walked, whatever order Vapi used. The paginated `/v2/call` (removed from the
+a `MalformedResponseError` (never a loop); so are more than 1000 calls on one instant, which no
+`limit` can page. Each page is sorted newest first by (`createdAt`, id) before it is walked,
+whatever order Vapi used. The paginated `/v2/call` (removed from the
 published OpenAPI in January 2026) is not used, and undocumented query parameters are never sent.
 
 Filters: `GET /call` filters only by id, assistant, phone number and created/updated instants.
