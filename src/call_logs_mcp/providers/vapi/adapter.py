@@ -175,7 +175,8 @@ class VapiProvider:
                 value is not None
                 for value in (query.campaign_id, query.status, query.search, query.from_date)
             )
-            position = _Position(start_position(limit, PAGE_SIZE, client_side=client_side).size, None, set())
+            largest = min(MAX_LIMIT, self.info.max_page_size)
+            position = _Position(start_position(limit, largest, client_side=client_side).size, None, set())
             if query.campaign_id is not None:
                 count = await self._campaign_call_count(query.campaign_id)
                 if count is None:
