@@ -367,6 +367,24 @@ async def test_list_campaigns_turns_names_into_ids_with_counts(tmp_path: Path) -
     assert all(r["last_synced_at"] for r in rows), rows
 
 
+LISTS_CAMPAIGNS = [n for n in PLATFORM_NAMES if platform(n).info.capabilities.campaign_listing]
+
+
+@pytest.mark.parametrize("name", LISTS_CAMPAIGNS)
+async def test_list_campaigns_names_each_campaign_as_the_platform_lists_it(name: str, tmp_path: Path) -> None:
+    dataset = simulated_dataset(name, calls=40, campaigns=8)
+    async with serve(tmp_path, [name], datasets={name: dataset}) as (client, _):
+        with anyio.fail_after(60):
+            result = await client.call_tool("list_campaigns", {})
+    rows = {r["campaign_id"]: r for r in data_of(result)["campaigns"]}
+    called = {c.campaign_id for c in dataset}
+    # Every campaign the platform has, by its name; those without calls yet are listed too.
+    assert {cid: r["name"] for cid, r in rows.items()} == {c.id: c.name for c in dataset.campaigns}
+    assert {cid for cid, r in rows.items() if r["indexed_calls"]} == called
+    for campaign in dataset.campaigns:
+        assert campaign.name in text_of(result)
+
+
 async def test_get_call_stores_what_it_fetched_in_the_index(platform_name: str, tmp_path: Path) -> None:
     # The service on its own (no server lifespan, so no background sync stores anything first).
     dataset = simulated_dataset(platform_name, calls=8)
