@@ -179,8 +179,10 @@ async def test_a_persistent_outage_gets_a_clear_answer_from_every_tool_within_10
             assert not listed.is_error, text_of(listed)
             data = listed.structured_content or {}
             assert {r["call_id"] for r in data["calls"]} == {c.id for c in sims.datasets["callcamp"]}
-            assert [e["provider"] for e in data["provider_errors"]] == ["prosper"]
-            assert "prosper is unavailable" in data["provider_errors"][0]["error"]
+            still_down = [name for name in PLATFORM_NAMES if name != "callcamp"]
+            assert sorted(e["provider"] for e in data["provider_errors"]) == sorted(still_down)
+            for failure in data["provider_errors"]:
+                assert f"{failure['provider']} is unavailable" in failure["error"]
 
         heal(sims, *PLATFORM_NAMES)
         await assert_all_healthy(client, sims)
