@@ -191,7 +191,7 @@ def generate_dataset(
     """A deterministic dataset: same arguments, same calls (module docstring for the design).
 
     `id_style="numeric"` gives Prosper-style ids ("100123"); "callcamp" gives "call_…" ids;
-    "uuid" gives version-4 UUIDs (Vapi).
+    "uuid" gives version-4 UUIDs.
     `end` lays the calls out to end there instead of starting at `start`: every timestamp moves
     by the same whole number of seconds so that the latest moment of any call (a start, an end,
     the running time of a call in progress) is `END_MARGIN` before `end`; ids, texts, statuses and
