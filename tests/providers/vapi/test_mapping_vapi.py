@@ -326,11 +326,15 @@ async def test_a_listing_vapi_could_not_have_sent_is_a_malformed_response_naming
 
 @pytest.mark.parametrize("status", [400, 404])
 async def test_an_id_vapi_refuses_or_does_not_have_is_not_found(status: int) -> None:
-    async with vapi(
-        {"/call/4711": answer({"message": "Validation failed (uuid is expected)"}, status)}
-    ) as provider:
+    path = f"/call/{SAMPLE['id']}"
+    seen: list[httpx2.Request] = []
+    async with vapi({path: answer({"message": "Not Found"}, status)}, seen) as provider:
+        with pytest.raises(NotFoundError, match=SAMPLE["id"]):
+            await provider.get_call(SAMPLE["id"])
+        # An id that is not a UUID is none of Vapi's: not even asked.
         with pytest.raises(NotFoundError, match="4711"):
             await provider.get_call("4711")
+    assert [request.url.path for request in seen] == [path]
 
 
 async def test_a_listing_that_ignores_the_created_at_bound_is_an_error_not_a_loop() -> None:

@@ -28,6 +28,7 @@ campaign count above.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -73,6 +74,8 @@ MAX_LIMIT = 1000  # the OpenAPI's maximum `limit` for `GET /call` and `GET /camp
 CREATED_LOOKBACK = timedelta(days=1)
 MAX_CAMPAIGN_PAGES = 50
 _MAX_SEEN = 1000
+# The OpenAPI's `format: uuid` of call and campaign ids.
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 _BAD_CURSOR = (
     "That cursor was not issued by this server for this listing; "
@@ -239,11 +242,11 @@ class VapiProvider:
 
     async def _campaign_call_count(self, campaign_id: str) -> int | None:
         """How many calls the campaign's `calls` map holds (0 when Vapi gives no map), or None
-        when Vapi has no such campaign."""
+        when Vapi has no such campaign (an id that is not a UUID is none of Vapi's: not asked)."""
+        if not _UUID.fullmatch(campaign_id):
+            return None
         try:
-            body = await self._http.get_json(
-                CAMPAIGN_PATH.format(id=path_segment(campaign_id, what="campaign id"))
-            )
+            body = await self._http.get_json(CAMPAIGN_PATH.format(id=campaign_id))
         except NotFoundError:
             return None
         except RequestRejectedError as exc:
@@ -258,9 +261,12 @@ class VapiProvider:
         """The full call.
 
         Raises InvalidArgumentError (id not a single path segment), NotFoundError (unknown id, or
-        one Vapi refuses as not a UUID), and the ProviderError subclasses of `ProviderHttp.get_json`.
+        one that is not a UUID), and the ProviderError subclasses of `ProviderHttp.get_json`.
         """
         segment = path_segment(call_id)
+        if not _UUID.fullmatch(call_id):
+            # The OpenAPI types call ids as UUIDs: anything else is not one of Vapi's (not asked).
+            raise NotFoundError(self.info.name, f"call {call_id}")
         try:
             body = await self._http.get_json(DETAIL_PATH.format(id=segment))
         except NotFoundError:
