@@ -128,6 +128,7 @@ def main() -> None:
         if args.only and name != args.only:
             continue
         baseline: float | None = None
+        bound = f"{1 / args.latency:.1f} req/s" if args.latency > 0 else "any rate"
         for size in sizes:
             r = anyio.run(scenario, args.provider, args.calls, faults, args.limit, args.concurrency, size)
             label = f"{name:<7}" + (f" page {size:>4}" if size is not None else "")
@@ -137,8 +138,8 @@ def main() -> None:
                 f"{int(r['429'])} 429, "
                 f"{int(r['details']):,} for one call's details) = {r['rate']:.2f} req/s = "
                 f"{r['fraction']:.2f} of the {args.limit:g} req/s limit (target >= {targets[name]}; "
-                f"successful requests alone: {r['ok'] / r['seconds'] / args.limit:.2f}; one request at a "
-                f"time after {args.latency:g} s latency allows {1 / args.latency:.1f} req/s); "
+                f"successful requests alone: {r['ok'] / r['seconds'] / args.limit:.2f}; one listing request at a "
+                f"time after {args.latency:g} s latency allows {bound}); "
                 f"{r['calls_per_second']:.0f} calls/s; "
                 f"lost {int(r['lost'])}, duplicated {int(r['duplicated'])}"
             )
