@@ -138,8 +138,8 @@ def main() -> None:
                 f"{int(r['429'])} 429, "
                 f"{int(r['details']):,} for one call's details) = {r['rate']:.2f} req/s = "
                 f"{r['fraction']:.2f} of the {args.limit:g} req/s limit (target >= {targets[name]}; "
-                f"successful requests alone: {r['ok'] / r['seconds'] / args.limit:.2f}; one listing request at a "
-                f"time after {args.latency:g} s latency allows {bound}); "
+                f"successful requests alone: {r['ok'] / r['seconds'] / args.limit:.2f}; "
+                f"one listing request at a time after {args.latency:g} s latency allows {bound}); "
                 f"{r['calls_per_second']:.0f} calls/s; "
                 f"lost {int(r['lost'])}, duplicated {int(r['duplicated'])}"
             )

@@ -186,9 +186,9 @@ async def list_campaigns(
     fresh: Freshness, names: Sequence[str], *, progress: Progress | None, directory: CampaignDirectory
 ) -> CampaignsOutcome:
     """Campaigns per provider from the index (synced first when stale), each with what tells a
-    person which it is: its name (the campaigns file's, else the platform's) or its calls by
-    status and usual opening line; campaigns the file declares are listed even before any of
-    their calls is indexed. Raises StoreError."""
+    person which it is: its name (the campaigns file's, else the one a platform that lists
+    campaigns gives, asked live) or its calls by status and usual opening line; campaigns the
+    file declares are listed even before any of their calls is indexed. Raises StoreError."""
     from call_logs_mcp.index import CampaignListing
 
     store = fresh.index.require()
@@ -207,19 +207,6 @@ async def list_campaigns(
         if c.provider in names
     ]
     listed = {(c.provider, c.campaign_id) for c in campaigns}
-    for (name, campaign_id), found in platform.items():
-        # A campaign the platform lists before any of its calls is indexed.
-        if (name, campaign_id) not in listed and campaign_id not in directory.declared(name):
-            campaigns.append(
-                CampaignListing(
-                    provider=name,
-                    campaign_id=campaign_id,
-                    name=directory.name_of(name, campaign_id) or found.name,
-                    indexed_calls=0,
-                    platform_calls=found.call_count,
-                )
-            )
-            listed.add((name, campaign_id))
     for name in names:
         for campaign_id in directory.declared(name):
             if (name, campaign_id) not in listed:
