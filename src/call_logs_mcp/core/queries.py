@@ -192,9 +192,16 @@ async def list_campaigns(
     from call_logs_mcp.index import CampaignListing
 
     store = fresh.index.require()
-    report = await fresh.sync_if_stale(names, progress=progress, every_scope=True)
+    platform: dict[tuple[str, str], Campaign] = {}
+
+    async def platform_names() -> None:
+        platform.update(await _platform_campaigns(fresh, names))
+
+    # The platforms are asked while the sync is waited for, so an outage costs one wait, not two.
+    async with anyio.create_task_group() as group:
+        group.start_soon(platform_names)
+        report = await fresh.sync_if_stale(names, progress=progress, every_scope=True)
     listings = await store.list_campaigns(fresh.index.scope(names), describe=True)
-    platform = await _platform_campaigns(fresh, names)
     campaigns = [
         c.model_copy(
             update={
