@@ -246,6 +246,7 @@ READ_PATHS: dict[tuple[str, ...], Callable[[object], bool]] = {
     ("analysis",): _is_object,
     ("analysis", "summary"): _is_text,
     ("analysis", "structuredData"): _is_object,
+    ("campaignId",): _is_text,
 }
 
 json_leaves = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20)

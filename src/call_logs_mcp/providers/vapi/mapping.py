@@ -41,7 +41,6 @@ from call_logs_mcp.models import Call, CallStatus, Speaker, Turn
 from call_logs_mcp.providers.normalize import (
     parse_datetime,
     parse_number,
-    text_or_none,
     turns_from_text,
 )
 
@@ -300,12 +299,13 @@ def to_call(call: VapiCall) -> Call:
     extracted = _extracted(analysis, artifact, read)
     recordings = _recordings(artifact, read)
     expires = read.time(artifact.get("presignedUrlsExpiresAt"), "artifact.presignedUrlsExpiresAt")
+    campaign = read.text(call.campaign_id, "campaignId")
     if read.skipped:
         extra["skipped_fields"] = read.skipped
     return Call(
         provider=PROVIDER,
         call_id=call.id,
-        campaign_id=text_or_none(call.campaign_id) if isinstance(call.campaign_id, str) else None,
+        campaign_id=campaign,
         status=status_of(raw_status, reason),
         raw_status=raw_status,
         started_at=started,
