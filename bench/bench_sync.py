@@ -3,10 +3,16 @@
     python bench/bench_sync.py                 # 5,000 calls: about 4 minutes per scenario
     python bench/bench_sync.py --calls 300     # quick
     python bench/bench_sync.py --provider retell --calls 2000 --latency 0.1 --only clean
+    python bench/bench_sync.py --provider vapi --calls 2000 --latency 0.1 --only clean \
+        --page-sizes 50,100,200,500,1000       # a platform listing whole calls, by page size
 
-The simulator of --provider (default CallCamp: list + one detail request per call) answers after
---latency seconds and enforces --limit requests/second (HTTP 429 beyond it); the adapter is
-configured with the same limit, as a user would set CALLCAMP_RATE_LIMIT. The baseline is the
+The simulator of --provider (CallCamp by default: list + one detail request per call; Vapi lists
+whole calls, so no detail request at all) answers after --latency seconds and enforces --limit
+requests/second (HTTP 429 beyond it); the adapter is configured with the same limit, as a user
+would set CALLCAMP_RATE_LIMIT. --page-sizes runs the scenario once per platform page size (the
+listing's `limit`), reporting calls/second against the platform's own page size in the same run.
+A keyset listing (Vapi) cannot ask for a page before the previous one answered, so its request
+rate is also bounded by 1 / latency: that bound is printed beside the limit. The baseline is the
 limit itself: a sync can at best make `limit` requests per second, so the figure is achieved
 rate / limit (target >= 0.9).
 The fault scenario adds 10% 5xx and 5% 429 (without Retry-After, as a flaky gateway sends them)
@@ -16,6 +22,7 @@ and checks that no call is lost or duplicated (target rate >= 0.75 of the limit)
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import tempfile
 import time
@@ -41,14 +48,17 @@ from call_logs_mcp.simulators.faults import Faults
 
 
 async def scenario(
-    provider: str, calls: int, faults: Faults, limit: float, concurrency: int
+    provider: str, calls: int, faults: Faults, limit: float, concurrency: int, page_size: int | None
 ) -> dict[str, float]:
     dataset = simulated_dataset(provider, calls=calls, long_calls=0)
-    app = simulated_app(provider, dataset, faults=faults)
+    app = simulated_app(provider, dataset, faults=faults, log_requests=True)
     config = simulated_provider_config(
         provider, requests_per_second=limit, max_concurrency=concurrency, max_retries=10
     )
     source = sync_source(config, transport=simulated_transport(provider, app))
+    if page_size is not None:
+        # The listing's page size is the platform's; a benchmark may try others.
+        source.provider.info = dataclasses.replace(source.provider.info, max_page_size=page_size)
     with tempfile.TemporaryDirectory() as tmp:
         store = IndexStore.open(Path(tmp) / "calls.db")
         try:
@@ -69,7 +79,11 @@ async def scenario(
     requests = len(app.state.requests)
     counts = app.state.fault_counts
     expected = {c.id for c in dataset}
+    # A detail request's path ends with a call id; a listing's with a word.
+    details = sum(1 for r in app.state.requests if r.path.rsplit("/", 1)[-1] in expected)
     return {
+        "details": details,
+        "calls_per_second": len(dataset) / elapsed,
         "calls": len(dataset),
         "seconds": elapsed,
         "requests": requests,
@@ -95,7 +109,11 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--only", choices=["clean", "faults"], default=None)
     parser.add_argument("--provider", choices=PLATFORMS, default="callcamp")
+    parser.add_argument(
+        "--page-sizes", default="", help="comma-separated platform page sizes to compare (default: its own)"
+    )
     args = parser.parse_args()
+    sizes: list[int | None] = [int(n) for n in args.page_sizes.split(",") if n.strip()] or [None]
     scenarios = {
         "clean": Faults(latency_seconds=args.latency, rate_limit_per_second=args.limit),
         "faults": Faults(
@@ -111,15 +129,25 @@ def main() -> None:
     for name, faults in scenarios.items():
         if args.only and name != args.only:
             continue
-        r = anyio.run(scenario, args.provider, args.calls, faults, args.limit, args.concurrency)
-        print(
-            f"{name:<7} {args.provider} {int(r['calls']):,} calls in {r['seconds']:.1f} s: "
-            f"{int(r['requests']):,} requests "
-            f"({int(r['ok']):,} ok, {int(r['5xx'])} 5xx, {int(r['429'])} 429) = {r['rate']:.2f} req/s = "
-            f"{r['fraction']:.2f} of the {args.limit:g} req/s limit (target >= {targets[name]}; "
-            f"successful requests alone: {r['ok'] / r['seconds'] / args.limit:.2f}); "
-            f"lost {int(r['lost'])}, duplicated {int(r['duplicated'])}"
-        )
+        baseline: float | None = None
+        bound = f"{1 / args.latency:.1f} req/s" if args.latency > 0 else "any rate"
+        for size in sizes:
+            r = anyio.run(scenario, args.provider, args.calls, faults, args.limit, args.concurrency, size)
+            label = f"{name:<7}" + (f" page {size:>4}" if size is not None else "")
+            print(
+                f"{label} {args.provider}: {int(r['calls']):,} calls in {r['seconds']:.1f} s: "
+                f"{int(r['requests']):,} requests ({int(r['ok']):,} ok, {int(r['5xx'])} 5xx, "
+                f"{int(r['429'])} 429, "
+                f"{int(r['details']):,} for one call's details) = {r['rate']:.2f} req/s = "
+                f"{r['fraction']:.2f} of the {args.limit:g} req/s limit (target >= {targets[name]}; "
+                f"successful requests alone: {r['ok'] / r['seconds'] / args.limit:.2f}; "
+                f"one listing request at a time after {args.latency:g} s latency allows {bound}); "
+                f"{r['calls_per_second']:.0f} calls/s; "
+                f"lost {int(r['lost'])}, duplicated {int(r['duplicated'])}"
+            )
+            if len(sizes) > 1:
+                baseline = baseline or r["calls_per_second"]
+                print(f"        calls/s = {r['calls_per_second'] / baseline:.2f}x the first page size's")
     print(f"reproduce: {reproduce()}")
 
 

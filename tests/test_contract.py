@@ -219,7 +219,12 @@ def assert_same_call(call: Call, truth: SimCall) -> None:
     assert call.call_id == truth.id
     assert call.status.value == truth.status
     assert call.started_at == truth.started_at
-    assert call.duration_seconds == truth.duration_seconds
+    if truth.status == "in_progress" and call.duration_seconds is None:
+        # A platform with no duration field (Vapi: end minus start) cannot say how long a call
+        # that has not ended has run; it must not make a figure up either.
+        assert call.ended_at is None
+    else:
+        assert call.duration_seconds == truth.duration_seconds
     assert call.to_number == truth.to_number
     assert [(turn.speaker, turn.text) for turn in call.transcript] == [
         (turn.speaker, turn.text) for turn in truth.turns()

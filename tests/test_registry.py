@@ -70,7 +70,7 @@ def test_reading_the_descriptors_imports_no_adapter_and_no_http_client() -> None
 
 def test_an_unknown_provider_is_a_configuration_error_naming_the_known_ones() -> None:
     with pytest.raises(ConfigurationError) as caught:
-        platform("vapi")
+        platform("acme")
     assert all(name in str(caught.value) for name in PLATFORM_NAMES)
 
 

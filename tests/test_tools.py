@@ -150,18 +150,34 @@ async def test_recording_urls_only_with_include_recording(platform_name: str, tm
         assert asked["recording_note"] == note and default["recording_note"] is None
 
 
+def sharing_ids(name: str) -> dict[str, Any]:
+    """Same-seed datasets, one per platform whose ids can take the form `name`'s can (numeric
+    ids are Prosper's only form, UUIDs Vapi's): at least two platforms with the same call ids."""
+    styles = (platform(name).sim.id_style, "numeric", "uuid")
+    for style in styles:
+        shared: dict[str, Any] = {}
+        for other in PLATFORM_NAMES:
+            dataset = simulated_dataset(other, calls=5, long_calls=0, id_style=style)
+            try:
+                simulated_app(other, dataset)
+            except ValueError:  # this platform's ids never take that form
+                continue
+            shared[other] = dataset
+        if name in shared and len(shared) >= 2:
+            return shared
+    raise AssertionError(f"no id form {name} shares with another platform")
+
+
 async def test_an_id_on_two_platforms_is_an_error_naming_both(platform_name: str, tmp_path: Path) -> None:
-    # The same seed and numeric ids everywhere: every platform has the same call ids.
-    shared = {
-        name: simulated_dataset(name, calls=5, long_calls=0, id_style="numeric") for name in PLATFORM_NAMES
-    }
-    async with serve(tmp_path, datasets=shared) as (client, _):
+    # The same seed and id form: every platform served has the same call ids.
+    shared = sharing_ids(platform_name)
+    async with serve(tmp_path, list(shared), datasets=shared) as (client, _):
         call_id = shared[platform_name].calls[0].id
         assert all(call_id in dataset for dataset in shared.values())
         ambiguous = await client.call_tool("get_call", {"call_id": call_id})
         chosen = await client.call_tool("get_call", {"call_id": call_id, "provider": platform_name})
     assert ambiguous.is_error
-    assert all(name in text_of(ambiguous) for name in PLATFORM_NAMES)
+    assert all(name in text_of(ambiguous) for name in shared)
     assert "provider=" in text_of(ambiguous)
     assert data_of(chosen)["provider"] == platform_name
 
@@ -363,6 +379,24 @@ async def test_list_campaigns_turns_names_into_ids_with_counts(tmp_path: Path) -
     assert all(r["provider"] == "prosper" for r in rows)
     # The whole-account sync list_campaigns just ran covers every campaign.
     assert all(r["last_synced_at"] for r in rows), rows
+
+
+LISTS_CAMPAIGNS = [n for n in PLATFORM_NAMES if platform(n).info.capabilities.campaign_listing]
+
+
+@pytest.mark.parametrize("name", LISTS_CAMPAIGNS)
+async def test_list_campaigns_names_each_campaign_as_the_platform_lists_it(name: str, tmp_path: Path) -> None:
+    dataset = simulated_dataset(name, calls=40, campaigns=8)
+    async with serve(tmp_path, [name], datasets={name: dataset}) as (client, _):
+        with anyio.fail_after(60):
+            result = await client.call_tool("list_campaigns", {})
+    rows = {r["campaign_id"]: r for r in data_of(result)["campaigns"]}
+    called = {c.campaign_id for c in dataset}
+    # Campaigns are described by their calls; each is named as the platform names it.
+    named = {c.id: c.name for c in dataset.campaigns if c.id in called}
+    assert {cid: r["name"] for cid, r in rows.items()} == named
+    for name_said in named.values():
+        assert name_said in text_of(result)
 
 
 async def test_get_call_stores_what_it_fetched_in_the_index(platform_name: str, tmp_path: Path) -> None:

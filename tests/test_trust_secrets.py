@@ -290,7 +290,7 @@ async def test_provider_errors_never_carry_the_key_even_when_the_platform_quotes
             for attempt in (
                 partial(provider.list_calls, CallQuery(), limit=5),
                 partial(provider.get_call, dataset.calls[0].id),
-                partial(provider.get_call, "4242"),
+                partial(provider.get_call, dataset.calls[-1].id),
             ):
                 try:
                     await attempt()

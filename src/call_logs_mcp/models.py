@@ -93,6 +93,9 @@ class Call(CallSummary):
     qa: dict[str, Any] = Field(default_factory=dict)
     qa_score: float | None = None
     recording_urls: list[str] = Field(default_factory=list)
+    # When signed recording URLs stop working (None: they do not expire, or the platform does
+    # not say). Signed links are re-issued on every read, so neither field marks a change.
+    recording_urls_expire_at: datetime | None = None
     ended_reason: str | None = None
     # Provider leftovers: kept for debugging and the index, never part of tool output.
     extra: dict[str, Any] = Field(default_factory=dict)

@@ -4,6 +4,7 @@ recent calls and id completion."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -16,8 +17,10 @@ from call_logs_mcp.core.directory import CampaignDirectory
 from call_logs_mcp.core.freshness import Freshness, Progress, ScopeCoverage, SyncReport
 from call_logs_mcp.core.local_index import LocalIndex
 from call_logs_mcp.core.outcomes import OutcomeFilters
-from call_logs_mcp.errors import InvalidArgumentError, NotFoundError, StoreError
-from call_logs_mcp.models import CallQuery, CallSummary, Speaker
+from call_logs_mcp.errors import CallLogsError, InvalidArgumentError, NotFoundError, StoreError
+from call_logs_mcp.models import CallQuery, CallSummary, Campaign, Speaker
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from call_logs_mcp.analytics import CampaignSummary
@@ -280,16 +283,30 @@ async def list_campaigns(
     fresh: Freshness, names: Sequence[str], *, progress: Progress | None, directory: CampaignDirectory
 ) -> CampaignsOutcome:
     """Campaigns per provider from the index (synced first when stale), each with what tells a
-    person which it is: its name (the campaigns file's, else the platform's) or its calls by
-    status and usual opening line; campaigns the file declares are listed even before any of
-    their calls is indexed. Raises StoreError."""
+    person which it is: its name (the campaigns file's, else the one a platform that lists
+    campaigns gives, asked live) or its calls by status and usual opening line; campaigns the
+    file declares are listed even before any of their calls is indexed. Raises StoreError."""
     from call_logs_mcp.index import CampaignListing
 
     store = fresh.index.require()
-    report = await fresh.sync_if_stale(names, progress=progress, every_scope=True)
+    platform: dict[tuple[str, str], Campaign] = {}
+
+    async def platform_names() -> None:
+        platform.update(await _platform_campaigns(fresh, names))
+
+    # The platforms are asked while the sync is waited for, so an outage costs one wait, not two.
+    async with anyio.create_task_group() as group:
+        group.start_soon(platform_names)
+        report = await fresh.sync_if_stale(names, progress=progress, every_scope=True)
     listings = await store.list_campaigns(fresh.index.scope(names), describe=True)
     campaigns = [
-        c.model_copy(update={"name": directory.name_of(c.provider, c.campaign_id) or c.name})
+        c.model_copy(
+            update={
+                "name": directory.name_of(c.provider, c.campaign_id)
+                or c.name
+                or _platform_name(platform, c.provider, c.campaign_id),
+            }
+        )
         for c in listings
         if c.provider in names
     ]
@@ -306,6 +323,33 @@ async def list_campaigns(
                     )
                 )
     return CampaignsOutcome(campaigns=campaigns, report=report)
+
+
+async def _platform_campaigns(fresh: Freshness, names: Sequence[str]) -> dict[tuple[str, str], Campaign]:
+    """The campaigns the platforms among `names` that list campaigns (`campaign_listing`) say
+    they have, asked live. A platform that fails is left out (logged): the index still answers."""
+    found: dict[tuple[str, str], Campaign] = {}
+
+    async def ask(name: str) -> None:
+        try:
+            campaigns = await fresh.providers[name].list_campaigns()
+        except CallLogsError as exc:
+            logger.warning("list_campaigns: %s could not list its campaigns: %s", name, exc)
+            return
+        found.update({(name, c.campaign_id): c for c in campaigns})
+
+    async with anyio.create_task_group() as group:
+        for name in names:
+            if fresh.providers[name].info.capabilities.campaign_listing:
+                group.start_soon(ask, name)
+    return found
+
+
+def _platform_name(
+    found: dict[tuple[str, str], Campaign], provider: str, campaign_id: str | None
+) -> str | None:
+    campaign = found.get((provider, campaign_id)) if campaign_id is not None else None
+    return campaign.name if campaign is not None else None
 
 
 async def recent_calls(

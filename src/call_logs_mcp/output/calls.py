@@ -248,6 +248,7 @@ def _detail_head(
         if was_clipped:
             clipped.append("recording_urls")
         model.recording_urls = [u for u in urls if isinstance(u, str)]
+        model.recording_urls_expire_at = fmt_time(call.recording_urls_expire_at)
     return _detail_head_text(model), model, clipped
 
 
@@ -306,7 +307,8 @@ def _detail_head_text(m: CallDetail) -> str:
     if written:
         lines.append(untrusted_block(f"details of call {m.provider}/{m.call_id}", "\n".join(written)))
     if m.recording_urls:
-        lines.append("Recording URLs (bearer links, do not share): " + " ".join(m.recording_urls))
+        expiry = f", they expire {m.recording_urls_expire_at}" if m.recording_urls_expire_at else ""
+        lines.append(f"Recording URLs (bearer links, do not share{expiry}): " + " ".join(m.recording_urls))
     elif m.has_recording:
         lines.append("A recording exists; call get_call with include_recording=true for its URL.")
     if m.recording_note:

@@ -28,6 +28,7 @@ def call_json(call: Call, scrub: Scrubber) -> str:
     for key in ("transcript_truncated", "next_transcript_offset", "next_transcript_char_offset"):
         data.pop(key, None)
     data.pop("recording_urls", None)
+    data.pop("recording_urls_expire_at", None)
     return json.dumps(data, ensure_ascii=False, indent=1)
 
 

@@ -94,6 +94,9 @@ class CallDetail(CallRef):
     recording_urls: list[str] | None = Field(
         default=None, description="present only with include_recording=true (bearer links)"
     )
+    recording_urls_expire_at: str | None = Field(
+        default=None, description="with recording_urls: when those signed links stop working"
+    )
     has_recording: bool = False
     recording_note: str | None = Field(
         default=None, description="with include_recording=true, when the platform serves no recording URL"

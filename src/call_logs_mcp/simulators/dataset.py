@@ -52,7 +52,7 @@ from call_logs_mcp.simulators.corpus import (
 )
 
 SimStatus = Literal["completed", "failed", "busy", "no_answer", "in_progress", "voicemail"]
-IdStyle = Literal["numeric", "callcamp"]
+IdStyle = Literal["numeric", "callcamp", "uuid"]
 
 STATUSES: tuple[SimStatus, ...] = get_args(SimStatus)
 DEFAULT_START = datetime(2026, 1, 5, tzinfo=UTC)
@@ -262,6 +262,15 @@ def _phone_pool(rng: random.Random, size: int) -> list[str]:
 def _callcamp_id(rng: random.Random) -> str:
     alphabet = string.ascii_lowercase + string.digits
     return "call_" + "".join(rng.choice(alphabet) for _ in range(20))
+
+
+def _random_id(rng: random.Random, style: IdStyle) -> str:
+    """A random (non-numeric) call id: `call_…` (CallCamp) or a version-4 UUID."""
+    if style == "uuid":
+        import uuid
+
+        return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    return _callcamp_id(rng)
 
 
 def _apply_status(call: SimCall, status: SimStatus, price_per_minute: float) -> None:
@@ -502,9 +511,9 @@ class SimDataset:
                 last_numeric += self._rng.randint(1, 3)
                 call_id = str(last_numeric)
             else:
-                call_id = _callcamp_id(self._rng)
+                call_id = _random_id(self._rng, self.id_style)
                 while call_id in self._by_id:
-                    call_id = _callcamp_id(self._rng)
+                    call_id = _random_id(self._rng, self.id_style)
             campaign = self._rng.choice(campaign_pool)
             call = _build_call(
                 self._rng,
