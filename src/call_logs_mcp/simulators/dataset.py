@@ -52,7 +52,7 @@ from call_logs_mcp.simulators.corpus import (
 )
 
 SimStatus = Literal["completed", "failed", "busy", "no_answer", "in_progress", "voicemail"]
-IdStyle = Literal["numeric", "callcamp"]
+IdStyle = Literal["numeric", "callcamp", "uuid"]
 
 STATUSES: tuple[SimStatus, ...] = get_args(SimStatus)
 DEFAULT_START = datetime(2026, 1, 5, tzinfo=UTC)
@@ -250,6 +250,17 @@ def _phone_pool(rng: random.Random, size: int) -> list[str]:
 def _callcamp_id(rng: random.Random) -> str:
     alphabet = string.ascii_lowercase + string.digits
     return "call_" + "".join(rng.choice(alphabet) for _ in range(20))
+
+
+def _uuid_id(rng: random.Random) -> str:
+    import uuid
+
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def new_call_id(rng: random.Random, style: IdStyle) -> str:
+    """A fresh non-numeric call id in `style` ("callcamp": `call_…`, "uuid": a UUID 4)."""
+    return _uuid_id(rng) if style == "uuid" else _callcamp_id(rng)
 
 
 def _apply_status(call: SimCall, status: SimStatus, price_per_minute: float) -> None:
@@ -490,9 +501,9 @@ class SimDataset:
                 last_numeric += self._rng.randint(1, 3)
                 call_id = str(last_numeric)
             else:
-                call_id = _callcamp_id(self._rng)
+                call_id = new_call_id(self._rng, self.id_style)
                 while call_id in self._by_id:
-                    call_id = _callcamp_id(self._rng)
+                    call_id = new_call_id(self._rng, self.id_style)
             campaign = self._rng.choice(campaign_pool)
             call = _build_call(
                 self._rng,

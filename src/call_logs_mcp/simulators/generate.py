@@ -29,7 +29,7 @@ from call_logs_mcp.simulators.dataset import (
     SimDataset,
     SimStatus,
     _build_call,
-    _callcamp_id,
+    new_call_id,
     _phone_pool,
 )
 
@@ -89,7 +89,7 @@ def _plan(
             ids.append(str(next_id))
             next_id += 1 + int(rand() * 3)
         else:
-            ids.append(_callcamp_id(rng))
+            ids.append(new_call_id(rng, id_style))
     names = [s for s, _ in _STATUS_WEIGHTS]
     weights = [w for _, w in _STATUS_WEIGHTS]
     statuses: list[SimStatus] = rng.choices(names, weights, k=calls)
@@ -190,7 +190,8 @@ def generate_dataset(
 ) -> SimDataset:
     """A deterministic dataset: same arguments, same calls (module docstring for the design).
 
-    `id_style="numeric"` gives Prosper-style ids ("100123"); "callcamp" gives "call_…" ids.
+    `id_style="numeric"` gives Prosper-style ids ("100123"); "callcamp" gives "call_…" ids;
+    "uuid" gives UUID 4 ids.
     `end` lays the calls out to end there instead of starting at `start`: every timestamp moves
     by the same whole number of seconds so that the latest moment of any call (a start, an end,
     the running time of a call in progress) is `END_MARGIN` before `end`; ids, texts, statuses and
