@@ -226,6 +226,7 @@ def to_call(call: BlandCall, *, campaign_id: str | None = None) -> Call:
     analysis = skips.mapping("analysis", call.analysis)
     variables = skips.mapping("variables", call.variables)
     turns = transcript_turns(call, connected, skips)
+    summary = skips.text("summary", call.summary)
     price = parse_number(call.price)
     if call.price is not None and price is None:
         skips.skip("price")
@@ -260,7 +261,7 @@ def to_call(call: BlandCall, *, campaign_id: str | None = None) -> Call:
         from_number=text_or_none(call.from_),
         cost=price,
         currency=CURRENCY if price is not None else None,
-        summary=skips.text("summary", call.summary),
+        summary=summary,
         transcript=turns,
         extracted_data=variables,
         qa=analysis,
