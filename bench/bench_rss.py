@@ -2,6 +2,7 @@
 
     python bench/bench_rss.py                                  # 100,000 calls, Prosper (lists full calls)
     python bench/bench_rss.py --provider callcamp --calls 20000  # one detail request per call
+    python bench/bench_rss.py --provider bland --calls 20000     # the same, with index paging
     python bench/bench_rss.py --calls 5000                     # quick
 
 The simulator runs in a separate process (uvicorn on a loopback port) so that only the syncing
@@ -30,6 +31,7 @@ from _common import current_rss_mb, file_bytes, peak_rss_mb, reproduce
 
 from call_logs_mcp.core.sources import sync_source
 from call_logs_mcp.index import IndexStats, IndexStore, SyncResult, run_sync
+from call_logs_mcp.providers import PLATFORMS
 from call_logs_mcp.providers.simulated import simulated_provider_config
 
 SERVER = """
@@ -63,7 +65,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--calls", type=int, default=100_000)
-    parser.add_argument("--provider", choices=["prosper", "callcamp"], default="prosper")
+    parser.add_argument("--provider", choices=PLATFORMS, default="prosper")
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
 

@@ -2,11 +2,13 @@
 
     python bench/bench_sync.py                 # 5,000 calls: about 4 minutes per scenario
     python bench/bench_sync.py --calls 300     # quick
+    python bench/bench_sync.py --provider bland --calls 2000 --latency 0.1
 
-The CallCamp simulator (list + one detail request per call) answers after --latency seconds and
-enforces --limit requests/second (HTTP 429 beyond it); the adapter is configured with the same
-limit, as a user would set CALLCAMP_RATE_LIMIT. The baseline is the limit itself: a sync can at
-best make `limit` requests per second, so the figure is achieved rate / limit (target >= 0.9).
+The simulator of --provider (default CallCamp: list + one detail request per call) answers after
+--latency seconds and enforces --limit requests/second (HTTP 429 beyond it); the adapter is
+configured with the same limit, as a user would set CALLCAMP_RATE_LIMIT. The baseline is the
+limit itself: a sync can at best make `limit` requests per second, so the figure is achieved
+rate / limit (target >= 0.9).
 The fault scenario adds 10% 5xx and 5% 429 (without Retry-After, as a flaky gateway sends them)
 and checks that no call is lost or duplicated (target rate >= 0.75 of the limit).
 """
@@ -27,6 +29,7 @@ from _common import reproduce
 
 from call_logs_mcp.core.sources import sync_source
 from call_logs_mcp.index import IndexStore, run_sync
+from call_logs_mcp.providers import PLATFORMS
 from call_logs_mcp.providers.config import accounts_for
 from call_logs_mcp.providers.simulated import (
     simulated_app,
@@ -37,13 +40,15 @@ from call_logs_mcp.providers.simulated import (
 from call_logs_mcp.simulators.faults import Faults
 
 
-async def scenario(name: str, calls: int, faults: Faults, limit: float, concurrency: int) -> dict[str, float]:
-    dataset = simulated_dataset("callcamp", calls=calls, long_calls=0)
-    app = simulated_app("callcamp", dataset, faults=faults)
+async def scenario(
+    provider: str, calls: int, faults: Faults, limit: float, concurrency: int
+) -> dict[str, float]:
+    dataset = simulated_dataset(provider, calls=calls, long_calls=0)
+    app = simulated_app(provider, dataset, faults=faults)
     config = simulated_provider_config(
-        "callcamp", requests_per_second=limit, max_concurrency=concurrency, max_retries=10
+        provider, requests_per_second=limit, max_concurrency=concurrency, max_retries=10
     )
-    source = sync_source(config, transport=simulated_transport("callcamp", app))
+    source = sync_source(config, transport=simulated_transport(provider, app))
     with tempfile.TemporaryDirectory() as tmp:
         store = IndexStore.open(Path(tmp) / "calls.db")
         try:
@@ -53,7 +58,7 @@ async def scenario(name: str, calls: int, faults: Faults, limit: float, concurre
             stored: list[str] = []
             cursor = None
             while True:
-                page = await store.recent_calls(accounts_for({"callcamp": config}), limit=200, cursor=cursor)
+                page = await store.recent_calls(accounts_for({provider: config}), limit=200, cursor=cursor)
                 stored += [c.call_id for c in page.calls]
                 cursor = page.next_cursor
                 if cursor is None:
@@ -88,6 +93,7 @@ def main() -> None:
     parser.add_argument("--limit", type=float, default=20.0)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--only", choices=["clean", "faults"], default=None)
+    parser.add_argument("--provider", choices=PLATFORMS, default="callcamp")
     args = parser.parse_args()
     scenarios = {
         "clean": Faults(latency_seconds=args.latency, rate_limit_per_second=args.limit),
@@ -104,9 +110,10 @@ def main() -> None:
     for name, faults in scenarios.items():
         if args.only and name != args.only:
             continue
-        r = anyio.run(scenario, name, args.calls, faults, args.limit, args.concurrency)
+        r = anyio.run(scenario, args.provider, args.calls, faults, args.limit, args.concurrency)
         print(
-            f"{name:<7} {int(r['calls']):,} calls in {r['seconds']:.1f} s: {int(r['requests']):,} requests "
+            f"{name:<7} {args.provider} {int(r['calls']):,} calls in {r['seconds']:.1f} s: "
+            f"{int(r['requests']):,} requests "
             f"({int(r['ok']):,} ok, {int(r['5xx'])} 5xx, {int(r['429'])} 429) = {r['rate']:.2f} req/s = "
             f"{r['fraction']:.2f} of the {args.limit:g} req/s limit (target >= {targets[name]}; "
             f"successful requests alone: {r['ok'] / r['seconds'] / args.limit:.2f}); "
