@@ -15,8 +15,9 @@ from call_logs_mcp.core.campaigns import CampaignProbe, campaign_absent_note, no
 from call_logs_mcp.core.directory import CampaignDirectory
 from call_logs_mcp.core.freshness import Freshness, Progress, ScopeCoverage, SyncReport
 from call_logs_mcp.core.local_index import LocalIndex
-from call_logs_mcp.errors import InvalidArgumentError, NotFoundError, StoreError
+from call_logs_mcp.errors import CallLogsError, InvalidArgumentError, NotFoundError, StoreError
 from call_logs_mcp.models import CallQuery, CallSummary, Speaker
+from call_logs_mcp.providers.base import CallProvider
 
 if TYPE_CHECKING:
     from call_logs_mcp.analytics import CampaignSummary
@@ -208,7 +209,52 @@ async def list_campaigns(
                         indexed_calls=0,
                     )
                 )
+    for name in names:
+        await _add_platform_campaigns(fresh.providers[name], name, campaigns, report, directory)
     return CampaignsOutcome(campaigns=campaigns, report=report)
+
+
+async def _add_platform_campaigns(
+    provider: CallProvider,
+    name: str,
+    campaigns: list[CampaignListing],
+    report: SyncReport,
+    directory: CampaignDirectory,
+) -> None:
+    """Where the platform lists its campaigns (`Capabilities.campaign_listing`): each gets the
+    platform's name and call count when the index has none, and those without indexed calls are
+    listed too. A listing that fails is reported beside the sync errors."""
+    from call_logs_mcp.index import CampaignListing  # the index loads lazily (start-up time)
+
+    if not provider.info.capabilities.campaign_listing:
+        return
+    try:
+        listed = await provider.list_campaigns()
+    except CallLogsError as err:
+        report.errors.setdefault(name, f"its campaign list could not be read: {err}")
+        return
+    rows = {c.campaign_id: i for i, c in enumerate(campaigns) if c.provider == name}
+    for campaign in listed:
+        at = rows.get(campaign.campaign_id)
+        if at is None:
+            rows[campaign.campaign_id] = len(campaigns)
+            campaigns.append(
+                CampaignListing(
+                    provider=name,
+                    campaign_id=campaign.campaign_id,
+                    name=directory.name_of(name, campaign.campaign_id) or campaign.name,
+                    indexed_calls=0,
+                    platform_calls=campaign.call_count,
+                )
+            )
+            continue
+        row = campaigns[at]
+        campaigns[at] = row.model_copy(
+            update={
+                "name": row.name or campaign.name,
+                "platform_calls": campaign.call_count if row.platform_calls is None else row.platform_calls,
+            }
+        )
 
 
 async def recent_calls(

@@ -29,8 +29,8 @@ from call_logs_mcp.simulators.dataset import (
     SimDataset,
     SimStatus,
     _build_call,
-    new_call_id,
     _phone_pool,
+    new_call_id,
 )
 
 # `generate_dataset(end=...)`: the latest moment of any call is this long before `end`.

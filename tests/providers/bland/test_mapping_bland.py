@@ -51,7 +51,11 @@ async def bland(routes: Routes, seen: list[httpx2.Request] | None = None) -> Asy
         if seen is not None:
             seen.append(request)
         route = routes.get(request.url.path)
-        return route(request) if route else httpx2.Response(404, json={"status": "error", "message": "Not found"})
+        return (
+            route(request)
+            if route
+            else httpx2.Response(404, json={"status": "error", "message": "Not found"})
+        )
 
     provider = create_provider(
         ProviderConfig(name="bland", api_key=SecretStr(KEY), max_retries=0),
@@ -105,8 +109,15 @@ async def test_transcript_turns_keep_their_order_speakers_and_offsets_from_the_c
 
 
 async def test_robot_and_agent_action_lines_are_system_turns_and_unknown_speakers_stay_readable() -> None:
-    lines = [("robot", "Call transferred."), ("agent-action", "Booked a slot."), ("Agent", "Bye!"), (None, "…")]
-    detail = DETAIL | {"transcripts": [{"id": i, "text": text, "user": who} for i, (who, text) in enumerate(lines)]}
+    lines = [
+        ("robot", "Call transferred."),
+        ("agent-action", "Booked a slot."),
+        ("Agent", "Bye!"),
+        (None, "…"),
+    ]
+    detail = DETAIL | {
+        "transcripts": [{"id": i, "text": text, "user": who} for i, (who, text) in enumerate(lines)]
+    }
     call = await get(detail)
     assert [(t.speaker, t.text) for t in call.transcript] == [
         ("system", "Call transferred."),
@@ -143,7 +154,9 @@ async def test_call_length_in_minutes_is_converted_when_there_is_no_corrected_du
         ({"status": "transferred-elsewhere", "answered_by": None}, CallStatus.UNKNOWN),
     ],
 )
-async def test_statuses_follow_the_docs_and_keep_the_raw_value(fields: dict[str, Any], status: CallStatus) -> None:
+async def test_statuses_follow_the_docs_and_keep_the_raw_value(
+    fields: dict[str, Any], status: CallStatus
+) -> None:
     call = await get(DETAIL | fields)
     assert call.status is status
     raw = fields.get("status") or fields.get("queue_status")
@@ -208,7 +221,8 @@ def paged_server(total: int, served: int, seen: list[httpx2.Request]) -> Routes:
     """A list that answers at most `served` calls per request, whatever `limit` asks for."""
     start = datetime(2026, 5, 1, 12, tzinfo=UTC)
     calls = [
-        LISTING["calls"][0] | {"call_id": f"call-{i:03d}", "created_at": (start - timedelta(minutes=i)).isoformat()}
+        LISTING["calls"][0]
+        | {"call_id": f"call-{i:03d}", "created_at": (start - timedelta(minutes=i)).isoformat()}
         for i in range(total)
     ]
 
@@ -297,7 +311,9 @@ async def test_list_campaigns_names_campaigns_with_their_totals_and_labels_batch
     ],
     ids=["campaign", "batch", "neither"],
 )
-async def test_a_campaign_id_is_sent_as_a_campaign_or_as_the_batch_it_names(campaign_id: str, parameter: str) -> None:
+async def test_a_campaign_id_is_sent_as_a_campaign_or_as_the_batch_it_names(
+    campaign_id: str, parameter: str
+) -> None:
     seen: list[httpx2.Request] = []
     async with bland(campaign_routes(seen)) as provider:
         page = await provider.list_calls(CallQuery(campaign_id=campaign_id), limit=5)
