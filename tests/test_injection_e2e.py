@@ -236,7 +236,7 @@ async def test_search_hits_on_planted_payloads_are_clean_single_lines_in_one_blo
                 continue
             ((_, body),) = found
             assert len(body) == len(hits)
-            prefix = r"\S+ \((?:prosper|callcamp)\) [^|\[]*"
+            prefix = rf"\S+ \((?:{'|'.join(PLATFORM_NAMES)})\) [^|\[]*"
             assert turn_indices(body, prefix=prefix) == [h["turn_index"] for h in hits]
     assert hit_planted >= len(queries), "the searches should find the planted payloads"
 
@@ -259,7 +259,7 @@ async def test_call_lists_campaigns_and_summaries_over_planted_data_are_clean(tm
                 cursor = data["next_cursor"]
                 if cursor is None:
                     break
-            assert len(rows) == 2 * CALLS
+            assert len(rows) == len(PLATFORM_NAMES) * CALLS
             # CallCamp lists carry the summary (Prosper's list endpoint has none).
             summaries = [
                 r["summary"]

@@ -34,7 +34,12 @@ from typing import Any, Literal
 import anyio
 import httpx2
 
-from call_logs_mcp.errors import InvalidArgumentError, NotFoundError
+from call_logs_mcp.errors import (
+    InvalidArgumentError,
+    MalformedResponseError,
+    NotFoundError,
+    RequestRejectedError,
+)
 from call_logs_mcp.ids import path_segment
 from call_logs_mcp.models import Call, CallPage, CallQuery, CallStatus, CallSummary, Campaign, PlatformTotals
 from call_logs_mcp.providers.base import ProviderInfo
@@ -264,11 +269,10 @@ class BlandProvider:
             return self._kinds[campaign_id]
         try:
             segment = path_segment(campaign_id)
-        except InvalidArgumentError:
-            return "campaign"  # not a path segment: no batch has it; Bland answers for the filter
-        try:
             batch = parse_batch(await self._http.get_json(BATCH_PATH.format(batch_id=segment), urgent=True))
-        except NotFoundError:
+        except (InvalidArgumentError, NotFoundError, RequestRejectedError, MalformedResponseError):
+            # Not a batch we can ask about (an id no URL path can carry, unknown, refused, or an
+            # answer that is not a batch): `campaign_id` it is, and Bland answers for the filter.
             return "campaign"
         if batch.data is None or batch.data.id != campaign_id:
             return "campaign"
