@@ -16,6 +16,7 @@ import httpx2
 import pytest
 from pydantic import SecretStr
 
+from call_logs_mcp.errors import UnavailableError
 from call_logs_mcp.models import Call, CallQuery, CallStatus
 from call_logs_mcp.providers import create_provider
 from call_logs_mcp.providers.base import CallProvider
@@ -321,3 +322,21 @@ async def test_a_campaign_id_is_sent_as_a_campaign_or_as_the_batch_it_names(
     (request,) = seen
     assert params(request)[parameter] == campaign_id
     assert {"campaign_id", "batch_id"} - {parameter} <= set(params(request)) ^ {"campaign_id", "batch_id"}
+
+
+async def test_a_failed_status_lookup_is_the_platform_error_and_a_vanished_call_matches_nothing() -> None:
+    open_item = LISTING["calls"][0] | {"answered_by": None}
+    listing = {"total_count": 2, "count": 2, "calls": [open_item, open_item | {"call_id": "gone"}]}
+    routes: Routes = {
+        "/v1/calls": answer(listing),
+        f"/v1/calls/{open_item['call_id']}": answer({"status": "error", "message": "down"}, 503),
+    }
+    async with bland(routes) as provider:
+        with pytest.raises(UnavailableError):
+            await provider.list_calls(CallQuery(status=CallStatus.BUSY), limit=5)
+    routes[f"/v1/calls/{open_item['call_id']}"] = answer(
+        DETAIL | {"call_id": open_item["call_id"], "status": "busy"}
+    )
+    async with bland(routes) as provider:
+        page = await provider.list_calls(CallQuery(status=CallStatus.BUSY), limit=5)
+    assert [(c.call_id, c.status) for c in page.calls] == [(open_item["call_id"], CallStatus.BUSY)]

@@ -35,6 +35,7 @@ import anyio
 import httpx2
 
 from call_logs_mcp.errors import (
+    CallLogsError,
     InvalidArgumentError,
     MalformedResponseError,
     NotFoundError,
@@ -228,13 +229,21 @@ class BlandProvider:
         """The detail status of each call, fetched side by side (the HTTP layer bounds the
         concurrency)."""
         found: dict[str, CallStatus] = {}
+        failures: list[CallLogsError] = []
 
         async def look(call_id: str) -> None:
-            found[call_id] = detail_status(await self._detail(call_id))[0]
+            try:
+                found[call_id] = detail_status(await self._detail(call_id))[0]
+            except NotFoundError:
+                found[call_id] = CallStatus.UNKNOWN  # gone since it was listed: it matches no status
+            except CallLogsError as err:
+                failures.append(err)  # raised as itself below, not inside an exception group
 
         async with anyio.create_task_group() as group:
             for call_id in call_ids:
                 group.start_soon(look, call_id)
+        if failures:
+            raise failures[0]
         return found
 
     # --- details ----------------------------------------------------------------------------------
