@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import anyio
@@ -152,8 +152,8 @@ class BlandProvider:
         params: dict[str, Any] = {
             "sort_by": "created_at",
             "ascending": "false",
-            "start_date": iso_utc(query.from_date),
-            "end_date": iso_utc(end),
+            "start_date": _with_offset(query.from_date),
+            "end_date": _with_offset(end),
             "completed": _UPSTREAM_COMPLETED.get(query.status) if query.status is not None else None,
         }
         if query.campaign_id is not None:
@@ -330,6 +330,14 @@ class BlandProvider:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+
+def _with_offset(value: datetime | None) -> str | None:
+    """`2026-02-19T05:00:30+00:00`: the docs' form of an instant ("with timezone offset")."""
+    if value is None:
+        return None
+    aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return aware.isoformat()
 
 
 def _unsettled(summary: CallSummary) -> bool:
