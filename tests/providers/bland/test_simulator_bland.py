@@ -181,22 +181,31 @@ async def test_the_concatenated_transcript_alone_recovers_the_spoken_turns() -> 
             ]
 
 
-async def test_a_status_the_list_leaves_open_is_read_from_the_detail_only_when_filtering() -> None:
+async def test_a_status_the_list_leaves_open_is_read_once_from_the_detail_which_get_call_then_reuses() -> (
+    None
+):
     ds = dataset()
-    app = simulated_app("bland", ds)
+    # 40% of completed calls listed before answering-machine detection finished (answered_by null).
+    app = simulated_app("bland", ds, pending_answered_by=0.4)
     provider = create_provider(
         simulated_provider_config("bland"), transport=simulated_transport("bland", app)
     )
     try:
-        await provider.list_calls(CallQuery(), limit=100)
-        unfiltered = len(app.state.requests)
-        busy = await provider.list_calls(CallQuery(status=CallStatus.BUSY), limit=100)
+        listed = await provider.list_calls(CallQuery(), limit=len(ds))
+        first = [request.path for request in app.state.requests]
+        completed = await provider.list_calls(CallQuery(status=CallStatus.COMPLETED), limit=len(ds))
+        again = [request.path for request in app.state.requests][len(first) :]
+        looked_up = [p.rsplit("/", 1)[1] for p in first if p.startswith("/v1/calls/")]
+        fetched = [await provider.get_call(call_id) for call_id in looked_up]
+        after = [request.path for request in app.state.requests][len(first) + len(again) :]
     finally:
         await provider.aclose()
-    paths = [request.path for request in app.state.requests]
-    assert unfiltered == 1 and paths[0] == "/v1/calls"
-    assert [c.call_id for c in busy.calls] == [c.id for c in ds if c.status == "busy"][:100]
-    assert all(c.status is CallStatus.BUSY for c in busy.calls)
-    looked_up = {p.rsplit("/", 1)[1] for p in paths[unfiltered:] if p.startswith("/v1/calls/")}
-    # Only finished calls without answered_by needed their detail (busy, canceled, AMD off).
-    assert looked_up and looked_up <= {c.id for c in ds if c.status in ("busy", "failed", "completed")}
+    truth = {c.id: c.status for c in ds}
+    assert [(c.call_id, c.status.value) for c in listed.calls] == [(c.id, c.status) for c in ds.calls]
+    # Only the completed calls listed without answered_by needed their detail, each once.
+    assert looked_up and {truth[i] for i in looked_up} == {"completed"}
+    assert len(set(looked_up)) == len(looked_up)
+    assert [c.call_id for c in completed.calls] == [c.id for c in ds if c.status == "completed"]
+    assert all(not p.startswith("/v1/calls/") for p in again)  # learned once, not asked again
+    assert after == []  # each get_call used the detail fetched for the listing
+    assert all(c.status.value == truth[c.call_id] for c in fetched)

@@ -26,6 +26,8 @@ and costs are not totalled by the list.
 from __future__ import annotations
 
 import logging
+import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -78,6 +80,10 @@ BATCH_PAGE = 100
 MAX_BATCH_PAGES = 50
 # Most details one `list_calls` fetches to settle statuses the list fields leave open.
 MAX_LOOKUPS_PER_LIST = 200
+# Details so fetched are kept this long (and this many at most) for the get_call that follows.
+RECENT_DETAIL_SECONDS = 60.0
+RECENT_DETAILS = 256
+MAX_SETTLED = 200_000
 
 _UPSTREAM_COMPLETED: dict[CallStatus, str] = {
     CallStatus.IN_PROGRESS: "false",
@@ -111,6 +117,10 @@ class BlandProvider:
         )
         # What each campaign id turned out to be (ids do not change kind).
         self._kinds: dict[str, Kind] = {}
+        # Final statuses learned from details, for listed calls whose list fields leave it open.
+        self._settled: dict[str, CallStatus] = {}
+        # Details fetched to settle a listed status, for the get_call that usually follows.
+        self._recent: OrderedDict[str, tuple[float, BlandCall]] = OrderedDict()
 
     # --- listing ----------------------------------------------------------------------------------
 
@@ -182,14 +192,14 @@ class BlandProvider:
             summaries = [to_summary(item, campaign_id=query.campaign_id) for item in listing.calls]
             if request == 0 and pin is None and summaries:
                 newest = summaries[0].started_at
-            # Status filter: settle what the list fields leave open from the details, for the
-            # calls that pass every other filter, while the lookup budget lasts.
-            candidates = [s for s in summaries if self._keep(s, query, None)]
-            unsettled = [s.call_id for s in candidates if query.status is not None and _unsettled(s)]
-            looked_up = await self._statuses(unsettled[: max(0, budget)])
+            # Settle what the list fields leave open: from statuses already learned, else from the
+            # details (for the calls that pass every other filter, while the budget lasts).
+            summaries = [self._settle(summary) for summary in summaries]
+            unsettled = [s.call_id for s in summaries if _unsettled(s) and self._keep(s, query, None)]
+            looked_up = await self._statuses(unsettled[: max(0, budget)], strict=query.status is not None)
             budget -= len(looked_up)
             for offset, summary in enumerate(summaries):
-                if query.status is not None and _unsettled(summary) and summary.call_id in unsettled:
+                if _unsettled(summary) and summary.call_id in unsettled:
                     found = looked_up.get(summary.call_id)
                     if found is None:
                         # Out of lookups: the next answer continues from this call.
@@ -225,26 +235,52 @@ class BlandProvider:
             return False
         return in_date_range(summary, query)
 
-    async def _statuses(self, call_ids: Sequence[str]) -> dict[str, CallStatus]:
+    def _settle(self, summary: CallSummary) -> CallSummary:
+        if _unsettled(summary) and summary.call_id in self._settled:
+            return summary.model_copy(update={"status": self._settled[summary.call_id]})
+        return summary
+
+    async def _statuses(self, call_ids: Sequence[str], *, strict: bool) -> dict[str, CallStatus]:
         """The detail status of each call, fetched side by side (the HTTP layer bounds the
-        concurrency)."""
+        concurrency); each detail is kept briefly for the `get_call` that usually follows (a
+        sync's). A failed lookup raises when `strict` (a status filter cannot do without it), else
+        leaves the call's status unknown."""
         found: dict[str, CallStatus] = {}
         failures: list[CallLogsError] = []
 
         async def look(call_id: str) -> None:
             try:
-                found[call_id] = detail_status(await self._detail(call_id))[0]
+                detail = await self._detail(call_id)
             except NotFoundError:
                 found[call_id] = CallStatus.UNKNOWN  # gone since it was listed: it matches no status
+                return
             except CallLogsError as err:
                 failures.append(err)  # raised as itself below, not inside an exception group
+                found[call_id] = CallStatus.UNKNOWN
+                return
+            found[call_id] = self._learn(call_id, detail_status(detail)[0])
+            self._keep_detail(call_id, detail)
 
         async with anyio.create_task_group() as group:
             for call_id in call_ids:
                 group.start_soon(look, call_id)
-        if failures:
+        if failures and strict:
             raise failures[0]
         return found
+
+    def _learn(self, call_id: str, status: CallStatus) -> CallStatus:
+        """Remember a final status the list fields cannot tell (statuses of ended calls stay)."""
+        if status.is_final:
+            if len(self._settled) >= MAX_SETTLED:
+                self._settled.clear()
+            self._settled[call_id] = status
+        return status
+
+    def _keep_detail(self, call_id: str, detail: BlandCall) -> None:
+        self._recent[call_id] = (time.monotonic(), detail)
+        self._recent.move_to_end(call_id)
+        while len(self._recent) > RECENT_DETAILS:
+            self._recent.popitem(last=False)
 
     # --- details ----------------------------------------------------------------------------------
 
@@ -262,7 +298,14 @@ class BlandProvider:
         Raises InvalidArgumentError (id not a single path segment), NotFoundError, and the
         ProviderError subclasses of `ProviderHttp.get_json`.
         """
-        return to_call(await self._detail(call_id))
+        kept = self._recent.pop(call_id, None)
+        if kept is not None and time.monotonic() - kept[0] <= RECENT_DETAIL_SECONDS:
+            detail = kept[1]  # fetched moments ago to settle its listed status
+        else:
+            detail = await self._detail(call_id)
+        call = to_call(detail)
+        self._learn(call.call_id, call.status)
+        return call
 
     # --- campaigns and batches --------------------------------------------------------------------
 

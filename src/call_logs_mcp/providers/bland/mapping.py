@@ -15,7 +15,8 @@
 - Speakers: `user` → customer, `assistant` → agent, `robot` and `agent-action` → system.
   `transcripts[]` first; `concatenated_transcript` ("user: … \\n assistant: …") when it is absent.
 - `summary` → summary, `analysis` → QA (and its score, when it has one), `variables` → extracted
-  data; `price` is USD.
+  data; `price` is USD; `call_ended_by` → ended reason ("ended by assistant"), else
+  `error_message`.
 - A field in an unexpected shape is skipped: the call maps without it, the field's name is
   counted in `extra["skipped_fields"]` and logged (the name only, never the value).
 """
@@ -113,6 +114,10 @@ def list_status(item: ListedCall) -> tuple[CallStatus | None, str | None]:
         return CallStatus.IN_PROGRESS, text_or_none(item.queue_status)
     if queue in FAILED_QUEUE:
         return CallStatus.FAILED, text_or_none(item.queue_status)
+    error = _word(item.error_message)
+    if error is not None and "busy" in error and completed is not False:
+        # The docs' own message for a busy line ("The number you dialed is busy. ...").
+        return CallStatus.BUSY, text_or_none(item.error_message)
     answered = _word(item.answered_by)
     if answered in ANSWERED_STATUS and completed is not False:
         return ANSWERED_STATUS[answered], text_or_none(item.answered_by)
@@ -273,10 +278,9 @@ def to_call(call: BlandCall, *, campaign_id: str | None = None) -> Call:
 
 
 def _ended_reason(call: BlandCall) -> str | None:
-    """Who ended the call (`call_ended_by`: ASSISTANT or USER), else the error message."""
-    by = _word(call.call_ended_by)
-    if by == "assistant":
-        return "assistant-ended-call"
-    if by == "user":
-        return "customer-ended-call"
-    return text_or_none(call.call_ended_by) or text_or_none(call.error_message)
+    """Who ended the call, in Bland's terms (`call_ended_by` ASSISTANT or USER: "ended by
+    assistant"), else the error message."""
+    by = text_or_none(call.call_ended_by)
+    if by is not None:
+        return f"ended by {by.lower()}"
+    return text_or_none(call.error_message)

@@ -18,17 +18,18 @@ endpoints (BLAND-DOCS, see `wire`), over a generated dataset.
   `analysis` (QA: criteria and `score`), `variables` (extracted data), `transcripts[{id,
   created_at, text, user}]` (system lines as `robot` or `agent-action`), `concatenated_transcript`
   (system lines excluded), `recording_url`, ... Unknown id → 404.
-- Statuses, as the list fields show them: completed → `answered_by` human, unknown or null (not
-  enabled); voicemail → `status` completed + `answered_by` voicemail; no_answer → `no-answer`;
-  busy → `busy` with `answered_by` null; failed → `failed` (`queue_status` call_error or
-  queue_error) or `canceled` (`complete`, null `answered_by`); in_progress → `queue_status`
-  started, `completed` false, `status` null.
+- Statuses, as the list fields show them: completed → `answered_by` human or unknown (null for
+  the `pending_answered_by` share: "still processing"); voicemail → `status` completed +
+  `answered_by` voicemail; no_answer → `no-answer`; busy → `busy`, `answered_by` null and the
+  docs' busy `error_message`; failed → `failed` (`queue_status` call_error or queue_error) or
+  `canceled` (queue_error); in_progress → `queue_status` started, `completed` false, `status` null.
 - The dataset's campaigns alternate between Bland campaigns (`campaign_id` filter, listed by
   `GET /v1/campaigns` with their totals) and batches (`batch_id` on each call, `GET
   /v2/batches/list?take&skip`, `GET /v2/batches/{id}`). Call records name their batch, never their
   campaign (as documented).
 - `transcript_style`: "turns" (default: `transcripts` and `concatenated_transcript`) or
-  "concatenated" (no `transcripts` array: the adapter's fallback).
+  "concatenated" (no `transcripts` array: the adapter's fallback). `pending_answered_by` (0-1):
+  share of completed calls listed with `answered_by` null, whose status only the detail tells.
 """
 
 from __future__ import annotations
@@ -93,14 +94,18 @@ def _canceled(call: SimCall) -> bool:
     return call.status == "failed" and (call.seed >> 27) % 3 == 0
 
 
-def answered_by(call: SimCall) -> str | None:
+def answered_by(call: SimCall, pending: float = 0.0) -> str | None:
+    """Answering-machine detection is on for the simulated account; a `pending` share of the
+    completed calls still has it null ("still processing the result")."""
     if call.status == "voicemail":
         return "voicemail"
     if call.status == "no_answer":
         return "no-answer"
     if call.status == "completed":
-        roll = (call.seed >> 31) % 20
-        return "human" if roll < 14 else "unknown" if roll < 17 else None
+        roll = (call.seed >> 31) % 100
+        if roll < pending * 100:
+            return None
+        return "human" if (call.seed >> 38) % 20 < 17 else "unknown"
     if call.status == "failed" and call.duration_seconds > 0 and not _canceled(call):
         return "human"
     return None
@@ -109,8 +114,9 @@ def answered_by(call: SimCall) -> str | None:
 def queue_status(call: SimCall) -> str:
     if call.status == "in_progress":
         return "started"
-    if call.status == "failed" and not _canceled(call):
-        return "call_error" if call.duration_seconds > 0 else "queue_error"
+    if call.status == "failed":
+        # A canceled call never left the queue.
+        return "call_error" if call.duration_seconds > 0 and not _canceled(call) else "queue_error"
     return "complete"
 
 
@@ -129,12 +135,14 @@ def wire_status(call: SimCall) -> str | None:
 def error_message(call: SimCall) -> str | None:
     if call.status == "busy":
         return "The number you dialed is busy. Please try again later."
-    if call.status == "failed" and not _canceled(call):
+    if _canceled(call):
+        return "Call was canceled before completion."
+    if call.status == "failed":
         return _FAILED_MESSAGES[(call.seed >> 35) % len(_FAILED_MESSAGES)]
     return None
 
 
-def call_item(call: SimCall, dataset: SimDataset) -> dict[str, Any]:
+def call_item(call: SimCall, dataset: SimDataset, pending: float = 0.0) -> dict[str, Any]:
     """A list item: the documented list fields, nothing else."""
     return {
         "call_id": call.id,
@@ -145,7 +153,7 @@ def call_item(call: SimCall, dataset: SimDataset) -> dict[str, Any]:
         "completed": call.status != "in_progress",
         "queue_status": queue_status(call),
         "error_message": error_message(call),
-        "answered_by": answered_by(call),
+        "answered_by": answered_by(call, pending),
         "batch_id": call.campaign_id if is_batch(dataset, call.campaign_id) else None,
     }
 
@@ -164,7 +172,9 @@ def _wire_speaker(call: SimCall, speaker: str, index: int) -> str:
     return "agent-action" if (call.seed >> (index % 40)) % 2 else "robot"
 
 
-def call_detail(call: SimCall, dataset: SimDataset, style: TranscriptStyle) -> dict[str, Any]:
+def call_detail(
+    call: SimCall, dataset: SimDataset, style: TranscriptStyle, pending: float = 0.0
+) -> dict[str, Any]:
     connected = connected_at(call)
     anchor = connected or call.started_at
     base = (call.seed >> 3) % 9_000_000
@@ -181,7 +191,7 @@ def call_detail(call: SimCall, dataset: SimDataset, style: TranscriptStyle) -> d
     spoken = [t for t in transcripts if t["user"] in ("user", "assistant")]
     qa = call.qa_score
     criteria = call.qa_criteria
-    body = call_item(call, dataset) | {
+    body = call_item(call, dataset, pending) | {
         "started_at": _iso(connected),
         "end_at": _iso(anchor + timedelta(minutes=MAX_DURATION_MINUTES)),
         "max_duration": MAX_DURATION_MINUTES,
@@ -326,7 +336,7 @@ def _filters(request: Request, dataset: SimDataset) -> Callable[[SimCall], bool]
             return False
         if campaign is not None and (call.campaign_id != campaign or is_batch(dataset, campaign)):
             return False
-        if answered is not None and answered_by(call) != answered:
+        if answered is not None and answered_by(call, request.app.state.pending_answered_by) != answered:
             return False
         if from_digits and _digits(call.from_number) != from_digits:
             return False
@@ -361,7 +371,7 @@ async def _list_calls(request: Request) -> Response:
     body = {
         "total_count": len(calls),
         "count": len(window),
-        "calls": [call_item(call, dataset) for call in window],
+        "calls": [call_item(call, dataset, request.app.state.pending_answered_by) for call in window],
     }
     return SimJSONResponse(body)
 
@@ -374,12 +384,13 @@ async def _get_call(request: Request) -> Response:
     call = dataset.get(request.path_params["call_id"])
     if call is None:
         return error(request, 404, "Call not found")
-    return SimJSONResponse(call_detail(call, dataset, request.app.state.transcript_style))
+    state = request.app.state
+    return SimJSONResponse(call_detail(call, dataset, state.transcript_style, state.pending_answered_by))
 
 
 def _campaign_totals(campaign: SimCampaign, dataset: SimDataset) -> dict[str, Any]:
     calls = dataset.query(campaign_id=campaign.id)
-    answered = [answered_by(call) for call in calls]
+    answered = [answered_by(call) for call in calls]  # the platform's own view: AMD finished
     ended = [_ended_by(call) for call in calls]
     return {
         "campaign_id": campaign.id,
@@ -452,6 +463,7 @@ def create_app(
     api_key: str = DEFAULT_API_KEY,
     faults: Faults | None = None,
     transcript_style: TranscriptStyle = "turns",
+    pending_answered_by: float = 0.0,
     echo_key_in_errors: bool = False,
     log_requests: bool = True,
 ) -> Starlette:
@@ -483,4 +495,5 @@ def create_app(
         error_body=lambda status, message: {"status": "error", "message": message},
     )
     app.state.transcript_style = transcript_style
+    app.state.pending_answered_by = pending_answered_by
     return app
