@@ -15,8 +15,8 @@
 - Speakers: `user` → customer, `assistant` → agent, `robot` and `agent-action` → system.
   `transcripts[]` first; `concatenated_transcript` ("user: … \\n assistant: …") when it is absent.
 - `summary` → summary, `analysis` → QA (and its score, when it has one), `variables` → extracted
-  data; `price` is USD; `call_ended_by` → ended reason ("ended by assistant"), else
-  `error_message`.
+  data; `price` is USD. Bland has no ended reason: `call_ended_by` and `error_message` stay in
+  `extra`.
 - A field in an unexpected shape is skipped: the call maps without it, the field's name is
   counted in `extra["skipped_fields"]` and logged (the name only, never the value).
 """
@@ -272,15 +272,8 @@ def to_call(call: BlandCall, *, campaign_id: str | None = None) -> Call:
         qa=analysis,
         qa_score=qa_score(analysis),
         recording_urls=url_list(call.recording_url),
-        ended_reason=_ended_reason(call),
+        # Bland has no ended-reason field: who hung up (`call_ended_by`) and `error_message` stay
+        # in `extra`, rather than be passed off as one.
+        ended_reason=None,
         extra=extra,
     )
-
-
-def _ended_reason(call: BlandCall) -> str | None:
-    """Who ended the call, in Bland's terms (`call_ended_by` ASSISTANT or USER: "ended by
-    assistant"), else the error message."""
-    by = text_or_none(call.call_ended_by)
-    if by is not None:
-        return f"ended by {by.lower()}"
-    return text_or_none(call.error_message)
