@@ -3,7 +3,8 @@
 Listing: `GET /v1/calls` with index paging: `from` (inclusive), `to` and `limit`, newest first
 (`sort_by=created_at`, `ascending=false`, sent explicitly). The docs' own example of `from`/`to`
 contradicts itself, so the adapter never relies on their arithmetic: it asks for `limit` calls from
-an index, advances by the `count` it got back and stops at `total_count` (or at an empty page).
+an index, advances by the calls it got back (`count`, by the docs; the array when they disagree)
+and stops at `total_count` (or at an empty page, or a short one when there is no `total_count`).
 Index paging over a list that grows would shift under a cursor, so every continuation is pinned
 with `end_date` at the newest call of the listing's first page.
 
@@ -13,11 +14,13 @@ as `campaign_id` when `GET /v1/campaigns` lists it, else as `batch_id` when `GET
 knows it (a batch is accepted as a campaign when no campaign has its id), else as `campaign_id`
 (Bland then reports no calls). `search` is client-side (Bland has no text search): a substring of
 call id, campaign, numbers (digits alone for phone-like needles). Status is client-side: list
-items settle it from their documented fields where they can (`mapping.list_status`); the others'
-details are fetched (at most `MAX_LOOKUPS_PER_LIST` per answer, within the concurrency limit).
-`completed=false` narrows an in-progress filter and `completed=true` a completed or voicemail one
-upstream. Client-side filtering reads at most `MAX_REQUESTS_PER_LIST` pages per answer and may
-then answer fewer calls than `limit`, with a cursor to continue.
+items settle it from their documented fields where they can (`mapping.list_status`); for the others
+(a finished call whose `answered_by` is still null) the detail is fetched once (at most
+`MAX_LOOKUPS_PER_LIST` per answer, within the concurrency limit), its final status remembered, and
+the detail kept briefly for the `get_call` that usually follows (a sync's), so no call costs two
+detail requests. `completed=false` narrows an in-progress filter and `completed=true` a completed
+or voicemail one upstream. Client-side filtering reads at most `MAX_REQUESTS_PER_LIST` pages per
+answer and may then answer fewer calls than `limit`, with a cursor to continue.
 
 Totals: `total_count` is `CallPage.totals.calls` when nothing was filtered client-side. Durations
 and costs are not totalled by the list.
