@@ -67,11 +67,14 @@ def generated_calls(calls: int, seed: int, campaigns: int) -> Iterator[Call]:
         yield to_call(sim)
 
 
-def build_index(path: Path, *, calls: int, seed: int, campaigns: int, rebuild: bool = False) -> IndexStore:
+def build_index(
+    path: Path, *, calls: int, seed: int, campaigns: int, rebuild: bool = False, account: str = ACCOUNT
+) -> IndexStore:
     """Open the index at `path`, building it from the generator unless a build with the same
     parameters is already there (builds of 100,000 calls take minutes)."""
     stamp = path.with_suffix(".json")
-    layout = (MIGRATIONS, rowids.CALL_SHIFT, rowids.SEQ_BITS, rowids.LAST_MINUTE)
+    steps = [[s if isinstance(s, str) else s.__qualname__ for s in m] for m in MIGRATIONS]
+    layout = (steps, rowids.CALL_SHIFT, rowids.SEQ_BITS, rowids.LAST_MINUTE, account)
     schema = hashlib.sha256(repr(layout).encode()).hexdigest()[:12]
     wanted = {"calls": calls, "seed": seed, "campaigns": campaigns, "schema": schema}
     if not rebuild and path.exists() and stamp.exists() and json.loads(stamp.read_text()) == wanted:
@@ -84,7 +87,7 @@ def build_index(path: Path, *, calls: int, seed: int, campaigns: int, rebuild: b
     done = 0
 
     def flush() -> None:
-        store.db.write_sync(lambda conn: store.upsert_sync(conn, ACCOUNT, PROVIDER, batch))
+        store.db.write_sync(lambda conn: store.upsert_sync(conn, account, PROVIDER, batch))
         batch.clear()
 
     for call in generated_calls(calls, seed, campaigns):

@@ -244,10 +244,19 @@ calls_strategy = st.lists(
             "started_at": st.one_of(
                 st.none(), st.integers(0, 60 * 24 * 9).map(lambda m: BASE + timedelta(minutes=m))
             ),
-            "duration_seconds": st.one_of(st.none(), st.integers(0, 3600).map(float)),
+            "duration_seconds": st.one_of(
+                st.none(),
+                st.integers(0, 3600).map(float),
+                st.integers(0, 3_600_000).map(lambda ms: ms / 1000),
+            ),
             "cost": st.one_of(st.none(), st.integers(0, 10_000).map(lambda c: c / 100)),
             "currency": st.sampled_from([None, "USD", "USD", "EUR"]),
-            "qa_score": st.one_of(st.none(), st.integers(0, 100).map(float), st.integers(0, 5).map(float)),
+            "qa_score": st.one_of(
+                st.none(),
+                st.integers(0, 100).map(float),
+                st.integers(0, 5).map(float),
+                st.integers(0, 1000).map(lambda t: t / 10),
+            ),
             # "unknown" is a reason a platform can report; None and "" are no reason at all.
             "ended_reason": st.sampled_from([None, "", "hangup", "error", "voicemail", "unknown"]),
             "extracted_data": st.dictionaries(
@@ -272,6 +281,10 @@ async def _both_ways(
     indexed = await store.campaign_summary({SCOPE_PROVIDER: account}, SCOPE_PROVIDER, "camp")
     in_campaign = [c for c in calls if c.campaign_id == "camp"]
     pure = summarize_calls(in_campaign, provider=SCOPE_PROVIDER, campaign_id="camp")
+    # The whole account too: its median and p90 come from another index.
+    everything = await store.campaign_summary({SCOPE_PROVIDER: account}, SCOPE_PROVIDER, None)
+    whole = summarize_calls(calls, provider=SCOPE_PROVIDER, campaign_id=None)
+    assert everything.model_dump_json() == whole.model_dump_json()
     return indexed, pure, in_campaign
 
 
@@ -374,10 +387,27 @@ async def test_an_index_from_before_customer_turns_were_stored_counts_answered_c
         expected = await store.campaign_summary({"prosper": "acct"}, "prosper", "spring")
     finally:
         store.close()
-    # Back to schema 2 as released: no customer_turns column, the covering indexes without it.
+    # Back to schema 2 as released: no customer_turns column, the covering indexes without it;
+    # and none of version 4 (plain-word turns only, no counters, no value indexes).
     with sqlite3.connect(path, isolation_level=None) as conn:
         conn.executescript(
             """
+            DROP TRIGGER calls_counted;
+            DROP TRIGGER calls_uncounted;
+            DROP TRIGGER calls_recounted;
+            DROP TABLE call_counts;
+            DROP INDEX calls_duration_campaign;
+            DROP INDEX calls_duration_source;
+            DROP INDEX calls_qa_score_campaign;
+            DROP INDEX calls_qa_score_source;
+            CREATE VIRTUAL TABLE turns_v1 USING fts5 (
+                text, speaker UNINDEXED, offset UNINDEXED, tokenize = 'unicode61 remove_diacritics 2'
+            );
+            INSERT INTO turns_v1 (rowid, text, speaker, offset)
+                SELECT rowid, text, speaker, offset FROM turns
+                WHERE speaker NOT IN ('summary', 'extracted', 'qa');
+            DROP TABLE turns;
+            ALTER TABLE turns_v1 RENAME TO turns;
             DROP INDEX calls_campaign;
             DROP INDEX calls_outcomes;
             ALTER TABLE calls DROP COLUMN customer_turns;

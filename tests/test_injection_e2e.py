@@ -237,7 +237,12 @@ async def test_search_hits_on_planted_payloads_are_clean_single_lines_in_one_blo
             ((_, body),) = found
             assert len(body) == len(hits)
             prefix = rf"\S+ \((?:{'|'.join(PLATFORM_NAMES)})\) [^|\[]*"
-            assert turn_indices(body, prefix=prefix) == [h["turn_index"] for h in hits]
+            turn_lines = [line for line, h in zip(body, hits, strict=True) if h["matched_in"] == "turn"]
+            turn_hits = [h["turn_index"] for h in hits if h["matched_in"] == "turn"]
+            assert turn_indices(turn_lines, prefix=prefix) == turn_hits
+            for line, hit in zip(body, hits, strict=True):
+                if hit["matched_in"] != "turn":  # one line too, its prefix our own: [summary] |
+                    assert re.match(prefix + r"\[(summary|extracted|qa)( [a-z0-9_]+)?\] \| ", line), line
     assert hit_planted >= len(queries), "the searches should find the planted payloads"
 
 

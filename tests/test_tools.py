@@ -240,17 +240,25 @@ async def test_search_syncs_a_stale_scope_with_progress_and_finds_the_turns(tmp_
     assert [u[0] for u in updates] == sorted(u[0] for u in updates)
     assert not again, "a fresh scope is not synced again"
     assert data_of(second)["hits"]
-    expected_calls = {
-        (name, c.id)
-        for name, ds in sims.datasets.items()
-        for c in ds
-        if any("refund" in t.text.lower() for t in c.turns())
-    }
+
+    def about_refunds(call: Any) -> bool:
+        said = [t.text for t in call.turns()] + [call.summary or ""] + list(call.extracted_data)
+        return any("refund" in text.lower() for text in said)
+
+    expected_calls = {(name, c.id) for name, ds in sims.datasets.items() for c in ds if about_refunds(c)}
     assert data["calls_matched"] == len(expected_calls)
+    assert {hit["matched_in"] for hit in data["hits"]} >= {"turn", "summary", "extracted"}
     for hit in data["hits"]:
-        turn = sims.datasets[hit["provider"]][hit["call_id"]].transcript[hit["turn_index"]]
-        assert "refund" in turn.text.lower()
-        assert hit["speaker"] == turn.speaker
+        call = sims.datasets[hit["provider"]][hit["call_id"]]
+        if hit["matched_in"] == "turn":
+            turn = call.transcript[hit["turn_index"]]
+            assert "refund" in turn.text.lower()
+            assert hit["speaker"] == turn.speaker
+        elif hit["matched_in"] == "summary":
+            assert "refund" in (call.summary or "").lower()
+        else:
+            assert hit["matched_in"] == "extracted" and "refund" in hit["field"]
+            assert hit["turn_index"] is None and hit["field"] in call.extracted_data
     assert {c["provider"]: c["indexed_calls"] for c in data["coverage"]} == {
         name: len(ds) for name, ds in sims.datasets.items()
     }
@@ -260,7 +268,7 @@ async def test_search_pages_resume_after_the_last_hit_shown(platform_name: str, 
     async with serve(tmp_path, [platform_name], calls=30, max_output_chars=2_000) as (client, _):
         with anyio.fail_after(60):
             first = data_of(await client.call_tool("search_transcripts", {"query": "refund", "limit": 100}))
-            seen = [(h["call_id"], h["turn_index"]) for h in first["hits"]]
+            seen = [(h["call_id"], h["matched_in"], h["field"], h["turn_index"]) for h in first["hits"]]
             cursor = first["next_cursor"]
             while cursor:
                 page = data_of(
@@ -268,7 +276,7 @@ async def test_search_pages_resume_after_the_last_hit_shown(platform_name: str, 
                         "search_transcripts", {"query": "refund", "limit": 100, "cursor": cursor}
                     )
                 )
-                seen += [(h["call_id"], h["turn_index"]) for h in page["hits"]]
+                seen += [(h["call_id"], h["matched_in"], h["field"], h["turn_index"]) for h in page["hits"]]
                 cursor = page["next_cursor"]
     assert len(first["hits"]) < first["total_hits"], "the small budget forces several pages"
     assert len(seen) == len(set(seen)) == first["total_hits"]

@@ -15,6 +15,7 @@ from call_logs_mcp.core.campaigns import CampaignProbe, campaign_absent_note, no
 from call_logs_mcp.core.directory import CampaignDirectory
 from call_logs_mcp.core.freshness import Freshness, Progress, ScopeCoverage, SyncReport
 from call_logs_mcp.core.local_index import LocalIndex
+from call_logs_mcp.core.outcomes import OutcomeFilters
 from call_logs_mcp.errors import CallLogsError, InvalidArgumentError, NotFoundError, StoreError
 from call_logs_mcp.models import CallQuery, CallSummary, Campaign, Speaker
 from call_logs_mcp.providers.base import CallProvider
@@ -22,6 +23,7 @@ from call_logs_mcp.providers.base import CallProvider
 if TYPE_CHECKING:
     from call_logs_mcp.analytics import CampaignSummary
     from call_logs_mcp.index import CampaignListing, SearchResult
+    from call_logs_mcp.index.outcomes import OutcomeResult
 
 Fitted = TypeVar("Fitted")
 
@@ -116,6 +118,101 @@ async def search(
         outcome = replace(outcome, result=await run(max(1, shown)))
         shown, fitted = fit(outcome)
     return fitted
+
+
+@dataclass(frozen=True)
+class FindOutcome:
+    """One page of calls found by outcome, what the index covers, and notes on the request."""
+
+    result: OutcomeResult
+    coverage: list[ScopeCoverage]
+    filters: list[str]
+    notes: list[str] = field(default_factory=list)
+
+
+async def find_calls(
+    fresh: Freshness,
+    names: Sequence[str],
+    wanted: OutcomeFilters,
+    *,
+    limit: int,
+    cursor: str | None,
+    progress: Progress | None,
+    fit: Callable[[FindOutcome], tuple[int, Fitted]],
+    notes: Sequence[str] = (),
+) -> Fitted:
+    """Calls of `names` matching `wanted`, from the index after syncing a stale scope, as `fit`
+    renders them (re-asked for exactly the rows it shows, as `search`). Raises
+    InvalidArgumentError (bad cursor, a field no call in scope has), StoreError."""
+    from call_logs_mcp.index.outcomes import OutcomeRequest
+
+    store = fresh.index.require()
+    report = await fresh.sync_if_stale(
+        names,
+        campaign_id=wanted.campaign_id,
+        since=wanted.from_date,
+        until=wanted.to_date,
+        progress=progress,
+    )
+
+    async def run(page_limit: int) -> OutcomeResult:
+        return await store.find_calls(
+            OutcomeRequest(
+                scope=fresh.index.scope(names),
+                provider=names[0] if len(names) == 1 else None,
+                campaign_id=wanted.campaign_id,
+                status=wanted.status,
+                from_date=wanted.from_date,
+                to_date=wanted.to_date,
+                min_duration=wanted.min_duration,
+                max_duration=wanted.max_duration,
+                min_qa_score=wanted.min_qa_score,
+                max_qa_score=wanted.max_qa_score,
+                ended_reason=wanted.ended_reason,
+                fields=wanted.fields,
+                limit=page_limit,
+                cursor=cursor,
+            )
+        )
+
+    coverage = await fresh.coverage(names, wanted.campaign_id, report)
+    described = describe_filters(wanted)
+    outcome = FindOutcome(result=await run(limit), coverage=coverage, filters=described, notes=list(notes))
+    if wanted.campaign_id is not None and cursor is None and not outcome.result.total:
+        note = await campaign_absent_note(fresh.providers, names, wanted.campaign_id)
+        outcome.notes.extend([note] if note else [])
+    shown, fitted = fit(outcome)
+    for _ in range(_REFITS):
+        if shown == len(outcome.result.calls):
+            break
+        outcome = replace(outcome, result=await run(max(1, shown)))
+        shown, fitted = fit(outcome)
+    return fitted
+
+
+def describe_filters(wanted: OutcomeFilters) -> list[str]:
+    """The filters of a find_calls request as short phrases, in a fixed order."""
+    out: list[str] = []
+    if wanted.campaign_id is not None:
+        out.append(f"campaign {wanted.campaign_id}")
+    if wanted.status is not None:
+        out.append(f"status {wanted.status.value}")
+    if wanted.from_date is not None:
+        out.append(f"started on or after {wanted.from_date.isoformat()}")
+    if wanted.to_date is not None:
+        out.append(f"started on or before {wanted.to_date.isoformat()}")
+    for name, low, high, unit in (
+        ("duration", wanted.min_duration, wanted.max_duration, " s"),
+        ("QA score", wanted.min_qa_score, wanted.max_qa_score, ""),
+    ):
+        if low is not None:
+            out.append(f"{name} ≥ {low:g}{unit}")
+        if high is not None:
+            out.append(f"{name} ≤ {high:g}{unit}")
+    if wanted.ended_reason is not None:
+        out.append(f"ended reason {wanted.ended_reason}")
+    out += [predicate.describe() for predicate in wanted.fields]
+    return out
 
 
 async def summarize_campaign(

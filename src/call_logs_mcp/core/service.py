@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
@@ -18,7 +19,14 @@ from call_logs_mcp.core.directory import CampaignDirectory, Resolved, resolve
 from call_logs_mcp.core.freshness import Freshness, Progress
 from call_logs_mcp.core.local_index import LocalIndex
 from call_logs_mcp.core.merge import MergedPage, merge_calls
-from call_logs_mcp.core.queries import CampaignOutcome, CampaignsOutcome, RecentPage, SearchOutcome
+from call_logs_mcp.core.outcomes import OutcomeFilters
+from call_logs_mcp.core.queries import (
+    CampaignOutcome,
+    CampaignsOutcome,
+    FindOutcome,
+    RecentPage,
+    SearchOutcome,
+)
 from call_logs_mcp.errors import CallLogsError, ConfigurationError, InvalidArgumentError
 from call_logs_mcp.models import Call, CallQuery, Speaker
 from call_logs_mcp.providers import PLATFORMS
@@ -179,6 +187,39 @@ class CallLogService:
             query,
             filters=filters,
             speaker=speaker,
+            limit=limit,
+            cursor=cursor,
+            progress=progress,
+            fit=fit,
+            notes=notes,
+        )
+
+    async def find_calls(
+        self,
+        wanted: OutcomeFilters,
+        *,
+        provider: str | None = None,
+        limit: int = 20,
+        cursor: str | None = None,
+        progress: Progress | None = None,
+        fit: Callable[[FindOutcome], tuple[int, Fitted]],
+    ) -> Fitted:
+        """Indexed calls matching outcome filters and extracted-field conditions, newest first,
+        after syncing a stale scope, as `fit` renders them (see `core.queries.find_calls`).
+
+        Raises InvalidArgumentError (bad filters, cursor or limit; a field no call has), StoreError.
+        """
+        check_limit(limit)
+        names = self.resolve_providers(provider)
+        notes: list[str] = []
+        if wanted.campaign_id is not None:
+            query = CallQuery(campaign_id=wanted.campaign_id)
+            names, query, notes = await self._named_campaign(names, query)
+            wanted = replace(wanted, campaign_id=query.campaign_id)
+        return await queries.find_calls(
+            self.freshness,
+            names,
+            wanted,
             limit=limit,
             cursor=cursor,
             progress=progress,

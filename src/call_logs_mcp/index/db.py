@@ -26,6 +26,7 @@ import anyio
 import anyio.to_thread
 
 from call_logs_mcp.errors import StoreError
+from call_logs_mcp.index import words
 from call_logs_mcp.index.migrations import MIGRATIONS, SCHEMA_VERSION
 
 logger = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ def _connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
     conn.execute("PRAGMA foreign_keys = ON")
+    words.register(conn)
     return conn
 
 
@@ -94,8 +96,11 @@ def _migrate(conn: sqlite3.Connection) -> None:
             # Another process may have migrated while we waited for the lock.
             (version,) = conn.execute("PRAGMA user_version").fetchone()
             if version < SCHEMA_VERSION:
-                for statement in MIGRATIONS[version]:
-                    conn.execute(statement)
+                for step in MIGRATIONS[version]:
+                    if isinstance(step, str):
+                        conn.execute(step)
+                    else:
+                        step(conn)
                 conn.execute(f"PRAGMA user_version = {version + 1}")
                 logger.info("index schema migrated to version %d", version + 1)
             conn.execute("COMMIT")

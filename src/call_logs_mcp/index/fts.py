@@ -15,14 +15,16 @@ import json
 import logging
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from call_logs_mcp.cursors import decode_cursor, encode_cursor
 from call_logs_mcp.errors import InvalidArgumentError
+from call_logs_mcp.index import words
 from call_logs_mcp.index.accounts import AccountScope, Source, scope_sources
 from call_logs_mcp.index.db import Database, placeholders
+from call_logs_mcp.index.notes import NOTE_KINDS
 from call_logs_mcp.index.records import float_or_none, parse_ts, sql_text, ts
 from call_logs_mcp.index.rowids import (
     CALL_SHIFT,
@@ -42,9 +44,14 @@ from call_logs_mcp.index.search import (
     HL_CLOSE,
     HL_OPEN,
     SNIPPET_TOKENS,
+    DroppedFilter,
     ParsedQuery,
     SearchHit,
     SearchResult,
+    Suggestion,
+    WordCount,
+    WordTier,
+    ZeroHits,
     make_snippet,
     parse_query,
 )
@@ -62,8 +69,9 @@ MAX_SEARCH_LIMIT = 100
 
 @dataclass(frozen=True)
 class SearchRequest:
-    """A validated search. `offset` and `boundary` come from the cursor: where this page starts,
-    and the last rowid the first page's ranking covered (None on a first page)."""
+    """A validated search. `offset` and `boundaries` come from the cursor: where this page starts
+    (counted over the tiers in order), and per tier the last rowid its ranking covered (none on a
+    first page)."""
 
     scope: AccountScope
     query: str
@@ -76,7 +84,7 @@ class SearchRequest:
     speaker: Speaker | None
     limit: int
     offset: int
-    boundary: int | None
+    boundaries: tuple[int | None, ...]  # per tier: the last rowid its ranking covered
     digest: str  # the query and filters, so a cursor is only taken back by the same search
 
 
@@ -111,21 +119,25 @@ def search_request(
     }
     digest = hashlib.sha256(json.dumps(filters, sort_keys=True).encode()).hexdigest()[:16]
     offset = 0
-    boundary: int | None = None
+    boundaries: tuple[int | None, ...] = ()
     if cursor is not None:
         state = decode_cursor("search", cursor)
         bound = state.get("b")
+        if isinstance(bound, int) or bound is None:
+            bound = [bound]
         if (
             state.get("h") != digest
             or not isinstance(state.get("o"), int)
             or state["o"] < 0
-            or not (bound is None or isinstance(bound, int))
+            or not isinstance(bound, list)
+            or len(bound) > len(parsed.tiers)
+            or not all(b is None or (isinstance(b, int) and 0 <= b < 2**63) for b in bound)
         ):
             raise InvalidArgumentError(
                 "That cursor belongs to a different search; repeat the same query and filters, "
                 "or omit the cursor to start over."
             )
-        offset, boundary = state["o"], bound
+        offset, boundaries = state["o"], tuple(bound)
     return SearchRequest(
         scope=scope,
         query=query,
@@ -138,7 +150,7 @@ def search_request(
         speaker=speaker,
         limit=limit,
         offset=offset,
-        boundary=boundary,
+        boundaries=boundaries,
         digest=digest,
     )
 
@@ -182,6 +194,7 @@ class SearchPlan:
     providers: Mapping[int, str]  # source id → provider name, for the hits
     params: tuple[Any, ...]
     count_sql: str  # → (matching turns, matching calls)
+    capped_count_sql: str  # + cap → matching turns, at most cap
     window_sql: str  # + rank_window → the oldest rowid of the newest rank_window + 1 matches
     windowed_count_sql: str  # + window end → how many matches the ranking covers
     page_sql: str  # + limit, offset → a ranked page of every match
@@ -192,13 +205,19 @@ class SearchPlan:
     boundary: int | None  # rank only rowids <= boundary (the newest matches); None: find the window
 
 
-def plan_search(request: SearchRequest, found: SearchScope | None, rank_window: int) -> SearchPlan | None:
-    """The SQL of `request` over what `find_search_scope` found; None when nothing can match."""
+def plan_search(
+    request: SearchRequest, found: SearchScope | None, rank_window: int, expression: str | None = None
+) -> SearchPlan | None:
+    """The SQL of `request` (of one of its tiers: `expression`) over what `find_search_scope`
+    found; None when nothing can match."""
     if found is None:
         return None
     providers = {s.id: s.provider for s in found.sources}
     where = ["turns MATCH ?"]
-    params: list[Any] = [request.parsed.fts]
+    params: list[Any] = [request.parsed.fts if expression is None else expression]
+    for check in request.parsed.exact:
+        where.append(f"exact_phrase(t.text, ?, ?) = {0 if check.negated else 1}")
+        params += [check.phrase, int(check.prefix)]
     call_filters: list[str] = []
     call_params: list[Any] = []
     if not found.stored_sources <= set(providers):
@@ -234,9 +253,12 @@ def plan_search(request: SearchRequest, found: SearchScope | None, rank_window: 
 
     def page(condition: str) -> str:
         return (
-            "SELECT t.rowid, t.speaker, t.offset, "
+            "SELECT t.rowid, t.speaker, t.offset, t.label, "
             f"snippet(turns, 0, '{HL_OPEN}', '{HL_CLOSE}', '{ELLIPSIS_MARK}', {SNIPPET_TOKENS}), "
-            f"bm25(turns) AS score FROM {tables} WHERE {condition} "
+            # An extracted value ("refund_requested: true") is short, so bm25 puts it above what
+            # was said; half weight ranks it beside the turns and summaries it comes from.
+            "bm25(turns) * (CASE t.speaker WHEN 'extracted' THEN 0.5 ELSE 1.0 END) AS score "
+            f"FROM {tables} WHERE {condition} "
             "ORDER BY score, t.rowid LIMIT ? OFFSET ?"
         )
 
@@ -244,6 +266,7 @@ def plan_search(request: SearchRequest, found: SearchScope | None, rank_window: 
         providers=providers,
         params=(*params, *call_params),
         count_sql=f"SELECT count(*), count(DISTINCT t.rowid >> {CALL_SHIFT}) FROM {tables} WHERE {matches}",
+        capped_count_sql=f"SELECT count(*) FROM (SELECT 1 FROM {tables} WHERE {matches} LIMIT ?)",
         window_sql=f"SELECT t.rowid FROM {tables} WHERE {matches} ORDER BY t.rowid LIMIT 1 OFFSET ?",
         windowed_count_sql=f"SELECT count(*) FROM {tables} WHERE {windowed}",
         page_sql=page(matches),
@@ -251,8 +274,23 @@ def plan_search(request: SearchRequest, found: SearchScope | None, rank_window: 
         rank_window=rank_window,
         limit=request.limit,
         offset=request.offset,
-        boundary=request.boundary,
+        boundary=None,
     )
+
+
+def plan_tiers(
+    request: SearchRequest, found: SearchScope | None, rank_window: int
+) -> tuple[SearchPlan, list[SearchPlan]] | None:
+    """The plan of every hit (counts) and one plan per tier (pages, in rank order); None when
+    nothing can match."""
+    union = plan_search(request, found, rank_window)
+    if union is None:
+        return None
+    tiers = request.parsed.tiers
+    if len(tiers) == 1:
+        return union, [union]
+    plans = [plan_search(request, found, rank_window, tier.fts) for tier in tiers]
+    return union, [plan for plan in plans if plan is not None]
 
 
 # --- running it -----------------------------------------------------------------------------
@@ -277,33 +315,92 @@ def count_matches(conn: sqlite3.Connection, plan: SearchPlan) -> tuple[int, int]
     return int(total), int(matched)
 
 
-def rank_page(conn: sqlite3.Connection, plan: SearchPlan) -> tuple[list[SearchHit], int, int | None]:
-    """The page of hits, how many matches the ranking covered (-1: all), and the last rowid it
-    covered (for the cursor; None: all)."""
+@dataclass(frozen=True)
+class Counts:
+    total: int
+    calls: int
+    tiers: list[int]  # matching turns per tier
+
+
+def count_all(conn: sqlite3.Connection, union: SearchPlan, tiers: Sequence[SearchPlan]) -> Counts:
+    """Exact counts: of every hit, of the calls they are in, and per tier."""
+    total, calls = count_matches(conn, union)
+    if len(tiers) == 1:
+        return Counts(total, calls, [total])
+    per_tier = [count_matches(conn, plan)[0] if total else 0 for plan in tiers]
+    return Counts(total, calls, per_tier)
+
+
+def _window(conn: sqlite3.Connection, plan: SearchPlan) -> tuple[int | None, int]:
+    """(the last rowid the ranking covers or None for all, how many matches it covers or -1 for
+    all) for `plan`, whose `boundary` may come from a cursor."""
     window_end = plan.boundary
     if window_end is None:
         # Rowids grow older: the newest `rank_window` matches end before this rowid.
         row = _fts(conn, plan.window_sql, [*plan.params, plan.rank_window]).fetchone()
-        if row is not None:
-            window_end = int(row[0]) - 1
-    ranked = -1
+        if row is None:
+            return None, -1
+        return int(row[0]) - 1, plan.rank_window
+    (ranked,) = _fts(conn, plan.windowed_count_sql, [*plan.params, window_end]).fetchone()
+    return window_end, int(ranked)
+
+
+def _page(
+    conn: sqlite3.Connection, plan: SearchPlan, window_end: int | None, limit: int, offset: int
+) -> list[Any]:
     if window_end is None:
-        rows = _fts(conn, plan.page_sql, [*plan.params, plan.limit, plan.offset]).fetchall()
-    else:
-        params = [*plan.params, window_end]
-        if plan.boundary is not None:  # from the cursor: newer calls may have been indexed since
-            (ranked,) = _fts(conn, plan.windowed_count_sql, params).fetchone()
-        else:
-            ranked = plan.rank_window
-        rows = _fts(conn, plan.windowed_page_sql, [*params, plan.limit, plan.offset]).fetchall()
+        return _fts(conn, plan.page_sql, [*plan.params, limit, offset]).fetchall()
+    return _fts(conn, plan.windowed_page_sql, [*plan.params, window_end, limit, offset]).fetchall()
+
+
+@dataclass(frozen=True)
+class Ranked:
+    hits: list[SearchHit]
+    ranked: list[int | None]  # per tier reached: matches its ranking covers (-1: all); None: not reached
+    boundaries: list[int | None]  # per tier reached: the last rowid its ranking covered
+
+
+def rank_tiers(
+    conn: sqlite3.Connection, tiers: Sequence[SearchPlan], boundaries: Sequence[int | None]
+) -> Ranked:
+    """The page of hits: the tiers in order, each ranked by bm25 within its window, skipping the
+    `offset` hits earlier pages showed."""
+    skip = tiers[0].offset
+    wanted = tiers[0].limit
+    rows: list[Any] = []
+    ranked: list[int | None] = []
+    ends: list[int | None] = []
+    for i, plan in enumerate(tiers):
+        bound = boundaries[i] if i < len(boundaries) else None
+        window_end, covered = _window(conn, replace(plan, boundary=bound))
+        ends.append(window_end)
+        if covered < 0 and len(tiers) > 1:
+            covered = count_matches(conn, plan)[0]
+        ranked.append(covered)
+        if wanted <= 0:
+            break
+        page = _page(conn, plan, window_end, wanted, skip) if covered < 0 or skip < covered else []
+        rows += page
+        wanted -= len(page)
+        if covered >= 0:
+            skip = max(0, skip - covered)
+        elif page:
+            skip = 0
+        if wanted <= 0:
+            break
+    return Ranked(_hits(conn, tiers[0].providers, rows), ranked, ends)
+
+
+def _hits(conn: sqlite3.Connection, providers: Mapping[int, str], rows: Sequence[Any]) -> list[SearchHit]:
     call_rows = _call_rows(conn, [int(r[0]) >> CALL_SHIFT for r in rows])
     hits = []
-    for rowid, turn_speaker, turn_offset, raw_snippet, score in rows:
+    for rowid, speaker, offset, label, raw_snippet, score in rows:
         source, call_id, campaign_name, call_status, started = call_rows[int(rowid) >> CALL_SHIFT]
-        name = plan.providers.get(source)
+        name = providers.get(source)
         if name is None:  # pragma: no cover - rows are filtered by source above
             continue
         snippet, spans = make_snippet(raw_snippet or "")
+        note = speaker in NOTE_KINDS
         hits.append(
             SearchHit(
                 provider=name,
@@ -312,15 +409,17 @@ def rank_page(conn: sqlite3.Connection, plan: SearchPlan) -> tuple[list[SearchHi
                 campaign_id=campaign_name,
                 status=CallStatus(call_status),
                 started_at=parse_ts(started),
-                turn_index=int(rowid) & MAX_TURNS,
-                speaker=turn_speaker,
-                offset_seconds=float_or_none(turn_offset),
+                matched_in=speaker if note else "turn",
+                field=label if note else None,
+                turn_index=None if note else int(rowid) & MAX_TURNS,
+                speaker=None if note else speaker,
+                offset_seconds=None if note else float_or_none(offset),
                 snippet=snippet,
                 highlights=spans,
                 relevance=round(-float(score), 4),
             )
         )
-    return hits, ranked, window_end
+    return hits
 
 
 def _call_rows(
@@ -340,28 +439,26 @@ def _call_rows(
 
 
 async def search(db: Database, request: SearchRequest, *, rank_window: int) -> SearchResult:
-    """Run `request`: plan it, then count and rank on two reader connections at once.
+    """Run `request`: plan it, then count and rank on two reader connections at once; explain a
+    search that finds nothing.
 
     Raises InvalidArgumentError when SQLite rejects the expression (a safety net) and StoreError
     when the index cannot be read."""
     try:
         found = await db.read(lambda conn: find_search_scope(conn, request), "searching transcripts")
-        plan = plan_search(request, found, rank_window)
-        if plan is None:
-            return SearchResult(
-                query=request.query,
-                interpreted_as=request.parsed.notes,
-                hits=[],
-                total_hits=0,
-                calls_matched=0,
-                ranked_hits=0,
+        plans = plan_tiers(request, found, rank_window)
+        if plans is None:
+            counts, ranked = Counts(0, 0, [0] * len(request.parsed.tiers)), Ranked([], [], [])
+        else:
+            union, tiers = plans
+            counts, ranked = await db.read_pair(
+                lambda conn: count_all(conn, union, tiers),
+                lambda conn: rank_tiers(conn, tiers, request.boundaries),
+                "searching transcripts",
             )
-        planned = plan
-        (total, matched), (hits, ranked, boundary) = await db.read_pair(
-            lambda conn: count_matches(conn, planned),
-            lambda conn: rank_page(conn, planned),
-            "searching transcripts",
-        )
+        zero = None
+        if not counts.total and request.offset == 0:
+            zero = await db.read(lambda conn: explain_zero(conn, request, rank_window), "explaining a search")
     except _QueryRejected:
         # parse_query emits only quoted terms; this is a safety net, never an SQLite message
         # (which can quote the query) in the error or the log.
@@ -369,25 +466,170 @@ async def search(db: Database, request: SearchRequest, *, rank_window: int) -> S
         raise InvalidArgumentError(
             'The search query could not be run; use plain words, "phrases" and prefix*.'
         ) from None
-    ranked = total if ranked < 0 else min(ranked, total)
-    next_offset = request.offset + len(hits)
+    reachable = 0
+    for i, total in enumerate(counts.tiers):
+        covered = ranked.ranked[i] if i < len(ranked.ranked) else None
+        if covered is None:
+            covered = min(total, rank_window)
+        reachable += total if covered < 0 else min(covered, total)
+    next_offset = request.offset + len(ranked.hits)
     next_cursor = None
-    if hits and next_offset < ranked:
-        next_cursor = encode_cursor("search", {"h": request.digest, "o": next_offset, "b": boundary})
+    if ranked.hits and next_offset < reachable:
+        bounds = list(ranked.boundaries)
+        next_cursor = encode_cursor("search", {"h": request.digest, "o": next_offset, "b": bounds})
     note = None
-    if ranked < total:
+    if reachable < counts.total:
         note = (
-            f"Ranked the {ranked:,} most recent of {total:,} matching turns; add words or "
+            f"Ranked the {reachable:,} most recent of {counts.total:,} matching turns; add words or "
             "filters (campaign, dates, speaker, status) to rank them all."
+        )
+    parsed = request.parsed
+    word_tiers = [
+        WordTier(words=tier.words, of=tier.of, hits=hits)
+        for tier, hits in zip(parsed.tiers, counts.tiers, strict=False)
+        if tier.of
+    ]
+    notes = list(parsed.notes)
+    if len(word_tiers) > 1:
+        first = word_tiers[0]
+        notes.append(
+            f"the pass for all {first.of} words found {first.hits:,} matches"
+            + ("" if first.hits else f"; showing matches with at least {word_tiers[-1].words} of them")
         )
     return SearchResult(
         query=request.query,
-        interpreted_as=request.parsed.notes,
-        hits=hits,
+        interpreted_as=notes,
+        word_tiers=word_tiers,
+        hits=ranked.hits,
         offset=request.offset,
-        total_hits=total,
-        calls_matched=matched,
-        ranked_hits=ranked,
+        total_hits=counts.total,
+        calls_matched=counts.calls,
+        ranked_hits=reachable,
         ranking_note=note,
         next_cursor=next_cursor,
+        zero_hits=zero,
     )
+
+
+# --- when nothing matched -------------------------------------------------------------------
+
+_FILTER_NAMES = {
+    "campaign_id": "the campaign filter",
+    "status": "the status filter",
+    "dates": "the date range",
+    "speaker": "the speaker filter",
+}
+_MAX_SUGGESTIONS = 5
+
+
+def _without(request: SearchRequest, name: str) -> SearchRequest:
+    if name == "dates":
+        return replace(request, from_date=None, to_date=None, offset=0, boundaries=())
+    return replace(request, **{name: None}, offset=0, boundaries=())  # type: ignore[arg-type]
+
+
+# Counts in an explanation stop here ("10,000 or more"): a suggestion of a common word would
+# otherwise cost a count of every turn holding it.
+EXPLAIN_CAP = 10_000
+
+
+def _count(conn: sqlite3.Connection, request: SearchRequest, rank_window: int) -> int:
+    """Matches of `request`, counted up to EXPLAIN_CAP."""
+    plan = plan_search(request, find_search_scope(conn, request), rank_window)
+    if plan is None:
+        return 0
+    (count,) = _fts(conn, plan.capped_count_sql, [*plan.params, EXPLAIN_CAP]).fetchone()
+    return int(count)
+
+
+def explain_zero(conn: sqlite3.Connection, request: SearchRequest, rank_window: int) -> ZeroHits:
+    """Why a search found nothing: the filters (and which one to drop), or the words (and terms
+    the caller's calls do hold that look like them)."""
+    active = [
+        name
+        for name, on in (
+            ("campaign_id", request.campaign_id is not None),
+            ("status", request.status is not None),
+            ("dates", request.from_date is not None or request.to_date is not None),
+            ("speaker", request.speaker is not None),
+        )
+        if on
+    ]
+    if active:
+        unfiltered = request
+        for name in active:
+            unfiltered = _without(unfiltered, name)
+        everywhere = _count(conn, unfiltered, rank_window)
+        if everywhere:
+            drops = [
+                DroppedFilter(
+                    filter=_FILTER_NAMES[name], hits=_count(conn, _without(request, name), rank_window)
+                )
+                for name in active
+            ]
+            return ZeroHits(reason="filtered", unfiltered_hits=everywhere, without=drops)
+    else:
+        unfiltered = request
+    suggestions: list[Suggestion] = []
+    present: list[WordCount] = []
+    query_words = _query_words(request.parsed)
+    for word in query_words:
+        hits = _count(conn, replace(unfiltered, parsed=parse_query(word)), rank_window)
+        if hits:
+            present.append(WordCount(word=word, hits=hits))
+            continue
+        for candidate in _candidates(conn, word):
+            hits = _count(conn, replace(unfiltered, parsed=parse_query(candidate)), rank_window)
+            if hits:
+                suggestions.append(Suggestion(instead_of=word, term=candidate, hits=hits))
+            if sum(1 for s in suggestions if s.instead_of == word) >= 3:
+                break
+        if len(suggestions) >= _MAX_SUGGESTIONS:
+            break
+    if query_words and len(present) == len(query_words):
+        return ZeroHits(reason="apart", word_hits=present)
+    return ZeroHits(reason="absent", suggestions=suggestions[:_MAX_SUGGESTIONS], word_hits=present)
+
+
+def _query_words(parsed: ParsedQuery) -> list[str]:
+    found: list[str] = []
+    for term in parsed.terms:
+        for token in words.tokens(term):
+            if token not in found and len(token) > 2:
+                found.append(token)
+    return found[:8]
+
+
+def _candidates(conn: sqlite3.Connection, word: str) -> list[str]:
+    """Terms of the index near `word`: split in two ("callback" → "call back"), then one or two
+    edits away or sharing a long prefix, closest first."""
+    conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.turns_vocab USING fts5vocab(main, turns, row)")
+
+    def known(term: str) -> bool:
+        # A phrase query finds the first row holding the term: one seek per index segment.
+        query = '"' + term.replace('"', '""') + '"'
+        return (
+            conn.execute("SELECT 1 FROM turns WHERE turns MATCH ? LIMIT 1", (query,)).fetchone() is not None
+        )
+
+    found: list[tuple[int, str]] = []
+    for cut in range(2, len(word) - 1):
+        head, tail = word[:cut], word[cut:]
+        if len(head) > 1 and len(tail) > 1 and known(head) and known(tail):
+            found.append((0, f'"{head} {tail}"'))
+    # The index's terms sharing the first three letters (a bounded walk of the vocabulary).
+    start = word[:3]
+    limit = 2 if len(word) > 4 else 1
+    for (term,) in conn.execute(
+        "SELECT term FROM temp.turns_vocab WHERE term >= ? AND term < ? LIMIT 400",
+        (start, start[:-1] + chr(ord(start[-1]) + 1)),
+    ):
+        if term == word:
+            continue
+        distance = words.edit_distance(word, term, limit)
+        if distance <= limit:
+            found.append((distance, term))
+        elif len(term) >= 4 and (word.startswith(term) or term.startswith(word)):
+            found.append((limit + 1, f"{term}*" if term.startswith(word) else term))
+    found.sort(key=lambda item: (item[0], len(item[1]), item[1]))
+    return list(dict.fromkeys(term for _, term in found))[:8]

@@ -35,10 +35,23 @@ an unfinished walk, so the next run continues there).
 Version 3: `calls.customer_turns` (how many indexed turns the customer spoke), in both covering
 indexes, so "a person answered" counts in the outcome scan. Counting it from `turns` at summary
 time (one rowid-range lookup per call) more than doubled a 100,000-call summary.
+
+Version 4: words match by stem (`porter` over `unicode61`), and each call's summary, extracted
+values and QA notes are rows of `turns` too (the notes speaker code; a `label` column names the
+field): the FTS table is rebuilt from the old one and the stored call bodies, once. `call_counts`
+keeps the calls per (source, campaign) up to date with triggers, so coverage is a lookup, not a
+count over the calls. Partial indexes on duration and QA score per campaign and per account give
+a summary its median and p90 by walking the index, not by loading every value.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import sqlite3
+from collections.abc import Callable
+
+from call_logs_mcp.index.notes import call_notes
 from call_logs_mcp.index.rowids import (
     CALL_SHIFT,
     MAX_TURNS,
@@ -46,7 +59,13 @@ from call_logs_mcp.index.rowids import (
     STATUS_CODES,
     STATUS_SHIFT,
     TURN_BITS,
+    notes_rowid,
 )
+from call_logs_mcp.models import CallStatus
+
+logger = logging.getLogger(__name__)
+
+Step = str | Callable[[sqlite3.Connection], None]
 
 # The first rowid a call's customer turns can have (its status is in the rowid: see `rowids`).
 _STATUS_CODE = " ".join(f"WHEN '{status}' THEN {code}" for status, code in STATUS_CODES.items())
@@ -55,7 +74,36 @@ _CUSTOMER_LOW = (
     f"| ({SPEAKER_CODES['customer']} << {TURN_BITS}))"
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
+
+def _rebuild_turns(conn: sqlite3.Connection) -> None:
+    """Copy every turn into the stemmed table and add each call's notes from its stored body."""
+    (calls,) = conn.execute("SELECT count(*) FROM calls").fetchone()
+    if calls:
+        logger.warning(
+            "rebuilding the search index of %d calls for word forms and searchable summaries "
+            "(once, after an upgrade; nothing needs to be synced again)",
+            calls,
+        )
+    conn.execute(
+        "INSERT INTO turns_v4 (rowid, text, speaker, offset) SELECT rowid, text, speaker, offset FROM turns"
+    )
+    rows = []
+    for rowid, status, body in conn.execute(
+        "SELECT c.id, c.status, b.body FROM calls c JOIN call_bodies b ON b.id = c.id ORDER BY c.id"
+    ):
+        try:
+            data = json.loads(body)
+            notes = call_notes(data.get("summary"), data.get("extracted_data") or {}, data.get("qa") or {})
+            code = CallStatus(status)
+        except (ValueError, TypeError, AttributeError):
+            continue  # an unreadable body is refreshed by the next sync
+        rows += [(notes_rowid(rowid, code, n.index), n.text, n.kind, n.label) for n in notes]
+    rows.sort()
+    conn.executemany("INSERT INTO turns_v4 (rowid, text, speaker, label) VALUES (?, ?, ?, ?)", rows)
+    conn.execute("INSERT INTO turns_v4 (turns_v4) VALUES ('optimize')")
+
+
+MIGRATIONS: tuple[tuple[Step, ...], ...] = (
     # 1: initial schema
     (
         """
@@ -187,6 +235,51 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         CREATE INDEX calls_outcomes ON calls (
             source, campaign, status, ended_reason, currency, cost, turn_count, customer_turns
         )
+        """,
+    ),
+    # 4: stemmed words, notes searchable beside turns, calls counted per campaign at write time.
+    (
+        """
+        CREATE VIRTUAL TABLE turns_v4 USING fts5 (
+            text, speaker UNINDEXED, offset UNINDEXED, label UNINDEXED,
+            tokenize = 'porter unicode61 remove_diacritics 2'
+        )
+        """,
+        _rebuild_turns,
+        "DROP TABLE turns",
+        "ALTER TABLE turns_v4 RENAME TO turns",
+        """
+        CREATE TABLE call_counts (
+            source INTEGER NOT NULL,
+            campaign INTEGER NOT NULL,
+            calls INTEGER NOT NULL,
+            PRIMARY KEY (source, campaign)
+        ) WITHOUT ROWID
+        """,
+        "INSERT INTO call_counts SELECT source, campaign, count(*) FROM calls GROUP BY source, campaign",
+        # Order statistics (median, p90) of a campaign or a whole account, walked in value order.
+        "CREATE INDEX calls_duration_campaign ON calls (source, campaign, duration) WHERE duration NOT NULL",
+        "CREATE INDEX calls_duration_source ON calls (source, duration) WHERE duration NOT NULL",
+        "CREATE INDEX calls_qa_score_campaign ON calls (source, campaign, qa_score) WHERE qa_score NOT NULL",
+        "CREATE INDEX calls_qa_score_source ON calls (source, qa_score) WHERE qa_score NOT NULL",
+        """
+        CREATE TRIGGER calls_counted AFTER INSERT ON calls BEGIN
+            INSERT INTO call_counts (source, campaign, calls) VALUES (new.source, new.campaign, 1)
+            ON CONFLICT (source, campaign) DO UPDATE SET calls = calls + 1;
+        END
+        """,
+        """
+        CREATE TRIGGER calls_uncounted AFTER DELETE ON calls BEGIN
+            UPDATE call_counts SET calls = calls - 1 WHERE source = old.source AND campaign = old.campaign;
+        END
+        """,
+        """
+        CREATE TRIGGER calls_recounted AFTER UPDATE OF source, campaign ON calls
+        WHEN old.source != new.source OR old.campaign != new.campaign BEGIN
+            UPDATE call_counts SET calls = calls - 1 WHERE source = old.source AND campaign = old.campaign;
+            INSERT INTO call_counts (source, campaign, calls) VALUES (new.source, new.campaign, 1)
+            ON CONFLICT (source, campaign) DO UPDATE SET calls = calls + 1;
+        END
         """,
     ),
 )

@@ -157,16 +157,18 @@ def last_synced(
 def indexed_calls(
     conn: sqlite3.Connection, scope: AccountScope, provider: str, campaign_id: str | None
 ) -> int:
-    """How many calls the index holds for the provider (in the campaign, when given): one count
-    on the `calls_campaign` index, not a walk over every campaign."""
+    """How many calls the index holds for the provider (in the campaign, when given): a lookup of
+    the per-campaign counters the writes keep (`call_counts`), not a count over the calls."""
     total = 0
     for source in scope_sources(conn, scope, provider):
         if campaign_id is None:
-            (count,) = conn.execute("SELECT count(*) FROM calls WHERE source = ?", (source.id,)).fetchone()
+            (count,) = conn.execute(
+                "SELECT coalesce(sum(calls), 0) FROM call_counts WHERE source = ?", (source.id,)
+            ).fetchone()
         else:
             (count,) = conn.execute(
-                "SELECT count(*) FROM calls c JOIN campaigns k ON k.id = c.campaign "
-                "WHERE c.source = ? AND k.source = ? AND k.campaign_id = ?",
+                "SELECT coalesce(sum(n.calls), 0) FROM call_counts n JOIN campaigns k ON k.id = n.campaign "
+                "WHERE n.source = ? AND k.source = ? AND k.campaign_id = ?",
                 (source.id, source.id, campaign_id),
             ).fetchone()
         total += count

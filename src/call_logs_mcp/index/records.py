@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from call_logs_mcp.errors import StoreError
-from call_logs_mcp.index.rowids import turn_range
+from call_logs_mcp.index.rowids import MAX_TURNS, is_turn_sql, turn_range
 from call_logs_mcp.models import Call, CallStatus, CallSummary, PlatformTotals, Turn
 
 # --- values ---------------------------------------------------------------------------------
@@ -227,7 +227,8 @@ def load_call(conn: sqlite3.Connection, rowid: int, body: str) -> Call:
     turns = [
         Turn(speaker=speaker, text=text, offset_seconds=float_or_none(offset))
         for text, speaker, offset in conn.execute(
-            "SELECT text, speaker, offset FROM turns WHERE rowid BETWEEN ? AND ? ORDER BY rowid & 65535",
+            "SELECT text, speaker, offset FROM turns WHERE rowid BETWEEN ? AND ? "
+            f"AND {is_turn_sql('rowid')} ORDER BY rowid & {MAX_TURNS}",
             turn_range(rowid),
         )
     ]

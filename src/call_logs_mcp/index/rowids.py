@@ -28,6 +28,9 @@ MAX_TURNS = (1 << TURN_BITS) - 1
 LAST_MINUTE = (1 << 27) - 1  # year 2225
 SPILL_MINUTES = 60
 SPEAKER_CODES = {"agent": 0, "customer": 1, "system": 2}
+# The fourth speaker code holds what was said *about* a call (its summary, extracted data and QA
+# notes), so they are searched with its turns but never read back as part of its transcript.
+NOTES_CODE = 3
 STATUS_CODES = {status.value: code for code, status in enumerate(CallStatus)}
 
 
@@ -45,6 +48,21 @@ def turn_rowid(call_rowid: int, status: CallStatus, speaker: str, index: int) ->
         | SPEAKER_CODES.get(speaker, 2) << TURN_BITS
         | index
     )
+
+
+def notes_rowid(call_rowid: int, status: CallStatus, index: int) -> int:
+    """The FTS rowid of a call's `index`-th note (summary, extracted field or QA note)."""
+    return (
+        call_rowid << CALL_SHIFT
+        | STATUS_CODES[status.value] << STATUS_SHIFT
+        | NOTES_CODE << TURN_BITS
+        | index
+    )
+
+
+def is_turn_sql(rowid: str) -> str:
+    """SQL true for a transcript turn's rowid (not a note's)."""
+    return f"(({rowid} >> {TURN_BITS}) & {(1 << SPEAKER_BITS) - 1}) != {NOTES_CODE}"
 
 
 def start_band(started: datetime | None) -> int:

@@ -9,19 +9,24 @@ stray operator or a `:`/`^`/`(` cannot become an SQLite error. What cannot be se
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
 
 from pydantic import Field
 
 from call_logs_mcp.errors import InvalidArgumentError
+from call_logs_mcp.index import words
 from call_logs_mcp.index.records import FrozenModel
 from call_logs_mcp.models import CallStatus, Speaker
 
 MAX_QUERY_CHARS = 1_000
 MAX_TERMS = 32
+MAX_SENTENCE_WORDS = 6
 SNIPPET_MAX_CHARS = 240
 SNIPPET_TOKENS = 24
 
@@ -42,20 +47,47 @@ class _Term:
     text: str
     prefix: bool = False
     negated: bool = False
+    quoted: bool = False
 
     def fts(self) -> str:
         quoted = '"' + self.text.replace('"', '""') + '"'
         return quoted + ("*" if self.prefix else "")
 
 
+@dataclass(frozen=True)
+class Tier:
+    """The turns that match `words` of a sentence's `of` content words (a keyword query is one
+    tier with `of` = 0). `fts` matches exactly this tier's turns."""
+
+    fts: str
+    words: int = 0
+    of: int = 0
+
+
+@dataclass(frozen=True)
+class ExactCheck:
+    """A quoted phrase whose exact (unstemmed) words must (or, negated, must not) occur in order."""
+
+    phrase: str  # its tokens joined by one space
+    prefix: bool
+    negated: bool
+
+
 @dataclass
 class ParsedQuery:
-    """`fts` is the FTS5 MATCH expression; `notes` say how the query was read when it was not
-    taken literally (shown to the user as `interpreted_as`)."""
+    """How a query is searched.
+
+    `fts` is the FTS5 MATCH expression every hit matches (for a sentence: at least the fewest
+    words a tier needs); `tiers` split the hits into ranked groups (a keyword query has one);
+    `exact` are the checks quoted phrases add to the stemmed match; `notes` say how the query
+    was read when it was not taken literally (shown to the user as `interpreted_as`)."""
 
     fts: str
     terms: list[str]
     notes: list[str] = field(default_factory=list)
+    tiers: list[Tier] = field(default_factory=list)
+    exact: list[ExactCheck] = field(default_factory=list)
+    sentence_words: list[str] = field(default_factory=list)
 
 
 def _searchable(text: str) -> bool:
@@ -63,9 +95,87 @@ def _searchable(text: str) -> bool:
     return any(ch.isalnum() for ch in text)
 
 
+def _quoted(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _at_least(words: Sequence[str], count: int) -> str:
+    """An FTS5 expression matching turns with at least `count` of `words`."""
+    groups = [" AND ".join(_quoted(w) for w in combo) for combo in itertools.combinations(words, count)]
+    if len(groups) == 1:
+        return groups[0]
+    return " OR ".join(f"({g})" if count > 1 else g for g in groups)
+
+
+def _fewest_words(count: int) -> int:
+    """How many of a sentence's `count` content words a hit needs: all of one, one of two, else
+    a majority."""
+    return 1 if count <= 2 else count // 2 + 1
+
+
+def parse_sentence(query: str) -> ParsedQuery | None:
+    """A query written as a sentence ("calls where someone asked for a refund"), searched as its
+    content words; None when `query` uses the query language (quotes, operators, -word, prefix*)
+    or has fewer than two content words and no stop words (a keyword query)."""
+    if any(ch in query for ch in '"*()') or any(w in _OPERATORS for w in query.split()):
+        return None
+    if any(w.startswith("-") and len(w) > 1 for w in query.split()):
+        return None
+    frame, rest = words.strip_frame(query)
+    all_tokens = words.tokens(rest)
+    content: list[str] = []
+    dropped: list[str] = []
+    speech: list[str] = []
+    for token in all_tokens:
+        if token in words.STOP_WORDS or len(token) < 2:
+            if token not in dropped:
+                dropped.append(token)
+        elif token not in content:
+            content.append(token)
+    if not content or (not frame and not dropped and len(content) < 3):
+        return None
+    if any(w not in words.SPEECH_WORDS for w in content):
+        speech = [w for w in content if w in words.SPEECH_WORDS]
+        content = [w for w in content if w not in words.SPEECH_WORDS]
+    notes = []
+    if len(content) > MAX_SENTENCE_WORDS:
+        notes.append(
+            f"only the first {MAX_SENTENCE_WORDS} content words were searched; leave out "
+            f"{', '.join(content[MAX_SENTENCE_WORDS:])} or search for them separately"
+        )
+        content = content[:MAX_SENTENCE_WORDS]
+    left_out = [w for w in (words.tokens(frame) + dropped) if w not in content and w not in speech]
+    described = f"searched as a sentence: its words {', '.join(content)}, in any form"
+    if left_out:
+        described += f" (left out: {', '.join(dict.fromkeys(left_out))})"
+    notes.insert(0, described)
+    if speech:
+        notes.insert(
+            1,
+            f"also left out {', '.join(speech)}: words about who spoke, not what was said "
+            "(speaker=customer or speaker=agent searches one side of the conversation)",
+        )
+    fewest = _fewest_words(len(content))
+    tiers = []
+    for count in range(len(content), fewest - 1, -1):
+        expression = _at_least(content, count)
+        if count < len(content):
+            expression = f"({expression}) NOT ({_at_least(content, count + 1)})"
+        tiers.append(Tier(fts=expression, words=count, of=len(content)))
+    return ParsedQuery(
+        fts=_at_least(content, fewest),
+        terms=list(content),
+        notes=notes,
+        tiers=tiers,
+        sentence_words=list(content),
+    )
+
+
 def parse_query(query: str) -> ParsedQuery:
-    """Parse a user search query. Supports words, "exact phrases", prefix* (also on phrases),
-    OR, AND, NOT and -word. Raises InvalidArgumentError when nothing searchable is left."""
+    """Parse a user search query. Supports words (matched in any form: "refund" finds "refunds"),
+    "exact phrases", prefix* (also on phrases), OR, AND, NOT and -word; a plain sentence is
+    searched as its content words (see `parse_sentence`). Raises InvalidArgumentError when
+    nothing searchable is left."""
     if not isinstance(query, str) or not query.strip():
         raise InvalidArgumentError("The search query is empty; give one or more words to look for.")
     if len(query) > MAX_QUERY_CHARS:
@@ -75,9 +185,13 @@ def parse_query(query: str) -> ParsedQuery:
     # Control, format (zero-width, bidi) and unpaired surrogate characters separate words: they
     # are never part of a token, and SQLite cannot take surrogates or NULs in an FTS query.
     query = "".join(" " if unicodedata.category(ch) in _SEPARATOR_CATEGORIES else ch for ch in query)
+    sentence = parse_sentence(query)
+    if sentence is not None:
+        return sentence
     notes: list[str] = []
     # tokens: _Term or an operator name
     tokens: list[_Term | str] = []
+    negate = False
     i, n = 0, len(query)
     while i < n:
         ch = query[i]
@@ -101,12 +215,18 @@ def parse_query(query: str) -> ParsedQuery:
                 prefix = True
                 i += 1
             if _searchable(text):
-                tokens.append(_Term(_SPACE.sub(" ", text.strip()), prefix=prefix))
+                tokens.append(
+                    _Term(_SPACE.sub(" ", text.strip()), prefix=prefix, negated=negate, quoted=True)
+                )
+            negate = False
             continue
         start = i
         while i < n and not query[i].isspace() and query[i] not in '"()':
             i += 1
         word = query[start:i]
+        if word == "-" and i < n and query[i] == '"':  # -"a phrase": exclude the phrase
+            negate = True
+            continue
         if word in _OPERATORS:
             tokens.append(word)
             continue
@@ -137,25 +257,24 @@ def parse_query(query: str) -> ParsedQuery:
         raise InvalidArgumentError(
             f"The search query has {len(terms)} terms; use at most {MAX_TERMS} words or phrases."
         )
+    has_or = "OR" in cleaned
     positive: list[str] = []
     pending_op: str | None = None
     negatives: list[_Term] = []
+    exact: list[ExactCheck] = []
     for token in cleaned:
         if isinstance(token, str):
             pending_op = token
             continue
-        if token.negated:
+        if token.negated or (positive and pending_op == "NOT"):
             negatives.append(token)
             pending_op = None
             continue
         if positive:
-            op = pending_op or "AND"
-            if op == "NOT":
-                negatives.append(token)
-                pending_op = None
-                continue
-            positive.append(op)
+            positive.append(pending_op or "AND")
         positive.append(token.fts())
+        if token.quoted and not has_or:
+            exact.append(ExactCheck(" ".join(words.tokens(token.text)), token.prefix, negated=False))
         pending_op = None
     if not positive:
         raise InvalidArgumentError(
@@ -163,9 +282,24 @@ def parse_query(query: str) -> ParsedQuery:
             'add at least one word or "phrase".'
         )
     expression = " ".join(positive)
-    if negatives:
-        expression = f"({expression})" + "".join(f" NOT {t.fts()}" for t in negatives)
-    return ParsedQuery(fts=expression, terms=[t.text for t in terms if not t.negated], notes=notes)
+    fts_negatives = []
+    for term in negatives:
+        if term.quoted:
+            # A stemmed NOT would also drop other forms of the phrase: checked exactly instead.
+            exact.append(ExactCheck(" ".join(words.tokens(term.text)), term.prefix, negated=True))
+        else:
+            fts_negatives.append(term)
+    if fts_negatives:
+        expression = f"({expression})" + "".join(f" NOT {t.fts()}" for t in fts_negatives)
+    if has_or and any(t.quoted and not t.negated for t in terms):
+        notes.append("with OR, quoted phrases also match other forms of their words")
+    return ParsedQuery(
+        fts=expression,
+        terms=[t.text for t in terms if not t.negated],
+        notes=notes,
+        tiers=[Tier(fts=expression)],
+        exact=exact,
+    )
 
 
 def make_snippet(raw: str) -> tuple[str, list[tuple[int, int]]]:
@@ -233,7 +367,7 @@ def make_snippet(raw: str) -> tuple[str, list[tuple[int, int]]]:
 
 
 class SearchHit(FrozenModel):
-    """One matching transcript turn."""
+    """One match: a transcript turn, or a call's summary, extracted value or QA note."""
 
     provider: str
     call_id: str
@@ -241,17 +375,57 @@ class SearchHit(FrozenModel):
     campaign_id: str | None
     status: CallStatus
     started_at: datetime | None
-    turn_index: int
-    speaker: Speaker
-    offset_seconds: float | None
+    matched_in: Literal["turn", "summary", "extracted", "qa"] = "turn"
+    field: str | None = Field(default=None, description="the extracted field or QA criterion matched")
+    turn_index: int | None = None
+    speaker: Speaker | None = None
+    offset_seconds: float | None = None
     snippet: str = Field(description=f"at most {SNIPPET_MAX_CHARS} characters around the match")
     highlights: list[tuple[int, int]] = Field(description="[start, end) of matched words in snippet")
     relevance: float = Field(description="bm25 relevance, higher is better")
 
 
+class WordTier(FrozenModel):
+    """How many hits of a sentence query have `words` of its `of` content words."""
+
+    words: int
+    of: int
+    hits: int
+
+
+class DroppedFilter(FrozenModel):
+    filter: str
+    hits: int = Field(description="hits the same search has without this filter")
+
+
+class Suggestion(FrozenModel):
+    instead_of: str
+    term: str
+    hits: int = Field(description="hits of the term in the searched calls")
+
+
+class WordCount(FrozenModel):
+    word: str
+    hits: int
+
+
+class ZeroHits(FrozenModel):
+    """Why a search found nothing: some of its words are not in the searched calls (`absent`,
+    with terms that are), each word is but never together as asked (`apart`, with each word's
+    hits), or its filters excluded every match (`filtered`, with what dropping each filter
+    would find)."""
+
+    reason: Literal["absent", "apart", "filtered"]
+    unfiltered_hits: int = 0
+    without: list[DroppedFilter] = Field(default_factory=list)
+    suggestions: list[Suggestion] = Field(default_factory=list)
+    word_hits: list[WordCount] = Field(default_factory=list)
+
+
 class SearchResult(FrozenModel):
     query: str
     interpreted_as: list[str] = Field(default_factory=list)
+    word_tiers: list[WordTier] = Field(default_factory=list)
     hits: list[SearchHit]
     offset: int = Field(default=0, description="hits ranked before this page (0 on the first page)")
     total_hits: int
@@ -259,3 +433,4 @@ class SearchResult(FrozenModel):
     ranked_hits: int = Field(description="hits ranked and reachable with the cursor (the newest ones)")
     ranking_note: str | None = None
     next_cursor: str | None = None
+    zero_hits: ZeroHits | None = None

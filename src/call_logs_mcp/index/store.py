@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from call_logs_mcp.analytics import CampaignSummary
-from call_logs_mcp.index import fts, reads, summary_sql, writes
+from call_logs_mcp.index import fts, outcomes, reads, summary_sql, writes
 from call_logs_mcp.index.accounts import AccountScope, SourceIds
 from call_logs_mcp.index.db import Database
 from call_logs_mcp.index.fts import RANK_WINDOW
@@ -177,6 +177,12 @@ class IndexStore:
             cursor=cursor,
         )
         return await fts.search(self.db, request, rank_window=self.rank_window)
+
+    async def find_calls(self, request: outcomes.OutcomeRequest) -> outcomes.OutcomeResult:
+        """Calls matching outcome filters and extracted-field conditions, newest first, with the
+        exact count (see `index.outcomes`). Raises InvalidArgumentError (bad limit or cursor, a
+        field no call in scope has), StoreError."""
+        return await self.db.read(lambda conn: outcomes.find_calls(conn, request), "finding calls")
 
     async def list_campaigns(
         self, scope: AccountScope, *, provider: str | None = None, describe: bool = False

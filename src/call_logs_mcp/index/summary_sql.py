@@ -279,35 +279,46 @@ def _timeline_facts(
 def _value_facts(
     conn: sqlite3.Connection, source: int, refs: Sequence[int], since: str, until: str
 ) -> tuple[ValueStats, ValueStats, list[NotableCandidate], list[NotableCandidate]]:
-    """Duration and QA statistics (by the same function as the pure path), and the longest and
-    lowest-scored calls."""
+    """Duration and QA statistics (the same figures as the pure path), and the longest and
+    lowest-scored calls.
+
+    Without dates, over one campaign or the whole account, SQL aggregates and order statistics
+    read from an index on the value (`OFFSET` walks index entries, no row is loaded into Python);
+    a date range selects rows an index on the value cannot bound, so its values are loaded."""
+    ordered_by: dict[str, tuple[str, str, list[Any]]] = {}
+    if not since and not until:
+        if len(refs) == 1:
+            where, params = "source = ? AND campaign = ?", [source, refs[0]]
+            ordered_by = {c: (f"calls_{c}_campaign", where, params) for c in ("duration", "qa_score")}
+        elif set(refs) == set(source_campaign_refs(conn, source)):
+            whole = "source = ?"
+            ordered_by = {c: (f"calls_{c}_source", whole, [source]) for c in ("duration", "qa_score")}
     where, params = _call_where(refs, since, until, source)
-
-    def fetch(column: str) -> list[float]:
-        # One JSON array built inside SQLite (the GIL is released meanwhile), parsed in C.
-        (raw,) = conn.execute(
-            f"SELECT json_group_array({column}) FROM {_CAMPAIGN_INDEX} WHERE {where} AND {column} NOT NULL",
-            params,
-        ).fetchone()
-        parsed: list[float] = json.loads(raw)
-        parsed.sort()
-        return parsed
-
-    durations = fetch("duration")
-    scores = fetch("qa_score")
-    duration_stats = analytics.value_stats(durations, presorted=True)
-    score_stats = analytics.value_stats(scores, bins=True, presorted=True)
     n = analytics.NOTABLE_EACH
+    stats: list[ValueStats] = []
+    bounds: list[float | None] = []
+    for column, bins, nth in (("duration", False, -n), ("qa_score", True, n - 1)):
+        if column in ordered_by:
+            index, sub_where, sub_params = ordered_by[column]
+            value_stats, bound = _ordered_stats(
+                conn, column, index, sub_where, sub_params, bins=bins, nth=nth
+            )
+        else:
+            values = _fetch_sorted(conn, column, where, params)
+            value_stats = analytics.value_stats(values, bins=bins, presorted=True)
+            picked = values[nth:] if nth < 0 else values[: nth + 1]
+            bound = (picked[0] if nth < 0 else picked[-1]) if picked else None
+        stats.append(value_stats)
+        bounds.append(bound)
     longest: list[NotableCandidate] = []
     lowest: list[NotableCandidate] = []
-    for column, op, values, out in (
-        ("duration", ">=", durations[-n:], longest),
-        ("qa_score", "<=", scores[:n], lowest),
+    for column, op, bound, out in (
+        ("duration", ">=", bounds[0], longest),
+        ("qa_score", "<=", bounds[1], lowest),
     ):
-        if not values:
+        if bound is None:
             continue
         # Every row reaching the N-th best value is a candidate (ties are broken by pick_*).
-        bound = values[0] if op == ">=" else values[-1]
         out += [
             NotableCandidate(call_id, float(value), parse_ts(started))
             for call_id, value, started in conn.execute(
@@ -316,7 +327,65 @@ def _value_facts(
                 [*params, bound],
             )
         ]
-    return duration_stats, score_stats, analytics.pick_longest(longest), analytics.pick_lowest_qa(lowest)
+    return stats[0], stats[1], analytics.pick_longest(longest), analytics.pick_lowest_qa(lowest)
+
+
+def _fetch_sorted(conn: sqlite3.Connection, column: str, where: str, params: list[Any]) -> list[float]:
+    # One JSON array built inside SQLite (the GIL is released meanwhile), parsed in C.
+    (raw,) = conn.execute(
+        f"SELECT json_group_array({column}) FROM {_CAMPAIGN_INDEX} WHERE {where} AND {column} NOT NULL",
+        params,
+    ).fetchone()
+    parsed: list[float] = json.loads(raw)
+    parsed.sort()
+    return parsed
+
+
+def _ordered_stats(
+    conn: sqlite3.Connection, column: str, index: str, where: str, params: list[Any], *, bins: bool, nth: int
+) -> tuple[ValueStats, float | None]:
+    """`analytics.value_stats` of a column from SQL: aggregates, order statistics by `OFFSET` on
+    `index` (which orders the rows of `where` by the column), and bin counts grouped in SQL; plus
+    the value of rank `nth` (negative: from the top)."""
+    table = f"calls INDEXED BY {index} WHERE {where} AND {column} NOT NULL"
+    count, total, low, high = conn.execute(
+        f"SELECT count(*), total({column}), min({column}), max({column}) FROM {table}", params
+    ).fetchone()
+    if not count:
+        return ValueStats(), None
+
+    def at(rank: int) -> float:
+        (value,) = conn.execute(
+            f"SELECT {column} FROM {table} ORDER BY {column} LIMIT 1 OFFSET ?", [*params, rank]
+        ).fetchone()
+        return float(value)
+
+    def quantile(q: float) -> float:
+        first, second = analytics.quantile_ranks(q, count)
+        a = at(first)
+        return analytics.interpolate(a, a if second == first else at(second), q, count)
+
+    counts: list[int] = []
+    if bins:
+        width = analytics.qa_scale(float(high)) / analytics.QA_BINS
+        counts = [0] * analytics.QA_BINS
+        for slot, number in conn.execute(
+            f"SELECT min({analytics.QA_BINS - 1}, max(0, CAST({column} / ? AS INTEGER))), count(*) "
+            f"FROM {table} GROUP BY 1",
+            [width, *params],
+        ):
+            counts[int(slot)] = int(number)
+    stats = ValueStats(
+        count=int(count),
+        total=float(total),
+        min=float(low),
+        max=float(high),
+        median=quantile(0.5),
+        p90=quantile(0.9),
+        bins=counts,
+    )
+    rank = count + nth if nth < 0 else nth
+    return stats, at(max(0, min(count - 1, rank)))
 
 
 def _failed_facts(

@@ -18,9 +18,17 @@ from call_logs_mcp import analytics
 from call_logs_mcp.errors import InvalidArgumentError, StoreError
 from call_logs_mcp.index.accounts import SourceIds, campaign_ref, source_id
 from call_logs_mcp.index.db import Database
+from call_logs_mcp.index.notes import Note, call_notes
 from call_logs_mcp.index.records import CallRecord, SyncState, UpsertCounts, sql_str, sql_text, ts
-from call_logs_mcp.index.rowids import MAX_TURNS, allocate_id, id_fits, turn_range, turn_rowid
-from call_logs_mcp.models import Call
+from call_logs_mcp.index.rowids import (
+    MAX_TURNS,
+    allocate_id,
+    id_fits,
+    notes_rowid,
+    turn_range,
+    turn_rowid,
+)
+from call_logs_mcp.models import Call, CallStatus
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +40,17 @@ def _now() -> datetime:
 def _content_hash(call: Call, has_details: bool) -> str:
     raw = json.dumps(call.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(f"{int(has_details)}|{raw}".encode()).hexdigest()[:32]
+
+
+def insert_notes(conn: sqlite3.Connection, rowid: int, status: CallStatus, notes: Sequence[Note]) -> None:
+    """Index a call's summary, extracted values and QA notes beside its turns (see `notes`)."""
+    conn.executemany(
+        "INSERT INTO turns (rowid, text, speaker, offset, label) VALUES (?, ?, ?, NULL, ?)",
+        [
+            (notes_rowid(rowid, status, note.index), sql_text(note.text), note.kind, sql_text(note.label))
+            for note in notes
+        ],
+    )
 
 
 def _delete_call(conn: sqlite3.Connection, rowid: int) -> None:
@@ -163,19 +182,21 @@ def upsert(
             conn.execute("DELETE FROM turns WHERE rowid BETWEEN ? AND ?", turn_range(rowid))
             conn.execute("DELETE FROM fields WHERE call = ?", (rowid,))
             updated += 1
-        # In rowid order (grouped by speaker): FTS5 flushes a segment when rowids go down.
+        # In rowid order (grouped by speaker, notes last): FTS5 flushes a segment when rowids go down.
         conn.executemany(
-            "INSERT INTO turns (rowid, text, speaker, offset) VALUES (?, ?, ?, ?)",
+            "INSERT INTO turns (rowid, text, speaker, offset, label) VALUES (?, ?, ?, ?, ?)",
             sorted(
                 (
                     turn_rowid(rowid, call.status, turn.speaker, i),
                     sql_text(turn.text),
                     turn.speaker,
                     turn.offset_seconds,
+                    None,
                 )
                 for i, turn in enumerate(turns)
             ),
         )
+        insert_notes(conn, rowid, call.status, call_notes(call.summary, call.extracted_data, call.qa))
         started = ts(call.started_at)
         conn.executemany(
             "INSERT OR IGNORE INTO fields (source, campaign, key, started_at, call, kind, num, txt) "
@@ -233,7 +254,15 @@ def purge_calls(db: Database, older_than_days: int | None) -> int:
     def run(conn: sqlite3.Connection) -> int:
         if cutoff is None:
             (count,) = conn.execute("SELECT count(*) FROM calls").fetchone()
-            for table in ("turns", "fields", "call_bodies", "calls", "sync_state", "campaigns"):
+            for table in (
+                "turns",
+                "fields",
+                "call_bodies",
+                "calls",
+                "call_counts",
+                "sync_state",
+                "campaigns",
+            ):
                 conn.execute(f"DELETE FROM {table}")
             return int(count)
         ids = [

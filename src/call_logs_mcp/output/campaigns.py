@@ -305,7 +305,7 @@ def _summary_text(report: Mapping[str, Any]) -> str:
     elif indexed:
         lines.append("QA: no scores reported for these calls.")
     if sm["extracted_fields"]:
-        lines.append("Extracted data:")
+        lines.append(f"Extracted data ({_filter_hint(sm['extracted_fields'])}):")
         for f in sm["extracted_fields"]:
             bits = [f"{f['kind']}, {fmt_int(f['calls'])} of {fmt_count(indexed, 'call')}"]
             if f.get("true_rate") is not None:
@@ -409,6 +409,20 @@ def _ended_reasons(sm: Mapping[str, Any], indexed: int) -> str | None:
     if unreported:
         parts.append(f"not reported {unreported}")
     return "By ended reason: " + ", ".join(parts) if parts else None
+
+
+def _filter_hint(fields: list[dict[str, Any]]) -> str:
+    """How to find the calls behind these figures: find_calls conditions on two of the fields."""
+    examples: list[str] = []
+    for f in fields:
+        if f["kind"] == "boolean" and not any("=true" in e for e in examples):
+            examples.append(f"{f['name']}=true")
+        elif f["kind"] == "number" and f.get("mean") is not None and not any(">" in e for e in examples):
+            examples.append(f"{f['name']}>{round(float(f['mean']), 2):g}")
+    shown = ", ".join(f'"{e}"' for e in examples[:2])
+    return "find_calls filters calls on these with where=" + (
+        f"[{shown}]" if shown else '["<field>=<value>"]'
+    )
 
 
 def _calls_over_time(per_day: dict[str, int]) -> str:

@@ -263,6 +263,19 @@ def turn_line(index: int, speaker: str, offset: float | None, text: str) -> str:
     return f"{prefix} | {body}".rstrip(" ")
 
 
+def note_line(kind: str, label: str | None, text: str) -> str:
+    """A match in what was said about a call, as one line: ``[summary] | text``,
+    ``[extracted callback_requested] | text``, ``[qa notes] | text``.
+
+    The kind and the field are squeezed to ``[a-z0-9_]`` (the field is platform data); the text is
+    made one inert line as in `turn_line`. Never raises."""
+    prefix = f"[{_speaker(kind)}" + (f" {_speaker(label)}" if label else "") + "]"
+    body = _single_line(text)
+    if "[" in body:
+        body = _TURN_REF.sub(lambda m: f"({m.group(1).strip()})", body)
+    return f"{prefix} | {body}".rstrip(" ")
+
+
 _NONCE_LETTERS = "abcdefghijkmnpqrstuvwxyz"  # letters only: redaction never touches a nonce
 _NONCE_LENGTH = 12
 

@@ -123,10 +123,33 @@ class SearchHitOut(CallRef):
     campaign_id: str | None = None
     status: str
     started_at: str | None = None
-    turn_index: int = Field(description="pass as transcript_offset to get_call to read from there")
-    speaker: str
+    matched_in: str = Field(description="turn, summary, extracted (an extracted-data field) or qa (QA notes)")
+    field: str | None = Field(default=None, description="the extracted field or QA criterion that matched")
+    turn_index: int | None = Field(
+        default=None,
+        description="a turn hit's index: pass as transcript_offset to get_call to read from there",
+    )
+    speaker: str | None = None
     offset_seconds: float | None = None
     snippet: str
+
+
+class WordTierOut(_Out):
+    words: int
+    of: int
+    hits: int
+
+
+class ZeroHitsOut(_Out):
+    """Why nothing matched: `absent` (some words are not in the searched calls; `suggestions` are
+    terms that are), `apart` (every word is, but never together as asked; `word_hits` per word) or
+    `filtered` (the filters excluded every match; `without` says what dropping each filter finds)."""
+
+    reason: str
+    unfiltered_hits: int = 0
+    without: dict[str, int] = Field(default_factory=dict)
+    suggestions: dict[str, int] = Field(default_factory=dict, description="term -> hits")
+    word_hits: dict[str, int] = Field(default_factory=dict, description="word -> hits on its own")
 
 
 class SearchAnswer(_Out):
@@ -134,13 +157,29 @@ class SearchAnswer(_Out):
 
     query: str
     interpreted_as: list[str] = Field(default_factory=list)
+    word_tiers: list[WordTierOut] = Field(
+        default_factory=list, description="a sentence query's hits by how many of its words they have"
+    )
     hits: list[SearchHitOut]
     total_hits: int
     calls_matched: int
+    zero_hits: ZeroHitsOut | None = None
     has_more: bool
     next_cursor: str | None = None
     coverage: list[IndexCoverage]
     notes: list[str] = Field(default_factory=list, description="what the platforms say about the request")
+
+
+class FoundCalls(_Out):
+    """Indexed calls matching outcome filters, newest first."""
+
+    filters: list[str] = Field(description="the filters applied, as read")
+    total: int = Field(description="every indexed call matching the filters (exact)")
+    calls: list[CallRow]
+    has_more: bool
+    next_cursor: str | None = Field(default=None, description="pass as cursor= with the same filters")
+    coverage: list[IndexCoverage]
+    notes: list[str] = Field(default_factory=list)
 
 
 class CampaignReport(_Out):

@@ -9,8 +9,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from call_logs_mcp.models import call_uri
 from call_logs_mcp.output.budget import Shaped, fit_rows
-from call_logs_mcp.output.sanitize import turn_line, untrusted_block
-from call_logs_mcp.output.schemas import IndexCoverage, SearchAnswer, SearchHitOut
+from call_logs_mcp.output.sanitize import note_line, turn_line, untrusted_block
+from call_logs_mcp.output.schemas import (
+    IndexCoverage,
+    SearchAnswer,
+    SearchHitOut,
+    WordTierOut,
+    ZeroHitsOut,
+)
 from call_logs_mcp.output.scrub import Scrubber
 from call_logs_mcp.output.text import fmt_count, fmt_int, fmt_short_time, fmt_time, parse_iso
 
@@ -66,6 +72,8 @@ def search_answer(found: SearchFound, *, scrub: Scrubber, budget: int) -> tuple[
             campaign_id=s.ident(h.campaign_id),
             status=h.status.value,
             started_at=fmt_time(h.started_at),
+            matched_in=h.matched_in,
+            field=s.ident(h.field),
             turn_index=h.turn_index,
             speaker=h.speaker,
             offset_seconds=h.offset_seconds,
@@ -75,9 +83,15 @@ def search_answer(found: SearchFound, *, scrub: Scrubber, budget: int) -> tuple[
     ]
     lines = [
         f"{r.call_id} ({r.provider}) {fmt_short_time(parse_iso(r.started_at))} "
-        + turn_line(r.turn_index, r.speaker, r.offset_seconds, r.snippet)
+        + (
+            turn_line(r.turn_index, r.speaker or "unknown", r.offset_seconds, r.snippet)
+            if r.turn_index is not None
+            else note_line(r.matched_in, r.field, r.snippet)
+        )
         for r in rows
     ]
+    tiers = [WordTierOut(words=t.words, of=t.of, hits=t.hits) for t in result.word_tiers]
+    zero = _zero_hits(result, scrub)
     covered = [
         IndexCoverage(
             provider=c.provider,
@@ -99,9 +113,11 @@ def search_answer(found: SearchFound, *, scrub: Scrubber, budget: int) -> tuple[
         model = SearchAnswer(
             query=shown_query,
             interpreted_as=notes,
+            word_tiers=tiers,
             hits=rows[:k],
             total_hits=result.total_hits,
             calls_matched=result.calls_matched,
+            zero_hits=zero,
             has_more=more,
             next_cursor=cursor,
             coverage=covered,
@@ -110,18 +126,24 @@ def search_answer(found: SearchFound, *, scrub: Scrubber, budget: int) -> tuple[
         first = result.offset + 1
         span = f"hits {first}–{result.offset + k}" if k else "no hits on this page"
         out = [
-            f"Search {shown_query!r}: {fmt_count(result.total_hits, 'matching turn')} in "
-            f"{fmt_count(result.calls_matched, 'call')}; showing {span}, best first."
+            f"Search {shown_query!r}: {fmt_count(result.total_hits, 'match', 'matches')} in "
+            f"{fmt_count(result.calls_matched, 'call')} (transcript turns, summaries, extracted data "
+            f"and QA notes); showing {span}, best first."
         ]
         if notes:
             out.append("Interpreted as: " + "; ".join(notes))
+        if tiers:
+            out.append(tier_line(tiers))
+        if zero is not None:
+            out.append(zero_line(zero))
         out.extend(request_notes)
         out.extend(coverage_line(c) for c in covered)
         if k:
             out.append(untrusted_block("search hits (caller speech)", "\n".join(lines[:k])))
             out.append(
-                "Each hit: call id (provider), time, [turn] speaker @offset | snippet. "
-                "get_call with transcript_offset=<turn> reads the call from there."
+                "Each hit: call id (provider), time, then [turn] speaker @offset | snippet, or where "
+                "it matched ([summary], [extracted <field>], [qa <criterion>]) | snippet. get_call with "
+                "transcript_offset=<turn> reads the call from that turn."
             )
         if cursor:
             out.append(f'More hits: call search_transcripts with the same arguments and cursor="{cursor}".')
@@ -142,4 +164,64 @@ def coverage_line(c: IndexCoverage) -> str:
     line = f"Index coverage {c.provider}: {held}, {state}."
     if c.sync_error:
         line += f" Sync did not complete just now: {c.sync_error}"
+    return line
+
+
+def tier_line(tiers: Sequence[WordTierOut]) -> str:
+    """How a sentence query's hits split by the number of its words they have."""
+    first, rest = tiers[0], tiers[1:]
+    if not rest:
+        return f"Every hit has all {first.of} words." if first.of > 1 else "Every hit has the word."
+    parts = [f"with {'both' if first.of == 2 else f'all {first.of}'} words: {fmt_int(first.hits)}"]
+    parts += [f"with {t.words} of the {t.of}: {fmt_int(t.hits)}" for t in rest]
+    line = "Hits " + "; ".join(parts) + " (ranked in that order)."
+    if not first.hits:
+        line += f" No single turn or note has {'both' if first.of == 2 else f'all {first.of}'} words."
+    return line
+
+
+def _zero_hits(result: SearchResult, scrub: Scrubber) -> ZeroHitsOut | None:
+    zero = result.zero_hits
+    if zero is None:
+        return None
+    return ZeroHitsOut(
+        reason=zero.reason,
+        unfiltered_hits=zero.unfiltered_hits,
+        without={d.filter: d.hits for d in zero.without},
+        suggestions={scrub.line(x.term, 80): x.hits for x in zero.suggestions},
+        word_hits={scrub.line(x.word, 80): x.hits for x in zero.word_hits},
+    )
+
+
+def zero_line(zero: ZeroHitsOut) -> str:
+    """Why nothing matched, and what to try instead."""
+    if zero.reason == "filtered":
+        drops = "; ".join(
+            f"without {name}: {fmt_count(hits, 'match', 'matches')}" for name, hits in zero.without.items()
+        )
+        found = fmt_count(zero.unfiltered_hits, "time")
+        return (
+            f"Nothing matched within the filters, but the words match {found} in the searched calls "
+            f"without them ({drops}). Drop or widen a filter to see them."
+        )
+    if zero.reason == "apart":
+        each = ", ".join(
+            f"{word} ({fmt_count(hits, 'match', 'matches')})" for word, hits in zero.word_hits.items()
+        )
+        return (
+            f"Each word is in the searched calls on its own ({each}), but no single turn, summary or "
+            "note has them together as asked. Search fewer words, join alternatives with OR, or "
+            "drop the quotes to match the words anywhere in a turn."
+        )
+    line = "No transcript turn, summary, extracted value or QA note in the searched calls has these words."
+    if zero.suggestions:
+        terms = ", ".join(
+            f"{term} ({fmt_count(hits, 'match', 'matches')})" for term, hits in zero.suggestions.items()
+        )
+        line += f" Terms the calls do have that look like them: {terms}."
+    else:
+        line += (
+            " Nothing close to them is indexed either: try other words for the same meaning joined with OR "
+            "(refund OR reimburse OR money back), or find_calls to filter by outcome."
+        )
     return line

@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING
 
 from call_logs_mcp.analytics import CampaignSummary
 from call_logs_mcp.models import Call, CallSummary
-from call_logs_mcp.output import calls, campaigns, resources, search
+from call_logs_mcp.output import calls, campaigns, outcomes, resources, search
 from call_logs_mcp.output.budget import Shaped
 from call_logs_mcp.output.calls import CallPage
+from call_logs_mcp.output.outcomes import FindFound
 from call_logs_mcp.output.scrub import Scrubber
 from call_logs_mcp.output.search import SearchFound
 
@@ -58,6 +59,10 @@ class Shaper:
         re-run the search for that many hits and render again.
         """
         return search.search_answer(found, scrub=self.scrub, budget=self.budget)
+
+    def found_calls(self, found: FindFound) -> tuple[int, Shaped]:
+        """A find_calls answer with as many calls as fit; (calls shown, answer)."""
+        return outcomes.found_calls(found, scrub=self.scrub, budget=self.budget)
 
     def campaign_report(
         self,
