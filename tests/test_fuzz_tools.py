@@ -31,7 +31,7 @@ from mcp.types import INVALID_PARAMS, CallToolResult
 
 from mcp_harness import Platforms, serve, strings_in, text_of
 
-TOOLS = ("list_calls", "get_call", "search_transcripts", "summarize_campaign", "list_campaigns")
+TOOLS = ("list_calls", "get_call", "search_transcripts", "find_calls", "summarize_campaign", "list_campaigns")
 EXAMPLES = 500
 FUZZ = settings(
     max_examples=EXAMPLES,
@@ -93,6 +93,7 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzzed]:
             ("list_calls", {"limit": 2, "provider": "prosper"}),
             ("list_calls", {"limit": 2, "provider": "callcamp", "status": "completed"}),
             ("search_transcripts", {"query": "thank", "limit": 2}),
+            ("find_calls", {"limit": 2}),
         ]:
             result = server.call(tool, args)
             assert isinstance(result, CallToolResult) and not result.is_error, result
@@ -319,6 +320,16 @@ def domain_values(fuzzed: Fuzzed, name: str) -> st.SearchStrategy[Any] | None:
     if name == "cursor":
         real = [c for cursors in fuzzed.cursors.values() for c in cursors]
         return st.sampled_from(real)
+    if name == "where":
+        conditions = st.sampled_from(
+            ["appointment_scheduled", "appointment_scheduled=false", "refund_amount>100", "insurer is set",
+             "plan!=gold", "resolution=APPROVED", "satisfaction<=2", "nps is not set", "booked", "x>y", "=1"]
+        )  # fmt: skip
+        return st.lists(conditions, min_size=1, max_size=3)
+    if name.startswith(("min_", "max_")):
+        return st.sampled_from([0, 30, 60.5, 90, 300])
+    if name == "ended_reason":
+        return st.sampled_from([*sorted({c.ended_reason for _, c in calls if c.ended_reason}), "nonesuch"])
     return None
 
 
@@ -346,6 +357,8 @@ def from_schema(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
         return st.floats(schema.get("minimum"), schema.get("maximum"), allow_nan=False)
     if kind == "string":
         return st.text(st.characters(exclude_categories=("Cs",)), max_size=schema.get("maxLength", 80))
+    if kind == "array":
+        return st.lists(from_schema(schema["items"]), max_size=schema.get("maxItems", 5))
     raise AssertionError(f"the fuzzer does not know schema {schema}: teach from_schema about it")
 
 
@@ -499,6 +512,7 @@ NORMAL_CALLS: dict[str, Callable[[Fuzzed], dict[str, Any]]] = {
     "list_calls": lambda f: {"limit": 5},
     "get_call": lambda f: {"call_id": f.platforms.datasets["prosper"].calls[0].id, "provider": "prosper"},
     "search_transcripts": lambda f: {"query": "thank"},
+    "find_calls": lambda f: {"status": "completed", "min_duration_seconds": 1},
     "summarize_campaign": lambda f: {
         "campaign_id": f.platforms.datasets["callcamp"].calls[0].campaign_id,
         "provider": "callcamp",

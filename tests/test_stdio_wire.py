@@ -195,6 +195,7 @@ async def test_every_tool_resource_and_prompt_over_stdio_writes_only_json_rpc_li
                 "list_calls",
                 "get_call",
                 "search_transcripts",
+                "find_calls",
                 "summarize_campaign",
                 "list_campaigns",
             }
@@ -304,6 +305,9 @@ async def test_every_error_path_over_stdio_is_answered_with_an_error_on_a_line_o
         ("search_transcripts", {"query": "refund", "speaker": "robot"}),
         ("search_transcripts", {"query": "refund", "cursor": "eyJ2IjoxfQ"}),
         ("search_transcripts", {"query": "q" * 5000}),
+        ("find_calls", {"where": ["no_such_field"]}),
+        ("find_calls", {"where": ["amount>lots"], "min_qa_score": -1}),
+        ("find_calls", {"cursor": "eyJ2IjoxfQ"}),
         ("summarize_campaign", {}),
         ("summarize_campaign", {"campaign_id": "no-such-campaign"}),
         ("summarize_campaign", {"campaign_id": {"a": 1}}),

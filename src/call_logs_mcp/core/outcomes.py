@@ -84,8 +84,8 @@ def outcome_filters(
     from call_logs_mcp.core.arguments import build_query
 
     query = build_query(campaign_id=campaign_id, status=status, from_date=from_date, to_date=to_date)
-    check_range("duration", min_duration, max_duration)
-    check_range("qa_score", min_qa_score, max_qa_score)
+    check_range("min_duration_seconds", min_duration, "max_duration_seconds", max_duration)
+    check_range("min_qa_score", min_qa_score, "max_qa_score", max_qa_score)
     reason = ended_reason.strip() if ended_reason and ended_reason.strip() else None
     if reason is not None and len(reason) > 200:
         raise InvalidArgumentError("ended_reason is too long; use at most 200 characters.")
@@ -124,7 +124,9 @@ def parse_predicate(raw: str) -> FieldPredicate:
     number = _number(value)
     flag = True if value.lower() in _TRUE else False if value.lower() in _FALSE else None
     if op in (">", ">=", "<", "<=") and number is None:
-        raise InvalidArgumentError(f"{key}{op}{value[:40]}: {op} compares numbers; give a number after it.")
+        raise InvalidArgumentError(
+            f"where condition {key[:80]}{op}{value[:40]}: {op} compares numbers; give a number after it."
+        )
     return FieldPredicate(key, op, value, number, flag)
 
 
@@ -134,17 +136,17 @@ def parse_predicates(raw: Sequence[str] | None) -> tuple[FieldPredicate, ...]:
     if isinstance(raw, str):
         raw = [raw]
     if len(raw) > MAX_PREDICATES:
-        raise InvalidArgumentError(f"At most {MAX_PREDICATES} field conditions; got {len(raw)}.")
+        raise InvalidArgumentError(f"where takes at most {MAX_PREDICATES} field conditions; got {len(raw)}.")
     return tuple(parse_predicate(item) for item in raw)
 
 
-def check_range(name: str, low: float | None, high: float | None) -> None:
-    """Raises InvalidArgumentError for a negative bound or an empty range."""
-    for bound in (low, high):
+def check_range(low_name: str, low: float | None, high_name: str, high: float | None) -> None:
+    """Raises InvalidArgumentError for a negative or non-finite bound, or an empty range."""
+    for name, bound in ((low_name, low), (high_name, high)):
         if bound is not None and (not math.isfinite(bound) or bound < 0):
-            raise InvalidArgumentError(f"{name} bounds must be finite numbers of at least 0.")
+            raise InvalidArgumentError(f"{name} must be a finite number of at least 0.")
     if low is not None and high is not None and low > high:
-        raise InvalidArgumentError(f"min_{name} ({low:g}) is above max_{name} ({high:g}); swap them.")
+        raise InvalidArgumentError(f"{low_name} ({low:g}) is above {high_name} ({high:g}); swap them.")
 
 
 def _number(text: str) -> float | None:
@@ -157,7 +159,7 @@ def _number(text: str) -> float | None:
 
 def _usage(what: str) -> str:
     return (
-        f"Could not read {what} as a field condition. Write one of: field (true), field=false, "
+        f"Could not read {what} in `where` as a field condition. Write one of: field (true), field=false, "
         "field=value, field!=value, field>number (also >=, <, <=), field is set, field is not set; "
         "summarize_campaign lists each campaign's fields with their types and example values."
     )
