@@ -33,6 +33,7 @@ from _common import reproduce
 from call_logs_mcp.core.sources import sync_source
 from call_logs_mcp.index import IndexStore, SyncResult, run_sync
 from call_logs_mcp.index.records import scope_key
+from call_logs_mcp.providers import PLATFORMS
 from call_logs_mcp.providers.simulated import (
     simulated_app,
     simulated_dataset,
@@ -154,7 +155,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--platform", choices=["prosper", "callcamp"], default="prosper")
+    parser.add_argument("--platform", choices=PLATFORMS, default="prosper")
     parser.add_argument("--calls", type=int, default=20_000)
     parser.add_argument("--latency", type=float, default=0.005, help="seconds per simulated response")
     parser.add_argument("--concurrency", type=int, default=4)

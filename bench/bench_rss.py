@@ -4,6 +4,7 @@
     python bench/bench_rss.py --provider callcamp --calls 20000  # one detail request per call
     python bench/bench_rss.py --provider retell --calls 20000    # the same, over Retell's POST listing
     python bench/bench_rss.py --provider vapi --calls 20000      # lists whole calls, keyset paging
+    python bench/bench_rss.py --provider bland --calls 20000     # the same, with index paging
     python bench/bench_rss.py --calls 5000                     # quick
 
 The simulator runs in a separate process (uvicorn on a loopback port) so that only the syncing

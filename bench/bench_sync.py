@@ -3,6 +3,7 @@
     python bench/bench_sync.py                 # 5,000 calls: about 4 minutes per scenario
     python bench/bench_sync.py --calls 300     # quick
     python bench/bench_sync.py --provider retell --calls 2000 --latency 0.1 --only clean
+    python bench/bench_sync.py --provider bland --calls 2000 --latency 0.1
     python bench/bench_sync.py --provider vapi --calls 2000 --latency 0.1 --only clean \
         --page-sizes 50,100,200,500,1000       # a platform listing whole calls, by page size
 

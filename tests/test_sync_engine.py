@@ -87,7 +87,7 @@ def page_of(request: SimRequest) -> str:
     request body recorded, or its platform cursor (none: the first page)."""
     if request.page is not None:
         return request.page
-    return request.params.get("page") or request.params.get("cursor") or ""
+    return request.params.get("page") or request.params.get("cursor") or request.params.get("from") or ""
 
 
 def list_pages(app: Starlette, ids: set[str]) -> Counter[tuple[str, str]]:

@@ -109,9 +109,14 @@ async def test_get_call_returns_the_call_with_its_transcript(tmp_path: Path) -> 
     assert text_of(result).splitlines()[-1].endswith("that is the end of the transcript.")
 
 
-async def test_following_get_call_continuations_reproduces_a_3000_turn_transcript(tmp_path: Path) -> None:
-    dataset = simulated_dataset("callcamp", calls=6, long_calls=1)
-    async with serve(tmp_path, ["callcamp"], datasets={"callcamp": dataset}, redact=False) as (client, _):
+async def test_following_get_call_continuations_reproduces_a_3000_turn_transcript(
+    platform_name: str, tmp_path: Path
+) -> None:
+    dataset = simulated_dataset(platform_name, calls=6, long_calls=1)
+    async with serve(tmp_path, [platform_name], datasets={platform_name: dataset}, redact=False) as (
+        client,
+        _,
+    ):
         call = max(dataset, key=lambda c: c.turn_count)
         assert call.turn_count >= 3000
         texts: dict[int, str] = {}

@@ -4,8 +4,7 @@ recent calls and id completion."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
@@ -19,8 +18,7 @@ from call_logs_mcp.core.local_index import LocalIndex
 from call_logs_mcp.core.outcomes import OutcomeFilters
 from call_logs_mcp.errors import CallLogsError, InvalidArgumentError, NotFoundError, StoreError
 from call_logs_mcp.models import CallQuery, CallSummary, Campaign, Speaker
-
-logger = logging.getLogger(__name__)
+from call_logs_mcp.providers.base import CallProvider
 
 if TYPE_CHECKING:
     from call_logs_mcp.analytics import CampaignSummary
@@ -283,33 +281,34 @@ async def list_campaigns(
     fresh: Freshness, names: Sequence[str], *, progress: Progress | None, directory: CampaignDirectory
 ) -> CampaignsOutcome:
     """Campaigns per provider from the index (synced first when stale), each with what tells a
-    person which it is: its name (the campaigns file's, else the one a platform that lists
-    campaigns gives, asked live) or its calls by status and usual opening line; campaigns the
-    file declares are listed even before any of their calls is indexed. Raises StoreError."""
+    person which it is: its name (the campaigns file's, else the platform's) or its calls by
+    status and usual opening line; campaigns the file declares are listed even before any of
+    their calls is indexed. A platform that lists its campaigns (`Capabilities.campaign_listing`)
+    gives their names and call counts, and when its call records do not name their campaign, each
+    listed campaign's scope is synced too (as a declared one is). Raises StoreError."""
     from call_logs_mcp.index import CampaignListing
 
     store = fresh.index.require()
-    platform: dict[tuple[str, str], Campaign] = {}
-
-    async def platform_names() -> None:
-        platform.update(await _platform_campaigns(fresh, names))
-
-    # The platforms are asked while the sync is waited for, so an outage costs one wait, not two.
-    async with anyio.create_task_group() as group:
-        group.start_soon(platform_names)
-        report = await fresh.sync_if_stale(names, progress=progress, every_scope=True)
+    listed_by = await _platform_campaigns(fresh.providers, names)
+    report = await fresh.sync_if_stale(names, progress=progress, every_scope=True)
+    await _sync_listed_campaigns(fresh, listed_by, report)
     listings = await store.list_campaigns(fresh.index.scope(names), describe=True)
-    campaigns = [
-        c.model_copy(
-            update={
-                "name": directory.name_of(c.provider, c.campaign_id)
-                or c.name
-                or _platform_name(platform, c.provider, c.campaign_id),
-            }
-        )
-        for c in listings
-        if c.provider in names
-    ]
+    platform = {
+        (name, c.campaign_id): c
+        for name, found in listed_by.items()
+        if isinstance(found, list)
+        for c in found
+    }
+    campaigns = []
+    for c in listings:
+        if c.provider not in names:
+            continue
+        own = platform.get((c.provider, c.campaign_id)) if c.campaign_id is not None else None
+        platform_calls = c.platform_calls
+        if platform_calls is None and own is not None:
+            platform_calls = own.call_count
+        name = directory.name_of(c.provider, c.campaign_id) or c.name or (own.name if own else None)
+        campaigns.append(c.model_copy(update={"name": name, "platform_calls": platform_calls}))
     listed = {(c.provider, c.campaign_id) for c in campaigns}
     for name in names:
         for campaign_id in directory.declared(name):
@@ -322,34 +321,49 @@ async def list_campaigns(
                         indexed_calls=0,
                     )
                 )
+    for name, found in listed_by.items():
+        if isinstance(found, str):
+            report.errors.setdefault(name, found)
     return CampaignsOutcome(campaigns=campaigns, report=report)
 
 
-async def _platform_campaigns(fresh: Freshness, names: Sequence[str]) -> dict[tuple[str, str], Campaign]:
-    """The campaigns the platforms among `names` that list campaigns (`campaign_listing`) say
-    they have, asked live. A platform that fails is left out (logged): the index still answers."""
-    found: dict[tuple[str, str], Campaign] = {}
-
-    async def ask(name: str) -> None:
+async def _platform_campaigns(
+    providers: Mapping[str, CallProvider], names: Sequence[str]
+) -> dict[str, list[Campaign] | str]:
+    """Per provider that lists its campaigns: the list, or why it could not be read."""
+    found: dict[str, list[Campaign] | str] = {}
+    for name in names:
+        if not providers[name].info.capabilities.campaign_listing:
+            continue
         try:
-            campaigns = await fresh.providers[name].list_campaigns()
-        except CallLogsError as exc:
-            logger.warning("list_campaigns: %s could not list its campaigns: %s", name, exc)
-            return
-        found.update({(name, c.campaign_id): c for c in campaigns})
-
-    async with anyio.create_task_group() as group:
-        for name in names:
-            if fresh.providers[name].info.capabilities.campaign_listing:
-                group.start_soon(ask, name)
+            found[name] = await providers[name].list_campaigns()
+        except CallLogsError as err:
+            found[name] = f"its campaign list could not be read: {err}"
     return found
 
 
-def _platform_name(
-    found: dict[tuple[str, str], Campaign], provider: str, campaign_id: str | None
-) -> str | None:
-    campaign = found.get((provider, campaign_id)) if campaign_id is not None else None
-    return campaign.name if campaign is not None else None
+async def _sync_listed_campaigns(
+    fresh: Freshness, listed_by: Mapping[str, list[Campaign] | str], report: SyncReport
+) -> None:
+    """Sync (when stale) each campaign a platform lists whose call records do not name their
+    campaign, side by side; what is still running or failed joins `report`."""
+    scopes = [
+        (name, campaign.campaign_id)
+        for name, found in listed_by.items()
+        if isinstance(found, list) and not fresh.providers[name].info.capabilities.records_name_campaign
+        for campaign in found
+    ]
+
+    async def one(name: str, campaign_id: str) -> None:
+        scoped = await fresh.sync_if_stale([name], campaign_id=campaign_id)
+        for key, error in scoped.errors.items():
+            report.errors.setdefault(key, error)
+        for key, job in scoped.running.items():
+            report.running.setdefault(key, job)
+
+    async with anyio.create_task_group() as group:
+        for name, campaign_id in scopes:
+            group.start_soon(one, name, campaign_id)
 
 
 async def recent_calls(

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from call_logs_mcp.providers.base import CallProvider, Platform
     from call_logs_mcp.providers.config import ProviderConfig
 
-PLATFORMS: tuple[str, ...] = ("prosper", "callcamp", "retell", "elevenlabs", "vapi")
+PLATFORMS: tuple[str, ...] = ("prosper", "callcamp", "retell", "elevenlabs", "vapi", "bland")
 
 
 def platform(name: str) -> Platform:

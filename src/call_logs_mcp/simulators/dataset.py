@@ -264,13 +264,15 @@ def _callcamp_id(rng: random.Random) -> str:
     return "call_" + "".join(rng.choice(alphabet) for _ in range(20))
 
 
-def _random_id(rng: random.Random, style: IdStyle) -> str:
-    """A random (non-numeric) call id: `call_…` (CallCamp) or a version-4 UUID."""
-    if style == "uuid":
-        import uuid
+def _uuid_id(rng: random.Random) -> str:
+    import uuid
 
-        return str(uuid.UUID(int=rng.getrandbits(128), version=4))
-    return _callcamp_id(rng)
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def new_call_id(rng: random.Random, style: IdStyle) -> str:
+    """A fresh non-numeric call id in `style` ("callcamp": `call_…`, "uuid": a UUID 4)."""
+    return _uuid_id(rng) if style == "uuid" else _callcamp_id(rng)
 
 
 def _apply_status(call: SimCall, status: SimStatus, price_per_minute: float) -> None:
@@ -511,9 +513,9 @@ class SimDataset:
                 last_numeric += self._rng.randint(1, 3)
                 call_id = str(last_numeric)
             else:
-                call_id = _random_id(self._rng, self.id_style)
+                call_id = new_call_id(self._rng, self.id_style)
                 while call_id in self._by_id:
-                    call_id = _random_id(self._rng, self.id_style)
+                    call_id = new_call_id(self._rng, self.id_style)
             campaign = self._rng.choice(campaign_pool)
             call = _build_call(
                 self._rng,

@@ -30,7 +30,7 @@ from call_logs_mcp.simulators.dataset import (
     SimStatus,
     _build_call,
     _phone_pool,
-    _random_id,
+    new_call_id,
 )
 
 # `generate_dataset(end=...)`: the latest moment of any call is this long before `end`.
@@ -89,7 +89,7 @@ def _plan(
             ids.append(str(next_id))
             next_id += 1 + int(rand() * 3)
         else:
-            ids.append(_random_id(rng, id_style))
+            ids.append(new_call_id(rng, id_style))
     names = [s for s, _ in _STATUS_WEIGHTS]
     weights = [w for _, w in _STATUS_WEIGHTS]
     statuses: list[SimStatus] = rng.choices(names, weights, k=calls)
@@ -191,7 +191,7 @@ def generate_dataset(
     """A deterministic dataset: same arguments, same calls (module docstring for the design).
 
     `id_style="numeric"` gives Prosper-style ids ("100123"); "callcamp" gives "call_…" ids;
-    "uuid" gives version-4 UUIDs.
+    "uuid" gives UUID 4 ids.
     `end` lays the calls out to end there instead of starting at `start`: every timestamp moves
     by the same whole number of seconds so that the latest moment of any call (a start, an end,
     the running time of a call in progress) is `END_MARGIN` before `end`; ids, texts, statuses and
