@@ -22,10 +22,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from call_logs_mcp.errors import MalformedResponseError
-from call_logs_mcp.providers.normalize import validation_where
+from call_logs_mcp.providers.normalize import readable_items, validation_where, wire_id
 
 from . import PLATFORM
 
@@ -60,10 +60,12 @@ class ListedCall(_Identified):
     answered_by: Any = None
     batch_id: Any = None
 
-    @field_validator("call_id")
+    @field_validator("call_id", mode="before")
     @classmethod
-    def _id_present(cls, value: str) -> str:
-        return cls._check_id(value)
+    def _id_text(cls, value: Any) -> str:
+        # An unusable id (blank, not text) is read as blank: the listing skips that one record
+        # and counts it, instead of failing the page (`providers.normalize.wire_id`).
+        return wire_id(value)
 
 
 class BlandCall(ListedCall):
@@ -100,6 +102,12 @@ class CallList(_Wire):
             return int(value)
         except ValueError:
             return None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_bad_item_is_one_record(cls, body: Any) -> Any:
+        # An item we cannot read is one record without an id, skipped and counted by the sync.
+        return readable_items(body, ("calls",), ListedCall, "call_id")
 
 
 class BlandCampaign(_Identified):

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from call_logs_mcp.errors import MalformedResponseError
-from call_logs_mcp.providers.normalize import validation_where
+from call_logs_mcp.providers.normalize import readable_items, validation_where, wire_id
 
 from . import PLATFORM
 
@@ -57,10 +57,12 @@ class ConversationItem(_Wire):
     transcript_summary: Any = None
     direction: Any = None
 
-    @field_validator("conversation_id")
+    @field_validator("conversation_id", mode="before")
     @classmethod
-    def _id_present(cls, value: str) -> str:
-        return _strip_id(value)
+    def _id_text(cls, value: Any) -> str:
+        # An unusable id (blank, not text) is read as blank: the listing skips that one record
+        # and counts it, instead of failing the page (`providers.normalize.wire_id`).
+        return wire_id(value)
 
 
 class ConversationsPage(_Wire):
@@ -68,6 +70,12 @@ class ConversationsPage(_Wire):
     next_cursor: str | None = None
     # Required by the SDK; a body without it is read as "more when there is a cursor".
     has_more: bool | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_bad_item_is_one_record(cls, body: Any) -> Any:
+        # An item we cannot read is one record without an id, skipped and counted by the sync.
+        return readable_items(body, ("conversations",), ConversationItem, "conversation_id")
 
 
 class Conversation(_Wire):

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from call_logs_mcp.errors import MalformedResponseError
-from call_logs_mcp.providers.normalize import validation_where
+from call_logs_mcp.providers.normalize import readable_items, validation_where, wire_id
 
 from . import PLATFORM
 
@@ -61,12 +61,12 @@ class RetellCall(_Wire):
     scrubbed_recording_url: Any = None
     scrubbed_recording_multi_channel_url: Any = None
 
-    @field_validator("call_id")
+    @field_validator("call_id", mode="before")
     @classmethod
-    def _id_present(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("empty id")
-        return value.strip()
+    def _id_text(cls, value: Any) -> str:
+        # An unusable id (blank, not text) is read as blank: the listing skips that one record
+        # and counts it, instead of failing the page (`providers.normalize.wire_id`).
+        return wire_id(value)
 
 
 class RetellList(_Wire):
@@ -105,6 +105,12 @@ class RetellList(_Wire):
         if self.has_more is not None:
             return self.has_more and self.pagination_key is not None
         return self.pagination_key is not None and bool(self.items)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_bad_item_is_one_record(cls, body: Any) -> Any:
+        # An item we cannot read is one record without an id, skipped and counted by the sync.
+        return readable_items(body, ("items",), RetellCall, "call_id")
 
 
 def parse_list(body: object) -> RetellList:

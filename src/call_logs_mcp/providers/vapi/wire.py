@@ -21,10 +21,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from call_logs_mcp.errors import MalformedResponseError
-from call_logs_mcp.providers.normalize import parse_datetime, validation_where
+from call_logs_mcp.providers.normalize import parse_datetime, readable_items, validation_where, wire_id
 
 from . import PLATFORM
 
@@ -60,10 +60,10 @@ class VapiCall(_Wire):
 
     @field_validator("id", mode="before")
     @classmethod
-    def _id_present(cls, value: Any) -> Any:
-        if not isinstance(value, str) or not value.strip():
-            raise ValueError("missing id")
-        return value.strip()
+    def _id_text(cls, value: Any) -> str:
+        # An unusable id (blank, not text) is read as blank: the listing skips that one record
+        # and counts it, instead of failing the page (`providers.normalize.wire_id`).
+        return wire_id(value)
 
     @property
     def created(self) -> datetime | None:
@@ -93,6 +93,12 @@ class VapiCampaignPage(_Wire):
 
 class _CallList(BaseModel):
     calls: list[VapiCall]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_bad_item_is_one_record(cls, body: Any) -> Any:
+        # An item we cannot read is one record without an id, skipped and counted by the sync.
+        return readable_items(body, ("calls",), VapiCall, "id")
 
 
 def parse_list(body: object) -> list[VapiCall]:
