@@ -144,6 +144,11 @@ async def assert_all_healthy(client: Client, sims: Platforms) -> None:
         assert "unavailable" not in said and "did not complete just now" not in said, name
     listed = await call(client, "list_calls", {"limit": 100})
     rows = (listed.structured_content or {})["calls"]
+    cursor = (listed.structured_content or {})["next_cursor"]
+    while cursor:  # every platform's calls, over as many pages as they take
+        page = await call(client, "list_calls", {"limit": 100, "cursor": cursor})
+        rows += (page.structured_content or {})["calls"]
+        cursor = (page.structured_content or {})["next_cursor"]
     assert {(r["provider"], r["call_id"]) for r in rows} == expected
     campaigns = await call(client, "list_campaigns", {})
     indexed = sum(r["indexed_calls"] for r in (campaigns.structured_content or {})["campaigns"])
