@@ -292,7 +292,7 @@ def test_phone_fields_are_always_masked_even_when_unparseable() -> None:
         assert len(digits(masked)) <= min(4, len(digits(raw)) - 1) or len(digits(raw)) <= 1
 
 
-def test_value_masks_phone_keys_and_redacts_every_string_but_keeps_keys() -> None:
+def test_value_masks_phone_keys_and_redacts_every_string_and_key() -> None:
     data = {
         "to_number": "+14155550134",
         "customerPhone": 4155550134,
@@ -304,7 +304,7 @@ def test_value_masks_phone_keys_and_redacts_every_string_but_keeps_keys() -> Non
         "to_number": "…0134",
         "customerPhone": "…0134",
         "order_number": "order_12345",
-        "jane.doe@example.com": ["call [phone …0134]", 3, None, True],
+        "[email …@example.com]": ["call [phone …0134]", 3, None, True],
         "nested": ({"callerId": "…0018"},),
     }
 
