@@ -73,9 +73,9 @@ _MIN_PHONE_DIGITS = 7
 _MAX_PHONE_DIGITS = 17
 _MAX_WINDOW_DIGITS = 19  # the longest card number
 # Regions where national numbers are customarily written without the trunk prefix.
-_PREFIX_OMITTED = frozenset({"US", "CA", "BR", "CN"})
+_PREFIX_OMITTED = frozenset({"US", "CA", "BR"})
 # Regions where mobile numbers are customarily written without it.
-_MOBILE_PREFIX_OMITTED = frozenset({"IN", "MX"})
+_MOBILE_PREFIX_OMITTED = frozenset({"IN", "MX", "CN"})
 
 Span = tuple[int, int, str]
 
@@ -238,18 +238,23 @@ _GROUP = re.compile(r"[0-9]+")
 _EXTENSION = re.compile(r"(?i) ?(?:x|ext\.?|extension|#) ?[0-9]{1,6}(?![0-9])")
 _TIME_AFTER = re.compile(r":[0-9]")
 _CURRENCY = frozenset("$€£¥₹¢")
+_LABEL_GLUE = frozenset("#:=./\\|@&~^*%+")
 # Windows that are something else.
 _NOT_A_PHONE: tuple[re.Pattern[str], ...] = (
-    re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}"),  # 192.168.0.10
+    re.compile(r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])"),
     re.compile(r"[0-9]{4} ?[-/] ?[0-9]{4}"),  # 2024-2026, 2024 / 2025
     re.compile(r"[0-9]{5}-[0-9]{4}"),  # US ZIP+4
     re.compile(r"[0-9]+[.,][0-9]{1,2}"),  # 1234567.89
 )
 # A date with a 4-digit year anywhere in a window: 2026-04-20, 20/04/2026, 04.20.2026.
+_DAY_OR_MONTH = r"(?:0?[1-9]|[12][0-9]|3[01])"
 _DATE_INSIDE = re.compile(
-    r"(?<![0-9])(?:(?:19|20)[0-9]{2}([-./])[01]?[0-9]\1[0-3]?[0-9]"
-    r"|[0-3]?[0-9]([-./])[0-3]?[0-9]\2(?:19|20)[0-9]{2})(?![0-9])"
+    rf"(?<![0-9])(?:(?:19|20)[0-9]{{2}}([-./])(?:0?[1-9]|1[0-2])\1{_DAY_OR_MONTH}"
+    rf"|{_DAY_OR_MONTH}([-./]){_DAY_OR_MONTH}\2(?:19|20)[0-9]{{2}})(?![0-9])"
 )
+# Ungrouped Unix times in seconds (2014-2033) or milliseconds: ids and timestamps far more often
+# than the Brazilian landlines they also are.
+_UNIX_TIME = re.compile(r"1[4-9][0-9]{8}(?:[0-9]{3})?")
 # A short date or range: 20/04/26, 04-20-26, 1/2/2026-3/4/2026.
 _SHORT_DATE = re.compile(r"[0-3]?[0-9]([-./])[0-3]?[0-9]\1[0-9]{2}")
 
@@ -308,11 +313,11 @@ def _left_context(view: str, start: int) -> str:
         return "blocked"
     if prev in ".,:" and before.isdigit():
         return "blocked"  # a decimal, a time, a thousands group
-    if prev.isspace() or prev in "\"'([{<,;!?*":
-        return "free"
-    if prev in ".:" and not before.isalnum():
-        return "free"
-    return "label"
+    if prev.isalnum() or (prev in "_-" and before.isalnum()):
+        return "blocked"  # part of a word or an id: "A194-173-8988", "call_1558227375", hex
+    if prev in _LABEL_GLUE:
+        return "label"  # "Phone:…", "tel:…", "callback=…", "#…", "Tel.…"
+    return "free"
 
 
 def _right_context(view: str, end: int) -> str:
@@ -324,7 +329,9 @@ def _right_context(view: str, end: int) -> str:
         return "blocked"
     if nxt in ".,:" and after.isdigit():
         return "blocked"
-    if nxt.isalnum() or nxt in "_@=/\\|":
+    if nxt.isalnum() or (nxt in "_-" and after.isalnum()):
+        return "blocked"  # part of a word or an id: "674945752dc080ae"
+    if nxt in "_@=/\\|":
         return "label"
     return "free"
 
@@ -341,13 +348,14 @@ def _window_kind(window: str, digits: str, label: bool, regions: tuple[str, ...]
     if not _MIN_PHONE_DIGITS <= count <= _MAX_PHONE_DIGITS:
         return None
     international = window.startswith(("+", "(+"))
-    if label and count < 10 and not international:
+    # Glued to a label, a number needs 9 digits or its trunk prefix ("Phone:030 332450").
+    if label and count < 9 and not international and not digits.startswith("0"):
         return None
-    if any(p.fullmatch(window) for p in _NOT_A_PHONE) or _DATE_INSIDE.search(window):
+    # A "+CC" number is one whatever its digits look like ("+54-9-11-1933-5472" holds a date).
+    shaped = any(p.fullmatch(window) for p in _NOT_A_PHONE) or _SHORT_DATE.fullmatch(window)
+    if not international and (shaped or _DATE_INSIDE.search(window)):
         return None
-    if _SHORT_DATE.fullmatch(window):
-        return None
-    if len(set(digits)) == 1:
+    if len(set(digits)) == 1 or (not international and _UNIX_TIME.fullmatch(window.strip("()"))):
         return None
     return ("phone", digits) if _valid_phone(digits, international, regions) else None
 
@@ -366,9 +374,9 @@ def _run_spans(view: str, start: int, end: int, regions: tuple[str, ...], found:
     run_end = groups[-1][1]
     right = _right_context(view, run_end)
     extension = _EXTENSION.match(view, run_end)
-    if extension and _right_context(view, extension.end()) != "label":
+    if extension and _right_context(view, extension.end()) == "free":
         right = "free"
-    if right == "blocked":
+    if right == "blocked" or any(p.fullmatch(view, groups[0][0], run_end) for p in _NOT_A_PHONE):
         return
     i = 0
     while i < len(groups):
@@ -388,9 +396,7 @@ def _run_spans(view: str, start: int, end: int, regions: tuple[str, ...], found:
             if w_end < len(view) and view[w_end] == ")" and "(" in view[lead:w_end]:
                 w_end += 1
             window = view[lead:w_end]
-            label = label_left if lead <= start + 2 else False
-            if j == len(groups) - 1 and right == "label":
-                label = True
+            label = label_left or (j == len(groups) - 1 and right == "label")
             kind = _window_kind(window, _digits(window), label, regions)
             if kind is not None:
                 accepted = (lead, w_end, j, kind)
@@ -505,7 +511,7 @@ _SSN_CUE = re.compile(
 )
 _LAST_FOUR = re.compile(r"(?i)\b(?:last\s+(?:four|4)\b|ending\s+(?:in|with)\b|ends\s+(?:in|with)\b)")
 _SSN_ZONE = 60
-_NUMERIC = re.compile(r"(?<![0-9])[0-9](?:[ \-./]{0,2}[0-9])*(?![0-9])")
+_NUMERIC = re.compile(r"(?<![0-9])[0-9](?:[ \-./]{0,3}[0-9])*(?![0-9])")
 
 
 def _ssn_spans(view: str, found: _Spans) -> None:
@@ -518,7 +524,10 @@ def _ssn_spans(view: str, found: _Spans) -> None:
         window_start = max(0, cue.start() - 40)
         last_four = bool(_LAST_FOUR.search(view, window_start, zone_end))
         for pattern, spoken in ((_NUMERIC, False), (_SPOKEN_ONE, True)):
-            for match in pattern.finditer(view, cue.end(), zone_end):
+            # The number starts in the zone; it may end after it.
+            for match in pattern.finditer(view, cue.end()):
+                if match.start() >= zone_end:
+                    break
                 if spoken:
                     digits, words = _spoken_digits(match.group(0))
                     if not words:
@@ -560,7 +569,7 @@ _DATE = (
 )
 _DOB = re.compile(
     rf"(?i)\b(?:born|d\.?o\.?b\.?|date\s+of\s+birth|birth\s?date|birthday)(?![\w])"
-    rf"(?:[^\n.!?0-9]{{0,30}}?)\b({_DATE})\b"
+    rf"(?:[^\n.!0-9]{{0,40}}?)\b({_DATE})\b"
 )
 _BORN_IN = re.compile(rf"(?i)\bborn\s+in\s+(?:the\s+year\s+)?({_YEAR})\b")
 _DOB_HINT = re.compile(r"(?i)\b(?:born|d\.?o\.?b|birth)")
@@ -681,12 +690,14 @@ def _redact(s: str, regions: tuple[str, ...], names: bool) -> str:
 
 _redact_cached = lru_cache(maxsize=8192)(_redact)
 
-# The end of a turn (or the start of the next one) that may hold part of a number: digits,
-# number words and the separators between them.
-_EDGE_TOKEN = rf"(?:{_WORD_NUMBER}|[0-9]+|[+()#])"
-_EDGE_SEP = rf"(?:{_SPOKEN_SEP}|[ _/()]+)"
-_TAIL_EDGE = re.compile(rf"(?i)(?<![\w]){_EDGE_TOKEN}(?:{_EDGE_SEP}?{_EDGE_TOKEN})*[\s,.;:-]*$")
-_HEAD_EDGE = re.compile(rf"(?i)^[\s,.;:-]*{_EDGE_TOKEN}(?:{_EDGE_SEP}?{_EDGE_TOKEN})*")
+# The end of a turn (or the start of the next one) that may hold part of a number: digits, number
+# words and the separators between them. One word or one character per step: no backtracking.
+_EDGE_WORDS = "|".join(
+    sorted([*_UNITS, *_TEENS, *_TENS, *_MULTIPLIERS, *_REPEATS, "and", "then", "dash"], key=len, reverse=True)
+)
+_EDGE_STEP = rf"(?:(?:{_EDGE_WORDS})\b|[0-9()+#/_.,;:\s-])"
+_TAIL_EDGE = re.compile(rf"(?i)(?<![\w]){_EDGE_STEP}+$")
+_HEAD_EDGE = re.compile(rf"(?i)^{_EDGE_STEP}+")
 _EDGE_CHARS = 200
 
 
