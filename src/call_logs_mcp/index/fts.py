@@ -36,6 +36,7 @@ from call_logs_mcp.index.rowids import (
     STATUS_SHIFT,
     TURN_BITS,
     start_band,
+    turn_range,
 )
 from call_logs_mcp.index.search import (
     ELLIPSIS_MARK,
@@ -304,6 +305,7 @@ def rank_page(conn: sqlite3.Connection, plan: SearchPlan) -> tuple[list[SearchHi
         if name is None:  # pragma: no cover - rows are filtered by source above
             continue
         snippet, spans = make_snippet(raw_snippet or "")
+        before, after = _neighbour_edges(conn, int(rowid))
         hits.append(
             SearchHit(
                 provider=name,
@@ -317,10 +319,34 @@ def rank_page(conn: sqlite3.Connection, plan: SearchPlan) -> tuple[list[SearchHi
                 offset_seconds=float_or_none(turn_offset),
                 snippet=snippet,
                 highlights=spans,
+                turn_before=before,
+                turn_after=after,
                 relevance=round(-float(score), 4),
             )
         )
     return hits, ranked, window_end
+
+
+# How much of the turns around a hit comes with it: enough for a number split between two turns.
+NEIGHBOUR_CHARS = 200
+
+
+def _neighbour_edges(conn: sqlite3.Connection, rowid: int) -> tuple[str, str]:
+    """The end of the turn before the turn `rowid` and the start of the turn after it ("" when
+    there is none): the output needs them to mask a number split across two turns."""
+    low, high = turn_range(rowid >> CALL_SHIFT)
+    index = rowid & MAX_TURNS
+    before = after = ""
+    for turn, head, tail in conn.execute(
+        "SELECT rowid & ?, substr(text, 1, ?), substr(text, -?) FROM turns "
+        "WHERE rowid BETWEEN ? AND ? AND (rowid & ?) IN (?, ?)",
+        [MAX_TURNS, NEIGHBOUR_CHARS, NEIGHBOUR_CHARS, low, high, MAX_TURNS, index - 1, index + 1],
+    ):
+        if int(turn) == index - 1:
+            before = str(tail or "")
+        else:
+            after = str(head or "")
+    return before, after
 
 
 def _call_rows(
