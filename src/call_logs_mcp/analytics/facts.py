@@ -56,6 +56,16 @@ class FieldValue:
     text: str | None = None
 
 
+# A whole number this big is an identifier (phone, account, card number), not a quantity.
+IDENTIFIER_MIN = 1_000_000
+
+
+def _identifier(value: int | float) -> bool:
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        return False
+    return abs(value) >= IDENTIFIER_MIN
+
+
 def flatten_extracted(data: Mapping[str, Any]) -> list[FieldValue]:
     """Extracted data as one value per (dotted) key, in the form both the index and
     `gather_facts` aggregate. Nulls, empty strings and non-finite numbers carry no value."""
@@ -68,7 +78,9 @@ def flatten_extracted(data: Mapping[str, Any]) -> list[FieldValue]:
                 out.append(FieldValue(key, FieldKind.BOOLEAN, num=1.0 if value else 0.0))
             elif isinstance(value, int | float):
                 number = float(value)
-                if math.isfinite(number):
+                if _identifier(value):
+                    out.append(FieldValue(key, FieldKind.TEXT, text=str(int(value))[:TEXT_VALUE_CHARS]))
+                elif math.isfinite(number):
                     out.append(FieldValue(key, FieldKind.NUMBER, num=number))
             elif isinstance(value, str):
                 text = value.strip()[:TEXT_VALUE_CHARS]

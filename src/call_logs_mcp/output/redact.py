@@ -630,12 +630,15 @@ _NUMBER_KEY_OWNERS = frozenset(
     {"to", "from", "callback", "contact", "customer", "caller", "callee", "dialed", "destination",
      "origin", "recipient", "sender", "agent", "forward", "transfer", "fax", "cell", "home", "work"}
 )  # fmt: skip
-# Keys whose values are personal data of other kinds: never aggregated, never shown as top values.
-_SENSITIVE_KEY_WORDS = (
-    "email", "mail", "card", "ssn", "social", "account", "iban", "routing", "passport", "license",
-    "licence", "birth", "dob", "address", "zip", "postcode", "postal", "name", "patient", "member",
-    "insurance", "policy", "pin", "cvv", "cvc", "tax", "nationalid", "medicare", "medicaid", "mrn",
+# Words of a key that name personal data of other kinds: such fields are never aggregated.
+_SENSITIVE_KEY_WORDS = frozenset(
+    {"email", "mail", "card", "creditcard", "cc", "ssn", "social", "account", "iban", "routing",
+     "passport", "license", "licence", "birth", "birthday", "birthdate", "dob", "address", "zip",
+     "zipcode", "postcode", "postal", "name", "firstname", "lastname", "fullname", "surname",
+     "patient", "member", "insurance", "policy", "pin", "cvv", "cvc", "tax", "medicare", "medicaid",
+     "mrn", "nhs", "passcode", "password", "iban", "bic"}
 )  # fmt: skip
+_KEY_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
 _MASKED_PHONE = re.compile(rf"{ELLIPSIS}\d{{0,4}}")
 
 
@@ -655,8 +658,8 @@ def _is_phone_key(key: str) -> bool:
 
 
 def _is_sensitive_key(key: str) -> bool:
-    squeezed = _squeeze_key(key)
-    return _is_phone_key(key) or any(word in squeezed for word in _SENSITIVE_KEY_WORDS)
+    words = {word.lower() for word in _KEY_WORD.findall(key)}
+    return _is_phone_key(key) or bool(words & _SENSITIVE_KEY_WORDS)
 
 
 # --------------------------------------------------------------------------------------------------
