@@ -636,7 +636,7 @@ _SENSITIVE_KEY_WORDS = frozenset(
      "passport", "license", "licence", "birth", "birthday", "birthdate", "dob", "address", "zip",
      "zipcode", "postcode", "postal", "name", "firstname", "lastname", "fullname", "surname",
      "patient", "member", "insurance", "policy", "pin", "cvv", "cvc", "tax", "medicare", "medicaid",
-     "mrn", "nhs", "passcode", "password", "iban", "bic"}
+     "mrn", "nhs", "passcode", "password", "bic"}
 )  # fmt: skip
 _KEY_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
 _MASKED_PHONE = re.compile(rf"{ELLIPSIS}\d{{0,4}}")
