@@ -22,6 +22,7 @@ from typing import Any
 import anyio
 import pytest
 from mcp import Client
+from mcp.shared.exceptions import MCPError
 from mcp.types import CallToolResult
 
 from call_logs_mcp.logging_setup import configure_logging
@@ -460,3 +461,32 @@ async def test_a_number_split_across_two_turns_is_masked_in_both_everywhere(
     else:  # the same outputs do show the numbers: the check can fail
         assert all(split_pieces(outputs[where]) == set(SPLIT_NUMBERS) for where in ("get_call", "resource"))
         assert [w for w in outputs if w.startswith("wombat") and split_pieces(outputs[w])]
+
+
+TYPED = ("+1 415 555 0134", "4155550134", "jane.roe@example.org", "4111111111111111", "078-05-1120")
+
+
+async def test_pii_typed_as_an_id_is_masked_in_the_error_and_the_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    shown: list[str] = []
+    async with serve(tmp_path) as (client, _):
+        with anyio.fail_after(60):
+            for typed in TYPED:
+                for args in ({"call_id": typed}, {"call_id": typed, "provider": "prosper"}):
+                    result = await client.call_tool("get_call", args)
+                    assert result.is_error
+                    shown.append(text_of(result))
+                result = await client.call_tool("summarize_campaign", {"campaign_id": typed})
+                shown.append(text_of(result))
+                with pytest.raises(MCPError) as refused:
+                    await client.read_resource(f"calls://prosper/{typed.replace(' ', '')}")
+                shown.append(refused.value.error.message)
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.levelno >= logging.INFO)
+    assert "failed" in logged  # the SDK did log the failures
+    for where, text in (("errors", "\n".join(shown)), ("log", logged)):
+        squeezed = squeeze(text)
+        leaked = [t for t in TYPED if (digits(t) and digits(t) in squeezed) or t.split("@")[0] in text]
+        assert leaked == [], (where, text)
+    assert "no call [phone …0134]" in "\n".join(shown)

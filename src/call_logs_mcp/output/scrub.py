@@ -15,6 +15,17 @@ from call_logs_mcp.output.text import ELLIPSIS
 _FRAGMENT = re.compile(r"[\W\d_]*\d[\W\d_]*|.*\d.*\d.*|.*@.*|.*\w[._+]\w.*")
 
 
+# User input echoed back (a phone number typed as a call id) is masked whatever the redaction
+# setting: errors are logged, and logs are kept.
+_ECHO = Redactor(names=False)
+
+
+def redact_echo(message: str) -> str:
+    """One of our messages that quotes user input (a call id, a campaign, a URI), as it may be
+    shown and logged: cleaned, with phone numbers, cards, SSNs and e-mail addresses masked."""
+    return _ECHO.text(message)
+
+
 def trim_cut_fragments(snippet: str) -> str:
     """`snippet` without the space-separated chunks next to a leading or trailing "…" (where the
     index cut the text) that `_FRAGMENT` says may be a piece of PII."""
