@@ -233,7 +233,9 @@ _SSN_DIGITS = re.compile(r"(?!000|666|9\d\d)\d{3}(?!00)\d{2}(?!0000)\d{4}")
 # --------------------------------------------------------------------------------------------------
 
 # A run: digit groups joined by 1-3 separator characters, maybe after "+" or "(".
-_RUN = re.compile(r"(?:\+ ?|\(\+?)?[0-9]+(?:[ \-./_()]{1,3}[0-9]+)*\)?")
+# (Starting with a digit lets the regex engine skip to digits fast; a leading "+" or "(" is added
+# by `_number_spans`.)
+_RUN = re.compile(r"[0-9]+(?:[ \-./_()]{1,3}[0-9]+)*\)?")
 _GROUP = re.compile(r"[0-9]+")
 _EXTENSION = re.compile(r"(?i) ?(?:x|ext\.?|extension|#) ?[0-9]{1,6}(?![0-9])")
 _TIME_AFTER = re.compile(r":[0-9]")
@@ -420,7 +422,12 @@ def _run_spans(view: str, start: int, end: int, regions: tuple[str, ...], found:
 
 def _number_spans(view: str, regions: tuple[str, ...], found: _Spans) -> None:
     for run in _RUN.finditer(view):
-        _run_spans(view, run.start(), run.end(), regions, found)
+        start = run.start()
+        for lead in ("(+", "+ ", "+", "("):
+            if view.startswith(lead, start - len(lead)):
+                start -= len(lead)
+                break
+        _run_spans(view, start, run.end(), regions, found)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -516,8 +523,8 @@ _SSN_ZONE = 60
 _NUMERIC = re.compile(r"(?<![0-9])[0-9](?:[ \-./]{0,3}[0-9])*(?![0-9])")
 
 
-def _ssn_spans(view: str, found: _Spans) -> None:
-    if not _SSN_CUE.search(view):
+def _ssn_spans(view: str, lowered: str, found: _Spans) -> None:
+    if not any(cue in lowered for cue in ("ssn", "social", "ss#", "s.s.n")):
         return
     for cue in _SSN_CUE.finditer(view):
         zone_end = min(len(view), cue.end() + _SSN_ZONE)
@@ -574,11 +581,10 @@ _DOB = re.compile(
     rf"(?:[^\n.!0-9]{{0,40}}?)\b({_DATE})\b"
 )
 _BORN_IN = re.compile(rf"(?i)\bborn\s+in\s+(?:the\s+year\s+)?({_YEAR})\b")
-_DOB_HINT = re.compile(r"(?i)\b(?:born|d\.?o\.?b|birth)")
 
 
-def _dob_spans(view: str, found: _Spans) -> None:
-    if not _DOB_HINT.search(view):
+def _dob_spans(view: str, lowered: str, found: _Spans) -> None:
+    if not any(cue in lowered for cue in ("born", "dob", "d.o.b", "birth")):
         return
     for pattern in (_DOB, _BORN_IN):
         for match in pattern.finditer(view):
@@ -608,11 +614,11 @@ _NOT_NAMES = frozenset(
         "September", "October", "November", "December"
     }
 )  # fmt: skip
-_NAME_HINT = re.compile(r"(?i)\b(?:name|call me|this is|i am|i'm|it's|it is)\b")
+_NAME_CUES = ("name", "call me", "this is", "i am", "i'm", "it's", "it is")
 
 
-def _name_spans(view: str, found: _Spans) -> None:
-    if not _NAME_HINT.search(view):
+def _name_spans(view: str, lowered: str, found: _Spans) -> None:
+    if not any(cue in lowered for cue in _NAME_CUES):
         return
     for rule in _NAME_RULES:
         for match in rule.finditer(view):
@@ -675,15 +681,16 @@ _HAS_DIGIT_OR_AT = re.compile(r"[0-9@]")
 def _spans(s: str, regions: tuple[str, ...], names: bool) -> list[Span]:
     """The PII spans of the cleaned string `s`, none overlapping another."""
     view = _view(s)
+    lowered = view.lower()  # for cheap "is there a cue at all" checks only: its length may differ
     found = _Spans()
     _email_spans(s, view, found)
-    _ssn_spans(view, found)
-    _dob_spans(view, found)
+    _ssn_spans(view, lowered, found)
+    _dob_spans(view, lowered, found)
     if _HAS_DIGIT_OR_AT.search(view):
         _number_spans(view, regions, found)
     _spoken_spans(view, regions, found)
     if names:
-        _name_spans(view, found)
+        _name_spans(view, lowered, found)
     return found.items
 
 
@@ -704,6 +711,29 @@ _EDGE_STEP = rf"(?:(?:{_EDGE_WORDS})\b|[0-9()+#/_.,;:\s-])"
 _TAIL_EDGE = re.compile(rf"(?i)(?<![\w]){_EDGE_STEP}+$")
 _HEAD_EDGE = re.compile(rf"(?i)^{_EDGE_STEP}+")
 _EDGE_CHARS = 200
+
+
+_EDGE_WORD_SET = frozenset([*_UNITS, *_TEENS, *_TENS, *_MULTIPLIERS, *_REPEATS])
+_EDGE_PUNCTUATION = " \t\n.,;:!?-()+#/_"
+
+
+def _numberish_end(s: str) -> bool:
+    """Whether `s` ends with a digit or a number word (a cheap check before the real one)."""
+    s = s.rstrip(_EDGE_PUNCTUATION)
+    if not s:
+        return False
+    if s[-1].isdigit():
+        return True
+    return s.rsplit(None, 1)[-1].rsplit("-", 1)[-1].strip(_EDGE_PUNCTUATION).lower() in _EDGE_WORD_SET
+
+
+def _numberish_start(s: str) -> bool:
+    s = s.lstrip(_EDGE_PUNCTUATION)
+    if not s:
+        return False
+    if s[0].isdigit():
+        return True
+    return s.split(None, 1)[0].split("-", 1)[0].strip(_EDGE_PUNCTUATION).lower() in _EDGE_WORD_SET
 
 
 def _edge(pattern: re.Pattern[str], s: str) -> tuple[int, int] | None:
@@ -741,6 +771,25 @@ def _joined_spans(before: str, after: str, regions: tuple[str, ...]) -> tuple[li
     return parts_a, parts_b
 
 
+def _redact_turn(s: str, before: str, after: str, regions: tuple[str, ...], names: bool) -> str:
+    s = clean_text(s)
+    if not before and not after:
+        short = len(s) <= _CACHED_MAX_CHARS
+        return _redact_cached(s, regions, names) if short else _redact(s, regions, names)
+    spans = _spans(s, regions, names)
+    extra: list[Span] = []
+    if before:
+        extra += _joined_spans(clean_text(before), s, regions)[1]
+    if after:
+        extra += _joined_spans(s, clean_text(after), regions)[0]
+    if not extra:
+        return _rebuild(s, spans) if spans else s
+    return _rebuild(s, _merge(spans, extra))
+
+
+_redact_turn_cached = lru_cache(maxsize=8192)(_redact_turn)
+
+
 # --------------------------------------------------------------------------------------------------
 # The public face
 # --------------------------------------------------------------------------------------------------
@@ -771,16 +820,13 @@ class Redactor:
         """
         if not self.enabled:
             return s
-        s = clean_text(s)
-        spans = _spans(s, self.regions, self.names)
-        extra: list[Span] = []
-        if before:
-            extra += _joined_spans(clean_text(before), s, self.regions)[1]
-        if after:
-            extra += _joined_spans(s, clean_text(after), self.regions)[0]
-        if not extra:
-            return _rebuild(s, spans) if spans else s
-        return _rebuild(s, _merge(spans, extra))
+        # Only the edges of the neighbours matter, and only when both sides of a split look
+        # like parts of a number.
+        head = before[-_EDGE_CHARS:] if before and _numberish_start(s) and _numberish_end(before) else ""
+        tail = after[:_EDGE_CHARS] if after and _numberish_end(s) and _numberish_start(after) else ""
+        if len(s) > _CACHED_MAX_CHARS:
+            return _redact_turn(s, head, tail, self.regions, self.names)
+        return _redact_turn_cached(s, head, tail, self.regions, self.names)
 
     def contains(self, s: str) -> bool:
         """Whether `text` would mask anything in `s` (always False when disabled)."""
