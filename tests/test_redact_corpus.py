@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections import Counter, defaultdict
+from pathlib import Path
 
-from call_logs_mcp.output.redact import Redactor
-from pii_grammar import Plant, kept, look_alikes, planted
+from call_logs_mcp.output.redact import DEFAULT_REGIONS, Redactor
+from pii_grammar import NATIONAL_REGIONS, Plant, kept, look_alikes, planted
 
 REDACTOR = Redactor()
 SEED = 20261201
@@ -88,3 +90,11 @@ def test_look_alikes_come_back_unchanged_at_least_99_5_percent_of_the_time() -> 
     print("\n".join(altered))
     total = sum(t for _, t in rows.values())
     assert len(altered) / total <= FALSE_POSITIVE_CEILING, altered
+
+
+def test_the_readme_names_every_region_whose_national_numbers_are_measured() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    security = readme.split("## Security", 1)[1].split("\n## ", 1)[0]
+    listed = security.split(", national numbers of ", 1)[1].split("(", 1)[0]
+    named = set(re.findall(r"\b[A-Z]{2}\b", listed))
+    assert named == set(NATIONAL_REGIONS) == set(DEFAULT_REGIONS) | {"CA"}

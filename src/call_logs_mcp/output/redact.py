@@ -72,6 +72,7 @@ DEFAULT_REGIONS: tuple[str, ...] = (
 _MIN_PHONE_DIGITS = 7
 _MAX_PHONE_DIGITS = 17
 _MAX_WINDOW_DIGITS = 19  # the longest card number
+_MAX_GROUPS = 6
 # Regions where national numbers are customarily written without the trunk prefix.
 _PREFIX_OMITTED = frozenset({"US", "CA", "BR"})
 # Regions where mobile numbers are customarily written without it.
@@ -264,14 +265,20 @@ _SHORT_DATE = re.compile(r"[0-3]?[0-9]([-./])[0-3]?[0-9]\1[0-9]{2}")
 
 
 @lru_cache(maxsize=64)
-def _region_meta(region: str) -> tuple[str, frozenset[int]]:
-    """(national prefix, possible lengths of a national significant number) of a region."""
+def _region_meta(region: str) -> tuple[str, frozenset[int], re.Pattern[str] | None]:
+    """(national prefix, possible lengths of a national significant number, the pattern every
+    national significant number of the region matches) of a region: a cheap first check."""
     from phonenumbers import PhoneMetadata
 
     meta = PhoneMetadata.metadata_for_region(region)
     if meta is None or meta.general_desc is None:
-        return "", frozenset()
-    return meta.national_prefix or "", frozenset(meta.general_desc.possible_length or ())
+        return "", frozenset(), None
+    pattern = meta.general_desc.national_number_pattern
+    return (
+        meta.national_prefix or "",
+        frozenset(meta.general_desc.possible_length or ()),
+        re.compile(pattern) if pattern else None,
+    )
 
 
 @lru_cache(maxsize=8192)
@@ -288,9 +295,11 @@ def _valid_phone(digits: str, international: bool, regions: tuple[str, ...]) -> 
             rest = digits[2:] if not international and digits.startswith("00") else digits
             return phonenumbers.is_valid_number(phonenumbers.parse("+" + rest))
         for region in regions:
-            prefix, lengths = _region_meta(region)
+            prefix, lengths, shape = _region_meta(region)
             stripped = digits[len(prefix) :] if prefix and digits.startswith(prefix) else digits
             if len(stripped) not in lengths and len(digits) not in lengths:
+                continue
+            if shape is not None and not (shape.fullmatch(stripped) or shape.fullmatch(digits)):
                 continue
             number = phonenumbers.parse(digits, region)
             if not phonenumbers.is_valid_number(number):
@@ -395,6 +404,9 @@ def _run_spans(view: str, start: int, end: int, regions: tuple[str, ...], found:
         while last < len(groups) and count + groups[last][1] - groups[last][0] <= _MAX_WINDOW_DIGITS:
             count += groups[last][1] - groups[last][0]
             last += 1
+        # Numbers are written in at most 6 groups ("+33 6 12 34 56 78"), or digit by digit.
+        if last - i > _MAX_GROUPS and any(b - a > 1 for a, b in groups[i:last]):
+            last = i + _MAX_GROUPS
         for j in range(last - 1, i - 1, -1):
             w_end = groups[j][1]
             if w_end < len(view) and view[w_end] == ")" and "(" in view[lead:w_end]:
