@@ -78,6 +78,7 @@ SEPARATORS = (
     "\u2010",
     ". ",
     "\u00a0",
+    "\n",  # a number broken over two lines
 )
 
 UNITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")

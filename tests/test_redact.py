@@ -471,3 +471,23 @@ def test_every_listed_country_has_national_numbers_recognised(region: str) -> No
     number = random_valid_number(random.Random(region), region, PhoneNumberType.MOBILE)
     national = phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL)
     assert len(digits(REDACTOR.text(f"mobile: {national}"))) <= 4
+
+
+@pytest.mark.parametrize("groups", [10, 25, 100, 400, 2000])
+def test_no_amount_of_digits_read_out_first_switches_phone_redaction_off(groups: int) -> None:
+    rng = random.Random(groups)
+    reference = " ".join(
+        rng.choice(("00", f"{rng.randint(0, 99):02d}", str(rng.randint(0, 9)))) for _ in range(groups)
+    )
+    for phone in ("+1 415 555 0134", "(212) 555-0199", "+44 20 7946 0958"):
+        out = REDACTOR.text(f"my reference is {reference} and you can call {phone} after six")
+        assert digits(phone) not in digits(out.split("and you can call", 1)[1]), out[-80:]
+
+
+@settings(max_examples=150, deadline=None)
+@given(TEXT, TEXT, TEXT)
+def test_a_turn_redacted_with_its_neighbours_never_raises_and_is_idempotent(
+    before: str, text: str, after: str
+) -> None:
+    once = REDACTOR.turn(text, before, after)
+    assert REDACTOR.turn(once, before, after) == once

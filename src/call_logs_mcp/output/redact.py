@@ -236,7 +236,7 @@ _SSN_DIGITS = re.compile(r"(?!000|666|9\d\d)\d{3}(?!00)\d{2}(?!0000)\d{4}")
 # A run: digit groups joined by 1-3 separator characters, maybe after "+" or "(".
 # (Starting with a digit lets the regex engine skip to digits fast; a leading "+" or "(" is added
 # by `_number_spans`.)
-_RUN = re.compile(r"[0-9]+(?:[ \-./_()]{1,3}[0-9]+)*\)?")
+_RUN = re.compile(r"[0-9]+(?:[ \-./_()]{1,3}[0-9]+|[ ]?\n[ ]?[0-9]+)*\)?")
 _GROUP = re.compile(r"[0-9]+")
 _EXTENSION = re.compile(r"(?i) ?(?:x|ext\.?|extension|#) ?[0-9]{1,6}(?![0-9])")
 _TIME_AFTER = re.compile(r":[0-9]")
