@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TypeVar, cast
@@ -482,7 +483,8 @@ _SPOKEN_PARTS = re.compile(
     rf"(?i)(?:(double|triple)[ -]+)?(?:({_alternation(_TENS)})(?:[ -]?({_NONZERO_UNIT})\b)?"
     rf"|({_alternation(_TEENS)})|({_UNIT_WORD}))\b(?:[ -]+(hundred|thousand)\b)?|([0-9]{{1,4}})"
 )
-_SPOKEN_HINT = re.compile(rf"(?i)\b(?:{_UNIT_WORD}|{_alternation(_TEENS)}|{_alternation(_TENS)})\b")
+_NUMBER_WORDS = frozenset([*_UNITS, *_TEENS, *_TENS])
+_LOWER_WORD = re.compile(r"[a-z]+")
 
 
 def _spoken_digits(phrase: str) -> tuple[str, int]:
@@ -507,8 +509,9 @@ def _spoken_digits(phrase: str) -> tuple[str, int]:
     return "".join(digits), words
 
 
-def _spoken_spans(view: str, regions: tuple[str, ...], found: _Spans) -> None:
-    if not _SPOKEN_HINT.search(view):
+def _spoken_spans(view: str, lowered: str, regions: tuple[str, ...], found: _Spans) -> None:
+    # A set lookup per word is far cheaper than running the regex below over every turn.
+    if _NUMBER_WORDS.isdisjoint(_LOWER_WORD.findall(lowered)):
         return
     for match in _SPOKEN.finditer(view):
         digits, words = _spoken_digits(match.group(0))
@@ -626,16 +629,32 @@ _NOT_NAMES = frozenset(
         "September", "October", "November", "December"
     }
 )  # fmt: skip
-_NAME_CUES = ("name", "call me", "this is", "i am", "i'm", "it's", "it is")
+_NAME_RULE_CUES = (
+    ("my name is", "my name's", "name's", "call me"),
+    ("this is", "i am", "i'm", "it's", "it is"),
+)
+_NAME_CUES = tuple(cue for cues in _NAME_RULE_CUES for cue in cues)
 
 
 def _name_spans(view: str, lowered: str, found: _Spans) -> None:
     if not any(cue in lowered for cue in _NAME_CUES):
         return
-    for rule in _NAME_RULES:
-        for match in rule.finditer(view):
-            if match.group("name").split()[0] not in _NOT_NAMES:
+    same = len(lowered) == len(view)  # else (rare) positions in `lowered` are not positions in `view`
+    for cues, rule in zip(_NAME_RULE_CUES, _NAME_RULES, strict=True):
+        # The rule is tried only where one of its cues starts: running it over the whole text
+        # costs far more.
+        starts = sorted({m for cue in cues for m in _occurrences(lowered, cue)}) if same else None
+        matches = rule.finditer(view) if starts is None else (rule.match(view, p) for p in starts)
+        for match in matches:
+            if match is not None and match.group("name").split()[0] not in _NOT_NAMES:
                 found.add(match.start("name"), match.end("name"), "[name]")
+
+
+def _occurrences(text: str, word: str) -> Iterator[int]:
+    at = text.find(word)
+    while at >= 0:
+        yield at
+        at = text.find(word, at + 1)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -700,7 +719,7 @@ def _spans(s: str, regions: tuple[str, ...], names: bool) -> list[Span]:
     _dob_spans(view, lowered, found)
     if _HAS_DIGIT_OR_AT.search(view):
         _number_spans(view, regions, found)
-    _spoken_spans(view, regions, found)
+    _spoken_spans(view, lowered, regions, found)
     if names:
         _name_spans(view, lowered, found)
     return found.items
