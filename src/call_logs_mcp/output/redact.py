@@ -804,9 +804,6 @@ def _joined_spans(before: str, after: str, regions: tuple[str, ...]) -> tuple[li
 
 def _redact_turn(s: str, before: str, after: str, regions: tuple[str, ...], names: bool) -> str:
     s = clean_text(s)
-    if not before and not after:
-        short = len(s) <= _CACHED_MAX_CHARS
-        return _redact_cached(s, regions, names) if short else _redact(s, regions, names)
     spans = _spans(s, regions, names)
     extra: list[Span] = []
     if before:
