@@ -19,7 +19,7 @@ from typing import Any
 
 import phonenumbers
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
@@ -484,8 +484,10 @@ def test_no_amount_of_digits_read_out_first_switches_phone_redaction_off(groups:
         assert digits(phone) not in digits(out.split("and you can call", 1)[1]), out[-80:]
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(TEXT, TEXT, TEXT)
+@example("", "\x1f", "0")  # a turn of whitespace that str.strip() does not remove
+@example("0", "\x1f", "")
 def test_a_turn_redacted_with_its_neighbours_never_raises_and_is_idempotent(
     before: str, text: str, after: str
 ) -> None:

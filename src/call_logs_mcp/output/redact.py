@@ -755,7 +755,8 @@ def _numberish_end(s: str) -> bool:
         return False
     if s[-1].isdigit():
         return True
-    return s.rsplit(None, 1)[-1].rsplit("-", 1)[-1].strip(_EDGE_PUNCTUATION).lower() in _EDGE_WORD_SET
+    words = s.rsplit(None, 1)  # empty when only other whitespace ("\x1f") is left
+    return bool(words) and words[-1].rsplit("-", 1)[-1].strip(_EDGE_PUNCTUATION).lower() in _EDGE_WORD_SET
 
 
 def _numberish_start(s: str) -> bool:
@@ -764,7 +765,8 @@ def _numberish_start(s: str) -> bool:
         return False
     if s[0].isdigit():
         return True
-    return s.split(None, 1)[0].split("-", 1)[0].strip(_EDGE_PUNCTUATION).lower() in _EDGE_WORD_SET
+    words = s.split(None, 1)
+    return bool(words) and words[0].split("-", 1)[0].strip(_EDGE_PUNCTUATION).lower() in _EDGE_WORD_SET
 
 
 def _edge(pattern: re.Pattern[str], s: str) -> tuple[int, int] | None:
