@@ -429,3 +429,17 @@ async def test_an_index_from_before_customer_turns_were_stored_counts_answered_c
         store.close()
     assert migrated.answered_calls == expected.answered_calls == 4
     assert migrated.model_dump() == expected.model_dump()
+
+
+def test_a_whole_number_of_seven_or_more_digits_is_counted_as_an_identifier_not_averaged() -> None:
+    values = flatten_extracted(
+        {"ref": 4155550100, "card": 4111111111111111.0, "age": 42, "amount": 999_999, "ratio": 1234567.5}
+    )
+    kinds = {v.key: (v.kind.label, v.num, v.text) for v in values}
+    assert kinds == {
+        "ref": ("text", None, "4155550100"),
+        "card": ("text", None, "4111111111111111"),
+        "age": ("number", 42.0, None),
+        "amount": ("number", 999_999.0, None),
+        "ratio": ("number", 1234567.5, None),
+    }

@@ -19,7 +19,7 @@ from typing import Any
 
 import phonenumbers
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
@@ -292,7 +292,7 @@ def test_phone_fields_are_always_masked_even_when_unparseable() -> None:
         assert len(digits(masked)) <= min(4, len(digits(raw)) - 1) or len(digits(raw)) <= 1
 
 
-def test_value_masks_phone_keys_and_redacts_every_string_but_keeps_keys() -> None:
+def test_value_masks_phone_keys_and_redacts_every_string_and_key() -> None:
     data = {
         "to_number": "+14155550134",
         "customerPhone": 4155550134,
@@ -304,7 +304,7 @@ def test_value_masks_phone_keys_and_redacts_every_string_but_keeps_keys() -> Non
         "to_number": "…0134",
         "customerPhone": "…0134",
         "order_number": "order_12345",
-        "jane.doe@example.com": ["call [phone …0134]", 3, None, True],
+        "[email …@example.com]": ["call [phone …0134]", 3, None, True],
         "nested": ({"callerId": "…0018"},),
     }
 
@@ -471,3 +471,25 @@ def test_every_listed_country_has_national_numbers_recognised(region: str) -> No
     number = random_valid_number(random.Random(region), region, PhoneNumberType.MOBILE)
     national = phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL)
     assert len(digits(REDACTOR.text(f"mobile: {national}"))) <= 4
+
+
+@pytest.mark.parametrize("groups", [10, 25, 100, 400, 2000])
+def test_no_amount_of_digits_read_out_first_switches_phone_redaction_off(groups: int) -> None:
+    rng = random.Random(groups)
+    reference = " ".join(
+        rng.choice(("00", f"{rng.randint(0, 99):02d}", str(rng.randint(0, 9)))) for _ in range(groups)
+    )
+    for phone in ("+1 415 555 0134", "(212) 555-0199", "+44 20 7946 0958"):
+        out = REDACTOR.text(f"my reference is {reference} and you can call {phone} after six")
+        assert digits(phone) not in digits(out.split("and you can call", 1)[1]), out[-80:]
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXT, TEXT, TEXT)
+@example("", "\x1f", "0")  # a turn of whitespace that str.strip() does not remove
+@example("0", "\x1f", "")
+def test_a_turn_redacted_with_its_neighbours_never_raises_and_is_idempotent(
+    before: str, text: str, after: str
+) -> None:
+    once = REDACTOR.turn(text, before, after)
+    assert REDACTOR.turn(once, before, after) == once

@@ -6,6 +6,8 @@ the pure path (`summarize_calls`) over the same calls as the platform's adapter 
 
 from __future__ import annotations
 
+import json
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -157,3 +159,57 @@ async def test_a_summary_of_no_calls_measures_nothing(platform_name: str, tmp_pa
     assert headline.startswith("No calls (")
     for measured in (" 0s", "0.00", "0 calls", "connect rate", "By status", "QA:", "Ended reason"):
         assert measured not in text
+
+
+def squeeze(text: str) -> str:
+    return re.sub(r"(?<=\d)[\s\-.,()/+]+(?=\d)", "", text)
+
+
+@pytest.mark.parametrize("redact", [True, False])
+async def test_fields_holding_personal_data_are_counted_but_never_aggregated(
+    tmp_path: Path, redact: bool
+) -> None:
+    dataset = simulated_dataset("prosper", calls=40, long_calls=0, seed=12)
+    campaign = dataset.calls[-1].campaign_id
+    calls = [c for c in dataset if c.campaign_id == campaign]
+    assert len(calls) >= 4
+    for k, call in enumerate(calls):
+        repeated = 4155550100 + k % 3  # few distinct values: top values if they were shown
+        call.extracted_data = {
+            "account_number": 4155550200 + k,  # an int under a name that says what it is
+            "ref": repeated,  # an int phone number under a name that says nothing
+            "amount_paid": 4111111111111111,  # a card number as an int
+            "contact": f"call me on +1 415 555 01{k % 3:02d}",  # text holding phone numbers
+            "customer_email": f"jane{k % 2}@example.com",
+            str(repeated): "preferred",  # a phone number used as a key
+            "satisfaction": k % 5 + 1,  # plain data: still aggregated
+            "plan": "gold" if k % 2 else "silver",
+        }
+    dataset.touch()
+    async with serve(tmp_path, ["prosper"], datasets={"prosper": dataset}, redact=redact) as (client, _):
+        with anyio.fail_after(60):
+            result = await client.call_tool(
+                "summarize_campaign", {"campaign_id": campaign, "provider": "prosper"}
+            )
+    assert not result.is_error, text_of(result)
+    summary, text = data_of(result)["summary"], text_of(result)
+    shown = squeeze(text + json.dumps(summary))
+    fields = {f["name"]: f for f in summary["extracted_fields"]}
+    planted = ("41555501", "41555502", "4111111111111111", "jane0", "jane1")
+    if not redact:  # the same summary shows them: the check below can fail
+        assert all(value in shown for value in planted)
+        return
+    assert [value for value in planted if value in shown] == []
+    withheld = {name for name, f in fields.items() if f["withheld"]}
+    assert {"account_number", "ref", "amount_paid", "contact", "customer_email"} <= withheld
+    named_by_a_phone = withheld - {"account_number", "ref", "amount_paid", "contact", "customer_email"}
+    assert named_by_a_phone == {"[phone …0100]", "[phone …0101]", "[phone …0102]"}
+    for name in withheld:
+        f = fields[name]
+        assert f["values"] is None and f["mean"] is None and f["min"] is None and f["max"] is None
+    # Counted all the same.
+    assert all(fields[name]["calls"] == len(calls) for name in withheld - named_by_a_phone)
+    assert sum(fields[name]["calls"] for name in named_by_a_phone) == len(calls)
+    assert fields["satisfaction"]["mean"] is not None and not fields["satisfaction"]["withheld"]
+    assert fields["plan"]["values"] == dict(Counter(c.extracted_data["plan"] for c in calls))
+    assert "values withheld: personal data" in text

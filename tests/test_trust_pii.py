@@ -22,6 +22,7 @@ from typing import Any
 import anyio
 import pytest
 from mcp import Client
+from mcp.shared.exceptions import MCPError
 from mcp.types import CallToolResult
 
 from call_logs_mcp.logging_setup import configure_logging
@@ -413,3 +414,89 @@ async def test_a_search_snippet_cut_through_a_number_or_address_shows_no_piece_o
         whole = [s for s in snippets[::2] if any(digits(p) in squeeze(s) for p in PHONES[:2])]
         partial = [s for s in snippets[::2] if fragments(s) and s not in whole]
         assert partial and shown == {*PHONES[:2], *EMAILS[:2]}
+
+
+SPLIT_NUMBERS = ("+1 415 555 0134", "020 7946 0958", "4111 1111 1111 1111")
+
+
+def split_dataset() -> tuple[SimDataset, SimCall]:
+    """One call whose turns each end with the first part of a number and hand the rest to the
+    next turn, said by the other speaker, with a searchable word in every turn."""
+    ds = simulated_dataset("callcamp", calls=8, long_calls=0, seed=9)
+    call = next(c for c in ds if c.status == "completed")
+    turns: list[SimTurn] = []
+    for k, number in enumerate(SPLIT_NUMBERS):
+        groups = number.split(" ")
+        for cut in range(1, len(groups)):
+            head, tail = " ".join(groups[:cut]), " ".join(groups[cut:])
+            turns.append(SimTurn("customer", f"wombat{k}x{cut} my number is {head}", 0.0))
+            turns.append(SimTurn("agent", f"{tail} wombat{k}y{cut} got it", 0.0))
+    call.transcript = turns
+    ds.touch()
+    return ds, call
+
+
+def split_pieces(text: str) -> set[str]:
+    """Split numbers of which 5 or more digits in a row show, across the line breaks between turns."""
+    squeezed = re.sub(r"\D", "", text)
+    return {n for n in SPLIT_NUMBERS for i in range(len(digits(n)) - 4) if digits(n)[i : i + 5] in squeezed}
+
+
+@pytest.mark.parametrize("redact", [True, False])
+async def test_a_number_split_across_two_turns_is_masked_in_both_everywhere(
+    tmp_path: Path, redact: bool
+) -> None:
+    ds, call = split_dataset()
+    outputs: dict[str, str] = {}
+    async with serve(tmp_path, ["callcamp"], datasets={"callcamp": ds}, redact=redact) as (client, _):
+        with anyio.fail_after(60):
+            result = await client.call_tool("get_call", {"call_id": call.id, "provider": "callcamp"})
+            outputs["get_call"] = tool_output(result)
+            read = await client.read_resource(f"calls://callcamp/{call.id}/transcript")
+            outputs["resource"] = "\n".join(getattr(c, "text", "") for c in read.contents)
+            for k in range(len(SPLIT_NUMBERS)):
+                for side in "xy":
+                    for cut in range(1, len(SPLIT_NUMBERS[k].split(" "))):
+                        word = f"wombat{k}{side}{cut}"
+                        found = await client.call_tool("search_transcripts", {"query": word})
+                        hits = (found.structured_content or {}).get("hits", [])
+                        assert len(hits) == 1, text_of(found)
+                        outputs[word] = hits[0]["snippet"]
+    if redact:
+        # Each turn alone holds fewer than 5 digits of a number, so look at the turns in order.
+        assert {where: split_pieces(out) for where, out in outputs.items() if split_pieces(out)} == {}
+        searched = "\n".join(outputs[w] for w in sorted(outputs) if w.startswith("wombat"))
+        assert split_pieces(searched) == set()
+        assert "[… cont.]" in outputs["get_call"] and "[… cont.]" in outputs["resource"]
+    else:  # the same outputs do show the numbers: the check can fail
+        assert all(split_pieces(outputs[where]) == set(SPLIT_NUMBERS) for where in ("get_call", "resource"))
+        assert [w for w in outputs if w.startswith("wombat") and split_pieces(outputs[w])]
+
+
+TYPED = ("+1 415 555 0134", "4155550134", "jane.roe@example.org", "4111111111111111", "078-05-1120")
+
+
+async def test_pii_typed_as_an_id_is_masked_in_the_error_and_the_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    shown: list[str] = []
+    async with serve(tmp_path) as (client, _):
+        with anyio.fail_after(60):
+            for typed in TYPED:
+                for args in ({"call_id": typed}, {"call_id": typed, "provider": "prosper"}):
+                    result = await client.call_tool("get_call", args)
+                    assert result.is_error
+                    shown.append(text_of(result))
+                result = await client.call_tool("summarize_campaign", {"campaign_id": typed})
+                shown.append(text_of(result))
+                with pytest.raises(MCPError) as refused:
+                    await client.read_resource(f"calls://prosper/{typed.replace(' ', '')}")
+                shown.append(refused.value.error.message)
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.levelno >= logging.INFO)
+    assert "failed" in logged  # the SDK did log the failures
+    for where, text in (("errors", "\n".join(shown)), ("log", logged)):
+        squeezed = squeeze(text)
+        leaked = [t for t in TYPED if (digits(t) and digits(t) in squeezed) or t.split("@")[0] in text]
+        assert leaked == [], (where, text)
+    assert "no call [phone …0134]" in "\n".join(shown)

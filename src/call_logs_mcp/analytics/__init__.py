@@ -19,6 +19,9 @@ Definitions (also in the field descriptions, so the model reading the output see
 - extracted data is flattened (`a.b` for nested objects, up to 3 levels); booleans report a true
   rate, numbers mean/min/max, strings their values when there are at most 12 distinct ones (else
   they are reported as free text with a distinct count), lists only how many calls had one.
+  A whole number of 7 or more digits (a phone, account or card number) is an identifier, not a
+  quantity: it is counted as text, never averaged. (The output then withholds the values of any
+  field whose name or values hold personal data.)
 """
 
 from call_logs_mcp.analytics.facts import (

@@ -56,6 +56,16 @@ class FieldValue:
     text: str | None = None
 
 
+# A whole number this big is an identifier (phone, account, card number), not a quantity.
+IDENTIFIER_MIN = 1_000_000
+
+
+def _identifier(value: int | float) -> bool:
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        return False
+    return abs(value) >= IDENTIFIER_MIN
+
+
 def extracted_leaves(data: Mapping[str, Any]) -> Iterator[tuple[str, str, Any]]:
     """Extracted data walked as the index flattens it: (dotted key, the last raw key, value) for
     every value that is not walked further. Mappings nested up to MAX_FIELD_DEPTH levels are
@@ -79,6 +89,8 @@ def field_value(key: str, value: Any) -> FieldValue | None:
     if isinstance(value, bool):
         return FieldValue(key, FieldKind.BOOLEAN, num=1.0 if value else 0.0)
     if isinstance(value, int | float):
+        if _identifier(value):  # an identifier, aggregated (and redacted) as text
+            return FieldValue(key, FieldKind.TEXT, text=str(int(value))[:TEXT_VALUE_CHARS])
         number = float(value)
         return FieldValue(key, FieldKind.NUMBER, num=number) if math.isfinite(number) else None
     if isinstance(value, str):

@@ -97,6 +97,11 @@ class FieldSummary(_Out):
         default=None, description="value counts, most frequent first (top repeated ones for free text)"
     )
     free_text: bool = False
+    withheld: bool = Field(
+        default=False,
+        description="true when the field's name or values hold personal data (phone, card, account "
+        "numbers, e-mails, ...): its values and mean/min/max are not shown",
+    )
 
 
 class NotableCall(_Out):

@@ -125,7 +125,8 @@ def parse_predicate(raw: str) -> FieldPredicate:
     flag = True if value.lower() in _TRUE else False if value.lower() in _FALSE else None
     if op in (">", ">=", "<", "<=") and number is None:
         raise InvalidArgumentError(
-            f"where condition {(key[:80] + op + value[:40])!r}: {op} compares numbers; give a number after it."
+            f"where condition {(key[:80] + op + value[:40])!r}: {op} compares numbers; "
+            "give a number after it."
         )
     return FieldPredicate(key, op, value, number, flag)
 

@@ -37,7 +37,9 @@ from call_logs_mcp.index.rowids import (
     STATUS_CODES,
     STATUS_SHIFT,
     TURN_BITS,
+    is_turn_sql,
     start_band,
+    turn_range,
 )
 from call_logs_mcp.index.search import (
     ELLIPSIS_MARK,
@@ -401,6 +403,7 @@ def _hits(conn: sqlite3.Connection, providers: Mapping[int, str], rows: Sequence
             continue
         snippet, spans = make_snippet(raw_snippet or "")
         note = speaker in NOTE_KINDS
+        before, after = ("", "") if note else _neighbour_edges(conn, int(rowid))
         hits.append(
             SearchHit(
                 provider=name,
@@ -416,10 +419,34 @@ def _hits(conn: sqlite3.Connection, providers: Mapping[int, str], rows: Sequence
                 offset_seconds=None if note else float_or_none(offset),
                 snippet=snippet,
                 highlights=spans,
+                turn_before=before,
+                turn_after=after,
                 relevance=round(-float(score), 4),
             )
         )
     return hits
+
+
+# How much of the turns around a hit comes with it: enough for a number split between two turns.
+NEIGHBOUR_CHARS = 200
+
+
+def _neighbour_edges(conn: sqlite3.Connection, rowid: int) -> tuple[str, str]:
+    """The end of the turn before the turn `rowid` and the start of the turn after it ("" when
+    there is none): the output needs them to mask a number split across two turns."""
+    low, high = turn_range(rowid >> CALL_SHIFT)
+    index = rowid & MAX_TURNS
+    before = after = ""
+    for turn, head, tail in conn.execute(
+        "SELECT rowid & ?, substr(text, 1, ?), substr(text, -?) FROM turns "
+        f"WHERE rowid BETWEEN ? AND ? AND (rowid & ?) IN (?, ?) AND {is_turn_sql('rowid')}",
+        [MAX_TURNS, NEIGHBOUR_CHARS, NEIGHBOUR_CHARS, low, high, MAX_TURNS, index - 1, index + 1],
+    ):
+        if int(turn) == index - 1:
+            before = str(tail or "")
+        else:
+            after = str(head or "")
+    return before, after
 
 
 def _call_rows(

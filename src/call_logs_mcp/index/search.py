@@ -397,6 +397,8 @@ class SearchHit(FrozenModel):
     offset_seconds: float | None = None
     snippet: str = Field(description=f"at most {SNIPPET_MAX_CHARS} characters around the match")
     highlights: list[tuple[int, int]] = Field(description="[start, end) of matched words in snippet")
+    turn_before: str = Field(default="", description="the end of the turn before this one (unredacted)")
+    turn_after: str = Field(default="", description="the start of the turn after this one (unredacted)")
     relevance: float = Field(description="bm25 relevance, higher is better")
 
 

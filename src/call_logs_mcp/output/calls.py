@@ -173,7 +173,8 @@ def call_detail(
             f"transcript_offset is past the end: this call has {fmt_count(total, 'turn')} "
             f"(0–{fmt_int(total - 1)})."
         )
-    first_text = scrub.text(call.transcript[transcript_offset].text) if total else ""
+    texts = [t.text for t in call.transcript]
+    first_text = scrub.turn(texts, transcript_offset) if total else ""
     if transcript_char_offset and transcript_char_offset >= len(first_text):
         raise InvalidArgumentError(
             f"transcript_char_offset is past the end of turn {transcript_offset} "

@@ -68,15 +68,16 @@ def _scrub_summary(data: dict[str, Any], scrub: Scrubber) -> dict[str, Any]:
     fields = []
     for item in data.get("extracted_fields", []):
         item = dict(item)
-        phones = s.redactor.phone_key(item["name"])
+        item["withheld"] = _holds_personal_data(item, s)
         item["name"] = s.line(item["name"], 120)
-        if phones:
-            # The values of a phone-number field are phone numbers: no mean/min/max of them.
+        if item["withheld"]:
+            # Neither a phone number's mean nor the top values of a field of e-mail addresses.
             item["mean"] = item["min"] = item["max"] = None
-        if item.get("values") is not None:
+            item["values"] = None
+        elif item.get("values") is not None:
             merged: dict[str, int] = {}
             for key, count in item["values"].items():
-                shown = (s.phone(key) or "") if phones else s.line(key, 160)
+                shown = s.line(key, 160)
                 merged[shown] = merged.get(shown, 0) + int(count)
             item["values"] = merged
         fields.append(item)
@@ -96,6 +97,21 @@ def _scrub_summary(data: dict[str, Any], scrub: Scrubber) -> dict[str, Any]:
         {**n, "call_id": s.ident(n["call_id"]), "uri": clip(n["uri"], 300)} for n in data["notable_calls"]
     ]
     return out
+
+
+def _holds_personal_data(field: Mapping[str, Any], scrub: Scrubber) -> bool:
+    """Whether an extracted field's name or shown values hold personal data (with redaction on)."""
+    redactor = scrub.redactor
+    if not redactor.enabled:
+        return False
+    if redactor.contains(field["name"]):
+        return True  # a phone number used as a key
+    if field["kind"] in ("number", "text") and redactor.sensitive_key(field["name"]):
+        return True
+    bounds = [field.get(k) for k in ("min", "max") if field.get(k) is not None]
+    if any(redactor.value(bound) != bound for bound in bounds):
+        return True
+    return any(redactor.contains(str(key)) for key in (field.get("values") or {}))
 
 
 # (top values per extracted field, extracted fields / list entries kept, days of calls_per_day kept)
@@ -316,6 +332,8 @@ def _summary_text(report: Mapping[str, Any]) -> str:
                 )
             if f.get("values"):
                 bits.append(", ".join(f"{k}: {v}" for k, v in f["values"].items()))
+            if f.get("withheld"):
+                bits.append("values withheld: personal data")
             lines.append(f"- {f['name']} ({'; '.join(bits)})")
     if sm["calls_per_day"]:
         line = _calls_over_time(sm["calls_per_day"])

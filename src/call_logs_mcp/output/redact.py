@@ -1,55 +1,61 @@
-"""PII redaction on the way out: phone numbers, e-mail addresses, card numbers, SSNs, some names.
+"""PII redaction on the way out: phone numbers, cards, SSNs, dates of birth, e-mail addresses, some names.
 
 `Redactor(enabled=True)` is applied by `output` to every string that leaves the server; the index
-keeps what the platform returned. What is replaced, in this order:
+keeps what the platform returned. The README's Security section lists what is and is not masked;
+`tests/test_redact_corpus.py` measures it on a generated corpus. In short:
 
-- e-mail addresses: the local part goes, the domain stays: ``jane.doe@example.com`` ->
+- E-mail addresses (``@`` or full-width ``＠``): the local part goes, the domain stays ->
   ``[email …@example.com]``.
-- US SSNs: ``123-45-6789`` / ``123 45 6789`` (valid area/group/serial only; a spaced one that is
-  also a valid phone number is left to the phone pass), and any 9 digits that follow "SSN" /
-  "social security (number)" / "social" -> ``[ssn]``.
-- Card numbers: 13-19 digits, optionally grouped by spaces or dashes, Luhn-valid and with the
-  prefix and length of a known brand (Visa, Mastercard, Amex, Discover, Diners, JCB, UnionPay,
-  Maestro) -> ``[card]``.
-- Phone numbers, found by `phonenumbers` (libphonenumber) at `Leniency.VALID`: international
-  numbers (``+44 20 …``, ``0044 …``) of any country, and national formats of `DEFAULT_REGIONS` ->
-  ``[phone …0134]`` (the last 4 digits, or 2 for numbers shorter than 9 digits). Candidates are
-  digit runs with spaces, dashes, dots, slashes or parentheses; runs glued to letters, ``_``, ``#``,
-  ``$``/``€``/``£``, ``/``, ``=`` or decimals (ids, order numbers, prices, URLs, versions) and runs
-  shaped like dates, IPv4 addresses or US ZIP+4 codes are never phone numbers; nor is a bare
-  landline number missing its trunk prefix (``1713625200`` is a Unix time far more often than an
-  Indian landline). A run that is not one number as a whole (``room 12 415 555 0134``) is searched
-  for numbers made of whole groups. A free-standing 9-10 digit account number that happens to be
-  a valid phone number somewhere (``612345678`` is a Spanish mobile) is masked: when in doubt, mask.
-- Spoken digits: 7 or more digits said as words, at least 3 of them words ("five five five, one
-  two three four", "double seven") -> ``[phone …1234]`` (``[card]`` when Luhn-valid of card length).
+- Digit runs: digits joined by spaces (one or two), dashes of any kind (``-`` ``‐`` ``‑`` ``–`` ``—``
+  ``−`` ...), dots, slashes, underscores or parentheses, optionally after ``+`` / ``(``. Every
+  window of whole groups of a run is tried, longest first, left to right, at most 19 digits long
+  (so a run costs time in proportion to its length: there is no per-string budget, and a long
+  reference number in front of a phone number cannot hide it). A window is:
+  a card (13-19 digits, Luhn-valid, prefix and length of a known brand, Mir's 2200-2204 included)
+  -> ``[card]``; an SSN (``123-45-6789``, valid area/group/serial, one separator kind) -> ``[ssn]``;
+  a phone number valid for `phonenumbers` (international ``+CC`` / ``00CC`` numbers of any country,
+  national numbers of `DEFAULT_REGIONS`) -> ``[phone …0134]`` (last 4 digits kept, 2 for numbers
+  shorter than 9 digits), an extension (``x12``, ``ext. 12``) included.
+  A run glued to a label (``tel:+1…``, ``Phone:4155…``, ``callback=…``, ``#…``, ``id_…``) is a phone
+  number only when it is a complete one (10+ digits or ``+``); runs after a currency sign, with a
+  decimal tail (``1234567.89``) or a time (``10:30``), and windows holding a date with a 4-digit
+  year, an IPv4 address or a ZIP+4 code are not phone numbers. A bare national landline without
+  its trunk prefix is not one either (``1713625200`` is a Unix time far more often).
+- Spoken numbers: 7 or more digits said as words, mixed with digits or not, at least 2 of them words
+  ("five five five, one two three four", "four fifteen, five fifty-five, oh one thirty-eight",
+  "double seven", "eight hundred", joined by commas, full stops or "and") -> ``[phone …1234]``
+  when the digits make a valid phone number, ``[card]`` for a card, else ``[number]`` (no digit kept).
+- SSNs by context: 9 digits (written or spoken) within 60 characters after "SSN" / "social
+  (security number)", and 4 digits there when "last four" / "ending in" is said -> ``[ssn]``.
+- Dates of birth introduced as such ("born", "DOB", "date of birth", "birthday"): numeric dates,
+  month-name dates with or without the year, spoken years, and "born in 1985" -> ``[date of birth]``.
 - Names, best effort only: a capitalised name after "my name is", "name's", "call me", or after
   "this is" / "I'm" / "I am" / "it's" when followed by a cue ("from", "calling", "speaking",
-  "here", "with", a comma or the end of the sentence) -> ``[name]``. Names said any other way
-  (a greeting "Hi Jane", a name in a summary, lower-case ASR output) are NOT caught; treat names
-  as not redacted.
+  "here", "with", a comma or the end of the sentence) -> ``[name]``. Other names are NOT caught.
 
-Not redacted: street addresses, dates of birth, health details, spelled-out e-mails ("jane at
-example dot com"), numbers split across strings or list items, e-mail domains.
+`Redactor.turn` also masks a number split across two adjacent transcript turns, in both turns.
+`Redactor.value` walks JSON-ish data: keys and values are redacted like text (numbers too: an int
+that is a phone or card number becomes its tag), and whole values under phone-like keys are masked
+with `Redactor.phone`.
 
-`Redactor.text` first applies `sanitize.clean_text` so invisible characters cannot split a number
-to hide it; its output is therefore also clean. `Redactor.value` walks JSON-ish data (dict keys are
-kept), and masks whole values under phone-like keys (``phone``, ``to_number``, ``callerId``, ...)
-with `Redactor.phone`, ints included. Every function here is total (never raises on any ``str``)
-and idempotent. Replacement tags are kept from forming markdown links with their neighbours.
-Results for strings up to 2,000 characters are cached (LRU), so re-showing a transcript is cheap.
+Not redacted: street addresses, health details, spelled-out e-mails ("jane at example dot com"),
+other dates, national formats of countries outside `DEFAULT_REGIONS`, e-mail domains.
+
+Every function here is total (never raises on any ``str``) and idempotent; the time it takes grows
+linearly with the input. Detection runs on a view of the text with the same length (full-width
+and other-script digits, dashes and ``＠`` folded to ASCII), so only the masked spans change.
+Replacement tags are kept from forming markdown links with their neighbours. Results for strings up
+to 2,000 characters are cached (LRU), so re-showing a transcript is cheap.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, TypeVar, cast
-
-if TYPE_CHECKING:
-    from phonenumbers import PhoneNumber
+from typing import TypeVar, cast
 
 from call_logs_mcp.output.sanitize import clean_text
 from call_logs_mcp.output.text import ELLIPSIS
@@ -59,34 +65,65 @@ __all__ = ["DEFAULT_REGIONS", "Redactor"]
 T = TypeVar("T")
 
 # Regions whose national formats are recognised (international "+CC" numbers are found for every
-# country; "US" covers all of NANP, Canada included). Order matters only for speed: commonest first.
+# country; "US" covers all of NANP, Canada included).
 DEFAULT_REGIONS: tuple[str, ...] = (
-    "US", "GB", "DE", "FR", "IN", "BR", "AU", "ES", "IT", "MX", "JP", "NL", "IE", "NZ", "ZA",
+    "US", "GB", "DE", "FR", "IN", "BR", "AU", "ES", "IT", "MX", "JP", "NL", "IE", "NZ", "ZA", "CN",
 )  # fmt: skip
 
 _MIN_PHONE_DIGITS = 7
 _MAX_PHONE_DIGITS = 17
+_MAX_WINDOW_DIGITS = 19  # the longest card number
+_MAX_GROUPS = 6
 # Regions where national numbers are customarily written without the trunk prefix.
 _PREFIX_OMITTED = frozenset({"US", "CA", "BR"})
-# Upper bound on phonenumbers calls per string: keeps pathological input (long runs of small
-# numbers) cheap. Real text needs a handful.
-_MATCHER_BUDGET = 96
+# Regions where mobile numbers are customarily written without it.
+_MOBILE_PREFIX_OMITTED = frozenset({"IN", "MX", "CN"})
+
+Span = tuple[int, int, str]
 
 # --------------------------------------------------------------------------------------------------
-# Shared helpers
+# The view: same length as the text, look-alike characters folded to ASCII
 # --------------------------------------------------------------------------------------------------
 
-_DIGIT = re.compile(r"\d")
+_FOLD = {
+    **{ord(c): "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2043\ufe58\ufe63\uff0d"},
+    **{ord(c): "@" for c in "\uff20\ufe6b"},
+    ord("\uff0b"): "+",
+    ord("\uff08"): "(",
+    ord("\uff09"): ")",
+    ord("\uff0e"): ".",
+    ord("\uff0f"): "/",
+    ord("\uff3f"): "_",
+    ord("\uff1a"): ":",
+    ord("\uff03"): "#",
+    ord("\uff1d"): "=",
+}
+_UNICODE_DIGIT = re.compile(r"[^\x00-\x7f]")
+
+
+def _fold_char(match: re.Match[str]) -> str:
+    char = match.group(0)
+    if char.isdecimal():
+        return str(unicodedata.decimal(char, 0))
+    return char
+
+
+def _view(s: str) -> str:
+    """`s` with look-alike characters folded to ASCII, one character for one character."""
+    if s.isascii():
+        return s
+    return _UNICODE_DIGIT.sub(_fold_char, s.translate(_FOLD))
+
+
+# --------------------------------------------------------------------------------------------------
+# Spans and tags
+# --------------------------------------------------------------------------------------------------
+
+_DIGIT = re.compile(r"[0-9]")
 
 
 def _digits(s: str) -> str:
     return "".join(_DIGIT.findall(s))
-
-
-def _digit_count(s: str) -> int:
-    if s.isascii():
-        return sum(map(s.count, "0123456789"))
-    return len(_DIGIT.findall(s))
 
 
 def _tail(digits: str) -> str:
@@ -106,11 +143,27 @@ def _place(text: str, start: int, end: int, tag: str) -> str:
     return f"{before}{tag}{after}"
 
 
-def _rebuild(text: str, spans: list[tuple[int, int, str]]) -> str:
-    """`text` with each non-overlapping (start, end, tag) span replaced; spans sorted by start."""
+class _Spans:
+    """Accepted (start, end, tag) spans that never overlap; the first one found wins."""
+
+    def __init__(self) -> None:
+        self.items: list[Span] = []
+
+    def free(self, start: int, end: int) -> bool:
+        return not any(s < end and start < e for s, e, _ in self.items)
+
+    def add(self, start: int, end: int, tag: str) -> bool:
+        if end <= start or not self.free(start, end):
+            return False
+        self.items.append((start, end, tag))
+        return True
+
+
+def _rebuild(text: str, spans: list[Span]) -> str:
+    """`text` with each (start, end, tag) span replaced; overlapping later spans are skipped."""
     out: list[str] = []
     pos = 0
-    for start, end, tag in spans:
+    for start, end, tag in sorted(spans):
         if start < pos:
             continue
         out.append(text[pos:start])
@@ -120,64 +173,34 @@ def _rebuild(text: str, spans: list[tuple[int, int, str]]) -> str:
     return "".join(out)
 
 
-def _sub_tags(pattern: re.Pattern[str], text: str, make: Callable[[re.Match[str]], str | None]) -> str:
-    """Replace each match by `make(match)` (None keeps the match) with `_place` spacing."""
-    spans: list[tuple[int, int, str]] = []
-    for match in pattern.finditer(text):
-        tag = make(match)
-        if tag is not None:
-            spans.append((match.start(), match.end(), tag))
-    return _rebuild(text, spans) if spans else text
-
-
 # --------------------------------------------------------------------------------------------------
 # E-mail
 # --------------------------------------------------------------------------------------------------
 
 _EMAIL = re.compile(
-    r"(?<![\w.!#$%&'*+/=?^`{|}~-])"
-    r"[\w!#$%&'*+/=?^`{|}~-]+(?:\.[\w!#$%&'*+/=?^`{|}~-]+)*"
+    r"(?<![\w.!#$%&'*+=?^`{|}~-])"
+    r"[\w!#$%&'*+=?^`{|}~-]+(?:\.[\w!#$%&'*+=?^`{|}~-]+)*"
     r"@((?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_]{2,24})\b"
 )
 
 
-def _email_tag(match: re.Match[str]) -> str:
-    return f"[email {ELLIPSIS}@{match.group(1)}]"
+def _email_spans(text: str, view: str, found: _Spans) -> None:
+    if "@" not in view:
+        return
+    for match in _EMAIL.finditer(view):
+        domain = text[match.start(1) : match.end(1)]
+        found.add(match.start(), match.end(), f"[email {ELLIPSIS}@{domain}]")
 
 
 # --------------------------------------------------------------------------------------------------
-# SSN
-# --------------------------------------------------------------------------------------------------
-
-_SSN_SHAPED = re.compile(
-    r"(?<![\w.,/+#$-])(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\1(?!0000)\d{4}(?![\w/]|[.,-]\d)"
-)
-_SSN_CONTEXT = re.compile(
-    r"(?i:\b(?:ssn|ss#|social security(?: number| no\.?| #)?|social)\b)[^\d\n]{0,24}?"
-    r"(?<!\d)(\d{3}[ .-]?\d{2}[ .-]?\d{4})(?!\d)"
-)
-
-
-def _redact_ssn(text: str, regions: tuple[str, ...]) -> str:
-    def shaped(match: re.Match[str]) -> str | None:
-        # "123 45 6789" is also how some countries group phone numbers: a valid one stays a phone.
-        if match.group(1) == " " and _is_phone(match.group(0), regions):
-            return None
-        return "[ssn]"
-
-    text = _sub_tags(_SSN_SHAPED, text, shaped)
-    spans = [(m.start(1), m.end(1), "[ssn]") for m in _SSN_CONTEXT.finditer(text)]
-    return _rebuild(text, spans) if spans else text
-
-
-# --------------------------------------------------------------------------------------------------
-# Card numbers
+# Cards and SSNs (shapes)
 # --------------------------------------------------------------------------------------------------
 
 # (brand, prefix pattern, allowed lengths)
 _CARD_BRANDS: tuple[tuple[str, str, frozenset[int]], ...] = (
     ("visa", r"4", frozenset({13, 16, 19})),
     ("mastercard", r"5[1-5]|222[1-9]|22[3-9]\d|2[3-6]\d\d|27[01]\d|2720", frozenset({16})),
+    ("mir", r"220[0-4]", frozenset({16, 17, 18, 19})),
     ("amex", r"3[47]", frozenset({15})),
     ("discover", r"6011|64[4-9]|65|622", frozenset({16, 17, 18, 19})),
     ("diners", r"30[0-5]|3095|36|3[89]", frozenset({14, 15, 16, 17, 18, 19})),
@@ -186,7 +209,6 @@ _CARD_BRANDS: tuple[tuple[str, str, frozenset[int]], ...] = (
     ("maestro", r"50|5[6-9]|6\d", frozenset({13, 14, 15, 16, 17, 18, 19})),
 )
 _CARD_PREFIXES = tuple((re.compile(prefix), lengths) for _, prefix, lengths in _CARD_BRANDS)
-_CARD_RUN = re.compile(r"(?<![\w.,/+#$-])\d(?:[ -]?\d){12,18}(?![\w/]|[.,-]\d)")
 
 
 def _luhn_ok(digits: str) -> bool:
@@ -200,181 +222,388 @@ def _luhn_ok(digits: str) -> bool:
 
 
 def _is_card(digits: str) -> bool:
-    if not 13 <= len(digits) <= 19 or not digits.isascii() or not _luhn_ok(digits):
+    if not 13 <= len(digits) <= 19 or not _luhn_ok(digits):
         return False
     return any(pattern.match(digits) and len(digits) in lengths for pattern, lengths in _CARD_PREFIXES)
 
 
-def _card_tag(match: re.Match[str]) -> str | None:
-    return "[card]" if _is_card(_digits(match.group(0))) else None
-
+_SSN_SHAPED = re.compile(r"(?!000|666|9\d\d)\d{3}( {1,2}|[-./])(?!00)\d{2}\1(?!0000)\d{4}")
+_SSN_DIGITS = re.compile(r"(?!000|666|9\d\d)\d{3}(?!00)\d{2}(?!0000)\d{4}")
 
 # --------------------------------------------------------------------------------------------------
 # Phone numbers
 # --------------------------------------------------------------------------------------------------
 
-# A maximal run of digits and the separators people put in phone numbers.
-_PHONE_RUN = re.compile(r"(?:\+|\(\+?)?\d[\d \-.()/]*")
-_GROUP_SPLIT = re.compile(r"[ /]+")
-# Characters that glue a digit run to an identifier, amount or URL when right before / after it.
-_GLUE_BEFORE = frozenset("#$€£¥₹@/=\\&%~^*_|")
-_GLUE_AFTER = frozenset("@%/=€$£_|")
-_GLUE_IF_DIGIT_AROUND = frozenset(".,:-+")
-# Whole candidates that are something else.
+# A run: digit groups joined by 1-3 separator characters, maybe after "+" or "(".
+# (Starting with a digit lets the regex engine skip to digits fast; a leading "+" or "(" is added
+# by `_number_spans`.)
+_RUN = re.compile(r"[0-9]+(?:[ \-./_()]{1,3}[0-9]+|[ ]?\n[ ]?[0-9]+)*\)?")
+_GROUP = re.compile(r"[0-9]+")
+_EXTENSION = re.compile(r"(?i) ?(?:x|ext\.?|extension|#) ?[0-9]{1,6}(?![0-9])")
+_TIME_AFTER = re.compile(r":[0-9]")
+_CURRENCY = frozenset("$€£¥₹¢")
+_LABEL_GLUE = frozenset("#:=./\\|@&~^*%+")
+# Windows that are something else.
 _NOT_A_PHONE: tuple[re.Pattern[str], ...] = (
-    re.compile(r"\d{4}([-./])\d{1,2}\1\d{1,2}"),  # 2026-04-20
-    re.compile(r"\d{1,2}([-./])\d{1,2}\1\d{2}(?:\d{2})?"),  # 20/04/2026, 04-20-26
-    re.compile(r"\d{1,3}(?:\.\d{1,3}){3}"),  # 192.168.0.10
-    re.compile(r"\d{4}\s?[-/]\s?\d{4}"),  # 2024-2026, 2024 / 2025
-    re.compile(r"\d{5}-\d{4}"),  # US ZIP+4
-    re.compile(r"\d{1,2}([-./])\d{1,2}\1\d{2,4}\s?[-/]\s?\d{1,2}\1\d{1,2}\1\d{2,4}"),  # date ranges
+    re.compile(
+        r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])"
+    ),
+    re.compile(r"[0-9]{4} ?[-/] ?[0-9]{4}"),  # 2024-2026, 2024 / 2025
+    re.compile(r"[0-9]{5}-[0-9]{4}"),  # US ZIP+4
+    re.compile(r"[0-9]+[.,][0-9]{1,2}"),  # 1234567.89
 )
+# A date with a 4-digit year anywhere in a window: 2026-04-20, 20/04/2026, 04.20.2026.
+_DAY_OR_MONTH = r"(?:0?[1-9]|[12][0-9]|3[01])"
+_DATE_INSIDE = re.compile(
+    rf"(?<![0-9])(?:(?:19|20)[0-9]{{2}}([-./])(?:0?[1-9]|1[0-2])\1{_DAY_OR_MONTH}"
+    rf"|{_DAY_OR_MONTH}([-./]){_DAY_OR_MONTH}\2(?:19|20)[0-9]{{2}})(?![0-9])"
+)
+# Ungrouped Unix times in seconds (2014-2033) or milliseconds: ids and timestamps far more often
+# than the Brazilian landlines they also are.
+_UNIX_TIME = re.compile(r"1[4-9][0-9]{8}(?:[0-9]{3})?")
+# A short date or range: 20/04/26, 04-20-26, 1/2/2026-3/4/2026.
+_SHORT_DATE = re.compile(r"[0-3]?[0-9]([-./])[0-3]?[0-9]\1[0-9]{2}")
 
 
-def _glued(text: str, start: int, end: int) -> bool:
-    """Whether text[start:end] is part of a bigger token (id, price, decimal, URL, time)."""
-    if start > 0:
-        prev = text[start - 1]
-        if prev.isalnum() or prev in _GLUE_BEFORE:
-            return True
-        if prev in _GLUE_IF_DIGIT_AROUND and start > 1 and text[start - 2].isalnum():
-            return True
-    if end < len(text):
-        nxt = text[end]
-        if nxt.isalnum() or nxt in _GLUE_AFTER:
-            return True
-        if nxt in _GLUE_IF_DIGIT_AROUND and end + 1 < len(text) and text[end + 1].isalnum():
-            return True
-    return False
+@lru_cache(maxsize=64)
+def _region_meta(region: str) -> tuple[str, frozenset[int], re.Pattern[str] | None]:
+    """(national prefix, possible lengths of a national significant number, the pattern every
+    national significant number of the region matches) of a region: a cheap first check."""
+    from phonenumbers import PhoneMetadata
+
+    meta = PhoneMetadata.metadata_for_region(region)
+    if meta is None or meta.general_desc is None:
+        return "", frozenset(), None
+    pattern = meta.general_desc.national_number_pattern
+    return (
+        meta.national_prefix or "",
+        frozenset(meta.general_desc.possible_length or ()),
+        re.compile(pattern) if pattern else None,
+    )
 
 
-def _bare_fixed_line(number: PhoneNumber, raw: str, region: str) -> bool:
-    """A national fixed-line number written without its trunk prefix (``1713625200`` as an Indian
-    landline). Landlines are written with the prefix ("0171 362 5200") almost everywhere; bare digit
-    runs like that are far more often Unix timestamps and ids. Mobiles, international formats and
-    the regions that drop the prefix by custom are exempt."""
-    from phonenumbers import PhoneNumberType, ndd_prefix_for_region, number_type
-
-    if region in _PREFIX_OMITTED or raw.lstrip("( ").startswith("+"):
-        return False
-    prefix = ndd_prefix_for_region(region, True)
-    if not prefix or number_type(number) != PhoneNumberType.FIXED_LINE:
-        return False
-    return not _digits(raw).startswith(prefix)
-
-
-@lru_cache(maxsize=4096)
-def _is_phone(candidate: str, regions: tuple[str, ...]) -> bool:
-    """Whether all of `candidate` (a digit run, trimmed) is one valid phone number."""
+@lru_cache(maxsize=8192)
+def _valid_phone(digits: str, international: bool, regions: tuple[str, ...]) -> bool:
+    """Whether `digits` is one valid phone number: international (after "+" or "00"), or a
+    national number of one of `regions`."""
     # Imported here, not at module level: its metadata costs start-up time the first answer
     # (initialize) does not need.
-    from phonenumbers import Leniency, PhoneNumberMatcher
+    import phonenumbers
+    from phonenumbers import PhoneNumberType
 
-    if any(pattern.fullmatch(candidate) for pattern in _NOT_A_PHONE):
+    try:
+        if international or (digits.startswith("00") and not digits.startswith("000")):
+            rest = digits[2:] if not international and digits.startswith("00") else digits
+            return phonenumbers.is_valid_number(phonenumbers.parse("+" + rest))
+        for region in regions:
+            prefix, lengths, shape = _region_meta(region)
+            stripped = digits[len(prefix) :] if prefix and digits.startswith(prefix) else digits
+            if len(stripped) not in lengths and len(digits) not in lengths:
+                continue
+            if shape is not None and not (shape.fullmatch(stripped) or shape.fullmatch(digits)):
+                continue
+            number = phonenumbers.parse(digits, region)
+            if not phonenumbers.is_valid_number(number):
+                continue
+            # A national number without its trunk prefix ("1713625200" as a German mobile) is a
+            # Unix time or an id far more often, except where the prefix is omitted by custom.
+            if prefix and not digits.startswith(prefix) and region not in _PREFIX_OMITTED:
+                kind = phonenumbers.number_type(number)
+                if region not in _MOBILE_PREFIX_OMITTED or kind != PhoneNumberType.MOBILE:
+                    continue
+            return True
+    except Exception:  # phonenumbers is total in practice; a crash must not leak PII
         return False
-    wanted = _digit_count(candidate)
-    tried = regions[:1] if candidate.startswith(("+", "(+")) else regions
-    for region in tried:
-        try:
-            for match in PhoneNumberMatcher(candidate, region, leniency=Leniency.VALID, max_tries=4):
-                whole = _digit_count(match.raw_string) == wanted
-                if whole and not _bare_fixed_line(match.number, match.raw_string, region):
-                    return True
-        except Exception:  # phonenumbers is total in practice; a crash must not leak PII
-            return False
     return False
 
 
-class _Budget:
-    def __init__(self, calls: int) -> None:
-        self.left = calls
+def _left_context(view: str, start: int) -> str:
+    """How the run starting at `start` is attached on its left: "free", "label" or "blocked"."""
+    if start == 0:
+        return "free"
+    prev = view[start - 1]
+    before = view[start - 2] if start > 1 else " "
+    if prev in _CURRENCY or (before in _CURRENCY and prev == " "):
+        return "blocked"
+    if prev in ".,:" and before.isdigit():
+        return "blocked"  # a decimal, a time, a thousands group
+    if prev.isalnum() or (prev in "_-" and before.isalnum()):
+        return "blocked"  # part of a word or an id: "A194-173-8988", "call_1558227375", hex
+    if prev in _LABEL_GLUE:
+        return "label"  # "Phone:…", "tel:…", "callback=…", "#…", "Tel.…"
+    return "free"
 
-    def spend(self) -> bool:
-        self.left -= 1
-        return self.left >= 0
+
+def _right_context(view: str, end: int) -> str:
+    if end >= len(view):
+        return "free"
+    nxt = view[end]
+    after = view[end + 1] if end + 1 < len(view) else " "
+    if nxt in _CURRENCY or nxt == "%":
+        return "blocked"
+    if nxt in ".,:" and after.isdigit():
+        return "blocked"
+    if nxt.isalnum() or (nxt in "_-" and after.isalnum()):
+        return "blocked"  # part of a word or an id: "674945752dc080ae"
+    if nxt in "_@=/\\|":
+        return "label"
+    return "free"
 
 
-def _run_spans(
-    text: str, start: int, end: int, regions: tuple[str, ...], budget: _Budget
-) -> Iterator[tuple[int, int]]:
-    """Phone numbers inside the run text[start:end]: the whole run, or runs of whole groups."""
-    candidate = text[start:end]
-    count = _digit_count(candidate)
-    if _MIN_PHONE_DIGITS <= count <= _MAX_PHONE_DIGITS and budget.spend() and _is_phone(candidate, regions):
-        yield start, end
+def _window_kind(window: str, digits: str, label: bool, regions: tuple[str, ...]) -> tuple[str, str] | None:
+    """("card" | "ssn" | "phone", digits) for a window of whole groups, or None."""
+    count = len(digits)
+    if 13 <= count <= 19 and _is_card(digits):
+        return "card", digits
+    # "123 45 6789" is also how some countries group phone numbers: a valid one stays a phone.
+    ssn = count == 9 and not label and _SSN_SHAPED.fullmatch(window.strip("()+ "))
+    if ssn and not (" " in window and _valid_phone(digits, False, regions)):
+        return "ssn", digits
+    if not _MIN_PHONE_DIGITS <= count <= _MAX_PHONE_DIGITS:
+        return None
+    international = window.startswith(("+", "(+"))
+    # Glued to a label, a number needs 9 digits or its trunk prefix ("Phone:030 332450").
+    if label and count < 9 and not international and not digits.startswith("0"):
+        return None
+    # A "+CC" number is one whatever its digits look like ("+54-9-11-1933-5472" holds a date).
+    shaped = any(p.fullmatch(window) for p in _NOT_A_PHONE) or _SHORT_DATE.fullmatch(window)
+    if not international and (shaped or _DATE_INSIDE.search(window)):
+        return None
+    if len(set(digits)) == 1 or (not international and _UNIX_TIME.fullmatch(window.strip("()"))):
+        return None
+    return ("phone", digits) if _valid_phone(digits, international, regions) else None
+
+
+def _run_spans(view: str, start: int, end: int, regions: tuple[str, ...], found: _Spans) -> None:
+    """Cards, SSNs and phone numbers among the whole-group windows of the run view[start:end]."""
+    left = _left_context(view, start)
+    if left == "blocked":
         return
-    groups = [(m.start() + start, m.end() + start) for m in re.finditer(r"[^ /]+", candidate)]
-    if len(groups) < 2:
+    groups = [(m.start(), m.end()) for m in _GROUP.finditer(view, start, end)]
+    if _TIME_AFTER.match(view, end):
+        groups.pop()  # "… 10:30": the hour is not part of a number
+    if not groups:
+        return
+    label_left = left == "label"
+    run_end = groups[-1][1]
+    right = _right_context(view, run_end)
+    extension = _EXTENSION.match(view, run_end)
+    if extension and _right_context(view, extension.end()) == "free":
+        right = "free"
+    if right == "blocked" or any(p.fullmatch(view, groups[0][0], run_end) for p in _NOT_A_PHONE):
         return
     i = 0
     while i < len(groups):
-        found = False
-        first = text[groups[i][0] : groups[i][1]]
-        # A national number starts with a group of 2+ digits; "+CC" and "(0…)" start international ones.
-        if _digit_count(first) >= 2 or first.startswith(("+", "(")):
-            for j in range(len(groups), i + 1, -1):
-                sub_start, sub_end = groups[i][0], groups[j - 1][1]
-                sub = text[sub_start:sub_end]
-                if not _MIN_PHONE_DIGITS <= _digit_count(sub) <= _MAX_PHONE_DIGITS:
-                    continue
-                if not budget.spend():
-                    return
-                if _is_phone(sub, regions):
-                    yield sub_start, sub_end
-                    i, found = j, True
-                    break
-        if not found:
+        first = groups[i][0]
+        # A window may keep the "+" or "(" right before its first group.
+        lead = first
+        while lead > start and view[lead - 1] in "+(":
+            lead -= 1
+        accepted = None
+        count = 0
+        last = i
+        while last < len(groups) and count + groups[last][1] - groups[last][0] <= _MAX_WINDOW_DIGITS:
+            count += groups[last][1] - groups[last][0]
+            last += 1
+        # Numbers are written in at most 6 groups ("+33 6 12 34 56 78"), or digit by digit.
+        if last - i > _MAX_GROUPS and any(b - a > 1 for a, b in groups[i:last]):
+            last = i + _MAX_GROUPS
+        for j in range(last - 1, i - 1, -1):
+            w_end = groups[j][1]
+            if w_end < len(view) and view[w_end] == ")" and "(" in view[lead:w_end]:
+                w_end += 1
+            window = view[lead:w_end]
+            label = label_left or (j == len(groups) - 1 and right == "label")
+            kind = _window_kind(window, _digits(window), label, regions)
+            if kind is not None:
+                accepted = (lead, w_end, j, kind)
+                break
+        if accepted is None:
             i += 1
-
-
-def _phone_spans(text: str, regions: tuple[str, ...]) -> list[tuple[int, int, str]]:
-    spans: list[tuple[int, int, str]] = []
-    budget = _Budget(_MATCHER_BUDGET)
-    for run in _PHONE_RUN.finditer(text):
-        raw = run.group(0)
-        last_digit = max(i for i, c in enumerate(raw) if c.isdigit())
-        start, end = run.start(), run.start() + last_digit + 1
-        if raw[last_digit + 1 : last_digit + 2] == ")" and "(" in raw[:last_digit]:
-            end += 1  # keep "(0)" style closing parenthesis with its number
-        if _digit_count(text[start:end]) < _MIN_PHONE_DIGITS or _glued(text, start, end):
             continue
-        for sub_start, sub_end in _run_spans(text, start, end, regions, budget):
-            spans.append((sub_start, sub_end, _phone_tag(_digits(text[sub_start:sub_end]))))
-    return spans
+        w_start, w_end, j, (what, digits) = accepted
+        if what == "card":
+            found.add(w_start, w_end, "[card]")
+        elif what == "ssn":
+            found.add(w_start, w_end, "[ssn]")
+        else:
+            if j == len(groups) - 1 and extension is not None:
+                w_end = extension.end()
+            found.add(w_start, w_end, _phone_tag(digits))
+        i = j + 1
+
+
+def _number_spans(view: str, regions: tuple[str, ...], found: _Spans) -> None:
+    for run in _RUN.finditer(view):
+        start = run.start()
+        for lead in ("(+", "+ ", "+", "("):
+            if view.startswith(lead, start - len(lead)):
+                start -= len(lead)
+                break
+        _run_spans(view, start, run.end(), regions, found)
 
 
 # --------------------------------------------------------------------------------------------------
-# Spoken digits
+# Spoken numbers
 # --------------------------------------------------------------------------------------------------
 
-_DIGIT_WORDS: dict[str, str] = {
-    "zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
-    "six": "6", "seven": "7", "eight": "8", "nine": "9", "niner": "9",
+_UNITS: dict[str, str] = {
+    "zero": "0", "oh": "0", "nought": "0", "naught": "0", "one": "1", "two": "2", "three": "3",
+    "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9", "niner": "9",
 }  # fmt: skip
+_TEENS: dict[str, str] = {
+    "ten": "10", "eleven": "11", "twelve": "12", "thirteen": "13", "fourteen": "14", "fifteen": "15",
+    "sixteen": "16", "seventeen": "17", "eighteen": "18", "nineteen": "19",
+}  # fmt: skip
+_TENS: dict[str, str] = {
+    "twenty": "2", "thirty": "3", "forty": "4", "fourty": "4", "fifty": "5", "sixty": "6",
+    "seventy": "7", "eighty": "8", "ninety": "9",
+}  # fmt: skip
+_MULTIPLIERS = {"hundred": "00", "thousand": "000"}
 _REPEATS: dict[str, int] = {"double": 2, "triple": 3}
-_WORD = "(?:" + "|".join(sorted(_DIGIT_WORDS, key=len, reverse=True)) + ")"
-_TOKEN = rf"(?:(?:double|triple)[ -]+)?{_WORD}\b|\d{{1,4}}\b"
-_SPOKEN = re.compile(rf"(?i)(?<![\w-])(?:{_TOKEN})(?:[\s,-]+(?:{_TOKEN})){{4,}}(?![\w])")
-_SPOKEN_TOKEN = re.compile(rf"(?i)(double|triple)?[ -]*({_WORD})\b|(\d{{1,4}})")
-_SPOKEN_HINT = re.compile(rf"(?i)\b{_WORD}\b")
 
 
-def _spoken_tag(match: re.Match[str]) -> str | None:
+def _alternation(words: dict[str, str]) -> str:
+    return "|".join(sorted(words, key=len, reverse=True))
+
+
+_UNIT_WORD = _alternation(_UNITS)
+_NONZERO_UNIT = _alternation({k: v for k, v in _UNITS.items() if v != "0"})
+_WORD_NUMBER = (
+    rf"(?:(?:double|triple)[ -]+)?"
+    rf"(?:(?:{_alternation(_TENS)})(?:[ -]?(?:{_NONZERO_UNIT})\b)?"
+    rf"|(?:{_alternation(_TEENS)})|(?:{_UNIT_WORD}))\b"
+    rf"(?:[ -]+(?:hundred|thousand)\b)?"
+)
+_SPOKEN_TOKEN_RE = rf"(?:{_WORD_NUMBER}|[0-9]{{1,4}}(?![0-9]))"
+_SPOKEN_SEP = r"(?:[\s,.;:-]+(?:(?:and|then|dash)[\s,.;:-]+)?)"
+_SPOKEN = re.compile(rf"(?i)(?<![\w-]){_SPOKEN_TOKEN_RE}(?:{_SPOKEN_SEP}{_SPOKEN_TOKEN_RE})+")
+_SPOKEN_ONE = re.compile(rf"(?i)(?<![\w-]){_SPOKEN_TOKEN_RE}(?:{_SPOKEN_SEP}{_SPOKEN_TOKEN_RE})*")
+_SPOKEN_PARTS = re.compile(
+    rf"(?i)(?:(double|triple)[ -]+)?(?:({_alternation(_TENS)})(?:[ -]?({_NONZERO_UNIT})\b)?"
+    rf"|({_alternation(_TEENS)})|({_UNIT_WORD}))\b(?:[ -]+(hundred|thousand)\b)?|([0-9]{{1,4}})"
+)
+_NUMBER_WORDS = frozenset([*_UNITS, *_TEENS, *_TENS])
+_LOWER_WORD = re.compile(r"[a-z]+")
+
+
+def _spoken_digits(phrase: str) -> tuple[str, int]:
+    """(the digits said in `phrase`, how many of its tokens were words)."""
     digits: list[str] = []
     words = 0
-    for token in _SPOKEN_TOKEN.finditer(match.group(0)):
-        repeat, word, number = token.groups()
-        if word:
-            words += 1
-            digits.append(_DIGIT_WORDS[word.lower()] * (_REPEATS[repeat.lower()] if repeat else 1))
-        elif number:
+    for part in _SPOKEN_PARTS.finditer(phrase):
+        repeat, tens, tens_unit, teen, unit, multiplier, number = part.groups()
+        if number:
             digits.append(number)
-    joined = "".join(digits)
-    if words < 3 or len(joined) < _MIN_PHONE_DIGITS:
-        return None
-    if _is_card(joined):
-        return "[card]"
-    return _phone_tag(joined)
+            continue
+        words += 1
+        if tens:
+            said = _TENS[tens.lower()] + (_UNITS[tens_unit.lower()] if tens_unit else "0")
+        elif teen:
+            said = _TEENS[teen.lower()]
+        else:
+            said = _UNITS[unit.lower()]
+        if multiplier:
+            said += _MULTIPLIERS[multiplier.lower()]
+        digits.append(said * (_REPEATS[repeat.lower()] if repeat else 1))
+    return "".join(digits), words
+
+
+def _spoken_spans(view: str, lowered: str, regions: tuple[str, ...], found: _Spans) -> None:
+    # A set lookup per word is far cheaper than running the regex below over every turn.
+    if _NUMBER_WORDS.isdisjoint(_LOWER_WORD.findall(lowered)):
+        return
+    for match in _SPOKEN.finditer(view):
+        digits, words = _spoken_digits(match.group(0))
+        if words < 2 or len(digits) < _MIN_PHONE_DIGITS:
+            continue
+        if _is_card(digits):
+            tag = "[card]"
+        elif _MIN_PHONE_DIGITS <= len(digits) <= _MAX_PHONE_DIGITS and _valid_phone(digits, False, regions):
+            tag = _phone_tag(digits)
+        else:
+            tag = "[number]"
+        found.add(match.start(), match.end(), tag)
+
+
+# --------------------------------------------------------------------------------------------------
+# SSNs by context
+# --------------------------------------------------------------------------------------------------
+
+_SSN_CUE = re.compile(
+    r"(?i)\b(?:ssn|ss#|s\.s\.n\.?|social(?:[ -]security)?(?:[ -](?:number|no\.?|#))?)(?![\w])"
+)
+_LAST_FOUR = re.compile(r"(?i)\b(?:last\s+(?:four|4)\b|ending\s+(?:in|with)\b|ends\s+(?:in|with)\b)")
+_SSN_ZONE = 60
+_NUMERIC = re.compile(r"(?<![0-9])[0-9](?:[ \-./]{0,3}[0-9])*(?![0-9])")
+
+
+def _ssn_spans(view: str, lowered: str, found: _Spans) -> None:
+    if not any(cue in lowered for cue in ("ssn", "social", "ss#", "s.s.n")):
+        return
+    for cue in _SSN_CUE.finditer(view):
+        zone_end = min(len(view), cue.end() + _SSN_ZONE)
+        newline = view.find("\n", cue.end(), zone_end)
+        zone_end = newline if newline >= 0 else zone_end
+        window_start = max(0, cue.start() - 40)
+        last_four = bool(_LAST_FOUR.search(view, window_start, zone_end))
+        for pattern, spoken in ((_NUMERIC, False), (_SPOKEN_ONE, True)):
+            # The number starts in the zone; it may end after it.
+            for match in pattern.finditer(view, cue.end()):
+                if match.start() >= zone_end:
+                    break
+                if spoken:
+                    digits, words = _spoken_digits(match.group(0))
+                    if not words:
+                        continue
+                else:
+                    digits = _digits(match.group(0))
+                if len(digits) == 9 or (len(digits) == 4 and last_four):
+                    found.add(match.start(), match.end(), "[ssn]")
+
+
+# --------------------------------------------------------------------------------------------------
+# Dates of birth
+# --------------------------------------------------------------------------------------------------
+
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+_ORDINAL_WORDS = (
+    "first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|thirteenth"
+    "|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|thirtieth"
+)
+_DAY = (
+    rf"(?:[0-3]?[0-9](?:st|nd|rd|th)?|(?:(?:twenty|thirty)[ -])?(?:{_ORDINAL_WORDS})"
+    rf"|(?:(?:twenty|thirty)(?:[ -](?:{_NONZERO_UNIT}))?|{_alternation(_TEENS)}|{_NONZERO_UNIT}))"
+)
+_SPOKEN_YEAR = (
+    rf"(?:(?:nineteen|twenty)[ -](?:(?:{_alternation(_TENS)})(?:[ -](?:{_NONZERO_UNIT}))?"
+    rf"|{_alternation(_TEENS)}|(?:oh|o)[ -](?:{_NONZERO_UNIT})|hundred)"
+    rf"|two thousand(?:(?: and)? (?:(?:{_alternation(_TENS)})(?:[ -](?:{_NONZERO_UNIT}))?"
+    rf"|{_alternation(_TEENS)}|{_NONZERO_UNIT}))?)"
+)
+_YEAR = rf"(?:(?:19|20)[0-9]{{2}}|'[0-9]{{2}}|{_SPOKEN_YEAR})"
+_DATE = (
+    r"(?:[0-9]{1,4}\s?[-/.]\s?[0-9]{1,2}\s?[-/.]\s?[0-9]{2,4}"
+    rf"|{_MONTH}[ ,]+(?:the\s+)?{_DAY}\b(?:,?\s+(?:of\s+)?{_YEAR})?"
+    rf"|(?:the\s+)?{_DAY}(?:\s+of)?\s+{_MONTH}(?:,?\s+{_YEAR})?"
+    rf"|{_MONTH},?\s+{_YEAR})"
+)
+_DOB = re.compile(
+    rf"(?i)\b(?:born|d\.?o\.?b\.?|date\s+of\s+birth|birth\s?date|birthday)(?![\w])"
+    rf"(?:[^\n.!0-9]{{0,40}}?)\b({_DATE})\b"
+)
+_BORN_IN = re.compile(rf"(?i)\bborn\s+in\s+(?:the\s+year\s+)?({_YEAR})\b")
+
+
+def _dob_spans(view: str, lowered: str, found: _Spans) -> None:
+    if not any(cue in lowered for cue in ("born", "dob", "d.o.b", "birth")):
+        return
+    for pattern in (_DOB, _BORN_IN):
+        for match in pattern.finditer(view):
+            found.add(match.start(1), match.end(1), "[date of birth]")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -400,21 +629,32 @@ _NOT_NAMES = frozenset(
         "September", "October", "November", "December"
     }
 )  # fmt: skip
-_NAME_HINT = re.compile(r"(?i)\b(?:name|call me|this is|i am|i'm|it's|it is)\b")
+_NAME_RULE_CUES = (
+    ("my name is", "my name's", "name's", "call me"),
+    ("this is", "i am", "i'm", "it's", "it is"),
+)
+_NAME_CUES = tuple(cue for cues in _NAME_RULE_CUES for cue in cues)
 
 
-def _name_tag(match: re.Match[str]) -> str | None:
-    if match.group("name").split()[0] in _NOT_NAMES:
-        return None
-    return "[name]"
+def _name_spans(view: str, lowered: str, found: _Spans) -> None:
+    if not any(cue in lowered for cue in _NAME_CUES):
+        return
+    same = len(lowered) == len(view)  # else (rare) positions in `lowered` are not positions in `view`
+    for cues, rule in zip(_NAME_RULE_CUES, _NAME_RULES, strict=True):
+        # The rule is tried only where one of its cues starts: running it over the whole text
+        # costs far more.
+        starts = sorted({m for cue in cues for m in _occurrences(lowered, cue)}) if same else None
+        matches = rule.finditer(view) if starts is None else (rule.match(view, p) for p in starts)
+        for match in matches:
+            if match is not None and match.group("name").split()[0] not in _NOT_NAMES:
+                found.add(match.start("name"), match.end("name"), "[name]")
 
 
-def _redact_names(text: str) -> str:
-    for rule in _NAME_RULES:
-        spans = [(m.start("name"), m.end("name"), "[name]") for m in rule.finditer(text) if _name_tag(m)]
-        if spans:
-            text = _rebuild(text, spans)
-    return text
+def _occurrences(text: str, word: str) -> Iterator[int]:
+    at = text.find(word)
+    while at >= 0:
+        yield at
+        at = text.find(word, at + 1)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -427,18 +667,36 @@ _NUMBER_KEY_OWNERS = frozenset(
     {"to", "from", "callback", "contact", "customer", "caller", "callee", "dialed", "destination",
      "origin", "recipient", "sender", "agent", "forward", "transfer", "fax", "cell", "home", "work"}
 )  # fmt: skip
+# Words of a key that name personal data of other kinds: such fields are never aggregated.
+_SENSITIVE_KEY_WORDS = frozenset(
+    {"email", "mail", "card", "creditcard", "cc", "ssn", "social", "account", "iban", "routing",
+     "passport", "license", "licence", "birth", "birthday", "birthdate", "dob", "address", "zip",
+     "zipcode", "postcode", "postal", "name", "firstname", "lastname", "fullname", "surname",
+     "patient", "member", "insurance", "policy", "pin", "cvv", "cvc", "tax", "medicare", "medicaid",
+     "mrn", "nhs", "passcode", "password", "bic"}
+)  # fmt: skip
+_KEY_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
 _MASKED_PHONE = re.compile(rf"{ELLIPSIS}\d{{0,4}}")
+
+
+def _squeeze_key(key: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", key.lower())
 
 
 def _is_phone_key(key: str) -> bool:
     """Whether a dict key names a phone number: ``to_number``, ``customerPhone``, ``callerId``, ..."""
-    squeezed = re.sub(r"[^a-z0-9]", "", key.lower())
+    squeezed = _squeeze_key(key)
     if any(word in squeezed for word in _PHONE_KEY_WORDS) or squeezed in _PHONE_KEY_EXACT:
         return True
     for suffix in ("number", "num", "no"):
         if squeezed.endswith(suffix) and squeezed[: -len(suffix)] in _NUMBER_KEY_OWNERS:
             return True
     return False
+
+
+def _is_sensitive_key(key: str) -> bool:
+    words = {word.lower() for word in _KEY_WORD.findall(key)}
+    return _is_phone_key(key) or bool(words & _SENSITIVE_KEY_WORDS)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -448,29 +706,118 @@ def _is_phone_key(key: str) -> bool:
 # Pages of one transcript are asked for again and again; redacting a turn costs far more than
 # looking it up. Only short strings are cached, so the cache stays a few MB at most.
 _CACHED_MAX_CHARS = 2000
+_HAS_DIGIT_OR_AT = re.compile(r"[0-9@]")
+
+
+def _spans(s: str, regions: tuple[str, ...], names: bool) -> list[Span]:
+    """The PII spans of the cleaned string `s`, none overlapping another."""
+    view = _view(s)
+    lowered = view.lower()  # for cheap "is there a cue at all" checks only: its length may differ
+    found = _Spans()
+    _email_spans(s, view, found)
+    _ssn_spans(view, lowered, found)
+    _dob_spans(view, lowered, found)
+    if _HAS_DIGIT_OR_AT.search(view):
+        _number_spans(view, regions, found)
+    _spoken_spans(view, lowered, regions, found)
+    if names:
+        _name_spans(view, lowered, found)
+    return found.items
 
 
 def _redact(s: str, regions: tuple[str, ...], names: bool) -> str:
     s = clean_text(s)
-    if "@" in s:
-        s = _sub_tags(_EMAIL, s, _email_tag)
-    digits = _digit_count(s)
-    if digits >= 9:
-        s = _redact_ssn(s, regions)
-    if digits >= 13:
-        s = _sub_tags(_CARD_RUN, s, _card_tag)
-    if digits >= _MIN_PHONE_DIGITS:
-        spans = _phone_spans(s, regions)
-        if spans:
-            s = _rebuild(s, spans)
-    if _SPOKEN_HINT.search(s):
-        s = _sub_tags(_SPOKEN, s, _spoken_tag)
-    if names and _NAME_HINT.search(s):
-        s = _redact_names(s)
-    return s
+    spans = _spans(s, regions, names)
+    return _rebuild(s, spans) if spans else s
 
 
 _redact_cached = lru_cache(maxsize=8192)(_redact)
+
+# The end of a turn (or the start of the next one) that may hold part of a number: digits, number
+# words and the separators between them. One word or one character per step: no backtracking.
+_EDGE_WORDS = "|".join(
+    sorted([*_UNITS, *_TEENS, *_TENS, *_MULTIPLIERS, *_REPEATS, "and", "then", "dash"], key=len, reverse=True)
+)
+_EDGE_STEP = rf"(?:(?:{_EDGE_WORDS})\b|[0-9()+#/_.,;:\s-])"
+_TAIL_EDGE = re.compile(rf"(?i)(?<![\w]){_EDGE_STEP}+$")
+_HEAD_EDGE = re.compile(rf"(?i)^{_EDGE_STEP}+")
+_EDGE_CHARS = 200
+
+
+_EDGE_WORD_SET = frozenset([*_UNITS, *_TEENS, *_TENS, *_MULTIPLIERS, *_REPEATS])
+_EDGE_PUNCTUATION = " \t\n.,;:!?-()+#/_"
+
+
+def _numberish_end(s: str) -> bool:
+    """Whether `s` ends with a digit or a number word (a cheap check before the real one)."""
+    s = s.rstrip(_EDGE_PUNCTUATION)
+    if not s:
+        return False
+    if s[-1].isdigit():
+        return True
+    words = s.rsplit(None, 1)  # empty when only other whitespace ("\x1f") is left
+    return bool(words) and words[-1].rsplit("-", 1)[-1].strip(_EDGE_PUNCTUATION).lower() in _EDGE_WORD_SET
+
+
+def _numberish_start(s: str) -> bool:
+    s = s.lstrip(_EDGE_PUNCTUATION)
+    if not s:
+        return False
+    if s[0].isdigit():
+        return True
+    words = s.split(None, 1)
+    return bool(words) and words[0].split("-", 1)[0].strip(_EDGE_PUNCTUATION).lower() in _EDGE_WORD_SET
+
+
+def _edge(pattern: re.Pattern[str], s: str) -> tuple[int, int] | None:
+    match = pattern.search(s)
+    if match is None or not re.search(r"[0-9]|[a-z]", match.group(0), re.I):
+        return None
+    return match.start(), match.end()
+
+
+@lru_cache(maxsize=4096)
+def _joined_spans(before: str, after: str, regions: tuple[str, ...]) -> tuple[list[Span], list[Span]]:
+    """Spans of a number split between the end of `before` and the start of `after` (both clean):
+    the part in `before` (with the whole number's tag) and the part in `after` ("[… cont.]")."""
+    head = before[-_EDGE_CHARS:]
+    tail = after[:_EDGE_CHARS]
+    edge_a = _edge(_TAIL_EDGE, head)
+    edge_b = _edge(_HEAD_EDGE, tail)
+    if edge_a is None or edge_b is None:
+        return [], []
+    # Context words (an SSN or date-of-birth cue) right before the split count too.
+    context_start = max(0, edge_a[0] - 80)
+    joined = head[context_start:] + " " + tail
+    boundary = len(head) - context_start
+    parts_a: list[Span] = []
+    parts_b: list[Span] = []
+    offset_a = len(before) - len(head) + context_start
+    cont = f"[{ELLIPSIS} cont.]"
+    for start, end, tag in _spans(joined, regions, False):
+        if start < boundary < end:
+            parts_a.append((offset_a + start, len(before), tag))
+            parts_b.append((0, min(len(after), end - boundary - 1), cont))
+        elif start > boundary and start - boundary - 1 < edge_b[1]:
+            # Found only with the words of the turn before ("the last four of my social?" / "6789").
+            parts_b.append((start - boundary - 1, end - boundary - 1, tag))
+    return parts_a, parts_b
+
+
+def _redact_turn(s: str, before: str, after: str, regions: tuple[str, ...], names: bool) -> str:
+    s = clean_text(s)
+    spans = _spans(s, regions, names)
+    extra: list[Span] = []
+    if before:
+        extra += _joined_spans(clean_text(before), s, regions)[1]
+    if after:
+        extra += _joined_spans(s, clean_text(after), regions)[0]
+    if not extra:
+        return _rebuild(s, spans) if spans else s
+    return _rebuild(s, _merge(spans, extra))
+
+
+_redact_turn_cached = lru_cache(maxsize=8192)(_redact_turn)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -494,6 +841,27 @@ class Redactor:
             return _redact(s, self.regions, self.names)
         return _redact_cached(s, self.regions, self.names)
 
+    def turn(self, s: str, before: str | None = None, after: str | None = None) -> str:
+        """One transcript turn redacted like `text`, and a number split between it and the turn
+        `before` it or `after` it (one part in each) masked in this turn too.
+
+        Redacting every turn with its neighbours masks such a number in both turns: the part
+        before the split gets the whole number's tag, the part after it ``[… cont.]``.
+        """
+        if not self.enabled:
+            return s
+        # Only the edges of the neighbours matter, and only when both sides of a split look
+        # like parts of a number.
+        head = before[-_EDGE_CHARS:] if before and _numberish_start(s) and _numberish_end(before) else ""
+        tail = after[:_EDGE_CHARS] if after and _numberish_end(s) and _numberish_start(after) else ""
+        if len(s) > _CACHED_MAX_CHARS:
+            return _redact_turn(s, head, tail, self.regions, self.names)
+        return _redact_turn_cached(s, head, tail, self.regions, self.names)
+
+    def contains(self, s: str) -> bool:
+        """Whether `text` would mask anything in `s` (always False when disabled)."""
+        return self.enabled and bool(_spans(clean_text(s), self.regions, self.names))
+
     def phone(self, s: str) -> str:
         """A value known to be a phone number, always masked: ``+1 415 555 0134`` -> ``…0134``.
 
@@ -505,7 +873,7 @@ class Redactor:
         s = clean_text(s)
         if _MASKED_PHONE.fullmatch(s.strip()):
             return s.strip()
-        digits = _digits(s)
+        digits = _digits(_view(s))
         if not digits:
             return self.text(s)
         return ELLIPSIS + _tail(digits)
@@ -515,12 +883,20 @@ class Redactor:
         (``to_number``, ``callback_number``, ``customerPhone``, ...); always False when disabled."""
         return self.enabled and _is_phone_key(key)
 
+    def sensitive_key(self, key: str) -> bool:
+        """Whether the dict key `key` names personal data (a phone number, card, SSN, account,
+        e-mail, date of birth, address, name, ...): such fields are never aggregated; always False
+        when disabled."""
+        return self.enabled and _is_sensitive_key(key)
+
     def value(self, obj: T) -> T:
         """`obj` with every string redacted, recursively through dicts, lists and tuples.
 
-        Keys are kept. Values under phone-like keys (``to_number``, ``phone``, ``customerPhone``,
+        Keys are redacted like text (two keys that become the same get " (2)", " (3)" ... so no
+        value is lost). Values under phone-like keys (``to_number``, ``phone``, ``customerPhone``,
         ``callerId``, ...) are masked with `phone`, ints included (they become strings). Other
-        numbers, bools and None are returned as they are.
+        whole numbers of 7 or more digits are redacted like text: one that is a phone, card or SSN
+        number becomes its tag (a string). Other numbers, bools and None are returned as they are.
         """
         if not self.enabled:
             return obj
@@ -530,14 +906,58 @@ class Redactor:
         if isinstance(obj, str):
             return self.phone(obj) if phone_field else self.text(obj)
         if isinstance(obj, dict):
-            return {
-                key: self._value(item, phone_field=isinstance(key, str) and _is_phone_key(key))
-                for key, item in obj.items()
-            }
+            out: dict[object, object] = {}
+            for key, item in obj.items():
+                shown: object = key
+                if isinstance(key, str):
+                    shown = self.text(key)
+                elif isinstance(key, int | float) and not isinstance(key, bool):
+                    shown = self._number(key)
+                n = 2
+                unique = shown
+                while unique in out:
+                    unique, n = f"{shown} ({n})", n + 1
+                out[unique] = self._value(item, phone_field=isinstance(key, str) and _is_phone_key(key))
+            return out
         if isinstance(obj, list):
             return [self._value(item, phone_field=phone_field) for item in obj]
         if isinstance(obj, tuple):
             return tuple(self._value(item, phone_field=phone_field) for item in obj)
-        if phone_field and isinstance(obj, int) and not isinstance(obj, bool):
-            return self.phone(str(obj))
+        if isinstance(obj, int | float) and not isinstance(obj, bool):
+            if phone_field and isinstance(obj, int):
+                return self.phone(str(obj))
+            return self._number(obj)
         return obj
+
+    def _number(self, value: int | float) -> object:
+        """A number as it may be shown: one that reads as a phone, card or SSN number becomes its
+        tag; any other number is kept."""
+        if isinstance(value, float):
+            if not value.is_integer() or abs(value) >= 1e20:
+                return value
+            written = str(int(value))
+        else:
+            written = str(value)
+        if len(written.lstrip("-")) < _MIN_PHONE_DIGITS:
+            return value
+        masked = self.text(written)
+        return value if masked == written else masked
+
+
+def _merge(spans: list[Span], extra: list[Span]) -> list[Span]:
+    """`spans` plus the `extra` spans, an extra span widened over the spans it overlaps."""
+    out: list[Span] = []
+    for start, end, tag in extra:
+        for s, e, _ in spans:
+            if s < end and start < e:
+                start, end = min(start, s), max(end, e)
+        out.append((start, end, tag))
+    out += [(s, e, t) for s, e, t in spans if not any(s < b and a < e for a, b, _ in out)]
+    merged: list[Span] = []
+    for item in sorted(out):
+        if merged and item[0] < merged[-1][1]:
+            last = merged[-1]
+            merged[-1] = (last[0], max(last[1], item[1]), last[2])
+        else:
+            merged.append(item)
+    return merged

@@ -39,8 +39,9 @@ def transcript_text(call: Call, scrub: Scrubber) -> str:
     header = f"Transcript of call {call.call_id} on {call.provider} ({uri}): {fmt_count(turns, 'turn')}."
     if not call.transcript:
         return header + "\nNo transcript."
+    texts = [t.text for t in call.transcript]
     body = "\n".join(
-        turn_line(i, t.speaker, t.offset_seconds, scrub.text(t.text)) for i, t in enumerate(call.transcript)
+        turn_line(i, t.speaker, t.offset_seconds, scrub.turn(texts, i)) for i, t in enumerate(call.transcript)
     )
     return "\n".join([header, untrusted_block(f"transcript of {call.provider}/{call.call_id}", body)])
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from call_logs_mcp.output.redact import Redactor
@@ -14,6 +14,17 @@ from call_logs_mcp.output.text import ELLIPSIS
 # A chunk that may be part of a phone number, card, SSN or e-mail address: digits with only
 # punctuation, two or more digits, an "@", or word pieces joined by ".", "_" or "+".
 _FRAGMENT = re.compile(r"[\W\d_]*\d[\W\d_]*|.*\d.*\d.*|.*@.*|.*\w[._+]\w.*")
+
+
+# User input echoed back (a phone number typed as a call id) is masked whatever the redaction
+# setting: errors are logged, and logs are kept.
+_ECHO = Redactor(names=False)
+
+
+def redact_echo(message: str) -> str:
+    """One of our messages that quotes user input (a call id, a campaign, a URI), as it may be
+    shown and logged: cleaned, with phone numbers, cards, SSNs and e-mail addresses masked."""
+    return _ECHO.text(message)
 
 
 def trim_cut_fragments(snippet: str) -> str:
@@ -50,13 +61,28 @@ class Scrubber:
         """Platform text on one line, at most `max_chars` characters."""
         return one_line(self.text(value), max_chars)
 
-    def snippet(self, value: str, max_chars: int) -> str:
+    def turn(self, texts: Sequence[str], index: int) -> str:
+        """Turn `index` of a transcript's turn `texts` as shown: like `text`, and a number split
+        between it and the turn before or after it masked too (`Redactor.turn`)."""
+        before = texts[index - 1] if index > 0 else None
+        after = texts[index + 1] if index + 1 < len(texts) else None
+        return inert_markdown(self.redactor.turn(clean_text(texts[index]), before, after))
+
+    def snippet(self, value: str, max_chars: int, *, before: str = "", after: str = "") -> str:
         """A search snippet on one line. With redaction on, the chunks next to a cut ("…") that
         may be pieces of a phone number or e-mail address are dropped first: a fragment such as
-        "…7946 0958" or "jane.roe@exa…" is no longer recognisable as PII, but is still PII."""
-        if self.redactor.enabled:
-            value = trim_cut_fragments(value)
-        return self.line(value, max_chars)
+        "…7946 0958" or "jane.roe@exa…" is no longer recognisable as PII, but is still PII.
+        `before` / `after` are the ends of the turns around the snippet's turn: a number split
+        between them and an uncut end of the snippet is masked too."""
+        if not self.redactor.enabled:
+            return self.line(value, max_chars)
+        value = clean_text(trim_cut_fragments(value))
+        shown = self.redactor.turn(
+            value,
+            before if before and not value.startswith(ELLIPSIS) else None,
+            after if after and not value.endswith(ELLIPSIS) else None,
+        )
+        return one_line(inert_markdown(shown), max_chars)
 
     def opt(self, value: str | None) -> str | None:
         return None if value is None else self.text(value)

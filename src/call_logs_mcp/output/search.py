@@ -80,7 +80,7 @@ def search_answer(found: SearchFound, *, scrub: Scrubber, budget: int) -> tuple[
             turn_index=h.turn_index,
             speaker=h.speaker,
             offset_seconds=h.offset_seconds,
-            snippet=s.snippet(h.snippet, 400),
+            snippet=s.snippet(h.snippet, 400, before=h.turn_before, after=h.turn_after),
         )
         for h in result.hits
     ]

@@ -52,9 +52,10 @@ def with_transcript(
     next_offset: int | None = None
     next_char: int | None = None
     index = offset
+    texts = [t.text for t in call.transcript]
     while index < total:
         turn = call.transcript[index]
-        full = first_text if index == offset else scrub.text(turn.text)
+        full = first_text if index == offset else scrub.turn(texts, index)
         start = char_offset if index == offset else 0
         piece = full[start:]
         if len(piece) < min(room_text, room_json):

@@ -3,17 +3,20 @@ opens and closes the `Runtime`'s providers and index; see `server.runtime`)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+import logging
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
+from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS, CallToolResult, GetPromptResult, InputRequiredResult
 from pydantic import ValidationError
 
 from call_logs_mcp import __version__
+from call_logs_mcp.output.scrub import redact_echo
 from call_logs_mcp.server.arguments import coerce_arguments, explain
 from call_logs_mcp.server.instructions import server_instructions
 from call_logs_mcp.server.runtime import Runtime
@@ -26,6 +29,23 @@ if TYPE_CHECKING:
     from call_logs_mcp.settings import Settings
 
 SERVER_NAME = "call-logs-mcp"
+
+
+class _RedactEchoes(logging.Filter):
+    """Masks PII in the arguments of the SDK's own log lines ("Resource 'calls://…/415…' failed")."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact_echo(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.msg, str) and not record.args:
+            record.msg = redact_echo(record.msg)
+        return True
+
+
+def _redact_sdk_logs() -> None:
+    sdk = logging.getLogger("mcp.server.mcpserver.server")
+    if not any(isinstance(f, _RedactEchoes) for f in sdk.filters):
+        sdk.addFilter(_RedactEchoes())
 
 
 class CallLogsServer(MCPServer[Runtime]):
@@ -47,8 +67,18 @@ class CallLogsServer(MCPServer[Runtime]):
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
             if schema is not None and isinstance(exc.__cause__, ValidationError):
-                raise ToolError(explain(name, schema, exc.__cause__)) from None
-            raise
+                raise ToolError(redact_echo(explain(name, schema, exc.__cause__))) from None
+            # Our messages quote the caller's input ("prosper has no call 415…"); the SDK also
+            # logs them at INFO.
+            raise ToolError(redact_echo(str(exc))) from exc.__cause__
+
+    async def read_resource(
+        self, uri: Any, context: Context[Runtime, Any] | None = None
+    ) -> Iterable[ReadResourceContents] | InputRequiredResult:
+        try:
+            return await super().read_resource(uri, context)
+        except ResourceError as exc:
+            raise type(exc)(redact_echo(str(exc))) from exc.__cause__
 
     def _remember(self, context: Context[Runtime, Any] | None) -> None:
         """Note the session of a request, for resource-list notifications."""
@@ -97,6 +127,7 @@ def build_server(
     from call_logs_mcp.server import prompts, resources, tools
 
     runtime = Runtime(settings, providers=providers, store=store, transports=transports)
+    _redact_sdk_logs()
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
