@@ -237,7 +237,7 @@ def campaign_list(
             out.append(f"{name} is still syncing in the background ({how_far}): more calls may appear.")
         out.extend(line(r) for r in rows[:k])
         openings = [
-            f"{r.campaign_id or '(no campaign)'} ({r.provider}): {r.opening_line}"
+            f"- {r.campaign_id or '(no campaign)'} ({r.provider}): {r.opening_line}"
             for r in rows[:k]
             if r.opening_line
         ]

@@ -180,7 +180,9 @@ def _rebuild(text: str, spans: list[Span]) -> str:
 _EMAIL = re.compile(
     r"(?<![\w.!#$%&'*+=?^`{|}~-])"
     r"[\w!#$%&'*+=?^`{|}~-]+(?:\.[\w!#$%&'*+=?^`{|}~-]+)*"
-    r"@((?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_]{2,24})\b"
+    # The top-level domain ends at the first character that is not a letter: an address glued to
+    # what follows ("…@example.com81", "…@example.comc4mp") is still an address.
+    r"@((?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_]{2,24})(?![^\W\d_])"
 )
 
 
