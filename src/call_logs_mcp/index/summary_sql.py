@@ -200,38 +200,58 @@ def _outcome_facts(
     with a transcript, calls a person answered."""
     if since or until:
         where, params = _call_where(refs, since, until, source)
-        queries = [(f"FROM {_CAMPAIGN_INDEX} WHERE {where}", params)]
+        rows = conn.execute(
+            "SELECT status, ended_reason, currency, count(*), total(cost), count(cost), "
+            f"total(turn_count > 0), total({_ANSWERED}) FROM {_CAMPAIGN_INDEX} WHERE {where} "
+            "GROUP BY status, ended_reason, currency",
+            params,
+        ).fetchall()
     else:
-        # One campaign at a time in `calls_outcomes` order: the GROUP BY needs no sort.
-        queries = [
-            ("FROM calls INDEXED BY calls_outcomes WHERE source = ? AND campaign = ?", [source, ref])
-            for ref in refs
-        ]
+        # Kept up to date by triggers (migrations): a few rows per campaign.
+        rows = _aggregate_rows(
+            conn,
+            "status, ended_reason, currency, calls, cost, with_cost, with_turns, answered",
+            "campaign_outcomes",
+            source,
+            refs,
+        )
     facts = CampaignFacts()
     by_status: dict[str, int] = {}
     by_reason: dict[str, int] = {}
     costs: dict[str, float] = {}
-    for tail, params in queries:
-        for call_status, reason, currency, count, cost, with_cost, with_turns, answered in conn.execute(
-            "SELECT status, ended_reason, currency, count(*), total(cost), count(cost), "
-            f"total(turn_count > 0), total({_ANSWERED}) {tail} GROUP BY status, ended_reason, currency",
-            params,
-        ):
-            facts.calls += count
-            facts.calls_with_transcript += int(with_turns)
-            facts.answered += int(answered)
-            by_status[call_status] = by_status.get(call_status, 0) + count
-            if reason:
-                by_reason[reason] = by_reason.get(reason, 0) + count
-            else:
-                facts.ended_reason_unreported += count
-            if with_cost:
-                facts.calls_with_cost += with_cost
-                costs[currency or ""] = costs.get(currency or "", 0.0) + cost
+    for call_status, reason, currency, count, cost, with_cost, with_turns, answered in rows:
+        facts.calls += count
+        facts.calls_with_transcript += int(with_turns)
+        facts.answered += int(answered)
+        by_status[call_status] = by_status.get(call_status, 0) + count
+        if reason:
+            by_reason[reason] = by_reason.get(reason, 0) + count
+        else:
+            facts.ended_reason_unreported += count
+        if with_cost:
+            facts.calls_with_cost += with_cost
+            costs[currency or ""] = costs.get(currency or "", 0.0) + cost
     facts.by_status = by_status
     facts.by_ended_reason = by_reason
     facts.cost_by_currency = costs
     return facts
+
+
+def _aggregate_rows(
+    conn: sqlite3.Connection, columns: str, table: str, source: int, refs: Sequence[int]
+) -> list[Any]:
+    """The rows of a per-campaign aggregate table for these campaigns (one seek for one
+    campaign; for several, the source's rows, those of other campaigns left out)."""
+    if len(refs) == 1:
+        return conn.execute(
+            f"SELECT {columns} FROM {table} WHERE source = ? AND campaign = ?", (source, refs[0])
+        ).fetchall()
+    wanted = set(refs)
+    return [
+        row[1:]
+        for row in conn.execute(f"SELECT campaign, {columns} FROM {table} WHERE source = ?", (source,))
+        if row[0] in wanted
+    ]
 
 
 def _timeline_facts(
@@ -252,14 +272,7 @@ def _timeline_facts(
             params,
         ).fetchone()
     else:
-        rows = []
-        for ref in refs:
-            # `calls_days` is ordered by day: the GROUP BY needs no sort.
-            rows += conn.execute(
-                "SELECT substr(started_at, 1, 10), count(*) FROM calls INDEXED BY calls_days "
-                "WHERE source = ? AND campaign = ? AND substr(started_at, 1, 10) != '' GROUP BY 1",
-                (source, ref),
-            ).fetchall()
+        rows = _aggregate_rows(conn, "day, calls", "campaign_days", source, refs)
         bounds = [
             conn.execute(
                 f"SELECT min(started_at), max(started_at) FROM {_CAMPAIGN_INDEX} "
@@ -413,30 +426,52 @@ def _field_facts(
     conn: sqlite3.Connection, source: int, refs: Sequence[int], since: str, until: str
 ) -> tuple[list[FieldFacts], dict[str, dict[str, int]]]:
     """Per (key, kind): counts, true counts, numeric sums/min/max; and per text key its value
-    counts. One pass per campaign in primary-key order (no sort); parts merge by addition."""
-    extra, tail = _field_dates(since, until)
+    counts. Without dates, from `campaign_fields` (kept by triggers) and two seeks per number
+    key; with dates, one pass per campaign in primary-key order (no sort). Parts merge by
+    addition."""
+    rows: list[Any] = []
+    if since or until:
+        extra, tail = _field_dates(since, until)
+        for ref in refs:
+            rows += conn.execute(
+                "SELECT key, kind, txt, count(*), total(num), min(num), max(num) "
+                f"FROM fields WHERE source = ? AND campaign = ?{extra} GROUP BY key, kind, txt",
+                [source, ref, *tail],
+            ).fetchall()
+    else:
+        # Counts and sums kept by triggers; the smallest and largest numbers read by index seeks.
+        number = int(FieldKind.NUMBER)
+        for campaign, key, kind, txt, count, num_sum in _aggregate_rows(
+            conn, "campaign, key, kind, txt, calls, num_sum", "campaign_fields", source, refs
+        ):
+            num_min = num_max = None
+            if kind == number:
+                # (The kind is literal: the partial index is used only for a constant.)
+                bounds = (
+                    "FROM fields INDEXED BY fields_numbers "
+                    f"WHERE source = ? AND campaign = ? AND key = ? AND kind = {number}"
+                )
+                params = (source, campaign, key)
+                (num_min,) = conn.execute(f"SELECT min(num) {bounds}", params).fetchone()
+                (num_max,) = conn.execute(f"SELECT max(num) {bounds}", params).fetchone()
+            rows.append((key, kind, txt, count, num_sum, num_min, num_max))
     slots: dict[tuple[str, FieldKind], FieldFacts] = {}
     texts: dict[str, dict[str, int]] = {}
-    for ref in refs:
-        for key, kind, txt, count, num_sum, num_min, num_max in conn.execute(
-            "SELECT key, kind, txt, count(*), total(num), min(num), max(num) "
-            f"FROM fields WHERE source = ? AND campaign = ?{extra} GROUP BY key, kind, txt",
-            [source, ref, *tail],
-        ):
-            field_kind = FieldKind(kind)
-            slot = slots.get((key, field_kind))
-            if slot is None:
-                slot = slots[(key, field_kind)] = FieldFacts(key, field_kind)
-            slot.calls += int(count)
-            if field_kind is FieldKind.BOOLEAN:
-                slot.true_count += int(num_sum)
-            elif field_kind is FieldKind.NUMBER:
-                slot.num_sum += num_sum
-                slot.num_min = _min(slot.num_min, num_min)
-                slot.num_max = _max(slot.num_max, num_max)
-            elif field_kind is FieldKind.TEXT:
-                values = texts.setdefault(key, {})
-                values[txt] = values.get(txt, 0) + int(count)
+    for key, kind, txt, count, num_sum, num_min, num_max in rows:
+        field_kind = FieldKind(kind)
+        slot = slots.get((key, field_kind))
+        if slot is None:
+            slot = slots[(key, field_kind)] = FieldFacts(key, field_kind)
+        slot.calls += int(count)
+        if field_kind is FieldKind.BOOLEAN:
+            slot.true_count += int(num_sum)
+        elif field_kind is FieldKind.NUMBER:
+            slot.num_sum += num_sum
+            slot.num_min = _min(slot.num_min, num_min)
+            slot.num_max = _max(slot.num_max, num_max)
+        elif field_kind is FieldKind.TEXT:
+            values = texts.setdefault(key, {})
+            values[txt] = values.get(txt, 0) + int(count)
     return list(slots.values()), texts
 
 
