@@ -273,12 +273,17 @@ def _timeline_facts(
         ).fetchone()
     else:
         rows = _aggregate_rows(conn, "day, calls", "campaign_days", source, refs)
+        # One query per bound: SQLite seeks the index for a lone min() or max(), and scans the
+        # campaign's rows for both together.
         bounds = [
-            conn.execute(
-                f"SELECT min(started_at), max(started_at) FROM {_CAMPAIGN_INDEX} "
-                "WHERE source = ? AND campaign = ? AND started_at > ''",
-                (source, ref),
-            ).fetchone()
+            tuple(
+                conn.execute(
+                    f"SELECT {bound}(started_at) FROM {_CAMPAIGN_INDEX} "
+                    "WHERE source = ? AND campaign = ? AND started_at > ''",
+                    (source, ref),
+                ).fetchone()[0]
+                for bound in ("min", "max")
+            )
             for ref in refs
         ]
         firsts = [b[0] for b in bounds if b[0]]
