@@ -2,8 +2,12 @@
 extracted fields) aggregated in SQL, then summarised by `analytics` (the same code as the pure
 path over calls in memory).
 
-The queries name their index (`INDEXED BY`) and walk one campaign at a time where that lets
-SQLite group without sorting; they were tuned on 100,000-call indexes (`bench/bench_summary.py`).
+Without dates, outcomes, calls per day and extracted values are read from per-campaign
+aggregates the writes keep up to date (triggers: see `migrations`, version 4), a handful of rows
+per campaign; durations and QA scores from indexes on the value. With a date range, the queries
+aggregate the calls in the range: they name their index (`INDEXED BY`) and walk one campaign at
+a time where that lets SQLite group without sorting; they were tuned on 100,000-call indexes
+(`bench/bench_summary.py`).
 """
 
 from __future__ import annotations
@@ -197,7 +201,7 @@ def _outcome_facts(
     conn: sqlite3.Connection, source: int, refs: Sequence[int], since: str, until: str
 ) -> CampaignFacts:
     """Counts by status and ended reason (reported ones; the others counted apart), costs, calls
-    with a transcript, calls a person answered."""
+    with a transcript, calls a person answered (without dates: from `campaign_outcomes`)."""
     if since or until:
         where, params = _call_where(refs, since, until, source)
         rows = conn.execute(
@@ -257,7 +261,7 @@ def _aggregate_rows(
 def _timeline_facts(
     conn: sqlite3.Connection, source: int, refs: Sequence[int], since: str, until: str
 ) -> tuple[dict[str, int], datetime | None, datetime | None]:
-    """Calls per day, first and last start time."""
+    """Calls per day (without dates: from `campaign_days`), first and last start time."""
     days: dict[str, int] = {}
     if since or until:
         where, params = _call_where(refs, since, until, source)
