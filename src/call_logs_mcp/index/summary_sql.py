@@ -375,11 +375,12 @@ def _ordered_stats(
     `index` (which orders the rows of `where` by the column), and bin counts grouped in SQL; plus
     the value of rank `nth` (negative: from the top)."""
     table = f"calls INDEXED BY {index} WHERE {where} AND {column} NOT NULL"
-    count, total, low, high = conn.execute(
-        f"SELECT count(*), total({column}), min({column}), max({column}) FROM {table}", params
-    ).fetchone()
+    count, total = conn.execute(f"SELECT count(*), total({column}) FROM {table}", params).fetchone()
     if not count:
         return ValueStats(), None
+    # Alone, each of min() and max() is one seek on the index; together they would scan it.
+    ((low,),) = conn.execute(f"SELECT min({column}) FROM {table}", params).fetchall()
+    ((high,),) = conn.execute(f"SELECT max({column}) FROM {table}", params).fetchall()
 
     def at(rank: int) -> float:
         (value,) = conn.execute(
