@@ -342,7 +342,7 @@ def _value_facts(
             continue
         # Every row reaching the N-th best value is a candidate (ties are broken by pick_*). An
         # index on the value reaches them in one seek; the campaign index would be scanned.
-        table, row_where, row_params = f"{_CAMPAIGN_INDEX}", where, params
+        table, row_where, row_params = _CAMPAIGN_INDEX, where, params
         if column in ordered_by:
             index, row_where, row_params = ordered_by[column]
             table = f"calls INDEXED BY {index}"
