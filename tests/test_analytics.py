@@ -236,40 +236,43 @@ extracted_values = st.one_of(
     st.fixed_dictionaries({"x": st.booleans(), "y": st.sampled_from(["p", "q"])}),
 )
 
-calls_strategy = st.lists(
-    st.fixed_dictionaries(
-        {
-            "campaign_id": st.sampled_from(["camp", "camp", "camp", "other", None]),
-            "status": st.sampled_from(list(CallStatus)),
-            "started_at": st.one_of(
-                st.none(), st.integers(0, 60 * 24 * 9).map(lambda m: BASE + timedelta(minutes=m))
-            ),
-            "duration_seconds": st.one_of(
-                st.none(),
-                st.integers(0, 3600).map(float),
-                st.integers(0, 3_600_000).map(lambda ms: ms / 1000),
-            ),
-            "cost": st.one_of(st.none(), st.integers(0, 10_000).map(lambda c: c / 100)),
-            "currency": st.sampled_from([None, "USD", "USD", "EUR"]),
-            "qa_score": st.one_of(
-                st.none(),
-                st.integers(0, 100).map(float),
-                st.integers(0, 5).map(float),
-                st.integers(0, 1000).map(lambda t: t / 10),
-            ),
-            # "unknown" is a reason a platform can report; None and "" are no reason at all.
-            "ended_reason": st.sampled_from([None, "", "hangup", "error", "voicemail", "unknown"]),
-            "extracted_data": st.dictionaries(
-                st.sampled_from(["booked", "slot", "age", "notes", "tags", "nested"]), extracted_values
-            ),
-            "transcript": st.lists(
-                st.builds(Turn, speaker=st.sampled_from(["agent", "customer", "system"]), text=st.just("hi")),
-                max_size=3,
-            ),
-        }
-    ),
-    max_size=40,
+call_values = st.fixed_dictionaries(
+    {
+        "campaign_id": st.sampled_from(["camp", "camp", "camp", "other", None]),
+        "status": st.sampled_from(list(CallStatus)),
+        "started_at": st.one_of(
+            st.none(), st.integers(0, 60 * 24 * 9).map(lambda m: BASE + timedelta(minutes=m))
+        ),
+        "duration_seconds": st.one_of(
+            st.none(),
+            st.integers(0, 3600).map(float),
+            st.integers(0, 3_600_000).map(lambda ms: ms / 1000),
+        ),
+        "cost": st.one_of(st.none(), st.integers(0, 10_000).map(lambda c: c / 100)),
+        "currency": st.sampled_from([None, "USD", "USD", "EUR"]),
+        "qa_score": st.one_of(
+            st.none(),
+            st.integers(0, 100).map(float),
+            st.integers(0, 5).map(float),
+            st.integers(0, 1000).map(lambda t: t / 10),
+        ),
+        # "unknown" is a reason a platform can report; None and "" are no reason at all.
+        "ended_reason": st.sampled_from([None, "", "hangup", "error", "voicemail", "unknown"]),
+        "extracted_data": st.dictionaries(
+            st.sampled_from(["booked", "slot", "age", "notes", "tags", "nested"]), extracted_values
+        ),
+        "transcript": st.lists(
+            st.builds(Turn, speaker=st.sampled_from(["agent", "customer", "system"]), text=st.just("hi")),
+            max_size=3,
+        ),
+    }
 )
+calls_strategy = st.lists(call_values, max_size=40)
+
+# Later writes to the same account: (call number, its new values, whether the record has the
+# call's details; one without them only files a stored call under a campaign). Numbers past the
+# first calls add new calls.
+changes_strategy = st.lists(st.tuples(st.integers(0, 44), call_values, st.booleans()), max_size=15)
 
 
 async def _both_ways(
@@ -278,6 +281,69 @@ async def _both_ways(
     account = uuid.uuid4().hex[:16]
     calls = [Call(provider=SCOPE_PROVIDER, call_id=f"id{i}", **values) for i, values in enumerate(raw)]
     await store.upsert(account, SCOPE_PROVIDER, [CallRecord(c) for c in calls])
+    return await _compared(store, account, calls)
+
+
+def _rewritten(
+    calls: list[Call], changes: list[tuple[int, dict[str, Any], bool]]
+) -> tuple[list[Call], list[CallRecord]]:
+    """The records of `changes` and the calls the index holds once it stores them (as `upsert`
+    documents: a record without a campaign keeps the known one; one without details only refiles
+    the stored call under its campaign)."""
+    stored = {c.call_id: c for c in calls}
+    records = []
+    for number, values, details in changes:
+        call = Call(provider=SCOPE_PROVIDER, call_id=f"id{number}", **values)
+        old = stored.get(call.call_id)
+        details = details or old is None
+        records.append(CallRecord(call, has_details=details))
+        if old is None:
+            stored[call.call_id] = call
+        elif not details:
+            if call.campaign_id:
+                stored[call.call_id] = old.model_copy(update={"campaign_id": call.campaign_id})
+        else:
+            campaign = call.campaign_id if call.campaign_id is not None else old.campaign_id
+            stored[call.call_id] = call.model_copy(update={"campaign_id": campaign})
+    return list(stored.values()), records
+
+
+async def _changed_both_ways(
+    store: IndexStore,
+    raw: list[dict[str, Any]],
+    changes: list[tuple[int, dict[str, Any], bool]],
+    cut: int | None,
+) -> tuple[CampaignSummary, CampaignSummary, list[Call]]:
+    """As `_both_ways`, then after the changes are stored, then after calls older than `cut` days
+    past BASE are purged (when given)."""
+    account = uuid.uuid4().hex[:16]
+    calls = [Call(provider=SCOPE_PROVIDER, call_id=f"id{i}", **values) for i, values in enumerate(raw)]
+    await store.upsert(account, SCOPE_PROVIDER, [CallRecord(c) for c in calls])
+    indexed, pure, _ = await _compared(store, account, calls)
+    assert indexed.model_dump_json() == pure.model_dump_json()
+    calls, records = _rewritten(calls, changes)
+    await store.upsert(account, SCOPE_PROVIDER, records)
+    if cut is not None:
+        indexed, pure, _ = await _compared(store, account, calls)
+        assert indexed.model_dump_json() == pure.model_dump_json()
+        await store.purge(max(0, (datetime.now(UTC) - BASE).days - cut))
+        kept = {
+            call_id
+            for (call_id,) in store.db.read_sync(
+                lambda conn: conn.execute(
+                    "SELECT call_id FROM calls JOIN sources ON sources.id = calls.source WHERE account = ?",
+                    (account,),
+                ).fetchall()
+            )
+        }
+        assert all(c.call_id in kept for c in calls if c.started_at is None)
+        calls = [c for c in calls if c.call_id in kept]
+    return await _compared(store, account, calls)
+
+
+async def _compared(
+    store: IndexStore, account: str, calls: list[Call]
+) -> tuple[CampaignSummary, CampaignSummary, list[Call]]:
     indexed = await store.campaign_summary({SCOPE_PROVIDER: account}, SCOPE_PROVIDER, "camp")
     in_campaign = [c for c in calls if c.campaign_id == "camp"]
     pure = summarize_calls(in_campaign, provider=SCOPE_PROVIDER, campaign_id="camp")
@@ -328,6 +394,39 @@ def test_the_index_computes_exactly_the_summary_the_pure_functions_compute(tmp_p
 
     try:
         check()
+    finally:
+        store.close()
+
+
+def test_the_index_summary_stays_exact_after_calls_change_and_are_purged(tmp_path: Path) -> None:
+    # The summary without dates reads aggregates kept by triggers: any sequence of writes
+    # (status, campaign, cost and extracted data changed; calls re-keyed, refiled, purged) must
+    # leave them equal to the summary of the calls the index holds.
+    store = IndexStore.open(tmp_path / "calls.db")
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(raw=calls_strategy, changes=changes_strategy, cut=st.one_of(st.none(), st.integers(0, 10)))
+    def check(
+        raw: list[dict[str, Any]], changes: list[tuple[int, dict[str, Any], bool]], cut: int | None
+    ) -> None:
+        indexed, pure, calls = anyio.run(_changed_both_ways, store, raw, changes, cut)
+        assert_counts_add_up(pure, calls)
+        assert indexed.model_dump_json() == pure.model_dump_json()
+
+    try:
+        check()
+        # Everything purged: nothing may be left of any account's aggregates.
+        anyio.run(store.purge)
+        account = uuid.uuid4().hex[:16]
+        indexed, pure, _ = anyio.run(_compared, store, account, [])
+        assert indexed.model_dump_json() == pure.model_dump_json()
+        leftovers = store.db.read_sync(
+            lambda conn: [
+                conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                for table in ("campaign_outcomes", "campaign_days", "campaign_fields")
+            ]
+        )
+        assert leftovers == [0, 0, 0]
     finally:
         store.close()
 
@@ -388,7 +487,7 @@ async def test_an_index_from_before_customer_turns_were_stored_counts_answered_c
     finally:
         store.close()
     # Back to schema 2 as released: no customer_turns column, the covering indexes without it;
-    # and none of version 4 (plain-word turns only, no counters, no value indexes).
+    # and none of version 4 (plain-word turns only, no counters or aggregates, no value indexes).
     with sqlite3.connect(path, isolation_level=None) as conn:
         conn.executescript(
             """
@@ -396,6 +495,17 @@ async def test_an_index_from_before_customer_turns_were_stored_counts_answered_c
             DROP TRIGGER calls_uncounted;
             DROP TRIGGER calls_recounted;
             DROP TABLE call_counts;
+            DROP TRIGGER calls_aggregated;
+            DROP TRIGGER calls_unaggregated;
+            DROP TRIGGER calls_outcomes_reaggregated;
+            DROP TRIGGER calls_days_reaggregated;
+            DROP TRIGGER fields_aggregated;
+            DROP TRIGGER fields_unaggregated;
+            DROP TRIGGER fields_reaggregated;
+            DROP TABLE campaign_outcomes;
+            DROP TABLE campaign_days;
+            DROP TABLE campaign_fields;
+            DROP INDEX fields_numbers;
             DROP INDEX calls_duration_campaign;
             DROP INDEX calls_duration_source;
             DROP INDEX calls_qa_score_campaign;

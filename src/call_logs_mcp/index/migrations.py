@@ -42,6 +42,13 @@ field): the FTS table is rebuilt from the old one and the stored call bodies, on
 keeps the calls per (source, campaign) up to date with triggers, so coverage is a lookup, not a
 count over the calls. Partial indexes on duration and QA score per campaign and per account give
 a summary its median and p90 by walking the index, not by loading every value.
+`campaign_outcomes` (calls, cost, calls with a cost, with turns, answered per status, ended
+reason and currency), `campaign_days` (calls per start day) and `campaign_fields` (calls and
+numeric sum per extracted key, kind and text value) are kept per (source, campaign) by triggers
+on `calls` and `fields`, so a summary without dates reads a handful of rows per campaign instead
+of aggregating every call (the GROUP BY over `fields` alone took ~0.8 s at 300,000 calls); a
+row whose count reaches 0 is deleted. A minimum or maximum cannot be kept through a delete:
+`fields_numbers` (number values per campaign and key) gives each one index seek.
 """
 
 from __future__ import annotations
@@ -51,6 +58,7 @@ import logging
 import sqlite3
 from collections.abc import Callable
 
+from call_logs_mcp.analytics import NOT_ANSWERED, FieldKind
 from call_logs_mcp.index.notes import call_notes
 from call_logs_mcp.index.rowids import (
     CALL_SHIFT,
@@ -101,6 +109,99 @@ def _rebuild_turns(conn: sqlite3.Connection) -> None:
     rows.sort()
     conn.executemany("INSERT INTO turns_v4 (rowid, text, speaker, label) VALUES (?, ?, ?, ?)", rows)
     conn.execute("INSERT INTO turns_v4 (turns_v4) VALUES ('optimize')")
+
+
+# --- per-campaign aggregates kept by triggers (version 4) ---------------------------------------
+# Each change of a call or a field row removes the old row's share and adds the new one's; an
+# aggregate row whose count reaches 0 is deleted, so only groups with calls are ever read.
+
+
+def _answered(row: str) -> str:
+    """Whether a person answered the call `row` (as `summary_sql`: final, not voicemail, the
+    customer spoke), 1 or 0."""
+    statuses = ", ".join(f"'{status.value}'" for status in sorted(NOT_ANSWERED))
+    return f"({row}.status NOT IN ({statuses}) AND {row}.customer_turns > 0)"
+
+
+def _outcome_added(row: str) -> str:
+    return f"""
+        INSERT INTO campaign_outcomes VALUES (
+            {row}.source, {row}.campaign, {row}.status, ifnull({row}.ended_reason, ''),
+            ifnull({row}.currency, ''), 1, ifnull({row}.cost, 0.0), {row}.cost NOT NULL,
+            {row}.turn_count > 0, {_answered(row)}
+        ) ON CONFLICT (source, campaign, status, ended_reason, currency) DO UPDATE SET
+            calls = calls + 1, cost = cost + excluded.cost, with_cost = with_cost + excluded.with_cost,
+            with_turns = with_turns + excluded.with_turns, answered = answered + excluded.answered;
+    """
+
+
+def _outcome_removed(row: str) -> str:
+    match = (
+        f"source = {row}.source AND campaign = {row}.campaign AND status = {row}.status "
+        f"AND ended_reason = ifnull({row}.ended_reason, '') AND currency = ifnull({row}.currency, '')"
+    )
+    return f"""
+        UPDATE campaign_outcomes SET calls = calls - 1, cost = cost - ifnull({row}.cost, 0.0),
+            with_cost = with_cost - ({row}.cost NOT NULL), with_turns = with_turns - ({row}.turn_count > 0),
+            answered = answered - {_answered(row)}
+        WHERE {match};
+        DELETE FROM campaign_outcomes WHERE {match} AND calls = 0;
+    """
+
+
+def _day_added(row: str) -> str:
+    return f"""
+        INSERT INTO campaign_days
+        SELECT {row}.source, {row}.campaign, substr({row}.started_at, 1, 10), 1 WHERE {row}.started_at != ''
+        ON CONFLICT (source, campaign, day) DO UPDATE SET calls = calls + 1;
+    """
+
+
+def _day_removed(row: str) -> str:
+    match = f"source = {row}.source AND campaign = {row}.campaign AND day = substr({row}.started_at, 1, 10)"
+    return f"""
+        UPDATE campaign_days SET calls = calls - 1 WHERE {match} AND {row}.started_at != '';
+        DELETE FROM campaign_days WHERE {match} AND calls = 0;
+    """
+
+
+def _field_added(row: str) -> str:
+    return f"""
+        INSERT INTO campaign_fields VALUES (
+            {row}.source, {row}.campaign, {row}.key, {row}.kind, {row}.txt, 1, ifnull({row}.num, 0.0)
+        ) ON CONFLICT (source, campaign, key, kind, txt) DO UPDATE SET
+            calls = calls + 1, num_sum = num_sum + excluded.num_sum;
+    """
+
+
+def _field_removed(row: str) -> str:
+    match = (
+        f"source = {row}.source AND campaign = {row}.campaign AND key = {row}.key "
+        f"AND kind = {row}.kind AND txt = {row}.txt"
+    )
+    return f"""
+        UPDATE campaign_fields SET calls = calls - 1, num_sum = num_sum - ifnull({row}.num, 0.0)
+        WHERE {match};
+        DELETE FROM campaign_fields WHERE {match} AND calls = 0;
+    """
+
+
+def _changed(*columns: str) -> str:
+    return " OR ".join(f"old.{column} IS NOT new.{column}" for column in columns)
+
+
+_OUTCOME_COLUMNS = (
+    "source",
+    "campaign",
+    "status",
+    "ended_reason",
+    "currency",
+    "cost",
+    "turn_count",
+    "customer_turns",
+)
+_DAY_COLUMNS = ("source", "campaign", "started_at")
+_FIELD_COLUMNS = ("source", "campaign", "key", "kind", "txt", "num")
 
 
 MIGRATIONS: tuple[tuple[Step, ...], ...] = (
@@ -279,6 +380,105 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
             UPDATE call_counts SET calls = calls - 1 WHERE source = old.source AND campaign = old.campaign;
             INSERT INTO call_counts (source, campaign, calls) VALUES (new.source, new.campaign, 1)
             ON CONFLICT (source, campaign) DO UPDATE SET calls = calls + 1;
+        END
+        """,
+        # Outcomes, calls per day and extracted values per campaign, kept by triggers: a summary
+        # without dates reads a handful of rows per campaign, not every call.
+        """
+        CREATE TABLE campaign_outcomes (
+            source INTEGER NOT NULL,
+            campaign INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            ended_reason TEXT NOT NULL,  -- '' when none was reported
+            currency TEXT NOT NULL,  -- '' when unknown
+            calls INTEGER NOT NULL,
+            cost REAL NOT NULL,  -- the sum of the costs reported
+            with_cost INTEGER NOT NULL,
+            with_turns INTEGER NOT NULL,
+            answered INTEGER NOT NULL,
+            PRIMARY KEY (source, campaign, status, ended_reason, currency)
+        ) WITHOUT ROWID
+        """,
+        f"""
+        INSERT INTO campaign_outcomes
+        SELECT source, campaign, status, ifnull(ended_reason, ''), ifnull(currency, ''), count(*),
+            total(cost), count(cost), sum(turn_count > 0), sum({_answered("calls")})
+        FROM calls GROUP BY 1, 2, 3, 4, 5
+        """,
+        """
+        CREATE TABLE campaign_days (
+            source INTEGER NOT NULL,
+            campaign INTEGER NOT NULL,
+            day TEXT NOT NULL,
+            calls INTEGER NOT NULL,
+            PRIMARY KEY (source, campaign, day)
+        ) WITHOUT ROWID
+        """,
+        """
+        INSERT INTO campaign_days
+        SELECT source, campaign, substr(started_at, 1, 10), count(*) FROM calls WHERE started_at != ''
+        GROUP BY 1, 2, 3
+        """,
+        """
+        CREATE TABLE campaign_fields (
+            source INTEGER NOT NULL,
+            campaign INTEGER NOT NULL,
+            key TEXT NOT NULL,
+            kind INTEGER NOT NULL,
+            txt TEXT NOT NULL,
+            calls INTEGER NOT NULL,
+            num_sum REAL NOT NULL,
+            PRIMARY KEY (source, campaign, key, kind, txt)
+        ) WITHOUT ROWID
+        """,
+        """
+        INSERT INTO campaign_fields
+        SELECT source, campaign, key, kind, txt, count(*), total(num) FROM fields GROUP BY 1, 2, 3, 4, 5
+        """,
+        # The smallest and largest number of a key: one index seek each (a trigger cannot keep them).
+        "CREATE INDEX fields_numbers ON fields (source, campaign, key, num) "
+        f"WHERE kind = {int(FieldKind.NUMBER)}",
+        f"""
+        CREATE TRIGGER calls_aggregated AFTER INSERT ON calls BEGIN
+            {_outcome_added("new")}
+            {_day_added("new")}
+        END
+        """,
+        f"""
+        CREATE TRIGGER calls_unaggregated AFTER DELETE ON calls BEGIN
+            {_outcome_removed("old")}
+            {_day_removed("old")}
+        END
+        """,
+        f"""
+        CREATE TRIGGER calls_outcomes_reaggregated AFTER UPDATE OF {", ".join(_OUTCOME_COLUMNS)} ON calls
+        WHEN {_changed(*_OUTCOME_COLUMNS)} BEGIN
+            {_outcome_removed("old")}
+            {_outcome_added("new")}
+        END
+        """,
+        f"""
+        CREATE TRIGGER calls_days_reaggregated AFTER UPDATE OF {", ".join(_DAY_COLUMNS)} ON calls
+        WHEN {_changed(*_DAY_COLUMNS)} BEGIN
+            {_day_removed("old")}
+            {_day_added("new")}
+        END
+        """,
+        f"""
+        CREATE TRIGGER fields_aggregated AFTER INSERT ON fields BEGIN
+            {_field_added("new")}
+        END
+        """,
+        f"""
+        CREATE TRIGGER fields_unaggregated AFTER DELETE ON fields BEGIN
+            {_field_removed("old")}
+        END
+        """,
+        f"""
+        CREATE TRIGGER fields_reaggregated AFTER UPDATE OF {", ".join(_FIELD_COLUMNS)} ON fields
+        WHEN {_changed(*_FIELD_COLUMNS)} BEGIN
+            {_field_removed("old")}
+            {_field_added("new")}
         END
         """,
     ),

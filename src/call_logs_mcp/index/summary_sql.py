@@ -2,8 +2,12 @@
 extracted fields) aggregated in SQL, then summarised by `analytics` (the same code as the pure
 path over calls in memory).
 
-The queries name their index (`INDEXED BY`) and walk one campaign at a time where that lets
-SQLite group without sorting; they were tuned on 100,000-call indexes (`bench/bench_summary.py`).
+Without dates, outcomes, calls per day and extracted values are read from per-campaign
+aggregates the writes keep up to date (triggers: see `migrations`, version 4), a handful of rows
+per campaign; durations and QA scores from indexes on the value. With a date range, the queries
+aggregate the calls in the range: they name their index (`INDEXED BY`) and walk one campaign at
+a time where that lets SQLite group without sorting; they were tuned on 100,000-call indexes
+(`bench/bench_summary.py`).
 """
 
 from __future__ import annotations
@@ -197,47 +201,67 @@ def _outcome_facts(
     conn: sqlite3.Connection, source: int, refs: Sequence[int], since: str, until: str
 ) -> CampaignFacts:
     """Counts by status and ended reason (reported ones; the others counted apart), costs, calls
-    with a transcript, calls a person answered."""
+    with a transcript, calls a person answered (without dates: from `campaign_outcomes`)."""
     if since or until:
         where, params = _call_where(refs, since, until, source)
-        queries = [(f"FROM {_CAMPAIGN_INDEX} WHERE {where}", params)]
+        rows = conn.execute(
+            "SELECT status, ended_reason, currency, count(*), total(cost), count(cost), "
+            f"total(turn_count > 0), total({_ANSWERED}) FROM {_CAMPAIGN_INDEX} WHERE {where} "
+            "GROUP BY status, ended_reason, currency",
+            params,
+        ).fetchall()
     else:
-        # One campaign at a time in `calls_outcomes` order: the GROUP BY needs no sort.
-        queries = [
-            ("FROM calls INDEXED BY calls_outcomes WHERE source = ? AND campaign = ?", [source, ref])
-            for ref in refs
-        ]
+        # Kept up to date by triggers (migrations): a few rows per campaign.
+        rows = _aggregate_rows(
+            conn,
+            "status, ended_reason, currency, calls, cost, with_cost, with_turns, answered",
+            "campaign_outcomes",
+            source,
+            refs,
+        )
     facts = CampaignFacts()
     by_status: dict[str, int] = {}
     by_reason: dict[str, int] = {}
     costs: dict[str, float] = {}
-    for tail, params in queries:
-        for call_status, reason, currency, count, cost, with_cost, with_turns, answered in conn.execute(
-            "SELECT status, ended_reason, currency, count(*), total(cost), count(cost), "
-            f"total(turn_count > 0), total({_ANSWERED}) {tail} GROUP BY status, ended_reason, currency",
-            params,
-        ):
-            facts.calls += count
-            facts.calls_with_transcript += int(with_turns)
-            facts.answered += int(answered)
-            by_status[call_status] = by_status.get(call_status, 0) + count
-            if reason:
-                by_reason[reason] = by_reason.get(reason, 0) + count
-            else:
-                facts.ended_reason_unreported += count
-            if with_cost:
-                facts.calls_with_cost += with_cost
-                costs[currency or ""] = costs.get(currency or "", 0.0) + cost
+    for call_status, reason, currency, count, cost, with_cost, with_turns, answered in rows:
+        facts.calls += count
+        facts.calls_with_transcript += int(with_turns)
+        facts.answered += int(answered)
+        by_status[call_status] = by_status.get(call_status, 0) + count
+        if reason:
+            by_reason[reason] = by_reason.get(reason, 0) + count
+        else:
+            facts.ended_reason_unreported += count
+        if with_cost:
+            facts.calls_with_cost += with_cost
+            costs[currency or ""] = costs.get(currency or "", 0.0) + cost
     facts.by_status = by_status
     facts.by_ended_reason = by_reason
     facts.cost_by_currency = costs
     return facts
 
 
+def _aggregate_rows(
+    conn: sqlite3.Connection, columns: str, table: str, source: int, refs: Sequence[int]
+) -> list[Any]:
+    """The rows of a per-campaign aggregate table for these campaigns (one seek for one
+    campaign; for several, the source's rows, those of other campaigns left out)."""
+    if len(refs) == 1:
+        return conn.execute(
+            f"SELECT {columns} FROM {table} WHERE source = ? AND campaign = ?", (source, refs[0])
+        ).fetchall()
+    wanted = set(refs)
+    return [
+        row[1:]
+        for row in conn.execute(f"SELECT campaign, {columns} FROM {table} WHERE source = ?", (source,))
+        if row[0] in wanted
+    ]
+
+
 def _timeline_facts(
     conn: sqlite3.Connection, source: int, refs: Sequence[int], since: str, until: str
 ) -> tuple[dict[str, int], datetime | None, datetime | None]:
-    """Calls per day, first and last start time."""
+    """Calls per day (without dates: from `campaign_days`), first and last start time."""
     days: dict[str, int] = {}
     if since or until:
         where, params = _call_where(refs, since, until, source)
@@ -252,20 +276,18 @@ def _timeline_facts(
             params,
         ).fetchone()
     else:
-        rows = []
-        for ref in refs:
-            # `calls_days` is ordered by day: the GROUP BY needs no sort.
-            rows += conn.execute(
-                "SELECT substr(started_at, 1, 10), count(*) FROM calls INDEXED BY calls_days "
-                "WHERE source = ? AND campaign = ? AND substr(started_at, 1, 10) != '' GROUP BY 1",
-                (source, ref),
-            ).fetchall()
+        rows = _aggregate_rows(conn, "day, calls", "campaign_days", source, refs)
+        # One query per bound: SQLite seeks the index for a lone min() or max(), and scans the
+        # campaign's rows for both together.
         bounds = [
-            conn.execute(
-                f"SELECT min(started_at), max(started_at) FROM {_CAMPAIGN_INDEX} "
-                "WHERE source = ? AND campaign = ? AND started_at > ''",
-                (source, ref),
-            ).fetchone()
+            tuple(
+                conn.execute(
+                    f"SELECT {bound}(started_at) FROM {_CAMPAIGN_INDEX} "
+                    "WHERE source = ? AND campaign = ? AND started_at > ''",
+                    (source, ref),
+                ).fetchone()[0]
+                for bound in ("min", "max")
+            )
             for ref in refs
         ]
         firsts = [b[0] for b in bounds if b[0]]
@@ -318,13 +340,18 @@ def _value_facts(
     ):
         if bound is None:
             continue
-        # Every row reaching the N-th best value is a candidate (ties are broken by pick_*).
+        # Every row reaching the N-th best value is a candidate (ties are broken by pick_*). An
+        # index on the value reaches them in one seek; the campaign index would be scanned.
+        table, row_where, row_params = _CAMPAIGN_INDEX, where, params
+        if column in ordered_by:
+            index, row_where, row_params = ordered_by[column]
+            table = f"calls INDEXED BY {index}"
         out += [
             NotableCandidate(call_id, float(value), parse_ts(started))
             for call_id, value, started in conn.execute(
-                f"SELECT call_id, {column}, started_at FROM {_CAMPAIGN_INDEX} WHERE {where} "
-                f"AND {column} {op} ?",
-                [*params, bound],
+                f"SELECT call_id, {column}, started_at FROM {table} WHERE {row_where} "
+                f"AND {column} NOT NULL AND {column} {op} ?",
+                [*row_params, bound],
             )
         ]
     return stats[0], stats[1], analytics.pick_longest(longest), analytics.pick_lowest_qa(lowest)
@@ -348,11 +375,12 @@ def _ordered_stats(
     `index` (which orders the rows of `where` by the column), and bin counts grouped in SQL; plus
     the value of rank `nth` (negative: from the top)."""
     table = f"calls INDEXED BY {index} WHERE {where} AND {column} NOT NULL"
-    count, total, low, high = conn.execute(
-        f"SELECT count(*), total({column}), min({column}), max({column}) FROM {table}", params
-    ).fetchone()
+    count, total = conn.execute(f"SELECT count(*), total({column}) FROM {table}", params).fetchone()
     if not count:
         return ValueStats(), None
+    # Alone, each of min() and max() is one seek on the index; together they would scan it.
+    ((low,),) = conn.execute(f"SELECT min({column}) FROM {table}", params).fetchall()
+    ((high,),) = conn.execute(f"SELECT max({column}) FROM {table}", params).fetchall()
 
     def at(rank: int) -> float:
         (value,) = conn.execute(
@@ -413,30 +441,52 @@ def _field_facts(
     conn: sqlite3.Connection, source: int, refs: Sequence[int], since: str, until: str
 ) -> tuple[list[FieldFacts], dict[str, dict[str, int]]]:
     """Per (key, kind): counts, true counts, numeric sums/min/max; and per text key its value
-    counts. One pass per campaign in primary-key order (no sort); parts merge by addition."""
-    extra, tail = _field_dates(since, until)
+    counts. Without dates, from `campaign_fields` (kept by triggers) and two seeks per number
+    key; with dates, one pass per campaign in primary-key order (no sort). Parts merge by
+    addition."""
+    rows: list[Any] = []
+    if since or until:
+        extra, tail = _field_dates(since, until)
+        for ref in refs:
+            rows += conn.execute(
+                "SELECT key, kind, txt, count(*), total(num), min(num), max(num) "
+                f"FROM fields WHERE source = ? AND campaign = ?{extra} GROUP BY key, kind, txt",
+                [source, ref, *tail],
+            ).fetchall()
+    else:
+        # Counts and sums kept by triggers; the smallest and largest numbers read by index seeks.
+        number = int(FieldKind.NUMBER)
+        for campaign, key, kind, txt, count, num_sum in _aggregate_rows(
+            conn, "campaign, key, kind, txt, calls, num_sum", "campaign_fields", source, refs
+        ):
+            num_min = num_max = None
+            if kind == number:
+                # (The kind is literal: the partial index is used only for a constant.)
+                bounds = (
+                    "FROM fields INDEXED BY fields_numbers "
+                    f"WHERE source = ? AND campaign = ? AND key = ? AND kind = {number}"
+                )
+                params = (source, campaign, key)
+                (num_min,) = conn.execute(f"SELECT min(num) {bounds}", params).fetchone()
+                (num_max,) = conn.execute(f"SELECT max(num) {bounds}", params).fetchone()
+            rows.append((key, kind, txt, count, num_sum, num_min, num_max))
     slots: dict[tuple[str, FieldKind], FieldFacts] = {}
     texts: dict[str, dict[str, int]] = {}
-    for ref in refs:
-        for key, kind, txt, count, num_sum, num_min, num_max in conn.execute(
-            "SELECT key, kind, txt, count(*), total(num), min(num), max(num) "
-            f"FROM fields WHERE source = ? AND campaign = ?{extra} GROUP BY key, kind, txt",
-            [source, ref, *tail],
-        ):
-            field_kind = FieldKind(kind)
-            slot = slots.get((key, field_kind))
-            if slot is None:
-                slot = slots[(key, field_kind)] = FieldFacts(key, field_kind)
-            slot.calls += int(count)
-            if field_kind is FieldKind.BOOLEAN:
-                slot.true_count += int(num_sum)
-            elif field_kind is FieldKind.NUMBER:
-                slot.num_sum += num_sum
-                slot.num_min = _min(slot.num_min, num_min)
-                slot.num_max = _max(slot.num_max, num_max)
-            elif field_kind is FieldKind.TEXT:
-                values = texts.setdefault(key, {})
-                values[txt] = values.get(txt, 0) + int(count)
+    for key, kind, txt, count, num_sum, num_min, num_max in rows:
+        field_kind = FieldKind(kind)
+        slot = slots.get((key, field_kind))
+        if slot is None:
+            slot = slots[(key, field_kind)] = FieldFacts(key, field_kind)
+        slot.calls += int(count)
+        if field_kind is FieldKind.BOOLEAN:
+            slot.true_count += int(num_sum)
+        elif field_kind is FieldKind.NUMBER:
+            slot.num_sum += num_sum
+            slot.num_min = _min(slot.num_min, num_min)
+            slot.num_max = _max(slot.num_max, num_max)
+        elif field_kind is FieldKind.TEXT:
+            values = texts.setdefault(key, {})
+            values[txt] = values.get(txt, 0) + int(count)
     return list(slots.values()), texts
 
 
