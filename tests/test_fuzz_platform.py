@@ -95,7 +95,8 @@ def test_the_learnt_fields_name_each_platforms_id_and_transcript() -> None:
     for name, fields in FIELDS.items():
         assert len(fields) >= 8, (name, fields)
         assert any("id" in f.lower() for f in fields)
-        assert any("transcript" in f.lower() for f in fields)
+        # The turns: a transcript, or (Vapi) the call's artifact, which holds its messages.
+        assert any("transcript" in f.lower() or f == "artifact" for f in fields), (name, fields)
 
 
 # --- a grammar of hostile JSON values --------------------------------------------------------------

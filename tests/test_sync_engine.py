@@ -180,7 +180,10 @@ async def test_a_sync_cancelled_every_300_calls_completes_listing_each_page_and_
     pages = list_pages(app, ids)
     assert set(pages.values()) == {1}
     whole_pages = -(-len(ids) // 100)
-    assert len(pages) == whole_pages + (0 if await reports_total(platform_name, app) else 1)
+    # Without a total, a platform that marks its last page (has_more) needs no more requests; one
+    # that does not (a bare array) needs one more, which comes back empty.
+    extra = (0,) if await reports_total(platform_name, app) else (0, 1)
+    assert len(pages) - whole_pages in extra
     # Progress counted on from where the previous run stopped, up to every call.
     for before, after in itertools.pairwise(reported):
         assert after[0] >= before[-1]

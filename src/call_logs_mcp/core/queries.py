@@ -289,8 +289,15 @@ async def list_campaigns(
     from call_logs_mcp.index import CampaignListing
 
     store = fresh.index.require()
-    listed_by = await _platform_campaigns(fresh.providers, names)
-    report = await fresh.sync_if_stale(names, progress=progress, every_scope=True)
+    listed_by: dict[str, list[Campaign] | str] = {}
+
+    async def ask() -> None:
+        listed_by.update(await _platform_campaigns(fresh.providers, names))
+
+    # The platforms are asked while the sync is waited for: an outage costs one wait, not two.
+    async with anyio.create_task_group() as group:
+        group.start_soon(ask)
+        report = await fresh.sync_if_stale(names, progress=progress, every_scope=True)
     await _sync_listed_campaigns(fresh, listed_by, report)
     listings = await store.list_campaigns(fresh.index.scope(names), describe=True)
     platform = {
@@ -330,15 +337,20 @@ async def list_campaigns(
 async def _platform_campaigns(
     providers: Mapping[str, CallProvider], names: Sequence[str]
 ) -> dict[str, list[Campaign] | str]:
-    """Per provider that lists its campaigns: the list, or why it could not be read."""
+    """Per provider that lists its campaigns: the list, or why it could not be read (asked side
+    by side: one platform that hangs costs one request deadline)."""
     found: dict[str, list[Campaign] | str] = {}
-    for name in names:
-        if not providers[name].info.capabilities.campaign_listing:
-            continue
+
+    async def one(name: str) -> None:
         try:
             found[name] = await providers[name].list_campaigns()
         except CallLogsError as err:
             found[name] = f"its campaign list could not be read: {err}"
+
+    async with anyio.create_task_group() as group:
+        for name in names:
+            if providers[name].info.capabilities.campaign_listing:
+                group.start_soon(one, name)
     return found
 
 
