@@ -589,8 +589,9 @@ def carries_value(value: Any) -> bool:
 
 
 def expected_extracted(datas: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:
-    """The README's rule: a column per key holding a value somewhere; numbers-only → number,
-    booleans-only → boolean, else text with non-strings as JSON; a key repeated by flattening
+    """The README's rule: a column per key holding a value somewhere; numbers-only → number (a
+    whole number of 7 or more digits is an identifier: text), booleans-only → boolean, else text
+    with non-strings as JSON; a key repeated by flattening
     ("a.b" beside {"a": {"b": …}}) keeps its first value."""
     leaves = [list(flatten(data)) for data in datas]
     kinds: dict[str, set[str]] = {}
@@ -600,6 +601,8 @@ def expected_extracted(datas: list[dict[str, Any]]) -> tuple[list[str], list[dic
                 kind = (
                     "bool"
                     if isinstance(value, bool)
+                    else "other"  # a whole number of 7+ digits is an identifier (text), as indexed
+                    if isinstance(value, int | float) and float(value).is_integer() and abs(value) >= 10**6
                     else "number"
                     if isinstance(value, int | float)
                     else "other"
@@ -627,6 +630,7 @@ def expected_extracted(datas: list[dict[str, Any]]) -> tuple[list[str], list[dic
 )
 @given(datas=st.lists(EXTRACTED, min_size=1, max_size=4))
 @example(datas=[{"a.b": None, "a": {"b": 2, "c": [1, {"d": "=1"}]}}, {"a.b": 1.5, "a": {"b": "x"}, "b": " "}])
+@example(datas=[{"a": 1000000.0, "n": 999999}, {"a": -1000000, "n": 5}])
 def test_extracted_data_of_any_shape_reads_back_one_column_per_field_nothing_lost(
     fmt: str, datas: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
