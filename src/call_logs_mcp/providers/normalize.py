@@ -11,9 +11,9 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, BeforeValidator, ValidationError
 
 from call_logs_mcp.models import CallStatus, Speaker, Turn
 
@@ -195,6 +195,10 @@ def wire_id(value: object) -> str:
     if isinstance(value, float) and math.isfinite(value) and value.is_integer():
         return str(int(value))
     return ""
+
+
+# A record's id field: `wire_id` read before validation, so an unusable id is blank, not an error.
+WireId = Annotated[str, BeforeValidator(wire_id)]
 
 
 def readable_items(body: Any, keys: Iterable[str], model: type[BaseModel], id_key: str) -> Any:

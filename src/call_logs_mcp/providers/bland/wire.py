@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from call_logs_mcp.errors import MalformedResponseError
-from call_logs_mcp.providers.normalize import readable_items, validation_where, wire_id
+from call_logs_mcp.providers.normalize import WireId, readable_items, validation_where
 
 from . import PLATFORM
 
@@ -49,7 +49,7 @@ class _Identified(_Wire):
 class ListedCall(_Identified):
     """A list item: the documented list fields only; the rest stays in `model_extra`."""
 
-    call_id: str
+    call_id: WireId
     created_at: Any = None
     call_length: Any = None
     to: Any = None
@@ -59,13 +59,6 @@ class ListedCall(_Identified):
     error_message: Any = None
     answered_by: Any = None
     batch_id: Any = None
-
-    @field_validator("call_id", mode="before")
-    @classmethod
-    def _id_text(cls, value: Any) -> str:
-        # An unusable id (blank, not text) is read as blank: the listing skips that one record
-        # and counts it, instead of failing the page (`providers.normalize.wire_id`).
-        return wire_id(value)
 
 
 class BlandCall(ListedCall):

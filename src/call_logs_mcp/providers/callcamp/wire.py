@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from call_logs_mcp.errors import MalformedResponseError
-from call_logs_mcp.providers.normalize import readable_items, validation_where, wire_id
+from call_logs_mcp.providers.normalize import WireId, readable_items, validation_where
 
 from . import PLATFORM
 
@@ -38,7 +38,7 @@ class _Wire(BaseModel):
 
 
 class CallCampCall(_Wire):
-    uuid: str = Field(default="", validation_alias=AliasChoices("uuid", "id", "callUuid"))
+    uuid: WireId = Field(default="", validation_alias=AliasChoices("uuid", "id", "callUuid"))
     call_order_uuid: Any = Field(default=None, validation_alias=AliasChoices("callOrderUuid"))
     campaign_uuid: Any = Field(
         default=None, validation_alias=AliasChoices("campaignUuid", "campaignId", "campaign_uuid")
@@ -65,11 +65,6 @@ class CallCampCall(_Wire):
     extracted_data: dict[str, Any] | None = Field(
         default=None, validation_alias=AliasChoices("extractedData", "analysis", "structuredData")
     )
-
-    @field_validator("uuid", mode="before")
-    @classmethod
-    def _id_text(cls, value: Any) -> str:
-        return wire_id(value)
 
 
 class CallCampList(_Wire):

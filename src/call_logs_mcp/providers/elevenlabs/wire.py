@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from call_logs_mcp.errors import MalformedResponseError
-from call_logs_mcp.providers.normalize import readable_items, validation_where, wire_id
+from call_logs_mcp.providers.normalize import WireId, readable_items, validation_where
 
 from . import PLATFORM
 
@@ -45,7 +45,7 @@ def _strip_id(value: str) -> str:
 class ConversationItem(_Wire):
     """One item of the conversation list (no transcript)."""
 
-    conversation_id: str
+    conversation_id: WireId
     agent_id: Any = None
     agent_name: Any = None
     start_time_unix_secs: Any = None
@@ -56,13 +56,6 @@ class ConversationItem(_Wire):
     call_successful: Any = None
     transcript_summary: Any = None
     direction: Any = None
-
-    @field_validator("conversation_id", mode="before")
-    @classmethod
-    def _id_text(cls, value: Any) -> str:
-        # An unusable id (blank, not text) is read as blank: the listing skips that one record
-        # and counts it, instead of failing the page (`providers.normalize.wire_id`).
-        return wire_id(value)
 
 
 class ConversationsPage(_Wire):

@@ -27,7 +27,7 @@ from pydantic import (
 )
 
 from call_logs_mcp.errors import MalformedResponseError
-from call_logs_mcp.providers.normalize import readable_items, validation_where, wire_id
+from call_logs_mcp.providers.normalize import WireId, readable_items, validation_where
 
 from . import PLATFORM
 
@@ -41,7 +41,7 @@ class _Wire(BaseModel):
 class ProsperCallLog(_Wire):
     """A call log from the list or the detail endpoint, in either shape."""
 
-    id: str = Field(default="", validation_alias=AliasChoices("call_log_id", "id", "callLogId"))
+    id: WireId = Field(default="", validation_alias=AliasChoices("call_log_id", "id", "callLogId"))
     campaign_id: str | None = Field(default=None, validation_alias=AliasChoices("campaign_id", "campaignId"))
     target_id: Any = Field(default=None, validation_alias=AliasChoices("target_id", "campaign_target_id"))
     status: Any = Field(default=None, validation_alias=AliasChoices("status", "call_status"))
@@ -68,11 +68,6 @@ class ProsperCallLog(_Wire):
     summary: Any = Field(default=None, validation_alias=AliasChoices("summary", "call_summary"))
     call_categorization: dict[str, Any] | None = None
     agent_data: dict[str, Any] | None = None
-
-    @field_validator("id", mode="before")
-    @classmethod
-    def _id_text(cls, value: Any) -> str:
-        return wire_id(value)
 
     @field_validator("campaign_id", mode="before")
     @classmethod

@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from call_logs_mcp.errors import MalformedResponseError
-from call_logs_mcp.providers.normalize import readable_items, validation_where, wire_id
+from call_logs_mcp.providers.normalize import WireId, readable_items, validation_where
 
 from . import PLATFORM
 
@@ -36,7 +36,7 @@ class _Wire(BaseModel):
 class RetellCall(_Wire):
     """A call from the listing or the detail endpoint, phone or web."""
 
-    call_id: str
+    call_id: WireId
     call_type: Any = None
     call_status: Any = None
     direction: Any = None
@@ -60,13 +60,6 @@ class RetellCall(_Wire):
     recording_multi_channel_url: Any = None
     scrubbed_recording_url: Any = None
     scrubbed_recording_multi_channel_url: Any = None
-
-    @field_validator("call_id", mode="before")
-    @classmethod
-    def _id_text(cls, value: Any) -> str:
-        # An unusable id (blank, not text) is read as blank: the listing skips that one record
-        # and counts it, instead of failing the page (`providers.normalize.wire_id`).
-        return wire_id(value)
 
 
 class RetellList(_Wire):

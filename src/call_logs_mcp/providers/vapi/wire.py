@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from call_logs_mcp.errors import MalformedResponseError
-from call_logs_mcp.providers.normalize import parse_datetime, readable_items, validation_where, wire_id
+from call_logs_mcp.providers.normalize import WireId, parse_datetime, readable_items, validation_where
 
 from . import PLATFORM
 
@@ -42,7 +42,7 @@ def _field(alias: str) -> Any:
 class VapiCall(_Wire):
     """A `Call`, from the list or the detail endpoint (the same schema)."""
 
-    id: str
+    id: WireId
     created_at: Any = _field("createdAt")
     updated_at: Any = _field("updatedAt")
     started_at: Any = _field("startedAt")
@@ -57,13 +57,6 @@ class VapiCall(_Wire):
     artifact: Any = None
     analysis: Any = None
     messages: Any = None
-
-    @field_validator("id", mode="before")
-    @classmethod
-    def _id_text(cls, value: Any) -> str:
-        # An unusable id (blank, not text) is read as blank: the listing skips that one record
-        # and counts it, instead of failing the page (`providers.normalize.wire_id`).
-        return wire_id(value)
 
     @property
     def created(self) -> datetime | None:
