@@ -11,10 +11,11 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ValidationError
 
+from call_logs_mcp.errors import MalformedResponseError
 from call_logs_mcp.models import CallStatus, Speaker, Turn
 
 # --- statuses -------------------------------------------------------------------------------------
@@ -195,6 +196,18 @@ def wire_id(value: object) -> str:
     if isinstance(value, float) and math.isfinite(value) and value.is_integer():
         return str(int(value))
     return ""
+
+
+Wire = TypeVar("Wire", bound=BaseModel)
+
+
+def read_wire(model: type[Wire], body: object, provider: str, what: str, *, where: bool = True) -> Wire:
+    """`body` as `model`. Raises MalformedResponseError naming `what` (a page: with the position
+    of the first item that failed, `validation_where`; positions only, never body content)."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise MalformedResponseError(provider, validation_where(exc, what) if where else what) from None
 
 
 # A record's id field: `wire_id` read before validation, so an unusable id is blank, not an error.

@@ -22,10 +22,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from call_logs_mcp.errors import MalformedResponseError
-from call_logs_mcp.providers.normalize import WireId, readable_items, validation_where
+from call_logs_mcp.providers.normalize import WireId, read_wire, readable_items
 
 from . import PLATFORM
 
@@ -140,39 +139,24 @@ class BatchDetail(_Wire):
 def parse_list(body: object) -> CallList:
     """Raises MalformedResponseError when the body is not a page of calls (an item without a
     call id included)."""
-    try:
-        return CallList.model_validate(body)
-    except ValidationError as exc:
-        raise MalformedResponseError(PROVIDER, validation_where(exc, "call list")) from None
+    return read_wire(CallList, body, PROVIDER, "call list")
 
 
 def parse_call(body: object) -> BlandCall:
     """Raises MalformedResponseError when the body is not one call."""
-    try:
-        return BlandCall.model_validate(body)
-    except ValidationError:
-        raise MalformedResponseError(PROVIDER, "call detail") from None
+    return read_wire(BlandCall, body, PROVIDER, "call detail", where=False)
 
 
 def parse_campaigns(body: object) -> CampaignList:
     """Raises MalformedResponseError when the body is not a campaign list."""
-    try:
-        return CampaignList.model_validate(body)
-    except ValidationError as exc:
-        raise MalformedResponseError(PROVIDER, validation_where(exc, "campaign list")) from None
+    return read_wire(CampaignList, body, PROVIDER, "campaign list")
 
 
 def parse_batches(body: object) -> BatchList:
     """Raises MalformedResponseError when the body is not a batch list."""
-    try:
-        return BatchList.model_validate(body)
-    except ValidationError as exc:
-        raise MalformedResponseError(PROVIDER, validation_where(exc, "batch list")) from None
+    return read_wire(BatchList, body, PROVIDER, "batch list")
 
 
 def parse_batch(body: object) -> BatchDetail:
     """Raises MalformedResponseError when the body is not one batch."""
-    try:
-        return BatchDetail.model_validate(body)
-    except ValidationError:
-        raise MalformedResponseError(PROVIDER, "batch detail") from None
+    return read_wire(BatchDetail, body, PROVIDER, "batch detail", where=False)

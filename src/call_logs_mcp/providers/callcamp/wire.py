@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from call_logs_mcp.errors import MalformedResponseError
-from call_logs_mcp.providers.normalize import WireId, readable_items, validation_where
+from call_logs_mcp.providers.normalize import WireId, read_wire, readable_items
 
 from . import PLATFORM
 
@@ -96,10 +96,7 @@ class CallCampList(_Wire):
 
 def parse_list(body: object) -> CallCampList:
     """Raises MalformedResponseError when the body is not a page of calls."""
-    try:
-        return CallCampList.model_validate(body)
-    except ValidationError as exc:
-        raise MalformedResponseError(PROVIDER, validation_where(exc, "call list")) from None
+    return read_wire(CallCampList, body, PROVIDER, "call list")
 
 
 def parse_call(body: object) -> CallCampCall:

@@ -22,10 +22,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from call_logs_mcp.errors import MalformedResponseError
-from call_logs_mcp.providers.normalize import WireId, readable_items, validation_where
+from call_logs_mcp.providers.normalize import WireId, read_wire, readable_items
 
 from . import PLATFORM
 
@@ -129,31 +128,19 @@ class BatchCallsPage(_Wire):
 
 def parse_page(body: object) -> ConversationsPage:
     """Raises MalformedResponseError when the body is not a page of conversations."""
-    try:
-        return ConversationsPage.model_validate(body)
-    except ValidationError as exc:
-        raise MalformedResponseError(PROVIDER, validation_where(exc, "conversation list")) from None
+    return read_wire(ConversationsPage, body, PROVIDER, "conversation list")
 
 
 def parse_conversation(body: object) -> Conversation:
     """Raises MalformedResponseError when the body is not one conversation."""
-    try:
-        return Conversation.model_validate(body)
-    except ValidationError:
-        raise MalformedResponseError(PROVIDER, "conversation detail") from None
+    return read_wire(Conversation, body, PROVIDER, "conversation detail", where=False)
 
 
 def parse_batches(body: object) -> BatchCallsPage:
     """Raises MalformedResponseError when the body is not a page of batch calls."""
-    try:
-        return BatchCallsPage.model_validate(body)
-    except ValidationError as exc:
-        raise MalformedResponseError(PROVIDER, validation_where(exc, "batch call list")) from None
+    return read_wire(BatchCallsPage, body, PROVIDER, "batch call list")
 
 
 def parse_batch(body: object) -> BatchCallDetail:
     """Raises MalformedResponseError when the body is not one batch call with its recipients."""
-    try:
-        return BatchCallDetail.model_validate(body)
-    except ValidationError as exc:
-        raise MalformedResponseError(PROVIDER, validation_where(exc, "batch call recipients")) from None
+    return read_wire(BatchCallDetail, body, PROVIDER, "batch call recipients")

@@ -27,7 +27,7 @@ from pydantic import (
 )
 
 from call_logs_mcp.errors import MalformedResponseError
-from call_logs_mcp.providers.normalize import WireId, readable_items, validation_where
+from call_logs_mcp.providers.normalize import WireId, read_wire, readable_items
 
 from . import PLATFORM
 
@@ -98,10 +98,7 @@ class ProsperListPage(_Wire):
 
 def parse_list(body: object) -> ProsperListPage:
     """Raises MalformedResponseError when the body is not a call-log page."""
-    try:
-        return ProsperListPage.model_validate(body)
-    except ValidationError as exc:
-        raise MalformedResponseError(PROVIDER, validation_where(exc, "call list")) from None
+    return read_wire(ProsperListPage, body, PROVIDER, "call list")
 
 
 def parse_call(body: object) -> ProsperCallLog:

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from call_logs_mcp.errors import MalformedResponseError
-from call_logs_mcp.providers.normalize import WireId, readable_items, validation_where
+from call_logs_mcp.providers.normalize import WireId, read_wire, readable_items
 
 from . import PLATFORM
 
@@ -111,15 +111,9 @@ def parse_list(body: object) -> RetellList:
     retired `/v2/list-calls` shape, included)."""
     if not isinstance(body, dict):
         raise MalformedResponseError(PROVIDER, "call list")
-    try:
-        return RetellList.model_validate(body)
-    except ValidationError as exc:
-        raise MalformedResponseError(PROVIDER, validation_where(exc, "call list")) from None
+    return read_wire(RetellList, body, PROVIDER, "call list")
 
 
 def parse_call(body: object) -> RetellCall:
     """Raises MalformedResponseError when the body is not one call."""
-    try:
-        return RetellCall.model_validate(body)
-    except ValidationError:
-        raise MalformedResponseError(PROVIDER, "call detail") from None
+    return read_wire(RetellCall, body, PROVIDER, "call detail", where=False)

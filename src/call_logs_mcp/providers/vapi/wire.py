@@ -24,7 +24,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from call_logs_mcp.errors import MalformedResponseError
-from call_logs_mcp.providers.normalize import WireId, parse_datetime, readable_items, validation_where
+from call_logs_mcp.providers.normalize import (
+    WireId,
+    parse_datetime,
+    read_wire,
+    readable_items,
+    validation_where,
+)
 
 from . import PLATFORM
 
@@ -112,10 +118,7 @@ def parse_list(body: object) -> list[VapiCall]:
 
 def parse_call(body: object) -> VapiCall:
     """Raises MalformedResponseError when the body is not one call."""
-    try:
-        return VapiCall.model_validate(body)
-    except ValidationError:
-        raise MalformedResponseError(PROVIDER, "call detail") from None
+    return read_wire(VapiCall, body, PROVIDER, "call detail", where=False)
 
 
 def parse_campaigns(body: object) -> VapiCampaignPage:
@@ -123,7 +126,4 @@ def parse_campaigns(body: object) -> VapiCampaignPage:
     campaigns is tolerated as one page (as `GET /call` answers; not seen documented)."""
     if isinstance(body, list):
         body = {"results": body}
-    try:
-        return VapiCampaignPage.model_validate(body)
-    except ValidationError as exc:
-        raise MalformedResponseError(PROVIDER, validation_where(exc, "campaign list")) from None
+    return read_wire(VapiCampaignPage, body, PROVIDER, "campaign list")
