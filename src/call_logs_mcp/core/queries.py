@@ -4,10 +4,10 @@ recent calls and id completion."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 
@@ -111,13 +111,7 @@ async def search(
     if filters.campaign_id is not None and cursor is None and not outcome.result.total_hits:
         note = await campaign_absent_note(fresh.providers, names, filters.campaign_id)
         outcome.notes.extend([note] if note else [])
-    shown, fitted = fit(outcome)
-    for _ in range(_REFITS):
-        if shown == len(outcome.result.hits):
-            break
-        outcome = replace(outcome, result=await run(max(1, shown)))
-        shown, fitted = fit(outcome)
-    return fitted
+    return await _fitted(outcome, lambda o: len(o.result.hits), run, fit)
 
 
 @dataclass(frozen=True)
@@ -128,6 +122,26 @@ class FindOutcome:
     coverage: list[ScopeCoverage]
     filters: list[str]
     notes: list[str] = field(default_factory=list)
+
+
+Outcome = TypeVar("Outcome", SearchOutcome, FindOutcome)
+
+
+async def _fitted(
+    outcome: Outcome,
+    rows: Callable[[Outcome], int],
+    run: Callable[[int], Awaitable[Any]],
+    fit: Callable[[Outcome], tuple[int, Fitted]],
+) -> Fitted:
+    """`fit(outcome)`; when it shows fewer rows than the page holds, the page is asked again for
+    exactly that many (so its cursor resumes right after the last row shown) and rendered again."""
+    shown, fitted = fit(outcome)
+    for _ in range(_REFITS):
+        if shown == rows(outcome):
+            break
+        outcome = replace(outcome, result=await run(max(1, shown)))
+        shown, fitted = fit(outcome)
+    return fitted
 
 
 async def find_calls(
@@ -181,13 +195,7 @@ async def find_calls(
     if wanted.campaign_id is not None and cursor is None and not outcome.result.total:
         note = await campaign_absent_note(fresh.providers, names, wanted.campaign_id)
         outcome.notes.extend([note] if note else [])
-    shown, fitted = fit(outcome)
-    for _ in range(_REFITS):
-        if shown == len(outcome.result.calls):
-            break
-        outcome = replace(outcome, result=await run(max(1, shown)))
-        shown, fitted = fit(outcome)
-    return fitted
+    return await _fitted(outcome, lambda o: len(o.result.calls), run, fit)
 
 
 def describe_filters(wanted: OutcomeFilters) -> list[str]:
