@@ -123,6 +123,10 @@ async def test_a_sync_over_unusable_ids_indexes_every_other_call_and_every_tool_
                 search
             )
         assert f"{BAD_PER_PLATFORM} calls skipped: unusable ids" in text_of(search)
+        found = await client.call_tool("find_calls", {"limit": 5})  # the same coverage, by outcome
+        assert {c["provider"]: c["skipped_calls"] for c in data_of(found)["coverage"]} == dict.fromkeys(
+            PLATFORM_NAMES, BAD_PER_PLATFORM
+        )
 
         listing = await client.call_tool("list_calls", {"limit": 100})
         shown = {(row["provider"], row["call_id"]) for row in data_of(listing)["calls"]}

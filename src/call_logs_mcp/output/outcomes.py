@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 from call_logs_mcp.output.budget import Shaped, fit_rows
 from call_logs_mcp.output.calls import call_row, row_line
 from call_logs_mcp.output.sanitize import untrusted_block
-from call_logs_mcp.output.schemas import FoundCalls, IndexCoverage
+from call_logs_mcp.output.schemas import FoundCalls
 from call_logs_mcp.output.scrub import Scrubber
-from call_logs_mcp.output.search import ScopeCoverage, coverage_line
-from call_logs_mcp.output.text import fmt_count, fmt_time
+from call_logs_mcp.output.search import ScopeCoverage, coverage_line, coverage_models
+from call_logs_mcp.output.text import fmt_count
 
 if TYPE_CHECKING:
     from call_logs_mcp.index.outcomes import OutcomeResult
@@ -37,17 +37,7 @@ def found_calls(found: FindFound, *, scrub: Scrubber, budget: int) -> tuple[int,
     lines = [row_line(row) for row in rows]
     filters = [scrub.line(f, 200) for f in found.filters]
     notes = [scrub.line(n, 400) for n in [*found.notes, *result.notes]]
-    covered = [
-        IndexCoverage(
-            provider=c.provider,
-            indexed_calls=c.indexed_calls,
-            platform_calls=c.platform_calls,
-            syncing=c.syncing,
-            last_synced_at=fmt_time(c.last_synced_at),
-            sync_error=c.sync_error,
-        )
-        for c in found.coverage
-    ]
+    covered = coverage_models(found.coverage)
     placeholder = "x" * (len(result.next_cursor or "") + 40)
 
     def build(k: int) -> tuple[str, dict[str, Any]]:

@@ -95,18 +95,7 @@ def search_answer(found: SearchFound, *, scrub: Scrubber, budget: int) -> tuple[
     ]
     tiers = [WordTierOut(words=t.words, of=t.of, hits=t.hits) for t in result.word_tiers]
     zero = _zero_hits(result, scrub)
-    covered = [
-        IndexCoverage(
-            provider=c.provider,
-            indexed_calls=c.indexed_calls,
-            platform_calls=c.platform_calls,
-            syncing=c.syncing,
-            last_synced_at=fmt_time(c.last_synced_at),
-            sync_error=c.sync_error,
-            skipped_calls=c.skipped_calls,
-        )
-        for c in coverage
-    ]
+    covered = coverage_models(coverage)
     shown_query = s.line(result.query, 300)
     notes = [s.line(n, 200) for n in result.interpreted_as][:10]
     placeholder = "x" * (len(next_cursor or "") + 40)
@@ -154,6 +143,22 @@ def search_answer(found: SearchFound, *, scrub: Scrubber, budget: int) -> tuple[
         return "\n".join(out), model.model_dump(mode="json")
 
     return fit_rows(budget, len(rows), build)
+
+
+def coverage_models(coverage: Sequence[ScopeCoverage]) -> list[IndexCoverage]:
+    """The coverage of the searched scopes as the answers carry it (search and find_calls)."""
+    return [
+        IndexCoverage(
+            provider=c.provider,
+            indexed_calls=c.indexed_calls,
+            platform_calls=c.platform_calls,
+            syncing=c.syncing,
+            last_synced_at=fmt_time(c.last_synced_at),
+            sync_error=c.sync_error,
+            skipped_calls=c.skipped_calls,
+        )
+        for c in coverage
+    ]
 
 
 def coverage_line(c: IndexCoverage) -> str:
