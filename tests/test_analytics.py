@@ -487,10 +487,12 @@ async def test_an_index_from_before_customer_turns_were_stored_counts_answered_c
     finally:
         store.close()
     # Back to schema 2 as released: no customer_turns column, the covering indexes without it;
-    # and none of version 4 (plain-word turns only, no counters or aggregates, no value indexes).
+    # and none of versions 4 and 5 (plain-word turns only, no counters or aggregates, no value
+    # indexes).
     with sqlite3.connect(path, isolation_level=None) as conn:
         conn.executescript(
             """
+            DROP INDEX fields_flags;
             DROP TRIGGER calls_counted;
             DROP TRIGGER calls_uncounted;
             DROP TRIGGER calls_recounted;

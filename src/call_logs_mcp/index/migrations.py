@@ -482,6 +482,18 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
         END
         """,
     ),
+    # 5: indexes find_calls counts with, in proportion to the matches: yes/no values by value
+    # (and start, for date ranges), and the status beside each duration (a count by duration and
+    # status reads the index alone).
+    (
+        f"CREATE INDEX fields_flags ON fields (source, campaign, key, num, started_at) "
+        f"WHERE kind = {int(FieldKind.BOOLEAN)}",
+        "DROP INDEX calls_duration_campaign",
+        "CREATE INDEX calls_duration_campaign ON calls (source, campaign, duration, status) "
+        "WHERE duration NOT NULL",
+        "DROP INDEX calls_duration_source",
+        "CREATE INDEX calls_duration_source ON calls (source, duration, status) WHERE duration NOT NULL",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

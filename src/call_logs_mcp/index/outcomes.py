@@ -13,7 +13,8 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from dataclasses import field as dc_field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -34,6 +35,9 @@ _KIND_NAMES = {
     FieldKind.TEXT: "text",
     FieldKind.LIST: "list",
 }
+_KIND_CODES = {name: int(kind) for kind, name in _KIND_NAMES.items()}
+# The primary key of the (WITHOUT ROWID) fields table: (source, campaign, key, kind, txt, call).
+_FIELDS_KEY = "sqlite_autoindex_fields_1"
 
 
 class FieldCondition(Protocol):
@@ -87,22 +91,37 @@ def known_fields(
     conn: sqlite3.Connection, sources: Sequence[Source], campaigns: Sequence[int] | None
 ) -> list[KnownField]:
     """The extracted fields (and their kinds) the calls of `sources` hold, in `campaigns` when
-    given: a skip-scan of the fields key, one lookup per distinct (campaign, field, kind)."""
+    given: a skip-scan of the per-campaign aggregates, one seek per distinct (campaign, field,
+    kind), whatever the number of calls."""
     found: dict[tuple[str, int], None] = {}
     for source in sources:
         refs = campaigns if campaigns is not None else _campaign_refs(conn, source.id)
         for ref in refs:
-            key, kind = "", 0
-            while True:
-                row = conn.execute(
-                    "SELECT key, kind FROM fields WHERE source = ? AND campaign = ? AND (key, kind) > (?, ?) "
-                    "ORDER BY key, kind LIMIT 1",
-                    (source.id, ref, key, kind),
+            # `key > ?`, then `kind > ?` within the key: a row-value comparison (key, kind) > (?, ?)
+            # would read every row of a key with many values.
+            key: str | None = None
+            while (
+                row := conn.execute(
+                    "SELECT key FROM campaign_fields WHERE source = ? AND campaign = ? AND key > ? "
+                    "ORDER BY key LIMIT 1",
+                    (source.id, ref, key),
                 ).fetchone()
-                if row is None:
-                    break
-                key, kind = row
-                found[(key, kind)] = None
+                if key is not None
+                else conn.execute(
+                    "SELECT key FROM campaign_fields WHERE source = ? AND campaign = ? ORDER BY key LIMIT 1",
+                    (source.id, ref),
+                ).fetchone()
+            ) is not None:
+                key, kind = str(row[0]), 0
+                while (
+                    kinds := conn.execute(
+                        "SELECT kind FROM campaign_fields WHERE source = ? AND campaign = ? AND key = ? "
+                        "AND kind > ? ORDER BY kind LIMIT 1",
+                        (source.id, ref, key, kind),
+                    ).fetchone()
+                ) is not None:
+                    kind = int(kinds[0])
+                    found[(key, kind)] = None
     return [
         KnownField(key=key, kind=_KIND_NAMES.get(FieldKind(kind), "value")) for key, kind in sorted(found)
     ]
@@ -143,30 +162,144 @@ def _resolve_keys(request: OutcomeRequest, known: Sequence[KnownField]) -> tuple
     return resolved, notes
 
 
-def _field_calls(
-    condition: FieldCondition, key: str, source_sql: str, campaign_sql: str
-) -> tuple[str, list[Any], bool]:
-    """(a SELECT of the ids of calls whose field meets `condition`, its parameters, whether the
-    call must NOT be in it)."""
-    base = f"SELECT call FROM fields WHERE {source_sql} AND {campaign_sql} AND key = ?"
+# --- field conditions as SQL ------------------------------------------------------------------
+#
+# A condition is one or more *parts*, each a range of the fields key (source, campaign, key,
+# kind, txt, call) or of a value index, so it can be read two ways: as the calls it selects (a
+# range scan per campaign, when it drives a query) or as a probe of one call (an EXISTS that
+# seeks the call's row). A call holds one row per (key, kind), so the parts of one condition
+# (its kinds) select disjoint rows except for a call holding the key in two kinds.
+
+
+@dataclass(frozen=True)
+class _Part:
+    sql: str  # over the fields row `f`, the key included
+    params: tuple[Any, ...]
+    estimate: int  # how many rows it selects, from the aggregates (an upper bound for ranges)
+
+
+@dataclass(frozen=True)
+class _Condition:
+    parts: tuple[_Part, ...]  # the call has a row matching one of them
+    negated: bool  # ... or, negated, none
+
+    @property
+    def estimate(self) -> int:
+        return sum(part.estimate for part in self.parts)
+
+
+@dataclass(frozen=True)
+class _FieldScope:
+    """The request's sources and campaigns as a condition on the fields row `f`."""
+
+    sql: str
+    params: list[Any]
+
+    def aggregates(self, conn: sqlite3.Connection, key: str, kind: FieldKind) -> list[tuple[str, int, float]]:
+        """(value, calls, sum of numbers) per stored value of `key` as `kind`, from the
+        per-campaign aggregates (one row per distinct value)."""
+        return [
+            (str(txt), int(calls), float(num_sum))
+            for txt, calls, num_sum in conn.execute(
+                "SELECT f.txt, f.calls, f.num_sum FROM campaign_fields f "
+                f"WHERE {self.sql} AND f.key = ? AND f.kind = ?",
+                [*self.params, key, int(kind)],
+            )
+        ]
+
+
+def _conditions(
+    conn: sqlite3.Connection, scope: _FieldScope, condition: FieldCondition, key: str, kinds: Sequence[int]
+) -> list[_Condition]:
+    """`condition` on the stored `key` (which the scope holds as `kinds`) as SQL conditions."""
     op = condition.op
-    if op in ("set", "unset"):
-        return base, [key], op == "unset"
+
+    def calls_of(kind: FieldKind) -> int:
+        return sum(calls for _, calls, _ in scope.aggregates(conn, key, kind))
+
+    def held() -> _Condition:
+        parts = (_Part("f.key = ? AND f.kind = ?", (key, kind), calls_of(FieldKind(kind))) for kind in kinds)
+        return _Condition(tuple(parts), negated=False)
+
+    if op == "set":
+        return [held()]
+    if op == "unset":
+        return [replace(held(), negated=True)]
     if op in (">", ">=", "<", "<="):
-        return f"{base} AND kind = {FieldKind.NUMBER} AND num {op} ?", [key, condition.number], False
-    parts: list[tuple[str, list[Any]]] = [
-        (f"{base} AND kind = {FieldKind.TEXT} AND txt = ? COLLATE NOCASE", [key, condition.text])
+        sql = f"f.key = ? AND f.kind = {FieldKind.NUMBER} AND f.txt = '' AND f.num {op} ?"
+        # How many: a count of the value index's range (what driving from it would read).
+        (estimate,) = conn.execute(
+            f"SELECT count(*) FROM fields f WHERE {scope.sql} AND {sql}",
+            [*scope.params, key, condition.number],
+        ).fetchone()
+        return [_Condition((_Part(sql, (key, condition.number), int(estimate)),), negated=False)]
+    parts: list[_Part] = []
+    # The stored spellings equal to the value as NOCASE compares: seeks instead of a scan.
+    spellings = [
+        (txt, calls)
+        for txt, calls, _ in scope.aggregates(conn, key, FieldKind.TEXT)
+        if _nocase_equal(txt, condition.text)
     ]
+    if spellings:
+        sql = f"f.key = ? AND f.kind = {FieldKind.TEXT} AND f.txt IN ({placeholders(spellings)})"
+        parts.append(_Part(sql, (key, *(txt for txt, _ in spellings)), sum(calls for _, calls in spellings)))
     if condition.flag is not None:
-        parts.append((f"{base} AND kind = {FieldKind.BOOLEAN} AND num = ?", [key, float(condition.flag)]))
+        flags = scope.aggregates(conn, key, FieldKind.BOOLEAN)
+        trues = round(sum(num_sum for _, _, num_sum in flags))
+        every = sum(calls for _, calls, _ in flags)
+        sql = f"f.key = ? AND f.kind = {FieldKind.BOOLEAN} AND f.txt = '' AND f.num = ?"
+        parts.append(_Part(sql, (key, float(condition.flag)), trues if condition.flag else every - trues))
     if condition.number is not None:
-        parts.append((f"{base} AND kind = {FieldKind.NUMBER} AND num = ?", [key, condition.number]))
-    equal = " UNION ".join(sql for sql, _ in parts)
-    params = [p for _, values in parts for p in values]
+        sql = f"f.key = ? AND f.kind = {FieldKind.NUMBER} AND f.txt = '' AND f.num = ?"
+        parts.append(_Part(sql, (key, condition.number), calls_of(FieldKind.NUMBER)))
+    equal = _Condition(tuple(parts), negated=False)
     if op == "=":
-        return equal, params, False
+        return [equal]
     # != : the call has the field, with another value.
-    return f"{base} EXCEPT SELECT * FROM ({equal})", [key, *params], False
+    return [held(), replace(equal, negated=True)]
+
+
+def _nocase_equal(a: str, b: str) -> bool:
+    """Equal as SQLite's NOCASE compares: only ASCII letters may differ in case."""
+    if len(a) != len(b):
+        return False
+    return all(
+        x == y or (x.isascii() and y.isascii() and x.lower() == y.lower()) for x, y in zip(a, b, strict=True)
+    )
+
+
+def _probe(condition: _Condition, row: str = "c", call: str = "id") -> tuple[str, list[Any]]:
+    """`condition` as a test of one call, the row `row` (a call row, or a fields row whose call
+    is `call`): one primary-key seek per part."""
+    if not condition.parts:
+        return ("1" if condition.negated else "0"), []
+    tests = []
+    params: list[Any] = []
+    for part in condition.parts:
+        # The primary key ends with the call: one seek. (SQLite would otherwise take the index on
+        # the call alone, or a value index, and read further.)
+        tests.append(
+            f"EXISTS (SELECT 1 FROM fields f INDEXED BY {_FIELDS_KEY} WHERE f.source = {row}.source "
+            f"AND f.campaign = {row}.campaign AND {part.sql} AND f.call = {row}.{call})"
+        )
+        params += part.params
+    sql = " OR ".join(tests)
+    return (f"NOT ({sql})" if condition.negated else f"({sql})"), params
+
+
+def _driver(condition: _Condition, scope: _FieldScope, query: _Query) -> tuple[str, list[Any]]:
+    """A SELECT of the fields rows (source, campaign, call, started_at) of the calls `condition`
+    selects in the request's dates, each call once: ranges of the fields key or of a value index."""
+    dates = "".join(f" AND {d.format(t='f')}" for d in query.dates)
+    selects = []
+    params: list[Any] = []
+    for part in condition.parts:
+        selects.append(
+            f"SELECT f.source, f.campaign, f.call, f.started_at FROM fields f "
+            f"WHERE {scope.sql} AND {part.sql}{dates}"
+        )
+        params += [*scope.params, *part.params, *query.date_params]
+    return " UNION ".join(selects), params
 
 
 def _digest(request: OutcomeRequest) -> str:
@@ -208,8 +341,6 @@ def find_calls(conn: sqlite3.Connection, request: OutcomeRequest) -> OutcomeResu
         return OutcomeResult(calls=[], total=0)
     ids = [s.id for s in sources]
     source_sql = f"source IN ({placeholders(ids)})"
-    where = [f"c.{source_sql}"]
-    params: list[Any] = list(ids)
     refs: list[int] | None = None
     if request.campaign_id is not None:
         refs = [
@@ -221,60 +352,54 @@ def find_calls(conn: sqlite3.Connection, request: OutcomeRequest) -> OutcomeResu
         ]
         if not refs:
             return OutcomeResult(calls=[], total=0)
-        where.append(f"c.campaign IN ({placeholders(refs)})")
-        params += refs
-    notes: list[str] = []
-    if request.fields:
-        known = known_fields(conn, sources, refs)
-        resolved, notes = _resolve_keys(request, known)
-        all_refs = refs
-        if all_refs is None:
-            all_refs = sorted({r for s in sources for r in _campaign_refs(conn, s.id)})
-        campaign_sql = f"campaign IN ({placeholders(all_refs)})"
-        for condition in request.fields:
-            sql, values, negated = _field_calls(condition, resolved[condition.key], source_sql, campaign_sql)
-            where.append(f"c.id {'NOT ' if negated else ''}IN ({sql})")
-            params += _interleave(sql, [*ids, *all_refs], values)
+    query = _Query(where=[f"c.{source_sql}"], params=list(ids))
+    if refs is not None:
+        query.where.append(f"c.campaign IN ({placeholders(refs)})")
+        query.params += refs
+    scoped = len(query.where)
     for column, low, high in (
         ("duration", request.min_duration, request.max_duration),
         ("qa_score", request.min_qa_score, request.max_qa_score),
     ):
         if low is not None:
-            where.append(f"c.{column} >= ?")
-            params.append(low)
+            query.where.append(f"c.{column} >= ?")
+            query.params.append(low)
         if high is not None:
-            where.append(f"c.{column} <= ?")
-            params.append(high)
+            query.where.append(f"c.{column} <= ?")
+            query.params.append(high)
     if request.status is not None:
-        where.append("c.status = ?")
-        params.append(request.status.value)
-    if request.from_date is not None:
-        where.append("c.started_at >= ?")
-        params.append(ts(request.from_date))
-    if request.to_date is not None:
-        where += ["c.started_at <= ?", "c.started_at != ''"]
-        params.append(ts(request.to_date))
+        query.where.append("c.status = ?")
+        query.params.append(request.status.value)
     if request.ended_reason is not None:
-        where.append("c.ended_reason = ? COLLATE NOCASE")
-        params.append(sql_text(request.ended_reason.strip()))
-    if request.fields:
-        # Driven by the ids the field conditions select (rowid lookups in id order), not by a
-        # scan of the account's calls probing them: `+` keeps the source column off an index.
-        where[0] = f"+c.{source_sql}"
-        counted = "calls c"
+        query.where.append("c.ended_reason = ? COLLATE NOCASE")
+        query.params.append(sql_text(request.ended_reason.strip()))
+    needs_row = len(query.where) > scoped  # a filter only the call row can answer
+    if request.from_date is not None:
+        query.dates.append("{t}.started_at >= ?")
+        query.date_params.append(ts(request.from_date))
+    if request.to_date is not None:
+        query.dates += ["{t}.started_at <= ?", "{t}.started_at != ''"]
+        query.date_params.append(ts(request.to_date))
+    notes: list[str] = []
+    if not request.fields:
+        total, rows = _without_fields(conn, query, _scope_calls(conn, ids, refs), after, request.limit)
     else:
-        # The covering index holds every column these filters read: a count reads no table row.
-        counted = "calls c INDEXED BY calls_campaign"
-    condition_sql = " AND ".join(where)
-    (total,) = conn.execute(f"SELECT count(*) FROM {counted} WHERE {condition_sql}", params).fetchone()
-    # The page walks the calls in id order (newest first) from the cursor and stops at `limit`
-    # matches; an index on a filtered column would make SQLite sort every match first.
-    rows = conn.execute(
-        "SELECT c.id, b.body, p.campaign_id FROM calls c NOT INDEXED JOIN call_bodies b ON b.id = c.id "
-        f"LEFT JOIN campaigns p ON p.id = c.campaign WHERE {condition_sql} AND c.id > ? "
-        "ORDER BY c.id LIMIT ?",
-        [*params, after, request.limit],
-    ).fetchall()
+        known = known_fields(conn, sources, refs)
+        resolved, notes = _resolve_keys(request, known)
+        kinds: dict[str, list[int]] = {}
+        for known_field in known:
+            kinds.setdefault(known_field.key, []).append(_KIND_CODES[known_field.kind])
+        all_refs = (
+            refs if refs is not None else sorted({r for s in sources for r in _campaign_refs(conn, s.id)})
+        )
+        scope = _FieldScope(f"f.{source_sql} AND f.campaign IN ({placeholders(all_refs)})", [*ids, *all_refs])
+        conditions: list[_Condition] = []
+        for condition in request.fields:
+            key = resolved[condition.key]
+            conditions += _conditions(conn, scope, condition, key, kinds.get(key, []))
+        total, rows = _with_fields(
+            conn, query, scope, conditions, needs_row, _scope_calls(conn, ids, refs), after, request.limit
+        )
     calls = []
     for _, body, campaign in rows:
         call = summary_from_body(body)
@@ -285,17 +410,129 @@ def find_calls(conn: sqlite3.Connection, request: OutcomeRequest) -> OutcomeResu
     cursor = None
     if rows and shown < total:
         cursor = encode_cursor("find", {"h": digest, "a": int(rows[-1][0]), "o": shown})
-    return OutcomeResult(calls=calls, total=int(total), next_cursor=cursor, offset=offset, notes=notes)
+    return OutcomeResult(calls=calls, total=total, next_cursor=cursor, offset=offset, notes=notes)
 
 
-def _interleave(sql: str, branch: list[Any], values: list[Any]) -> list[Any]:
-    """The parameters of a field SELECT built by `_field_calls`: each `SELECT call FROM fields`
-    takes the source and campaign ids, then its own values in order."""
-    out: list[Any] = []
-    remaining = list(values)
-    for part in sql.split("SELECT call FROM fields")[1:]:
-        out += branch
-        count = part.count("?") - len(branch)
-        out += remaining[:count]
-        remaining = remaining[count:]
-    return out
+@dataclass
+class _Query:
+    """The conditions on the call row `c` (`where`, `params`) and on the start time (`dates`,
+    each with `{t}` for the table it reads: the call row or a fields row, which carries it)."""
+
+    where: list[str]
+    params: list[Any]
+    dates: list[str] = dc_field(default_factory=list)
+    date_params: list[Any] = dc_field(default_factory=list)
+
+    def on(self, table: str, probes: Sequence[tuple[str, list[Any]]] = ()) -> tuple[str, list[Any]]:
+        """Every condition, dates read from `table`, and `probes`, as one WHERE clause."""
+        sql = [*self.where, *(d.format(t=table) for d in self.dates), *(p for p, _ in probes)]
+        params = [*self.params, *self.date_params, *(v for _, values in probes for v in values)]
+        return " AND ".join(sql), params
+
+
+_PAGE = (
+    "SELECT c.id, b.body, p.campaign_id FROM {tables} JOIN call_bodies b ON b.id = c.id "
+    "LEFT JOIN campaigns p ON p.id = c.campaign WHERE {where} AND c.id > ? ORDER BY c.id LIMIT ?"
+)
+
+
+def _walk(
+    conn: sqlite3.Connection, query: _Query, probes: Sequence[tuple[str, list[Any]]], after: int, limit: int
+) -> list[Any]:
+    """A page read by walking the calls in id order (newest first) from the cursor, each call
+    tested, stopping at `limit` matches; an index on a filtered column would make SQLite sort
+    every match first."""
+    where, params = query.on("c", probes)
+    return conn.execute(
+        _PAGE.format(tables="calls c NOT INDEXED", where=where), [*params, after, limit]
+    ).fetchall()
+
+
+def _without_fields(
+    conn: sqlite3.Connection, query: _Query, scope_calls: int, after: int, limit: int
+) -> tuple[int, list[Any]]:
+    """(count, page) of a request with no field condition: the count reads an index of the call
+    columns; the page walks the calls, or sorts the few that match."""
+    where, params = query.on("c")
+    # SQLite picks the index: a range of the duration or QA score index when the request has
+    # one (both carry the status), else an index holding every column filtered on.
+    (total,) = conn.execute(f"SELECT count(*) FROM calls c WHERE {where}", params).fetchone()
+    total = int(total)
+    if not total:
+        return 0, []
+    if _sparse(total, scope_calls, limit):
+        page = _PAGE.format(tables="calls c", where=where)
+        return total, conn.execute(page, [*params, after, limit]).fetchall()
+    return total, _walk(conn, query, [], after, limit)
+
+
+def _sparse(total: int, scope_calls: int, limit: int) -> bool:
+    """Whether a page is cheaper sorted from the `total` matches than walked: a walk reads about
+    limit * scope_calls / total calls to find `limit` of them."""
+    return limit * scope_calls > total * total
+
+
+def _with_fields(
+    conn: sqlite3.Connection,
+    query: _Query,
+    scope: _FieldScope,
+    conditions: Sequence[_Condition],
+    needs_row: bool,
+    scope_calls: int,
+    after: int,
+    limit: int,
+) -> tuple[int, list[Any]]:
+    """(count, page) of a request with field conditions, driven by the most selective condition
+    that selects calls (the aggregates count its rows); the others are probes of each call it
+    selects. Only "is not set" conditions: every call in scope is probed."""
+    drivers = [c for c in conditions if not c.negated and c.parts]
+    if any(not c.negated and not c.parts for c in conditions):
+        return 0, []  # a value no call in scope holds
+    if not drivers:
+        probes = [_probe(c) for c in conditions]
+        where, params = query.on("c", probes)
+        (total,) = conn.execute(f"SELECT count(*) FROM calls c WHERE {where}", params).fetchone()
+        return int(total), (_walk(conn, query, probes, after, limit) if total else [])
+    lead = min(drivers, key=lambda c: c.estimate)
+    others = [c for c in conditions if c is not lead]
+    drive, drive_params = _driver(lead, scope, query)
+    if needs_row:
+        probes = [_probe(c) for c in others]
+        where, params = query.on("x", probes)
+        (total,) = conn.execute(
+            f"SELECT count(*) FROM ({drive}) x CROSS JOIN calls c ON c.id = x.call WHERE {where}",
+            [*drive_params, *params],
+        ).fetchone()
+    else:
+        # Everything the count needs is in the fields rows (they carry the source, campaign and
+        # start of their call): no call row is read.
+        probes = [_probe(c, "x", "call") for c in others]
+        tests = " AND ".join(sql for sql, _ in probes)
+        (total,) = conn.execute(
+            f"SELECT count(*) FROM ({drive}) x" + (f" WHERE {tests}" if tests else ""),
+            [*drive_params, *(p for _, ps in probes for p in ps)],
+        ).fetchone()
+    total = int(total)
+    if not total:
+        return 0, []
+    if _sparse(total, scope_calls, limit):
+        # Sparse matches: sort the few ids rather than walk many calls to fill a page.
+        probes = [_probe(c) for c in others]
+        where, params = query.on("x", probes)
+        tables = f"({drive}) x CROSS JOIN calls c ON c.id = x.call"
+        rows = conn.execute(
+            _PAGE.format(tables=tables, where=where), [*drive_params, *params, after, limit]
+        ).fetchall()
+        return total, rows
+    return total, _walk(conn, query, [_probe(c) for c in conditions], after, limit)
+
+
+def _scope_calls(conn: sqlite3.Connection, ids: Sequence[int], refs: Sequence[int] | None) -> int:
+    """How many calls the request's sources (and campaigns) hold, from the write-time counters."""
+    sql = f"SELECT total(calls) FROM call_counts WHERE source IN ({placeholders(ids)})"
+    params: list[Any] = list(ids)
+    if refs is not None:
+        sql += f" AND campaign IN ({placeholders(refs)})"
+        params += refs
+    (count,) = conn.execute(sql, params).fetchone()
+    return int(count)

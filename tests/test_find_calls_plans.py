@@ -1,0 +1,288 @@
+"""find_calls against a brute-force reading of the same calls, for any mix of conditions.
+
+The index answers a request by one of several plans (a count of the fields rows alone, a count
+driven by the most selective condition with the others probed per call, a page sorted from few
+matches or walked from many, a scan when only "is not set" conditions select), chosen from the
+aggregates. Whatever the plan, the total and every page, followed to the end, must be exactly the
+calls a person reading each call's extracted data would pick, newest first, each once.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tests.factories import BASE, make_call
+
+from call_logs_mcp.analytics.facts import FieldKind, flatten_extracted
+from call_logs_mcp.core.outcomes import FieldPredicate, parse_predicate
+from call_logs_mcp.errors import InvalidArgumentError
+from call_logs_mcp.index import IndexStore
+from call_logs_mcp.index.outcomes import OutcomeRequest, find_calls
+from call_logs_mcp.index.records import CallRecord
+from call_logs_mcp.models import Call, CallStatus
+
+ACCOUNT = "acct-plans"
+PROVIDER = "prosper"
+PLANS = ["gold", "Gold", "GOLD", "silver", "Ünïcode", "ünïcode", "true"]
+
+values = st.fixed_dictionaries(
+    {},
+    optional={
+        "booked": st.booleans(),
+        "amount": st.sampled_from([0, 50, 100, 100.5, 250, 1000]),
+        "plan": st.sampled_from(PLANS),
+        "notes": st.sampled_from(["call back", "Call Back", "no"]),
+    },
+)
+calls = st.lists(
+    st.tuples(
+        values,
+        st.sampled_from(["camp-a", "camp-b", None]),
+        st.sampled_from([CallStatus.COMPLETED, CallStatus.NO_ANSWER, CallStatus.FAILED]),
+        st.integers(min_value=0, max_value=24 * 20),  # hours after BASE
+    ),
+    min_size=1,
+    max_size=60,
+)
+conditions = st.lists(
+    st.sampled_from(
+        [
+            "booked",
+            "booked=false",
+            "booked is set",
+            "booked is not set",
+            "amount>100",
+            "amount>=100",
+            "amount<=50",
+            "amount=100",
+            "amount!=100",
+            "plan=gold",
+            "plan=GOLD",
+            "plan!=gold",
+            "plan=ünïcode",
+            "plan=true",
+            "plan is set",
+            "plan is not set",
+            "notes=call back",
+            "notes is not set",
+        ]
+    ),
+    max_size=3,
+)
+
+
+def _holds(predicate: FieldPredicate, extracted: dict[str, Any]) -> bool:
+    stored = [v for v in flatten_extracted(extracted) if v.key == predicate.key]
+    if predicate.op == "set":
+        return bool(stored)
+    if predicate.op == "unset":
+        return not stored
+
+    def equal() -> bool:
+        for v in stored:
+            if v.kind is FieldKind.TEXT and _nocase(v.text or "", predicate.text):
+                return True
+            if v.kind is FieldKind.BOOLEAN and predicate.flag is not None and v.num == float(predicate.flag):
+                return True
+            if v.kind is FieldKind.NUMBER and predicate.number is not None and v.num == predicate.number:
+                return True
+        return False
+
+    if predicate.op == "=":
+        return equal()
+    if predicate.op == "!=":
+        return bool(stored) and not equal()
+    compare = {">": float.__gt__, ">=": float.__ge__, "<": float.__lt__, "<=": float.__le__}[predicate.op]
+    number = predicate.number
+    assert number is not None
+    return any(v.kind is FieldKind.NUMBER and v.num is not None and compare(v.num, number) for v in stored)
+
+
+def _nocase(a: str, b: str) -> bool:
+    # SQLite's NOCASE folds ASCII letters only.
+    fold = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+    return a.translate(fold) == b.translate(fold)
+
+
+@pytest.fixture
+def index_dir(tmp_path: Path) -> Iterator[Path]:
+    yield tmp_path
+
+
+def _store(path: Path, made: list[Call]) -> IndexStore:
+    store = IndexStore.open(path)
+    store.db.write_sync(
+        lambda conn: store.upsert_sync(conn, ACCOUNT, PROVIDER, [CallRecord(c) for c in made])
+    )
+    return store
+
+
+def _request(where: list[str], **filters: Any) -> OutcomeRequest:
+    return OutcomeRequest(
+        scope={PROVIDER: ACCOUNT},
+        provider=PROVIDER,
+        campaign_id=filters.get("campaign_id"),
+        status=filters.get("status"),
+        from_date=filters.get("from_date"),
+        to_date=filters.get("to_date"),
+        min_duration=None,
+        max_duration=None,
+        min_qa_score=None,
+        max_qa_score=None,
+        ended_reason=None,
+        fields=[parse_predicate(w) for w in where],
+        limit=filters.get("limit", 5),
+        cursor=None,
+    )
+
+
+def _every_page(store: IndexStore, request: OutcomeRequest) -> tuple[list[int], list[str]]:
+    totals: list[int] = []
+    seen: list[str] = []
+    cursor = None
+    for _ in range(200):
+        page = store.db.read_sync(
+            lambda conn, cursor=cursor: find_calls(conn, _with_cursor(request, cursor)), "finding calls"
+        )
+        totals.append(page.total)
+        seen += [call.call_id for call in page.calls]
+        cursor = page.next_cursor
+        if cursor is None:
+            return totals, seen
+    raise AssertionError("paging did not end")
+
+
+def _with_cursor(request: OutcomeRequest, cursor: str | None) -> OutcomeRequest:
+    return OutcomeRequest(**{**request.__dict__, "cursor": cursor})
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    made=calls,
+    where=conditions,
+    limit=st.integers(min_value=1, max_value=7),
+    campaign=st.sampled_from([None, "camp-a"]),
+    status=st.sampled_from([None, CallStatus.COMPLETED]),
+    days=st.sampled_from([None, (3, 9)]),
+)
+def test_every_plan_finds_exactly_the_calls_a_reader_would(
+    index_dir: Path,
+    made: list[tuple[dict[str, Any], str | None, CallStatus, int]],
+    where: list[str],
+    limit: int,
+    campaign: str | None,
+    status: CallStatus | None,
+    days: tuple[int, int] | None,
+) -> None:
+    records = [
+        make_call(f"call_{i}", extracted_data=data, campaign_id=camp, status=st_, hours=hours)
+        for i, (data, camp, st_, hours) in enumerate(made)
+    ]
+    path = index_dir / f"plans-{abs(hash((repr(made), tuple(where)))) % 10**9}.db"
+    store = _store(path, records)
+    try:
+        filters: dict[str, Any] = {"limit": limit, "campaign_id": campaign, "status": status}
+        if days is not None:
+            filters["from_date"] = BASE + timedelta(days=days[0])
+            filters["to_date"] = BASE + timedelta(days=days[1])
+        predicates = [parse_predicate(w) for w in where]
+        expected = [
+            call.call_id
+            for call in sorted(records, key=lambda c: c.started_at, reverse=True)
+            if all(_holds(p, call.extracted_data) for p in predicates)
+            and (campaign is None or call.campaign_id == campaign)
+            and (status is None or call.status is status)
+            and (days is None or filters["from_date"] <= call.started_at <= filters["to_date"])
+        ]
+        request = _request(where, **filters)
+        held = {
+            v.key
+            for call in records
+            if campaign is None or call.campaign_id == campaign
+            for v in flatten_extracted(call.extracted_data)
+        }
+        campaign_known = campaign is None or any(call.campaign_id == campaign for call in records)
+        if campaign_known and any(p.key not in held for p in predicates):
+            with pytest.raises(InvalidArgumentError, match="has an extracted field named"):
+                _every_page(store, request)
+            return
+        totals, seen = _every_page(store, request)
+        assert set(totals) == {len(expected)}, (where, totals, len(expected))
+        # Newest first; calls starting in the same minute may come in either order.
+        assert sorted(seen) == sorted(expected) and len(seen) == len(set(seen))
+        minutes = [
+            math.floor(next(c for c in records if c.call_id == i).started_at.timestamp() / 60) for i in seen
+        ]
+        assert minutes == sorted(minutes, reverse=True)
+    finally:
+        store.close()
+        for leftover in index_dir.glob(f"{path.name}*"):
+            leftover.unlink()
+
+
+def test_a_dense_and_a_sparse_condition_page_the_same_calls(tmp_path: Path) -> None:
+    """Both page plans (walk the calls; sort the few matches) on one index: 400 calls, one
+    condition held by most of them, one by three."""
+    records = [
+        make_call(
+            f"call_{i}",
+            hours=i,
+            extracted_data={"booked": i % 5 != 0, **({"vip": True} if i in (7, 200, 390) else {})},
+        )
+        for i in range(400)
+    ]
+    store = _store(tmp_path / "dense.db", records)
+    try:
+        for where, expected in (
+            (["booked"], [f"call_{i}" for i in reversed(range(400)) if i % 5 != 0]),
+            (["vip"], ["call_390", "call_200", "call_7"]),
+            (["vip", "booked"], ["call_7"]),  # 200 and 390 are not booked
+            (
+                ["booked=false", "vip is not set"],
+                [f"call_{i}" for i in reversed(range(400)) if i % 5 == 0 and i not in (200, 390)],
+            ),
+        ):
+            totals, seen = _every_page(store, _request(where, limit=7))
+            assert seen == expected and set(totals) == {len(expected)}, where
+    finally:
+        store.close()
+
+
+def test_plans_read_rows_by_seek_not_by_scan(tmp_path: Path) -> None:
+    """The cost of a selective condition follows its matches: SQLite's plan for the count seeks
+    the fields key (no full scan of fields or calls)."""
+    records = [
+        make_call(f"call_{i}", hours=i, extracted_data={"vip": i == 3, "plan": "gold"}) for i in range(50)
+    ]
+    store = _store(tmp_path / "plan.db", records)
+    try:
+        plans: list[str] = []
+
+        def trace(conn: sqlite3.Connection) -> None:
+            conn.set_trace_callback(plans.append)
+            try:
+                find_calls(conn, _request(["vip", "plan=GOLD"]))
+            finally:
+                conn.set_trace_callback(None)
+
+        store.db.read_sync(trace, "tracing")
+        counts = [sql for sql in plans if sql.lstrip().startswith("SELECT count(*)")]
+        assert counts, plans
+
+        def explain(conn: sqlite3.Connection) -> list[str]:
+            return [str(row[3]) for sql in counts for row in conn.execute("EXPLAIN QUERY PLAN " + sql)]
+
+        steps = store.db.read_sync(explain, "explaining")
+        assert not any(step.startswith("SCAN") and ("fields" in step or " c" in step) for step in steps), (
+            steps
+        )
+    finally:
+        store.close()
