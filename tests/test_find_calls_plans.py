@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -19,7 +20,6 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.factories import BASE, make_call
 
 from call_logs_mcp.analytics.facts import FieldKind, flatten_extracted
 from call_logs_mcp.core.outcomes import FieldPredicate, parse_predicate
@@ -28,6 +28,7 @@ from call_logs_mcp.index import IndexStore
 from call_logs_mcp.index.outcomes import OutcomeRequest, find_calls
 from call_logs_mcp.index.records import CallRecord
 from call_logs_mcp.models import Call, CallStatus
+from factories import BASE, make_call
 
 ACCOUNT = "acct-plans"
 PROVIDER = "prosper"
@@ -186,7 +187,7 @@ def test_every_plan_finds_exactly_the_calls_a_reader_would(
         make_call(f"call_{i}", extracted_data=data, campaign_id=camp, status=st_, hours=hours)
         for i, (data, camp, st_, hours) in enumerate(made)
     ]
-    path = index_dir / f"plans-{abs(hash((repr(made), tuple(where)))) % 10**9}.db"
+    path = index_dir / f"plans-{uuid.uuid4().hex}.db"
     store = _store(path, records)
     try:
         filters: dict[str, Any] = {"limit": limit, "campaign_id": campaign, "status": status}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 import re
 import sqlite3
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -363,3 +364,69 @@ async def test_hostile_queries_never_reach_sqlite_as_syntax(
         assert "could not be run" not in str(err), query
         return
     assert result.total_hits >= len(result.hits)
+
+
+# Turns whose words are the phrase's in order in some form (candidates), of which the exact ones;
+# and turns that are not candidates at all.
+_PHRASE_TURNS = {
+    "The late fee is ten dollars.": (True, True),
+    "LATE FEE, again!": (True, True),
+    "Two late fees this month.": (True, False),
+    "The fee came late.": (False, False),
+    "A late charge.": (False, False),
+}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    turns=st.lists(
+        st.lists(st.sampled_from(sorted(_PHRASE_TURNS)), min_size=1, max_size=4), min_size=1, max_size=12
+    ),
+    window=st.integers(min_value=1, max_value=10),
+    limit=st.integers(min_value=1, max_value=4),
+)
+async def test_a_quoted_phrase_is_checked_in_the_newest_turns_and_counted_there(
+    tmp_path: Path, turns: list[list[str]], window: int, limit: int
+) -> None:
+    """A quoted phrase over more candidate turns than the ranking window counts (and pages) the
+    exact matches among the newest `window` candidates, and says how many there were; over fewer,
+    every candidate is checked and there is nothing to say."""
+    path = tmp_path / f"phrase-{uuid.uuid4().hex}.db"  # (hypothesis seeds `random` alike per example)
+    store = IndexStore.open(path, rank_window=window)
+    try:
+        calls = [make_call(f"c{i}", texts=texts, hours=i) for i, texts in enumerate(turns)]
+        await store.upsert("acct", "prosper", [CallRecord(c) for c in calls])
+        # Newest call first; within a call, the agent's turns, then the customer's (rowid order).
+        ordered = [
+            (call.call_id, index, text)
+            for call in sorted(calls, key=lambda c: c.started_at, reverse=True)
+            for speaker in ("agent", "customer")
+            for index, (text, turn) in enumerate(
+                zip(call.transcript and [t.text for t in call.transcript], call.transcript, strict=True)
+            )
+            if turn.speaker == speaker
+        ]
+        candidates = [row for row in ordered if _PHRASE_TURNS[row[2]][0]]
+        checked = candidates if len(candidates) <= window else candidates[:window]
+        expected = {(c, i) for c, i, text in checked if _PHRASE_TURNS[text][1]}
+        seen: list[tuple[str, int | None]] = []
+        cursor = None
+        while True:
+            result = await store.search(SCOPE, '"late fee"', limit=limit, cursor=cursor)
+            assert result.total_hits == len(expected)
+            assert result.calls_matched == len({c for c, _ in expected})
+            if len(candidates) > window:
+                assert result.phrase_check is not None
+                assert (result.phrase_check.candidates, result.phrase_check.checked) == (
+                    len(candidates),
+                    window,
+                )
+            else:
+                assert result.phrase_check is None
+            seen += [(h.call_id, h.turn_index) for h in result.hits]
+            cursor = result.next_cursor
+            if cursor is None:
+                break
+        assert sorted(seen) == sorted(expected) and len(seen) == len(set(seen))
+    finally:
+        store.close()

@@ -48,6 +48,7 @@ from call_logs_mcp.index.search import (
     SNIPPET_TOKENS,
     DroppedFilter,
     ParsedQuery,
+    PhraseCheck,
     SearchHit,
     SearchResult,
     Suggestion,
@@ -88,6 +89,8 @@ class SearchRequest:
     offset: int
     boundaries: tuple[int | None, ...]  # per tier: the last rowid its ranking covered
     digest: str  # the query and filters, so a cursor is only taken back by the same search
+    # Quoted phrases are checked only in the turns with a smaller rowid (the newest candidates).
+    checked_below: int | None = None
 
 
 def search_request(
@@ -140,6 +143,14 @@ def search_request(
                 "or omit the cursor to start over."
             )
         offset, boundaries = state["o"], tuple(bound)
+        checked_below = state.get("v")
+        if checked_below is not None and not (isinstance(checked_below, int) and 0 <= checked_below < 2**63):
+            raise InvalidArgumentError(
+                "That cursor belongs to a different search; repeat the same query and filters, "
+                "or omit the cursor to start over."
+            )
+    else:
+        checked_below = None
     return SearchRequest(
         scope=scope,
         query=query,
@@ -154,6 +165,7 @@ def search_request(
         offset=offset,
         boundaries=boundaries,
         digest=digest,
+        checked_below=checked_below,
     )
 
 
@@ -208,18 +220,28 @@ class SearchPlan:
 
 
 def plan_search(
-    request: SearchRequest, found: SearchScope | None, rank_window: int, expression: str | None = None
+    request: SearchRequest,
+    found: SearchScope | None,
+    rank_window: int,
+    expression: str | None = None,
+    *,
+    loose: bool = False,
 ) -> SearchPlan | None:
     """The SQL of `request` (of one of its tiers: `expression`) over what `find_search_scope`
-    found; None when nothing can match."""
+    found; None when nothing can match. `loose`: without the exact-phrase checks (the words of
+    quoted phrases in order, in any form)."""
     if found is None:
         return None
     providers = {s.id: s.provider for s in found.sources}
     where = ["turns MATCH ?"]
     params: list[Any] = [request.parsed.fts if expression is None else expression]
-    for check in request.parsed.exact:
-        where.append(f"exact_phrase(t.text, ?, ?) = {0 if check.negated else 1}")
-        params += [check.phrase, int(check.prefix)]
+    if request.parsed.exact and not loose:
+        if request.checked_below is not None:
+            where.append("t.rowid < ?")
+            params.append(request.checked_below)
+        for check in request.parsed.exact:
+            where.append(f"exact_phrase(t.text, ?, ?) = {0 if check.negated else 1}")
+            params += [check.phrase, int(check.prefix)]
     call_filters: list[str] = []
     call_params: list[Any] = []
     if not found.stored_sources <= set(providers):
@@ -465,17 +487,49 @@ def _call_rows(
     }
 
 
-async def _count_and_rank(db: Database, request: SearchRequest, rank_window: int) -> tuple[Counts, Ranked]:
-    found = await db.read(lambda conn: find_search_scope(conn, request), "searching transcripts")
+def limit_checks(
+    conn: sqlite3.Connection, request: SearchRequest, found: SearchScope | None, rank_window: int
+) -> tuple[SearchRequest, PhraseCheck | None]:
+    """A quoted phrase's exact words are checked by reading each candidate turn (its words in
+    order in any form), which costs about a microsecond and a half per turn: when more than
+    `rank_window` turns are candidates, only the newest `rank_window` are checked, as ranking
+    covers only the newest matches. The request, bounded so (a cursor keeps the bound), and what
+    was checked; no check: every candidate is checked."""
+    if not request.parsed.exact:
+        return request, None
+    loose = plan_search(request, found, rank_window, loose=True)
+    if loose is None:
+        return request, None
+    if request.checked_below is None:
+        if request.offset or request.boundaries:
+            return request, None  # the first page checked every candidate
+        row = _fts(conn, loose.window_sql, [*loose.params, rank_window]).fetchone()
+        if row is None:
+            return request, None
+        request = replace(request, checked_below=int(row[0]))
+    (candidates,) = _fts(conn, loose.capped_count_sql, [*loose.params, -1]).fetchone()
+    return request, PhraseCheck(candidates=int(candidates), checked=rank_window)
+
+
+async def _count_and_rank(
+    db: Database, request: SearchRequest, rank_window: int
+) -> tuple[SearchRequest, Counts, Ranked, PhraseCheck | None]:
+    def scope(conn: sqlite3.Connection) -> tuple[SearchRequest, SearchScope | None, PhraseCheck | None]:
+        found = find_search_scope(conn, request)
+        bounded, check = limit_checks(conn, request, found, rank_window)
+        return bounded, found, check
+
+    request, found, check = await db.read(scope, "searching transcripts")
     plans = plan_tiers(request, found, rank_window)
     if plans is None:
-        return Counts(0, 0, [0] * len(request.parsed.tiers)), Ranked([], [], [])
+        return request, Counts(0, 0, [0] * len(request.parsed.tiers)), Ranked([], [], []), check
     union, tiers = plans
-    return await db.read_pair(
+    counts, ranked = await db.read_pair(
         lambda conn: count_all(conn, union, tiers),
         lambda conn: rank_tiers(conn, tiers, request.boundaries),
         "searching transcripts",
     )
+    return request, counts, ranked, check
 
 
 async def search(db: Database, request: SearchRequest, *, rank_window: int) -> SearchResult:
@@ -485,11 +539,11 @@ async def search(db: Database, request: SearchRequest, *, rank_window: int) -> S
     Raises InvalidArgumentError when SQLite rejects the expression (a safety net) and StoreError
     when the index cannot be read."""
     try:
-        counts, ranked = await _count_and_rank(db, request, rank_window)
+        request, counts, ranked, check = await _count_and_rank(db, request, rank_window)
         fallback = request.parsed.fallback
         if not counts.total and fallback is not None:
             request = replace(request, parsed=fallback)
-            counts, ranked = await _count_and_rank(db, request, rank_window)
+            request, counts, ranked, check = await _count_and_rank(db, request, rank_window)
         zero = None
         if not counts.total and request.offset == 0:
             zero = await db.read(lambda conn: explain_zero(conn, request, rank_window), "explaining a search")
@@ -510,7 +564,10 @@ async def search(db: Database, request: SearchRequest, *, rank_window: int) -> S
     next_cursor = None
     if ranked.hits and next_offset < reachable:
         bounds = list(ranked.boundaries)
-        next_cursor = encode_cursor("search", {"h": request.digest, "o": next_offset, "b": bounds})
+        state: dict[str, Any] = {"h": request.digest, "o": next_offset, "b": bounds}
+        if request.checked_below is not None:
+            state["v"] = request.checked_below
+        next_cursor = encode_cursor("search", state)
     note = None
     if reachable < counts.total:
         note = (
@@ -542,6 +599,7 @@ async def search(db: Database, request: SearchRequest, *, rank_window: int) -> S
         ranking_note=note,
         next_cursor=next_cursor,
         zero_hits=zero,
+        phrase_check=check,
     )
 
 

@@ -439,6 +439,14 @@ class ZeroHits(FrozenModel):
     word_hits: list[WordCount] = Field(default_factory=list)
 
 
+class PhraseCheck(FrozenModel):
+    """A quoted phrase over many turns: its exact words were checked only in the `checked` newest
+    of the `candidates` turns holding its words in order in any form; the counts are of those."""
+
+    candidates: int
+    checked: int
+
+
 class SearchResult(FrozenModel):
     query: str
     interpreted_as: list[str] = Field(default_factory=list)
@@ -451,3 +459,4 @@ class SearchResult(FrozenModel):
     ranking_note: str | None = None
     next_cursor: str | None = None
     zero_hits: ZeroHits | None = None
+    phrase_check: PhraseCheck | None = None

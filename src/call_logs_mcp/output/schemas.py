@@ -149,6 +149,14 @@ class WordTierOut(_Out):
     hits: int
 
 
+class PhraseCheckOut(_Out):
+    """A quoted phrase over many turns: total_hits and calls_matched count the exact words in the
+    newest `checked` of the `candidates` turns that hold them in order in any form."""
+
+    candidates: int = Field(description="turns holding the quoted words in order, in any form")
+    checked: int = Field(description="the newest of them checked for the exact words")
+
+
 class ZeroHitsOut(_Out):
     """Why nothing matched: `absent` (some words are not in the searched calls; `suggestions` are
     terms that are), `apart` (every word is, but never together as asked; `word_hits` per word) or
@@ -172,6 +180,10 @@ class SearchAnswer(_Out):
     hits: list[SearchHitOut]
     total_hits: int
     calls_matched: int
+    phrase_check: PhraseCheckOut | None = Field(
+        default=None,
+        description="set when the counts cover only the newest turns checked for a quoted phrase",
+    )
     zero_hits: ZeroHitsOut | None = None
     has_more: bool
     next_cursor: str | None = None

@@ -13,6 +13,7 @@ from call_logs_mcp.output.budget import Shaped, fit_rows
 from call_logs_mcp.output.sanitize import note_line, turn_line, untrusted_block
 from call_logs_mcp.output.schemas import (
     IndexCoverage,
+    PhraseCheckOut,
     SearchAnswer,
     SearchHitOut,
     WordTierOut,
@@ -94,6 +95,8 @@ def search_answer(found: SearchFound, *, scrub: Scrubber, budget: int) -> tuple[
         for r in rows
     ]
     tiers = [WordTierOut(words=t.words, of=t.of, hits=t.hits) for t in result.word_tiers]
+    check = result.phrase_check
+    checked = PhraseCheckOut(candidates=check.candidates, checked=check.checked) if check else None
     zero = _zero_hits(result, scrub)
     covered = coverage_models(coverage)
     shown_query = s.line(result.query, 300)
@@ -110,6 +113,7 @@ def search_answer(found: SearchFound, *, scrub: Scrubber, budget: int) -> tuple[
             hits=rows[:k],
             total_hits=result.total_hits,
             calls_matched=result.calls_matched,
+            phrase_check=checked,
             zero_hits=zero,
             has_more=more,
             next_cursor=cursor,
@@ -123,6 +127,13 @@ def search_answer(found: SearchFound, *, scrub: Scrubber, budget: int) -> tuple[
             f"{fmt_count(result.calls_matched, 'call')} (transcript turns, summaries, extracted data "
             f"and QA notes); showing {span}, best first."
         ]
+        if checked is not None:
+            out.append(
+                f"Those counts are of the newest {fmt_int(checked.checked)} of the "
+                f"{fmt_int(checked.candidates)} turns holding the quoted words in order in some form "
+                "(only they were checked for the exact words); add dates or other filters to count "
+                "them all."
+            )
         if notes:
             out.append("Interpreted as: " + "; ".join(notes))
         if tiers:
