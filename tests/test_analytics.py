@@ -423,10 +423,10 @@ def test_the_index_summary_stays_exact_after_calls_change_and_are_purged(tmp_pat
         leftovers = store.db.read_sync(
             lambda conn: [
                 conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-                for table in ("campaign_outcomes", "campaign_days", "campaign_fields")
+                for table in ("campaign_outcomes", "campaign_days", "campaign_fields", "campaign_values")
             ]
         )
-        assert leftovers == [0, 0, 0]
+        assert leftovers == [0, 0, 0, 0]
     finally:
         store.close()
 
@@ -493,6 +493,10 @@ async def test_an_index_from_before_customer_turns_were_stored_counts_answered_c
         conn.executescript(
             """
             DROP INDEX fields_flags;
+            DROP TRIGGER calls_valued;
+            DROP TRIGGER calls_unvalued;
+            DROP TRIGGER calls_revalued;
+            DROP TABLE campaign_values;
             DROP TRIGGER calls_counted;
             DROP TRIGGER calls_uncounted;
             DROP TRIGGER calls_recounted;

@@ -168,9 +168,9 @@ def quantile(sorted_values: list[float], q: float) -> float | None:
 
 
 def value_stats(values: Iterable[float], *, bins: bool = False, presorted: bool = False) -> ValueStats:
-    """Count, total, min, max, median, p90 and (for QA) the counts per bin. The total adds the
-    values in ascending order, as the index adds them walking its value index, so both paths
-    agree to the last bit."""
+    """Count, total, min, max, median, p90 and (for QA) the counts per bin. The total is exact,
+    rounded once (`math.fsum`), as the index computes it from its counts of each value, so both
+    paths agree to the last bit."""
     ordered = values if presorted and isinstance(values, list) else sorted(values)
     if not ordered:
         return ValueStats()
@@ -186,7 +186,7 @@ def value_stats(values: Iterable[float], *, bins: bool = False, presorted: bool 
         counts = [edges[i + 1] - edges[i] for i in range(QA_BINS)]
     return ValueStats(
         count=len(ordered),
-        total=float(sum(ordered)),
+        total=math.fsum(ordered),
         min=ordered[0],
         max=ordered[-1],
         median=quantile(ordered, 0.5),

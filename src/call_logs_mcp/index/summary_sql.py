@@ -2,9 +2,10 @@
 extracted fields) aggregated in SQL, then summarised by `analytics` (the same code as the pure
 path over calls in memory).
 
-Without dates, outcomes, calls per day and extracted values are read from per-campaign
-aggregates the writes keep up to date (triggers: see `migrations`, version 4), a handful of rows
-per campaign; durations and QA scores from indexes on the value. With a date range, the queries
+Without dates, outcomes, calls per day, extracted values and the calls per duration and QA
+score are read from per-campaign aggregates the writes keep up to date (triggers: see
+`migrations`, versions 4 and 5), a handful of rows per campaign (one per distinct value for
+durations and scores). With a date range, the queries
 aggregate the calls in the range: they name their index (`INDEXED BY`) and walk one campaign at
 a time where that lets SQLite group without sorting; they were tuned on 100,000-call indexes
 (`bench/bench_summary.py`).
@@ -12,11 +13,14 @@ a time where that lets SQLite group without sorting; they were tuned on 100,000-
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from fractions import Fraction
 from typing import Any
 
 from call_logs_mcp import analytics
@@ -30,6 +34,7 @@ from call_logs_mcp.analytics import (
 )
 from call_logs_mcp.index.accounts import AccountScope, scope_sources, source_campaign_refs
 from call_logs_mcp.index.db import Database, placeholders
+from call_logs_mcp.index.migrations import VALUE_MEASURES
 from call_logs_mcp.index.reads import covering_sync
 from call_logs_mcp.index.records import (
     STATE_COLUMNS,
@@ -304,9 +309,9 @@ def _value_facts(
     """Duration and QA statistics (the same figures as the pure path), and the longest and
     lowest-scored calls.
 
-    Without dates, over one campaign or the whole account, SQL aggregates and order statistics
-    read from an index on the value (`OFFSET` walks index entries, no row is loaded into Python);
-    a date range selects rows an index on the value cannot bound, so its values are loaded."""
+    Without dates, from the per-campaign counts of each value (`campaign_values`, kept at write
+    time): one row per distinct value, whatever the number of calls. A date range selects rows
+    those counts cannot split, so its values are loaded."""
     ordered_by: dict[str, tuple[str, str, list[Any]]] = {}
     if not since and not until:
         if len(refs) == 1:
@@ -320,16 +325,11 @@ def _value_facts(
     stats: list[ValueStats] = []
     bounds: list[float | None] = []
     for column, bins, nth in (("duration", False, -n), ("qa_score", True, n - 1)):
-        if column in ordered_by:
-            index, sub_where, sub_params = ordered_by[column]
-            value_stats, bound = _ordered_stats(
-                conn, column, index, sub_where, sub_params, bins=bins, nth=nth
-            )
+        if not since and not until:
+            counted = _counted_values(conn, source, refs, column)
         else:
-            values = _fetch_sorted(conn, column, where, params)
-            value_stats = analytics.value_stats(values, bins=bins, presorted=True)
-            picked = values[nth:] if nth < 0 else values[: nth + 1]
-            bound = (picked[0] if nth < 0 else picked[-1]) if picked else None
+            counted = [(value, 1) for value in _fetch_sorted(conn, column, where, params)]
+        value_stats, bound = _counted_stats(counted, bins=bins, nth=nth)
         stats.append(value_stats)
         bounds.append(bound)
     longest: list[NotableCandidate] = []
@@ -357,6 +357,20 @@ def _value_facts(
     return stats[0], stats[1], analytics.pick_longest(longest), analytics.pick_lowest_qa(lowest)
 
 
+def _counted_values(
+    conn: sqlite3.Connection, source: int, refs: Sequence[int], column: str
+) -> list[tuple[float, int]]:
+    """(value, how many calls have it) of `column` over the campaigns `refs`, ascending."""
+    return [
+        (float(value), int(calls))
+        for value, calls in conn.execute(
+            f"SELECT value, sum(calls) FROM campaign_values WHERE source = ? AND campaign IN "
+            f"({placeholders(refs)}) AND measure = ? GROUP BY value HAVING sum(calls) > 0 ORDER BY value",
+            [source, *refs, VALUE_MEASURES[column]],
+        )
+    ]
+
+
 def _fetch_sorted(conn: sqlite3.Connection, column: str, where: str, params: list[Any]) -> list[float]:
     # One JSON array built inside SQLite (the GIL is released meanwhile), parsed in C.
     (raw,) = conn.execute(
@@ -368,46 +382,35 @@ def _fetch_sorted(conn: sqlite3.Connection, column: str, where: str, params: lis
     return parsed
 
 
-def _ordered_stats(
-    conn: sqlite3.Connection, column: str, index: str, where: str, params: list[Any], *, bins: bool, nth: int
+def _counted_stats(
+    counted: Sequence[tuple[float, int]], *, bins: bool, nth: int
 ) -> tuple[ValueStats, float | None]:
-    """`analytics.value_stats` of a column from SQL: aggregates, order statistics by `OFFSET` on
-    `index` (which orders the rows of `where` by the column), and bin counts grouped in SQL; plus
-    the value of rank `nth` (negative: from the top)."""
-    table = f"calls INDEXED BY {index} WHERE {where} AND {column} NOT NULL"
-    count, total = conn.execute(f"SELECT count(*), total({column}) FROM {table}", params).fetchone()
-    if not count:
+    """`analytics.value_stats` of values given as (value, count) ascending, and the value of
+    rank `nth` (negative: from the top)."""
+    if not counted:
         return ValueStats(), None
-    # Alone, each of min() and max() is one seek on the index; together they would scan it.
-    ((low,),) = conn.execute(f"SELECT min({column}) FROM {table}", params).fetchall()
-    ((high,),) = conn.execute(f"SELECT max({column}) FROM {table}", params).fetchall()
+    ends = list(itertools.accumulate(c for _, c in counted))
+    count = ends[-1]
 
     def at(rank: int) -> float:
-        (value,) = conn.execute(
-            f"SELECT {column} FROM {table} ORDER BY {column} LIMIT 1 OFFSET ?", [*params, rank]
-        ).fetchone()
-        return float(value)
+        return counted[bisect.bisect_right(ends, rank)][0]
 
     def quantile(q: float) -> float:
         first, second = analytics.quantile_ranks(q, count)
-        a = at(first)
-        return analytics.interpolate(a, a if second == first else at(second), q, count)
+        return analytics.interpolate(at(first), at(second), q, count)
 
     counts: list[int] = []
     if bins:
-        width = analytics.qa_scale(float(high)) / analytics.QA_BINS
+        width = analytics.qa_scale(counted[-1][0]) / analytics.QA_BINS
         counts = [0] * analytics.QA_BINS
-        for slot, number in conn.execute(
-            f"SELECT min({analytics.QA_BINS - 1}, max(0, CAST({column} / ? AS INTEGER))), count(*) "
-            f"FROM {table} GROUP BY 1",
-            [width, *params],
-        ):
-            counts[int(slot)] = int(number)
+        for value, number in counted:
+            counts[min(analytics.QA_BINS - 1, max(0, int(value / width)))] += number
     stats = ValueStats(
-        count=int(count),
-        total=float(total),
-        min=float(low),
-        max=float(high),
+        count=count,
+        # Exact, then rounded once: the same float as math.fsum over the values (the pure path).
+        total=float(sum(Fraction(value) * number for value, number in counted)),
+        min=counted[0][0],
+        max=counted[-1][0],
         median=quantile(0.5),
         p90=quantile(0.9),
         bins=counts,
