@@ -66,3 +66,21 @@ async def test_static_lists_are_cacheable_for_an_hour_and_call_data_never(tmp_pa
     for result in static:
         assert (result.ttl_ms, result.cache_scope) == (3_600_000, "public"), type(result).__name__
     assert (live.ttl_ms, live.cache_scope) == (0, "private")
+
+
+async def test_an_mcp_apps_tool_gets_the_icon_too() -> None:
+    from mcp.server.apps import Apps
+
+    from call_logs_mcp.server.app import CallLogsServer
+
+    apps = Apps()
+
+    @apps.tool(resource_uri="ui://call-logs/board.html", description="A tool with a user interface.")
+    def board() -> str:
+        return "board"
+
+    apps.add_html_resource("ui://call-logs/board.html", "<!doctype html><title>board</title>")
+    async with Client(CallLogsServer("t", extensions=[apps]), raise_exceptions=True) as client:
+        [tool] = (await client.list_tools()).tools
+    assert tool.name == "board" and tool.icons
+    assert svg_of(tool.icons[0]) == ICON_FILE.read_bytes()
