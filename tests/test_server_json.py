@@ -79,3 +79,16 @@ def test_the_title_and_description_name_every_platform(platform_name: str) -> No
 def test_the_readme_carries_the_registry_name_marker() -> None:
     readme = (ROOT / "README.md").read_text()
     assert f"<!-- mcp-name: {SERVER['name']} -->" in readme
+
+
+def test_the_registry_entry_links_the_repository_the_server_names_and_its_own_icon() -> None:
+    from call_logs_mcp.server.app import WEBSITE_URL
+
+    assert SERVER["websiteUrl"] == SERVER["repository"]["url"] == WEBSITE_URL
+    assert SERVER["repository"]["source"] == "github"
+    raw = WEBSITE_URL.replace("https://github.com/", "https://raw.githubusercontent.com/") + "/main/"
+    for icon in SERVER["icons"]:
+        assert icon["src"].startswith(raw), icon["src"]
+        path = ROOT / icon["src"].removeprefix(raw)
+        assert path.is_file(), f"server.json's icon {icon['src']} is not a file of this repository"
+        assert icon["mimeType"] == "image/svg+xml" and path.suffix == ".svg"

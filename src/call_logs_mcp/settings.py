@@ -18,7 +18,10 @@ from call_logs_mcp.providers.config import ProviderConfig
 class Settings(BaseSettings):
     """Server settings. `CALL_LOGS_*` variables; providers via `provider_configs_from_env`."""
 
-    model_config = SettingsConfigDict(env_prefix="CALL_LOGS_", extra="ignore", frozen=True)
+    # An empty variable is an unset one (a host fills every variable of its config, empty ones too).
+    model_config = SettingsConfigDict(
+        env_prefix="CALL_LOGS_", extra="ignore", frozen=True, env_ignore_empty=True
+    )
 
     providers: dict[str, ProviderConfig] = Field(default_factory=dict)
     db: Path | None = None  # CALL_LOGS_DB; None: the user data dir

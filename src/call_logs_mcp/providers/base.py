@@ -48,6 +48,9 @@ class ProviderInfo:
     # Set when the platform's calls carry no recording URL: what get_call says instead (where
     # the audio is, and how it is reached).
     recording_note: str | None = None
+    # The platform's privacy policy (the bundle manifest lists it: the server sends requests
+    # there); None when none is known.
+    privacy_policy: str | None = None
 
     @property
     def env_prefix(self) -> str:

@@ -4,20 +4,29 @@ opens and closes the `Runtime`'s providers and index; see `server.runtime`)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
+from mcp.server.caching import CacheableMethod, CacheHint
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.shared.exceptions import MCPError
-from mcp.types import INVALID_PARAMS, CallToolResult, GetPromptResult, InputRequiredResult
+from mcp.types import (
+    INVALID_PARAMS,
+    CallToolResult,
+    GetPromptResult,
+    Icon,
+    InputRequiredResult,
+    ToolAnnotations,
+)
 from pydantic import ValidationError
 
 from call_logs_mcp import __version__
 from call_logs_mcp.output.scrub import redact_echo
 from call_logs_mcp.server.arguments import coerce_arguments, explain
+from call_logs_mcp.server.icons import icons as _icons
 from call_logs_mcp.server.instructions import server_instructions
 from call_logs_mcp.server.runtime import Runtime
 
@@ -29,6 +38,21 @@ if TYPE_CHECKING:
     from call_logs_mcp.settings import Settings
 
 SERVER_NAME = "call-logs-mcp"
+WEBSITE_URL = "https://github.com/call-logs-mcp/call-logs-mcp"
+
+# Freshness hints (2026-07-28 `ttlMs`/`cacheScope`, filled by the SDK's runner). Tools, prompts and
+# resource templates are static text, the same for every user: an hour, shareable. The resource
+# list and resources grow and change as syncs index calls (clients hear list_changed): never
+# fresh, and they are one account's data.
+_STATIC = CacheHint(ttl_ms=3_600_000, scope="public")
+_LIVE = CacheHint(ttl_ms=0, scope="private")
+CACHE_HINTS: dict[CacheableMethod, CacheHint] = {
+    "tools/list": _STATIC,
+    "prompts/list": _STATIC,
+    "resources/templates/list": _STATIC,
+    "resources/list": _LIVE,
+    "resources/read": _LIVE,
+}
 
 
 class _RedactEchoes(logging.Filter):
@@ -53,6 +77,30 @@ class CallLogsServer(MCPServer[Runtime]):
 
     runtime: Runtime | None = None
     _schemas: dict[str, dict[str, Any]] | None = None  # tool metadata is static: read it once
+
+    def add_tool(
+        self,
+        fn: Callable[..., Any],
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        annotations: ToolAnnotations | None = None,
+        icons: list[Icon] | None = None,
+        meta: dict[str, Any] | None = None,
+        structured_output: bool | None = None,
+    ) -> None:
+        """Every tool, however registered (`@server.tool`, the apps helper), carries the server's
+        icon unless it names its own."""
+        super().add_tool(
+            fn,
+            name=name,
+            title=title,
+            description=description,
+            annotations=annotations,
+            icons=_icons() if icons is None else icons,
+            meta=meta,
+            structured_output=structured_output,
+        )
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Runtime, Any] | None = None
@@ -137,6 +185,9 @@ def build_server(
     server = CallLogsServer(
         SERVER_NAME,
         version=__version__,
+        website_url=WEBSITE_URL,
+        icons=_icons(),
+        cache_hints=CACHE_HINTS,
         instructions=server_instructions(settings, runtime.provider_names),
         lifespan=lifespan,
     )

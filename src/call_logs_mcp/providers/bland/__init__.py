@@ -15,6 +15,7 @@ PLATFORM = Platform(
         name="bland",
         display_name="Bland AI",
         default_base_url="https://api.bland.ai",
+        privacy_policy="https://www.bland.ai/privacy",
         # Bland's default page is 1,000 calls and no maximum is documented; we always ask for less.
         max_page_size=100,
         # Campaigns (`GET /v1/campaigns`) and batches (`GET /v2/batches/list`) are listed. Call

@@ -15,6 +15,7 @@ PLATFORM = Platform(
         name="elevenlabs",
         display_name="ElevenLabs Agents",
         default_base_url="https://api.elevenlabs.io",
+        privacy_policy="https://elevenlabs.io/privacy-policy",
         # `page_size` "Can not exceed 100, defaults to 30" (GET /v1/convai/conversations).
         max_page_size=100,
         recording_note=(

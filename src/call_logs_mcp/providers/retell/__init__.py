@@ -15,6 +15,7 @@ PLATFORM = Platform(
         name="retell",
         display_name="Retell AI",
         default_base_url="https://api.retellai.com",
+        privacy_policy="https://www.retellai.com/privacy",
         # The v3 listing takes `limit` up to 1000, but its items are heavy and the SDK gives a
         # listing a 300 s timeout: 100, as for the other platforms, keeps a page well inside our
         # per-request deadline.

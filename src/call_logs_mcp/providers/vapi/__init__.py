@@ -15,6 +15,7 @@ PLATFORM = Platform(
         name="vapi",
         display_name="Vapi",
         default_base_url="https://api.vapi.ai",
+        privacy_policy="https://vapi.ai/privacy",
         # `GET /call` takes `limit` up to 1000 and defaults to 100; its items are whole calls
         # (transcript, analysis, costs), so pages stay at the default (bench/bench_sync.py
         # --provider vapi --page-sizes measures the choice).
