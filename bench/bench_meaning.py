@@ -85,9 +85,11 @@ def mark_synced(store: IndexStore, account: str) -> None:
         (source,) = conn.execute(
             "SELECT id FROM sources WHERE account = ? AND provider = ?", (account, PROVIDER)
         ).fetchone()
+        # A whole-account sync of a platform whose records name their campaign: every campaign
+        # scope is as fresh as the account.
         conn.execute(
-            "INSERT OR REPLACE INTO sync_state (source, scope, watermark, last_synced_at, last_attempt_at) "
-            "VALUES (?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO sync_state (source, scope, watermark, last_synced_at, last_attempt_at, "
+            "names_campaigns) VALUES (?, ?, ?, ?, ?, 1)",
             (source, scope_key(None, None, None), now, now, now),
         )
 

@@ -65,6 +65,9 @@ logger = logging.getLogger(__name__)
 # Very common words match hundreds of thousands of turns; bm25 costs about a microsecond per
 # match, so ranking is limited to the RANK_WINDOW newest matching turns (counts stay exact).
 RANK_WINDOW = 5_000
+# A quoted phrase is checked for its exact words in at most this many of the newest turns holding
+# its words in some form (see `limit_checks`).
+PHRASE_CHECKS = 2_000
 MAX_SEARCH_LIMIT = 100
 
 # --- the request ----------------------------------------------------------------------------
@@ -351,8 +354,10 @@ def count_all(conn: sqlite3.Connection, union: SearchPlan, tiers: Sequence[Searc
     total, calls = count_matches(conn, union)
     if len(tiers) == 1:
         return Counts(total, calls, [total])
-    per_tier = [count_matches(conn, plan)[0] if total else 0 for plan in tiers]
-    return Counts(total, calls, per_tier)
+    # The tiers split the hits (each has exactly its number of the words): the last one's count
+    # is what the others leave.
+    per_tier = [count_matches(conn, plan)[0] if total else 0 for plan in tiers[:-1]]
+    return Counts(total, calls, [*per_tier, total - sum(per_tier)])
 
 
 def _window(conn: sqlite3.Connection, plan: SearchPlan) -> tuple[int | None, int]:
@@ -491,24 +496,25 @@ def limit_checks(
     conn: sqlite3.Connection, request: SearchRequest, found: SearchScope | None, rank_window: int
 ) -> tuple[SearchRequest, PhraseCheck | None]:
     """A quoted phrase's exact words are checked by reading each candidate turn (its words in
-    order in any form), which costs about a microsecond and a half per turn: when more than
-    `rank_window` turns are candidates, only the newest `rank_window` are checked, as ranking
-    covers only the newest matches. The request, bounded so (a cursor keeps the bound), and what
-    was checked; no check: every candidate is checked."""
+    order in any form), which costs about three microseconds per turn, twice (the count and the
+    ranking): when more than PHRASE_CHECKS (or `rank_window`) turns are candidates, only the
+    newest of them are checked, as ranking covers only the newest matches. The request, bounded
+    so (a cursor keeps the bound), and what was checked; no check: every candidate is checked."""
     if not request.parsed.exact:
         return request, None
+    checks = min(rank_window, PHRASE_CHECKS)
     loose = plan_search(request, found, rank_window, loose=True)
     if loose is None:
         return request, None
     if request.checked_below is None:
         if request.offset or request.boundaries:
             return request, None  # the first page checked every candidate
-        row = _fts(conn, loose.window_sql, [*loose.params, rank_window]).fetchone()
+        row = _fts(conn, loose.window_sql, [*loose.params, checks]).fetchone()
         if row is None:
             return request, None
         request = replace(request, checked_below=int(row[0]))
     (candidates,) = _fts(conn, loose.capped_count_sql, [*loose.params, -1]).fetchone()
-    return request, PhraseCheck(candidates=int(candidates), checked=rank_window)
+    return request, PhraseCheck(candidates=int(candidates), checked=checks)
 
 
 async def _count_and_rank(

@@ -164,8 +164,8 @@ class IndexStore:
 
         Counts (`total_hits`, `calls_matched`) are exact. When more than `rank_window` turns
         match, ranking covers the newest `rank_window` of them (`ranked_hits`, `ranking_note`);
-        a quoted phrase whose words (in any form) are in more turns is checked for its exact
-        words in the newest `rank_window` of those, and counted there (`phrase_check`).
+        a quoted phrase whose words (in any form) are in more than `fts.PHRASE_CHECKS` turns is
+        checked for its exact words in the newest of those, and counted there (`phrase_check`).
         Raises InvalidArgumentError for a query with nothing to search, a bad limit or a cursor
         from another search; StoreError when the index cannot be read."""
         request = fts.search_request(
