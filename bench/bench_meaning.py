@@ -10,15 +10,14 @@ configured, its platform never asked: the scope is fresh). Each query of three k
 
 - keyword: `search_transcripts` with words, a phrase, a prefix and filters;
 - sentence: `search_transcripts` with questions as people type them;
-- outcome: `find_calls` with status, dates, duration and extracted-field conditions;
-- campaign: `summarize_campaign` of the campaign with the most calls.
+- outcome: `find_calls` with status, dates, duration and extracted-field conditions.
 
 The baseline is the same request answered in-process by the index (`IndexStore.search` /
-`find_calls` / `campaign_summary`), in the same run. Also printed: the whole-account campaign
-summary in-process (`IndexStore.campaign_summary`; no tool asks for a whole account:
-summarize_campaign takes a campaign), and the index size per 1,000 calls. Targets (issue: search
-and outcomes): at 300k, keyword p95 <= 50 ms, sentence p95 <= 100 ms, outcome p95 <= 100 ms,
-whole-provider summary <= 150 ms; each p95 at 300k <= 2x its p95 at 30k.
+`find_calls`), in the same run. Also printed: the whole-account campaign summary in-process
+(`IndexStore.campaign_summary`; no tool asks for a whole account: summarize_campaign takes a
+campaign), and the index size per 1,000 calls. Targets (issue: search and outcomes): at 300k,
+keyword p95 <= 50 ms, sentence p95 <= 100 ms, outcome p95 <= 100 ms, whole-account summary <=
+150 ms; each p95 at 300k <= 2x its p95 at 30k.
 """
 
 from __future__ import annotations
@@ -136,12 +135,6 @@ async def measure(size: int, args: argparse.Namespace) -> dict[str, Any]:
     )
     outcome = outcome_queries(newest)
     scope = {PROVIDER: account}
-    (largest,) = store.db.read_sync(
-        lambda c: c.execute(
-            "SELECT p.campaign_id FROM call_counts n JOIN campaigns p ON p.id = n.campaign "
-            "ORDER BY n.calls DESC LIMIT 1"
-        ).fetchone()
-    )
     figures: dict[str, Any] = {"size": size, "mb_per_1000": file_bytes(path) / size * 1000 / 1e6}
 
     # In-process baseline: the index alone.
@@ -164,11 +157,6 @@ async def measure(size: int, args: argparse.Namespace) -> dict[str, Any]:
         started = time.perf_counter()
         await store.campaign_summary(scope, PROVIDER, None)
         summary.append(time.perf_counter() - started)
-    base["campaign"] = []
-    for _ in range(args.repeat):
-        started = time.perf_counter()
-        await store.campaign_summary(scope, PROVIDER, largest)
-        base["campaign"].append(time.perf_counter() - started)
     store.close()
 
     env = {
@@ -180,7 +168,7 @@ async def measure(size: int, args: argparse.Namespace) -> dict[str, Any]:
         "CALL_LOGS_LOG_LEVEL": "WARNING",
     }
     params = StdioServerParameters(command=sys.executable, args=["-m", "call_logs_mcp"], env=env)
-    wire: dict[str, list[float]] = {"keyword": [], "sentence": [], "outcome": [], "campaign": []}
+    wire: dict[str, list[float]] = {"keyword": [], "sentence": [], "outcome": []}
     async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
         await session.initialize()
         await session.call_tool("search_transcripts", {"query": "warmup"})
@@ -196,11 +184,6 @@ async def measure(size: int, args: argparse.Namespace) -> dict[str, Any]:
                     wire[kind].append(time.perf_counter() - started)
                     if result.is_error:
                         raise SystemExit(f"{tool} {q} failed: {result.content}")
-            started = time.perf_counter()
-            result = await session.call_tool("summarize_campaign", {"campaign_id": largest})
-            wire["campaign"].append(time.perf_counter() - started)
-            if result.is_error:
-                raise SystemExit(f"summarize_campaign failed: {result.content}")
     for kind in wire:
         figures[kind] = (percentile(wire[kind], 0.95) * 1000, percentile(base[kind], 0.95) * 1000)
     figures["summary"] = percentile(summary, 0.95) * 1000
@@ -217,23 +200,19 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
     results = [anyio.run(measure, size, args) for size in args.sizes]
-    kinds = ("keyword", "sentence", "outcome", "campaign")
     head = "| calls | keyword p95 (stdio / in-process) | sentence p95 | outcome p95 "
-    print(head + "| largest campaign's summary p95 | whole-account summary p95 | index MB per 1,000 calls |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print(head + "| whole-account summary p95 | index MB per 1,000 calls |")
+    print("| --- | --- | --- | --- | --- | --- |")
     for r in results:
-        cells = [f"{r[k][0]:.1f} / {r[k][1]:.1f} ms" for k in kinds]
+        cells = [f"{r[k][0]:.1f} / {r[k][1]:.1f} ms" for k in ("keyword", "sentence", "outcome")]
         print(
             f"| {r['size']:,} | " + " | ".join(cells) + f" | {r['summary']:.0f} ms | {r['mb_per_1000']:.2f} |"
         )
     if len(results) > 1:
         small, big = results[0], results[-1]
-        growth = ", ".join(f"{k} {big[k][0] / small[k][0]:.2f}x" for k in kinds)
+        growth = ", ".join(f"{k} {big[k][0] / small[k][0]:.2f}x" for k in ("keyword", "sentence", "outcome"))
         summary = big["summary"] / small["summary"]
-        print(
-            f"p95 at {big['size']:,} / p95 at {small['size']:,} (stdio): {growth}; "
-            f"whole account {summary:.2f}x"
-        )
+        print(f"p95 at {big['size']:,} / p95 at {small['size']:,} (stdio): {growth}; summary {summary:.2f}x")
     print(f"reproduce: {reproduce()}")
 
 
