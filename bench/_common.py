@@ -76,19 +76,21 @@ def build_index(
     layout = (rowids.CALL_SHIFT, rowids.SEQ_BITS, rowids.LAST_MINUTE, account)
     schema = hashlib.sha256(repr(layout).encode()).hexdigest()[:12]
     steps = [
-        hashlib.sha256(repr([s if isinstance(s, str) else s.__qualname__ for s in m]).encode()).hexdigest()[:12]
+        hashlib.sha256(repr([s if isinstance(s, str) else s.__qualname__ for s in m]).encode()).hexdigest()[
+            :12
+        ]
         for m in MIGRATIONS
     ]
     wanted = {"calls": calls, "seed": seed, "campaigns": campaigns, "schema": schema, "migrations": steps}
     if not rebuild and path.exists() and stamp.exists():
         built = json.loads(stamp.read_text())
         done_steps = built.pop("migrations", None)
-        if isinstance(done_steps, list) and built == {k: v for k, v in wanted.items() if k != "migrations"}:
-            if done_steps == steps[: len(done_steps)]:
-                # Built with the migrations so far: opening it runs the newer ones, as for a user.
-                store = IndexStore.open(path)
-                stamp.write_text(json.dumps(wanted))
-                return store
+        same = built == {k: v for k, v in wanted.items() if k != "migrations"}
+        if same and isinstance(done_steps, list) and done_steps == steps[: len(done_steps)]:
+            # Built with the migrations so far: opening it runs the newer ones, as for a user.
+            store = IndexStore.open(path)
+            stamp.write_text(json.dumps(wanted))
+            return store
     for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), stamp):
         leftover.unlink(missing_ok=True)
     store = IndexStore.open(path)
