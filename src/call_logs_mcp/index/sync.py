@@ -191,8 +191,12 @@ class SyncResult(FrozenModel):
 def list_fingerprint(call: CallSummary) -> str:
     """How a call looked in a listing. The campaign is left out: some platforms only know it
     when the listing was filtered by campaign. So are signed recording URLs and their expiry:
-    a platform that lists full calls may sign them anew for every answer."""
-    data = call.model_dump(mode="json", exclude={"campaign_id", "recording_urls", "recording_urls_expire_at"})
+    a platform that lists full calls may sign them anew for every answer. And the agent: a
+    call's agent never changes, and calls listed before the agent was recorded (index version
+    4) must not all look changed."""
+    data = call.model_dump(
+        mode="json", exclude={"campaign_id", "agent", "recording_urls", "recording_urls_expire_at"}
+    )
     raw = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(raw.encode()).hexdigest()[:24]
 

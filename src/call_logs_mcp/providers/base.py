@@ -48,6 +48,9 @@ class ProviderInfo:
     # Set when the platform's calls carry no recording URL: what get_call says instead (where
     # the audio is, and how it is reached).
     recording_note: str | None = None
+    # The platform's own word for what `Call.agent` holds (Vapi says "assistant"), used wherever
+    # agents are listed so the model never mistakes one for a campaign.
+    agent_word: str = "agent"
 
     @property
     def env_prefix(self) -> str:
