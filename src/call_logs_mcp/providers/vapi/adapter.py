@@ -18,10 +18,10 @@ concurrency and rate limits): the first continues the keyset (its `createdAtLe` 
 the ids seen there are dropped), the last is open below (a short answer there ends the listing).
 Windows are walked in order; a window that comes back whole moves the boundary to its lower bound
 (nothing seen there: `createdAtGt` left it to the next window); one that comes back full (the
-guess was too narrow) moves it to its oldest call, and the windows after it are asked again in
-the next round. Bounded windows may hold twice the expected page; the width is re-estimated from
-each round. So no call is lost or repeated whatever the density, and the cursor stays what it
-was: a keyset position (plus the width in use).
+guess was too narrow) is asked again from its oldest call (the same tie rule) until it is
+whole, before the windows after it are walked. Bounded windows may hold twice the expected
+page; the width is re-estimated from each round. So no call is lost or repeated whatever the
+density, and the cursor stays what it was: a keyset position (plus the width in use).
 
 Filters: `GET /call` filters only by id, assistant, phone number and created/updated instants.
 `to_date` is sent as `createdAtLe` (a call is created before it starts, so nothing that started
@@ -313,28 +313,40 @@ class VapiProvider:
             requests += len(windows)
             top, walked = position.boundary, 0
             for number, (window, items) in enumerate(zip(windows, pages, strict=True)):
-                fresh = [(item, created) for item, created in items if not position.passed(item, created)]
-                full = len(items) >= window.size
-                if number == 0 and full and not fresh:
-                    # A full page of calls already walked: Vapi did not apply `createdAtLe`.
-                    raise MalformedResponseError(
-                        self.info.name, "call list (the createdAtLe bound was not applied)"
-                    )
-                for index, (item, created) in enumerate(fresh):
-                    position.advance(item, created)
-                    call = to_call(item)
-                    if _keep(call, query):
-                        calls.append(call)
-                    if len(calls) >= limit:
-                        last = window.above is None and index + 1 == len(fresh) and not full
-                        return CallPage(
-                            calls=calls,
-                            next_cursor=None if last else position.cursor(query, width),
-                            totals=totals,
+                while True:
+                    fresh = [(item, created) for item, created in items if not position.passed(item, created)]
+                    full = len(items) >= window.size
+                    if (number == 0 or window.upper == position.boundary) and full and not fresh:
+                        # A full page of calls already walked: Vapi did not apply `createdAtLe`.
+                        raise MalformedResponseError(
+                            self.info.name, "call list (the createdAtLe bound was not applied)"
                         )
-                walked += len(fresh)
+                    for index, (item, created) in enumerate(fresh):
+                        position.advance(item, created)
+                        call = to_call(item)
+                        if _keep(call, query):
+                            calls.append(call)
+                        if len(calls) >= limit:
+                            last = window.above is None and index + 1 == len(fresh) and not full
+                            return CallPage(
+                                calls=calls,
+                                next_cursor=None if last else position.cursor(query, width),
+                                totals=totals,
+                            )
+                    walked += len(fresh)
+                    if not full or window.above is None or requests >= most:
+                        break
+                    # Cut short (more calls than guessed): the rest of this window, from its
+                    # oldest call, before the windows below it.
+                    window = _Window(
+                        position.boundary,
+                        window.above,
+                        min(MAX_LIMIT, 2 * position.size + len(position.seen)),
+                    )
+                    items = await self._fetch(query, window, floor)
+                    requests += 1
                 if full:
-                    break  # cut short: the windows below it are asked again from its oldest call
+                    break  # the open window, or out of requests: the next round goes on from here
                 if window.above is None:
                     return CallPage(calls=calls, totals=totals)  # the oldest window came back whole
                 position.close_at(window.above)
