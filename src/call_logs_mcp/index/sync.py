@@ -380,8 +380,8 @@ async def _sync_provider(
 
     # A listing of whole calls leaves the fetchers idle: past its first two pages (an incremental
     # sync usually reaches its watermark there), each answer is asked twice as many pages as the
-    # one before, up to several per worker, so the adapter can list them side by side (Vapi pages
-    # time windows concurrently).
+    # one before, up to several per worker, so the adapter can list them side by side (e.g. as
+    # adjacent time windows asked at once).
     carries = provider.info.capabilities.list_includes_details
     widest = workers * WIDE_PAGES_PER_WORKER if carries else 1
     answers = 0
