@@ -16,6 +16,10 @@ A keyset listing (Vapi) cannot ask for a page before the previous one answered, 
 rate is also bounded by 1 / latency: that bound is printed beside the limit. The baseline is the
 limit itself: a sync can at best make `limit` requests per second, so the figure is achieved
 rate / limit (target >= 0.9).
+--separate serves the simulator from another process (`call-logs-mcp simulate`, real loopback
+HTTP), so that the simulator's own work (generating and serialising whole calls) does not share
+the syncing process's CPU; requests are then counted on the client side (the fault scenario and
+--page-sizes work the same; lost and duplicated calls are counted against --calls).
 The fault scenario adds 10% 5xx and 5% 429 (without Retry-After, as a flaky gateway sends them)
 and checks that no call is lost or duplicated (target rate >= 0.75 of the limit).
 """
@@ -24,12 +28,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import socket
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import anyio
+import httpx2
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -99,6 +106,105 @@ async def scenario(
     }
 
 
+class Counting(httpx2.AsyncBaseTransport):
+    """Loopback HTTP that counts requests by path and by answer."""
+
+    def __init__(self) -> None:
+        self.inner = httpx2.AsyncHTTPTransport()
+        self.paths: list[str] = []
+        self.statuses: list[int] = []
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        self.paths.append(request.url.path)
+        response = await self.inner.handle_async_request(request)
+        self.statuses.append(response.status_code)
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def separate_scenario(
+    provider: str, calls: int, faults: Faults, limit: float, concurrency: int, page_size: int | None
+) -> dict[str, float]:
+    """`scenario` with the simulator in another process (see --separate)."""
+    port = free_port()
+    spec = f"rate_limit_per_second={limit},error_rate={faults.error_rate},rate_429={faults.rate_429}"
+    command = [sys.executable, "-m", "call_logs_mcp", "simulate", provider, "--port", str(port)]
+    command += ["--calls", str(calls), "--latency", str(faults.latency_seconds), "--faults", spec]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SystemExit("the simulator did not start") from None
+                time.sleep(0.2)
+        return anyio.run(_separate_sync, provider, port, calls, limit, concurrency, page_size)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+async def _separate_sync(
+    provider: str, port: int, calls: int, limit: float, concurrency: int, page_size: int | None
+) -> dict[str, float]:
+    config = simulated_provider_config(
+        provider,
+        base_url=f"http://127.0.0.1:{port}",
+        requests_per_second=limit,
+        max_concurrency=concurrency,
+        max_retries=10,
+    )
+    network = Counting()
+    source = sync_source(config, transport=network)
+    if page_size is not None:
+        source.provider.info = dataclasses.replace(source.provider.info, max_page_size=page_size)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = IndexStore.open(Path(tmp) / "calls.db")
+        try:
+            started = time.perf_counter()
+            result = await run_sync(store, [source])
+            elapsed = time.perf_counter() - started
+            stored: list[str] = []
+            cursor = None
+            while True:
+                page = await store.recent_calls(accounts_for({provider: config}), limit=200, cursor=cursor)
+                stored += [c.call_id for c in page.calls]
+                cursor = page.next_cursor
+                if cursor is None:
+                    break
+        finally:
+            store.close()
+            await source.provider.aclose()
+    requests = len(network.paths)
+    listing = network.paths[0] if network.paths else ""
+    return {
+        "details": sum(1 for path in network.paths if path != listing and path.startswith(listing)),
+        "calls_per_second": calls / elapsed,
+        "calls": calls,
+        "seconds": elapsed,
+        "requests": requests,
+        "ok": sum(1 for status in network.statuses if status < 400),
+        "429": network.statuses.count(429),
+        "5xx": sum(1 for status in network.statuses if status >= 500),
+        "rate": requests / elapsed,
+        "fraction": requests / elapsed / limit,
+        "lost": calls - len(set(stored)),
+        "duplicated": len(stored) - len(set(stored)),
+        "added": result.added,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -110,6 +216,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--only", choices=["clean", "faults"], default=None)
     parser.add_argument("--provider", choices=PLATFORMS, default="callcamp")
+    parser.add_argument("--separate", action="store_true", help="serve the simulator from another process")
     parser.add_argument(
         "--page-sizes", default="", help="comma-separated platform page sizes to compare (default: its own)"
     )
@@ -133,7 +240,8 @@ def main() -> None:
         baseline: float | None = None
         bound = f"{1 / args.latency:.1f} req/s" if args.latency > 0 else "any rate"
         for size in sizes:
-            r = anyio.run(scenario, args.provider, args.calls, faults, args.limit, args.concurrency, size)
+            values = (args.provider, args.calls, faults, args.limit, args.concurrency, size)
+            r = separate_scenario(*values) if args.separate else anyio.run(scenario, *values)
             label = f"{name:<7}" + (f" page {size:>4}" if size is not None else "")
             print(
                 f"{label} {args.provider}: {int(r['calls']):,} calls in {r['seconds']:.1f} s: "

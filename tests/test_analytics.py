@@ -487,11 +487,14 @@ async def test_an_index_from_before_customer_turns_were_stored_counts_answered_c
     finally:
         store.close()
     # Back to schema 2 as released: no customer_turns column, the covering indexes without it;
-    # and none of versions 4 and 5 (plain-word turns only, no counters or aggregates, no value
-    # indexes).
+    # and none of versions 4 to 6 (plain-word turns only, no counters or aggregates, no value
+    # indexes, no agents).
     with sqlite3.connect(path, isolation_level=None) as conn:
         conn.executescript(
             """
+            DROP INDEX calls_agent;
+            ALTER TABLE calls DROP COLUMN agent;
+            DROP TABLE agents;
             DROP INDEX fields_flags;
             DROP TRIGGER calls_valued;
             DROP TRIGGER calls_unvalued;

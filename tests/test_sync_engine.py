@@ -167,7 +167,9 @@ async def test_a_sync_cancelled_every_300_calls_completes_listing_each_page_and_
     stored = await stored_ids(store, platform_name, scope)
     assert await store.last_synced(scope, platform_name) is not None
     unfinished = set(await store.calls_to_recheck(scope[platform_name], platform_name))
-    assert len(reported) >= 5  # it was interrupted, again and again
+    # It was interrupted, again and again (a listing of whole calls is asked up to a few pages
+    # per worker at a time past its second page, so each of its runs reaches further).
+    assert len(reported) >= (3 if platform(platform_name).info.capabilities.list_includes_details else 5)
     assert sorted(stored) == sorted(ids)
     # Every call has its details (only calls still in progress are left to re-check) ...
     assert unfinished == {c.id for c in dataset if c.status == "in_progress"}

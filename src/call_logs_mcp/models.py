@@ -52,6 +52,14 @@ class Turn(_Model):
     offset_seconds: float | None = None
 
 
+class Agent(_Model):
+    """The platform's agent (or assistant) that made or took the call: the second grouping of
+    calls beside campaigns. `name` only when the platform gives one with the call."""
+
+    agent_id: str
+    name: str | None = None
+
+
 class CallSummary(_Model):
     """What a list endpoint tells about a call: no transcript."""
 
@@ -68,6 +76,7 @@ class CallSummary(_Model):
     cost: float | None = None
     currency: str | None = None
     summary: str | None = None
+    agent: Agent | None = None
 
     @field_validator("started_at", "ended_at")
     @classmethod

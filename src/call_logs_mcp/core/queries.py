@@ -22,7 +22,7 @@ from call_logs_mcp.providers.base import CallProvider
 
 if TYPE_CHECKING:
     from call_logs_mcp.analytics import CampaignSummary
-    from call_logs_mcp.index import CampaignListing, SearchResult
+    from call_logs_mcp.index import AgentListing, CampaignListing, SearchResult
     from call_logs_mcp.index.outcomes import OutcomeResult
 
 Fitted = TypeVar("Fitted")
@@ -52,6 +52,8 @@ class CampaignOutcome:
 class CampaignsOutcome:
     campaigns: list[CampaignListing]
     report: SyncReport
+    # The platforms' agents (assistants) of the indexed calls: the second grouping.
+    agents: list[AgentListing] = field(default_factory=list)
 
 
 @dataclass
@@ -339,7 +341,12 @@ async def list_campaigns(
     for name, found in listed_by.items():
         if isinstance(found, str):
             report.errors.setdefault(name, found)
-    return CampaignsOutcome(campaigns=campaigns, report=report)
+    agents = [
+        a.model_copy(update={"word": fresh.providers[a.provider].info.agent_word})
+        for a in await store.list_agents(fresh.index.scope(names))
+        if a.provider in names
+    ]
+    return CampaignsOutcome(campaigns=campaigns, report=report, agents=agents)
 
 
 async def _platform_campaigns(

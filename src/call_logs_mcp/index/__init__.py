@@ -5,6 +5,7 @@ analytics. `store.IndexStore` is the facade over `writes`, `reads`, `fts` and `s
 from call_logs_mcp.index.accounts import AccountScope
 from call_logs_mcp.index.export import ExportedCall, ExportFilter, ExtractedField, IndexExport
 from call_logs_mcp.index.records import (
+    AgentListing,
     CallRecord,
     CampaignListing,
     IndexStats,
@@ -27,6 +28,7 @@ from call_logs_mcp.index.sync import (
 
 __all__ = [
     "AccountScope",
+    "AgentListing",
     "CallRecord",
     "CampaignListing",
     "ExportFilter",

@@ -74,3 +74,27 @@ def campaign_ref(conn: sqlite3.Connection, source: int, campaign_id: str) -> int
 def source_campaign_refs(conn: sqlite3.Connection, source: int) -> list[int]:
     """Every campaign ref of a source, led by 0 (its calls whose campaign is not known)."""
     return [0, *(r[0] for r in conn.execute("SELECT id FROM campaigns WHERE source = ?", (source,)))]
+
+
+def agent_ref(conn: sqlite3.Connection, source: int, agent_id: str, name: str | None, started: str) -> int:
+    """The interned id of a source's agent (`calls.agent`), created on first use. `name` (from a
+    call that started at `started`, fixed-width UTC text) replaces the stored name when that call
+    is the newest to name the agent: a renamed agent shows its current name whatever the order
+    calls are stored in."""
+    row = conn.execute(
+        "SELECT id FROM agents WHERE source = ? AND agent_id = ?", (source, agent_id)
+    ).fetchone()
+    if row is None:
+        cur = conn.execute(
+            "INSERT INTO agents (source, agent_id, name, named_at) VALUES (?, ?, ?, ?)",
+            (source, agent_id, name, started if name else None),
+        )
+        assert cur.lastrowid is not None
+        return int(cur.lastrowid)
+    if name:
+        conn.execute(
+            "UPDATE agents SET name = ?, named_at = ? WHERE id = ? AND name IS NOT ? "
+            "AND (named_at IS NULL OR named_at <= ?)",
+            (name, started, row[0], name, started),
+        )
+    return int(row[0])

@@ -49,6 +49,13 @@ on `calls` and `fields`, so a summary without dates reads a handful of rows per 
 of aggregating every call (the GROUP BY over `fields` alone took ~0.8 s at 300,000 calls); a
 row whose count reaches 0 is deleted. A minimum or maximum cannot be kept through a delete:
 `fields_numbers` (number values per campaign and key) gives each one index seek.
+
+Version 5: the platform's agent (assistant) of each call, the second grouping beside campaigns:
+`agents` interns agent ids per source with the display name of the newest call that named one
+(`named_at`), `calls.agent` refers to it (0 = none known), and the partial index `calls_agent`
+answers calls per agent, campaign and status without touching the table. Calls stored before
+kept their agent only in the body's `extra` (`agent_id`/`agent_name`, or `assistantId` and a
+transient `assistant.name`): it is moved to the body's `agent` and the column, once, in place.
 """
 
 from __future__ import annotations
@@ -211,6 +218,73 @@ def _values_removed(row: str) -> str:
 
 def _changed(*columns: str) -> str:
     return " OR ".join(f"old.{column} IS NOT new.{column}" for column in columns)
+
+
+# --- agents out of the stored bodies (version 5) ---------------------------------------------
+# The keys under which the adapters of versions 1–4 kept a call's agent in `extra`: (id key,
+# name key, key of an object holding the name). Frozen with the migration: later adapters fill
+# `Call.agent` themselves.
+_STORED_AGENT_KEYS = (("agent_id", "agent_name", None), ("assistantId", None, "assistant"))
+
+
+def _stored_agent(extra: dict[str, object]) -> tuple[str, str | None] | None:
+    """(agent id, name) from a stored body's `extra`, removing the keys it came from."""
+    for id_key, name_key, holder_key in _STORED_AGENT_KEYS:
+        ident = extra.get(id_key)
+        if not isinstance(ident, str) or not ident.strip():
+            continue
+        name = extra.get(name_key) if name_key else None
+        holder = extra.get(holder_key) if holder_key else None
+        if isinstance(holder, dict):
+            name = holder.get("name")
+        del extra[id_key]
+        if name_key:
+            extra.pop(name_key, None)
+        return ident.strip(), name.strip() if isinstance(name, str) and name.strip() else None
+    return None
+
+
+def _agents_from_bodies(conn: sqlite3.Connection) -> None:
+    """File every stored call whose body kept an agent in `extra` under that agent."""
+    refs: dict[tuple[int, str], int] = {}
+    moved = 0
+    rows = conn.execute(
+        "SELECT c.id, c.source, c.started_at, b.body FROM calls c JOIN call_bodies b ON b.id = c.id "
+        "ORDER BY c.id DESC"
+    ).fetchall()
+    for rowid, source, started, body in rows:
+        try:
+            data = json.loads(body)
+            extra = data.get("extra")
+            found = _stored_agent(extra) if isinstance(extra, dict) else None
+        except (ValueError, TypeError, AttributeError):
+            continue  # an unreadable body is refreshed by the next sync
+        if found is None or data.get("agent") is not None:
+            continue
+        ident, name = found
+        ref = refs.get((source, ident))
+        if ref is None:
+            cur = conn.execute(
+                "INSERT INTO agents (source, agent_id, name, named_at) VALUES (?, ?, ?, ?)",
+                (source, ident, name, started if name else None),
+            )
+            assert cur.lastrowid is not None
+            ref = refs[(source, ident)] = int(cur.lastrowid)
+        elif name:
+            conn.execute(
+                "UPDATE agents SET name = ?, named_at = ? WHERE id = ? "
+                "AND (named_at IS NULL OR named_at < ?)",
+                (name, started, ref, started),
+            )
+        data["agent"] = {"agent_id": ident, "name": name}
+        conn.execute("UPDATE calls SET agent = ? WHERE id = ?", (ref, rowid))
+        conn.execute(
+            "UPDATE call_bodies SET body = ? WHERE id = ?",
+            (json.dumps(data, separators=(",", ":"), ensure_ascii=False), rowid),
+        )
+        moved += 1
+    if moved:
+        logger.warning("filed %d stored calls under their platform agent (once, after an upgrade)", moved)
 
 
 _OUTCOME_COLUMNS = (
@@ -554,6 +628,22 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
             {_values_added("new")}
         END
         """,
+    ),
+    # 6: the agent (assistant) of each call, interned per source, moved out of stored bodies.
+    (
+        """
+        CREATE TABLE agents (
+            id INTEGER PRIMARY KEY,
+            source INTEGER NOT NULL REFERENCES sources(id),
+            agent_id TEXT NOT NULL,
+            name TEXT,
+            named_at TEXT,  -- start time of the call the name came from (the newest such call wins)
+            UNIQUE (source, agent_id)
+        )
+        """,
+        "ALTER TABLE calls ADD COLUMN agent INTEGER NOT NULL DEFAULT 0",
+        _agents_from_bodies,
+        "CREATE INDEX calls_agent ON calls (source, agent, campaign, status, started_at) WHERE agent != 0",
     ),
 )
 

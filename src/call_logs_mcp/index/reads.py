@@ -20,6 +20,7 @@ from call_logs_mcp.index.accounts import AccountScope, find_source, scope_source
 from call_logs_mcp.index.db import placeholders
 from call_logs_mcp.index.records import (
     STATE_COLUMNS,
+    AgentListing,
     CampaignListing,
     IndexStats,
     RecentCalls,
@@ -342,6 +343,55 @@ def list_campaigns(
                     **(_description(conn, source.id, ref) if describe and count else {}),
                 )
             )
+    return out
+
+
+def list_agents(conn: sqlite3.Connection, scope: AccountScope, provider: str | None) -> list[AgentListing]:
+    """The platform agents (assistants) of the indexed calls, per provider, most calls first:
+    calls by status and by campaign and the date span, in one pass over the `calls_agent` index.
+    Calls whose record named no agent are in no listing."""
+    out: list[AgentListing] = []
+    for source in scope_sources(conn, scope, provider):
+        groups: dict[int, dict[str, Any]] = {}
+        for agent, campaign_id, status, count, first, last in conn.execute(
+            "SELECT c.agent, k.campaign_id, c.status, count(*), min(nullif(c.started_at, '')), "
+            "max(nullif(c.started_at, '')) FROM calls c INDEXED BY calls_agent "
+            "LEFT JOIN campaigns k ON k.id = c.campaign "
+            "WHERE c.source = ? AND c.agent != 0 GROUP BY c.agent, c.campaign, c.status",
+            (source.id,),
+        ):
+            g = groups.setdefault(
+                agent, {"calls": 0, "status": Counter(), "campaigns": Counter(), "none": 0, "span": []}
+            )
+            g["calls"] += count
+            g["status"][status] += count
+            if campaign_id is None:
+                g["none"] += count
+            else:
+                g["campaigns"][campaign_id] += count
+            g["span"] += [t for t in (first, last) if t]
+        names = {
+            ref: (agent_id, name)
+            for ref, agent_id, name in conn.execute(
+                "SELECT id, agent_id, name FROM agents WHERE source = ?", (source.id,)
+            )
+        }
+        for ref, g in groups.items():
+            agent_id, name = names[ref]
+            out.append(
+                AgentListing(
+                    provider=source.provider,
+                    agent_id=agent_id,
+                    name=name,
+                    indexed_calls=g["calls"],
+                    by_status=dict(sorted(g["status"].items(), key=lambda kv: (-kv[1], kv[0]))),
+                    campaigns=dict(sorted(g["campaigns"].items(), key=lambda kv: (-kv[1], kv[0]))),
+                    calls_without_campaign=g["none"],
+                    first_call_at=parse_ts(min(g["span"])) if g["span"] else None,
+                    last_call_at=parse_ts(max(g["span"])) if g["span"] else None,
+                )
+            )
+    out.sort(key=lambda a: (a.provider, -a.indexed_calls, a.agent_id))
     return out
 
 

@@ -151,6 +151,23 @@ class CampaignListing(FrozenModel):
     )
 
 
+class AgentListing(FrozenModel):
+    """A platform agent (assistant) of the indexed calls: the second grouping beside campaigns."""
+
+    provider: str
+    agent_id: str
+    name: str | None = None
+    word: str = Field(default="agent", description="the platform's own word for it: agent or assistant")
+    indexed_calls: int
+    by_status: dict[str, int] = Field(default_factory=dict)
+    campaigns: dict[str, int] = Field(
+        default_factory=dict, description="campaign id -> the agent's indexed calls in it, most first"
+    )
+    calls_without_campaign: int = 0
+    first_call_at: datetime | None = None
+    last_call_at: datetime | None = None
+
+
 class RecentCalls(FrozenModel):
     calls: list[CallSummary]
     next_cursor: str | None = None

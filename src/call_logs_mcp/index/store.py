@@ -22,6 +22,7 @@ from call_logs_mcp.index.db import Database
 from call_logs_mcp.index.export import ExportFilter, IndexExport
 from call_logs_mcp.index.fts import RANK_WINDOW
 from call_logs_mcp.index.records import (
+    AgentListing,
     CallRecord,
     CampaignListing,
     IndexStats,
@@ -197,6 +198,11 @@ class IndexStore:
         return await self.db.read(
             lambda conn: reads.list_campaigns(conn, scope, provider, describe=describe), "listing campaigns"
         )
+
+    async def list_agents(self, scope: AccountScope, *, provider: str | None = None) -> list[AgentListing]:
+        """The platform agents (assistants) of the indexed calls with their call counts by status
+        and by campaign (see `reads.list_agents`)."""
+        return await self.db.read(lambda conn: reads.list_agents(conn, scope, provider), "listing agents")
 
     async def last_synced(
         self,

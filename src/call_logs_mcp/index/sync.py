@@ -83,6 +83,9 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_OVERLAP = timedelta(hours=6)
 DEFAULT_BATCH = 100
+# Pages per worker one listing answer is asked for, past the first page, on a platform whose
+# listing carries whole calls (no detail requests to keep the workers busy).
+WIDE_PAGES_PER_WORKER = 4
 
 SyncProgress = Callable[[int, int | None], Awaitable[None] | None]
 """`progress(done, total)`: calls of the walks handled so far (stored as listed, fetched and
@@ -191,8 +194,12 @@ class SyncResult(FrozenModel):
 def list_fingerprint(call: CallSummary) -> str:
     """How a call looked in a listing. The campaign is left out: some platforms only know it
     when the listing was filtered by campaign. So are signed recording URLs and their expiry:
-    a platform that lists full calls may sign them anew for every answer."""
-    data = call.model_dump(mode="json", exclude={"campaign_id", "recording_urls", "recording_urls_expire_at"})
+    a platform that lists full calls may sign them anew for every answer. And the agent: a
+    call's agent never changes, and calls listed before the agent was recorded (index version
+    4) must not all look changed."""
+    data = call.model_dump(
+        mode="json", exclude={"campaign_id", "agent", "recording_urls", "recording_urls_expire_at"}
+    )
     raw = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(raw.encode()).hexdigest()[:24]
 
@@ -371,8 +378,19 @@ async def _sync_provider(
     fetch_send, fetch_recv = anyio.create_memory_object_stream[Job](page_size)
     write_send, write_recv = anyio.create_memory_object_stream[CallRecord](page_size * 2)
 
+    # A listing of whole calls leaves the fetchers idle: past its first two pages (an incremental
+    # sync usually reaches its watermark there), each answer is asked twice as many pages as the
+    # one before, up to several per worker, so the adapter can list them side by side (e.g. as
+    # adjacent time windows asked at once).
+    carries = provider.info.capabilities.list_includes_details
+    widest = workers * WIDE_PAGES_PER_WORKER if carries else 1
+    answers = 0
+
     async def list_page(cursor: str | None) -> CallPage:
-        return await provider.list_calls(query, limit=page_size, cursor=cursor)
+        nonlocal answers
+        pages = 1 if cursor is None else min(widest, 2 ** max(0, answers - 1))
+        answers += 1
+        return await provider.list_calls(query, limit=page_size * pages, cursor=cursor)
 
     async def lister(fetch_out: ObjectSendStream[Job], write_out: ObjectSendStream[CallRecord]) -> None:
         nonlocal platform, reached_watermark

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from call_logs_mcp import analytics
 from call_logs_mcp.errors import InvalidArgumentError, StoreError
-from call_logs_mcp.index.accounts import SourceIds, campaign_ref, source_id
+from call_logs_mcp.index.accounts import SourceIds, agent_ref, campaign_ref, source_id
 from call_logs_mcp.index.db import Database
 from call_logs_mcp.index.notes import Note, call_notes
 from call_logs_mcp.index.records import CallRecord, SyncState, UpsertCounts, sql_str, sql_text, ts
@@ -120,6 +120,13 @@ def upsert(
                     campaign_names[stored_campaign] = name
                 call = call.model_copy(update={"campaign_id": name})
         campaign = campaign_ref(conn, source, sql_str(call.campaign_id)) if call.campaign_id else 0
+        agent = (
+            agent_ref(
+                conn, source, sql_str(call.agent.agent_id), sql_text(call.agent.name), ts(call.started_at)
+            )
+            if call.agent
+            else 0
+        )
         content = _content_hash(call, record.has_details)
         if row is not None and row[1] == content:
             if record.list_hash and record.list_hash != row[4]:
@@ -131,6 +138,7 @@ def upsert(
             logger.warning("a %s call has more than %d turns; the rest is not indexed", provider, MAX_TURNS)
         values = (
             campaign,
+            agent,
             call.status.value,
             ts(call.started_at),
             call.duration_seconds,
@@ -162,18 +170,18 @@ def upsert(
         if row is None:
             rowid = allocate_id(conn, call.started_at)
             conn.execute(
-                "INSERT INTO calls (campaign, status, started_at, duration, cost, currency, qa_score, "
+                "INSERT INTO calls (campaign, agent, status, started_at, duration, cost, currency, qa_score, "
                 "ended_reason, has_details, turn_count, customer_turns, list_hash, content_hash, "
                 "synced_at, source, call_id, id) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (*values, source, call_id, rowid),
             )
             conn.execute("INSERT INTO call_bodies (id, body) VALUES (?, ?)", (rowid, body))
         else:
             rowid = int(row[0])
             conn.execute(
-                "UPDATE calls SET campaign = ?, status = ?, started_at = ?, duration = ?, cost = ?, "
-                "currency = ?, qa_score = ?, ended_reason = ?, has_details = ?, turn_count = ?, "
+                "UPDATE calls SET campaign = ?, agent = ?, status = ?, started_at = ?, duration = ?, "
+                "cost = ?, currency = ?, qa_score = ?, ended_reason = ?, has_details = ?, turn_count = ?, "
                 "customer_turns = ?, list_hash = coalesce(?, list_hash), content_hash = ?, synced_at = ? "
                 "WHERE id = ?",
                 (*values, rowid),
@@ -262,6 +270,7 @@ def purge_calls(db: Database, older_than_days: int | None) -> int:
                 "call_counts",
                 "sync_state",
                 "campaigns",
+                "agents",
             ):
                 conn.execute(f"DELETE FROM {table}")
             return int(count)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from call_logs_mcp.analytics import CampaignSummary
 from call_logs_mcp.output.budget import Shaped, checked, fit_rows, within
 from call_logs_mcp.output.sanitize import untrusted_block
-from call_logs_mcp.output.schemas import CampaignList, CampaignReport, CampaignRow
+from call_logs_mcp.output.schemas import AgentRow, CampaignList, CampaignReport, CampaignRow
 from call_logs_mcp.output.scrub import Scrubber
 from call_logs_mcp.output.text import (
     clip,
@@ -25,7 +25,7 @@ from call_logs_mcp.output.text import (
 
 if TYPE_CHECKING:
     # Types only: importing the index package at start-up would load all of it.
-    from call_logs_mcp.index import CampaignListing
+    from call_logs_mcp.index import AgentListing, CampaignListing
 
 
 def campaign_report(
@@ -187,16 +187,66 @@ def _shrink_summary(data: dict[str, Any], level: int) -> tuple[dict[str, Any], l
     return out, cut
 
 
+def _agent_rows(agents: Sequence[AgentListing], scrub: Scrubber) -> list[AgentRow]:
+    s = scrub
+    return [
+        AgentRow(
+            provider=a.provider,
+            word=a.word,
+            agent_id=s.ident(a.agent_id) or "",
+            name=s.line(a.name, 160) if a.name else None,
+            indexed_calls=a.indexed_calls,
+            by_status={s.line(k, 40): v for k, v in a.by_status.items()},
+            campaigns={(s.ident(k) or ""): v for k, v in a.campaigns.items()},
+            calls_without_campaign=a.calls_without_campaign,
+            first_call_at=fmt_time(a.first_call_at),
+            last_call_at=fmt_time(a.last_call_at),
+        )
+        for a in agents
+    ]
+
+
+_AGENT_CAMPAIGNS = 5  # campaigns named per agent in the text (the structured row has them all)
+
+
+def _agent_line(r: AgentRow) -> str:
+    name = f' "{r.name}"' if r.name else ""
+    span = ""
+    if r.first_call_at or r.last_call_at:
+        span = f", {(r.first_call_at or '?')[:10]} → {(r.last_call_at or '?')[:10]}"
+    statuses = ", ".join(f"{k} {v}" for k, v in r.by_status.items())
+    where = [f"{k} {fmt_int(v)}" for k, v in list(r.campaigns.items())[:_AGENT_CAMPAIGNS]]
+    if len(r.campaigns) > _AGENT_CAMPAIGNS:
+        where.append(f"{len(r.campaigns) - _AGENT_CAMPAIGNS} more campaigns")
+    if r.calls_without_campaign:
+        where.append(f"no known campaign {fmt_int(r.calls_without_campaign)}")
+    return (
+        f"- {r.word} {r.agent_id}{name} ({r.provider}): {fmt_count(r.indexed_calls, 'call')} indexed{span}"
+        + (f"; {statuses}" if statuses else "")
+        + (f"; by campaign: {', '.join(where)}" if where else "")
+    )
+
+
+def _agents_heading(rows: Sequence[AgentRow]) -> str:
+    label = " and ".join(f"{word}s" for word in sorted({r.word for r in rows}))
+    return (
+        f"{label.capitalize()} of the platforms ({fmt_int(len(rows))}): who made the indexed calls, a "
+        "second grouping of the same calls, not campaigns (never pass one of these ids as campaign_id):"
+    )
+
+
 def campaign_list(
     listings: Sequence[CampaignListing],
     *,
+    agents: Sequence[AgentListing] = (),
     sync_errors: Mapping[str, str],
     syncing: Mapping[str, str],
     scrub: Scrubber,
     budget: int,
 ) -> Shaped:
-    """A list_campaigns answer: as many campaigns as fit, the rest counted."""
+    """A list_campaigns answer: as many campaigns, and as many agents, as fit, the rest counted."""
     s = scrub
+    agent_rows = _agent_rows(agents, scrub)
     rows = [
         CampaignRow(
             provider=c.provider,
@@ -227,8 +277,14 @@ def campaign_list(
         return f"- {ident}{name} ({r.provider}): {counts}{span}" + (f"; {statuses}" if statuses else "")
 
     def build(k: int) -> tuple[str, dict[str, Any]]:
+        shown = agent_rows[:k]
         model = CampaignList(
-            campaigns=rows[:k], omitted=len(rows) - k, sync_errors=dict(sync_errors), syncing=dict(syncing)
+            campaigns=rows[:k],
+            omitted=max(0, len(rows) - k),
+            agents=shown,
+            agents_omitted=len(agent_rows) - len(shown),
+            sync_errors=dict(sync_errors),
+            syncing=dict(syncing),
         )
         out = [f"{fmt_count(len(rows), 'campaign')} in the local index, most recent first:"]
         for name, error in sync_errors.items():
@@ -248,6 +304,18 @@ def campaign_list(
         if k < len(rows):
             out.append(f"{len(rows) - k} more omitted to fit the output budget; pass provider to narrow.")
         out.append("Pass a campaign_id to summarize_campaign, list_calls or search_transcripts.")
+        if agent_rows:
+            out.append(_agents_heading(agent_rows))
+            out.extend(_agent_line(r) for r in shown)
+            if len(shown) < len(agent_rows):
+                out.append(
+                    f"{len(agent_rows) - len(shown)} more agents omitted to fit the output budget; "
+                    "pass provider to narrow."
+                )
+            out.append(
+                "No tool filters by agent: an agent's calls are reached through the campaigns listed "
+                "with it (campaign_id), and search_transcripts finds what its calls said."
+            )
         if any(r.campaign_id is None for r in rows[:k]):
             out.append(
                 "Calls under no campaign come from platforms whose call records do not name their "
@@ -256,7 +324,7 @@ def campaign_list(
             )
         return "\n".join(out), model.model_dump(mode="json")
 
-    _, shaped = fit_rows(budget, len(rows), build)
+    _, shaped = fit_rows(budget, max(len(rows), len(agent_rows)), build)
     return shaped
 
 

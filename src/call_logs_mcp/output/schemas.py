@@ -230,11 +230,34 @@ class CampaignRow(_Out):
     )
 
 
+class AgentRow(_Out):
+    provider: str
+    word: str = Field(description="the platform's own word for it (agent or assistant); never a campaign")
+    agent_id: str
+    name: str | None = None
+    indexed_calls: int
+    by_status: dict[str, int] = Field(default_factory=dict, description="indexed calls by status")
+    campaigns: dict[str, int] = Field(
+        default_factory=dict, description="campaign_id -> the agent's indexed calls in that campaign"
+    )
+    calls_without_campaign: int = Field(
+        default=0, description="the agent's indexed calls in no known campaign"
+    )
+    first_call_at: str | None = None
+    last_call_at: str | None = None
+
+
 class CampaignList(_Out):
-    """Campaigns known to the local index."""
+    """Campaigns known to the local index, and beside them the platforms' agents (assistants)
+    that made the indexed calls: a second grouping of the same calls, not more campaigns."""
 
     campaigns: list[CampaignRow]
     omitted: int = Field(default=0, description="campaigns left out to fit the output budget")
+    agents: list[AgentRow] = Field(
+        default_factory=list,
+        description="the platforms' agents or assistants of the indexed calls (not campaigns)",
+    )
+    agents_omitted: int = Field(default=0, description="agents left out to fit the output budget")
     sync_errors: dict[str, str] = Field(default_factory=dict)
     syncing: dict[str, str] = Field(
         default_factory=dict, description="provider -> progress of a sync still running in the background"

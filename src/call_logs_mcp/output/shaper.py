@@ -18,7 +18,7 @@ from call_logs_mcp.output.secrets import SecretMask
 
 if TYPE_CHECKING:
     # Types only: importing the index package at start-up would load all of it.
-    from call_logs_mcp.index import CampaignListing
+    from call_logs_mcp.index import AgentListing, CampaignListing
 
 
 class Shaper:
@@ -106,13 +106,19 @@ class Shaper:
         self,
         listings: Sequence[CampaignListing],
         *,
+        agents: Sequence[AgentListing] = (),
         sync_errors: Mapping[str, str],
         syncing: Mapping[str, str],
     ) -> Shaped:
-        """A list_campaigns answer: as many campaigns as fit, the rest counted."""
+        """A list_campaigns answer: as many campaigns and agents as fit, the rest counted."""
         return self.final(
             campaigns.campaign_list(
-                listings, sync_errors=sync_errors, syncing=syncing, scrub=self.scrub, budget=self.budget
+                listings,
+                agents=agents,
+                sync_errors=sync_errors,
+                syncing=syncing,
+                scrub=self.scrub,
+                budget=self.budget,
             )
         )
 

@@ -51,6 +51,9 @@ class ProviderInfo:
     # The platform's privacy policy (the bundle manifest lists it: the server sends requests
     # there); None when none is known.
     privacy_policy: str | None = None
+    # The platform's own word for what `Call.agent` holds (Vapi says "assistant"), used wherever
+    # agents are listed so the model never mistakes one for a campaign.
+    agent_word: str = "agent"
 
     @property
     def env_prefix(self) -> str:

@@ -16,7 +16,7 @@ from typing import Annotated, Any, TypeVar
 from pydantic import BaseModel, BeforeValidator, ValidationError
 
 from call_logs_mcp.errors import MalformedResponseError
-from call_logs_mcp.models import CallStatus, Speaker, Turn
+from call_logs_mcp.models import Agent, CallStatus, Speaker, Turn
 
 # --- statuses -------------------------------------------------------------------------------------
 
@@ -243,6 +243,15 @@ def text_or_none(value: object) -> str | None:
     if isinstance(value, str) and value.strip():
         return value.strip()
     return None
+
+
+def agent_of(agent_id: object, name: object = None) -> Agent | None:
+    """The call's agent from the platform's agent id and (optional) display name: None without a
+    usable id (a name alone cannot group calls: two agents may share one)."""
+    ident = text_or_none(agent_id)
+    if ident is None:
+        return None
+    return Agent(agent_id=ident, name=name.strip() if isinstance(name, str) and name.strip() else None)
 
 
 def qa_score(qa: Mapping[str, Any]) -> float | None:

@@ -368,7 +368,10 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
             "Campaigns with their ids, names (from the campaigns file or the platform), call "
             "counts by status, date spans and the agent's usual opening line, from the local index "
             '(synced in the background when stale). Use it to turn a description like "the March '
-            'reminders campaign" into a campaign_id.'
+            "reminders campaign\" into a campaign_id. Beside the campaigns it lists the platforms' "
+            "agents (or assistants, as some platforms say) that made the indexed calls, with their "
+            "call counts by status and by campaign: a second grouping of the same calls, never a "
+            "campaign_id."
         ),
     )
     async def list_campaigns(
@@ -379,7 +382,10 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
             outcome = await runtime.service.list_campaigns(provider=provider, progress=progress_of(ctx))
             return result_of(
                 runtime.shaper.campaign_list(
-                    outcome.campaigns, sync_errors=outcome.report.errors, syncing=outcome.report.syncing
+                    outcome.campaigns,
+                    agents=outcome.agents,
+                    sync_errors=outcome.report.errors,
+                    syncing=outcome.report.syncing,
                 )
             )
 

@@ -17,7 +17,7 @@ import pytest
 from pydantic import SecretStr
 
 from call_logs_mcp.errors import InvalidArgumentError, MalformedResponseError, NotFoundError
-from call_logs_mcp.models import Call, CallQuery, CallStatus
+from call_logs_mcp.models import Agent, Call, CallQuery, CallStatus
 from call_logs_mcp.providers import create_provider
 from call_logs_mcp.providers.base import CallProvider
 from call_logs_mcp.providers.config import ProviderConfig
@@ -77,7 +77,7 @@ async def test_the_docs_detail_example_maps_times_in_seconds_and_the_user_as_the
     ]
     assert call.cost is None and call.currency is None and call.summary is None
     assert call.recording_urls == [] and call.extra["has_audio"] is True
-    assert call.campaign_id is None and call.extra["agent_id"] == "123"
+    assert call.campaign_id is None and call.agent == Agent(agent_id="123")
 
 
 async def test_the_docs_list_example_is_one_summary_with_a_cursor_to_follow() -> None:

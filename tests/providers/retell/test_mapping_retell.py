@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from call_logs_mcp.errors import InvalidArgumentError
-from call_logs_mcp.models import Call, CallQuery, CallStatus
+from call_logs_mcp.models import Agent, Call, CallQuery, CallStatus
 from call_logs_mcp.providers import create_provider
 from call_logs_mcp.providers.base import CallProvider
 from call_logs_mcp.providers.config import ProviderConfig
@@ -100,7 +100,7 @@ async def test_the_documented_phone_call_maps_to_a_call_in_our_units() -> None:
     assert call.extracted_data == {"call_successful": True, "user_sentiment": "Positive"}
     assert call.recording_urls == [DETAIL["recording_url"]]
     assert call.extra["recording_urls_expire_after_hours"] == 24  # opt_in_signed_url
-    assert call.extra["agent_id"] == DETAIL["agent_id"]
+    assert call.agent == Agent(agent_id=DETAIL["agent_id"], name=DETAIL.get("agent_name"))
     assert call.extra["telephony_identifier"] == DETAIL["telephony_identifier"]
     assert "skipped_fields" not in call.extra
     # The structured transcript wins over the string (the example's disagree: one utterance
@@ -211,7 +211,7 @@ json_values = st.recursive(
 FIELDS = [
     "start_timestamp", "end_timestamp", "duration_ms", "call_analysis", "call_cost", "transcript",
     "transcript_object", "transcript_with_tool_calls", "recording_url", "to_number", "from_number",
-    "call_status", "disconnection_reason", "data_storage_setting", "agent_name",
+    "call_status", "disconnection_reason", "data_storage_setting", "agent_name", "agent_id",
 ]  # fmt: skip
 
 
@@ -225,6 +225,9 @@ async def test_a_field_in_any_shape_never_fails_the_call(field: str, value: Any)
     # A field that could not be read is named, unless reading it gave nothing (an empty list).
     if field in ("duration_ms",) and call.duration_seconds is None and value is not None:
         assert "duration_ms" in skipped
+    # An agent id of another shape is named, never a made-up agent.
+    if field == "agent_id" and not isinstance(value, str) and value is not None:
+        assert "agent_id" in skipped and call.agent is None
 
 
 async def test_a_skipped_field_is_named_and_logged_by_name_only(caplog: pytest.LogCaptureFixture) -> None:

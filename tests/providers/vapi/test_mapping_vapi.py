@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from call_logs_mcp.errors import MalformedResponseError, NotFoundError
-from call_logs_mcp.models import Call, CallQuery, CallStatus
+from call_logs_mcp.models import Agent, Call, CallQuery, CallStatus
 from call_logs_mcp.providers import create_provider
 from call_logs_mcp.providers.base import CallProvider
 from call_logs_mcp.providers.config import ProviderConfig
@@ -86,7 +86,9 @@ async def test_the_docs_sample_call_reads_as_a_queued_outbound_call_to_the_custo
     assert call.transcript == [] and call.summary is None and call.recording_urls == []
     # Members the mapping does not read are kept, as sent, for the index and debugging.
     assert call.extra["phoneCallProviderId"] == SAMPLE["phoneCallProviderId"]
-    assert call.extra["monitor"] == SAMPLE["monitor"] and call.extra["assistantId"] == SAMPLE["assistantId"]
+    assert call.extra["monitor"] == SAMPLE["monitor"] and "assistantId" not in call.extra
+    # The assistant that ran the call is the second grouping (a saved one: named by id only).
+    assert call.agent == Agent(agent_id=SAMPLE["assistantId"])
     assert "skipped_fields" not in call.extra
 
 

@@ -4,14 +4,18 @@ campaign listing."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
+import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx2
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -21,6 +25,7 @@ from call_logs_mcp.errors import InvalidArgumentError
 from call_logs_mcp.models import CallQuery, CallStatus, CallSummary
 from call_logs_mcp.providers import create_provider
 from call_logs_mcp.providers.base import CallProvider
+from call_logs_mcp.providers.normalize import parse_datetime
 from call_logs_mcp.providers.simulated import (
     simulated_app,
     simulated_dataset,
@@ -160,3 +165,139 @@ async def test_campaigns_are_listed_with_their_names_and_call_counts() -> None:
     assert {c.campaign_id: (c.name, c.call_count) for c in campaigns} == {
         c.id: (c.name, counts[c.id]) for c in dataset.campaigns
     }
+
+
+class Jittered(httpx2.AsyncBaseTransport):
+    """The simulator behind a network whose answers take a random few milliseconds, so requests
+    asked side by side answer in any order; counts how many were in flight at once."""
+
+    def __init__(self, inner: httpx2.AsyncBaseTransport, seed: int) -> None:
+        self.inner, self.rng = inner, random.Random(seed)
+        self.in_flight = self.most_in_flight = 0
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            await anyio.sleep(self.rng.random() * 0.004)
+            return await self.inner.handle_async_request(request)
+        finally:
+            self.in_flight -= 1
+
+
+def spaced(gaps: list[int], *, seed: int) -> SimDataset:
+    """A Vapi dataset whose consecutive calls (newest first) start `gaps` milliseconds apart:
+    0 is a tie on one `createdAt`; the mix makes dense bursts, sparse stretches and gaps."""
+    base = simulated_dataset("vapi", calls=len(gaps) + 1, long_calls=0, seed=seed)
+    chosen = base.calls
+    instant = chosen[0].started_at.replace(microsecond=0)
+    for call, gap in zip(chosen, [0, *gaps], strict=True):
+        instant -= timedelta(milliseconds=gap)
+        call.started_at = instant
+    return SimDataset(seed=base.seed, campaigns=base.campaigns, calls=chosen, id_style="uuid")
+
+
+GAPS = st.sampled_from([0, 0, 0, 1, 7, 1_000, 60_000, 3_600_000, 3 * 86_400_000])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    gaps=st.lists(GAPS, min_size=3, max_size=140),
+    page=st.sampled_from([3, 5, 10, 25]),
+    limit=st.sampled_from([7, 40, 100, 1000]),
+    concurrency=st.integers(min_value=1, max_value=6),
+    resume=st.booleans(),
+    dated=st.booleans(),
+    seed=st.integers(min_value=0, max_value=2**16),
+)
+async def test_windows_listed_side_by_side_give_every_call_once_in_order(
+    gaps: list[int], page: int, limit: int, concurrency: int, resume: bool, dated: bool, seed: int
+) -> None:
+    dataset = spaced(gaps, seed=seed)
+    app = simulated_app("vapi", dataset, tie_order="shuffled")
+    rng = random.Random(seed)
+    query, expected = CallQuery(), [c.id for c in dataset]
+    if dated:
+        ends = sorted(
+            rng.sample([c.started_at for c in dataset], 2)
+            if len(dataset) > 1
+            else [dataset.calls[0].started_at] * 2
+        )
+        query = CallQuery(from_date=ends[0], to_date=ends[1])
+        expected = [c.id for c in dataset if ends[0] <= c.started_at <= ends[1]]
+    networks: list[Jittered] = []
+
+    def adapter() -> CallProvider:
+        network = Jittered(simulated_transport("vapi", app), rng.randrange(2**16))
+        networks.append(network)
+        provider = create_provider(
+            simulated_provider_config("vapi", max_concurrency=concurrency), transport=network
+        )
+        provider.info = dataclasses.replace(provider.info, max_page_size=page)  # type: ignore[misc]
+        return provider
+
+    listed: list[CallSummary] = []
+    cursor: str | None = None
+    provider = adapter()
+    try:
+        with anyio.fail_after(60):
+            while True:
+                answer = await provider.list_calls(query, limit=limit, cursor=cursor)
+                assert len(answer.calls) <= limit
+                listed += answer.calls
+                cursor = answer.next_cursor
+                if cursor is None:
+                    break
+                if resume:  # a fresh adapter continues from the cursor alone
+                    await provider.aclose()
+                    provider = adapter()
+    finally:
+        await provider.aclose()
+    ids = [call.call_id for call in listed]
+    assert len(ids) == len(set(ids)), "a call was listed twice"
+    assert set(ids) == set(expected), "a call was lost"
+    starts = [call.started_at for call in listed]
+    assert all(a is not None and b is not None and a >= b for a, b in itertools.pairwise(starts))
+    assert all(n.most_in_flight <= concurrency for n in networks)
+    assert all(set(request.params) <= DOCUMENTED for request in app.state.requests)
+
+
+async def test_a_long_listing_asks_its_time_windows_side_by_side() -> None:
+    dataset = simulated_dataset("vapi", calls=400, long_calls=0, seed=5)
+    app = simulated_app("vapi", dataset)
+    network = Jittered(simulated_transport("vapi", app), 1)
+    provider = create_provider(simulated_provider_config("vapi", max_concurrency=4), transport=network)
+    try:
+        first = await provider.list_calls(CallQuery(), limit=100)
+        assert first.next_cursor is not None and len(app.state.requests) == 1  # one page: the top
+        rest = await provider.list_calls(CallQuery(), limit=400, cursor=first.next_cursor)
+    finally:
+        await provider.aclose()
+    assert [c.call_id for c in [*first.calls, *rest.calls]] == [c.id for c in dataset]
+    windows = [r for r in app.state.requests[1:] if "createdAtGt" in r.params]
+    assert windows and 2 <= network.most_in_flight <= 4
+
+
+async def test_a_campaign_listing_walks_only_the_campaigns_lifetime() -> None:
+    base = simulated_dataset("vapi", calls=600, campaigns=6, long_calls=0)
+    # A campaign created late in the account's history (its older calls go to another campaign).
+    late, other = base.campaigns[0], base.campaigns[1]
+    campaign = dataclasses.replace(late, created_at=base.calls[150].started_at)
+    for call in base.calls[150:]:
+        if call.campaign_id == late.id:
+            call.campaign_id, call.campaign_name = other.id, other.name
+    campaigns = [campaign, *base.campaigns[1:]]
+    dataset = SimDataset(seed=base.seed, campaigns=campaigns, calls=base.calls, id_style="uuid")
+    app = simulated_app("vapi", dataset)
+    async with vapi(app) as provider:
+        listed = await list_all(provider, CallQuery(campaign_id=campaign.id), 100)
+    assert [c.call_id for c in listed] == [c.id for c in dataset if c.campaign_id == campaign.id]
+    walks = [r for r in app.state.requests if r.path == "/call"]
+    # Every page asks from the campaign's creation on (its calls cannot be older) ...
+    assert walks and all(
+        "createdAtGt" in r.params or parse_datetime(r.params["createdAtGe"]) == campaign.created_at
+        for r in walks
+    )
+    # ... so the walk reads the calls made since, not the whole account.
+    since = sum(1 for c in dataset if c.started_at >= campaign.created_at)
+    assert since < len(dataset) and len(walks) <= 2 * (since // 100 + 2)

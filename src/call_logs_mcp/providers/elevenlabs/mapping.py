@@ -33,6 +33,7 @@ from typing import Any
 
 from call_logs_mcp.models import Call, CallStatus, CallSummary, Turn
 from call_logs_mcp.providers.normalize import (
+    agent_of,
     normalize_speaker,
     parse_datetime,
     parse_duration,
@@ -125,6 +126,7 @@ def to_summary(
         to_number=to_number,
         from_number=from_number,
         summary=text_or_none(item.transcript_summary),
+        agent=agent_of(item.agent_id, item.agent_name),
     )
 
 
@@ -229,8 +231,6 @@ def to_call(conversation: Conversation) -> Call:
 
     extra: dict[str, Any] = dict(conversation.model_extra or {})
     for key, value in (
-        ("agent_id", conversation.agent_id),
-        ("agent_name", conversation.agent_name),
         ("user_id", conversation.user_id),
         ("has_audio", conversation.has_audio),
         ("cost_credits", metadata.get("cost")),
@@ -259,6 +259,7 @@ def to_call(conversation: Conversation) -> Call:
         cost=cost,
         currency="USD" if cost is not None else None,
         summary=text_or_none(analysis.get("transcript_summary")),
+        agent=agent_of(conversation.agent_id, conversation.agent_name),
         transcript=turns,
         extracted_data=extracted,
         qa=qa,

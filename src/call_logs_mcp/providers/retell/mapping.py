@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from call_logs_mcp.models import Call, CallStatus, Speaker, Turn
-from call_logs_mcp.providers.normalize import parse_number, text_or_none, turns_from_text
+from call_logs_mcp.providers.normalize import agent_of, parse_number, text_or_none, turns_from_text
 
 from .wire import PROVIDER, RetellCall
 
@@ -249,8 +249,9 @@ def to_call(call: RetellCall, *, campaign_id: str | None = None) -> Call:
     to_number = _text(call.to_number, "to_number", skips)
     from_number = _text(call.from_number, "from_number", skips)
     recordings = _recordings(call, skips)
+    agent = agent_of(_text(call.agent_id, "agent_id", skips), _text(call.agent_name, "agent_name", skips))
     extra: dict[str, Any] = dict(call.model_extra or {})
-    for key in ("call_type", "direction", "agent_id", "agent_name", "agent_version", "data_storage_setting"):
+    for key in ("call_type", "direction", "agent_version", "data_storage_setting"):
         value = getattr(call, key)
         if value is not None:
             extra[key] = value
@@ -280,6 +281,7 @@ def to_call(call: RetellCall, *, campaign_id: str | None = None) -> Call:
         cost=cost,
         currency=CURRENCY if cost is not None else None,
         summary=text_or_none(summary),
+        agent=agent,
         transcript=turns,
         extracted_data=extracted,
         qa=qa,

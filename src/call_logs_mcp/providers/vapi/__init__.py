@@ -20,6 +20,8 @@ PLATFORM = Platform(
         # (transcript, analysis, costs), so pages stay at the default (bench/bench_sync.py
         # --provider vapi --page-sizes measures the choice).
         max_page_size=100,
+        # Calls name the assistant that ran them (`assistantId`).
+        agent_word="assistant",
         capabilities=Capabilities(
             # `GET /campaign` lists campaigns with their names.
             campaign_listing=True,

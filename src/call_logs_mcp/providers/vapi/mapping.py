@@ -39,6 +39,7 @@ from typing import Any
 
 from call_logs_mcp.models import Call, CallStatus, Speaker, Turn
 from call_logs_mcp.providers.normalize import (
+    agent_of,
     parse_datetime,
     parse_number,
     turns_from_text,
@@ -87,6 +88,7 @@ _MAPPED = frozenset(
         "artifact",
         "analysis",
         "messages",
+        "assistantId",
     }
 )
 
@@ -300,6 +302,13 @@ def to_call(call: VapiCall) -> Call:
     recordings = _recordings(artifact, read)
     expires = read.time(artifact.get("presignedUrlsExpiresAt"), "artifact.presignedUrlsExpiresAt")
     campaign = read.text(call.campaign_id, "campaignId")
+    extras = call.model_extra or {}
+    # A saved assistant is named by id only; a transient one (`assistant`) may carry its name.
+    transient = extras.get("assistant")
+    assistant = agent_of(
+        read.text(extras.get("assistantId"), "assistantId"),
+        transient.get("name") if isinstance(transient, dict) else None,
+    )
     if read.skipped:
         extra["skipped_fields"] = read.skipped
     return Call(
@@ -316,6 +325,7 @@ def to_call(call: VapiCall) -> Call:
         cost=cost,
         currency="USD" if cost is not None else None,
         summary=summary,
+        agent=assistant,
         transcript=transcript,
         extracted_data=extracted,
         qa=qa,
