@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TypeVar, cast
@@ -650,9 +649,7 @@ def _name_spans(view: str, lowered: str, found: _Spans) -> None:
     # A rule is tried only where one of the cues starts and is followed by a capital letter:
     # running it over the whole text costs far more.
     starts = [
-        cue.start()
-        for cue in _NAME_CUE_AT.finditer(lowered)
-        if "A" <= view[cue.start("initial")] <= "Z"
+        cue.start() for cue in _NAME_CUE_AT.finditer(lowered) if "A" <= view[cue.start("initial")] <= "Z"
     ]
     if not starts:
         return
