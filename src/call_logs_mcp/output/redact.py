@@ -482,11 +482,12 @@ _WORD_NUMBER = (
 )
 _SPOKEN_TOKEN_RE = rf"(?:{_WORD_NUMBER}|[0-9]{{1,4}}(?![0-9]))"
 _SPOKEN_SEP = r"(?:[\s,.;:-]+(?:(?:and|then|dash)[\s,.;:-]+)?)"
-# Run on the lower-cased view: without (?i) the regex engine skips a failing word on its first letter.
+# These run on the lower-cased view: without (?i), the regex engine drops a word that fails on its
+# first letter.
 _SPOKEN = re.compile(rf"(?<![\w-]){_SPOKEN_TOKEN_RE}(?:{_SPOKEN_SEP}{_SPOKEN_TOKEN_RE})+")
-_SPOKEN_ONE = re.compile(rf"(?i)(?<![\w-]){_SPOKEN_TOKEN_RE}(?:{_SPOKEN_SEP}{_SPOKEN_TOKEN_RE})*")
+_SPOKEN_ONE = re.compile(rf"(?<![\w-]){_SPOKEN_TOKEN_RE}(?:{_SPOKEN_SEP}{_SPOKEN_TOKEN_RE})*")
 _SPOKEN_PARTS = re.compile(
-    rf"(?i)(?:(double|triple)[ -]+)?(?:({_alternation(_TENS)})(?:[ -]?({_NONZERO_UNIT})\b)?"
+    rf"(?:(double|triple)[ -]+)?(?:({_alternation(_TENS)})(?:[ -]?({_NONZERO_UNIT})\b)?"
     rf"|({_alternation(_TEENS)})|({_UNIT_WORD}))\b(?:[ -]+(hundred|thousand)\b)?|([0-9]{{1,4}})"
 )
 # Every word a spoken token starts with, "twentyone" (tens and unit run together) included.
@@ -497,7 +498,7 @@ _LOWER_WORD = re.compile(r"[a-z]+")
 
 
 def _spoken_digits(phrase: str) -> tuple[str, int]:
-    """(the digits said in `phrase`, how many of its tokens were words)."""
+    """(the digits said in the lower-case `phrase`, how many of its tokens were words)."""
     digits: list[str] = []
     words = 0
     for part in _SPOKEN_PARTS.finditer(phrase):
@@ -507,14 +508,14 @@ def _spoken_digits(phrase: str) -> tuple[str, int]:
             continue
         words += 1
         if tens:
-            said = _TENS[tens.lower()] + (_UNITS[tens_unit.lower()] if tens_unit else "0")
+            said = _TENS[tens] + (_UNITS[tens_unit] if tens_unit else "0")
         elif teen:
-            said = _TEENS[teen.lower()]
+            said = _TEENS[teen]
         else:
-            said = _UNITS[unit.lower()]
+            said = _UNITS[unit]
         if multiplier:
-            said += _MULTIPLIERS[multiplier.lower()]
-        digits.append(said * (_REPEATS[repeat.lower()] if repeat else 1))
+            said += _MULTIPLIERS[multiplier]
+        digits.append(said * (_REPEATS[repeat] if repeat else 1))
     return "".join(digits), words
 
 
@@ -555,7 +556,7 @@ def _ssn_spans(view: str, lowered: str, found: _Spans) -> None:
         last_four = bool(_LAST_FOUR.search(view, window_start, zone_end))
         for pattern, spoken in ((_NUMERIC, False), (_SPOKEN_ONE, True)):
             # The number starts in the zone; it may end after it.
-            for match in pattern.finditer(view, cue.end()):
+            for match in pattern.finditer(lowered if spoken else view, cue.end()):
                 if match.start() >= zone_end:
                     break
                 if spoken:
@@ -640,17 +641,16 @@ _NAME_RULE_CUES = (
     ("this is", "i am", "i'm", "it's", "it is"),
 )
 _NAME_CUES = tuple(cue for cues in _NAME_RULE_CUES for cue in cues)
-# Every position of the lower-cased view where a cue starts and a word follows (a lookahead, so
-# cues that overlap are all found).
-_NAME_CUE_AT = re.compile(rf"(?=(?:{'|'.join(map(re.escape, _NAME_CUES))})\s+(?P<initial>[a-z]))")
+# A cue and the spaces after it in the lower-cased view, before a word. No cue followed by a space
+# holds the start of another one (but "name's" in "my name's", where both find the same name), so
+# `finditer` misses none.
+_NAME_CUE = re.compile(rf"(?:{'|'.join(map(re.escape, _NAME_CUES))})\s+(?=[a-z])")
 
 
 def _name_spans(view: str, lowered: str, found: _Spans) -> None:
     # A rule is tried only where one of the cues starts and is followed by a capital letter:
     # running it over the whole text costs far more.
-    starts = [
-        cue.start() for cue in _NAME_CUE_AT.finditer(lowered) if "A" <= view[cue.start("initial")] <= "Z"
-    ]
+    starts = [cue.start() for cue in _NAME_CUE.finditer(lowered) if "A" <= view[cue.end()] <= "Z"]
     if not starts:
         return
     for rule in _NAME_RULES:
@@ -712,7 +712,6 @@ _CACHED_MAX_CHARS = 2000
 # The fast path: a few scans say which rules can find anything at all. Most turns hold no digit,
 # "@", number word or cue, and come back after these scans alone.
 _CONTEXT_CUE = re.compile(r"ssn|social|ss#|s\.s\.n|born|dob|d\.o\.b|birth")  # `_ssn_spans`, `_dob_spans`
-_NAME_CUE = re.compile(rf"(?:{'|'.join(map(re.escape, _NAME_CUES))})\s+[a-z]")  # a cue, then a word
 _ANY_DIGIT = re.compile(r"[0-9]")
 
 
