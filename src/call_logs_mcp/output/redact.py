@@ -244,6 +244,7 @@ _SSN_DIGITS = re.compile(r"(?!000|666|9\d\d)\d{3}(?!00)\d{2}(?!0000)\d{4}")
 # by `_number_spans`.)
 _RUN = re.compile(r"[0-9]+(?:[ \-./_()]{1,3}[0-9]+|[ ]?\n[ ]?[0-9]+)*\)?")
 _GROUP = re.compile(r"[0-9]+")
+_NOT_DIGITS = str.maketrans("", "", " -./_()\n+")  # all a window holds but its digits
 _EXTENSION = re.compile(r"(?i) ?(?:x|ext\.?|extension|#) ?[0-9]{1,6}(?![0-9])")
 _TIME_AFTER = re.compile(r":[0-9]")
 _CURRENCY = frozenset("$€£¥₹¢")
@@ -382,7 +383,7 @@ def _run_spans(view: str, start: int, end: int, regions: tuple[str, ...], found:
     left = _left_context(view, start)
     if left == "blocked":
         return
-    groups = [(m.start(), m.end()) for m in _GROUP.finditer(view, start, end)]
+    groups = [m.span() for m in _GROUP.finditer(view, start, end)]
     if _TIME_AFTER.match(view, end):
         groups.pop()  # "… 10:30": the hour is not part of a number
     if not groups:
@@ -411,16 +412,20 @@ def _run_spans(view: str, start: int, end: int, regions: tuple[str, ...], found:
         # Numbers are written in at most 6 groups ("+33 6 12 34 56 78"), or digit by digit.
         if last - i > _MAX_GROUPS and any(b - a > 1 for a, b in groups[i:last]):
             last = i + _MAX_GROUPS
+            count = sum(b - a for a, b in groups[i:last])
         for j in range(last - 1, i - 1, -1):
+            if count < _MIN_PHONE_DIGITS:
+                break  # this window and every shorter one: too few digits for anything
             w_end = groups[j][1]
             if w_end < len(view) and view[w_end] == ")" and "(" in view[lead:w_end]:
                 w_end += 1
             window = view[lead:w_end]
             label = label_left or (j == len(groups) - 1 and right == "label")
-            kind = _window_kind(window, _digits(window), label, regions)
+            kind = _window_kind(window, window.translate(_NOT_DIGITS), label, regions)
             if kind is not None:
                 accepted = (lead, w_end, j, kind)
                 break
+            count -= groups[j][1] - groups[j][0]
         if accepted is None:
             i += 1
             continue
