@@ -779,8 +779,9 @@ _EDGE_PUNCTUATION = " \t\n.,;:!?-()+#/_"
 
 @lru_cache(maxsize=4096)  # each turn is asked about as itself and as a neighbour
 def _numberish_end(s: str) -> bool:
-    """Whether `s` ends with a digit or a number word (a cheap check before the real one)."""
-    s = s.rstrip(_EDGE_PUNCTUATION)
+    """Whether `s`, cleaned as it is redacted, ends with a digit or a number word (a cheap check
+    before the real one)."""
+    s = clean_text(s).rstrip(_EDGE_PUNCTUATION)
     if not s:
         return False
     if s[-1].isdigit():
@@ -791,7 +792,7 @@ def _numberish_end(s: str) -> bool:
 
 @lru_cache(maxsize=4096)
 def _numberish_start(s: str) -> bool:
-    s = s.lstrip(_EDGE_PUNCTUATION)
+    s = clean_text(s).lstrip(_EDGE_PUNCTUATION)
     if not s:
         return False
     if s[0].isdigit():
