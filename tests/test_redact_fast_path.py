@@ -83,8 +83,8 @@ def test_the_corpus_reaches_every_rule_and_every_skip() -> None:
     flags = [redact._prescan(redact._view(t), redact._view(t).lower()) for t in CORPUS]
     assert len(CORPUS) > 10_000
     for index in range(5):
-        # Each flag is both set and unset on thousands of texts: the check below means something.
-        assert 1000 < sum(f[index] for f in flags) < len(CORPUS) - 1000
+        # Each flag is both set and unset on hundreds of texts: the check below means something.
+        assert 300 < sum(f[index] for f in flags) < len(CORPUS) - 300
 
 
 def test_no_rule_the_pre_scan_skips_would_have_found_anything() -> None:
@@ -108,6 +108,14 @@ PIECES = st.sampled_from(
 @example("fifteen sixteen 1234")
 def test_on_any_text_no_skipped_rule_finds_anything(text: str) -> None:
     assert skipped_rules_that_find_something(text) == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(PIECES, max_size=40).map("".join))
+def test_number_words_are_found_in_ascii_text_as_in_any_other(text: str) -> None:
+    lowered = redact._view(text).lower()
+    found = not redact._NUMBER_WORDS.isdisjoint(redact._LOWER_WORD.findall(lowered))
+    assert redact._has_number_word(lowered) == found
 
 
 def test_a_text_the_pre_scan_rules_out_entirely_comes_back_only_cleaned() -> None:

@@ -500,6 +500,16 @@ _NUMBER_WORDS = frozenset(
     [*_UNITS, *_TEENS, *_TENS, *(t + u for t in _TENS for u in _UNITS if _UNITS[u] != "0")]
 )
 _LOWER_WORD = re.compile(r"[a-z]+")
+# The same words of ASCII text, found faster: every byte but a-z made a space, then split.
+_NOT_LOWER_ASCII = bytes(c if 97 <= c <= 122 else 32 for c in range(256))
+_NUMBER_WORD_BYTES = frozenset(word.encode() for word in _NUMBER_WORDS)
+
+
+def _has_number_word(lowered: str) -> bool:
+    """Whether the lower-cased `lowered` holds a word (a-z only) of `_NUMBER_WORDS`."""
+    if lowered.isascii():
+        return not _NUMBER_WORD_BYTES.isdisjoint(lowered.encode().translate(_NOT_LOWER_ASCII).split())
+    return not _NUMBER_WORDS.isdisjoint(_LOWER_WORD.findall(lowered))
 
 
 def _spoken_digits(phrase: str) -> tuple[str, int]:
@@ -652,13 +662,15 @@ _NAME_CUES = tuple(cue for cues in _NAME_RULE_CUES for cue in cues)
 _NAME_CUE = re.compile(rf"(?:{'|'.join(map(re.escape, _NAME_CUES))})\s+(?=[a-z])")
 
 
+def _name_starts(view: str, lowered: str) -> list[int]:
+    """Where a name cue starts that is followed by a capital letter: the only places a name rule
+    is tried (running the rules over the whole text costs far more)."""
+    return [cue.start() for cue in _NAME_CUE.finditer(lowered) if "A" <= view[cue.end()] <= "Z"]
+
+
 def _name_spans(view: str, lowered: str, found: _Spans) -> None:
-    # A rule is tried only where one of the cues starts and is followed by a capital letter:
-    # running it over the whole text costs far more.
-    starts = [cue.start() for cue in _NAME_CUE.finditer(lowered) if "A" <= view[cue.end()] <= "Z"]
-    if not starts:
-        return
-    for rule in _NAME_RULES:
+    starts = _name_starts(view, lowered)
+    for rule in _NAME_RULES if starts else ():
         for start in starts:
             match = rule.match(view, start)
             if match is not None and match.group("name").split()[0] not in _NOT_NAMES:
@@ -722,15 +734,15 @@ _ANY_DIGIT = re.compile(r"[0-9]")
 
 def _prescan(view: str, lowered: str) -> tuple[bool, bool, bool, bool, bool]:
     """Whether the view holds an "@", an SSN or date-of-birth cue, a digit, a number word, a name
-    cue: a rule is skipped when what it needs is absent (in order `_email_spans`; `_ssn_spans` and
-    `_dob_spans`; `_number_spans`; `_spoken_spans`; `_name_spans`). `tests/test_redact_fast_path.py`
-    holds every rule to it on the generated corpus."""
+    cue before a capital letter: a rule is skipped when what it needs is absent (in order
+    `_email_spans`; `_ssn_spans` and `_dob_spans`; `_number_spans`; `_spoken_spans`;
+    `_name_spans`). `tests/test_redact_fast_path.py` holds every rule to it."""
     return (
         "@" in view,
         _CONTEXT_CUE.search(lowered) is not None,
         _ANY_DIGIT.search(view) is not None,
-        not _NUMBER_WORDS.isdisjoint(_LOWER_WORD.findall(lowered)),
-        _NAME_CUE.search(lowered) is not None,
+        _has_number_word(lowered),
+        bool(_name_starts(view, lowered)),
     )
 
 
