@@ -82,6 +82,8 @@ def clear_caches() -> None:
     redact._valid_phone.cache_clear()
     redact._joined_spans.cache_clear()
     redact._redact_turn_cached.cache_clear()
+    redact._numberish_start.cache_clear()
+    redact._numberish_end.cache_clear()
 
 
 def timed(fn: Callable[[], object], runs: int, *, cold: bool) -> list[float]:

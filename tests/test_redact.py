@@ -488,6 +488,7 @@ def test_no_amount_of_digits_read_out_first_switches_phone_redaction_off(groups:
 @given(TEXT, TEXT, TEXT)
 @example("", "\x1f", "0")  # a turn of whitespace that str.strip() does not remove
 @example("0", "\x1f", "")
+@example("", "3000000\x1f", "0")  # a control character (removed) hid the digit at the end
 def test_a_turn_redacted_with_its_neighbours_never_raises_and_is_idempotent(
     before: str, text: str, after: str
 ) -> None:

@@ -205,6 +205,14 @@ def test_clean_text_keeps_newlines_tabs_and_ordinary_text_and_nfc_normalises() -
 
 
 @settings(max_examples=300, deadline=None)
+@given(st.text(st.characters(max_codepoint=127)))
+def test_ascii_text_is_cleaned_as_it_would_be_among_other_scripts(text: str) -> None:
+    # ASCII text takes a shorter path; one "é" after it sends it down the general one.
+    assert clean_text(text) + "\u00e9" == clean_text(text + "\u00e9")
+    assert clean_text(text + "\r\n") == clean_text(text + "\r\n\u00e9")[:-1]
+
+
+@settings(max_examples=300, deadline=None)
 @given(st.text(st.characters(exclude_categories=())))
 def test_clean_text_never_raises_and_is_idempotent(text: str) -> None:
     once = clean_text(text)

@@ -43,16 +43,21 @@ other dates, national formats of countries outside `DEFAULT_REGIONS`, e-mail dom
 
 Every function here is total (never raises on any ``str``) and idempotent; the time it takes grows
 linearly with the input. Detection runs on a view of the text with the same length (full-width
-and other-script digits, dashes and ``＠`` folded to ASCII), so only the masked spans change.
+and other-script digits, dashes and ``＠`` folded to ASCII, and the letters ``ſ`` ``ı`` ``İ`` that
+case-insensitive matching takes for ``s`` and ``i``), so only the masked spans change.
 Replacement tags are kept from forming markdown links with their neighbours. Results for strings up
 to 2,000 characters are cached (LRU), so re-showing a transcript is cheap.
+
+The fast path: one pre-scan (`_prescan`) says which rules can find anything (an "@", a digit, a
+number word, an SSN or date-of-birth cue, a name cue before a capital letter); most turns hold
+none and cost a few scans. `tests/test_redact_fast_path.py` shows that a skipped rule would have
+found nothing; `bench/bench_redact.py` measures the cost.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TypeVar, cast
@@ -97,6 +102,12 @@ _FOLD = {
     ord("\uff1a"): ":",
     ord("\uff03"): "#",
     ord("\uff1d"): "=",
+    # Letters that case-insensitive patterns take for ASCII ones ("ſix" for "six") while lower()
+    # does not; "İ" is also the one character whose lower case is two characters long. Folded, the
+    # lower-cased view has the view's length and plain patterns on it match what (?i) ones would.
+    ord("\u0130"): "I",
+    ord("\u0131"): "i",
+    ord("\u017f"): "s",
 }
 _UNICODE_DIGIT = re.compile(r"[^\x00-\x7f]")
 
@@ -187,8 +198,6 @@ _EMAIL = re.compile(
 
 
 def _email_spans(text: str, view: str, found: _Spans) -> None:
-    if "@" not in view:
-        return
     for match in _EMAIL.finditer(view):
         domain = text[match.start(1) : match.end(1)]
         found.add(match.start(), match.end(), f"[email {ELLIPSIS}@{domain}]")
@@ -241,18 +250,17 @@ _SSN_DIGITS = re.compile(r"(?!000|666|9\d\d)\d{3}(?!00)\d{2}(?!0000)\d{4}")
 # by `_number_spans`.)
 _RUN = re.compile(r"[0-9]+(?:[ \-./_()]{1,3}[0-9]+|[ ]?\n[ ]?[0-9]+)*\)?")
 _GROUP = re.compile(r"[0-9]+")
+_NOT_DIGITS = str.maketrans("", "", " -./_()\n+")  # all a window holds but its digits
 _EXTENSION = re.compile(r"(?i) ?(?:x|ext\.?|extension|#) ?[0-9]{1,6}(?![0-9])")
 _TIME_AFTER = re.compile(r":[0-9]")
 _CURRENCY = frozenset("$€£¥₹¢")
 _LABEL_GLUE = frozenset("#:=./\\|@&~^*%+")
-# Windows that are something else.
-_NOT_A_PHONE: tuple[re.Pattern[str], ...] = (
-    re.compile(
-        r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])"
-    ),
-    re.compile(r"[0-9]{4} ?[-/] ?[0-9]{4}"),  # 2024-2026, 2024 / 2025
-    re.compile(r"[0-9]{5}-[0-9]{4}"),  # US ZIP+4
-    re.compile(r"[0-9]+[.,][0-9]{1,2}"),  # 1234567.89
+# Windows that are something else (one alternation, tried with `fullmatch`).
+_NOT_A_PHONE = re.compile(
+    r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])"
+    r"|[0-9]{4} ?[-/] ?[0-9]{4}"  # 2024-2026, 2024 / 2025
+    r"|[0-9]{5}-[0-9]{4}"  # US ZIP+4
+    r"|[0-9]+[.,][0-9]{1,2}"  # 1234567.89
 )
 # A date with a 4-digit year anywhere in a window: 2026-04-20, 20/04/2026, 04.20.2026.
 _DAY_OR_MONTH = r"(?:0?[1-9]|[12][0-9]|3[01])"
@@ -263,8 +271,8 @@ _DATE_INSIDE = re.compile(
 # Ungrouped Unix times in seconds (2014-2033) or milliseconds: ids and timestamps far more often
 # than the Brazilian landlines they also are.
 _UNIX_TIME = re.compile(r"1[4-9][0-9]{8}(?:[0-9]{3})?")
-# A short date or range: 20/04/26, 04-20-26, 1/2/2026-3/4/2026.
-_SHORT_DATE = re.compile(r"[0-3]?[0-9]([-./])[0-3]?[0-9]\1[0-9]{2}")
+# The same, or a short date: 20/04/26, 04-20-26.
+_NOT_A_PHONE_OR_DATE = re.compile(rf"{_NOT_A_PHONE.pattern}|[0-3]?[0-9]([-./])[0-3]?[0-9]\1[0-9]{{2}}")
 
 
 @lru_cache(maxsize=64)
@@ -368,7 +376,7 @@ def _window_kind(window: str, digits: str, label: bool, regions: tuple[str, ...]
     if label and count < 9 and not international and not digits.startswith("0"):
         return None
     # A "+CC" number is one whatever its digits look like ("+54-9-11-1933-5472" holds a date).
-    shaped = any(p.fullmatch(window) for p in _NOT_A_PHONE) or _SHORT_DATE.fullmatch(window)
+    shaped = _NOT_A_PHONE_OR_DATE.fullmatch(window)
     if not international and (shaped or _DATE_INSIDE.search(window)):
         return None
     if len(set(digits)) == 1 or (not international and _UNIX_TIME.fullmatch(window.strip("()"))):
@@ -381,7 +389,7 @@ def _run_spans(view: str, start: int, end: int, regions: tuple[str, ...], found:
     left = _left_context(view, start)
     if left == "blocked":
         return
-    groups = [(m.start(), m.end()) for m in _GROUP.finditer(view, start, end)]
+    groups = [m.span() for m in _GROUP.finditer(view, start, end)]
     if _TIME_AFTER.match(view, end):
         groups.pop()  # "… 10:30": the hour is not part of a number
     if not groups:
@@ -392,7 +400,7 @@ def _run_spans(view: str, start: int, end: int, regions: tuple[str, ...], found:
     extension = _EXTENSION.match(view, run_end)
     if extension and _right_context(view, extension.end()) == "free":
         right = "free"
-    if right == "blocked" or any(p.fullmatch(view, groups[0][0], run_end) for p in _NOT_A_PHONE):
+    if right == "blocked" or _NOT_A_PHONE.fullmatch(view, groups[0][0], run_end):
         return
     i = 0
     while i < len(groups):
@@ -410,16 +418,20 @@ def _run_spans(view: str, start: int, end: int, regions: tuple[str, ...], found:
         # Numbers are written in at most 6 groups ("+33 6 12 34 56 78"), or digit by digit.
         if last - i > _MAX_GROUPS and any(b - a > 1 for a, b in groups[i:last]):
             last = i + _MAX_GROUPS
+            count = sum(b - a for a, b in groups[i:last])
         for j in range(last - 1, i - 1, -1):
+            if count < _MIN_PHONE_DIGITS:
+                break  # this window and every shorter one: too few digits for anything
             w_end = groups[j][1]
             if w_end < len(view) and view[w_end] == ")" and "(" in view[lead:w_end]:
                 w_end += 1
             window = view[lead:w_end]
             label = label_left or (j == len(groups) - 1 and right == "label")
-            kind = _window_kind(window, _digits(window), label, regions)
+            kind = _window_kind(window, window.translate(_NOT_DIGITS), label, regions)
             if kind is not None:
                 accepted = (lead, w_end, j, kind)
                 break
+            count -= groups[j][1] - groups[j][0]
         if accepted is None:
             i += 1
             continue
@@ -438,6 +450,8 @@ def _run_spans(view: str, start: int, end: int, regions: tuple[str, ...], found:
 def _number_spans(view: str, regions: tuple[str, ...], found: _Spans) -> None:
     for run in _RUN.finditer(view):
         start = run.start()
+        if run.end() - start < _MIN_PHONE_DIGITS:
+            continue  # fewer digits than the shortest number (most runs: "2", "1985", "19.99")
         for lead in ("(+", "+ ", "+", "("):
             if view.startswith(lead, start - len(lead)):
                 start -= len(lead)
@@ -479,18 +493,33 @@ _WORD_NUMBER = (
 )
 _SPOKEN_TOKEN_RE = rf"(?:{_WORD_NUMBER}|[0-9]{{1,4}}(?![0-9]))"
 _SPOKEN_SEP = r"(?:[\s,.;:-]+(?:(?:and|then|dash)[\s,.;:-]+)?)"
-_SPOKEN = re.compile(rf"(?i)(?<![\w-]){_SPOKEN_TOKEN_RE}(?:{_SPOKEN_SEP}{_SPOKEN_TOKEN_RE})+")
-_SPOKEN_ONE = re.compile(rf"(?i)(?<![\w-]){_SPOKEN_TOKEN_RE}(?:{_SPOKEN_SEP}{_SPOKEN_TOKEN_RE})*")
+# These run on the lower-cased view: without (?i), the regex engine drops a word that fails on its
+# first letter.
+_SPOKEN = re.compile(rf"(?<![\w-]){_SPOKEN_TOKEN_RE}(?:{_SPOKEN_SEP}{_SPOKEN_TOKEN_RE})+")
+_SPOKEN_ONE = re.compile(rf"(?<![\w-]){_SPOKEN_TOKEN_RE}(?:{_SPOKEN_SEP}{_SPOKEN_TOKEN_RE})*")
 _SPOKEN_PARTS = re.compile(
-    rf"(?i)(?:(double|triple)[ -]+)?(?:({_alternation(_TENS)})(?:[ -]?({_NONZERO_UNIT})\b)?"
+    rf"(?:(double|triple)[ -]+)?(?:({_alternation(_TENS)})(?:[ -]?({_NONZERO_UNIT})\b)?"
     rf"|({_alternation(_TEENS)})|({_UNIT_WORD}))\b(?:[ -]+(hundred|thousand)\b)?|([0-9]{{1,4}})"
 )
-_NUMBER_WORDS = frozenset([*_UNITS, *_TEENS, *_TENS])
+# Every word a spoken token starts with, "twentyone" (tens and unit run together) included.
+_NUMBER_WORDS = frozenset(
+    [*_UNITS, *_TEENS, *_TENS, *(t + u for t in _TENS for u in _UNITS if _UNITS[u] != "0")]
+)
 _LOWER_WORD = re.compile(r"[a-z]+")
+# The same words of ASCII text, found faster: every byte but a-z made a space, then split.
+_NOT_LOWER_ASCII = bytes(c if 97 <= c <= 122 else 32 for c in range(256))
+_NUMBER_WORD_BYTES = frozenset(word.encode() for word in _NUMBER_WORDS)
+
+
+def _has_number_word(lowered: str) -> bool:
+    """Whether the lower-cased `lowered` holds a word (a-z only) of `_NUMBER_WORDS`."""
+    if lowered.isascii():
+        return not _NUMBER_WORD_BYTES.isdisjoint(lowered.encode().translate(_NOT_LOWER_ASCII).split())
+    return not _NUMBER_WORDS.isdisjoint(_LOWER_WORD.findall(lowered))
 
 
 def _spoken_digits(phrase: str) -> tuple[str, int]:
-    """(the digits said in `phrase`, how many of its tokens were words)."""
+    """(the digits said in the lower-case `phrase`, how many of its tokens were words)."""
     digits: list[str] = []
     words = 0
     for part in _SPOKEN_PARTS.finditer(phrase):
@@ -500,22 +529,19 @@ def _spoken_digits(phrase: str) -> tuple[str, int]:
             continue
         words += 1
         if tens:
-            said = _TENS[tens.lower()] + (_UNITS[tens_unit.lower()] if tens_unit else "0")
+            said = _TENS[tens] + (_UNITS[tens_unit] if tens_unit else "0")
         elif teen:
-            said = _TEENS[teen.lower()]
+            said = _TEENS[teen]
         else:
-            said = _UNITS[unit.lower()]
+            said = _UNITS[unit]
         if multiplier:
-            said += _MULTIPLIERS[multiplier.lower()]
-        digits.append(said * (_REPEATS[repeat.lower()] if repeat else 1))
+            said += _MULTIPLIERS[multiplier]
+        digits.append(said * (_REPEATS[repeat] if repeat else 1))
     return "".join(digits), words
 
 
 def _spoken_spans(view: str, lowered: str, regions: tuple[str, ...], found: _Spans) -> None:
-    # A set lookup per word is far cheaper than running the regex below over every turn.
-    if _NUMBER_WORDS.isdisjoint(_LOWER_WORD.findall(lowered)):
-        return
-    for match in _SPOKEN.finditer(view):
+    for match in _SPOKEN.finditer(lowered):
         digits, words = _spoken_digits(match.group(0))
         if words < 2 or len(digits) < _MIN_PHONE_DIGITS:
             continue
@@ -551,7 +577,7 @@ def _ssn_spans(view: str, lowered: str, found: _Spans) -> None:
         last_four = bool(_LAST_FOUR.search(view, window_start, zone_end))
         for pattern, spoken in ((_NUMERIC, False), (_SPOKEN_ONE, True)):
             # The number starts in the zone; it may end after it.
-            for match in pattern.finditer(view, cue.end()):
+            for match in pattern.finditer(lowered if spoken else view, cue.end()):
                 if match.start() >= zone_end:
                     break
                 if spoken:
@@ -636,27 +662,25 @@ _NAME_RULE_CUES = (
     ("this is", "i am", "i'm", "it's", "it is"),
 )
 _NAME_CUES = tuple(cue for cues in _NAME_RULE_CUES for cue in cues)
+# A cue and the spaces after it in the lower-cased view, before a word. No cue followed by a space
+# holds the start of another one (but "name's" in "my name's", where both find the same name), so
+# `finditer` misses none.
+_NAME_CUE = re.compile(rf"(?:{'|'.join(map(re.escape, _NAME_CUES))})\s+(?=[a-z])")
+
+
+def _name_starts(view: str, lowered: str) -> list[int]:
+    """Where a name cue starts that is followed by a capital letter: the only places a name rule
+    is tried (running the rules over the whole text costs far more)."""
+    return [cue.start() for cue in _NAME_CUE.finditer(lowered) if "A" <= view[cue.end()] <= "Z"]
 
 
 def _name_spans(view: str, lowered: str, found: _Spans) -> None:
-    if not any(cue in lowered for cue in _NAME_CUES):
-        return
-    same = len(lowered) == len(view)  # else (rare) positions in `lowered` are not positions in `view`
-    for cues, rule in zip(_NAME_RULE_CUES, _NAME_RULES, strict=True):
-        # The rule is tried only where one of its cues starts: running it over the whole text
-        # costs far more.
-        starts = sorted({m for cue in cues for m in _occurrences(lowered, cue)}) if same else None
-        matches = rule.finditer(view) if starts is None else (rule.match(view, p) for p in starts)
-        for match in matches:
+    starts = _name_starts(view, lowered)
+    for rule in _NAME_RULES if starts else ():
+        for start in starts:
+            match = rule.match(view, start)
             if match is not None and match.group("name").split()[0] not in _NOT_NAMES:
                 found.add(match.start("name"), match.end("name"), "[name]")
-
-
-def _occurrences(text: str, word: str) -> Iterator[int]:
-    at = text.find(word)
-    while at >= 0:
-        yield at
-        at = text.find(word, at + 1)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -708,21 +732,42 @@ def _is_sensitive_key(key: str) -> bool:
 # Pages of one transcript are asked for again and again; redacting a turn costs far more than
 # looking it up. Only short strings are cached, so the cache stays a few MB at most.
 _CACHED_MAX_CHARS = 2000
-_HAS_DIGIT_OR_AT = re.compile(r"[0-9@]")
+# The fast path: a few scans say which rules can find anything at all. Most turns hold no digit,
+# "@", number word or cue, and come back after these scans alone.
+_CONTEXT_CUE = re.compile(r"ssn|social|ss#|s\.s\.n|born|dob|d\.o\.b|birth")  # `_ssn_spans`, `_dob_spans`
+_ANY_DIGIT = re.compile(r"[0-9]")
+
+
+def _prescan(view: str, lowered: str) -> tuple[bool, bool, bool, bool, bool]:
+    """Whether the view holds an "@", an SSN or date-of-birth cue, a digit, a number word, a name
+    cue before a capital letter: a rule is skipped when what it needs is absent (in order
+    `_email_spans`; `_ssn_spans` and `_dob_spans`; `_number_spans`; `_spoken_spans`;
+    `_name_spans`). `tests/test_redact_fast_path.py` holds every rule to it."""
+    return (
+        "@" in view,
+        _CONTEXT_CUE.search(lowered) is not None,
+        _ANY_DIGIT.search(view) is not None,
+        _has_number_word(lowered),
+        bool(_name_starts(view, lowered)),
+    )
 
 
 def _spans(s: str, regions: tuple[str, ...], names: bool) -> list[Span]:
     """The PII spans of the cleaned string `s`, none overlapping another."""
     view = _view(s)
-    lowered = view.lower()  # for cheap "is there a cue at all" checks only: its length may differ
+    lowered = view.lower()  # the same length as `view` (see `_FOLD`)
+    email, context, digit, word, name = _prescan(view, lowered)
     found = _Spans()
-    _email_spans(s, view, found)
-    _ssn_spans(view, lowered, found)
-    _dob_spans(view, lowered, found)
-    if _HAS_DIGIT_OR_AT.search(view):
+    if email:
+        _email_spans(s, view, found)
+    if context:
+        _ssn_spans(view, lowered, found)
+        _dob_spans(view, lowered, found)
+    if digit:
         _number_spans(view, regions, found)
-    _spoken_spans(view, lowered, regions, found)
-    if names:
+    if word:
+        _spoken_spans(view, lowered, regions, found)
+    if names and name:
         _name_spans(view, lowered, found)
     return found.items
 
@@ -750,9 +795,11 @@ _EDGE_WORD_SET = frozenset([*_UNITS, *_TEENS, *_TENS, *_MULTIPLIERS, *_REPEATS])
 _EDGE_PUNCTUATION = " \t\n.,;:!?-()+#/_"
 
 
+@lru_cache(maxsize=4096)  # each turn is asked about as itself and as a neighbour
 def _numberish_end(s: str) -> bool:
-    """Whether `s` ends with a digit or a number word (a cheap check before the real one)."""
-    s = s.rstrip(_EDGE_PUNCTUATION)
+    """Whether `s`, cleaned as it is redacted, ends with a digit or a number word (a cheap check
+    before the real one)."""
+    s = clean_text(s).rstrip(_EDGE_PUNCTUATION)
     if not s:
         return False
     if s[-1].isdigit():
@@ -761,8 +808,9 @@ def _numberish_end(s: str) -> bool:
     return bool(words) and words[-1].rsplit("-", 1)[-1].strip(_EDGE_PUNCTUATION).lower() in _EDGE_WORD_SET
 
 
+@lru_cache(maxsize=4096)
 def _numberish_start(s: str) -> bool:
-    s = s.lstrip(_EDGE_PUNCTUATION)
+    s = clean_text(s).lstrip(_EDGE_PUNCTUATION)
     if not s:
         return False
     if s[0].isdigit():

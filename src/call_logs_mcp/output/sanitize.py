@@ -123,6 +123,8 @@ _NEEDS_TRANSLATE = re.compile(
     + "]"
 )
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# The same check for ASCII text (most of it): a short class is far quicker to scan.
+_NEEDS_TRANSLATE_ASCII = re.compile("[" + "".join(f"\\x{c:02x}" for c in sorted(_TABLE) if c < 128) + "]")
 
 
 def clean_text(s: str) -> str:
@@ -131,6 +133,8 @@ def clean_text(s: str) -> str:
     Keeps ``\\n`` and ``\\t``; every other line break becomes ``\\n``. A surrogate pair stored as two
     code points is joined back into its character; lone surrogates are dropped. Never raises.
     """
+    if s.isascii():  # no surrogate, already NFC, and stays ASCII through `_TABLE`
+        return s.replace("\r\n", "\n").translate(_TABLE) if _NEEDS_TRANSLATE_ASCII.search(s) else s
     if _SURROGATE.search(s):
         # Re-pair split surrogate pairs, drop the lone ones.
         s = s.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "ignore")
