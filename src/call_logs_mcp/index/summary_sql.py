@@ -137,7 +137,7 @@ async def _campaign_facts(
     ) -> tuple[
         CampaignFacts,
         tuple[dict[str, int], datetime | None, datetime | None],
-        list[NotableCandidate],
+        tuple[list[NotableCandidate], dict[str, int]],
         tuple[list[FieldFacts], dict[str, dict[str, int]]],
     ]:
         return (
@@ -158,7 +158,7 @@ async def _campaign_facts(
         return CampaignFacts()
     facts.per_day, facts.first_call_at, facts.last_call_at = timeline
     facts.durations, facts.qa_scores, facts.longest, facts.lowest_qa = values
-    facts.recent_failed = failed
+    facts.recent_failed, facts.failed_per_day = failed
     for field in fields:
         if field.kind is FieldKind.TEXT:
             counts = texts.get(field.key, {})
@@ -319,15 +319,18 @@ def _value_facts(
     n = analytics.NOTABLE_EACH
     stats: list[ValueStats] = []
     bounds: list[float | None] = []
-    for column, bins, nth in (("duration", False, -n), ("qa_score", True, n - 1)):
+    for column, bins, edges, nth in (
+        ("duration", False, analytics.DURATION_EDGES, -n),
+        ("qa_score", True, (), n - 1),
+    ):
         if column in ordered_by:
             index, sub_where, sub_params = ordered_by[column]
             value_stats, bound = _ordered_stats(
-                conn, column, index, sub_where, sub_params, bins=bins, nth=nth
+                conn, column, index, sub_where, sub_params, bins=bins, edges=edges, nth=nth
             )
         else:
             values = _fetch_sorted(conn, column, where, params)
-            value_stats = analytics.value_stats(values, bins=bins, presorted=True)
+            value_stats = analytics.value_stats(values, bins=bins, edges=edges, presorted=True)
             picked = values[nth:] if nth < 0 else values[: nth + 1]
             bound = (picked[0] if nth < 0 else picked[-1]) if picked else None
         stats.append(value_stats)
@@ -369,11 +372,19 @@ def _fetch_sorted(conn: sqlite3.Connection, column: str, where: str, params: lis
 
 
 def _ordered_stats(
-    conn: sqlite3.Connection, column: str, index: str, where: str, params: list[Any], *, bins: bool, nth: int
+    conn: sqlite3.Connection,
+    column: str,
+    index: str,
+    where: str,
+    params: list[Any],
+    *,
+    bins: bool,
+    edges: Sequence[float],
+    nth: int,
 ) -> tuple[ValueStats, float | None]:
     """`analytics.value_stats` of a column from SQL: aggregates, order statistics by `OFFSET` on
-    `index` (which orders the rows of `where` by the column), and bin counts grouped in SQL; plus
-    the value of rank `nth` (negative: from the top)."""
+    `index` (which orders the rows of `where` by the column), bin counts and the histogram over
+    `edges` counted in SQL; plus the value of rank `nth` (negative: from the top)."""
     table = f"calls INDEXED BY {index} WHERE {where} AND {column} NOT NULL"
     count, total = conn.execute(f"SELECT count(*), total({column}) FROM {table}", params).fetchone()
     if not count:
@@ -403,6 +414,15 @@ def _ordered_stats(
             [width, *params],
         ):
             counts[int(slot)] = int(number)
+    histogram: list[int] = []
+    if edges:
+        # Values below each edge, one index range count apiece; buckets are the differences.
+        below = [
+            int(conn.execute(f"SELECT count(*) FROM {table} AND {column} < ?", [*params, edge]).fetchone()[0])
+            for edge in edges
+        ]
+        cuts = [0, *below, int(count)]
+        histogram = [cuts[i + 1] - cuts[i] for i in range(len(edges) + 1)]
     stats = ValueStats(
         count=int(count),
         total=float(total),
@@ -411,6 +431,7 @@ def _ordered_stats(
         median=quantile(0.5),
         p90=quantile(0.9),
         bins=counts,
+        histogram=histogram,
     )
     rank = count + nth if nth < 0 else nth
     return stats, at(max(0, min(count - 1, rank)))
@@ -418,8 +439,8 @@ def _ordered_stats(
 
 def _failed_facts(
     conn: sqlite3.Connection, source: int, refs: Sequence[int], since: str, until: str
-) -> list[NotableCandidate]:
-    """The most recent failed calls (ties broken as in analytics)."""
+) -> tuple[list[NotableCandidate], dict[str, int]]:
+    """The most recent failed calls (ties broken as in analytics), and failed calls per day."""
     where, params = _call_where(refs, since, until, source)
     failed_where = f"{where} AND status = ?"
     failed_params = [*params, CallStatus.FAILED.value]
@@ -432,9 +453,17 @@ def _failed_facts(
         f"SELECT call_id, started_at FROM {_CAMPAIGN_INDEX} WHERE {failed_where} AND started_at >= ?",
         [*failed_params, bound[0] if bound else ""],
     ).fetchall()
-    return analytics.pick_recent(
+    per_day = dict(
+        conn.execute(
+            f"SELECT substr(started_at, 1, 10), count(*) FROM calls WHERE {failed_where} "
+            "AND started_at != '' GROUP BY 1",
+            failed_params,
+        ).fetchall()
+    )
+    recent = analytics.pick_recent(
         NotableCandidate(call_id, None, parse_ts(started)) for call_id, started in rows
     )
+    return recent, per_day
 
 
 def _field_facts(
