@@ -12,7 +12,8 @@ variables, sends the tool input and the real `show_campaign_dashboard` result, s
 from `ui/notifications/size-changed`, and forwards the app's `tools/call` requests to the real
 server, recording them. Checked: the handshake, every chart's numbers in the DOM against the
 structured content the server computed, the drill-downs' `tools/call` requests and what they show,
-the theme applied, and that the page made no request at all. A screenshot goes to
+the theme applied, that the page made no request at all, and that markup planted in every string
+the page shows (generated: payload x filler x place) stays text. A screenshot goes to
 build/dashboard.png (and docs/dashboard.png with --docs).
 """
 
@@ -20,15 +21,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import copy
+import itertools
 import json
+import random
 import shutil
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from mcp import Client
-from playwright.async_api import Frame, Page, async_playwright
+from playwright.async_api import Browser, Frame, Page, async_playwright
 
 from call_logs_mcp.demo import demo_environment
 from call_logs_mcp.server.app import build_server
@@ -171,6 +176,79 @@ def check_charts(drawn: dict[str, Any], sm: dict[str, Any]) -> None:
         == {f["name"]: expected_values(f) for f in fields},
         "the top extracted values differ",
     )
+
+
+# Markup a platform string could carry: each would run script or add elements if it were parsed.
+MARKUP = (
+    '<img src=x onerror="window.pwned=1">',
+    "<script>window.pwned=1</script>",
+    '</text><foreignObject><iframe srcdoc="x"></iframe></foreignObject>',
+    '"><svg onload="window.pwned=1">',
+    "<style>*{display:none}</style>",
+)
+FILLERS = ("Spring reminders", "c4mp-7781", "Réunion α", "x")
+
+
+def hostile_strings(seed: int) -> Iterator[str]:
+    """Endless markup payloads, each placed before, inside or after an ordinary filler."""
+    rng = random.Random(seed)
+    for i in itertools.count():
+        payload, filler = MARKUP[i % len(MARKUP)], rng.choice(FILLERS)
+        cut = rng.choice((0, len(filler), rng.randint(0, len(filler))))
+        yield f"{filler[:cut]}{payload}{filler[cut:]}#{i}"
+
+
+def hostile_report(report: dict[str, Any], seed: int) -> dict[str, Any]:
+    """The report with every string the page shows replaced by markup (numbers kept)."""
+    strings = hostile_strings(seed)
+    out = copy.deepcopy(report)
+    sm = out["summary"]
+    sm["campaign_name"] = next(strings)
+    sm["by_status"] = {next(strings): n for n in sm["by_status"].values()}
+    for field in sm["extracted_fields"]:
+        field["name"] = next(strings)
+        if field.get("values"):
+            field["values"] = {next(strings): n for n in field["values"].values()}
+    for call in sm["notable_calls"]:
+        call["call_id"] = next(strings)
+    sm["coverage"]["note"] = next(strings)
+    return out
+
+
+async def check_hostile_strings_stay_text(browser: Browser, html: str, report: dict[str, Any]) -> None:
+    """Markup in every string the page shows stays text: no element, no script, shown verbatim."""
+    hostile = hostile_report(report, seed=17)
+    page = await browser.new_page(viewport={"width": 980, "height": 900})
+    await page.set_content(HOST_PAGE)
+    await page.evaluate(
+        "(s) => window.startApp(s)",
+        {
+            "html": html,
+            "hostContext": HOST_CONTEXT,
+            "toolInput": {},
+            "toolResult": {"content": [{"type": "text", "text": "-"}], "structuredContent": hostile},
+        },
+    )
+    frame = await first_frame(page)
+    await frame.wait_for_selector("figure[data-chart='values']")
+    found = await frame.evaluate(
+        "() => [window.pwned === undefined,"
+        " document.querySelectorAll('img, iframe, foreignObject, style, svg svg').length,"
+        " document.scripts.length, document.getElementById('title').textContent,"
+        " [...document.querySelectorAll(\"figure[data-chart='status'] g.bar\")].map(g => g.dataset.key),"
+        " [...document.querySelectorAll('[data-field]')].map(b => b.dataset.field),"
+        " document.getElementById('coverage').textContent]"
+    )
+    sm = hostile["summary"]
+    shown_fields = [f["name"] for f in sm["extracted_fields"] if expected_values(f)][:4]
+    check(found[0], "a hostile string ran script")
+    check(found[1] == 1, f"hostile strings added elements ({found[1] - 1} beyond the page's own style)")
+    check(found[2] == 1, "a hostile string added a script element")
+    check(found[3] == sm["campaign_name"], f"the title is not the name as text: {found[3]!r}")
+    check(found[4] == list(sm["by_status"]), "status keys changed on the way into the page")
+    check(found[5] == shown_fields, "field names changed on the way into the page")
+    check(found[6] == sm["coverage"]["note"], "the coverage note is not shown as text")
+    await page.close()
 
 
 async def synced_campaigns(client: Client) -> list[dict[str, Any]]:
@@ -328,6 +406,7 @@ async def run(docs: bool) -> None:
                     all(url.startswith(("about:", "data:")) for url in requests),
                     f"the page made requests: {requests}",
                 )
+                await check_hostile_strings_stay_text(browser, html, report)
                 await browser.close()
     if docs:
         (ROOT / "docs").mkdir(exist_ok=True)
