@@ -79,6 +79,7 @@ const frame = document.getElementById("app");
 let setup = null;
 function send(message) { frame.contentWindow.postMessage(Object.assign({jsonrpc: "2.0"}, message), "*"); }
 window.startApp = (s) => { setup = s; frame.srcdoc = s.html; };
+window.sendToApp = send;
 window.addEventListener("message", async (event) => {
   if (event.source !== frame.contentWindow) return;
   const m = event.data;
@@ -406,6 +407,14 @@ async def run(docs: bool) -> None:
                     all(url.startswith(("about:", "data:")) for url in requests),
                     f"the page made requests: {requests}",
                 )
+                # The host switches to a light theme: the page follows.
+                await page.evaluate(
+                    "() => window.sendToApp({method: 'ui/notifications/host-context-changed', params: {"
+                    " theme: 'light', styles: {variables: {'--color-background-primary': '#fdfcfa'}}}})"
+                )
+                await frame.wait_for_function("document.documentElement.dataset.theme === 'light'")
+                background = await frame.evaluate("getComputedStyle(document.body).backgroundColor")
+                check(background == "rgb(253, 252, 250)", f"the new theme is not applied: {background}")
                 await check_hostile_strings_stay_text(browser, html, report)
                 await browser.close()
     if docs:
