@@ -179,6 +179,11 @@ def _shrink_summary(data: dict[str, Any], level: int) -> tuple[dict[str, Any], l
             qa["distribution"] = []
             cut.append("qa.distribution")
         out["qa"] = qa
+        duration = dict(data["duration"])
+        if duration.get("histogram"):
+            duration["histogram"] = []
+            cut.append("duration.histogram")
+        out["duration"] = duration
         cost = dict(data["cost"])
         if len(cost.get("by_currency", {})) > 3:
             cost["by_currency"] = _top(cost["by_currency"], 3)
