@@ -12,8 +12,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
-from datetime import UTC
 from collections.abc import Iterator
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -145,7 +145,8 @@ async def everything_shown(client: Client, datasets: dict[str, SimDataset]) -> l
         # The dashboard's drill-downs (app-only tools): a day's failed calls, a call's transcript.
         for call in [c for c in dataset.calls if c.status == "failed" and c.campaign_id in campaigns][:3]:
             day = call.started_at.astimezone(UTC).date().isoformat()
-            await tool("dashboard_failed_calls", {"campaign_id": call.campaign_id, "day": day, "provider": name})
+            drill = {"campaign_id": call.campaign_id, "day": day, "provider": name}
+            await tool("dashboard_failed_calls", drill)
             await tool("dashboard_call_transcript", {"call_id": call.id, "provider": name})
     listing = await client.list_resources()
     shown.append(("resources/list", json.dumps([r.model_dump(mode="json") for r in listing.resources])))
