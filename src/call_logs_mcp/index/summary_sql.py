@@ -416,13 +416,16 @@ def _ordered_stats(
             counts[int(slot)] = int(number)
     histogram: list[int] = []
     if edges:
-        # Values below each edge, one index range count apiece; buckets are the differences.
-        below = [
-            int(conn.execute(f"SELECT count(*) FROM {table} AND {column} < ?", [*params, edge]).fetchone()[0])
-            for edge in edges
-        ]
-        cuts = [0, *below, int(count)]
-        histogram = [cuts[i + 1] - cuts[i] for i in range(len(edges) + 1)]
+        # One index range per bucket, so the index entries are walked once in all (a count below
+        # each edge would walk the low ones again for every edge: 3.5x slower on 12,561 calls).
+        starts, ends = [None, *edges], [*edges, None]
+        for start, end in zip(starts, ends, strict=True):
+            bounds = (f" AND {column} >= ?" if start is not None else "") + (
+                f" AND {column} < ?" if end is not None else ""
+            )
+            extra = [b for b in (start, end) if b is not None]
+            (n,) = conn.execute(f"SELECT count(*) FROM {table}{bounds}", [*params, *extra]).fetchone()
+            histogram.append(int(n))
     stats = ValueStats(
         count=int(count),
         total=float(total),
@@ -455,8 +458,10 @@ def _failed_facts(
     ).fetchall()
     per_day = dict(
         conn.execute(
-            f"SELECT substr(started_at, 1, 10), count(*) FROM calls WHERE {failed_where} "
-            "AND started_at != '' GROUP BY 1",
+            # The status index reaches the failed calls alone (SQLite would pick the day index and
+            # read every call of the campaign: 6x slower on 12,561 calls).
+            f"SELECT substr(started_at, 1, 10), count(*) FROM calls INDEXED BY calls_outcomes "
+            f"WHERE {failed_where} AND started_at != '' GROUP BY 1",
             failed_params,
         ).fetchall()
     )
