@@ -103,6 +103,40 @@ def test_a_small_campaign_summary_matches_figures_computed_by_hand() -> None:
     assert summary.last_call_at == max(c.started_at for c in CAMPAIGN if c.started_at)
 
 
+def test_the_duration_histogram_and_failed_calls_per_day_match_a_count_by_hand() -> None:
+    summary = summarize_calls(CAMPAIGN, provider="prosper", campaign_id="spring")
+    # Durations 0, 5, 20, 120, 300, 610 s over the buckets <15, 15-30, 30-60, 60-120, 120-300,
+    # 300-600, 600+ (each bucket holds its low edge, not its high one).
+    assert [(b.low_seconds, b.high_seconds, b.calls) for b in summary.duration.histogram] == [
+        (0.0, 15.0, 2),
+        (15.0, 30.0, 1),
+        (30.0, 60.0, 0),
+        (60.0, 120.0, 0),
+        (120.0, 300.0, 1),
+        (300.0, 600.0, 1),
+        (600.0, None, 1),
+    ]
+    # c4 on day 2 and c8 on day 4.
+    assert summary.failed_per_day == {
+        (BASE + timedelta(days=2)).date().isoformat(): 1,
+        (BASE + timedelta(days=4)).date().isoformat(): 1,
+    }
+
+
+async def test_the_index_counts_the_histogram_and_failed_days_as_the_pure_path_does(tmp_path: Path) -> None:
+    store = IndexStore.open(tmp_path / "calls.db")
+    try:
+        await store.upsert("acct", "prosper", [CallRecord(c) for c in CAMPAIGN])
+        pure = summarize_calls(CAMPAIGN, provider="prosper", campaign_id="spring")
+        # Without dates (value indexes, SQL counts) and with a range (values loaded).
+        for since in (None, BASE):
+            indexed = await store.campaign_summary({"prosper": "acct"}, "prosper", "spring", from_date=since)
+            assert indexed.duration.histogram == pure.duration.histogram
+            assert indexed.failed_per_day == pure.failed_per_day
+    finally:
+        store.close()
+
+
 def test_extracted_data_is_aggregated_by_type() -> None:
     summary = summarize_calls(CAMPAIGN, provider="prosper", campaign_id="spring")
     fields = {(f.name, f.kind): f for f in summary.extracted_fields}

@@ -178,6 +178,8 @@ async def test_every_tool_answer_over_simulated_platforms_stays_within_a_small_b
             ("get_call", {"call_id": long_call.id, "transcript_offset": 1_000, "include_recording": True}),
             ("search_transcripts", {"query": "refund OR appointment OR the", "limit": 100}),
             ("summarize_campaign", {"campaign_id": campaign}),
+            ("show_campaign_dashboard", {"campaign_id": campaign}),
+            ("dashboard_call_transcript", {"call_id": long_call.id, "transcript_offset": 1_000}),
             ("list_campaigns", {}),
         ]
         with anyio.fail_after(120):

@@ -17,6 +17,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,17 @@ from mcp.types import INVALID_PARAMS, CallToolResult
 
 from mcp_harness import Platforms, serve, strings_in, text_of
 
-TOOLS = ("list_calls", "get_call", "search_transcripts", "find_calls", "summarize_campaign", "list_campaigns")
+TOOLS = (
+    "list_calls",
+    "get_call",
+    "search_transcripts",
+    "find_calls",
+    "summarize_campaign",
+    "list_campaigns",
+    "show_campaign_dashboard",
+    "dashboard_failed_calls",
+    "dashboard_call_transcript",
+)
 EXAMPLES = 500
 FUZZ = settings(
     max_examples=EXAMPLES,
@@ -518,6 +529,19 @@ NORMAL_CALLS: dict[str, Callable[[Fuzzed], dict[str, Any]]] = {
         "provider": "callcamp",
     },
     "list_campaigns": lambda f: {},
+    "show_campaign_dashboard": lambda f: {
+        "campaign_id": f.platforms.datasets["callcamp"].calls[0].campaign_id,
+        "provider": "callcamp",
+    },
+    "dashboard_failed_calls": lambda f: {
+        "campaign_id": f.platforms.datasets["callcamp"].calls[0].campaign_id,
+        "provider": "callcamp",
+        "day": f.platforms.datasets["callcamp"].calls[0].started_at.astimezone(UTC).date().isoformat(),
+    },
+    "dashboard_call_transcript": lambda f: {
+        "call_id": f.platforms.datasets["prosper"].calls[0].id,
+        "provider": "prosper",
+    },
 }
 
 

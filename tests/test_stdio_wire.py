@@ -198,6 +198,9 @@ async def test_every_tool_resource_and_prompt_over_stdio_writes_only_json_rpc_li
                 "find_calls",
                 "summarize_campaign",
                 "list_campaigns",
+                "show_campaign_dashboard",
+                "dashboard_failed_calls",
+                "dashboard_call_transcript",
             }
             for method in ("prompts/list", "resources/templates/list"):
                 assert "result" in await wire.request(method)
@@ -243,6 +246,14 @@ async def test_every_tool_resource_and_prompt_over_stdio_writes_only_json_rpc_li
             )
             assert not failed(campaign)
             assert not failed(await wire.tool("list_campaigns", {}, progress="sync-3"))
+            dashboard = await wire.tool(
+                "show_campaign_dashboard", {"campaign_id": row["campaign_id"], "provider": "prosper"}
+            )
+            assert not failed(dashboard)
+            transcript = {"call_id": row["call_id"], "provider": "prosper"}
+            assert not failed(await wire.tool("dashboard_call_transcript", transcript))
+            app = await wire.request("resources/read", {"uri": "ui://call-logs/campaign-dashboard.html"})
+            assert app["result"]["contents"][0]["mimeType"] == "text/html;profile=mcp-app"
 
             for uri in (row["uri"], row["uri"] + "/transcript"):
                 read = await wire.request("resources/read", {"uri": uri})

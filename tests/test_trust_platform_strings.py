@@ -13,6 +13,7 @@ import dataclasses
 import json
 import random
 from collections.abc import Iterator
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -137,11 +138,16 @@ async def everything_shown(client: Client, datasets: dict[str, SimDataset]) -> l
         # "user input echoed in errors" (the redactor's suite), not of platform strings.
         campaigns = {c.id for c in dataset.campaigns}
         for campaign in sorted(campaigns)[:4]:
-            result = await client.call_tool("summarize_campaign", {"campaign_id": campaign, "provider": name})
-            shown.append(("summarize_campaign", text_of(result)))
-            shown.append(
-                ("summarize_campaign json", json.dumps(result.structured_content, ensure_ascii=False))
-            )
+            for tool_name in ("summarize_campaign", "show_campaign_dashboard"):
+                result = await client.call_tool(tool_name, {"campaign_id": campaign, "provider": name})
+                shown.append((tool_name, text_of(result)))
+                shown.append((f"{tool_name} json", json.dumps(result.structured_content, ensure_ascii=False)))
+        # The dashboard's drill-downs (app-only tools): a day's failed calls, a call's transcript.
+        for call in [c for c in dataset.calls if c.status == "failed" and c.campaign_id in campaigns][:3]:
+            day = call.started_at.astimezone(UTC).date().isoformat()
+            drill = {"campaign_id": call.campaign_id, "day": day, "provider": name}
+            await tool("dashboard_failed_calls", drill)
+            await tool("dashboard_call_transcript", {"call_id": call.id, "provider": name})
     listing = await client.list_resources()
     shown.append(("resources/list", json.dumps([r.model_dump(mode="json") for r in listing.resources])))
     for prefix in ("", "c", "S", "+", "j"):

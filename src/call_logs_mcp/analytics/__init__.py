@@ -25,6 +25,7 @@ Definitions (also in the field descriptions, so the model reading the output see
 """
 
 from call_logs_mcp.analytics.facts import (
+    DURATION_EDGES,
     FREE_TEXT_TOP,
     LOW_CARDINALITY,
     MAX_FIELDS,
@@ -41,6 +42,7 @@ from call_logs_mcp.analytics.facts import (
     field_value,
     flatten_extracted,
     gather_facts,
+    histogram,
     interpolate,
     pick_longest,
     pick_lowest_qa,
@@ -55,6 +57,7 @@ from call_logs_mcp.analytics.summary import (
     CampaignSummary,
     CostStats,
     Coverage,
+    DurationBucket,
     DurationStats,
     FieldSummary,
     NotableCall,
@@ -69,6 +72,7 @@ from call_logs_mcp.analytics.summary import (
 )
 
 __all__ = [
+    "DURATION_EDGES",
     "FREE_TEXT_TOP",
     "LOW_CARDINALITY",
     "MAX_FIELDS",
@@ -79,6 +83,7 @@ __all__ = [
     "CampaignSummary",
     "CostStats",
     "Coverage",
+    "DurationBucket",
     "DurationStats",
     "FieldFacts",
     "FieldKind",
@@ -96,6 +101,7 @@ __all__ = [
     "field_value",
     "flatten_extracted",
     "gather_facts",
+    "histogram",
     "interpolate",
     "pick_longest",
     "pick_lowest_qa",

@@ -9,7 +9,7 @@ import bisect
 import heapq
 import math
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
@@ -25,6 +25,8 @@ FREE_TEXT_TOP = 5
 NOTABLE_EACH = 3
 MAX_FIELDS = 50
 QA_BINS = 10
+# Upper edges (seconds, exclusive) of the duration histogram's buckets; the last bucket is open.
+DURATION_EDGES = (15.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 # Statuses in which a call does not count as answered by a person, whoever spoke.
 NOT_ANSWERED = frozenset({CallStatus.IN_PROGRESS, CallStatus.VOICEMAIL})
 
@@ -144,6 +146,8 @@ class ValueStats:
     p90: float | None = None
     # Counts per QA_BINS equal bins over [0, qa_scale(max)] (QA scores only).
     bins: list[int] = field(default_factory=list)
+    # Counts per bucket of DURATION_EDGES, len(DURATION_EDGES) + 1 of them (durations only).
+    histogram: list[int] = field(default_factory=list)
 
 
 def interpolate(low_value: float, high_value: float, q: float, count: int) -> float:
@@ -167,10 +171,22 @@ def quantile(sorted_values: list[float], q: float) -> float | None:
     return interpolate(sorted_values[low], sorted_values[high], q, len(sorted_values))
 
 
-def value_stats(values: Iterable[float], *, bins: bool = False, presorted: bool = False) -> ValueStats:
-    """Count, total, min, max, median, p90 and (for QA) the counts per bin. The total is exact,
-    rounded once (`math.fsum`), as the index computes it from its counts of each value, so both
-    paths agree to the last bit."""
+def histogram(sorted_values: list[float], edges: Sequence[float]) -> list[int]:
+    """Counts per bucket [edge[i-1], edge[i]) of ascending `edges`, the last bucket open."""
+    cuts = [0, *(bisect.bisect_left(sorted_values, edge) for edge in edges), len(sorted_values)]
+    return [cuts[i + 1] - cuts[i] for i in range(len(edges) + 1)]
+
+
+def value_stats(
+    values: Iterable[float],
+    *,
+    bins: bool = False,
+    edges: Sequence[float] = (),
+    presorted: bool = False,
+) -> ValueStats:
+    """Count, total, min, max, median, p90, (for QA) the counts per bin and (given `edges`) the
+    histogram. The total is exact, rounded once (`math.fsum`), as the index computes it from its
+    counts of each value, so both paths agree to the last bit."""
     ordered = values if presorted and isinstance(values, list) else sorted(values)
     if not ordered:
         return ValueStats()
@@ -192,6 +208,7 @@ def value_stats(values: Iterable[float], *, bins: bool = False, presorted: bool 
         median=quantile(ordered, 0.5),
         p90=quantile(ordered, 0.9),
         bins=counts,
+        histogram=histogram(ordered, edges) if edges else [],
     )
 
 
@@ -225,6 +242,7 @@ class CampaignFacts:
     cost_by_currency: dict[str, float] = field(default_factory=dict)  # "" = currency unknown
     calls_with_cost: int = 0
     per_day: dict[str, int] = field(default_factory=dict)
+    failed_per_day: dict[str, int] = field(default_factory=dict)  # failed calls by start day
     first_call_at: datetime | None = None
     last_call_at: datetime | None = None
     fields: list[FieldFacts] = field(default_factory=list)
@@ -264,6 +282,7 @@ def gather_facts(calls: Iterable[Call]) -> CampaignFacts:
     status: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
     days: Counter[str] = Counter()
+    failed_days: Counter[str] = Counter()
     costs: dict[str, float] = {}
     fields: dict[tuple[str, FieldKind], FieldFacts] = {}
     texts: dict[tuple[str, FieldKind], Counter[str]] = {}
@@ -297,6 +316,8 @@ def gather_facts(calls: Iterable[Call]) -> CampaignFacts:
             failed.append(NotableCandidate(call.call_id, None, call.started_at))
         if call.started_at is not None:
             days[call.started_at.date().isoformat()] += 1
+            if call.status is CallStatus.FAILED:
+                failed_days[call.started_at.date().isoformat()] += 1
             if facts.first_call_at is None or call.started_at < facts.first_call_at:
                 facts.first_call_at = call.started_at
             if facts.last_call_at is None or call.started_at > facts.last_call_at:
@@ -319,10 +340,11 @@ def gather_facts(calls: Iterable[Call]) -> CampaignFacts:
         fields[slot_key].top = top_text_values(counter)
     facts.by_status = dict(status)
     facts.by_ended_reason = dict(reasons)
-    facts.durations = value_stats(durations)
+    facts.durations = value_stats(durations, edges=DURATION_EDGES)
     facts.qa_scores = value_stats(scores, bins=True)
     facts.cost_by_currency = costs
     facts.per_day = dict(days)
+    facts.failed_per_day = dict(failed_days)
     facts.fields = list(fields.values())
     facts.longest = pick_longest(longest)
     facts.lowest_qa = pick_lowest_qa(lowest)

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from call_logs_mcp.analytics.facts import (
+    DURATION_EDGES,
     FREE_TEXT_TOP,
     LOW_CARDINALITY,
     MAX_FIELDS,
@@ -50,6 +51,12 @@ class Totals(_Out):
     cost_source: Source
 
 
+class DurationBucket(_Out):
+    low_seconds: float
+    high_seconds: float | None = Field(description="exclusive; null for the last, open bucket")
+    calls: int
+
+
 class DurationStats(_Out):
     calls_with_duration: int
     total_seconds: float
@@ -59,6 +66,9 @@ class DurationStats(_Out):
         description="90th percentile, linear interpolation between closest ranks"
     )
     max_seconds: float | None
+    histogram: list[DurationBucket] = Field(
+        default_factory=list, description="calls per duration bucket (empty when no call has a duration)"
+    )
 
 
 class CostStats(_Out):
@@ -149,6 +159,9 @@ class CampaignSummary(_Out):
     qa: QaStats
     extracted_fields: list[FieldSummary]
     calls_per_day: dict[str, int]
+    failed_per_day: dict[str, int] = Field(
+        default_factory=dict, description="failed calls per day they started (days with none left out)"
+    )
     first_call_at: datetime | None
     last_call_at: datetime | None
     notable_calls: list[NotableCall]
@@ -176,6 +189,18 @@ def qa_stats(scores: ValueStats) -> QaStats:
         scale_max=scale,
         distribution=buckets,
     )
+
+
+def duration_histogram(counts: list[int]) -> list[DurationBucket]:
+    """The buckets of `DURATION_EDGES` with their counts (none when nothing was measured)."""
+    if not any(counts):
+        return []
+    lows = (0.0, *DURATION_EDGES)
+    highs: tuple[float | None, ...] = (*DURATION_EDGES, None)
+    return [
+        DurationBucket(low_seconds=low, high_seconds=high, calls=count)
+        for low, high, count in zip(lows, highs, counts, strict=True)
+    ]
 
 
 def field_summary(facts: FieldFacts) -> FieldSummary:
@@ -302,6 +327,7 @@ def summarize(
             median_seconds=_round(durations.median),
             p90_seconds=_round(durations.p90),
             max_seconds=durations.max,
+            histogram=duration_histogram(durations.histogram),
         ),
         cost=CostStats(
             calls_with_cost=facts.calls_with_cost,
@@ -315,6 +341,7 @@ def summarize(
             for f in sorted(facts.fields, key=lambda f: (-f.calls, f.key, f.kind))[:MAX_FIELDS]
         ],
         calls_per_day=dict(sorted(facts.per_day.items())),
+        failed_per_day=dict(sorted(facts.failed_per_day.items())),
         first_call_at=facts.first_call_at,
         last_call_at=facts.last_call_at,
         notable_calls=[

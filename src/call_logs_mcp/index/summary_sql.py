@@ -142,7 +142,7 @@ async def _campaign_facts(
     ) -> tuple[
         CampaignFacts,
         tuple[dict[str, int], datetime | None, datetime | None],
-        list[NotableCandidate],
+        tuple[list[NotableCandidate], dict[str, int]],
         tuple[list[FieldFacts], dict[str, dict[str, int]]],
     ]:
         return (
@@ -163,7 +163,7 @@ async def _campaign_facts(
         return CampaignFacts()
     facts.per_day, facts.first_call_at, facts.last_call_at = timeline
     facts.durations, facts.qa_scores, facts.longest, facts.lowest_qa = values
-    facts.recent_failed = failed
+    facts.recent_failed, facts.failed_per_day = failed
     for field in fields:
         if field.kind is FieldKind.TEXT:
             counts = texts.get(field.key, {})
@@ -324,12 +324,15 @@ def _value_facts(
     n = analytics.NOTABLE_EACH
     stats: list[ValueStats] = []
     bounds: list[float | None] = []
-    for column, bins, nth in (("duration", False, -n), ("qa_score", True, n - 1)):
+    for column, bins, edges, nth in (
+        ("duration", False, analytics.DURATION_EDGES, -n),
+        ("qa_score", True, (), n - 1),
+    ):
         if not since and not until:
             counted = _counted_values(conn, source, refs, column)
         else:
             counted = [(value, 1) for value in _fetch_sorted(conn, column, where, params)]
-        value_stats, bound = _counted_stats(counted, bins=bins, nth=nth)
+        value_stats, bound = _counted_stats(counted, bins=bins, edges=edges, nth=nth)
         stats.append(value_stats)
         bounds.append(bound)
     longest: list[NotableCandidate] = []
@@ -383,10 +386,10 @@ def _fetch_sorted(conn: sqlite3.Connection, column: str, where: str, params: lis
 
 
 def _counted_stats(
-    counted: Sequence[tuple[float, int]], *, bins: bool, nth: int
+    counted: Sequence[tuple[float, int]], *, bins: bool, edges: Sequence[float], nth: int
 ) -> tuple[ValueStats, float | None]:
-    """`analytics.value_stats` of values given as (value, count) ascending, and the value of
-    rank `nth` (negative: from the top)."""
+    """`analytics.value_stats` of values given as (value, count) ascending (the histogram over
+    `edges` too), and the value of rank `nth` (negative: from the top)."""
     if not counted:
         return ValueStats(), None
     ends = list(itertools.accumulate(c for _, c in counted))
@@ -405,6 +408,12 @@ def _counted_stats(
         counts = [0] * analytics.QA_BINS
         for value, number in counted:
             counts[min(analytics.QA_BINS - 1, max(0, int(value / width)))] += number
+    histogram: list[int] = []
+    if edges:
+        # Calls below each edge, from the running counts: the bucket counts are their differences.
+        below = [ends[i - 1] if i else 0 for i in (bisect.bisect_left(counted, (edge,)) for edge in edges)]
+        cuts = [0, *below, count]
+        histogram = [cuts[i + 1] - cuts[i] for i in range(len(edges) + 1)]
     stats = ValueStats(
         count=count,
         # Exact, then rounded once: the same float as math.fsum over the values (the pure path).
@@ -414,6 +423,7 @@ def _counted_stats(
         median=quantile(0.5),
         p90=quantile(0.9),
         bins=counts,
+        histogram=histogram,
     )
     rank = count + nth if nth < 0 else nth
     return stats, at(max(0, min(count - 1, rank)))
@@ -421,8 +431,8 @@ def _counted_stats(
 
 def _failed_facts(
     conn: sqlite3.Connection, source: int, refs: Sequence[int], since: str, until: str
-) -> list[NotableCandidate]:
-    """The most recent failed calls (ties broken as in analytics)."""
+) -> tuple[list[NotableCandidate], dict[str, int]]:
+    """The most recent failed calls (ties broken as in analytics), and failed calls per day."""
     where, params = _call_where(refs, since, until, source)
     failed_where = f"{where} AND status = ?"
     failed_params = [*params, CallStatus.FAILED.value]
@@ -435,9 +445,19 @@ def _failed_facts(
         f"SELECT call_id, started_at FROM {_CAMPAIGN_INDEX} WHERE {failed_where} AND started_at >= ?",
         [*failed_params, bound[0] if bound else ""],
     ).fetchall()
-    return analytics.pick_recent(
+    per_day = dict(
+        conn.execute(
+            # The status index reaches the failed calls alone (SQLite would pick the day index and
+            # read every call of the campaign: 6x slower on 12,561 calls).
+            f"SELECT substr(started_at, 1, 10), count(*) FROM calls INDEXED BY calls_outcomes "
+            f"WHERE {failed_where} AND started_at != '' GROUP BY 1",
+            failed_params,
+        ).fetchall()
+    )
+    recent = analytics.pick_recent(
         NotableCandidate(call_id, None, parse_ts(started)) for call_id, started in rows
     )
+    return recent, per_day
 
 
 def _field_facts(

@@ -114,7 +114,8 @@ def _holds_personal_data(field: Mapping[str, Any], scrub: Scrubber) -> bool:
     return any(redactor.contains(str(key)) for key in (field.get("values") or {}))
 
 
-# (top values per extracted field, extracted fields / list entries kept, days of calls_per_day kept)
+# (top values per extracted field, extracted fields / list entries kept, days of calls_per_day and
+# failed_per_day kept)
 _SUMMARY_LEVELS = (
     (None, None, None),
     (20, 40, 60),
@@ -154,6 +155,10 @@ def _shrink_summary(data: dict[str, Any], level: int) -> tuple[dict[str, Any], l
     if len(days) > max_days:
         out["calls_per_day"] = dict(sorted(days.items())[-max_days:])
         cut.append("calls_per_day (latest days kept)")
+    failed_days = data.get("failed_per_day", {})
+    if len(failed_days) > max_days:
+        out["failed_per_day"] = dict(sorted(failed_days.items())[-max_days:])
+        cut.append("failed_per_day (latest days kept)")
     reasons = data.get("by_ended_reason", {})
     if len(reasons) > max_fields:
         out["by_ended_reason"] = _top(reasons, max_fields)
@@ -174,6 +179,11 @@ def _shrink_summary(data: dict[str, Any], level: int) -> tuple[dict[str, Any], l
             qa["distribution"] = []
             cut.append("qa.distribution")
         out["qa"] = qa
+        duration = dict(data["duration"])
+        if duration.get("histogram"):
+            duration["histogram"] = []
+            cut.append("duration.histogram")
+        out["duration"] = duration
         cost = dict(data["cost"])
         if len(cost.get("by_currency", {})) > 3:
             cost["by_currency"] = _top(cost["by_currency"], 3)

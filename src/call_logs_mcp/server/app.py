@@ -173,6 +173,7 @@ def build_server(
     variables to set and `--demo`.
     """
     from call_logs_mcp.server import prompts, resources, tools
+    from call_logs_mcp.server.dashboard import dashboard_apps
 
     runtime = Runtime(settings, providers=providers, store=store, transports=transports)
     _redact_sdk_logs()
@@ -190,6 +191,7 @@ def build_server(
         cache_hints=CACHE_HINTS,
         instructions=server_instructions(settings, runtime.provider_names),
         lifespan=lifespan,
+        extensions=[dashboard_apps(runtime)],
     )
     server.runtime = runtime
     runtime.on_resources_changed(server.publish_resources_changed)

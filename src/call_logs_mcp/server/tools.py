@@ -106,6 +106,55 @@ def recording_note(provider: str) -> str | None:
     return platform(provider).info.recording_note
 
 
+async def campaign_report(
+    runtime: Runtime,
+    ctx: Context[Any, Any],
+    campaign_id: str,
+    *,
+    provider: str | None,
+    from_date: str | None,
+    to_date: str | None,
+) -> CallToolResult:
+    """The summarize_campaign answer (also the campaign dashboard's data)."""
+    filters = build_query(from_date=from_date, to_date=to_date)
+    outcome = await runtime.service.summarize_campaign(
+        campaign_id,
+        provider=provider,
+        from_date=filters.from_date,
+        to_date=filters.to_date,
+        progress=progress_of(ctx),
+    )
+    return result_of(
+        runtime.shaper.campaign_report(
+            outcome.summary,
+            sync_errors=outcome.report.errors,
+            syncing=outcome.report.syncing,
+            notes=outcome.notes,
+        )
+    )
+
+
+async def call_detail(
+    runtime: Runtime,
+    call_id: str,
+    *,
+    provider: str | None,
+    transcript_offset: int = 0,
+    transcript_char_offset: int = 0,
+    include_recording: bool = False,
+) -> CallToolResult:
+    """The get_call answer."""
+    call = await runtime.service.get_call(call_id, provider)
+    shaped = runtime.shaper.call_detail(
+        call,
+        transcript_offset=transcript_offset,
+        transcript_char_offset=transcript_char_offset,
+        include_recording=include_recording,
+        recording_note=recording_note(call.provider),
+    )
+    return result_of(shaped)
+
+
 def register(server: MCPServer[Any], runtime: Runtime) -> None:
     """Add every tool to `server`, bound to `runtime`."""
 
@@ -177,15 +226,14 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
         ] = False,
     ) -> Annotated[CallToolResult, CallDetail]:
         with tool_errors("get_call"):
-            call = await runtime.service.get_call(call_id, provider)
-            shaped = runtime.shaper.call_detail(
-                call,
+            return await call_detail(
+                runtime,
+                call_id,
+                provider=provider,
                 transcript_offset=transcript_offset,
                 transcript_char_offset=transcript_char_offset,
                 include_recording=include_recording,
-                recording_note=recording_note(call.provider),
             )
-            return result_of(shaped)
 
     @server.tool(
         name="search_transcripts",
@@ -343,21 +391,8 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
         to_date: ToDateArg = None,
     ) -> Annotated[CallToolResult, CampaignReport]:
         with tool_errors("summarize_campaign"):
-            filters = build_query(from_date=from_date, to_date=to_date)
-            outcome = await runtime.service.summarize_campaign(
-                campaign_id,
-                provider=provider,
-                from_date=filters.from_date,
-                to_date=filters.to_date,
-                progress=progress_of(ctx),
-            )
-            return result_of(
-                runtime.shaper.campaign_report(
-                    outcome.summary,
-                    sync_errors=outcome.report.errors,
-                    syncing=outcome.report.syncing,
-                    notes=outcome.notes,
-                )
+            return await campaign_report(
+                runtime, ctx, campaign_id, provider=provider, from_date=from_date, to_date=to_date
             )
 
     @server.tool(
