@@ -457,10 +457,16 @@ def test_the_index_summary_stays_exact_after_calls_change_and_are_purged(tmp_pat
         leftovers = store.db.read_sync(
             lambda conn: [
                 conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-                for table in ("campaign_outcomes", "campaign_days", "campaign_fields", "campaign_values")
+                for table in (
+                    "campaign_outcomes",
+                    "campaign_days",
+                    "campaign_fields",
+                    "campaign_values",
+                    "campaign_failed_days",
+                )
             ]
         )
-        assert leftovers == [0, 0, 0, 0]
+        assert leftovers == [0, 0, 0, 0, 0]
     finally:
         store.close()
 
@@ -521,11 +527,15 @@ async def test_an_index_from_before_customer_turns_were_stored_counts_answered_c
     finally:
         store.close()
     # Back to schema 2 as released: no customer_turns column, the covering indexes without it;
-    # and none of versions 4 to 6 (plain-word turns only, no counters or aggregates, no value
-    # indexes, no agents).
+    # and none of versions 4 to 7 (plain-word turns only, no counters or aggregates, no value
+    # indexes, no agents, no failed calls per day).
     with sqlite3.connect(path, isolation_level=None) as conn:
         conn.executescript(
             """
+            DROP TRIGGER calls_failed_counted;
+            DROP TRIGGER calls_failed_uncounted;
+            DROP TRIGGER calls_failed_recounted;
+            DROP TABLE campaign_failed_days;
             DROP INDEX calls_agent;
             ALTER TABLE calls DROP COLUMN agent;
             DROP TABLE agents;

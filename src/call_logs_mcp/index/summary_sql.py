@@ -445,15 +445,26 @@ def _failed_facts(
         f"SELECT call_id, started_at FROM {_CAMPAIGN_INDEX} WHERE {failed_where} AND started_at >= ?",
         [*failed_params, bound[0] if bound else ""],
     ).fetchall()
-    per_day = dict(
-        conn.execute(
-            # The status index reaches the failed calls alone (SQLite would pick the day index and
-            # read every call of the campaign: 6x slower on 12,561 calls).
-            f"SELECT substr(started_at, 1, 10), count(*) FROM calls INDEXED BY calls_outcomes "
-            f"WHERE {failed_where} AND started_at != '' GROUP BY 1",
-            failed_params,
-        ).fetchall()
-    )
+    if not since and not until:
+        # Kept by triggers (migration 7): a row per campaign and day with failed calls.
+        per_day = {
+            str(day): int(calls)
+            for day, calls in conn.execute(
+                f"SELECT day, sum(calls) FROM campaign_failed_days WHERE source = ? "
+                f"AND campaign IN ({placeholders(refs)}) GROUP BY day HAVING sum(calls) > 0",
+                [source, *refs],
+            )
+        }
+    else:
+        per_day = dict(
+            conn.execute(
+                # The status index reaches the failed calls alone (SQLite would pick the day index
+                # and read every call of the campaign: 6x slower on 12,561 calls).
+                f"SELECT substr(started_at, 1, 10), count(*) FROM calls INDEXED BY calls_outcomes "
+                f"WHERE {failed_where} AND started_at != '' GROUP BY 1",
+                failed_params,
+            ).fetchall()
+        )
     recent = analytics.pick_recent(
         NotableCandidate(call_id, None, parse_ts(started)) for call_id, started in rows
     )
