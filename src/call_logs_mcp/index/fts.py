@@ -494,46 +494,56 @@ def _call_rows(
 
 def limit_checks(
     conn: sqlite3.Connection, request: SearchRequest, found: SearchScope | None, rank_window: int
-) -> tuple[SearchRequest, PhraseCheck | None]:
+) -> tuple[SearchRequest, SearchPlan | None]:
     """A quoted phrase's exact words are checked by reading each candidate turn (its words in
     order in any form), which costs about three microseconds per turn, twice (the count and the
     ranking): when more than PHRASE_CHECKS (or `rank_window`) turns are candidates, only the
     newest of them are checked, as ranking covers only the newest matches. The request, bounded
-    so (a cursor keeps the bound), and what was checked; no check: every candidate is checked."""
+    so (a cursor keeps the bound), and the plan of its candidates when bounded (None: every
+    candidate is checked)."""
     if not request.parsed.exact:
         return request, None
-    checks = min(rank_window, PHRASE_CHECKS)
     loose = plan_search(request, found, rank_window, loose=True)
     if loose is None:
         return request, None
     if request.checked_below is None:
         if request.offset or request.boundaries:
             return request, None  # the first page checked every candidate
-        row = _fts(conn, loose.window_sql, [*loose.params, checks]).fetchone()
+        row = _fts(conn, loose.window_sql, [*loose.params, _checks(rank_window)]).fetchone()
         if row is None:
             return request, None
         request = replace(request, checked_below=int(row[0]))
-    (candidates,) = _fts(conn, loose.capped_count_sql, [*loose.params, -1]).fetchone()
-    return request, PhraseCheck(candidates=int(candidates), checked=checks)
+    return request, loose
+
+
+def _checks(rank_window: int) -> int:
+    return min(rank_window, PHRASE_CHECKS)
 
 
 async def _count_and_rank(
     db: Database, request: SearchRequest, rank_window: int
 ) -> tuple[SearchRequest, Counts, Ranked, PhraseCheck | None]:
-    def scope(conn: sqlite3.Connection) -> tuple[SearchRequest, SearchScope | None, PhraseCheck | None]:
+    def scope(conn: sqlite3.Connection) -> tuple[SearchRequest, SearchScope | None, SearchPlan | None]:
         found = find_search_scope(conn, request)
-        bounded, check = limit_checks(conn, request, found, rank_window)
-        return bounded, found, check
+        bounded, loose = limit_checks(conn, request, found, rank_window)
+        return bounded, found, loose
 
-    request, found, check = await db.read(scope, "searching transcripts")
+    request, found, loose = await db.read(scope, "searching transcripts")
     plans = plan_tiers(request, found, rank_window)
     if plans is None:
-        return request, Counts(0, 0, [0] * len(request.parsed.tiers)), Ranked([], [], []), check
+        return request, Counts(0, 0, [0] * len(request.parsed.tiers)), Ranked([], [], []), None
     union, tiers = plans
-    counts, ranked = await db.read_pair(
-        lambda conn: count_all(conn, union, tiers),
-        lambda conn: rank_tiers(conn, tiers, request.boundaries),
-        "searching transcripts",
+
+    def count(conn: sqlite3.Connection) -> tuple[Counts, PhraseCheck | None]:
+        counts = count_all(conn, union, tiers)
+        if loose is None:
+            return counts, None
+        # How many candidates a bounded phrase had, counted beside the ranking (words only).
+        (candidates,) = _fts(conn, loose.capped_count_sql, [*loose.params, -1]).fetchone()
+        return counts, PhraseCheck(candidates=int(candidates), checked=_checks(rank_window))
+
+    (counts, check), ranked = await db.read_pair(
+        count, lambda conn: rank_tiers(conn, tiers, request.boundaries), "searching transcripts"
     )
     return request, counts, ranked, check
 
