@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from call_logs_mcp.errors import StoreError
@@ -22,12 +23,14 @@ logger = logging.getLogger(__name__)
 
 Connection = psycopg.AsyncConnection[tuple[Any, ...]]
 
-CONNECT_TIMEOUT_SECONDS = 10.0
+CONNECT_TIMEOUT_SECONDS = 10
 
 
 def store_error(exc: Exception, doing: str) -> StoreError:
     if isinstance(exc, PoolTimeout | psycopg.OperationalError):
-        return StoreError(f"The PostgreSQL call index could not be reached while {doing}.")
+        return StoreError(
+            f"The PostgreSQL call index could not be reached (or refused the connection) while {doing}."
+        )
     return StoreError(f"The PostgreSQL call index failed while {doing} ({type(exc).__name__}).")
 
 
@@ -62,26 +65,37 @@ class Database:
 
     @classmethod
     async def open(cls, conninfo: str, *, max_size: int = 4) -> Database:
-        """Connect, migrate, and keep a pool. Raises StoreError (unreachable server, refused
-        credentials, a newer schema) without quoting `conninfo` (it may hold a password)."""
+        """Connect, migrate, and keep a pool. Raises StoreError (a URL that does not parse, an
+        unreachable server, refused credentials, a newer schema) without quoting `conninfo` or
+        the server's message (either may hold a password)."""
+        try:
+            conninfo_to_dict(conninfo)
+        except psycopg.ProgrammingError:
+            raise StoreError(
+                "The PostgreSQL database URL is not valid; expected postgresql://user:password@host:port/database."
+            ) from None
+        try:
+            # One direct connection first: an unreachable server fails now, not after the
+            # pool's retries, and the schema is current before any pooled connection is used.
+            async with await psycopg.AsyncConnection.connect(
+                conninfo, connect_timeout=CONNECT_TIMEOUT_SECONDS
+            ) as conn:
+                await migrate(conn)
+        except psycopg.Error as exc:
+            raise store_error(exc, "opening the index") from None
         pool: AsyncConnectionPool[Connection] = AsyncConnectionPool(
             conninfo,
             min_size=1,
             max_size=max_size,
             open=False,
             timeout=CONNECT_TIMEOUT_SECONDS,
-            kwargs={"connect_timeout": int(CONNECT_TIMEOUT_SECONDS)},
+            kwargs={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
         )
         try:
             await pool.open(wait=True, timeout=CONNECT_TIMEOUT_SECONDS)
-            async with pool.connection() as conn:
-                await migrate(conn)
-        except (psycopg.Error, PoolTimeout) as exc:
+        except PoolTimeout as exc:
             await pool.close()
             raise store_error(exc, "opening the index") from None
-        except BaseException:
-            await pool.close()
-            raise
         return cls(pool)
 
     async def close(self) -> None:
