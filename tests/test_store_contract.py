@@ -23,6 +23,8 @@ from call_logs_mcp.errors import InvalidArgumentError, StoreError
 from call_logs_mcp.index import CallRecord, IndexStore
 from call_logs_mcp.index.postgres import PostgresStore
 from call_logs_mcp.index.records import (
+    CampaignListing,
+    IndexStats,
     PendingDetail,
     RecentCalls,
     StoredState,
@@ -81,6 +83,10 @@ class Store(Protocol):
     async def platform_calls(
         self, scope: dict[str, str], provider: str, *, campaign_id: str | None = None
     ) -> int | None: ...
+    async def list_campaigns(
+        self, scope: dict[str, str], *, provider: str | None = None, describe: bool = False
+    ) -> list[CampaignListing]: ...
+    async def stats(self) -> IndexStats: ...
 
 
 @pytest.fixture
@@ -429,7 +435,10 @@ async def answers(store: Store, prefix: str, batches: list[list[tuple[Any, ...]]
                 )
                 for campaign in (*CAMPAIGNS, "camp-none")
             ],
+            "listing": await store.list_campaigns(scope, describe=True),
         }
+    stats = await store.stats()
+    out["stats"] = (stats.calls, stats.turns)  # the size on disk is each engine's own
     return out
 
 
@@ -446,6 +455,9 @@ async def test_generated_sequences_of_upserts_get_the_same_answers_from_both_sto
     stored = {op[:2] for batch in batches for op in batch}
     assert sum(len(expected[account]["states"]) for account in ACCOUNTS) == len(stored)
     assert sum(counts.added for counts in expected["upserts"]) == len(stored)
+    for account in ACCOUNTS:
+        listed = sum(c.indexed_calls for c in expected[account]["listing"])
+        assert listed == len(expected[account]["states"])
 
 
 async def test_a_call_whose_start_time_moves_keeps_its_listing_fingerprint(store: Store) -> None:
@@ -457,3 +469,41 @@ async def test_a_call_whose_start_time_moves_keeps_its_listing_fingerprint(store
     assert counts.updated == 1
     assert states["1"].list_hash == "h1"
     assert states["1"].started_at == BASE + timedelta(hours=2)
+
+
+async def test_campaigns_list_counts_spans_descriptions_and_the_syncs_that_cover_them(store: Store) -> None:
+    scope = {"prosper": "acct"}
+    calls = [
+        make_call("a1", campaign_id="camp-b", hours=1, texts=("Hi, this is Ava from the clinic.", "Yes?")),
+        make_call("a2", campaign_id="camp-b", hours=2, texts=("Hi,  this is Ava from the clinic.", "No.")),
+        make_call("a3", campaign_id="camp-b", hours=3, status=CallStatus.FAILED, transcript=[]),
+        make_call("b1", campaign_id="camp-a", hours=4, texts=("Hello there.",)),
+        make_call("n1", campaign_id=None, started_at=None),
+    ]
+    await store.upsert("acct", "prosper", [CallRecord(c) for c in calls])
+    await store.upsert("other", "prosper", [CallRecord(make_call("x", campaign_id="camp-c"))])
+    await store.save_sync_state(
+        "acct", "prosper", full_state(scope_key(None, None, None), last_synced_at=AT, names_campaigns=True)
+    )
+    await store.save_sync_state(
+        "acct",
+        "prosper",
+        full_state(
+            scope_key("camp-b", None, None), campaign_id="camp-b", last_synced_at=AT + timedelta(hours=1)
+        ),
+    )
+    listed = await store.list_campaigns(scope, describe=True)
+    assert [(c.campaign_id, c.indexed_calls, c.last_synced_at) for c in listed] == [
+        (None, 1, AT),
+        ("camp-a", 1, AT),
+        ("camp-b", 3, AT + timedelta(hours=1)),
+    ]
+    camp_b = listed[2]
+    assert (camp_b.first_call_at, camp_b.last_call_at) == (calls[0].started_at, calls[2].started_at)
+    assert camp_b.by_status == {"completed": 2, "failed": 1}
+    assert camp_b.opening_line == "Hi, this is Ava from the clinic."
+    assert (listed[0].first_call_at, listed[0].by_status) == (None, {"completed": 1})
+    assert [c.campaign_id for c in await store.list_campaigns(scope, provider="callcamp")] == []
+    stats = await store.stats()
+    assert (stats.calls, stats.turns) == ({"prosper": 6}, 2 + 2 + 0 + 1 + 2 + 2)
+    assert stats.file_bytes > 0

@@ -4,6 +4,7 @@ limited to the caller's `AccountScope`; the same answers as the SQLite index's `
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,8 @@ from call_logs_mcp.index.postgres.writes import pg_str, pg_text
 from call_logs_mcp.index.reads import RecentQuery
 from call_logs_mcp.index.records import (
     STATE_COLUMNS,
+    CampaignListing,
+    IndexStats,
     RecentCalls,
     StoredState,
     SyncState,
@@ -251,3 +254,123 @@ async def recent_calls(conn: Connection, scope: AccountScope, query: RecentQuery
         last = rows[query.limit - 1]
         next_cursor = encode_cursor("recent", {"s": last[1], "i": int(last[0])})
     return RecentCalls(calls=calls, next_cursor=next_cursor)
+
+
+# --- campaigns and statistics ---------------------------------------------------------------
+
+OPENING_SAMPLE = 25
+OPENING_CHARS = 120
+
+
+async def list_campaigns(
+    conn: Connection, scope: AccountScope, provider: str | None, *, describe: bool = False
+) -> list[CampaignListing]:
+    """As `index.reads.list_campaigns`: per source, the calls of no known campaign first, then
+    every known campaign by id, with counts, date span and the last sync covering each."""
+    out: list[CampaignListing] = []
+    for source in await scope_sources(conn, scope, provider):
+        seen = {
+            ref: (int(count), first, last)
+            for ref, count, first, last in await _rows(
+                conn,
+                "SELECT campaign, count(*), min(nullif(started_at, '')), max(nullif(started_at, '')) "
+                "FROM calls WHERE source = %s GROUP BY campaign",
+                (source.id,),
+            )
+        }
+        synced = {
+            campaign: parse_ts(at)
+            for campaign, at in await _rows(
+                conn,
+                "SELECT campaign_id, max(last_synced_at) FROM sync_state WHERE source = %s "
+                "AND since IS NULL AND until IS NULL GROUP BY campaign_id",
+                (source.id,),
+            )
+        }
+        whole = synced.pop(None, None)
+        named = await _row(
+            conn,
+            "SELECT max(last_synced_at) FROM sync_state WHERE source = %s AND campaign_id IS NULL "
+            "AND since IS NULL AND until IS NULL AND names_campaigns",
+            (source.id,),
+        )
+        whole_for_campaigns = parse_ts(named[0]) if named is not None else None
+        if 0 in seen:
+            count, first, last = seen[0]
+            out.append(
+                CampaignListing(
+                    provider=source.provider,
+                    campaign_id=None,
+                    indexed_calls=count,
+                    first_call_at=parse_ts(first),
+                    last_call_at=parse_ts(last),
+                    last_synced_at=whole,
+                    **(await _description(conn, source.id, 0) if describe else {}),
+                )
+            )
+        for ref, campaign_id, name, platform_calls in await _rows(
+            conn,
+            "SELECT id, campaign_id, name, platform_calls FROM campaigns WHERE source = %s "
+            'ORDER BY campaign_id COLLATE "C"',
+            (source.id,),
+        ):
+            count, first, last = seen.get(ref, (0, None, None))
+            out.append(
+                CampaignListing(
+                    provider=source.provider,
+                    campaign_id=campaign_id,
+                    name=name,
+                    indexed_calls=count,
+                    platform_calls=platform_calls,
+                    first_call_at=parse_ts(first),
+                    last_call_at=parse_ts(last),
+                    last_synced_at=max(
+                        (t for t in (synced.get(campaign_id), whole_for_campaigns) if t is not None),
+                        default=None,
+                    ),
+                    **(await _description(conn, source.id, ref) if describe and count else {}),
+                )
+            )
+    return out
+
+
+async def _description(conn: Connection, source: int, ref: int) -> dict[str, Any]:
+    """Calls by status, and the agent's most common first line among the newest calls."""
+    by_status = {
+        status: int(count)
+        for status, count in await _rows(
+            conn,
+            "SELECT status, count(*) FROM calls WHERE source = %s AND campaign = %s GROUP BY status "
+            'ORDER BY count(*) DESC, status COLLATE "C"',
+            (source, ref),
+        )
+    }
+    openings: Counter[str] = Counter()
+    for (text,) in await _rows(
+        conn,
+        "SELECT (SELECT t.text FROM turns t WHERE t.call = c.id AND NOT t.note AND t.speaker = 'agent' "
+        "ORDER BY t.seq LIMIT 1) FROM calls c WHERE c.source = %s AND c.campaign = %s AND c.turn_count > 0 "
+        "ORDER BY c.started_at DESC, c.id DESC LIMIT %s",
+        (source, ref, OPENING_SAMPLE),
+    ):
+        if text is not None and text.strip():
+            openings[" ".join(text.split())[:OPENING_CHARS]] += 1
+    opening = openings.most_common(1)[0][0] if openings else None
+    return {"by_status": by_status, "opening_line": opening}
+
+
+async def stats(conn: Connection) -> IndexStats:
+    """Calls per provider (all accounts), turns, and the database's size on disk."""
+    calls = {
+        provider: int(count)
+        for provider, count in await _rows(
+            conn,
+            "SELECT s.provider, count(*) FROM calls c JOIN sources s ON s.id = c.source GROUP BY s.provider",
+        )
+    }
+    row = await _row(
+        conn,
+        "SELECT (SELECT coalesce(sum(turn_count), 0) FROM calls), pg_database_size(current_database())",
+    )
+    assert row is not None
+    return IndexStats(calls=calls, turns=int(row[0]), file_bytes=int(row[1]))

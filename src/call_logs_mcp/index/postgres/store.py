@@ -2,8 +2,8 @@
 
 Implemented, with the SQLite store's answers (held by tests/test_store_contract.py): `upsert`,
 `save_sync_state`, `load_sync_state`, `stored_states`, `calls_to_recheck`, `get_call`,
-`recent_calls`, `last_synced`, `indexed_calls`, `platform_calls`. Not yet: `search`,
-`find_calls`, `list_campaigns`, `campaign_summary`, `stats`, `export`, `purge` — which is why
+`recent_calls`, `last_synced`, `indexed_calls`, `platform_calls`, `list_campaigns`, `stats`.
+Not yet: `search`, `find_calls`, `campaign_summary`, `export`, `purge` — which is why
 nothing selects this store yet.
 """
 
@@ -16,7 +16,15 @@ from call_logs_mcp.index.accounts import AccountScope, SourceIds
 from call_logs_mcp.index.postgres import reads, writes
 from call_logs_mcp.index.postgres.db import Database
 from call_logs_mcp.index.reads import recent_query
-from call_logs_mcp.index.records import CallRecord, RecentCalls, StoredState, SyncState, UpsertCounts
+from call_logs_mcp.index.records import (
+    CallRecord,
+    CampaignListing,
+    IndexStats,
+    RecentCalls,
+    StoredState,
+    SyncState,
+    UpsertCounts,
+)
 from call_logs_mcp.models import Call
 
 
@@ -123,6 +131,17 @@ class PostgresStore:
     ) -> int:
         async with self.db.transaction("counting indexed calls") as conn:
             return await reads.indexed_calls(conn, scope, provider, campaign_id)
+
+    async def list_campaigns(
+        self, scope: AccountScope, *, provider: str | None = None, describe: bool = False
+    ) -> list[CampaignListing]:
+        async with self.db.transaction("listing campaigns") as conn:
+            return await reads.list_campaigns(conn, scope, provider, describe=describe)
+
+    async def stats(self) -> IndexStats:
+        """Calls per provider (all accounts), turns, and the database's size (`file_bytes`)."""
+        async with self.db.transaction("reading index statistics") as conn:
+            return await reads.stats(conn)
 
     async def platform_calls(
         self, scope: AccountScope, provider: str, *, campaign_id: str | None = None
