@@ -12,10 +12,15 @@ Layout (version 1), as the SQLite index's (see `index.migrations`), with these d
   (started_at, id) and a call's turns are `(call, note, seq)` rows, not a rowid range.
 - Times are the same fixed-width UTC text as in SQLite (`records.ts`, '' for unknown), so
   cursors, comparisons and ordering are identical on both stores.
-- `turns.words` is a generated `tsvector` (English configuration: Snowball English stems and
-  stop words, over `unaccent` when the server has it) with a GIN index: the counterpart of
-  FTS5's porter + unicode61 remove_diacritics. A call's summary, extracted values and QA notes
-  are rows of `turns` too (`note` true, `speaker` their kind, `label` the field).
+- `turns.words` is a generated `tsvector` with a GIN index, in the text search configuration
+  `call_logs_words`: the default parser, every word stemmed by Snowball's `porter` (Porter's
+  original English stemmer, as FTS5's `porter`) with no stop words (FTS5 indexes every word),
+  over `unaccent` when the server has it (FTS5's remove_diacritics). The built-in `english`
+  configuration would stem with Porter2 ("dying" and "died" alike, "news" apart from "new") and
+  drop stop words ("not", "no", "the" would match nothing). tests/test_store_words.py holds the
+  two indexes to the same matches on a shared query set and names the differences left. A
+  call's summary, extracted values and QA notes are rows of `turns` too (`note` true, `speaker`
+  their kind, `label` the field).
 - Per-campaign counts are plain SQL over the indexes (no trigger-kept aggregates yet).
 """
 
@@ -50,9 +55,20 @@ END
 $$
 """
 
+# Porter stems, no stop words: see the module's docstring.
+_WORDS_CONFIG = (
+    "CREATE TEXT SEARCH DICTIONARY call_logs_porter (TEMPLATE = snowball, Language = porter)",
+    "CREATE TEXT SEARCH CONFIGURATION call_logs_words (COPY = simple)",
+    """
+    ALTER TEXT SEARCH CONFIGURATION call_logs_words ALTER MAPPING FOR asciiword, word, numword,
+        asciihword, hword, numhword, hword_asciipart, hword_part, hword_numpart WITH call_logs_porter
+    """,
+)
+
 MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     (
         _UNACCENT,
+        *_WORDS_CONFIG,
         """
         CREATE TABLE sources (
             id bigserial PRIMARY KEY,
@@ -113,8 +129,8 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
             text text NOT NULL,
             "offset" double precision,
             label text,
-            words tsvector GENERATED ALWAYS AS (to_tsvector('english'::regconfig, call_logs_fold(text)))
-                STORED,
+            words tsvector
+                GENERATED ALWAYS AS (to_tsvector('call_logs_words'::regconfig, call_logs_fold(text))) STORED,
             PRIMARY KEY (call, note, seq)
         )
         """,
@@ -157,6 +173,8 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)
+
+WORDS_CONFIG: Final = "call_logs_words"  # the text search configuration of `turns.words`
 
 # The advisory lock key migrations hold (any fixed 64-bit number: this one spells "calllogs").
 MIGRATION_LOCK: Final = 0x63616C6C6C6F6773
