@@ -87,6 +87,7 @@ class Store(Protocol):
         self, scope: dict[str, str], *, provider: str | None = None, describe: bool = False
     ) -> list[CampaignListing]: ...
     async def stats(self) -> IndexStats: ...
+    async def purge(self, older_than_days: int | None = None) -> int: ...
 
 
 @pytest.fixture
@@ -507,3 +508,31 @@ async def test_campaigns_list_counts_spans_descriptions_and_the_syncs_that_cover
     stats = await store.stats()
     assert (stats.calls, stats.turns) == ({"prosper": 6}, 2 + 2 + 0 + 1 + 2 + 2)
     assert stats.file_bytes > 0
+
+
+async def test_purge_deletes_what_started_before_the_cutoff_then_everything(store: Store) -> None:
+    now = datetime.now(UTC)
+    old = [
+        make_call(f"old{i}", started_at=now - timedelta(days=40 + i), campaign_id="camp-o") for i in range(3)
+    ]
+    new = [make_call(f"new{i}", started_at=now - timedelta(days=i)) for i in range(4)]
+    undated = make_call("undated", started_at=None)
+    scope = {"prosper": "acct"}
+    await store.upsert("acct", "prosper", [CallRecord(c) for c in [*old, *new, undated]])
+    await store.save_sync_state("acct", "prosper", full_state(scope_key(None, None, None)))
+    with pytest.raises(InvalidArgumentError):
+        await store.purge(-1)
+    assert await store.purge(30) == 3
+    assert await all_pages(store, scope, 3) == [*(c.call_id for c in new), "undated"]
+    assert await store.get_call(scope, "prosper", "old0") is None
+    listed = await store.list_campaigns(scope)
+    assert [(c.campaign_id, c.indexed_calls) for c in listed] == [("camp-a", 5), ("camp-o", 0)]
+    assert await store.load_sync_state("acct", "prosper", scope_key(None, None, None)) is not None
+    assert await store.purge() == 5
+    assert await all_pages(store, scope, 3) == []
+    assert await store.list_campaigns(scope) == []
+    assert await store.load_sync_state("acct", "prosper", scope_key(None, None, None)) is None
+    assert (await store.stats()).calls == {}
+    again = await store.upsert("acct", "prosper", [CallRecord(old[0])])
+    assert again.added == 1
+    assert await store.indexed_calls(scope, "prosper", campaign_id="camp-o") == 1

@@ -2,9 +2,9 @@
 
 Implemented, with the SQLite store's answers (held by tests/test_store_contract.py): `upsert`,
 `save_sync_state`, `load_sync_state`, `stored_states`, `calls_to_recheck`, `get_call`,
-`recent_calls`, `last_synced`, `indexed_calls`, `platform_calls`, `list_campaigns`, `stats`.
-Not yet: `search`, `find_calls`, `campaign_summary`, `export`, `purge` — which is why
-nothing selects this store yet.
+`recent_calls`, `last_synced`, `indexed_calls`, `platform_calls`, `list_campaigns`, `stats`,
+`purge` (async only; no `purge_sync`). Not yet: `search`, `find_calls`, `campaign_summary`,
+`export` — which is why nothing selects this store yet.
 """
 
 from __future__ import annotations
@@ -142,6 +142,13 @@ class PostgresStore:
         """Calls per provider (all accounts), turns, and the database's size (`file_bytes`)."""
         async with self.db.transaction("reading index statistics") as conn:
             return await reads.stats(conn)
+
+    async def purge(self, older_than_days: int | None = None) -> int:
+        """As `IndexStore.purge`: the number of calls deleted. Deleted rows leave the table files
+        when PostgreSQL vacuums them (see `writes.purge_calls`). Raises InvalidArgumentError for a
+        negative age, StoreError."""
+        async with self.db.transaction("purging calls") as conn:
+            return await writes.purge_calls(conn, older_than_days)
 
     async def platform_calls(
         self, scope: AccountScope, provider: str, *, campaign_id: str | None = None

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from call_logs_mcp import analytics
-from call_logs_mcp.errors import StoreError
+from call_logs_mcp.errors import InvalidArgumentError, StoreError
 from call_logs_mcp.index.accounts import SourceIds
 from call_logs_mcp.index.notes import call_notes
 from call_logs_mcp.index.postgres.db import Connection
@@ -251,3 +251,23 @@ async def save_sync_state(
         "resume = excluded.resume",
         (source, pg_str(state.scope), *values),
     )
+
+
+async def purge_calls(conn: Connection, older_than_days: int | None) -> int:
+    """Delete calls that started more than `older_than_days` ago (their turns, bodies and fields
+    go with them), or every call, campaign and sync state when None; sources stay, as in SQLite.
+    Returns the number of calls deleted. Raises InvalidArgumentError for a negative age.
+
+    Unlike the SQLite index, deleted rows stay in the table files until PostgreSQL vacuums them
+    (autovacuum, or `VACUUM FULL` to rewrite the files now): purging here cannot also rewrite
+    the files without locking every replica out."""
+    if older_than_days is not None and older_than_days < 0:
+        raise InvalidArgumentError("older_than_days must be 0 or more.")
+    if older_than_days is None:
+        cur = await conn.execute("DELETE FROM calls")
+        await conn.execute("DELETE FROM sync_state")
+        await conn.execute("DELETE FROM campaigns")
+        return cur.rowcount
+    cutoff = ts(datetime.now(UTC) - timedelta(days=older_than_days))
+    cur = await conn.execute("DELETE FROM calls WHERE started_at != '' AND started_at < %s", (cutoff,))
+    return cur.rowcount
