@@ -37,7 +37,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _content_hash(call: Call, has_details: bool) -> str:
+def content_hash(call: Call, has_details: bool) -> str:
     raw = json.dumps(call.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(f"{int(has_details)}|{raw}".encode()).hexdigest()[:32]
 
@@ -127,7 +127,7 @@ def upsert(
             if call.agent
             else 0
         )
-        content = _content_hash(call, record.has_details)
+        content = content_hash(call, record.has_details)
         if row is not None and row[1] == content:
             if record.list_hash and record.list_hash != row[4]:
                 conn.execute("UPDATE calls SET list_hash = ? WHERE id = ?", (record.list_hash, row[0]))
@@ -149,7 +149,8 @@ def upsert(
             int(record.has_details),
             len(turns),
             sum(1 for turn in turns if turn.speaker == "customer"),
-            record.list_hash,
+            # A call re-keyed below keeps its listing fingerprint, as an updated one does.
+            record.list_hash or (row[4] if row is not None else None),
             content,
             now,
         )

@@ -1,0 +1,112 @@
+"""The PostgreSQL connection pool (psycopg 3, async), migrations at open, and error wording.
+
+Every operation borrows a pooled connection for one transaction. Errors never quote the server's
+message (it can contain SQL, values or the connection string): a `StoreError` names what we were
+doing and the kind of failure.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from call_logs_mcp.errors import StoreError
+from call_logs_mcp.index.postgres.migrations import MIGRATION_LOCK, MIGRATIONS, SCHEMA_VERSION
+
+logger = logging.getLogger(__name__)
+
+Connection = psycopg.AsyncConnection[tuple[Any, ...]]
+
+CONNECT_TIMEOUT_SECONDS = 10
+
+
+def store_error(exc: Exception, doing: str) -> StoreError:
+    if isinstance(exc, PoolTimeout | psycopg.OperationalError):
+        return StoreError(
+            f"The PostgreSQL call index could not be reached (or refused the connection) while {doing}."
+        )
+    return StoreError(f"The PostgreSQL call index failed while {doing} ({type(exc).__name__}).")
+
+
+async def migrate(conn: Connection) -> int:
+    """Bring the schema to `SCHEMA_VERSION` under the migration advisory lock; the version found.
+
+    Raises StoreError for a database of a newer version."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)")
+        row = await (await conn.execute("SELECT max(version) FROM schema_version")).fetchone()
+        found = int(row[0]) if row is not None and row[0] is not None else 0
+        if found > SCHEMA_VERSION:
+            raise StoreError(
+                f"The PostgreSQL call index has schema version {found}, newer than this program "
+                f"understands ({SCHEMA_VERSION}); upgrade call-logs-mcp."
+            )
+        for version in range(found, SCHEMA_VERSION):
+            for statement in MIGRATIONS[version]:
+                await conn.execute(statement.encode())
+            logger.info("PostgreSQL index migrated to schema version %d", version + 1)
+        await conn.execute("DELETE FROM schema_version")
+        await conn.execute("INSERT INTO schema_version VALUES (%s)", (SCHEMA_VERSION,))
+        return found
+
+
+class Database:
+    """A pool of connections to one PostgreSQL database holding a migrated index."""
+
+    def __init__(self, pool: AsyncConnectionPool[Connection]) -> None:
+        self.pool = pool
+
+    @classmethod
+    async def open(cls, conninfo: str, *, max_size: int = 4) -> Database:
+        """Connect, migrate, and keep a pool. Raises StoreError (a URL that does not parse, an
+        unreachable server, refused credentials, a newer schema) without quoting `conninfo` or
+        the server's message (either may hold a password)."""
+        try:
+            conninfo_to_dict(conninfo)
+        except psycopg.ProgrammingError:
+            raise StoreError(
+                "The PostgreSQL database URL is not valid; expected postgresql://user:password@host:port/database."
+            ) from None
+        try:
+            # One direct connection first: an unreachable server fails now, not after the
+            # pool's retries, and the schema is current before any pooled connection is used.
+            async with await psycopg.AsyncConnection.connect(
+                conninfo, connect_timeout=CONNECT_TIMEOUT_SECONDS
+            ) as conn:
+                await migrate(conn)
+        except psycopg.Error as exc:
+            raise store_error(exc, "opening the index") from None
+        pool: AsyncConnectionPool[Connection] = AsyncConnectionPool(
+            conninfo,
+            min_size=1,
+            max_size=max_size,
+            open=False,
+            timeout=CONNECT_TIMEOUT_SECONDS,
+            kwargs={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
+        )
+        try:
+            await pool.open(wait=True, timeout=CONNECT_TIMEOUT_SECONDS)
+        except PoolTimeout as exc:
+            await pool.close()
+            raise store_error(exc, "opening the index") from None
+        return cls(pool)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    @asynccontextmanager
+    async def transaction(self, doing: str) -> AsyncIterator[Connection]:
+        """A pooled connection inside one transaction (committed when the block ends without an
+        exception). Raises StoreError for any database failure."""
+        try:
+            async with self.pool.connection() as conn, conn.transaction():
+                yield conn
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise store_error(exc, doing) from None

@@ -1,0 +1,157 @@
+"""`PostgresStore`: the `IndexStore` methods on a PostgreSQL database (issue 18, in progress).
+
+Implemented, with the SQLite store's answers (held by tests/test_store_contract.py): `upsert`,
+`save_sync_state`, `load_sync_state`, `stored_states`, `calls_to_recheck`, `get_call`,
+`recent_calls`, `last_synced`, `indexed_calls`, `platform_calls`, `list_campaigns`, `stats`,
+`purge` (async only; no `purge_sync`). Not yet: `search`, `find_calls`, `campaign_summary`,
+`export` — which is why nothing selects this store yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from call_logs_mcp.index.accounts import AccountScope, SourceIds
+from call_logs_mcp.index.postgres import reads, writes
+from call_logs_mcp.index.postgres.db import Database
+from call_logs_mcp.index.reads import recent_query
+from call_logs_mcp.index.records import (
+    CallRecord,
+    CampaignListing,
+    IndexStats,
+    RecentCalls,
+    StoredState,
+    SyncState,
+    UpsertCounts,
+)
+from call_logs_mcp.models import Call
+
+
+class PostgresStore:
+    """The index in a PostgreSQL database. Open with `await PostgresStore.open(conninfo)`, close
+    with `await close()` (or use it as an async context manager)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._source_ids: SourceIds = {}
+
+    @classmethod
+    async def open(cls, conninfo: str) -> PostgresStore:
+        """Connect to the database (a `postgresql://` URL or key=value string) and migrate it.
+        Raises StoreError when the server cannot be reached or the schema is newer than ours."""
+        return cls(await Database.open(conninfo))
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    async def __aenter__(self) -> PostgresStore:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # --- writes -------------------------------------------------------------------------------
+
+    async def upsert(self, account: str, provider: str, records: Sequence[CallRecord]) -> UpsertCounts:
+        """As `IndexStore.upsert`, in one transaction. Raises StoreError."""
+        if not records:
+            return UpsertCounts()
+        async with self.db.transaction("saving calls") as conn:
+            return await writes.upsert(conn, self._source_ids, account, provider, records)
+
+    async def save_sync_state(self, account: str, provider: str, state: SyncState) -> None:
+        async with self.db.transaction("saving sync state") as conn:
+            await writes.save_sync_state(conn, self._source_ids, account, provider, state)
+
+    # --- the sync engine's reads --------------------------------------------------------------
+
+    async def stored_states(
+        self, account: str, provider: str, call_ids: Sequence[str]
+    ) -> dict[str, StoredState]:
+        if not call_ids:
+            return {}
+        async with self.db.transaction("reading call states") as conn:
+            return await reads.stored_states(conn, account, provider, call_ids)
+
+    async def calls_to_recheck(
+        self,
+        account: str,
+        provider: str,
+        *,
+        campaign_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 10_000,
+    ) -> list[str]:
+        async with self.db.transaction("reading calls to re-check") as conn:
+            return await reads.calls_to_recheck(
+                conn, account, provider, campaign_id=campaign_id, since=since, until=until, limit=limit
+            )
+
+    async def load_sync_state(self, account: str, provider: str, scope: str) -> SyncState | None:
+        async with self.db.transaction("reading sync state") as conn:
+            return await reads.load_sync_state(conn, account, provider, scope)
+
+    # --- reads --------------------------------------------------------------------------------
+
+    async def get_call(self, scope: AccountScope, provider: str, call_id: str) -> Call | None:
+        async with self.db.transaction("reading a call") as conn:
+            return await reads.get_call(conn, scope, provider, call_id)
+
+    async def recent_calls(
+        self,
+        scope: AccountScope,
+        *,
+        provider: str | None = None,
+        campaign_id: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> RecentCalls:
+        query = recent_query(provider, campaign_id, limit, cursor)
+        async with self.db.transaction("listing calls") as conn:
+            return await reads.recent_calls(conn, scope, query)
+
+    async def last_synced(
+        self,
+        scope: AccountScope,
+        provider: str,
+        *,
+        campaign_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> datetime | None:
+        async with self.db.transaction("reading sync state") as conn:
+            return await reads.last_synced(
+                conn, scope, provider, campaign_id=campaign_id, since=since, until=until
+            )
+
+    async def indexed_calls(
+        self, scope: AccountScope, provider: str, *, campaign_id: str | None = None
+    ) -> int:
+        async with self.db.transaction("counting indexed calls") as conn:
+            return await reads.indexed_calls(conn, scope, provider, campaign_id)
+
+    async def list_campaigns(
+        self, scope: AccountScope, *, provider: str | None = None, describe: bool = False
+    ) -> list[CampaignListing]:
+        async with self.db.transaction("listing campaigns") as conn:
+            return await reads.list_campaigns(conn, scope, provider, describe=describe)
+
+    async def stats(self) -> IndexStats:
+        """Calls per provider (all accounts), turns, and the database's size (`file_bytes`)."""
+        async with self.db.transaction("reading index statistics") as conn:
+            return await reads.stats(conn)
+
+    async def purge(self, older_than_days: int | None = None) -> int:
+        """As `IndexStore.purge`: the number of calls deleted. Deleted rows leave the table files
+        when PostgreSQL vacuums them (see `writes.purge_calls`). Raises InvalidArgumentError for a
+        negative age, StoreError."""
+        async with self.db.transaction("purging calls") as conn:
+            return await writes.purge_calls(conn, older_than_days)
+
+    async def platform_calls(
+        self, scope: AccountScope, provider: str, *, campaign_id: str | None = None
+    ) -> int | None:
+        async with self.db.transaction("reading sync state") as conn:
+            return await reads.platform_calls(conn, scope, provider, campaign_id)

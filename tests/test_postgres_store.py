@@ -1,0 +1,74 @@
+"""What only the PostgreSQL store has: opening a shared database (migrations once, under a lock,
+by any number of processes at a time) and the errors of a bad URL or an unreachable server."""
+
+from __future__ import annotations
+
+import anyio
+import psycopg
+import pytest
+
+from call_logs_mcp.errors import StoreError
+from call_logs_mcp.index import CallRecord
+from call_logs_mcp.index.postgres import PostgresStore
+from call_logs_mcp.index.postgres.migrations import SCHEMA_VERSION
+from factories import make_call
+
+
+def schema_versions(url: str) -> list[int]:
+    with psycopg.connect(url) as conn:
+        return [r[0] for r in conn.execute("SELECT version FROM schema_version")]
+
+
+async def test_replicas_opening_one_new_database_together_migrate_it_once(postgres_url: str) -> None:
+    stores: list[PostgresStore] = []
+
+    async def open_one() -> None:
+        stores.append(await PostgresStore.open(postgres_url))
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(4):
+            tg.start_soon(open_one)
+    try:
+        await stores[0].upsert("acct", "prosper", [CallRecord(make_call("1"))])
+        seen = [await store.get_call({"prosper": "acct"}, "prosper", "1") for store in stores]
+    finally:
+        for store in stores:
+            await store.close()
+    assert schema_versions(postgres_url) == [SCHEMA_VERSION]
+    assert [call.call_id if call else None for call in seen] == ["1", "1", "1", "1"]
+
+
+async def test_reopening_keeps_the_calls_and_the_schema(postgres_url: str) -> None:
+    async with await PostgresStore.open(postgres_url) as store:
+        await store.upsert("acct", "prosper", [CallRecord(make_call("1"))])
+    async with await PostgresStore.open(postgres_url) as store:
+        assert await store.indexed_calls({"prosper": "acct"}, "prosper") == 1
+    assert schema_versions(postgres_url) == [SCHEMA_VERSION]
+
+
+async def test_a_database_of_a_newer_version_is_refused_with_a_clear_error(postgres_url: str) -> None:
+    async with await PostgresStore.open(postgres_url):
+        pass
+    with psycopg.connect(postgres_url) as conn:
+        conn.execute("UPDATE schema_version SET version = %s", (SCHEMA_VERSION + 1,))
+    with pytest.raises(StoreError, match="newer than this program understands"):
+        await PostgresStore.open(postgres_url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://team:s3cret-pass@127.0.0.1:1/calls",  # nothing listens on port 1
+        "postgresql://team:s3cret-pass@127.0.0.1:notaport/calls",
+        "postgresql://team:s3cret-pass@127.0.0.1/calls?sslmode=bogus",
+    ],
+)
+async def test_a_bad_url_or_unreachable_server_is_a_clear_error_that_never_quotes_the_password(
+    url: str,
+) -> None:
+    with pytest.raises(StoreError) as caught:
+        await PostgresStore.open(url)
+    message = str(caught.value)
+    assert "s3cret" not in message
+    assert "PostgreSQL" in message
+    assert "not valid" in message or "could not be reached" in message
