@@ -421,6 +421,7 @@ async def test_a_quoted_phrase_is_checked_in_the_newest_turns_and_counted_there(
                     len(candidates),
                     window,
                 )
+                assert result.zero_hits is None, "a bounded phrase never says its words are absent"
             else:
                 assert result.phrase_check is None
             seen += [(h.call_id, h.turn_index) for h in result.hits]
@@ -428,5 +429,33 @@ async def test_a_quoted_phrase_is_checked_in_the_newest_turns_and_counted_there(
             if cursor is None:
                 break
         assert sorted(seen) == sorted(expected) and len(seen) == len(set(seen))
+    finally:
+        store.close()
+
+
+async def test_a_phrase_whose_newest_candidates_lack_the_exact_words_says_older_ones_were_not_checked(
+    tmp_path: Path,
+) -> None:
+    """The exact words are only in an old turn; the newest candidates hold other forms. With two
+    turns checked, nothing matches: the answer must not say the words are absent or apart."""
+    from call_logs_mcp.core.queries import SearchOutcome
+    from call_logs_mcp.output.shaper import Shaper
+
+    store = IndexStore.open(tmp_path / "calls.db", rank_window=2)
+    try:
+        calls = [
+            make_call("old", texts=["The late fee is ten dollars."], hours=0),
+            *(make_call(f"new{i}", texts=["Two late fees this month."], hours=1 + i) for i in range(3)),
+        ]
+        await store.upsert("acct", "prosper", [CallRecord(c) for c in calls])
+        result = await store.search(SCOPE, '"late fee"', limit=5)
+        assert (result.total_hits, result.zero_hits) == (0, None)
+        assert result.phrase_check is not None
+        assert (result.phrase_check.candidates, result.phrase_check.checked) == (4, 2)
+        _, shaped = Shaper(max_chars=4_000).search_answer(SearchOutcome(result=result, coverage=[]))
+        assert "None of the newest 2 of the 4 turns holding the quoted words" in shaped.text
+        assert "older turns were not checked" in shaped.text
+        assert "on its own" not in shaped.text and "has these words" not in shaped.text
+        assert shaped.structured["phrase_check"] == {"candidates": 4, "checked": 2}
     finally:
         store.close()

@@ -561,7 +561,9 @@ async def search(db: Database, request: SearchRequest, *, rank_window: int) -> S
             request = replace(request, parsed=fallback)
             request, counts, ranked, check = await _count_and_rank(db, request, rank_window)
         zero = None
-        if not counts.total and request.offset == 0:
+        # A bounded phrase with no exact match among the turns checked: the words are together
+        # in older turns, not checked (phrase_check says so); "absent" or "apart" would mislead.
+        if not counts.total and request.offset == 0 and check is None:
             zero = await db.read(lambda conn: explain_zero(conn, request, rank_window), "explaining a search")
     except _QueryRejected:
         # parse_query emits only quoted terms; this is a safety net, never an SQLite message

@@ -128,12 +128,20 @@ def search_answer(found: SearchFound, *, scrub: Scrubber, budget: int) -> tuple[
             f"and QA notes); showing {span}, best first."
         ]
         if checked is not None:
-            out.append(
-                f"Those counts are of the newest {fmt_int(checked.checked)} of the "
-                f"{fmt_int(checked.candidates)} turns holding the quoted words in order in some form "
-                "(only they were checked for the exact words); add dates or other filters to count "
-                "them all."
+            of = (
+                f"the newest {fmt_int(checked.checked)} of the {fmt_int(checked.candidates)} turns "
+                "holding the quoted words in order in some form"
             )
+            if result.total_hits:
+                out.append(
+                    f"Those counts are of {of} (only they were checked for the exact words); add "
+                    "dates or other filters to count them all."
+                )
+            else:
+                out.append(
+                    f"None of {of} has the exact words; older turns were not checked. Add dates or "
+                    "other filters to check them, or drop the quotes to match any form."
+                )
         if notes:
             out.append("Interpreted as: " + "; ".join(notes))
         if tiers:
