@@ -195,15 +195,26 @@ class _FieldScope:
     sql: str
     params: list[Any]
 
-    def aggregates(self, conn: sqlite3.Connection, key: str, kind: FieldKind) -> list[tuple[str, int, float]]:
-        """(value, calls, sum of numbers) per stored value of `key` as `kind`, from the
-        per-campaign aggregates (one row per distinct value)."""
+    def totals(self, conn: sqlite3.Connection, key: str, kind: FieldKind) -> tuple[int, float]:
+        """(calls holding `key` as `kind`, the sum of their numbers), from the per-campaign
+        aggregates, summed in SQL (a text key has a row per distinct value)."""
+        calls, num_sum = conn.execute(
+            f"SELECT total(f.calls), total(f.num_sum) FROM campaign_fields f WHERE {self.sql} "
+            "AND f.key = ? AND f.kind = ?",
+            [*self.params, key, int(kind)],
+        ).fetchone()
+        return int(calls), float(num_sum)
+
+    def spellings(self, conn: sqlite3.Connection, key: str, text: str) -> list[tuple[str, int]]:
+        """The stored text values of `key` equal to `text` as NOCASE compares (ASCII case only),
+        with their calls: the values a condition's seeks then name exactly."""
         return [
-            (str(txt), int(calls), float(num_sum))
-            for txt, calls, num_sum in conn.execute(
-                "SELECT f.txt, f.calls, f.num_sum FROM campaign_fields f "
-                f"WHERE {self.sql} AND f.key = ? AND f.kind = ?",
-                [*self.params, key, int(kind)],
+            (str(txt), int(calls))
+            for txt, calls in conn.execute(
+                "SELECT f.txt, sum(f.calls) FROM campaign_fields f "
+                f"WHERE {self.sql} AND f.key = ? AND f.kind = {FieldKind.TEXT} AND f.txt = ? COLLATE NOCASE "
+                "GROUP BY f.txt",
+                [*self.params, key, text],
             )
         ]
 
@@ -215,7 +226,7 @@ def _conditions(
     op = condition.op
 
     def calls_of(kind: FieldKind) -> int:
-        return sum(calls for _, calls, _ in scope.aggregates(conn, key, kind))
+        return scope.totals(conn, key, kind)[0]
 
     def held() -> _Condition:
         parts = (_Part("f.key = ? AND f.kind = ?", (key, kind), calls_of(FieldKind(kind))) for kind in kinds)
@@ -235,18 +246,13 @@ def _conditions(
         return [_Condition((_Part(sql, (key, condition.number), int(estimate)),), negated=False)]
     parts: list[_Part] = []
     # The stored spellings equal to the value as NOCASE compares: seeks instead of a scan.
-    spellings = [
-        (txt, calls)
-        for txt, calls, _ in scope.aggregates(conn, key, FieldKind.TEXT)
-        if _nocase_equal(txt, condition.text)
-    ]
+    spellings = scope.spellings(conn, key, condition.text)
     if spellings:
         sql = f"f.key = ? AND f.kind = {FieldKind.TEXT} AND f.txt IN ({placeholders(spellings)})"
         parts.append(_Part(sql, (key, *(txt for txt, _ in spellings)), sum(calls for _, calls in spellings)))
     if condition.flag is not None:
-        flags = scope.aggregates(conn, key, FieldKind.BOOLEAN)
-        trues = round(sum(num_sum for _, _, num_sum in flags))
-        every = sum(calls for _, calls, _ in flags)
+        every, true_sum = scope.totals(conn, key, FieldKind.BOOLEAN)
+        trues = round(true_sum)
         sql = f"f.key = ? AND f.kind = {FieldKind.BOOLEAN} AND f.txt = '' AND f.num = ?"
         parts.append(_Part(sql, (key, float(condition.flag)), trues if condition.flag else every - trues))
     if condition.number is not None:
@@ -257,15 +263,6 @@ def _conditions(
         return [equal]
     # != : the call has the field, with another value.
     return [held(), replace(equal, negated=True)]
-
-
-def _nocase_equal(a: str, b: str) -> bool:
-    """Equal as SQLite's NOCASE compares: only ASCII letters may differ in case."""
-    if len(a) != len(b):
-        return False
-    return all(
-        x == y or (x.isascii() and y.isascii() and x.lower() == y.lower()) for x, y in zip(a, b, strict=True)
-    )
 
 
 def _probe(condition: _Condition, row: str = "c", call: str = "id") -> tuple[str, list[Any]]:
