@@ -128,32 +128,26 @@ def search_request(
     digest = hashlib.sha256(json.dumps(filters, sort_keys=True).encode()).hexdigest()[:16]
     offset = 0
     boundaries: tuple[int | None, ...] = ()
+    checked_below = None
     if cursor is not None:
         state = decode_cursor("search", cursor)
         bound = state.get("b")
         if isinstance(bound, int) or bound is None:
             bound = [bound]
+        checked_below = state.get("v")
         if (
             state.get("h") != digest
             or not isinstance(state.get("o"), int)
             or state["o"] < 0
             or not isinstance(bound, list)
             or len(bound) > len(parsed.tiers)
-            or not all(b is None or (isinstance(b, int) and 0 <= b < 2**63) for b in bound)
+            or not all(b is None or (isinstance(b, int) and 0 <= b < 2**63) for b in [*bound, checked_below])
         ):
             raise InvalidArgumentError(
                 "That cursor belongs to a different search; repeat the same query and filters, "
                 "or omit the cursor to start over."
             )
         offset, boundaries = state["o"], tuple(bound)
-        checked_below = state.get("v")
-        if checked_below is not None and not (isinstance(checked_below, int) and 0 <= checked_below < 2**63):
-            raise InvalidArgumentError(
-                "That cursor belongs to a different search; repeat the same query and filters, "
-                "or omit the cursor to start over."
-            )
-    else:
-        checked_below = None
     return SearchRequest(
         scope=scope,
         query=query,

@@ -216,6 +216,28 @@ def _values_removed(row: str) -> str:
     )
 
 
+def _kept_by_triggers(
+    names: tuple[str, str, str],
+    columns: tuple[str, ...],
+    added: Callable[[str], str],
+    removed: Callable[[str], str],
+) -> tuple[str, str, str]:
+    """The three triggers that keep an aggregate of `calls` up to date: a call inserted adds to
+    it, a call deleted takes from it, a change of `columns` takes the old row and adds the new."""
+    on_insert, on_delete, on_update = names
+    return (
+        f"CREATE TRIGGER {on_insert} AFTER INSERT ON calls BEGIN {added('new')} END",
+        f"CREATE TRIGGER {on_delete} AFTER DELETE ON calls BEGIN {removed('old')} END",
+        f"""
+        CREATE TRIGGER {on_update} AFTER UPDATE OF {", ".join(columns)} ON calls
+        WHEN {_changed(*columns)} BEGIN
+            {removed("old")}
+            {added("new")}
+        END
+        """,
+    )
+
+
 _FAILED = CallStatus.FAILED.value
 _FAILED_DAY_COLUMNS = ("source", "campaign", "started_at", "status")
 
@@ -633,23 +655,12 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
             f"FROM calls WHERE {column} NOT NULL GROUP BY 1, 2, 4"
             for column, measure in VALUE_MEASURES.items()
         ),
-        f"""
-        CREATE TRIGGER calls_valued AFTER INSERT ON calls BEGIN
-            {_values_added("new")}
-        END
-        """,
-        f"""
-        CREATE TRIGGER calls_unvalued AFTER DELETE ON calls BEGIN
-            {_values_removed("old")}
-        END
-        """,
-        f"""
-        CREATE TRIGGER calls_revalued AFTER UPDATE OF {", ".join(_VALUE_COLUMNS)} ON calls
-        WHEN {_changed(*_VALUE_COLUMNS)} BEGIN
-            {_values_removed("old")}
-            {_values_added("new")}
-        END
-        """,
+        *_kept_by_triggers(
+            ("calls_valued", "calls_unvalued", "calls_revalued"),
+            _VALUE_COLUMNS,
+            _values_added,
+            _values_removed,
+        ),
     ),
     # 6: the agent (assistant) of each call, interned per source, moved out of stored bodies.
     (
@@ -684,23 +695,12 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
         SELECT source, campaign, substr(started_at, 1, 10), count(*) FROM calls
         WHERE status = '{_FAILED}' AND started_at != '' GROUP BY 1, 2, 3
         """,
-        f"""
-        CREATE TRIGGER calls_failed_counted AFTER INSERT ON calls BEGIN
-            {_failed_day_added("new")}
-        END
-        """,
-        f"""
-        CREATE TRIGGER calls_failed_uncounted AFTER DELETE ON calls BEGIN
-            {_failed_day_removed("old")}
-        END
-        """,
-        f"""
-        CREATE TRIGGER calls_failed_recounted AFTER UPDATE OF {", ".join(_FAILED_DAY_COLUMNS)} ON calls
-        WHEN {_changed(*_FAILED_DAY_COLUMNS)} BEGIN
-            {_failed_day_removed("old")}
-            {_failed_day_added("new")}
-        END
-        """,
+        *_kept_by_triggers(
+            ("calls_failed_counted", "calls_failed_uncounted", "calls_failed_recounted"),
+            _FAILED_DAY_COLUMNS,
+            _failed_day_added,
+            _failed_day_removed,
+        ),
     ),
 )
 

@@ -379,7 +379,7 @@ def find_calls(conn: sqlite3.Connection, request: OutcomeRequest) -> OutcomeResu
         query.date_params.append(ts(request.to_date))
     notes: list[str] = []
     if not request.fields:
-        total, rows = _without_fields(conn, query, _scope_calls(conn, ids, refs), after, request.limit)
+        total, rows = _by_calls(conn, query, [], _scope_calls(conn, ids, refs), after, request.limit)
     else:
         known = known_fields(conn, sources, refs)
         resolved, notes = _resolve_keys(request, known)
@@ -445,14 +445,19 @@ def _walk(
     ).fetchall()
 
 
-def _without_fields(
-    conn: sqlite3.Connection, query: _Query, scope_calls: int, after: int, limit: int
+def _by_calls(
+    conn: sqlite3.Connection,
+    query: _Query,
+    probes: Sequence[tuple[str, list[Any]]],
+    scope_calls: int,
+    after: int,
+    limit: int,
 ) -> tuple[int, list[Any]]:
-    """(count, page) of a request with no field condition: the count reads an index of the call
-    columns; the page walks the calls, or sorts the few that match."""
-    where, params = query.on("c")
-    # SQLite picks the index: a range of the duration or QA score index when the request has
-    # one (both carry the status), else an index holding every column filtered on.
+    """(count, page) read from the calls themselves (no field condition selects calls: none, or
+    only "is not set" ones, as `probes`): SQLite picks the count's index (a range of the
+    duration or QA score index when the request has one, both carrying the status; else one
+    holding every column filtered on); the page walks the calls, or sorts the few that match."""
+    where, params = query.on("c", probes)
     (total,) = conn.execute(f"SELECT count(*) FROM calls c WHERE {where}", params).fetchone()
     total = int(total)
     if not total:
@@ -460,7 +465,7 @@ def _without_fields(
     if _sparse(total, scope_calls, limit):
         page = _PAGE.format(tables="calls c", where=where)
         return total, conn.execute(page, [*params, after, limit]).fetchall()
-    return total, _walk(conn, query, [], after, limit)
+    return total, _walk(conn, query, probes, after, limit)
 
 
 def _sparse(total: int, scope_calls: int, limit: int) -> bool:
@@ -486,10 +491,7 @@ def _with_fields(
     if any(not c.negated and not c.parts for c in conditions):
         return 0, []  # a value no call in scope holds
     if not drivers:
-        probes = [_probe(c) for c in conditions]
-        where, params = query.on("c", probes)
-        (total,) = conn.execute(f"SELECT count(*) FROM calls c WHERE {where}", params).fetchone()
-        return int(total), (_walk(conn, query, probes, after, limit) if total else [])
+        return _by_calls(conn, query, [_probe(c) for c in conditions], scope_calls, after, limit)
     lead = min(drivers, key=lambda c: c.estimate)
     others = [c for c in conditions if c is not lead]
     drive, drive_params = _driver(lead, scope, query)

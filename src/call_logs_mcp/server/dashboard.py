@@ -23,6 +23,7 @@ from call_logs_mcp.core.outcomes import outcome_filters
 from call_logs_mcp.output.schemas import CallDetail, CampaignReport, FoundCalls
 from call_logs_mcp.server.tools import (
     READ_ONLY,
+    CampaignIdArg,
     FromDateArg,
     ProviderArg,
     ToDateArg,
@@ -63,9 +64,7 @@ def dashboard_apps(runtime: Runtime) -> Apps:
         ),
     )
     async def show_campaign_dashboard(
-        campaign_id: Annotated[
-            str, Field(description="Campaign id, or its name when unambiguous (list_campaigns shows both).")
-        ],
+        campaign_id: CampaignIdArg,
         ctx: Context[Any, Any],
         provider: ProviderArg = None,
         from_date: FromDateArg = None,

@@ -51,9 +51,9 @@ ProviderArg = Annotated[
         max_length=40,
     ),
 ]
-CampaignArg = Annotated[
-    str | None, Field(description="Campaign id, or its name when unambiguous (list_campaigns shows both).")
-]
+_CAMPAIGN = "Campaign id, or its name when unambiguous (list_campaigns shows both)."
+CampaignArg = Annotated[str | None, Field(description=_CAMPAIGN)]
+CampaignIdArg = Annotated[str, Field(description=_CAMPAIGN)]
 StatusArg = Annotated[str | None, Field(description=f"Call status, one of: {STATUSES}.")]
 FromDateArg = Annotated[
     str | None,
@@ -382,9 +382,7 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
         ),
     )
     async def summarize_campaign(
-        campaign_id: Annotated[
-            str, Field(description="Campaign id, or its name when unambiguous (list_campaigns shows both).")
-        ],
+        campaign_id: CampaignIdArg,
         ctx: Context[Any, Any],
         provider: ProviderArg = None,
         from_date: FromDateArg = None,
