@@ -1,7 +1,8 @@
 """find_calls against a brute-force reading of the same calls, for any mix of conditions.
 
 The index answers a request by one of several plans (a count of the fields rows alone, a count
-driven by the most selective condition with the others probed per call, a page sorted from few
+driven by the most selective condition with the others probed per call, or by the second of two
+comparable ones looked up in a list of the first's calls, a page sorted from few
 matches or walked from many, a scan when only "is not set" conditions select), chosen from the
 aggregates. Whatever the plan, the total and every page, followed to the end, must be exactly the
 calls a person reading each call's extracted data would pick, newest first, each once.
