@@ -175,8 +175,8 @@ def _resolve_keys(request: OutcomeRequest, known: Sequence[KnownField]) -> tuple
 class _Part:
     sql: str  # over the fields row `f`, the key included
     params: tuple[Any, ...]
-    estimate: int  # how many rows it selects, from the aggregates
-    ranged: bool = False  # a number range: `estimate` is an upper bound (every number of the key)
+    estimate: int  # how many rows it selects, from the aggregates: exact, unless `bound`
+    bound: bool = False  # a number range or value: `estimate` is the key's every number
 
 
 @dataclass(frozen=True)
@@ -239,7 +239,7 @@ def _conditions(
         return [replace(held(), negated=True)]
     if op in (">", ">=", "<", "<="):
         sql = f"f.key = ? AND f.kind = {FieldKind.NUMBER} AND f.txt = '' AND f.num {op} ?"
-        part = _Part(sql, (key, condition.number), calls_of(FieldKind.NUMBER), ranged=True)
+        part = _Part(sql, (key, condition.number), calls_of(FieldKind.NUMBER), bound=True)
         return [_Condition((part,), negated=False)]
     parts: list[_Part] = []
     # The stored spellings equal to the value as NOCASE compares: seeks instead of a scan.
@@ -254,7 +254,7 @@ def _conditions(
         parts.append(_Part(sql, (key, float(condition.flag)), trues if condition.flag else every - trues))
     if condition.number is not None:
         sql = f"f.key = ? AND f.kind = {FieldKind.NUMBER} AND f.txt = '' AND f.num = ?"
-        parts.append(_Part(sql, (key, condition.number), calls_of(FieldKind.NUMBER)))
+        parts.append(_Part(sql, (key, condition.number), calls_of(FieldKind.NUMBER), bound=True))
     equal = _Condition(tuple(parts), negated=False)
     if op == "=":
         return [equal]
@@ -318,22 +318,22 @@ _LIST_RATIO = 3
 
 
 def _refined(conn: sqlite3.Connection, scope: _FieldScope, drivers: Sequence[_Condition]) -> list[_Condition]:
-    """`drivers`, each number range's estimate (the key's every number) replaced by its count
+    """`drivers`, each number condition's estimate (the key's every number) replaced by its count
     when that is well below every other driver's estimate: counted only up to that point, so it
-    costs at most what a plan driven by the range would."""
+    costs at most what a plan driven by it would."""
     out = []
     for condition in drivers:
         others = [c.estimate for c in drivers if c is not condition]
         parts = []
         for part in condition.parts:
-            if part.ranged and others:
+            if part.bound and others:
                 cap = min(others) // _LIST_RATIO
                 (count,) = conn.execute(
                     f"SELECT count(*) FROM (SELECT 1 FROM fields f WHERE {scope.sql} AND {part.sql} LIMIT ?)",
                     [*scope.params, *part.params, cap],
                 ).fetchone()
                 if count < cap:
-                    part = replace(part, estimate=int(count), ranged=False)
+                    part = replace(part, estimate=int(count), bound=False)
             parts.append(part)
         out.append(replace(condition, parts=tuple(parts)))
     return out
@@ -542,7 +542,10 @@ def _with_fields(
         lead, listed = drivers[1], lead
     others = [c for c in conditions if c is not lead and c is not listed]
     drive, drive_params = _driver(lead, scope, query, listed)
-    if needs_row:
+    if not others and listed is None and not needs_row and not query.dates and _exact(lead):
+        # One condition of one kind, no filter but the scope: the aggregates hold its count.
+        total = lead.estimate
+    elif needs_row:
         probes = [_probe(c) for c in others]
         where, params = query.on("x", probes)
         (total,) = conn.execute(
@@ -571,6 +574,12 @@ def _with_fields(
         ).fetchall()
         return total, rows
     return total, _walk(conn, query, [_probe(c) for c in conditions], after, limit)
+
+
+def _exact(condition: _Condition) -> bool:
+    """Whether `condition`'s estimate is its count: one part (a call holds one row per key and
+    kind), estimated exactly."""
+    return len(condition.parts) == 1 and not condition.parts[0].bound
 
 
 def _scope_calls(conn: sqlite3.Connection, ids: Sequence[int], refs: Sequence[int] | None) -> int:
