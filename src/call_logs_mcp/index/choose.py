@@ -45,12 +45,14 @@ def check_database_url(url: SecretStr) -> str:
 
 def describe_url(url: SecretStr) -> str:
     """`PostgreSQL database <name> on <host>:<port>` of a database URL; never its user or password."""
-    from urllib.parse import urlsplit
+    from urllib.parse import parse_qs, urlsplit
 
     try:
         parts = urlsplit(url.get_secret_value().strip())
-        host = parts.hostname or "localhost"
-        port = f":{parts.port}" if parts.port else ""
+        query = parse_qs(parts.query)
+        # A Unix socket directory is given as `?host=/run/postgresql`.
+        host = parts.hostname or query.get("host", ["localhost"])[0]
+        port = f":{parts.port or query.get('port', [''])[0]}".rstrip(":")
     except ValueError:
         return "PostgreSQL database (the URL does not parse)"
     name = parts.path.lstrip("/") or "(default)"
