@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from pathlib import Path
 
@@ -209,6 +210,31 @@ def test_the_cli_syncs_exports_and_purges_a_postgresql_index_naming_it_without_i
     assert f"Purged {total} calls from PostgreSQL database call_logs_test_" in purged
     assert PASSWORD not in synced + purged
     assert not (tmp_path / "index").exists()  # the SQLite file was never created
+
+
+def test_check_probes_the_postgresql_index_and_fails_naming_it_without_its_password(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path, postgres_url: str
+) -> None:
+    cli_env.clean_environment(monkeypatch, tmp_path)
+    configure(monkeypatch)
+    datasets = cli_env.sim_datasets()
+    monkeypatch.setenv("CALL_LOGS_DATABASE_URL", with_password(postgres_url))
+    assert main(["check"], transports=transports_for(datasets)) == 0
+    reachable = capsys.readouterr().out
+    monkeypatch.setenv("CALL_LOGS_DATABASE_URL", UNREACHABLE)
+    assert main(["check"], transports=transports_for(datasets)) == 1
+    unreachable = capsys.readouterr().out
+    assert re.search(
+        r"^ok +index +PostgreSQL database call_logs_test_\w+ on .*: reachable, schema current",
+        reachable,
+        re.M,
+    )
+    assert re.search(
+        r"^FAIL +index +PostgreSQL database calls on 127\.0\.0\.1:1: .*could not be reached",
+        unreachable,
+        re.M,
+    )
+    assert PASSWORD not in reachable + unreachable
 
 
 def test_the_cli_refuses_a_bad_database_url_with_exit_2_and_without_quoting_it(
