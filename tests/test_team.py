@@ -9,6 +9,7 @@ import logging
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx2
@@ -358,3 +359,52 @@ async def test_the_store_errors_of_an_unreachable_lock_never_quote_the_url() -> 
             pass
     assert PASSWORD not in str(caught.value) and "127.0.0.1" not in str(caught.value)
     assert json.dumps(str(caught.value))
+
+
+async def test_a_replica_tells_its_own_clients_when_another_replica_indexed_calls(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    from mcp import Client
+    from mcp.types import ResourceListChangedNotification
+
+    from test_replicas import indexed
+
+    name = PLATFORM_NAMES[0]
+    dataset = simulated_dataset(name, calls=12)
+
+    def replica() -> Any:
+        settings = Settings(
+            providers={name: simulated_provider_config(name)},
+            db=tmp_path / "unused.db",
+            database_url=SecretStr(database_url(postgres_url)),
+            freshness_seconds=3600,
+        )
+        return build_server(
+            settings, transports={name: simulated_transport(name, simulated_app(name, dataset))}
+        )
+
+    # The first replica syncs the account as it starts; the second then finds it fresh, so it
+    # indexes nothing itself and has nothing of its own to tell.
+    async with Client(replica(), raise_exceptions=True, mode="legacy"):
+        with anyio.fail_after(30):
+            while (await indexed(postgres_url))[1] is None:  # noqa: ASYNC110 (polled: the database)
+                await anyio.sleep(0.05)
+    heard = anyio.Event()
+
+    async def on_message(message: Any) -> None:
+        if isinstance(message, ResourceListChangedNotification):
+            heard.set()
+
+    other = await PostgresStore.open(postgres_url)  # a third replica, which just indexed calls
+    try:
+        async with Client(
+            replica(), raise_exceptions=True, message_handler=on_message, mode="legacy"
+        ) as client:
+            await client.call_tool("list_calls", {"limit": 1})
+            with anyio.fail_after(15):
+                while not heard.is_set():  # its listener connects in the background
+                    await other.announce_indexed()
+                    with anyio.move_on_after(0.2):
+                        await heard.wait()
+    finally:
+        await other.aclose()
