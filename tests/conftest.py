@@ -93,3 +93,25 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
     finally:
         with psycopg.connect(postgres_server, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def database_url(conninfo: str, *, password: str | None = None) -> str:
+    """`conninfo` (what `postgres_url` gives) as the `postgresql://` URL a team would set in
+    `CALL_LOGS_DATABASE_URL`, with `password` in it when given (the test server ignores it)."""
+    from urllib.parse import quote, urlencode
+
+    from psycopg.conninfo import conninfo_to_dict
+
+    parts = {k: str(v) for k, v in conninfo_to_dict(conninfo).items()}
+    user = quote(parts.pop("user", ""), safe="") + (f":{quote(password, safe='')}" if password else "")
+    host, port = parts.pop("host", ""), parts.pop("port", "")
+    dbname = quote(parts.pop("dbname", ""), safe="")
+    if host.startswith("/"):  # a Unix socket directory goes in the query
+        parts["host"] = host
+        if port:
+            parts["port"] = port
+        netloc = f"{user}@" if user else ""
+    else:
+        netloc = (f"{user}@" if user else "") + host + (f":{port}" if port else "")
+    query = f"?{urlencode(parts)}" if parts else ""
+    return f"postgresql://{netloc}/{dbname}{query}"

@@ -211,7 +211,7 @@ def main(argv: Sequence[str] | None = None, *, transports: Transports | None = N
         if command == "purge":
             from call_logs_mcp.cli.purge import purge_from_args
 
-            return with_demo(settings, transports, lambda s, _: purge_from_args(args, s))
+            return with_demo(settings, transports, lambda s, _: run(purge_from_args(args, s)))
     except CallLogsError as exc:
         print(f"call-logs-mcp: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -94,6 +94,7 @@ def demo_environment(
             update={
                 "providers": providers,
                 "db": directory / "calls.db",
+                "database_url": None,  # the demo's index is temporary, never a team's database
                 "demo": True,
                 "campaigns": campaigns,
             }

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
 
     providers: dict[str, ProviderConfig] = Field(default_factory=dict)
     db: Path | None = None  # CALL_LOGS_DB; None: the user data dir
+    # CALL_LOGS_DATABASE_URL: postgresql://… selects a PostgreSQL index shared by replicas (then
+    # CALL_LOGS_DB is unused). It holds a password: never logged, shown or quoted in an error.
+    database_url: SecretStr | None = None
     max_output_chars: int = Field(default=24_000, ge=2_000, le=1_000_000)
     freshness_seconds: float = Field(default=300.0, ge=0)
     # Longest a tool answer waits for the sync of a stale scope before it answers from what is
@@ -56,6 +59,11 @@ class Settings(BaseSettings):
         values = [config.api_key.get_secret_value() for config in self.providers.values()]
         if self.http_token is not None:
             values.append(self.http_token.get_secret_value())
+        if self.database_url is not None:
+            values.append(self.database_url.get_secret_value())
+            password = database_password(self.database_url)
+            if password:
+                values.append(password)
         return values
 
     def trusted_proxy_list(self) -> list[str]:
@@ -67,3 +75,13 @@ class Settings(BaseSettings):
         import platformdirs
 
         return Path(platformdirs.user_data_dir("call-logs-mcp")) / "calls.db"
+
+
+def database_password(url: SecretStr) -> str | None:
+    """The password inside a database URL, for masking (None when it holds none or does not parse)."""
+    from urllib.parse import urlsplit
+
+    try:
+        return urlsplit(url.get_secret_value()).password or None
+    except ValueError:
+        return None

@@ -1,4 +1,5 @@
-"""`call-logs-mcp check`: probe each configured platform (key, reachability, first page)."""
+"""`call-logs-mcp check`: probe each configured platform (key, reachability, first page), and the
+PostgreSQL index when `CALL_LOGS_DATABASE_URL` names one."""
 
 from __future__ import annotations
 
@@ -79,7 +80,30 @@ async def check_providers(
             print(f"ok    {label}: key accepted, reachable, {_first_page(page)}", file=stream)
         finally:
             await provider.aclose()
+    if settings.database_url is not None:
+        failures += not await check_index(settings, stream, width)
     return EXIT_FAILED if failures else EXIT_OK
+
+
+async def check_index(settings: Settings, stream: TextIO, width: int) -> bool:
+    """One report line for the PostgreSQL index of `CALL_LOGS_DATABASE_URL`: reachable, schema
+    current (what `GET /healthz` checks). Names the database and host, never the URL."""
+    from call_logs_mcp.errors import CallLogsError
+    from call_logs_mcp.index.choose import describe_url, open_store
+
+    assert settings.database_url is not None
+    label = f"{'index':<{width}} {describe_url(settings.database_url)}"
+    try:
+        store = await open_store(settings.db_path(), settings.database_url)
+        try:
+            await store.check_health()
+        finally:
+            await store.aclose()
+    except CallLogsError as exc:
+        print(f"FAIL  {label}: {exc}", file=stream)
+        return False
+    print(f"ok    {label}: reachable, schema current.", file=stream)
+    return True
 
 
 def _display_url(url: str) -> str:

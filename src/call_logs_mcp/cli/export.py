@@ -22,7 +22,7 @@ from call_logs_mcp.cli.scope import Scope, addressed, parse_dates, resolve_scope
 from call_logs_mcp.cli.sync import ProgressBar, sync_scope
 
 if TYPE_CHECKING:
-    from call_logs_mcp.index import ExportFilter, IndexStore
+    from call_logs_mcp.index import ExportFilter, IndexStoreProtocol
     from call_logs_mcp.output.export_files import Format
     from call_logs_mcp.settings import Settings
 
@@ -123,7 +123,8 @@ async def export_command(
     """
     from call_logs_mcp.core.arguments import parse_status
     from call_logs_mcp.errors import ProviderError
-    from call_logs_mcp.index import ExportFilter, IndexStore
+    from call_logs_mcp.index import ExportFilter
+    from call_logs_mcp.index.choose import open_store
     from call_logs_mcp.providers.config import accounts_for
 
     err = sys.stderr
@@ -131,7 +132,7 @@ async def export_command(
     start, end = parse_dates(since, until)
     wanted = parse_status(status)
     accounts = accounts_for(settings.providers)
-    store = IndexStore.open(settings.db_path())
+    store = await open_store(settings.db_path(), settings.database_url)
     try:
         scope = await resolve_scope(settings, store, names, campaign=campaign, since=start, until=end)
         if scope.note:
@@ -170,7 +171,7 @@ async def export_command(
             )
             return EXIT_FAILED
     finally:
-        store.close()
+        await store.aclose()
     from call_logs_mcp.output.text import fmt_int
 
     shape = f"{fmt_int(rows)} rows of turns" if request.rows == "turns" else f"{fmt_int(rows)} rows"
@@ -184,7 +185,7 @@ async def export_command(
 
 
 async def _require_campaign(
-    settings: Settings, store: IndexStore, scope: Scope, campaign: str, *, synced: bool
+    settings: Settings, store: IndexStoreProtocol, scope: Scope, campaign: str, *, synced: bool
 ) -> None:
     """Raises InvalidArgumentError when `campaign` is neither a name of the campaigns file nor
     the id of any indexed call of the addressed platforms, listing the campaigns there are."""
@@ -215,7 +216,7 @@ async def _require_campaign(
 
 
 def write_export(
-    store: IndexStore,
+    store: IndexStoreProtocol,
     accounts: Mapping[str, str],
     filters: ExportFilter,
     request: ExportRequest,

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from call_logs_mcp.cli.config import no_provider_hint
 
 if TYPE_CHECKING:
-    from call_logs_mcp.index import IndexStore, SyncScope
+    from call_logs_mcp.index import IndexStoreProtocol, SyncScope
     from call_logs_mcp.settings import Settings
 
 
@@ -63,7 +63,7 @@ def parse_dates(since: str | None, until: str | None) -> tuple[datetime | None, 
 
 async def resolve_scope(
     settings: Settings,
-    store: IndexStore,
+    store: IndexStoreProtocol,
     names: list[str],
     *,
     campaign: str | None,

@@ -94,6 +94,16 @@ def _serve_with(args: argparse.Namespace, settings: Settings, transports: Transp
     return EXIT_OK
 
 
+def index_location(settings: Settings) -> str:
+    """Where the index is, for people: the SQLite path, or PostgreSQL's host and database (never
+    the URL, which holds a password)."""
+    if settings.database_url is None:
+        return str(settings.db_path())
+    from call_logs_mcp.index.choose import describe_url
+
+    return describe_url(settings.database_url)
+
+
 def _banner(settings: Settings, transport: str) -> None:
     import logging
 
@@ -106,7 +116,7 @@ def _banner(settings: Settings, transport: str) -> None:
         __version__,
         names,
         transport,
-        settings.db_path(),
+        index_location(settings),
     )
     if settings.demo:
         from call_logs_mcp.providers import PLATFORMS, join_names, platform

@@ -11,7 +11,7 @@ from call_logs_mcp.cli import EXIT_FAILED, EXIT_OK, Transports
 from call_logs_mcp.cli.scope import Scope, addressed, parse_dates, resolve_scope
 
 if TYPE_CHECKING:
-    from call_logs_mcp.index import IndexStore, SyncResult
+    from call_logs_mcp.index import IndexStoreProtocol, SyncResult
     from call_logs_mcp.settings import Settings
 
 
@@ -58,7 +58,7 @@ class ProgressBar:
 
 async def sync_scope(
     settings: Settings,
-    store: IndexStore,
+    store: IndexStoreProtocol,
     scope: Scope,
     progress: ProgressBar,
     transports: Transports | None = None,
@@ -99,12 +99,12 @@ async def sync_command(
     configuration error (raised as ConfigurationError / InvalidArgumentError).
     """
     from call_logs_mcp.errors import ProviderError
-    from call_logs_mcp.index import IndexStore
+    from call_logs_mcp.index.choose import open_store
 
     stream = sys.stdout if out is None else out
     names = addressed(settings, provider)
     start, end = parse_dates(since, until)
-    store = IndexStore.open(settings.db_path())
+    store = await open_store(settings.db_path(), settings.database_url)
     try:
         scope = await resolve_scope(settings, store, names, campaign=campaign_id, since=start, until=end)
         if scope.note:
@@ -115,8 +115,8 @@ async def sync_command(
             print(f"Sync failed: {exc} Calls synced before the failure are kept.", file=stream)
             return EXIT_FAILED
     finally:
-        store.close()
-    print(f"Synced {', '.join(scope.names)}: {result.line()}. Index: {store.path}", file=stream)
+        await store.aclose()
+    print(f"Synced {', '.join(scope.names)}: {result.line()}. Index: {store.describe()}", file=stream)
     return EXIT_OK
 
 

@@ -239,19 +239,26 @@ class Freshness:
         job = self._jobs.get(key)
         if job is not None and job.running:
             return job
-        store = self.index.require()
-        last = await store.last_synced(
-            self.index.accounts, name, campaign_id=campaign_id, since=since, until=until
-        )
-        if last is not None and (datetime.now(UTC) - last).total_seconds() <= self.freshness_seconds:
+        if await self._fresh(name, campaign_id, since, until):
             return None
         job = self._jobs[key] = SyncJob(name, campaign_id, since, until)
         if self._group is not None:
             self._group.start_soon(self._run, job)
         return job
 
+    async def _fresh(
+        self, name: str, campaign_id: str | None, since: datetime | None, until: datetime | None
+    ) -> bool:
+        """Whether a sync covering the scope completed within the freshness window."""
+        last = await self.index.require().last_synced(
+            self.index.accounts, name, campaign_id=campaign_id, since=since, until=until
+        )
+        return last is not None and (datetime.now(UTC) - last).total_seconds() <= self.freshness_seconds
+
     async def _run(self, job: SyncJob) -> None:
-        """Sync the job's scope; never raises (the outcome is on the job)."""
+        """Sync the job's scope; never raises (the outcome is on the job). Replicas on one index
+        take turns (`run_sync` holds the scope's lock): a replica that waited for another's sync
+        of the scope finds it fresh and makes no request."""
         from call_logs_mcp.index import SyncScope, SyncSource, run_sync
 
         key = (job.provider, job.campaign_id, job.since, job.until)
@@ -272,7 +279,13 @@ class Freshness:
                 await self.on_indexed()  # the runtime keeps these notices at most every 2 s
 
         try:
-            result = await run_sync(self.index.require(), {job.provider: source}, scope, progress=progress)
+            result = await run_sync(
+                self.index.require(),
+                {job.provider: source},
+                scope,
+                progress=progress,
+                still_wanted=lambda name: self._stale(name, job),
+            )
         except (ProviderError, ConfigurationError, StoreError) as err:
             logger.warning("sync of %s failed: %s", job.provider, err)
             job.error = self._last_errors[key] = str(err)
@@ -285,6 +298,9 @@ class Freshness:
         finally:
             job.done.set()
             self._notify()
+
+    async def _stale(self, name: str, job: SyncJob) -> bool:
+        return not await self._fresh(name, job.campaign_id, job.since, job.until)
 
     async def _run_here(self, jobs: list[SyncJob], progress: Progress | None) -> None:
         """Without a background: run the jobs inside this call, for `wait_seconds` at most."""

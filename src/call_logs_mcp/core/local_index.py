@@ -12,7 +12,7 @@ from call_logs_mcp.errors import StoreError
 from call_logs_mcp.models import Call
 
 if TYPE_CHECKING:
-    from call_logs_mcp.index import IndexStore
+    from call_logs_mcp.index import IndexStoreProtocol
 
 logger = logging.getLogger(__name__)
 
@@ -21,11 +21,11 @@ logger = logging.getLogger(__name__)
 class LocalIndex:
     """`store` is None for a server without an index; `error` then says why (else a default)."""
 
-    store: IndexStore | None
+    store: IndexStoreProtocol | None
     accounts: Mapping[str, str]
     error: str | None = None
 
-    def require(self) -> IndexStore:
+    def require(self) -> IndexStoreProtocol:
         """The store. Raises StoreError saying how to get one when there is none."""
         if self.store is None:
             raise StoreError(

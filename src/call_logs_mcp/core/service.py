@@ -34,7 +34,7 @@ from call_logs_mcp.providers import PLATFORMS
 from call_logs_mcp.providers.base import CallProvider
 
 if TYPE_CHECKING:
-    from call_logs_mcp.index import IndexStore
+    from call_logs_mcp.index import IndexStoreProtocol
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class CallLogService:
         self,
         providers: Mapping[str, CallProvider],
         *,
-        store: IndexStore | None = None,
+        store: IndexStoreProtocol | None = None,
         freshness_seconds: float = 300.0,
         wait_seconds: float = 3.0,
         accounts: Mapping[str, str] | None = None,

@@ -1,9 +1,12 @@
 """The local call index: SQLite + FTS5 store, incremental sync, transcript search, campaign
 analytics. `store.IndexStore` is the facade over `writes`, `reads`, `fts` and `summary_sql`;
+`postgres.PostgresStore` the same on PostgreSQL; both satisfy `protocol.IndexStoreProtocol`, which
+is what the rest of the program uses (`choose.open_store` opens one);
 `sync` is the sync engine. The index knows no platforms and no settings."""
 
 from call_logs_mcp.index.accounts import AccountScope
 from call_logs_mcp.index.export import ExportedCall, ExportFilter, ExtractedField, IndexExport
+from call_logs_mcp.index.protocol import IndexStoreProtocol
 from call_logs_mcp.index.records import (
     AgentListing,
     CallRecord,
@@ -37,6 +40,7 @@ __all__ = [
     "IndexExport",
     "IndexStats",
     "IndexStore",
+    "IndexStoreProtocol",
     "ProviderSyncResult",
     "RecentCalls",
     "SearchHit",

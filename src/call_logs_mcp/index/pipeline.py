@@ -21,8 +21,8 @@ from call_logs_mcp.errors import (
     RateLimitedError,
     UnavailableError,
 )
+from call_logs_mcp.index.protocol import IndexStoreProtocol
 from call_logs_mcp.index.records import CallRecord, SyncState, UpsertCounts
-from call_logs_mcp.index.store import IndexStore
 from call_logs_mcp.index.walk import Job, Walk, as_call
 from call_logs_mcp.models import CallSummary
 
@@ -113,7 +113,7 @@ def unwrap(group: BaseExceptionGroup[BaseException]) -> BaseException:
 
 
 async def keep_unfinished(
-    store: IndexStore,
+    store: IndexStoreProtocol,
     account: str,
     name: str,
     walk: Walk,
@@ -156,7 +156,7 @@ async def fetch_record(provider: SyncProvider, job: Job) -> CallRecord | None:
 
 
 async def write_batches(
-    store: IndexStore,
+    store: IndexStoreProtocol,
     account: str,
     name: str,
     inbox: ObjectReceiveStream[CallRecord],
@@ -210,7 +210,7 @@ async def write_batches(
 
 
 async def refetch(
-    store: IndexStore,
+    store: IndexStoreProtocol,
     name: str,
     source: SyncSource[SyncProvider],
     items: list[tuple[str, CallSummary | None, str | None]],

@@ -10,8 +10,8 @@ Calls are stored as the platform returned them (unredacted: redaction happens on
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from call_logs_mcp.index.accounts import AccountScope, SourceIds
 from call_logs_mcp.index.db import Database
 from call_logs_mcp.index.export import ExportFilter, IndexExport
 from call_logs_mcp.index.fts import RANK_WINDOW
+from call_logs_mcp.index.protocol import IndexedListener
 from call_logs_mcp.index.records import (
     AgentListing,
     CallRecord,
@@ -59,11 +60,41 @@ class IndexStore:
     def close(self) -> None:
         self.db.close()
 
+    async def aclose(self) -> None:
+        self.close()
+
     async def __aenter__(self) -> IndexStore:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         self.close()
+
+    def describe(self) -> str:
+        return f"SQLite file {self.path}"
+
+    async def check_health(self) -> None:
+        """Raises StoreError unless the file answers a read and its schema is current."""
+        from call_logs_mcp.errors import StoreError
+        from call_logs_mcp.index.migrations import SCHEMA_VERSION
+
+        version = await self.db.read(lambda conn: conn.execute("PRAGMA user_version").fetchone()[0])
+        if version != SCHEMA_VERSION:
+            raise StoreError(f"The index has schema version {version}, not {SCHEMA_VERSION}.")
+
+    # --- replicas: one process per SQLite file, so nobody to coordinate with ------------------
+
+    @asynccontextmanager
+    async def sync_lock(self, account: str, provider: str, scope: str) -> AsyncIterator[None]:
+        """No-op: the freshness scheduler already runs one sync per scope in this process."""
+        yield
+
+    async def announce_indexed(self) -> None:
+        """No-op: no other process serves this file."""
+
+    @asynccontextmanager
+    async def listening(self, on_indexed: IndexedListener) -> AsyncIterator[None]:
+        """No-op: no other process serves this file."""
+        yield
 
     # --- writes -------------------------------------------------------------------------------
 

@@ -68,6 +68,7 @@ from call_logs_mcp.index.pipeline import (
     unwrap,
     write_batches,
 )
+from call_logs_mcp.index.protocol import IndexStoreProtocol
 from call_logs_mcp.index.records import (
     CallRecord,
     FrozenModel,
@@ -75,7 +76,6 @@ from call_logs_mcp.index.records import (
     SyncState,
     scope_key,
 )
-from call_logs_mcp.index.store import IndexStore
 from call_logs_mcp.index.walk import Grace, Job, Walk, as_call
 from call_logs_mcp.models import Call, CallPage, CallQuery, CallStatus, CallSummary, PlatformTotals
 
@@ -205,7 +205,7 @@ def list_fingerprint(call: CallSummary) -> str:
 
 
 async def run_sync(
-    store: IndexStore,
+    store: IndexStoreProtocol,
     providers: Mapping[str, SyncSource[SyncProvider]] | Sequence[SyncSource[SyncProvider]],
     scope: SyncScope | None = None,
     progress: SyncProgress | None = None,
@@ -213,8 +213,16 @@ async def run_sync(
     overlap: timedelta = DEFAULT_OVERLAP,
     batch_size: int = DEFAULT_BATCH,
     full: bool = False,
+    still_wanted: Callable[[str], Awaitable[bool]] | None = None,
 ) -> SyncResult:
     """Sync `scope` from `providers` into `store`, the providers side by side.
+
+    Each provider's scope is synced under the store's `sync_lock`: processes sharing the index
+    (replicas on one PostgreSQL database, or the CLI beside them) sync a scope one at a time, a
+    process waiting while another holds it. Once the lock is held, `still_wanted(provider)`
+    (when given) decides whether the sync is still needed (a scheduler's freshness check: the
+    process that held the lock may have just synced it); a provider not wanted is left out of
+    the result.
 
     `full=True` ignores the watermark and walks the whole listing (still fetching details only
     for what changed). A provider that fails with a ProviderError does not stop the others;
@@ -240,10 +248,14 @@ async def run_sync(
     failures: list[ProviderError] = []
 
     async def sync_one(name: str, source: SyncSource[SyncProvider], counters: Counters) -> None:
+        key = scope_key(scope.campaign_id, scope.since, scope.until)
         try:
-            results[name] = await _sync_provider(
-                store, name, source, scope, counters, reporter, overlap, batch_size, full
-            )
+            async with store.sync_lock(source.account, name, key):
+                if still_wanted is not None and not await still_wanted(name):
+                    return
+                results[name] = await _sync_provider(
+                    store, name, source, scope, counters, reporter, overlap, batch_size, full
+                )
         except ProviderError as error:
             failures.append(error)
 
@@ -316,7 +328,7 @@ def _classify(
 
 
 async def _sync_provider(
-    store: IndexStore,
+    store: IndexStoreProtocol,
     name: str,
     source: SyncSource[SyncProvider],
     scope: SyncScope,

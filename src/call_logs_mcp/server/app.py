@@ -33,7 +33,7 @@ from call_logs_mcp.server.runtime import Runtime
 if TYPE_CHECKING:
     import httpx2
 
-    from call_logs_mcp.index import IndexStore
+    from call_logs_mcp.index import IndexStoreProtocol
     from call_logs_mcp.providers.base import CallProvider
     from call_logs_mcp.settings import Settings
 
@@ -162,7 +162,7 @@ def build_server(
     settings: Settings,
     *,
     providers: Mapping[str, CallProvider] | None = None,
-    store: IndexStore | None = None,
+    store: IndexStoreProtocol | None = None,
     transports: Mapping[str, httpx2.AsyncBaseTransport] | None = None,
 ) -> MCPServer[Runtime]:
     """The call-logs MCP server for `settings`.

@@ -2,6 +2,7 @@
 
 Layers, outermost first, each one answering before anything inside it runs:
 
+    HealthCheck (ASGI)           GET /healthz → 200 {"status":"ok"} or 503, no auth, no data
     RequestGuard (ASGI)          Host → 421, Origin → 403, bearer token → 401
       SDK streamable_http_app    TransportSecuritySettings (Host/Origin again), body limit → 413, /mcp
         MCP server middleware    per-client tool-call rate limit → tool error "retry in N s"
@@ -19,6 +20,10 @@ going after. It keys on the peer address of the HTTP request.
 
 Binding a non-loopback address without `CALL_LOGS_HTTP_TOKEN` refuses to start
 (`ensure_safe_bind`): the index holds call transcripts.
+
+Replicas: on a shared PostgreSQL index (`CALL_LOGS_DATABASE_URL`) the transport is stateless, so
+any replica answers any request: the SDK keeps stateful sessions in the memory of the process
+that created them, and a session's next request behind a load balancer may land elsewhere.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import logging
 import math
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
@@ -61,6 +66,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MCP_PATH: Final = "/mcp"
+HEALTH_PATH: Final = "/healthz"
+HEALTH_TIMEOUT_SECONDS: Final = 5.0
 # JSON-RPC requests to this server are small (ids, filters, a search phrase).
 MAX_BODY_BYTES: Final = 1024 * 1024
 LOOPBACK_NAMES: Final = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -239,6 +246,56 @@ class RequestGuard:
         return hmac.compare_digest(credentials.strip().encode(), self._token)
 
 
+class HealthCheck:
+    """ASGI middleware answering `GET /healthz` for load balancers, before any other check: no
+    token (a load balancer has none), any Host, and nothing in the answer but the status.
+
+    200 `{"status":"ok"}` when `check()` returns within HEALTH_TIMEOUT_SECONDS (the index is
+    reachable and its schema current), else 503 `{"status":"unavailable"}`; why goes to the log,
+    once per change."""
+
+    def __init__(self, app: ASGIApp, check: Callable[[], Awaitable[None]] | None) -> None:
+        self.app = app
+        self._check = check
+        self._failing = False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != HEALTH_PATH or scope["method"] not in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        from starlette.responses import JSONResponse
+
+        healthy = await self._healthy()
+        response = JSONResponse(
+            {"status": "ok" if healthy else "unavailable"},
+            status_code=200 if healthy else 503,
+            headers={"Cache-Control": "no-store"},
+        )
+        await response(scope, receive, send)
+
+    async def _healthy(self) -> bool:
+        import anyio
+
+        from call_logs_mcp.errors import CallLogsError
+
+        if self._check is None:
+            return True
+        why: str | None = None
+        try:
+            with anyio.fail_after(HEALTH_TIMEOUT_SECONDS):
+                await self._check()
+        except TimeoutError:
+            why = f"the index did not answer within {HEALTH_TIMEOUT_SECONDS:g} s"
+        except CallLogsError as exc:
+            why = str(exc)
+        if why is not None and not self._failing:
+            logger.warning("Health check failing: %s", why)
+        elif why is None and self._failing:
+            logger.warning("Health check passing again")
+        self._failing = why is not None
+        return why is None
+
+
 class ToolCallRateLimiter:
     """Per-client token bucket over `tools/call` requests, as an MCP server middleware.
 
@@ -288,10 +345,13 @@ def create_http_app(
     allowed_origins: Sequence[str] = (),
     max_body_bytes: int = MAX_BODY_BYTES,
     rate_limiter: ToolCallRateLimiter | None = None,
+    health: Callable[[], Awaitable[None]] | None = None,
 ) -> ASGIApp:
-    """The ASGI app serving `server` at /mcp with every check above.
+    """The ASGI app serving `server` at /mcp and `GET /healthz` with every check above.
 
     `rate_limiter` defaults to one built from `settings.tool_calls_per_minute` (0 disables it).
+    `health` (raising CallLogsError when unhealthy) defaults to the call-logs server's index
+    check (`Runtime.check_health`); a server without one is healthy while it answers.
     Raises ConfigurationError when `host` is not loopback and no token is configured.
     """
     from mcp.server.transport_security import TransportSecuritySettings
@@ -331,6 +391,7 @@ def create_http_app(
         session_idle_timeout=idle_seconds,
         max_sessions=settings.sessions,
         host=host,
+        stateless_http=settings.database_url is not None,
     )
     guarded = RequestGuard(
         inner,
@@ -339,8 +400,11 @@ def create_http_app(
         allowed_hosts=allowed_hosts,
         allowed_origins=allowed_origins,
     )
+    if health is None:
+        runtime = getattr(server, "runtime", None)
+        health = runtime.check_health if runtime is not None else None
     app: ASGIApp = ClientLimits(
-        guarded,
+        HealthCheck(guarded, health),
         requests_per_minute=settings.requests_per_minute,
         sessions_per_client=settings.sessions_per_client,
         session_idle=idle_seconds,

@@ -1,10 +1,15 @@
 """`Runtime`: what the tools, resources and prompts share (settings, the service, the shaper).
 
 Ownership: providers built here (from `settings.providers`, optionally over injected
-`transports`) and a store opened here (at `settings.db_path()`) are closed when the last
+`transports`) and a store opened here (PostgreSQL at `settings.database_url`, else SQLite at
+`settings.db_path()`; see `index.choose`) are closed when the last
 connection ends, and built again if another connection starts (the in-memory test client and
 stdio enter the lifespan once per connection). Providers or a store passed in by the caller
 belong to the caller and are never closed here.
+
+Replicas on one PostgreSQL index: each syncs a scope only while it holds the scope's lock (see
+`core.freshness`), and tells the others when it indexed calls; each tells its own clients, when
+it indexed calls or heard that another replica did (`store.listening`).
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from call_logs_mcp.providers import PLATFORMS
 if TYPE_CHECKING:
     import httpx2
 
-    from call_logs_mcp.index import IndexStore
+    from call_logs_mcp.index import IndexStoreProtocol
     from call_logs_mcp.providers.base import CallProvider
     from call_logs_mcp.settings import Settings
 
@@ -45,7 +50,7 @@ class Runtime:
         settings: Settings,
         *,
         providers: Mapping[str, CallProvider] | None,
-        store: IndexStore | None,
+        store: IndexStoreProtocol | None,
         transports: Mapping[str, httpx2.AsyncBaseTransport] | None,
     ) -> None:
         self.settings = settings
@@ -59,7 +64,10 @@ class Runtime:
         self._transports = dict(transports or {})
         self._service: CallLogService | None = None
         self._owned_providers: list[CallProvider] = []
-        self._owned_store: IndexStore | None = None
+        self._owned_store: IndexStoreProtocol | None = None
+        # A PostgreSQL index is opened (asynchronously) when the first connection starts; the
+        # service built later takes it, or why it could not be opened.
+        self._opened: tuple[IndexStoreProtocol | None, str | None] | None = None
         self._users = 0
         self._lock = anyio.Lock()
         self._background = False
@@ -100,7 +108,8 @@ class Runtime:
         store = self._given_store
         store_error: str | None = None
         if store is None:
-            store, store_error = self._open_store()
+            opened, self._opened = self._opened, None
+            store, store_error = opened if opened is not None else self._open_sqlite()
             self._owned_store = store
         return CallLogService(
             providers,
@@ -129,9 +138,9 @@ class Runtime:
             accounts[name] = account_id(config) if config is not None else f"injected-{name}"
         return accounts
 
-    def _open_store(self) -> tuple[IndexStore | None, str | None]:
+    def _open_sqlite(self) -> tuple[IndexStoreProtocol | None, str | None]:
         """The index at `settings.db_path()`; (None, why) when it cannot be opened."""
-        if not self.provider_names:
+        if not self.provider_names or self.settings.database_url is not None:
             return None, None
         from call_logs_mcp.errors import CallLogsError
         from call_logs_mcp.index import IndexStore
@@ -141,6 +150,19 @@ class Runtime:
         except CallLogsError as err:
             logger.warning("the local index could not be opened: %s", err)
             return None, f"{err} Set CALL_LOGS_DB to a writable path and restart the server."
+
+    async def _open_postgres(self) -> tuple[IndexStoreProtocol | None, str | None]:
+        """The PostgreSQL index at `settings.database_url`; (None, why) when it cannot be opened
+        (the why never quotes the URL)."""
+        assert self.settings.database_url is not None
+        from call_logs_mcp.errors import CallLogsError
+        from call_logs_mcp.index.choose import open_store
+
+        try:
+            return await open_store(self.settings.db_path(), self.settings.database_url), None
+        except CallLogsError as err:
+            logger.warning("the PostgreSQL index could not be opened: %s", err)
+            return None, f"{err} Check CALL_LOGS_DATABASE_URL and restart the server."
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Runtime]:
@@ -169,8 +191,14 @@ class Runtime:
         has been answered, so start-up stays as fast as without keys."""
         with anyio.move_on_after(BACKGROUND_DELAY):
             await self._wake.wait()
-        async with self.service.freshness.running():
-            await anyio.sleep_forever()
+        service = self.service
+        store = service.index.store
+        if store is None:
+            async with service.freshness.running():
+                await anyio.sleep_forever()
+        else:
+            async with store.listening(self._heard_indexed), service.freshness.running():
+                await anyio.sleep_forever()
 
     def remember_session(self, session: Any) -> None:
         """The connection of a request's session: it may hear `notifications/resources/list_changed`.
@@ -186,11 +214,33 @@ class Runtime:
         self._publish = publish
 
     async def notify_resources_changed(self) -> None:
-        """Tell clients the resource list changed (calls were indexed), at most every 2 s."""
+        """Tell clients the resource list changed (calls were indexed), and the other replicas on
+        this index, at most every 2 s."""
+        if not self._notice_due():
+            return
+        store = self._service.index.store if self._service is not None else None
+        if store is not None:
+            from call_logs_mcp.errors import StoreError
+
+            try:
+                await store.announce_indexed()
+            except StoreError:  # the other replicas' clients hear of it with the next notice
+                logger.debug("other replicas could not be told of indexed calls", exc_info=True)
+        await self._tell_clients()
+
+    async def _heard_indexed(self) -> None:
+        """Another replica indexed calls: tell this one's clients (at most every 2 s)."""
+        if self._notice_due():
+            await self._tell_clients()
+
+    def _notice_due(self) -> bool:
         now = time.monotonic()
         if now - self._last_notice < NOTICE_INTERVAL:
-            return
+            return False
         self._last_notice = now
+        return True
+
+    async def _tell_clients(self) -> None:
         if self._publish is not None:
             await self._publish()
         for connection in list(self._connections):
@@ -199,9 +249,22 @@ class Runtime:
             except Exception:  # a closed connection must not stop a sync
                 logger.debug("a connection did not take a resource-list notification", exc_info=True)
 
+    async def check_health(self) -> None:
+        """Raises StoreError unless the index answers and its schema is current (`/healthz`)."""
+        await self.service.index.require().check_health()
+
     async def enter(self) -> None:
         async with self._lock:
             self._users += 1
+            if (
+                self._users == 1
+                and self._given_store is None
+                and self.settings.database_url is not None
+                and self.provider_names
+                and self._service is None
+                and self._opened is None
+            ):
+                self._opened = await self._open_postgres()
 
     async def exit(self) -> None:
         async with self._lock:
@@ -219,8 +282,11 @@ class Runtime:
                 await provider.aclose()
             except Exception:  # closing must not mask how the session ended
                 logger.warning("closing provider %s failed", provider.info.name, exc_info=True)
-        if store is not None:
+        opened, self._opened = self._opened, None
+        for owned in (store, opened[0] if opened is not None else None):
+            if owned is None:
+                continue
             try:
-                store.close()
+                await owned.aclose()
             except Exception:
                 logger.warning("closing the index failed", exc_info=True)

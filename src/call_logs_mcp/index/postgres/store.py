@@ -10,13 +10,26 @@ Implemented, with the SQLite store's answers (held by tests/test_store_contract.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from datetime import datetime
+from functools import cached_property
+from typing import Any
 
+from psycopg.conninfo import conninfo_to_dict
+
+from call_logs_mcp.analytics import CampaignSummary
+from call_logs_mcp.errors import StoreError
+from call_logs_mcp.index import outcomes
 from call_logs_mcp.index.accounts import AccountScope, SourceIds
+from call_logs_mcp.index.export import ExportFilter, IndexExport
 from call_logs_mcp.index.postgres import reads, writes
 from call_logs_mcp.index.postgres.db import Database
+from call_logs_mcp.index.postgres.migrations import SCHEMA_VERSION
+from call_logs_mcp.index.postgres.replicas import Replicas
+from call_logs_mcp.index.protocol import IndexedListener
 from call_logs_mcp.index.reads import recent_query
 from call_logs_mcp.index.records import (
+    AgentListing,
     CallRecord,
     CampaignListing,
     IndexStats,
@@ -25,7 +38,8 @@ from call_logs_mcp.index.records import (
     SyncState,
     UpsertCounts,
 )
-from call_logs_mcp.models import Call
+from call_logs_mcp.index.search import SearchResult
+from call_logs_mcp.models import Call, PlatformTotals
 
 
 class PostgresStore:
@@ -155,3 +169,78 @@ class PostgresStore:
     ) -> int | None:
         async with self.db.transaction("reading sync state") as conn:
             return await reads.platform_calls(conn, scope, provider, campaign_id)
+
+    # --- the store Protocol's team seams (index.protocol; coordination in `replicas`) ----------
+
+    @cached_property
+    def replicas(self) -> Replicas:
+        """This process's sync locks and indexed-call notices, on connections of their own."""
+        return Replicas(self._conninfo())
+
+    def _conninfo(self) -> str:
+        conninfo = self.db.pool.conninfo
+        assert isinstance(conninfo, str)  # `Database.open` builds the pool from a string
+        return conninfo
+
+    def describe(self) -> str:
+        """`PostgreSQL database <name> on <host>:<port>`: never the user or the password."""
+        parts = conninfo_to_dict(self._conninfo())
+        host = str(parts.get("host") or "localhost")
+        port = f":{parts['port']}" if parts.get("port") else ""
+        return f"PostgreSQL database {parts.get('dbname') or '(default)'} on {host}{port}"
+
+    async def aclose(self) -> None:
+        if "replicas" in self.__dict__:
+            await self.replicas.close()
+        await self.close()
+
+    async def check_health(self) -> None:
+        """Raises StoreError unless the database answers and its schema is current."""
+        async with self.db.transaction("checking the index") as conn:
+            row = await (await conn.execute("SELECT max(version) FROM schema_version")).fetchone()
+        version = row[0] if row is not None else None
+        if version != SCHEMA_VERSION:
+            raise StoreError(f"The PostgreSQL index has schema version {version}, not {SCHEMA_VERSION}.")
+
+    def sync_lock(self, account: str, provider: str, scope: str) -> AbstractAsyncContextManager[None]:
+        return self.replicas.sync_lock(account, provider, scope)
+
+    async def announce_indexed(self) -> None:
+        async with self.db.transaction("announcing indexed calls") as conn:
+            await self.replicas.announce_indexed(conn)
+
+    def listening(self, on_indexed: IndexedListener) -> AbstractAsyncContextManager[None]:
+        return self.replicas.listening(on_indexed)
+
+    # --- not on PostgreSQL yet (wip-pgsearch and wip-pgquery replace these) --------------------
+
+    async def search(self, scope: AccountScope, query: str, **filters: Any) -> SearchResult:
+        raise _not_yet("Transcript search")
+
+    async def find_calls(self, request: outcomes.OutcomeRequest) -> outcomes.OutcomeResult:
+        raise _not_yet("Finding calls by outcome")
+
+    async def list_agents(self, scope: AccountScope, *, provider: str | None = None) -> list[AgentListing]:
+        raise _not_yet("Listing agents")
+
+    async def campaign_summary(
+        self,
+        scope: AccountScope,
+        provider: str,
+        campaign_id: str | None,
+        *,
+        from_date: datetime | None = None,
+        to_date: datetime | None = None,
+        live: PlatformTotals | None = None,
+    ) -> CampaignSummary:
+        raise _not_yet("Campaign summaries")
+
+    def export(self, scope: AccountScope, filters: ExportFilter) -> AbstractContextManager[IndexExport]:
+        raise _not_yet("Export")
+
+
+def _not_yet(what: str) -> StoreError:
+    return StoreError(
+        f"{what} is not available on the PostgreSQL index yet; unset CALL_LOGS_DATABASE_URL to use "
+        "the SQLite index for it."
+    )
