@@ -22,6 +22,7 @@ from call_logs_mcp.index.postgres.migrations import MIGRATION_LOCK, MIGRATIONS, 
 logger = logging.getLogger(__name__)
 
 Connection = psycopg.AsyncConnection[tuple[Any, ...]]
+Cursor = psycopg.AsyncCursor[tuple[Any, ...]]
 
 CONNECT_TIMEOUT_SECONDS = 10
 

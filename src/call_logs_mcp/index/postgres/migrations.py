@@ -170,6 +170,32 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         )
         """,
     ),
+    # 2: the platform's agent of each call (as SQLite's version 5: `agents` interns agent ids per
+    # source with the name of the newest call naming one, `calls.agent` refers to it, 0 = none),
+    # and the indexes outcome queries and summaries read: calls in start order within a campaign
+    # with the columns they filter on, numbers per key for range conditions, and the fields of a
+    # text key by value (equality after ASCII case folding, as SQLite's NOCASE).
+    (
+        """
+        CREATE TABLE agents (
+            id bigserial PRIMARY KEY,
+            source bigint NOT NULL REFERENCES sources (id),
+            agent_id text NOT NULL,
+            name text,
+            named_at text,
+            UNIQUE (source, agent_id)
+        )
+        """,
+        "ALTER TABLE calls ADD COLUMN agent bigint NOT NULL DEFAULT 0",
+        "CREATE INDEX calls_agent ON calls (source, agent, campaign, status) WHERE agent != 0",
+        "CREATE INDEX fields_numbers ON fields (source, key, num) WHERE kind = 2",
+        """
+        CREATE FUNCTION call_logs_nocase(value text) RETURNS text
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+        RETURN translate(value, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')
+        """,
+        "CREATE INDEX fields_texts ON fields (source, key, call_logs_nocase(txt)) WHERE kind = 3",
+    ),
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)
