@@ -12,6 +12,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from call_logs_mcp import analytics
 from call_logs_mcp.errors import InvalidArgumentError, StoreError
@@ -227,6 +228,8 @@ async def upsert(
         ).fetchall()
     )
     bodies: dict[int, str] = {}  # written by this batch
+    new_turns: dict[int, list[tuple[Any, ...]]] = {}
+    new_fields: dict[int, list[tuple[Any, ...]]] = {}
     added = updated = unchanged = 0
     async with conn.pipeline(), conn.cursor() as cur:
         for record in records:
@@ -243,6 +246,10 @@ async def upsert(
                     target = pg_str(call.campaign_id)
                     if call.campaign_id and target != row.campaign:
                         await _refile(cur, row, campaigns[target], target, bodies)
+                        if row.id in new_fields:  # written earlier in this batch: not inserted yet
+                            new_fields[row.id] = [
+                                (f[0], campaigns[target], *f[2:]) for f in new_fields[row.id]
+                            ]
                         updated += 1
                     else:
                         unchanged += 1
@@ -313,32 +320,41 @@ async def upsert(
                 row.list_hash = record.list_hash or row.list_hash
                 updated += 1
             bodies[rowid] = body
+            # The latest version of each call written: its turns and fields go in below, after
+            # every DELETE above (a call written twice in one batch keeps its second version).
             notes = call_notes(call.summary, call.extracted_data, call.qa)
-            turn_rows = [
+            new_turns[rowid] = [
                 *(
                     (rowid, False, i, turn.speaker, pg_str(turn.text), turn.offset_seconds, None)
                     for i, turn in enumerate(turns)
                 ),
                 *((rowid, True, n.index, n.kind, pg_str(n.text), None, pg_text(n.label)) for n in notes),
             ]
-            if turn_rows:
-                await cur.executemany(
-                    'INSERT INTO turns (call, note, seq, speaker, text, "offset", label) '
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                    turn_rows,
-                )
             started = ts(call.started_at)
-            field_rows = [
+            new_fields[rowid] = [
                 (source, campaign, pg_str(v.key), started, rowid, int(v.kind), v.num, pg_str(v.text))
                 for v in analytics.flatten_extracted(call.extracted_data)
             ]
-            if field_rows:
-                await cur.executemany(
-                    "INSERT INTO fields (source, campaign, key, started_at, call, kind, num, txt) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                    field_rows,
-                )
+        await _insert_rows(cur, _TURNS, [row for rows in new_turns.values() for row in rows])
+        await _insert_rows(cur, _FIELDS, [row for rows in new_fields.values() for row in rows])
     return UpsertCounts(added=added, updated=updated, unchanged=unchanged)
+
+
+# One INSERT per table for the whole batch: its columns as arrays, unnested server-side.
+_TURNS = (
+    'INSERT INTO turns (call, note, seq, speaker, text, "offset", label) SELECT * FROM '
+    "unnest(%s::bigint[], %s::boolean[], %s::integer[], %s::text[], %s::text[], %s::float8[], %s::text[])"
+)
+_FIELDS = (
+    "INSERT INTO fields (source, campaign, key, started_at, call, kind, num, txt) SELECT * FROM "
+    "unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[], %s::bigint[], %s::integer[], "
+    "%s::float8[], %s::text[]) ON CONFLICT DO NOTHING"
+)
+
+
+async def _insert_rows(cur: Cursor, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    if rows:
+        await cur.execute(sql, [list(column) for column in zip(*rows, strict=True)])
 
 
 async def _refile(cur: Cursor, row: _Stored, ref: int, campaign_id: str, bodies: dict[int, str]) -> None:
