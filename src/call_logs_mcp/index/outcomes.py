@@ -29,13 +29,13 @@ from call_logs_mcp.index.records import FrozenModel, sql_text, summary_from_body
 from call_logs_mcp.models import CallStatus, CallSummary
 
 MAX_FIND_LIMIT = 100
-_KIND_NAMES = {
+KIND_NAMES = {
     FieldKind.BOOLEAN: "yes/no",
     FieldKind.NUMBER: "number",
     FieldKind.TEXT: "text",
     FieldKind.LIST: "list",
 }
-_KIND_CODES = {name: int(kind) for kind, name in _KIND_NAMES.items()}
+_KIND_CODES = {name: int(kind) for kind, name in KIND_NAMES.items()}
 # The primary key of the (WITHOUT ROWID) fields table: (source, campaign, key, kind, txt, call).
 _FIELDS_KEY = "sqlite_autoindex_fields_1"
 
@@ -123,7 +123,7 @@ def known_fields(
                     kind = int(kinds[0])
                     found[(key, kind)] = None
     return [
-        KnownField(key=key, kind=_KIND_NAMES.get(FieldKind(kind), "value")) for key, kind in sorted(found)
+        KnownField(key=key, kind=KIND_NAMES.get(FieldKind(kind), "value")) for key, kind in sorted(found)
     ]
 
 
@@ -135,7 +135,7 @@ def _normal(key: str) -> str:
     return "".join(ch for ch in key.casefold() if ch.isalnum() or ch == ".")
 
 
-def _resolve_keys(request: OutcomeRequest, known: Sequence[KnownField]) -> tuple[dict[str, str], list[str]]:
+def resolve_keys(request: OutcomeRequest, known: Sequence[KnownField]) -> tuple[dict[str, str], list[str]]:
     """The stored key of each condition's field (a key differing only in case, spaces or
     underscores is taken), and notes on those taken. Raises InvalidArgumentError naming the
     known fields for a field no call in scope has."""
@@ -299,7 +299,8 @@ def _driver(condition: _Condition, scope: _FieldScope, query: _Query) -> tuple[s
     return " UNION ".join(selects), params
 
 
-def _digest(request: OutcomeRequest) -> str:
+def request_digest(request: OutcomeRequest) -> str:
+    """What identifies a request apart from its page (limit and cursor): cursors carry it."""
     state = {
         "p": request.provider,
         "c": request.campaign_id,
@@ -315,23 +316,38 @@ def _digest(request: OutcomeRequest) -> str:
     return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def check_limit(request: OutcomeRequest) -> None:
+    """Raises InvalidArgumentError for a page size out of range."""
+    if not 1 <= request.limit <= MAX_FIND_LIMIT:
+        raise InvalidArgumentError(f"limit must be between 1 and {MAX_FIND_LIMIT}.")
+
+
+def read_cursor(cursor: str, digest: str, *, texts: Sequence[str] = ()) -> dict[str, Any]:
+    """The state of a find_calls cursor of the request whose digest is `digest`: the last id
+    shown (`a`) and how many were shown (`o`), non-negative integers, and the string values
+    named by `texts`. Raises InvalidArgumentError for a cursor of another request (or forged)."""
+    state = decode_cursor("find", cursor)
+    if (
+        state.get("h") != digest
+        or not all(isinstance(state.get(k), int) and 0 <= state[k] < 2**63 for k in ("a", "o"))
+        or not all(isinstance(state.get(k), str) for k in texts)
+    ):
+        raise InvalidArgumentError(
+            "That cursor belongs to a different find_calls request; repeat the same filters, or "
+            "omit the cursor to start over."
+        )
+    return state
+
+
 def find_calls(conn: sqlite3.Connection, request: OutcomeRequest) -> OutcomeResult:
     """The page of calls matching `request`, newest first, and how many match in all.
 
     Raises InvalidArgumentError for a bad limit or cursor and for a field no call in scope has."""
-    if not 1 <= request.limit <= MAX_FIND_LIMIT:
-        raise InvalidArgumentError(f"limit must be between 1 and {MAX_FIND_LIMIT}.")
-    digest = _digest(request)
+    check_limit(request)
+    digest = request_digest(request)
     after, offset = -1, 0
     if request.cursor is not None:
-        state = decode_cursor("find", request.cursor)
-        if state.get("h") != digest or not all(
-            isinstance(state.get(k), int) and 0 <= state[k] < 2**63 for k in ("a", "o")
-        ):
-            raise InvalidArgumentError(
-                "That cursor belongs to a different find_calls request; repeat the same filters, or "
-                "omit the cursor to start over."
-            )
+        state = read_cursor(request.cursor, digest)
         after, offset = state["a"], state["o"]
     sources = scope_sources(conn, request.scope, request.provider)
     if not sources:
@@ -382,7 +398,7 @@ def find_calls(conn: sqlite3.Connection, request: OutcomeRequest) -> OutcomeResu
         total, rows = _by_calls(conn, query, [], _scope_calls(conn, ids, refs), after, request.limit)
     else:
         known = known_fields(conn, sources, refs)
-        resolved, notes = _resolve_keys(request, known)
+        resolved, notes = resolve_keys(request, known)
         kinds: dict[str, list[int]] = {}
         for known_field in known:
             kinds.setdefault(known_field.key, []).append(_KIND_CODES[known_field.kind])

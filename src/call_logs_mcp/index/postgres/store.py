@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from call_logs_mcp.index.accounts import AccountScope, SourceIds
-from call_logs_mcp.index.postgres import reads, writes
+from call_logs_mcp.index.outcomes import OutcomeRequest, OutcomeResult
+from call_logs_mcp.index.postgres import outcomes, reads, writes
 from call_logs_mcp.index.postgres.db import Database
 from call_logs_mcp.index.reads import recent_query
 from call_logs_mcp.index.records import (
@@ -131,6 +132,12 @@ class PostgresStore:
     ) -> int:
         async with self.db.transaction("counting indexed calls") as conn:
             return await reads.indexed_calls(conn, scope, provider, campaign_id)
+
+    async def find_calls(self, request: OutcomeRequest) -> OutcomeResult:
+        """As `IndexStore.find_calls` (see `postgres.outcomes`). Raises InvalidArgumentError (bad
+        limit or cursor, a field no call in scope has), StoreError."""
+        async with self.db.transaction("finding calls") as conn:
+            return await outcomes.find_calls(conn, request)
 
     async def list_campaigns(
         self, scope: AccountScope, *, provider: str | None = None, describe: bool = False
