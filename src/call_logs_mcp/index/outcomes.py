@@ -122,9 +122,7 @@ def known_fields(
                 ) is not None:
                     kind = int(kinds[0])
                     found[(key, kind)] = None
-    return [
-        KnownField(key=key, kind=KIND_NAMES.get(FieldKind(kind), "value")) for key, kind in sorted(found)
-    ]
+    return [KnownField(key=key, kind=KIND_NAMES.get(FieldKind(kind), "value")) for key, kind in sorted(found)]
 
 
 def _campaign_refs(conn: sqlite3.Connection, source: int) -> list[int]:
