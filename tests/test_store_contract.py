@@ -740,3 +740,44 @@ async def test_generated_calls_and_outcome_requests_find_the_same_calls_on_both_
         assert len(listed) == len(set(listed))
         if pages and not isinstance(pages[-1], str):
             assert len(listed) == pages[0][1]
+
+
+@given(
+    first=st.lists(outcome_versions, min_size=len(START_SLOTS), max_size=len(START_SLOTS)),
+    later=st.lists(st.tuples(st.integers(0, len(START_SLOTS) - 1), outcome_versions), max_size=6),
+    cut=st.integers(1, 8),
+)
+@settings(
+    max_examples=30, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+async def test_generated_calls_get_the_same_campaign_summaries_from_both_stores(
+    sqlite_store: Any,
+    postgres_store: Any,
+    first: list[tuple[Any, ...]],
+    later: list[tuple[Any, ...]],
+    cut: int,
+) -> None:
+    """Per campaign filter and date range, the summary as JSON (order of values included)."""
+    account = uuid4().hex
+    scope = {"prosper": account}
+    ops = [(i, *version) for i, version in enumerate(first)] + [(i, *version) for i, version in later]
+    answers: list[list[str]] = []
+    for store in (sqlite_store, postgres_store):
+        for start in range(0, len(ops), cut):
+            await store.upsert(account, "prosper", [outcome_record(*op) for op in ops[start : start + cut]])
+        answers.append(
+            [
+                (
+                    await store.campaign_summary(
+                        scope,
+                        "prosper",
+                        campaign,
+                        from_date=None if since is None else BASE + timedelta(hours=since),
+                        to_date=None if until is None else BASE + timedelta(hours=until),
+                    )
+                ).model_dump_json()
+                for campaign in (None, "camp-a", "camp-b", "camp-none")
+                for since, until in ((None, None), (1, None), (None, 2.5), (0.5, 2.5))
+            ]
+        )
+    assert answers[1] == answers[0]

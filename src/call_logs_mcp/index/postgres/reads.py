@@ -119,7 +119,7 @@ async def load_sync_state(conn: Connection, account: str, provider: str, scope: 
     return None if row is None else sync_state(scope, row)
 
 
-async def _covering_sync(
+async def covering_sync(
     conn: Connection, source: int, campaign_id: str | None, since: datetime | None, until: datetime | None
 ) -> datetime | None:
     """As `index.reads.covering_sync`."""
@@ -154,7 +154,7 @@ async def last_synced(
     until: datetime | None,
 ) -> datetime | None:
     synced = [
-        await _covering_sync(conn, source.id, pg_text(campaign_id), since, until)
+        await covering_sync(conn, source.id, pg_text(campaign_id), since, until)
         for source in await scope_sources(conn, scope, provider)
     ]
     return max((at for at in synced if at is not None), default=None)

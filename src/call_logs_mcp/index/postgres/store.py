@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from call_logs_mcp.analytics import CampaignSummary
 from call_logs_mcp.index.accounts import AccountScope, SourceIds
 from call_logs_mcp.index.outcomes import OutcomeRequest, OutcomeResult
-from call_logs_mcp.index.postgres import outcomes, reads, writes
+from call_logs_mcp.index.postgres import outcomes, reads, summary, writes
 from call_logs_mcp.index.postgres.db import Database
 from call_logs_mcp.index.reads import recent_query
 from call_logs_mcp.index.records import (
@@ -26,7 +27,7 @@ from call_logs_mcp.index.records import (
     SyncState,
     UpsertCounts,
 )
-from call_logs_mcp.models import Call
+from call_logs_mcp.models import Call, PlatformTotals
 
 
 class PostgresStore:
@@ -144,6 +145,21 @@ class PostgresStore:
     ) -> list[CampaignListing]:
         async with self.db.transaction("listing campaigns") as conn:
             return await reads.list_campaigns(conn, scope, provider, describe=describe)
+
+    async def campaign_summary(
+        self,
+        scope: AccountScope,
+        provider: str,
+        campaign_id: str | None,
+        *,
+        from_date: datetime | None = None,
+        to_date: datetime | None = None,
+        live: PlatformTotals | None = None,
+    ) -> CampaignSummary:
+        """As `IndexStore.campaign_summary` (see `postgres.summary`). Raises StoreError."""
+        return await summary.campaign_summary(
+            self.db, scope, provider, campaign_id, from_date=from_date, to_date=to_date, live=live
+        )
 
     async def stats(self) -> IndexStats:
         """Calls per provider (all accounts), turns, and the database's size (`file_bytes`)."""

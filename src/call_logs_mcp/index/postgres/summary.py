@@ -1,0 +1,234 @@
+"""Campaign summaries on PostgreSQL: the facts aggregated in SQL over the calls and fields in
+scope, then summarised by `analytics` exactly as the SQLite index does (the same functions of
+`index.summary_sql` merge the rows and build the summary).
+
+One REPEATABLE READ, read-only transaction: every part is of the same state of the index while
+syncs write. Durations and QA scores are counted per distinct value in SQL and reduced by
+`summary_sql.counted_stats`, as SQLite's path over its per-value aggregates: median, p90, bins,
+the histogram, and a total summed exactly (`Fraction`) then rounded once, so both stores and the
+pure path agree to the last bit. Cost totals are `numeric` sums of each value's shortest exact
+text (`float8::numeric` keeps only 15 digits), rounded once to a float.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from call_logs_mcp import analytics
+from call_logs_mcp.analytics import CampaignFacts, CampaignSummary, NotableCandidate, ValueStats
+from call_logs_mcp.index.accounts import AccountScope
+from call_logs_mcp.index.postgres.db import Connection, Database
+from call_logs_mcp.index.postgres.reads import covering_sync, scope_sources
+from call_logs_mcp.index.postgres.writes import pg_str, pg_text
+from call_logs_mcp.index.records import STATE_COLUMNS, parse_ts, scope_key, sql_text, sync_state, ts
+from call_logs_mcp.index.summary_sql import (
+    ANSWERED_SQL,
+    Failed,
+    Fields,
+    Timeline,
+    Values,
+    assemble_facts,
+    counted_stats,
+    field_facts,
+    outcome_facts,
+    summary_of,
+)
+from call_logs_mcp.models import CallStatus, PlatformTotals
+
+
+async def _rows(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    return await (await conn.execute(sql.encode(), params)).fetchall()
+
+
+async def campaign_summary(
+    db: Database,
+    scope: AccountScope,
+    provider: str,
+    campaign_id: str | None,
+    *,
+    from_date: datetime | None,
+    to_date: datetime | None,
+    live: PlatformTotals | None = None,
+) -> CampaignSummary:
+    """As `IndexStore.campaign_summary`. Raises StoreError."""
+    campaign_id = sql_text(campaign_id)
+    stored_id = pg_text(campaign_id)
+    since, until = ts(from_date), ts(to_date)
+    facts = CampaignFacts()
+    name: str | None = None
+    state = None
+    last_synced_at = None
+    async with db.transaction("summarising a campaign") as conn:
+        await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        sources = await scope_sources(conn, scope, provider)
+        if sources:
+            source = sources[0].id
+            if stored_id is None:
+                refs = [
+                    0,
+                    *(
+                        int(r[0])
+                        for r in await _rows(conn, "SELECT id FROM campaigns WHERE source = %s", (source,))
+                    ),
+                ]
+            else:
+                found = await _rows(
+                    conn,
+                    "SELECT id, name FROM campaigns WHERE source = %s AND campaign_id = %s",
+                    (source, stored_id),
+                )
+                refs = [int(found[0][0])] if found else []
+                name = found[0][1] if found else None
+            state_rows = await _rows(
+                conn,
+                f"SELECT {STATE_COLUMNS} FROM sync_state s WHERE s.source = %s AND s.scope = %s",
+                (source, pg_str(scope_key(stored_id, from_date, to_date))),
+            )
+            state = sync_state("", state_rows[0]) if state_rows else None
+            last_synced_at = await covering_sync(conn, source, stored_id, from_date, to_date)
+            if refs:
+                facts = await _facts(conn, _Scope(source, refs, since, until))
+    return summary_of(
+        facts,
+        provider,
+        campaign_id,
+        name,
+        from_date=from_date,
+        to_date=to_date,
+        state=state,
+        last_synced_at=last_synced_at,
+        live=live,
+    )
+
+
+class _Scope:
+    """The calls summarised, as a condition on a row of `calls` or `fields` (both carry the
+    source, campaign and start time)."""
+
+    def __init__(self, source: int, refs: list[int], since: str, until: str) -> None:
+        self.sql = "source = %s AND campaign = ANY(%s)"
+        self.params: list[Any] = [source, refs]
+        if since:
+            self.sql += " AND started_at >= %s"
+            self.params.append(since)
+        if until:
+            self.sql += " AND started_at <= %s AND started_at != ''"
+            self.params.append(until)
+
+
+async def _facts(conn: Connection, scope: _Scope) -> CampaignFacts:
+    return assemble_facts(
+        await _outcomes(conn, scope),
+        await _timeline(conn, scope),
+        await _values(conn, scope),
+        await _failed(conn, scope),
+        await _fields(conn, scope),
+    )
+
+
+async def _outcomes(conn: Connection, scope: _Scope) -> CampaignFacts:
+    rows = await _rows(
+        conn,
+        "SELECT status, ended_reason, currency, count(*), sum(cost::text::numeric), count(cost), "
+        f"count(*) FILTER (WHERE turn_count > 0), count(*) FILTER (WHERE {ANSWERED_SQL}) "
+        f"FROM calls WHERE {scope.sql} GROUP BY status, ended_reason, currency",
+        scope.params,
+    )
+    return outcome_facts([(*row[:4], float(row[4]) if row[4] is not None else 0.0, *row[5:]) for row in rows])
+
+
+async def _timeline(conn: Connection, scope: _Scope) -> Timeline:
+    days = {
+        str(day): int(count)
+        for day, count in await _rows(
+            conn,
+            f"SELECT substr(started_at, 1, 10), count(*) FROM calls WHERE {scope.sql} AND started_at != '' "
+            "GROUP BY 1",
+            scope.params,
+        )
+    }
+    bounds = await _rows(
+        conn,
+        f"SELECT min(started_at), max(started_at) FROM calls WHERE {scope.sql} AND started_at != ''",
+        scope.params,
+    )
+    first, last = bounds[0]
+    return days, parse_ts(first), parse_ts(last)
+
+
+async def _values(conn: Connection, scope: _Scope) -> Values:
+    """Duration and QA statistics from the count of each distinct value, then the longest and
+    lowest-scored calls: every call reaching the N-th value (ties are broken by `pick_*`)."""
+    n = analytics.NOTABLE_EACH
+    stats: list[ValueStats] = []
+    notable: list[list[NotableCandidate]] = []
+    for column, bins, edges, nth, op in (
+        ("duration", False, analytics.DURATION_EDGES, -n, ">="),
+        ("qa_score", True, (), n - 1, "<="),
+    ):
+        counted = [
+            (float(value), int(count))
+            for value, count in await _rows(
+                conn,
+                f"SELECT {column}, count(*) FROM calls WHERE {scope.sql} AND {column} IS NOT NULL "
+                f"GROUP BY {column} ORDER BY {column}",
+                scope.params,
+            )
+        ]
+        value_stats, bound = counted_stats(counted, bins=bins, edges=edges, nth=nth)
+        stats.append(value_stats)
+        notable.append(
+            []
+            if bound is None
+            else [
+                NotableCandidate(call_id, float(value), parse_ts(started))
+                for call_id, value, started in await _rows(
+                    conn,
+                    f"SELECT call_id, {column}, started_at FROM calls WHERE {scope.sql} AND {column} {op} %s",
+                    [*scope.params, bound],
+                )
+            ]
+        )
+    return stats[0], stats[1], analytics.pick_longest(notable[0]), analytics.pick_lowest_qa(notable[1])
+
+
+async def _failed(conn: Connection, scope: _Scope) -> Failed:
+    """The most recent failed calls (every call from the N-th newest start on), and failed calls
+    per day."""
+    where = f"{scope.sql} AND status = %s"
+    params = [*scope.params, CallStatus.FAILED.value]
+    bound = await _rows(
+        conn,
+        f"SELECT started_at FROM calls WHERE {where} ORDER BY started_at DESC LIMIT 1 OFFSET %s",
+        [*params, analytics.NOTABLE_EACH - 1],
+    )
+    rows = await _rows(
+        conn,
+        f"SELECT call_id, started_at FROM calls WHERE {where} AND started_at >= %s",
+        [*params, bound[0][0] if bound else ""],
+    )
+    per_day = {
+        str(day): int(count)
+        for day, count in await _rows(
+            conn,
+            f"SELECT substr(started_at, 1, 10), count(*) FROM calls WHERE {where} AND started_at != '' "
+            "GROUP BY 1",
+            params,
+        )
+    }
+    recent = analytics.pick_recent(
+        NotableCandidate(call_id, None, parse_ts(started)) for call_id, started in rows
+    )
+    return recent, per_day
+
+
+async def _fields(conn: Connection, scope: _Scope) -> Fields:
+    rows = await _rows(
+        conn,
+        "SELECT key, kind, txt, count(*), coalesce(sum(num), 0), min(num), max(num) "
+        f"FROM fields WHERE {scope.sql} GROUP BY key, kind, txt",
+        scope.params,
+    )
+    return field_facts(rows)
