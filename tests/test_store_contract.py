@@ -35,7 +35,7 @@ from call_logs_mcp.index.records import (
     WalkResume,
     scope_key,
 )
-from call_logs_mcp.models import Call, CallStatus, CallSummary, PlatformTotals
+from call_logs_mcp.models import Agent, Call, CallStatus, CallSummary, PlatformTotals
 from factories import BASE, make_call
 
 STORES = ["sqlite", "postgres"]
@@ -540,6 +540,45 @@ async def test_purge_deletes_what_started_before_the_cutoff_then_everything(stor
     assert await store.indexed_calls(scope, "prosper", campaign_id="camp-o") == 1
 
 
+async def test_agents_are_listed_with_their_calls_and_the_name_of_their_newest_call(store: Any) -> None:
+    def call(call_id: str, hours: float, agent: str, name: str | None, **fields: Any) -> CallRecord:
+        return CallRecord(make_call(call_id, hours=hours, agent=Agent(agent_id=agent, name=name), **fields))
+
+    scope = {"prosper": "acct"}
+    # Stored out of order, across batches and within one: the newest call's name wins.
+    await store.upsert(
+        "acct", "prosper", [call("a2", 5, "ag-1", "New name"), call("a1", 1, "ag-1", "Old name")]
+    )
+    await store.upsert(
+        "acct",
+        "prosper",
+        [
+            call("a3", 3, "ag-1", None, campaign_id=None),
+            call("b1", 2, "ag-2", None, status=CallStatus.FAILED),
+            call("b2", 4, "ag-2", "Bo", campaign_id="camp-b"),
+            CallRecord(make_call("n1", hours=6)),  # names no agent
+        ],
+    )
+    await store.upsert("acct", "prosper", [call("a0", 0, "ag-1", "Oldest name")])
+    listed = await store.list_agents(scope)
+    assert [(a.agent_id, a.name, a.indexed_calls) for a in listed] == [
+        ("ag-1", "New name", 4),
+        ("ag-2", "Bo", 2),
+    ]
+    ag1, ag2 = listed
+    assert (ag1.campaigns, ag1.calls_without_campaign) == ({"camp-a": 3}, 1)
+    assert (ag2.by_status, ag2.campaigns) == ({"completed": 1, "failed": 1}, {"camp-a": 1, "camp-b": 1})
+    assert (ag1.first_call_at, ag1.last_call_at) == (BASE, BASE + timedelta(hours=5))
+    assert await store.list_agents({"prosper": "other"}) == []
+    assert await store.list_agents(scope, provider="callcamp") == []
+    # The newest call again, its agent renamed since: the new name (a tie goes to the later).
+    await store.upsert("acct", "prosper", [call("a2", 5, "ag-1", "Renamed")])
+    assert [(a.agent_id, a.name) for a in await store.list_agents(scope)] == [
+        ("ag-1", "Renamed"),
+        ("ag-2", "Bo"),
+    ]
+
+
 async def test_find_calls_folds_ascii_case_only_in_text_values_and_ended_reasons(store: Any) -> None:
     """As SQLite's NOCASE: "gold" equals "GOLD"; "ü" does not equal "Ü"."""
     values = ["gold", "Gold", "GOLD", "Ünïcode", "ünïcode", "golden"]
@@ -582,8 +621,8 @@ field_values = st.one_of(
     st.none(),
 )
 # One version of a call: (campaign, status, duration, QA score, ended reason, extracted data,
-# whether the record has details). A call's start time is fixed by its number (`START_SLOTS`):
-# some calls share one exactly, one has none.
+# whether the record has details, its agent's id and name). A call's start time is fixed by its
+# number (`START_SLOTS`): some calls share one exactly, one has none.
 outcome_versions = st.tuples(
     st.sampled_from(CAMPAIGNS),
     st.sampled_from([CallStatus.COMPLETED, CallStatus.FAILED, CallStatus.NO_ANSWER]),
@@ -592,6 +631,7 @@ outcome_versions = st.tuples(
     st.sampled_from([None, "hangup", "Hangup", "error"]),
     st.fixed_dictionaries({}, optional=dict.fromkeys(FIELD_KEYS, field_values)),
     st.booleans() | st.just(True),
+    st.sampled_from([None, ("ag-1", None), ("ag-1", "Ava"), ("ag-1", "Ava B"), ("ag-2", "Bo"), ("ag-2", "")]),
 )
 START_SLOTS = (0, 0, 1, 2, 2, 3, 5, None)  # hours after BASE, by call number
 
@@ -648,6 +688,7 @@ def outcome_record(
     reason: str | None,
     extracted: dict[str, Any],
     details: bool,
+    agent: tuple[str, str | None] | None,
 ) -> CallRecord:
     hours = START_SLOTS[call]
     made = make_call(
@@ -660,6 +701,7 @@ def outcome_record(
         qa_score=qa,
         ended_reason=reason,
         extracted_data=extracted if details else {},
+        agent=None if agent is None else Agent(agent_id=agent[0], name=agent[1]),
     )
     return CallRecord(made, has_details=details)
 
@@ -732,8 +774,15 @@ async def test_generated_calls_and_outcome_requests_find_the_same_calls_on_both_
     for store in (sqlite_store, postgres_store):
         for start in range(0, len(ops), cut):
             await store.upsert(account, "prosper", [outcome_record(*op) for op in ops[start : start + cut]])
-        answers.append([await found(store, scope, asked) for asked in requests])
+        answers.append(
+            [
+                *[await found(store, scope, asked) for asked in requests],
+                await store.list_agents(scope),
+                await store.list_agents(scope, provider="callcamp"),
+            ]
+        )
     assert answers[1] == answers[0]
+    answers[0] = answers[0][: len(requests)]
     # Every call a request finds is listed once, and its pages add up to its total.
     for pages in answers[0]:
         listed = [call_id for page in pages if not isinstance(page, str) for call_id in page[0]]

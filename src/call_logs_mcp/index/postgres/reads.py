@@ -16,9 +16,10 @@ from call_logs_mcp.errors import StoreError
 from call_logs_mcp.index.accounts import AccountScope, Source
 from call_logs_mcp.index.postgres.db import Connection
 from call_logs_mcp.index.postgres.writes import pg_str, pg_text
-from call_logs_mcp.index.reads import RecentQuery
+from call_logs_mcp.index.reads import RecentQuery, agent_listings
 from call_logs_mcp.index.records import (
     STATE_COLUMNS,
+    AgentListing,
     CampaignListing,
     IndexStats,
     RecentCalls,
@@ -331,6 +332,29 @@ async def list_campaigns(
                     **(await _description(conn, source.id, ref) if describe and count else {}),
                 )
             )
+    return out
+
+
+async def list_agents(conn: Connection, scope: AccountScope, provider: str | None) -> list[AgentListing]:
+    """As `index.reads.list_agents`: per provider, most calls first, from one grouping of the
+    calls that name an agent (the partial index `calls_agent`)."""
+    out: list[AgentListing] = []
+    for source in await scope_sources(conn, scope, provider):
+        rows = await _rows(
+            conn,
+            "SELECT c.agent, k.campaign_id, c.status, count(*), min(nullif(c.started_at, '')), "
+            "max(nullif(c.started_at, '')) FROM calls c LEFT JOIN campaigns k ON k.id = c.campaign "
+            "WHERE c.source = %s AND c.agent != 0 GROUP BY c.agent, k.campaign_id, c.status",
+            (source.id,),
+        )
+        names = {
+            int(ref): (str(agent_id), name)
+            for ref, agent_id, name in await _rows(
+                conn, "SELECT id, agent_id, name FROM agents WHERE source = %s", (source.id,)
+            )
+        }
+        out += agent_listings(source.provider, rows, names)
+    out.sort(key=lambda a: (a.provider, -a.indexed_calls, a.agent_id))
     return out
 
 

@@ -19,6 +19,7 @@ from call_logs_mcp.index.postgres import outcomes, reads, summary, writes
 from call_logs_mcp.index.postgres.db import Database
 from call_logs_mcp.index.reads import recent_query
 from call_logs_mcp.index.records import (
+    AgentListing,
     CallRecord,
     CampaignListing,
     IndexStats,
@@ -113,6 +114,12 @@ class PostgresStore:
         query = recent_query(provider, campaign_id, limit, cursor)
         async with self.db.transaction("listing calls") as conn:
             return await reads.recent_calls(conn, scope, query)
+
+    async def list_agents(self, scope: AccountScope, *, provider: str | None = None) -> list[AgentListing]:
+        """As `IndexStore.list_agents`: the platform agents of the indexed calls with their call
+        counts by status and by campaign."""
+        async with self.db.transaction("listing agents") as conn:
+            return await reads.list_agents(conn, scope, provider)
 
     async def last_synced(
         self,
