@@ -90,6 +90,7 @@ class Store(Protocol):
     ) -> list[CampaignListing]: ...
     async def stats(self) -> IndexStats: ...
     async def purge(self, older_than_days: int | None = None) -> int: ...
+    def purge_sync(self, older_than_days: int | None = None) -> int: ...
 
 
 @pytest.fixture
@@ -538,6 +539,20 @@ async def test_purge_deletes_what_started_before_the_cutoff_then_everything(stor
     again = await store.upsert("acct", "prosper", [CallRecord(old[0])])
     assert again.added == 1
     assert await store.indexed_calls(scope, "prosper", campaign_id="camp-o") == 1
+
+
+async def test_the_synchronous_purge_of_the_cli_deletes_as_the_async_one_does(store: Store) -> None:
+    now = datetime.now(UTC)
+    calls = [make_call(f"c{i}", started_at=now - timedelta(days=10 * i)) for i in range(5)]
+    await store.upsert(
+        "acct", "prosper", [CallRecord(c) for c in [*calls, make_call("undated", started_at=None)]]
+    )
+    with pytest.raises(InvalidArgumentError):
+        store.purge_sync(-1)
+    assert store.purge_sync(25) == 2
+    assert await all_pages(store, {"prosper": "acct"}, 10) == ["c0", "c1", "c2", "undated"]
+    assert store.purge_sync() == 4
+    assert await all_pages(store, {"prosper": "acct"}, 10) == []
 
 
 async def test_agents_are_listed_with_their_calls_and_the_name_of_their_newest_call(store: Any) -> None:

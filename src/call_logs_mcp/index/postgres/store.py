@@ -1,22 +1,26 @@
 """`PostgresStore`: the `IndexStore` methods on a PostgreSQL database (issue 18, in progress).
 
-Implemented, with the SQLite store's answers (held by tests/test_store_contract.py): `upsert`,
-`save_sync_state`, `load_sync_state`, `stored_states`, `calls_to_recheck`, `get_call`,
-`recent_calls`, `last_synced`, `indexed_calls`, `platform_calls`, `list_campaigns`, `stats`,
-`purge` (async only; no `purge_sync`). Not yet: `search`, `find_calls`, `campaign_summary`,
-`export` — which is why nothing selects this store yet.
+Implemented, with the SQLite store's answers (held by tests/test_store_contract.py and the
+store-level suites run on both stores): `upsert`, `save_sync_state`, `load_sync_state`,
+`stored_states`, `calls_to_recheck`, `get_call`, `recent_calls`, `find_calls`, `list_campaigns`,
+`list_agents`, `campaign_summary`, `last_synced`, `indexed_calls`, `platform_calls`, `stats`,
+`purge` and `purge_sync`, `export` (the last two synchronous, on a connection of their own, for
+the CLI). Not yet: `search`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 
 from call_logs_mcp.analytics import CampaignSummary
 from call_logs_mcp.index.accounts import AccountScope, SourceIds
+from call_logs_mcp.index.export import ExportFilter
 from call_logs_mcp.index.outcomes import OutcomeRequest, OutcomeResult
 from call_logs_mcp.index.postgres import outcomes, reads, summary, writes
 from call_logs_mcp.index.postgres.db import Database
+from call_logs_mcp.index.postgres.export import PostgresExport
 from call_logs_mcp.index.reads import recent_query
 from call_logs_mcp.index.records import (
     AgentListing,
@@ -175,10 +179,27 @@ class PostgresStore:
 
     async def purge(self, older_than_days: int | None = None) -> int:
         """As `IndexStore.purge`: the number of calls deleted. Deleted rows leave the table files
-        when PostgreSQL vacuums them (see `writes.purge_calls`). Raises InvalidArgumentError for a
+        when PostgreSQL vacuums them (see `writes.purge_plan`). Raises InvalidArgumentError for a
         negative age, StoreError."""
         async with self.db.transaction("purging calls") as conn:
             return await writes.purge_calls(conn, older_than_days)
+
+    def purge_sync(self, older_than_days: int | None = None) -> int:
+        """`purge` for the CLI, on a connection of its own (no event loop needed). Raises
+        InvalidArgumentError for a negative age, StoreError."""
+        writes.purge_plan(older_than_days)  # a bad age is refused before connecting
+        with self.db.sync_transaction("purging calls") as conn:
+            return writes.purge_calls_sync(conn, older_than_days)
+
+    # --- export -------------------------------------------------------------------------------
+
+    @contextmanager
+    def export(self, scope: AccountScope, filters: ExportFilter) -> Iterator[PostgresExport]:
+        """As `IndexStore.export`: the calls of `filters` within `scope`, read from one snapshot
+        (REPEATABLE READ) for as long as the block runs; synchronous, on a connection of its own,
+        as the CLI's export is. Raises StoreError."""
+        with self.db.sync_transaction("exporting calls", snapshot=True) as conn:
+            yield PostgresExport(conn, scope, filters)
 
     async def platform_calls(
         self, scope: AccountScope, provider: str, *, campaign_id: str | None = None

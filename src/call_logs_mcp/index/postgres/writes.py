@@ -18,7 +18,7 @@ from call_logs_mcp import analytics
 from call_logs_mcp.errors import InvalidArgumentError, StoreError
 from call_logs_mcp.index.accounts import SourceIds
 from call_logs_mcp.index.notes import call_notes
-from call_logs_mcp.index.postgres.db import Connection, Cursor
+from call_logs_mcp.index.postgres.db import Connection, Cursor, SyncConnection
 from call_logs_mcp.index.records import CallRecord, SyncState, UpsertCounts, sql_text, ts
 from call_logs_mcp.index.rowids import MAX_TURNS
 from call_logs_mcp.index.writes import content_hash
@@ -412,10 +412,11 @@ async def save_sync_state(
     )
 
 
-async def purge_calls(conn: Connection, older_than_days: int | None) -> int:
-    """Delete calls that started more than `older_than_days` ago (their turns, bodies and fields
-    go with them), or every call, campaign and sync state when None; sources stay, as in SQLite.
-    Returns the number of calls deleted. Raises InvalidArgumentError for a negative age.
+def purge_plan(older_than_days: int | None) -> list[tuple[str, tuple[Any, ...]]]:
+    """The statements that delete calls that started more than `older_than_days` ago (their
+    turns, bodies and fields go with them), or every call, campaign, agent and sync state when
+    None; sources stay, as in SQLite. The first statement's row count is the number of calls
+    deleted. Raises InvalidArgumentError for a negative age.
 
     Unlike the SQLite index, deleted rows stay in the table files until PostgreSQL vacuums them
     (autovacuum, or `VACUUM FULL` to rewrite the files now): purging here cannot also rewrite
@@ -423,11 +424,24 @@ async def purge_calls(conn: Connection, older_than_days: int | None) -> int:
     if older_than_days is not None and older_than_days < 0:
         raise InvalidArgumentError("older_than_days must be 0 or more.")
     if older_than_days is None:
-        cur = await conn.execute("DELETE FROM calls")
-        await conn.execute("DELETE FROM sync_state")
-        await conn.execute("DELETE FROM campaigns")
-        await conn.execute("DELETE FROM agents")
-        return cur.rowcount
+        return [(f"DELETE FROM {table}", ()) for table in ("calls", "sync_state", "campaigns", "agents")]
     cutoff = ts(datetime.now(UTC) - timedelta(days=older_than_days))
-    cur = await conn.execute("DELETE FROM calls WHERE started_at != '' AND started_at < %s", (cutoff,))
-    return cur.rowcount
+    return [("DELETE FROM calls WHERE started_at != '' AND started_at < %s", (cutoff,))]
+
+
+async def purge_calls(conn: Connection, older_than_days: int | None) -> int:
+    """Run `purge_plan(older_than_days)`; the number of calls deleted."""
+    plan = purge_plan(older_than_days)
+    deleted = (await conn.execute(*plan[0])).rowcount
+    for sql, params in plan[1:]:
+        await conn.execute(sql, params)
+    return deleted
+
+
+def purge_calls_sync(conn: SyncConnection, older_than_days: int | None) -> int:
+    """`purge_calls` on a synchronous connection (the CLI's purge)."""
+    plan = purge_plan(older_than_days)
+    deleted = conn.execute(*plan[0]).rowcount
+    for sql, params in plan[1:]:
+        conn.execute(sql, params)
+    return deleted
