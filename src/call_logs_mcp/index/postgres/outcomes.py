@@ -87,6 +87,45 @@ def _condition(condition: FieldCondition, key: str) -> list[tuple[str, list[Any]
     return [_has("f.key = %s", [key]), _has(equal, params, negated=True)]
 
 
+async def _stored_keys(
+    conn: Connection, ids: list[int], refs: list[int] | None, request: OutcomeRequest
+) -> dict[str, str] | None:
+    """Each condition's key as stored, when every one is stored exactly so in scope (one index
+    probe per key); else None."""
+    keys = sorted({condition.key for condition in request.fields})
+    sql = "SELECT k FROM unnest(%s::text[]) AS k WHERE EXISTS (SELECT 1 FROM fields f "
+    sql += "WHERE f.source = ANY(%s) AND f.key = k" + (
+        " AND f.campaign = ANY(%s))" if refs is not None else ")"
+    )
+    params: list[Any] = [[pg_str(k) for k in keys], ids, *([refs] if refs is not None else [])]
+    held = {str(r[0]) for r in await (await conn.execute(sql, params)).fetchall()}
+    if any(pg_str(k) not in held for k in keys):
+        return None
+    return {k: pg_str(k) for k in keys}
+
+
+async def _page(
+    conn: Connection, clause: str, params: list[Any], limit: int, *, counted: bool = False
+) -> tuple[int, list[tuple[Any, ...]]]:
+    """A page of the calls matching `clause`, newest first: (every match's count when `counted`,
+    else 0; rows of id, start, body, campaign id). The page is cut from the calls alone, then
+    only its calls' bodies are read."""
+    total = ", count(*) OVER ()" if counted else ""
+    rows = await (
+        await conn.execute(
+            "SELECT c.id, c.started_at, b.body, p.campaign_id, c.total FROM "
+            f"(SELECT c.id, c.started_at, c.campaign{total or ', 0'} AS total FROM calls c WHERE {clause} "
+            "ORDER BY c.started_at DESC, c.id LIMIT %s) c "
+            "JOIN call_bodies b ON b.id = c.id LEFT JOIN campaigns p ON p.id = c.campaign "
+            "ORDER BY c.started_at DESC, c.id",
+            [*params, limit],
+        )
+    ).fetchall()
+    if counted and not rows:
+        return 0, []
+    return (int(rows[0][4]) if counted else 0), [row[:4] for row in rows]
+
+
 async def find_calls(conn: Connection, request: OutcomeRequest) -> OutcomeResult:
     """The page of calls matching `request`, newest first, and how many match in all.
 
@@ -143,29 +182,30 @@ async def find_calls(conn: Connection, request: OutcomeRequest) -> OutcomeResult
         params.append(ts(request.to_date))
     notes: list[str] = []
     if request.fields:
-        known = await known_fields(conn, sources, refs)
-        resolved, notes = resolve_keys(request, known)
+        resolved = await _stored_keys(conn, ids, refs, request)
+        if resolved is None:  # a key to match loosely, or to list the keys held in an error
+            resolved, notes = resolve_keys(request, await known_fields(conn, sources, refs))
         for condition in request.fields:
             for sql, values in _condition(condition, resolved[condition.key]):
                 where.append(sql)
                 params += values
     clause = " AND ".join(where)
-    row = await (await conn.execute(f"SELECT count(*) FROM calls c WHERE {clause}", params)).fetchone()
-    total = int(row[0]) if row is not None else 0
+    if after is None:
+        # The first page and the count in one statement: every match is read for the count anyway.
+        total, rows = await _page(conn, clause, params, request.limit, counted=True)
+    else:
+        row = await (await conn.execute(f"SELECT count(*) FROM calls c WHERE {clause}", params)).fetchone()
+        total = int(row[0]) if row is not None else 0
+        keyset = " AND (c.started_at < %s OR (c.started_at = %s AND c.id > %s))"
+        rows = (
+            []
+            if not total
+            else (await _page(conn, clause + keyset, [*params, after[0], after[0], after[1]], request.limit))[
+                1
+            ]
+        )
     if not total:
         return OutcomeResult(calls=[], total=0, offset=offset, notes=notes)
-    page_params = list(params)
-    if after is not None:
-        clause += " AND (c.started_at < %s OR (c.started_at = %s AND c.id > %s))"
-        page_params += [after[0], after[0], after[1]]
-    rows = await (
-        await conn.execute(
-            "SELECT c.id, c.started_at, b.body, p.campaign_id FROM calls c "
-            "JOIN call_bodies b ON b.id = c.id LEFT JOIN campaigns p ON p.id = c.campaign "
-            f"WHERE {clause} ORDER BY c.started_at DESC, c.id LIMIT %s",
-            [*page_params, request.limit],
-        )
-    ).fetchall()
     calls = []
     for _, _, body, campaign in rows:
         call = summary_from_body(body)

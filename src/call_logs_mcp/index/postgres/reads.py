@@ -49,14 +49,24 @@ async def find_source(conn: Connection, account: str, provider: str) -> int | No
 
 
 async def scope_sources(conn: Connection, scope: AccountScope, provider: str | None = None) -> list[Source]:
-    """The stored sources `scope` may see (of `provider` only, when given), by provider name."""
-    sources: list[Source] = []
-    for name, account in sorted(scope.items()):
-        if provider is None or name == provider:
-            found = await find_source(conn, account, name)
-            if found is not None:
-                sources.append(Source(found, name))
-    return sources
+    """The stored sources `scope` may see (of `provider` only, when given), by provider name:
+    one statement, whatever the number of providers."""
+    pairs = [
+        (name, account) for name, account in sorted(scope.items()) if provider is None or name == provider
+    ]
+    if not pairs:
+        return []
+    found = {
+        str(name): int(source)
+        for name, source in await _rows(
+            conn,
+            "SELECT s.provider, s.id FROM sources s "
+            "JOIN unnest(%s::text[], %s::text[]) AS w(provider, account) "
+            "ON s.provider = w.provider AND s.account = w.account",
+            ([name for name, _ in pairs], [account for _, account in pairs]),
+        )
+    }
+    return [Source(found[name], name) for name, _ in pairs if name in found]
 
 
 # --- the sync engine's view -----------------------------------------------------------------
