@@ -88,29 +88,6 @@ async def explain(store: PostgresStore, request: OutcomeRequest) -> list[str]:
     return out
 
 
-async def summary_parts(store: PostgresStore, campaign: str | None) -> list[str]:
-    """How long each part of a summary takes on PostgreSQL (the statements of each, one after
-    another on one connection)."""
-    from call_logs_mcp.index.postgres import summary
-
-    out: list[str] = []
-    async with store.db.transaction("explain") as conn:
-        source = (await (await conn.execute("SELECT id FROM sources")).fetchone() or (0,))[0]
-        refs = [0, *(r[0] for r in await (await conn.execute("SELECT id FROM campaigns")).fetchall())]
-        if campaign is not None:
-            row = await (
-                await conn.execute("SELECT id FROM campaigns WHERE campaign_id = %s", (campaign,))
-            ).fetchone()
-            refs = [row[0]] if row else []
-        scope = summary._Scope(source, refs, "", "")
-        for name in ("_outcomes", "_timeline", "_values", "_failed", "_fields"):
-            started = time.perf_counter()
-            await getattr(summary, name)(conn, scope)
-            took = (time.perf_counter() - started) * 1000
-            out.append(f"  {campaign or 'whole provider'}: {name[1:]:<10} {took:7.1f} ms")
-    return out
-
-
 async def main_async(args: argparse.Namespace) -> None:
     path = args.db or default_db(f"pg-outcomes-{args.calls}-{args.seed}.db")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -162,8 +139,6 @@ async def main_async(args: argparse.Namespace) -> None:
                     args.repeat, lambda c=campaign, d=dates: pg.campaign_summary(SCOPE, PROVIDER, c, **d)
                 )
                 assert got.model_dump_json() == expected.model_dump_json(), label
-                if args.explain and not dates:
-                    explained += await summary_parts(pg, campaign)
                 lines.append(
                     f"{label:<62} {lite * 1000:>10.1f} {post * 1000:>8.1f} {post / lite:>9.2f}x "
                     f"{got.totals.calls:>7}"

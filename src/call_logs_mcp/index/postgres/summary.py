@@ -3,7 +3,9 @@ scope, then summarised by `analytics` exactly as the SQLite index does (the same
 `index.summary_sql` merge the rows and build the summary).
 
 One REPEATABLE READ, read-only transaction: every part is of the same state of the index while
-syncs write. Durations and QA scores are counted per distinct value in SQL and reduced by
+syncs write. The parts' statements are sent together (pipeline mode): two round trips for the
+facts. There are no trigger-kept aggregates (SQLite's `campaign_*` tables): every summary reads
+the calls and fields in scope, so its cost grows with them (bench/bench_pg_outcomes.py). Durations and QA scores are counted per distinct value in SQL and reduced by
 `summary_sql.counted_stats`, as SQLite's path over its per-value aggregates: median, p90, bins,
 the histogram, and a total summed exactly (`Fraction`) then rounded once, so both stores and the
 pure path agree to the last bit. Cost totals are `numeric` sums of each value's shortest exact
@@ -25,10 +27,6 @@ from call_logs_mcp.index.postgres.writes import pg_str, pg_text
 from call_logs_mcp.index.records import STATE_COLUMNS, parse_ts, scope_key, sql_text, sync_state, ts
 from call_logs_mcp.index.summary_sql import (
     ANSWERED_SQL,
-    Failed,
-    Fields,
-    Timeline,
-    Values,
     assemble_facts,
     counted_stats,
     field_facts,
@@ -119,116 +117,102 @@ class _Scope:
 
 
 async def _facts(conn: Connection, scope: _Scope) -> CampaignFacts:
-    return assemble_facts(
-        await _outcomes(conn, scope),
-        await _timeline(conn, scope),
-        await _values(conn, scope),
-        await _failed(conn, scope),
-        await _fields(conn, scope),
-    )
-
-
-async def _outcomes(conn: Connection, scope: _Scope) -> CampaignFacts:
-    rows = await _rows(
-        conn,
-        "SELECT status, ended_reason, currency, count(*), sum(cost::text::numeric), count(cost), "
-        f"count(*) FILTER (WHERE turn_count > 0), count(*) FILTER (WHERE {ANSWERED_SQL}) "
-        f"FROM calls WHERE {scope.sql} GROUP BY status, ended_reason, currency",
-        scope.params,
-    )
-    return outcome_facts([(*row[:4], float(row[4]) if row[4] is not None else 0.0, *row[5:]) for row in rows])
-
-
-async def _timeline(conn: Connection, scope: _Scope) -> Timeline:
-    days = {
-        str(day): int(count)
-        for day, count in await _rows(
-            conn,
+    """Every part's statements sent together (pipeline mode), then the notable calls' (which
+    need the values' bounds): two round trips, however many statements."""
+    n = analytics.NOTABLE_EACH
+    failed = f"{scope.sql} AND status = '{CallStatus.FAILED.value}'"
+    statements: list[tuple[str, list[Any]]] = [
+        (
+            "SELECT status, ended_reason, currency, count(*), sum(cost::text::numeric), count(cost), "
+            f"count(*) FILTER (WHERE turn_count > 0), count(*) FILTER (WHERE {ANSWERED_SQL}) "
+            f"FROM calls WHERE {scope.sql} GROUP BY status, ended_reason, currency",
+            scope.params,
+        ),
+        (
             f"SELECT substr(started_at, 1, 10), count(*) FROM calls WHERE {scope.sql} AND started_at != '' "
             "GROUP BY 1",
             scope.params,
-        )
-    }
-    bounds = await _rows(
-        conn,
-        f"SELECT min(started_at), max(started_at) FROM calls WHERE {scope.sql} AND started_at != ''",
-        scope.params,
-    )
-    first, last = bounds[0]
-    return days, parse_ts(first), parse_ts(last)
-
-
-async def _values(conn: Connection, scope: _Scope) -> Values:
-    """Duration and QA statistics from the count of each distinct value, then the longest and
-    lowest-scored calls: every call reaching the N-th value (ties are broken by `pick_*`)."""
-    n = analytics.NOTABLE_EACH
-    stats: list[ValueStats] = []
-    notable: list[list[NotableCandidate]] = []
-    for column, bins, edges, nth, op in (
-        ("duration", False, analytics.DURATION_EDGES, -n, ">="),
-        ("qa_score", True, (), n - 1, "<="),
-    ):
-        counted = [
-            (float(value), int(count))
-            for value, count in await _rows(
-                conn,
+        ),
+        (
+            f"SELECT min(started_at), max(started_at) FROM calls WHERE {scope.sql} AND started_at != ''",
+            scope.params,
+        ),
+        *(
+            (
                 f"SELECT {column}, count(*) FROM calls WHERE {scope.sql} AND {column} IS NOT NULL "
                 f"GROUP BY {column} ORDER BY {column}",
                 scope.params,
             )
-        ]
+            for column in ("duration", "qa_score")
+        ),
+        (
+            # The most recent failed calls: every one from the N-th newest start on.
+            f"SELECT call_id, started_at FROM calls WHERE {failed} AND started_at >= coalesce(("
+            f"SELECT started_at FROM calls WHERE {failed} ORDER BY started_at DESC "
+            f"LIMIT 1 OFFSET {n - 1}), '')",
+            [*scope.params, *scope.params],
+        ),
+        (
+            f"SELECT substr(started_at, 1, 10), count(*) FROM calls WHERE {failed} AND started_at != '' "
+            "GROUP BY 1",
+            scope.params,
+        ),
+        (
+            "SELECT key, kind, txt, count(*), coalesce(sum(num), 0), min(num), max(num) "
+            f"FROM fields WHERE {scope.sql} GROUP BY key, kind, txt",
+            scope.params,
+        ),
+    ]
+    outcomes, days, bounds, durations, scores, recent, failed_days, fields = await _together(conn, statements)
+    stats: list[ValueStats] = []
+    wanted: list[tuple[str, list[Any]]] = []
+    for column, counted_rows, bins, edges, nth, op in (
+        ("duration", durations, False, analytics.DURATION_EDGES, -n, ">="),
+        ("qa_score", scores, True, (), n - 1, "<="),
+    ):
+        counted = [(float(value), int(count)) for value, count in counted_rows]
         value_stats, bound = counted_stats(counted, bins=bins, edges=edges, nth=nth)
         stats.append(value_stats)
-        notable.append(
-            []
-            if bound is None
-            else [
-                NotableCandidate(call_id, float(value), parse_ts(started))
-                for call_id, value, started in await _rows(
-                    conn,
-                    f"SELECT call_id, {column}, started_at FROM calls WHERE {scope.sql} AND {column} {op} %s",
-                    [*scope.params, bound],
-                )
-            ]
+        # Every call reaching the N-th value is a candidate (ties are broken by `pick_*`).
+        wanted.append(
+            (
+                f"SELECT call_id, {column}, started_at FROM calls WHERE {scope.sql} AND {column} {op} %s",
+                [*scope.params, bound],
+            )
+            if bound is not None
+            else ("SELECT NULL, NULL, NULL WHERE false", [])
         )
-    return stats[0], stats[1], analytics.pick_longest(notable[0]), analytics.pick_lowest_qa(notable[1])
+    longest, lowest = await _together(conn, wanted)
+    first, last = bounds[0]
+    return assemble_facts(
+        outcome_facts(
+            [(*row[:4], float(row[4]) if row[4] is not None else 0.0, *row[5:]) for row in outcomes]
+        ),
+        ({str(day): int(count) for day, count in days}, parse_ts(first), parse_ts(last)),
+        (
+            stats[0],
+            stats[1],
+            analytics.pick_longest(_notable(longest)),
+            analytics.pick_lowest_qa(_notable(lowest)),
+        ),
+        (
+            analytics.pick_recent(
+                NotableCandidate(call_id, None, parse_ts(started)) for call_id, started in recent
+            ),
+            {str(day): int(count) for day, count in failed_days},
+        ),
+        field_facts(fields),
+    )
 
 
-async def _failed(conn: Connection, scope: _Scope) -> Failed:
-    """The most recent failed calls (every call from the N-th newest start on), and failed calls
-    per day."""
-    where = f"{scope.sql} AND status = %s"
-    params = [*scope.params, CallStatus.FAILED.value]
-    bound = await _rows(
-        conn,
-        f"SELECT started_at FROM calls WHERE {where} ORDER BY started_at DESC LIMIT 1 OFFSET %s",
-        [*params, analytics.NOTABLE_EACH - 1],
-    )
-    rows = await _rows(
-        conn,
-        f"SELECT call_id, started_at FROM calls WHERE {where} AND started_at >= %s",
-        [*params, bound[0][0] if bound else ""],
-    )
-    per_day = {
-        str(day): int(count)
-        for day, count in await _rows(
-            conn,
-            f"SELECT substr(started_at, 1, 10), count(*) FROM calls WHERE {where} AND started_at != '' "
-            "GROUP BY 1",
-            params,
-        )
-    }
-    recent = analytics.pick_recent(
-        NotableCandidate(call_id, None, parse_ts(started)) for call_id, started in rows
-    )
-    return recent, per_day
+def _notable(rows: list[tuple[Any, ...]]) -> list[NotableCandidate]:
+    return [NotableCandidate(call_id, float(value), parse_ts(started)) for call_id, value, started in rows]
 
 
-async def _fields(conn: Connection, scope: _Scope) -> Fields:
-    rows = await _rows(
-        conn,
-        "SELECT key, kind, txt, count(*), coalesce(sum(num), 0), min(num), max(num) "
-        f"FROM fields WHERE {scope.sql} GROUP BY key, kind, txt",
-        scope.params,
-    )
-    return field_facts(rows)
+async def _together(
+    conn: Connection, statements: Sequence[tuple[str, list[Any]]]
+) -> list[list[tuple[Any, ...]]]:
+    """The rows of each statement, all sent before any answer is read (one round trip)."""
+    async with conn.pipeline():
+        cursors = [await conn.execute(sql.encode(), params) for sql, params in statements]
+        return [await cursor.fetchall() for cursor in cursors]
