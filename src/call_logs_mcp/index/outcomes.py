@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from dataclasses import field as dc_field
 from datetime import datetime
@@ -337,6 +337,18 @@ def read_cursor(cursor: str, digest: str, *, texts: Sequence[str] = ()) -> dict[
     return state
 
 
+def page_calls(rows: Iterable[tuple[str, str | None]]) -> list[CallSummary]:
+    """The listed calls of a page's rows (stored body, campaign id): a body stored before its
+    call's campaign was known takes the row's. Shared by both stores."""
+    calls = []
+    for body, campaign in rows:
+        call = summary_from_body(body)
+        if campaign and call.campaign_id is None:
+            call = call.model_copy(update={"campaign_id": campaign})
+        calls.append(call)
+    return calls
+
+
 def find_calls(conn: sqlite3.Connection, request: OutcomeRequest) -> OutcomeResult:
     """The page of calls matching `request`, newest first, and how many match in all.
 
@@ -411,12 +423,7 @@ def find_calls(conn: sqlite3.Connection, request: OutcomeRequest) -> OutcomeResu
         total, rows = _with_fields(
             conn, query, scope, conditions, needs_row, _scope_calls(conn, ids, refs), after, request.limit
         )
-    calls = []
-    for _, body, campaign in rows:
-        call = summary_from_body(body)
-        if campaign and call.campaign_id is None:
-            call = call.model_copy(update={"campaign_id": campaign})
-        calls.append(call)
+    calls = page_calls((body, campaign) for _, body, campaign in rows)
     shown = offset + len(rows)
     cursor = None
     if rows and shown < total:

@@ -20,31 +20,25 @@ from pydantic import ValidationError
 from call_logs_mcp.analytics import FieldKind
 from call_logs_mcp.errors import StoreError
 from call_logs_mcp.index.accounts import AccountScope, Source
-from call_logs_mcp.index.export import DEFAULT_BATCH, ExportedCall, ExportFilter, ExtractedField
+from call_logs_mcp.index.export import (
+    DEFAULT_BATCH,
+    ExportedCall,
+    ExportFilter,
+    ExtractedField,
+    Row,
+    export_where,
+    keyset_batches,
+)
 from call_logs_mcp.index.postgres.db import SyncConnection
 from call_logs_mcp.index.postgres.writes import pg_str
-from call_logs_mcp.index.records import float_or_none, ts
+from call_logs_mcp.index.records import float_or_none
 from call_logs_mcp.models import Call, Turn
 
 _UNREADABLE = "A call in the local index could not be read; run a sync to refresh it."
 
 
 def _where(source: Source, filters: ExportFilter) -> tuple[str, list[Any]]:
-    sql = "c.source = %s"
-    params: list[Any] = [source.id]
-    if filters.campaign_id is not None:
-        sql += " AND c.campaign IN (SELECT id FROM campaigns WHERE source = %s AND campaign_id = %s)"
-        params += [source.id, pg_str(filters.campaign_id)]
-    if filters.status is not None:
-        sql += " AND c.status = %s"
-        params.append(filters.status.value)
-    if filters.since is not None:
-        sql += " AND c.started_at >= %s"
-        params.append(ts(filters.since))
-    if filters.until is not None:
-        sql += " AND c.started_at <= %s"
-        params.append(ts(filters.until))
-    return sql, params
+    return export_where(source, filters, mark="%s", text=pg_str)
 
 
 def _call(conn: SyncConnection, rowid: int, body: str, *, with_turns: bool) -> Call:
@@ -108,22 +102,18 @@ class PostgresExport:
         `with_turns`. Raises StoreError when a stored call can no longer be read."""
         for source in self._sources:
             where, params = _where(source, self._filters)
-            after: tuple[str, int] | None = None
-            while True:
+
+            def read(
+                after: tuple[str, int] | None, where: str = where, params: list[Any] = params
+            ) -> list[Row]:
                 sql = (
                     "SELECT c.id, c.started_at, c.has_details, b.body FROM calls c "
                     f"JOIN call_bodies b ON b.id = c.id WHERE {where}"
                 )
-                page = list(params)
                 if after is not None:
                     sql += " AND (c.started_at, c.id) > (%s, %s)"
-                    page += list(after)
                 sql += " ORDER BY c.started_at, c.id LIMIT %s"
-                rows = self._conn.execute(sql.encode(), [*page, batch_size]).fetchall()
-                for rowid, _started, details, body in rows:
-                    yield ExportedCall(
-                        _call(self._conn, int(rowid), body, with_turns=with_turns), bool(details)
-                    )
-                if len(rows) < batch_size:
-                    break
-                after = (rows[-1][1], int(rows[-1][0]))
+                return self._conn.execute(sql.encode(), [*params, *(after or ()), batch_size]).fetchall()
+
+            for rowid, _started, details, body in keyset_batches(read, batch_size):
+                yield ExportedCall(_call(self._conn, int(rowid), body, with_turns=with_turns), bool(details))

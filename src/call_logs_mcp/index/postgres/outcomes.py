@@ -28,6 +28,7 @@ from call_logs_mcp.index.outcomes import (
     OutcomeRequest,
     OutcomeResult,
     check_limit,
+    page_calls,
     read_cursor,
     request_digest,
     resolve_keys,
@@ -35,7 +36,7 @@ from call_logs_mcp.index.outcomes import (
 from call_logs_mcp.index.postgres.db import Connection
 from call_logs_mcp.index.postgres.reads import scope_sources
 from call_logs_mcp.index.postgres.writes import pg_str
-from call_logs_mcp.index.records import summary_from_body, ts
+from call_logs_mcp.index.records import ts
 
 _NUMBER = int(FieldKind.NUMBER)
 _BOOLEAN = int(FieldKind.BOOLEAN)
@@ -197,21 +198,11 @@ async def find_calls(conn: Connection, request: OutcomeRequest) -> OutcomeResult
         row = await (await conn.execute(f"SELECT count(*) FROM calls c WHERE {clause}", params)).fetchone()
         total = int(row[0]) if row is not None else 0
         keyset = " AND (c.started_at < %s OR (c.started_at = %s AND c.id > %s))"
-        rows = (
-            []
-            if not total
-            else (await _page(conn, clause + keyset, [*params, after[0], after[0], after[1]], request.limit))[
-                1
-            ]
-        )
+        page_params = [*params, after[0], after[0], after[1]]
+        _, rows = await _page(conn, clause + keyset, page_params, request.limit) if total else (0, [])
     if not total:
         return OutcomeResult(calls=[], total=0, offset=offset, notes=notes)
-    calls = []
-    for _, _, body, campaign in rows:
-        call = summary_from_body(body)
-        if campaign and call.campaign_id is None:
-            call = call.model_copy(update={"campaign_id": campaign})
-        calls.append(call)
+    calls = page_calls((body, campaign) for _, _, body, campaign in rows)
     shown = offset + len(rows)
     cursor = None
     if rows and shown < total:

@@ -5,7 +5,9 @@ scope, then summarised by `analytics` exactly as the SQLite index does (the same
 One REPEATABLE READ, read-only transaction: every part is of the same state of the index while
 syncs write. The parts' statements are sent together (pipeline mode): two round trips for the
 facts. There are no trigger-kept aggregates (SQLite's `campaign_*` tables): every summary reads
-the calls and fields in scope, so its cost grows with them (bench/bench_pg_outcomes.py). Durations and QA scores are counted per distinct value in SQL and reduced by
+the calls and fields in scope, so its cost grows with them (bench/bench_pg_outcomes.py).
+
+Durations and QA scores are counted per distinct value in SQL and reduced by
 `summary_sql.counted_stats`, as SQLite's path over its per-value aggregates: median, p90, bins,
 the histogram, and a total summed exactly (`Fraction`) then rounded once, so both stores and the
 pure path agree to the last bit. Cost totals are `numeric` sums of each value's shortest exact
