@@ -512,6 +512,12 @@ async def test_nothing_is_left_of_any_accounts_aggregates_once_everything_is_pur
             ]
         )
         assert leftovers == [0, 0, 0, 0, 0]
+    else:
+        assert isinstance(store, PostgresStore)
+        async with store.db.transaction("counting") as conn:
+            for table in ("campaign_outcomes", "campaign_days", "campaign_fields", "campaign_values"):
+                row = await (await conn.execute(f"SELECT count(*) FROM {table}")).fetchone()
+                assert row == (0,), table
 
 
 async def test_a_date_range_summary_counts_only_calls_in_the_range(store: SummaryStore) -> None:

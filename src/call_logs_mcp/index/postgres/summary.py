@@ -4,8 +4,9 @@ scope, then summarised by `analytics` exactly as the SQLite index does (the same
 
 One REPEATABLE READ, read-only transaction: every part is of the same state of the index while
 syncs write. The parts' statements are sent together (pipeline mode): two round trips for the
-facts. There are no trigger-kept aggregates (SQLite's `campaign_*` tables): every summary reads
-the calls and fields in scope, so its cost grows with them (bench/bench_pg_outcomes.py).
+facts. Without dates, the facts come from the per-campaign aggregates that triggers keep (see
+`migrations`, version 2; as SQLite's `campaign_*` tables): a few rows per campaign, one per
+distinct value. With dates, the statements aggregate the calls and fields in the range.
 
 Durations and QA scores are counted per distinct value in SQL and reduced by
 `summary_sql.counted_stats`, as SQLite's path over its per-value aggregates: median, p90, bins,
@@ -21,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from call_logs_mcp import analytics
-from call_logs_mcp.analytics import CampaignFacts, CampaignSummary, NotableCandidate, ValueStats
+from call_logs_mcp.analytics import CampaignFacts, CampaignSummary, FieldKind, NotableCandidate, ValueStats
 from call_logs_mcp.index.accounts import AccountScope
 from call_logs_mcp.index.postgres.db import Connection, Database
 from call_logs_mcp.index.postgres.reads import covering_sync, scope_sources
@@ -36,6 +37,8 @@ from call_logs_mcp.index.summary_sql import (
     summary_of,
 )
 from call_logs_mcp.models import CallStatus, PlatformTotals
+
+_NUMBER = int(FieldKind.NUMBER)
 
 
 async def _rows(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
@@ -108,6 +111,7 @@ class _Scope:
     source, campaign and start time)."""
 
     def __init__(self, source: int, refs: list[int], since: str, until: str) -> None:
+        self.whole = not since and not until  # every call of the campaigns: their aggregates
         self.sql = "source = %s AND campaign = ANY(%s)"
         self.params: list[Any] = [source, refs]
         if since:
@@ -165,6 +169,8 @@ async def _facts(conn: Connection, scope: _Scope) -> CampaignFacts:
             scope.params,
         ),
     ]
+    if scope.whole:
+        statements = _from_aggregates(scope, statements)
     outcomes, days, bounds, durations, scores, recent, failed_days, fields = await _together(conn, statements)
     stats: list[ValueStats] = []
     wanted: list[tuple[str, list[Any]]] = []
@@ -203,8 +209,53 @@ async def _facts(conn: Connection, scope: _Scope) -> CampaignFacts:
             ),
             {str(day): int(count) for day, count in failed_days},
         ),
-        field_facts(fields),
+        field_facts([(*row[:4], float(row[4]), *row[5:]) for row in fields]),
     )
+
+
+def _from_aggregates(scope: _Scope, statements: list[tuple[str, list[Any]]]) -> list[tuple[str, list[Any]]]:
+    """The statements of a summary without dates: the per-campaign aggregates the triggers keep
+    (a few rows per campaign, one per distinct value), extremes by index; the recent failed
+    calls as with dates (the `calls_failed` index)."""
+    where, params = scope.sql, scope.params
+    source, refs = params
+    return [
+        (
+            "SELECT status, ended_reason, currency, calls, cost, with_cost, with_turns, answered "
+            f"FROM campaign_outcomes WHERE {where}",
+            params,
+        ),
+        (f"SELECT day, sum(calls) FROM campaign_days WHERE {where} GROUP BY day", params),
+        (
+            "SELECT min(lo), max(hi) FROM unnest(%s::bigint[]) AS r(ref), LATERAL (SELECT "
+            "min(started_at) AS lo, max(started_at) AS hi FROM calls WHERE source = %s AND campaign = r.ref "
+            "AND started_at > '') x",
+            [refs, source],
+        ),
+        *(
+            (
+                f"SELECT value, sum(calls) FROM campaign_values WHERE {where} AND measure = '{measure}' "
+                "GROUP BY value ORDER BY value",
+                params,
+            )
+            for measure in ("duration", "qa_score")
+        ),
+        statements[5],
+        (
+            f"SELECT day, sum(failed) FROM campaign_days WHERE {where} GROUP BY day HAVING sum(failed) > 0",
+            params,
+        ),
+        (
+            # Each number key's extremes: two index seeks (`fields_campaign_numbers`).
+            "SELECT a.key, a.kind, a.txt, a.calls, a.num_sum, "
+            f"CASE WHEN a.kind = {_NUMBER} THEN (SELECT min(f.num) FROM fields f WHERE f.source = a.source "
+            f"AND f.campaign = a.campaign AND f.key = a.key AND f.kind = {_NUMBER}) END, "
+            f"CASE WHEN a.kind = {_NUMBER} THEN (SELECT max(f.num) FROM fields f WHERE f.source = a.source "
+            f"AND f.campaign = a.campaign AND f.key = a.key AND f.kind = {_NUMBER}) END "
+            "FROM campaign_fields a WHERE a.source = %s AND a.campaign = ANY(%s)",
+            params,
+        ),
+    ]
 
 
 def _notable(rows: list[tuple[Any, ...]]) -> list[NotableCandidate]:
