@@ -320,10 +320,9 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         """,
     ),
     # 2: the platform's agent of each call (as SQLite's version 5: `agents` interns agent ids per
-    # source with the name of the newest call naming one, `calls.agent` refers to it, 0 = none),
-    # and the indexes outcome queries and summaries read: calls in start order within a campaign
-    # with the columns they filter on, numbers per key for range conditions, and the fields of a
-    # text key by value (equality after ASCII case folding, as SQLite's NOCASE).
+    # source with the name of the newest call naming one, `calls.agent` refers to it, 0 = none);
+    # numbers per key for range conditions and the fields of a text key by value (equality after
+    # ASCII case folding, as SQLite's NOCASE); the per-campaign aggregates of summaries.
     (
         """
         CREATE TABLE agents (
