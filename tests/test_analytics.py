@@ -413,9 +413,23 @@ async def _stored_ids(store: SummaryStore, account: str) -> set[str]:
             return ids
 
 
+def _without_nul(value: Any) -> Any:
+    """`value` with NUL as U+FFFD in every string (PostgreSQL text cannot hold NUL: its index
+    stores extracted text values so, the one stored difference between the stores)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
+
+
 async def _compared(
     store: SummaryStore, account: str, calls: list[Call]
 ) -> tuple[CampaignSummary, CampaignSummary, list[Call]]:
+    if isinstance(store, PostgresStore):
+        calls = [c.model_copy(update={"extracted_data": _without_nul(c.extracted_data)}) for c in calls]
     indexed = await store.campaign_summary({SCOPE_PROVIDER: account}, SCOPE_PROVIDER, "camp")
     in_campaign = [c for c in calls if c.campaign_id == "camp"]
     pure = summarize_calls(in_campaign, provider=SCOPE_PROVIDER, campaign_id="camp")
