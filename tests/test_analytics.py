@@ -7,20 +7,56 @@ import sqlite3
 import statistics
 import uuid
 from collections import Counter
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-import anyio
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from call_logs_mcp.analytics import CampaignSummary, flatten_extracted, summarize_calls
 from call_logs_mcp.index import CallRecord, IndexStore, SyncState, scope_key
+from call_logs_mcp.index.postgres import PostgresStore
+from call_logs_mcp.index.records import RecentCalls
 from call_logs_mcp.models import Call, CallStatus, PlatformTotals, Turn
 
 BASE = datetime(2026, 5, 4, 9, 30, tzinfo=UTC)
+
+
+class SummaryStore(Protocol):
+    """What both stores offer for summaries (the index tests below run on each)."""
+
+    async def upsert(self, account: str, provider: str, records: list[CallRecord]) -> Any: ...
+    async def save_sync_state(self, account: str, provider: str, state: SyncState) -> None: ...
+    async def recent_calls(
+        self, scope: dict[str, str], *, limit: int = 50, cursor: str | None = None
+    ) -> RecentCalls: ...
+    async def purge(self, older_than_days: int | None = None) -> int: ...
+    async def campaign_summary(
+        self,
+        scope: dict[str, str],
+        provider: str,
+        campaign_id: str | None,
+        *,
+        from_date: datetime | None = None,
+        to_date: datetime | None = None,
+    ) -> CampaignSummary: ...
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SummaryStore]:
+    """Each store in turn, empty: the SQLite index, and one on a real PostgreSQL server."""
+    if request.param == "sqlite":
+        index = IndexStore.open(tmp_path / "calls.db")
+        try:
+            yield index
+        finally:
+            index.close()
+        return
+    async with await PostgresStore.open(request.getfixturevalue("postgres_url")) as pg:
+        yield pg
 
 
 GREETING = [Turn(speaker="agent", text="Hello")]
@@ -123,18 +159,16 @@ def test_the_duration_histogram_and_failed_calls_per_day_match_a_count_by_hand()
     }
 
 
-async def test_the_index_counts_the_histogram_and_failed_days_as_the_pure_path_does(tmp_path: Path) -> None:
-    store = IndexStore.open(tmp_path / "calls.db")
-    try:
-        await store.upsert("acct", "prosper", [CallRecord(c) for c in CAMPAIGN])
-        pure = summarize_calls(CAMPAIGN, provider="prosper", campaign_id="spring")
-        # Without dates (value indexes, SQL counts) and with a range (values loaded).
-        for since in (None, BASE):
-            indexed = await store.campaign_summary({"prosper": "acct"}, "prosper", "spring", from_date=since)
-            assert indexed.duration.histogram == pure.duration.histogram
-            assert indexed.failed_per_day == pure.failed_per_day
-    finally:
-        store.close()
+async def test_the_index_counts_the_histogram_and_failed_days_as_the_pure_path_does(
+    store: SummaryStore,
+) -> None:
+    await store.upsert("acct", "prosper", [CallRecord(c) for c in CAMPAIGN])
+    pure = summarize_calls(CAMPAIGN, provider="prosper", campaign_id="spring")
+    # Without dates (value indexes, SQL counts) and with a range (values loaded).
+    for since in (None, BASE):
+        indexed = await store.campaign_summary({"prosper": "acct"}, "prosper", "spring", from_date=since)
+        assert indexed.duration.histogram == pure.duration.histogram
+        assert indexed.failed_per_day == pure.failed_per_day
 
 
 def test_extracted_data_is_aggregated_by_type() -> None:
@@ -310,7 +344,7 @@ changes_strategy = st.lists(st.tuples(st.integers(0, 44), call_values, st.boolea
 
 
 async def _both_ways(
-    store: IndexStore, raw: list[dict[str, Any]]
+    store: SummaryStore, raw: list[dict[str, Any]]
 ) -> tuple[CampaignSummary, CampaignSummary, list[Call]]:
     account = uuid.uuid4().hex[:16]
     calls = [Call(provider=SCOPE_PROVIDER, call_id=f"id{i}", **values) for i, values in enumerate(raw)]
@@ -343,7 +377,7 @@ def _rewritten(
 
 
 async def _changed_both_ways(
-    store: IndexStore,
+    store: SummaryStore,
     raw: list[dict[str, Any]],
     changes: list[tuple[int, dict[str, Any], bool]],
     cut: int | None,
@@ -361,23 +395,41 @@ async def _changed_both_ways(
         indexed, pure, _ = await _compared(store, account, calls)
         assert indexed.model_dump_json() == pure.model_dump_json()
         await store.purge(max(0, (datetime.now(UTC) - BASE).days - cut))
-        kept = {
-            call_id
-            for (call_id,) in store.db.read_sync(
-                lambda conn: conn.execute(
-                    "SELECT call_id FROM calls JOIN sources ON sources.id = calls.source WHERE account = ?",
-                    (account,),
-                ).fetchall()
-            )
-        }
+        kept = await _stored_ids(store, account)
         assert all(c.call_id in kept for c in calls if c.started_at is None)
         calls = [c for c in calls if c.call_id in kept]
     return await _compared(store, account, calls)
 
 
+async def _stored_ids(store: SummaryStore, account: str) -> set[str]:
+    """Every call the store holds for `account`."""
+    ids: set[str] = set()
+    cursor: str | None = None
+    while True:
+        page = await store.recent_calls({SCOPE_PROVIDER: account}, limit=200, cursor=cursor)
+        ids |= {c.call_id for c in page.calls}
+        cursor = page.next_cursor
+        if cursor is None:
+            return ids
+
+
+def _without_nul(value: Any) -> Any:
+    """`value` with NUL as U+FFFD in every string (PostgreSQL text cannot hold NUL: its index
+    stores extracted text values so, the one stored difference between the stores)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
+
+
 async def _compared(
-    store: IndexStore, account: str, calls: list[Call]
+    store: SummaryStore, account: str, calls: list[Call]
 ) -> tuple[CampaignSummary, CampaignSummary, list[Call]]:
+    if isinstance(store, PostgresStore):
+        calls = [c.model_copy(update={"extracted_data": _without_nul(c.extracted_data)}) for c in calls]
     indexed = await store.campaign_summary({SCOPE_PROVIDER: account}, SCOPE_PROVIDER, "camp")
     in_campaign = [c for c in calls if c.campaign_id == "camp"]
     pure = summarize_calls(in_campaign, provider=SCOPE_PROVIDER, campaign_id="camp")
@@ -415,45 +467,52 @@ def assert_counts_add_up(summary: CampaignSummary, calls: list[Call]) -> None:
         assert summary.connect_rate is summary.voicemail_rate is summary.completion_rate is None
 
 
-def test_the_index_computes_exactly_the_summary_the_pure_functions_compute(tmp_path: Path) -> None:
-    store = IndexStore.open(tmp_path / "calls.db")
+@settings(
+    max_examples=60,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(raw=calls_strategy)
+async def test_the_index_computes_exactly_the_summary_the_pure_functions_compute(
+    store: SummaryStore, raw: list[dict[str, Any]]
+) -> None:
+    indexed, pure, calls = await _both_ways(store, raw)
+    assert_counts_add_up(pure, calls)
+    # As JSON, so the order of value counts, fields and notable calls is compared too.
+    assert indexed.model_dump_json() == pure.model_dump_json()
 
-    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-    @given(raw=calls_strategy)
-    def check(raw: list[dict[str, Any]]) -> None:
-        indexed, pure, calls = anyio.run(_both_ways, store, raw)
-        assert_counts_add_up(pure, calls)
-        # As JSON, so the order of value counts, fields and notable calls is compared too.
-        assert indexed.model_dump_json() == pure.model_dump_json()
 
-    try:
-        check()
-    finally:
-        store.close()
-
-
-def test_the_index_summary_stays_exact_after_calls_change_and_are_purged(tmp_path: Path) -> None:
-    # The summary without dates reads aggregates kept by triggers: any sequence of writes
+@settings(
+    max_examples=60,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(raw=calls_strategy, changes=changes_strategy, cut=st.one_of(st.none(), st.integers(0, 10)))
+async def test_the_index_summary_stays_exact_after_calls_change_and_are_purged(
+    store: SummaryStore,
+    raw: list[dict[str, Any]],
+    changes: list[tuple[int, dict[str, Any], bool]],
+    cut: int | None,
+) -> None:
+    # The SQLite summary without dates reads aggregates kept by triggers: any sequence of writes
     # (status, campaign, cost and extracted data changed; calls re-keyed, refiled, purged) must
     # leave them equal to the summary of the calls the index holds.
-    store = IndexStore.open(tmp_path / "calls.db")
+    indexed, pure, calls = await _changed_both_ways(store, raw, changes, cut)
+    assert_counts_add_up(pure, calls)
+    assert indexed.model_dump_json() == pure.model_dump_json()
 
-    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-    @given(raw=calls_strategy, changes=changes_strategy, cut=st.one_of(st.none(), st.integers(0, 10)))
-    def check(
-        raw: list[dict[str, Any]], changes: list[tuple[int, dict[str, Any], bool]], cut: int | None
-    ) -> None:
-        indexed, pure, calls = anyio.run(_changed_both_ways, store, raw, changes, cut)
-        assert_counts_add_up(pure, calls)
-        assert indexed.model_dump_json() == pure.model_dump_json()
 
-    try:
-        check()
-        # Everything purged: nothing may be left of any account's aggregates.
-        anyio.run(store.purge)
-        account = uuid.uuid4().hex[:16]
-        indexed, pure, _ = anyio.run(_compared, store, account, [])
-        assert indexed.model_dump_json() == pure.model_dump_json()
+async def test_nothing_is_left_of_any_accounts_aggregates_once_everything_is_purged(
+    store: SummaryStore,
+) -> None:
+    await _changed_both_ways(store, [], [(1, {"campaign_id": "camp", "cost": 1.5}, True)], None)
+    await store.purge()
+    account = uuid.uuid4().hex[:16]
+    indexed, pure, _ = await _compared(store, account, [])
+    assert indexed.model_dump_json() == pure.model_dump_json()
+    if isinstance(store, IndexStore):
         leftovers = store.db.read_sync(
             lambda conn: [
                 conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
@@ -467,46 +526,44 @@ def test_the_index_summary_stays_exact_after_calls_change_and_are_purged(tmp_pat
             ]
         )
         assert leftovers == [0, 0, 0, 0, 0]
-    finally:
-        store.close()
+    else:
+        assert isinstance(store, PostgresStore)
+        async with store.db.transaction("counting") as conn:
+            for table in ("campaign_outcomes", "campaign_days", "campaign_fields", "campaign_values"):
+                row = await (await conn.execute(f"SELECT count(*) FROM {table}")).fetchone()
+                assert row == (0,), table
 
 
-async def test_a_date_range_summary_counts_only_calls_in_the_range(tmp_path: Path) -> None:
+async def test_a_date_range_summary_counts_only_calls_in_the_range(store: SummaryStore) -> None:
     start, end = BASE + timedelta(days=1), BASE + timedelta(days=3)
-    store = IndexStore.open(tmp_path / "calls.db")
-    try:
-        await store.upsert("acct", "prosper", [CallRecord(c) for c in CAMPAIGN])
-        summary = await store.campaign_summary(
-            {"prosper": "acct"}, "prosper", "spring", from_date=start, to_date=end
-        )
-    finally:
-        store.close()
+    await store.upsert("acct", "prosper", [CallRecord(c) for c in CAMPAIGN])
+    summary = await store.campaign_summary(
+        {"prosper": "acct"}, "prosper", "spring", from_date=start, to_date=end
+    )
     inside = [c for c in CAMPAIGN if c.started_at and start <= c.started_at <= end]
     expected = summarize_calls(inside, provider="prosper", campaign_id="spring", from_date=start, to_date=end)
     assert summary.totals.calls == len(inside) < len(CAMPAIGN)
     assert summary.model_dump() == expected.model_dump()
 
 
-async def test_the_index_summary_uses_platform_totals_of_a_synced_scope_and_says_when(tmp_path: Path) -> None:
+async def test_the_index_summary_uses_platform_totals_of_a_synced_scope_and_says_when(
+    store: SummaryStore,
+) -> None:
     synced_at = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-    store = IndexStore.open(tmp_path / "calls.db")
-    try:
-        await store.upsert("acct", "prosper", [CallRecord(c) for c in CAMPAIGN])
-        await store.save_sync_state(
-            "acct",
-            "prosper",
-            SyncState(
-                scope=scope_key("spring", None, None),
-                campaign_id="spring",
-                last_synced_at=synced_at,
-                platform=PlatformTotals(calls=len(CAMPAIGN), duration_seconds=999.0),
-            ),
-        )
-        summary = await store.campaign_summary({"prosper": "acct"}, "prosper", "spring")
-        ranged = await store.campaign_summary({"prosper": "acct"}, "prosper", "spring", from_date=BASE)
-        everything = await store.campaign_summary({"prosper": "acct"}, "prosper", None)
-    finally:
-        store.close()
+    await store.upsert("acct", "prosper", [CallRecord(c) for c in CAMPAIGN])
+    await store.save_sync_state(
+        "acct",
+        "prosper",
+        SyncState(
+            scope=scope_key("spring", None, None),
+            campaign_id="spring",
+            last_synced_at=synced_at,
+            platform=PlatformTotals(calls=len(CAMPAIGN), duration_seconds=999.0),
+        ),
+    )
+    summary = await store.campaign_summary({"prosper": "acct"}, "prosper", "spring")
+    ranged = await store.campaign_summary({"prosper": "acct"}, "prosper", "spring", from_date=BASE)
+    everything = await store.campaign_summary({"prosper": "acct"}, "prosper", None)
     assert summary.totals.duration_seconds == 999.0 and summary.totals.duration_source == "platform"
     assert summary.coverage.complete is True
     assert summary.coverage.last_synced_at == synced_at

@@ -1,4 +1,5 @@
-"""find_calls against a brute-force reading of the same calls, for any mix of conditions.
+"""find_calls against a brute-force reading of the same calls, for any mix of conditions, on
+both stores (`store` is each in turn: SQLite, and a real PostgreSQL, see `conftest.postgres_server`).
 
 The index answers a request by one of several plans (a count of the fields rows alone, a count
 driven by the most selective condition with the others probed per call, or by the second of two
@@ -13,10 +14,10 @@ from __future__ import annotations
 import math
 import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -26,7 +27,8 @@ from call_logs_mcp.analytics.facts import FieldKind, flatten_extracted
 from call_logs_mcp.core.outcomes import FieldPredicate, parse_predicate
 from call_logs_mcp.errors import InvalidArgumentError
 from call_logs_mcp.index import IndexStore
-from call_logs_mcp.index.outcomes import OutcomeRequest, find_calls
+from call_logs_mcp.index.outcomes import OutcomeRequest, OutcomeResult, find_calls
+from call_logs_mcp.index.postgres import PostgresStore
 from call_logs_mcp.index.records import CallRecord
 from call_logs_mcp.models import Call, CallStatus
 from factories import BASE, make_call
@@ -114,22 +116,38 @@ def _nocase(a: str, b: str) -> bool:
     return a.translate(fold) == b.translate(fold)
 
 
+class Finder(Protocol):
+    """What both stores offer for find_calls."""
+
+    async def upsert(self, account: str, provider: str, records: list[CallRecord]) -> Any: ...
+    async def find_calls(self, request: OutcomeRequest) -> OutcomeResult: ...
+
+
 @pytest.fixture
-def index_dir(tmp_path: Path) -> Iterator[Path]:
-    yield tmp_path
+async def sqlite_store(tmp_path: Path) -> AsyncIterator[Finder]:
+    store = IndexStore.open(tmp_path / "plans.db")
+    try:
+        yield store
+    finally:
+        store.close()
 
 
-def _store(path: Path, made: list[Call]) -> IndexStore:
-    store = IndexStore.open(path)
-    store.db.write_sync(
-        lambda conn: store.upsert_sync(conn, ACCOUNT, PROVIDER, [CallRecord(c) for c in made])
-    )
-    return store
+@pytest.fixture
+async def postgres_store(postgres_url: str) -> AsyncIterator[Finder]:
+    async with await PostgresStore.open(postgres_url) as store:
+        yield store
 
 
-def _request(where: list[str], **filters: Any) -> OutcomeRequest:
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest) -> Finder:
+    """Each store in turn, empty; examples of a test share it, each under an account of its own."""
+    found: Finder = request.getfixturevalue(f"{request.param}_store")
+    return found
+
+
+def _request(where: list[str], account: str = ACCOUNT, **filters: Any) -> OutcomeRequest:
     return OutcomeRequest(
-        scope={PROVIDER: ACCOUNT},
+        scope={PROVIDER: account},
         provider=PROVIDER,
         campaign_id=filters.get("campaign_id"),
         status=filters.get("status"),
@@ -146,14 +164,12 @@ def _request(where: list[str], **filters: Any) -> OutcomeRequest:
     )
 
 
-def _every_page(store: IndexStore, request: OutcomeRequest) -> tuple[list[int], list[str]]:
+async def _every_page(store: Finder, request: OutcomeRequest) -> tuple[list[int], list[str]]:
     totals: list[int] = []
     seen: list[str] = []
     cursor = None
     for _ in range(200):
-        page = store.db.read_sync(
-            lambda conn, cursor=cursor: find_calls(conn, _with_cursor(request, cursor)), "finding calls"
-        )
+        page = await store.find_calls(_with_cursor(request, cursor))
         totals.append(page.total)
         seen += [call.call_id for call in page.calls]
         cursor = page.next_cursor
@@ -166,7 +182,9 @@ def _with_cursor(request: OutcomeRequest, cursor: str | None) -> OutcomeRequest:
     return OutcomeRequest(**{**request.__dict__, "cursor": cursor})
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     made=calls,
     where=conditions,
@@ -175,8 +193,8 @@ def _with_cursor(request: OutcomeRequest, cursor: str | None) -> OutcomeRequest:
     status=st.sampled_from([None, CallStatus.COMPLETED]),
     days=st.sampled_from([None, (3, 9)]),
 )
-def test_every_plan_finds_exactly_the_calls_a_reader_would(
-    index_dir: Path,
+async def test_every_plan_finds_exactly_the_calls_a_reader_would(
+    store: Finder,
     made: list[tuple[dict[str, Any], str | None, CallStatus, int]],
     where: list[str],
     limit: int,
@@ -188,49 +206,44 @@ def test_every_plan_finds_exactly_the_calls_a_reader_would(
         make_call(f"call_{i}", extracted_data=data, campaign_id=camp, status=st_, hours=hours)
         for i, (data, camp, st_, hours) in enumerate(made)
     ]
-    path = index_dir / f"plans-{uuid.uuid4().hex}.db"
-    store = _store(path, records)
-    try:
-        filters: dict[str, Any] = {"limit": limit, "campaign_id": campaign, "status": status}
-        if days is not None:
-            filters["from_date"] = BASE + timedelta(days=days[0])
-            filters["to_date"] = BASE + timedelta(days=days[1])
-        predicates = [parse_predicate(w) for w in where]
-        expected = [
-            call.call_id
-            for call in sorted(records, key=lambda c: c.started_at, reverse=True)
-            if all(_holds(p, call.extracted_data) for p in predicates)
-            and (campaign is None or call.campaign_id == campaign)
-            and (status is None or call.status is status)
-            and (days is None or filters["from_date"] <= call.started_at <= filters["to_date"])
-        ]
-        request = _request(where, **filters)
-        held = {
-            v.key
-            for call in records
-            if campaign is None or call.campaign_id == campaign
-            for v in flatten_extracted(call.extracted_data)
-        }
-        campaign_known = campaign is None or any(call.campaign_id == campaign for call in records)
-        if campaign_known and any(p.key not in held for p in predicates):
-            with pytest.raises(InvalidArgumentError, match="has an extracted field named"):
-                _every_page(store, request)
-            return
-        totals, seen = _every_page(store, request)
-        assert set(totals) == {len(expected)}, (where, totals, len(expected))
-        # Newest first; calls starting in the same minute may come in either order.
-        assert sorted(seen) == sorted(expected) and len(seen) == len(set(seen))
-        minutes = [
-            math.floor(next(c for c in records if c.call_id == i).started_at.timestamp() / 60) for i in seen
-        ]
-        assert minutes == sorted(minutes, reverse=True)
-    finally:
-        store.close()
-        for leftover in index_dir.glob(f"{path.name}*"):
-            leftover.unlink()
+    account = f"acct-{uuid.uuid4().hex}"
+    await store.upsert(account, PROVIDER, [CallRecord(c) for c in records])
+    filters: dict[str, Any] = {"limit": limit, "campaign_id": campaign, "status": status}
+    if days is not None:
+        filters["from_date"] = BASE + timedelta(days=days[0])
+        filters["to_date"] = BASE + timedelta(days=days[1])
+    predicates = [parse_predicate(w) for w in where]
+    expected = [
+        call.call_id
+        for call in sorted(records, key=lambda c: c.started_at, reverse=True)
+        if all(_holds(p, call.extracted_data) for p in predicates)
+        and (campaign is None or call.campaign_id == campaign)
+        and (status is None or call.status is status)
+        and (days is None or filters["from_date"] <= call.started_at <= filters["to_date"])
+    ]
+    request = _request(where, account, **filters)
+    held = {
+        v.key
+        for call in records
+        if campaign is None or call.campaign_id == campaign
+        for v in flatten_extracted(call.extracted_data)
+    }
+    campaign_known = campaign is None or any(call.campaign_id == campaign for call in records)
+    if campaign_known and any(p.key not in held for p in predicates):
+        with pytest.raises(InvalidArgumentError, match="has an extracted field named"):
+            await _every_page(store, request)
+        return
+    totals, seen = await _every_page(store, request)
+    assert set(totals) == {len(expected)}, (where, totals, len(expected))
+    # Newest first; calls starting in the same minute may come in either order.
+    assert sorted(seen) == sorted(expected) and len(seen) == len(set(seen))
+    minutes = [
+        math.floor(next(c for c in records if c.call_id == i).started_at.timestamp() / 60) for i in seen
+    ]
+    assert minutes == sorted(minutes, reverse=True)
 
 
-def test_a_dense_and_a_sparse_condition_page_the_same_calls(tmp_path: Path) -> None:
+async def test_a_dense_and_a_sparse_condition_page_the_same_calls(store: Finder) -> None:
     """Both page plans (walk the calls; sort the few matches) on one index: 400 calls, one
     condition held by most of them, one by three."""
     records = [
@@ -241,21 +254,26 @@ def test_a_dense_and_a_sparse_condition_page_the_same_calls(tmp_path: Path) -> N
         )
         for i in range(400)
     ]
-    store = _store(tmp_path / "dense.db", records)
-    try:
-        for where, expected in (
-            (["booked"], [f"call_{i}" for i in reversed(range(400)) if i % 5 != 0]),
-            (["vip"], ["call_390", "call_200", "call_7"]),
-            (["vip", "booked"], ["call_7"]),  # 200 and 390 are not booked
-            (
-                ["booked=false", "vip is not set"],
-                [f"call_{i}" for i in reversed(range(400)) if i % 5 == 0 and i not in (200, 390)],
-            ),
-        ):
-            totals, seen = _every_page(store, _request(where, limit=7))
-            assert seen == expected and set(totals) == {len(expected)}, where
-    finally:
-        store.close()
+    await store.upsert(ACCOUNT, PROVIDER, [CallRecord(c) for c in records])
+    for where, expected in (
+        (["booked"], [f"call_{i}" for i in reversed(range(400)) if i % 5 != 0]),
+        (["vip"], ["call_390", "call_200", "call_7"]),
+        (["vip", "booked"], ["call_7"]),  # 200 and 390 are not booked
+        (
+            ["booked=false", "vip is not set"],
+            [f"call_{i}" for i in reversed(range(400)) if i % 5 == 0 and i not in (200, 390)],
+        ),
+    ):
+        totals, seen = await _every_page(store, _request(where, limit=7))
+        assert seen == expected and set(totals) == {len(expected)}, where
+
+
+def _store(path: Path, made: list[Call]) -> IndexStore:
+    store = IndexStore.open(path)
+    store.db.write_sync(
+        lambda conn: store.upsert_sync(conn, ACCOUNT, PROVIDER, [CallRecord(c) for c in made])
+    )
+    return store
 
 
 def test_plans_read_rows_by_seek_not_by_scan(tmp_path: Path) -> None:

@@ -19,8 +19,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from call_logs_mcp.core.outcomes import parse_predicate
 from call_logs_mcp.errors import InvalidArgumentError, StoreError
 from call_logs_mcp.index import CallRecord, IndexStore
+from call_logs_mcp.index.outcomes import OutcomeRequest
 from call_logs_mcp.index.postgres import PostgresStore
 from call_logs_mcp.index.records import (
     CampaignListing,
@@ -33,7 +35,7 @@ from call_logs_mcp.index.records import (
     WalkResume,
     scope_key,
 )
-from call_logs_mcp.models import Call, CallStatus, CallSummary, PlatformTotals
+from call_logs_mcp.models import Agent, Call, CallStatus, CallSummary, PlatformTotals
 from factories import BASE, make_call
 
 STORES = ["sqlite", "postgres"]
@@ -88,6 +90,7 @@ class Store(Protocol):
     ) -> list[CampaignListing]: ...
     async def stats(self) -> IndexStats: ...
     async def purge(self, older_than_days: int | None = None) -> int: ...
+    def purge_sync(self, older_than_days: int | None = None) -> int: ...
 
 
 @pytest.fixture
@@ -536,3 +539,309 @@ async def test_purge_deletes_what_started_before_the_cutoff_then_everything(stor
     again = await store.upsert("acct", "prosper", [CallRecord(old[0])])
     assert again.added == 1
     assert await store.indexed_calls(scope, "prosper", campaign_id="camp-o") == 1
+
+
+async def test_the_synchronous_purge_of_the_cli_deletes_as_the_async_one_does(store: Store) -> None:
+    now = datetime.now(UTC)
+    calls = [make_call(f"c{i}", started_at=now - timedelta(days=10 * i)) for i in range(5)]
+    await store.upsert(
+        "acct", "prosper", [CallRecord(c) for c in [*calls, make_call("undated", started_at=None)]]
+    )
+    with pytest.raises(InvalidArgumentError):
+        store.purge_sync(-1)
+    assert store.purge_sync(25) == 2
+    assert await all_pages(store, {"prosper": "acct"}, 10) == ["c0", "c1", "c2", "undated"]
+    assert store.purge_sync() == 4
+    assert await all_pages(store, {"prosper": "acct"}, 10) == []
+
+
+async def test_agents_are_listed_with_their_calls_and_the_name_of_their_newest_call(store: Any) -> None:
+    def call(call_id: str, hours: float, agent: str, name: str | None, **fields: Any) -> CallRecord:
+        return CallRecord(make_call(call_id, hours=hours, agent=Agent(agent_id=agent, name=name), **fields))
+
+    scope = {"prosper": "acct"}
+    # Stored out of order, across batches and within one: the newest call's name wins.
+    await store.upsert(
+        "acct", "prosper", [call("a2", 5, "ag-1", "New name"), call("a1", 1, "ag-1", "Old name")]
+    )
+    await store.upsert(
+        "acct",
+        "prosper",
+        [
+            call("a3", 3, "ag-1", None, campaign_id=None),
+            call("b1", 2, "ag-2", None, status=CallStatus.FAILED),
+            call("b2", 4, "ag-2", "Bo", campaign_id="camp-b"),
+            CallRecord(make_call("n1", hours=6)),  # names no agent
+        ],
+    )
+    await store.upsert("acct", "prosper", [call("a0", 0, "ag-1", "Oldest name")])
+    listed = await store.list_agents(scope)
+    assert [(a.agent_id, a.name, a.indexed_calls) for a in listed] == [
+        ("ag-1", "New name", 4),
+        ("ag-2", "Bo", 2),
+    ]
+    ag1, ag2 = listed
+    assert (ag1.campaigns, ag1.calls_without_campaign) == ({"camp-a": 3}, 1)
+    assert (ag2.by_status, ag2.campaigns) == ({"completed": 1, "failed": 1}, {"camp-a": 1, "camp-b": 1})
+    assert (ag1.first_call_at, ag1.last_call_at) == (BASE, BASE + timedelta(hours=5))
+    assert await store.list_agents({"prosper": "other"}) == []
+    assert await store.list_agents(scope, provider="callcamp") == []
+    # The newest call again, its agent renamed since: the new name (a tie goes to the later).
+    await store.upsert("acct", "prosper", [call("a2", 5, "ag-1", "Renamed")])
+    assert [(a.agent_id, a.name) for a in await store.list_agents(scope)] == [
+        ("ag-1", "Renamed"),
+        ("ag-2", "Bo"),
+    ]
+
+
+async def test_find_calls_folds_ascii_case_only_in_text_values_and_ended_reasons(store: Any) -> None:
+    """As SQLite's NOCASE: "gold" equals "GOLD"; "ü" does not equal "Ü"."""
+    values = ["gold", "Gold", "GOLD", "Ünïcode", "ünïcode", "golden"]
+    await store.upsert(
+        "acct",
+        "prosper",
+        [
+            CallRecord(
+                make_call(
+                    f"v{i}", hours=i, extracted_data={"plan": v}, ended_reason=["Hangup", "error"][i % 2]
+                )
+            )
+            for i, v in enumerate(values)
+        ],
+    )
+    scope = {"prosper": "acct"}
+
+    async def ids(where: str, reason: str | None = None) -> list[str]:
+        asked = {"where": [where], "limit": 10, "ended_reason": reason}
+        pages = await found(store, scope, asked)
+        return [i for page in pages for i in page[0]]
+
+    assert await ids("plan=GOLD") == ["v2", "v1", "v0"]
+    assert await ids("plan=ünïcode") == ["v4"]
+    assert await ids("plan=ÜNÏCODE") == []
+    assert await ids("plan!=gold") == ["v5", "v4", "v3"]
+    assert await ids("plan=gold", " HANGUP ") == ["v2", "v0"]
+
+
+# --- generated calls and outcome requests: the same calls found, counted and paged ----------
+
+FIELD_KEYS = ("booked", "amount", "plan", "tags", "slot")
+field_values = st.one_of(
+    st.booleans(),
+    st.sampled_from([0, 50, 100, 100.5, -3]),
+    st.sampled_from(["gold", "Gold", "GOLD", "Ünïcode", "ünïcode", "true", "no", " padded ", "100"]),
+    st.sampled_from(["gold", "Gold", "GOLD"]),
+    st.lists(st.sampled_from(["a", "B"]), max_size=2),
+    st.fixed_dictionaries({"day": st.sampled_from(["Mon", "mon"]), "hour": st.sampled_from([9, 10])}),
+    st.none(),
+)
+# One version of a call: (campaign, status, duration, QA score, ended reason, extracted data,
+# whether the record has details, its agent's id and name). A call's start time is fixed by its
+# number (`START_SLOTS`): some calls share one exactly, one has none.
+outcome_versions = st.tuples(
+    st.sampled_from(CAMPAIGNS),
+    st.sampled_from([CallStatus.COMPLETED, CallStatus.FAILED, CallStatus.NO_ANSWER]),
+    st.sampled_from([None, 0.0, 30.0, 60.5, 120.0]),
+    st.sampled_from([None, 40.0, 80.5, 100.0]),
+    st.sampled_from([None, "hangup", "Hangup", "error"]),
+    st.fixed_dictionaries({}, optional=dict.fromkeys(FIELD_KEYS, field_values)),
+    st.booleans() | st.just(True),
+    st.sampled_from([None, ("ag-1", None), ("ag-1", "Ava"), ("ag-1", "Ava B"), ("ag-2", "Bo"), ("ag-2", "")]),
+)
+START_SLOTS = (0, 0, 1, 2, 2, 3, 5, None)  # hours after BASE, by call number
+
+# A condition from the predicate grammar: a key (its stored spelling, or one differing in case
+# or spaces), then an operator and a value, `is set`, `is not set`, or nothing (yes/no true).
+condition_keys = st.sampled_from([*FIELD_KEYS, "slot.day", "Booked", "slot . hour", "gone"])
+conditions = st.builds(
+    lambda key, tail: key + tail,
+    condition_keys,
+    st.one_of(
+        st.sampled_from(["", " is set", " is not set"]),
+        st.builds(
+            lambda op, value: op + value,
+            st.sampled_from(["=", "!="]),
+            st.sampled_from(["gold", "GOLD", "Gold", "ünïcode", "true", "no", "100", "-3", "mon", "9", "a"])
+            | st.sampled_from(["gold", "GOLD"]),
+        ),
+        st.builds(
+            lambda op, value: op + value,
+            st.sampled_from([">", ">=", "<", "<="]),
+            st.sampled_from(["0", "50", "100", "100.5", "-3", "9.5"]),
+        ),
+    ),
+)
+
+
+# The other filters, at most two per request: (argument, value).
+OUTCOME_FILTERS = (
+    ("provider", "prosper"),
+    *(("campaign_id", c) for c in ("camp-a", "camp-b", "camp-none")),
+    *(("status", s) for s in (CallStatus.COMPLETED, CallStatus.FAILED)),
+    *(("from_hours", h) for h in (0, 1.5)),
+    *(("to_hours", h) for h in (2, 6)),
+    ("min_duration", 30.0),
+    ("max_duration", 60.5),
+    ("min_qa_score", 80.5),
+    ("max_qa_score", 80.5),
+    *(("ended_reason", r) for r in ("hangup", " HANGUP ", "error")),
+)
+outcome_requests = st.builds(
+    lambda where, filters, limit: {"where": where, "limit": limit, **dict(filters)},
+    st.lists(conditions, min_size=1, max_size=2) | st.just([]),
+    st.lists(st.sampled_from(OUTCOME_FILTERS), max_size=2),
+    st.integers(1, 4),
+)
+
+
+def outcome_record(
+    call: int,
+    campaign: str | None,
+    status: CallStatus,
+    duration: float | None,
+    qa: float | None,
+    reason: str | None,
+    extracted: dict[str, Any],
+    details: bool,
+    agent: tuple[str, str | None] | None,
+) -> CallRecord:
+    hours = START_SLOTS[call]
+    made = make_call(
+        f"c{call}",
+        hours=hours or 0,
+        started_at=None if hours is None else BASE + timedelta(hours=hours),
+        campaign_id=campaign,
+        status=status,
+        duration_seconds=duration,
+        qa_score=qa,
+        ended_reason=reason,
+        extracted_data=extracted if details else {},
+        agent=None if agent is None else Agent(agent_id=agent[0], name=agent[1]),
+    )
+    return CallRecord(made, has_details=details)
+
+
+def outcome_request(
+    scope: dict[str, str], asked: dict[str, Any], cursor: str | None = None
+) -> OutcomeRequest:
+    def at(hours: float | None) -> datetime | None:
+        return None if hours is None else BASE + timedelta(hours=hours)
+
+    return OutcomeRequest(
+        scope=scope,
+        provider=asked.get("provider"),
+        campaign_id=asked.get("campaign_id"),
+        status=asked.get("status"),
+        from_date=at(asked.get("from_hours")),
+        to_date=at(asked.get("to_hours")),
+        min_duration=asked.get("min_duration"),
+        max_duration=asked.get("max_duration"),
+        min_qa_score=asked.get("min_qa_score"),
+        max_qa_score=asked.get("max_qa_score"),
+        ended_reason=asked.get("ended_reason"),
+        fields=[parse_predicate(w) for w in asked["where"]],
+        limit=asked["limit"],
+        cursor=cursor,
+    )
+
+
+async def found(store: Any, scope: dict[str, str], asked: dict[str, Any]) -> list[Any]:
+    """Every page of one request, followed to the end: (ids, total, offset, notes) per page, or
+    the error it raised."""
+    pages: list[Any] = []
+    cursor: str | None = None
+    try:
+        while True:
+            page = await store.find_calls(outcome_request(scope, asked, cursor))
+            pages.append(([c.call_id for c in page.calls], page.total, page.offset, page.notes))
+            cursor = page.next_cursor
+            if cursor is None or len(pages) > 20:
+                return pages
+    except InvalidArgumentError as exc:
+        return [*pages, str(exc)]
+
+
+@given(
+    first=st.lists(outcome_versions, min_size=len(START_SLOTS), max_size=len(START_SLOTS)),
+    later=st.lists(st.tuples(st.integers(0, len(START_SLOTS) - 1), outcome_versions), max_size=6),
+    cut=st.integers(1, 8),
+    requests=st.lists(outcome_requests, min_size=1, max_size=8),
+)
+@settings(
+    max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+async def test_generated_calls_and_outcome_requests_find_the_same_calls_on_both_stores(
+    sqlite_store: Any,
+    postgres_store: Any,
+    first: list[tuple[Any, ...]],
+    later: list[tuple[Any, ...]],
+    cut: int,
+    requests: list[dict[str, Any]],
+) -> None:
+    """Every call stored, in an order of its own (calls sharing a start time stay in the order
+    stored), then later versions of some (listings that refile them, new details), in batches
+    split at `cut`; then the same requests of both stores."""
+    account = uuid4().hex
+    scope = {"prosper": account, "callcamp": account}
+    order = sorted(range(len(first)), key=lambda i: (i * cut) % len(first))
+    ops = [(i, *first[i]) for i in order] + [(i, *version) for i, version in later]
+    answers: list[list[Any]] = []
+    for store in (sqlite_store, postgres_store):
+        for start in range(0, len(ops), cut):
+            await store.upsert(account, "prosper", [outcome_record(*op) for op in ops[start : start + cut]])
+        answers.append(
+            [
+                *[await found(store, scope, asked) for asked in requests],
+                await store.list_agents(scope),
+                await store.list_agents(scope, provider="callcamp"),
+            ]
+        )
+    assert answers[1] == answers[0]
+    answers[0] = answers[0][: len(requests)]
+    # Every call a request finds is listed once, and its pages add up to its total.
+    for pages in answers[0]:
+        listed = [call_id for page in pages if not isinstance(page, str) for call_id in page[0]]
+        assert len(listed) == len(set(listed))
+        if pages and not isinstance(pages[-1], str):
+            assert len(listed) == pages[0][1]
+
+
+@given(
+    first=st.lists(outcome_versions, min_size=len(START_SLOTS), max_size=len(START_SLOTS)),
+    later=st.lists(st.tuples(st.integers(0, len(START_SLOTS) - 1), outcome_versions), max_size=6),
+    cut=st.integers(1, 8),
+)
+@settings(
+    max_examples=30, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+async def test_generated_calls_get_the_same_campaign_summaries_from_both_stores(
+    sqlite_store: Any,
+    postgres_store: Any,
+    first: list[tuple[Any, ...]],
+    later: list[tuple[Any, ...]],
+    cut: int,
+) -> None:
+    """Per campaign filter and date range, the summary as JSON (order of values included)."""
+    account = uuid4().hex
+    scope = {"prosper": account}
+    ops = [(i, *version) for i, version in enumerate(first)] + [(i, *version) for i, version in later]
+    answers: list[list[str]] = []
+    for store in (sqlite_store, postgres_store):
+        for start in range(0, len(ops), cut):
+            await store.upsert(account, "prosper", [outcome_record(*op) for op in ops[start : start + cut]])
+        answers.append(
+            [
+                (
+                    await store.campaign_summary(
+                        scope,
+                        "prosper",
+                        campaign,
+                        from_date=None if since is None else BASE + timedelta(hours=since),
+                        to_date=None if until is None else BASE + timedelta(hours=until),
+                    )
+                ).model_dump_json()
+                for campaign in (None, "camp-a", "camp-b", "camp-none")
+                for since, until in ((None, None), (1, None), (None, 2.5), (0.5, 2.5))
+            ]
+        )
+    assert answers[1] == answers[0]

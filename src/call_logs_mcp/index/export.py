@@ -11,10 +11,10 @@ Order: by provider name, then start time (oldest first; unknown start times firs
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
@@ -57,22 +57,41 @@ class ExportedCall:
     has_details: bool
 
 
-def _where(source: Source, filters: ExportFilter) -> tuple[str, list[Any]]:
-    sql = "c.source = ?"
+def export_where(
+    source: Source, filters: ExportFilter, *, mark: str = "?", text: Callable[[str], str | None] = sql_text
+) -> tuple[str, list[Any]]:
+    """`filters` on the call row `c` of `source`: SQL with `mark` for each parameter (SQLite's
+    "?", PostgreSQL's "%s"), and the parameters, text made storable by `text`."""
+    sql = f"c.source = {mark}"
     params: list[Any] = [source.id]
     if filters.campaign_id is not None:
-        sql += " AND c.campaign IN (SELECT id FROM campaigns WHERE source = ? AND campaign_id = ?)"
-        params += [source.id, sql_text(filters.campaign_id)]
+        sql += f" AND c.campaign IN (SELECT id FROM campaigns WHERE source = {mark} AND campaign_id = {mark})"
+        params += [source.id, text(filters.campaign_id)]
     if filters.status is not None:
-        sql += " AND c.status = ?"
+        sql += f" AND c.status = {mark}"
         params.append(filters.status.value)
     if filters.since is not None:
-        sql += " AND c.started_at >= ?"
+        sql += f" AND c.started_at >= {mark}"
         params.append(ts(filters.since))
     if filters.until is not None:
-        sql += " AND c.started_at <= ?"
+        sql += f" AND c.started_at <= {mark}"
         params.append(ts(filters.until))
     return sql, params
+
+
+Row = tuple[Any, ...]
+
+
+def keyset_batches(read: Callable[[tuple[str, int] | None], list[Row]], batch_size: int) -> Iterator[Row]:
+    """Rows (id, start, ...) read `batch_size` at a time in (start, id) order: `read(after)` gives
+    the batch after the (start, id) of the last row (None: the first batch)."""
+    after: tuple[str, int] | None = None
+    while True:
+        rows = read(after)
+        yield from rows
+        if len(rows) < batch_size:
+            return
+        after = (rows[-1][1], int(rows[-1][0]))
 
 
 def _body(body: str) -> Call:
@@ -80,6 +99,15 @@ def _body(body: str) -> Call:
         return Call.model_validate_json(body)
     except ValidationError:
         raise StoreError("A call in the local index could not be read; run a sync to refresh it.") from None
+
+
+class ExportSnapshot(Protocol):
+    """What an export reads from either store, in one snapshot: `IndexExport` (SQLite),
+    `postgres.export.PostgresExport`."""
+
+    def count(self) -> int: ...
+    def fields(self) -> list[ExtractedField]: ...
+    def calls(self, *, with_turns: bool, batch_size: int = ...) -> Iterator[ExportedCall]: ...
 
 
 class IndexExport:
@@ -94,7 +122,7 @@ class IndexExport:
         """How many calls the export holds."""
         total = 0
         for source in self._sources:
-            where, params = _where(source, self._filters)
+            where, params = export_where(source, self._filters)
             (count,) = self._conn.execute(f"SELECT count(*) FROM calls c WHERE {where}", params).fetchone()
             total += int(count)
         return total
@@ -104,7 +132,7 @@ class IndexExport:
         with the kinds of its values (from the `fields` table the index fills as it stores calls)."""
         kinds: dict[str, set[FieldKind]] = {}
         for source in self._sources:
-            where, params = _where(source, self._filters)
+            where, params = export_where(source, self._filters)
             for key, kind in self._conn.execute(
                 f"SELECT DISTINCT f.key, f.kind FROM fields f JOIN calls c ON c.id = f.call WHERE {where}",
                 params,
@@ -116,22 +144,20 @@ class IndexExport:
         """Every exported call in export order, `batch_size` per query; transcripts are read only
         `with_turns`. Raises StoreError when a stored call can no longer be read."""
         for source in self._sources:
-            where, params = _where(source, self._filters)
-            after: tuple[str, int] | None = None
-            while True:
+            where, params = export_where(source, self._filters)
+
+            def read(
+                after: tuple[str, int] | None, where: str = where, params: list[Any] = params
+            ) -> list[Row]:
                 sql = (
                     "SELECT c.id, c.started_at, c.has_details, b.body FROM calls c "
                     f"JOIN call_bodies b ON b.id = c.id WHERE {where}"
                 )
-                page = list(params)
                 if after is not None:
                     sql += " AND (c.started_at, c.id) > (?, ?)"
-                    page += list(after)
                 sql += " ORDER BY c.started_at, c.id LIMIT ?"
-                rows = self._conn.execute(sql, [*page, batch_size]).fetchall()
-                for rowid, _started, details, body in rows:
-                    call = load_call(self._conn, int(rowid), body) if with_turns else _body(body)
-                    yield ExportedCall(call, bool(details))
-                if len(rows) < batch_size:
-                    break
-                after = (rows[-1][1], int(rows[-1][0]))
+                return list(self._conn.execute(sql, [*params, *(after or ()), batch_size]).fetchall())
+
+            for rowid, _started, details, body in keyset_batches(read, batch_size):
+                call = load_call(self._conn, int(rowid), body) if with_turns else _body(body)
+                yield ExportedCall(call, bool(details))

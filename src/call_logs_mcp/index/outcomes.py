@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from dataclasses import field as dc_field
 from datetime import datetime
@@ -29,13 +29,13 @@ from call_logs_mcp.index.records import FrozenModel, sql_text, summary_from_body
 from call_logs_mcp.models import CallStatus, CallSummary
 
 MAX_FIND_LIMIT = 100
-_KIND_NAMES = {
+KIND_NAMES = {
     FieldKind.BOOLEAN: "yes/no",
     FieldKind.NUMBER: "number",
     FieldKind.TEXT: "text",
     FieldKind.LIST: "list",
 }
-_KIND_CODES = {name: int(kind) for kind, name in _KIND_NAMES.items()}
+_KIND_CODES = {name: int(kind) for kind, name in KIND_NAMES.items()}
 # The primary key of the (WITHOUT ROWID) fields table: (source, campaign, key, kind, txt, call).
 _FIELDS_KEY = "sqlite_autoindex_fields_1"
 
@@ -122,9 +122,7 @@ def known_fields(
                 ) is not None:
                     kind = int(kinds[0])
                     found[(key, kind)] = None
-    return [
-        KnownField(key=key, kind=_KIND_NAMES.get(FieldKind(kind), "value")) for key, kind in sorted(found)
-    ]
+    return [KnownField(key=key, kind=KIND_NAMES.get(FieldKind(kind), "value")) for key, kind in sorted(found)]
 
 
 def _campaign_refs(conn: sqlite3.Connection, source: int) -> list[int]:
@@ -135,7 +133,7 @@ def _normal(key: str) -> str:
     return "".join(ch for ch in key.casefold() if ch.isalnum() or ch == ".")
 
 
-def _resolve_keys(request: OutcomeRequest, known: Sequence[KnownField]) -> tuple[dict[str, str], list[str]]:
+def resolve_keys(request: OutcomeRequest, known: Sequence[KnownField]) -> tuple[dict[str, str], list[str]]:
     """The stored key of each condition's field (a key differing only in case, spaces or
     underscores is taken), and notes on those taken. Raises InvalidArgumentError naming the
     known fields for a field no call in scope has."""
@@ -339,7 +337,8 @@ def _refined(conn: sqlite3.Connection, scope: _FieldScope, drivers: Sequence[_Co
     return out
 
 
-def _digest(request: OutcomeRequest) -> str:
+def request_digest(request: OutcomeRequest) -> str:
+    """What identifies a request apart from its page (limit and cursor): cursors carry it."""
     state = {
         "p": request.provider,
         "c": request.campaign_id,
@@ -355,23 +354,50 @@ def _digest(request: OutcomeRequest) -> str:
     return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def check_limit(request: OutcomeRequest) -> None:
+    """Raises InvalidArgumentError for a page size out of range."""
+    if not 1 <= request.limit <= MAX_FIND_LIMIT:
+        raise InvalidArgumentError(f"limit must be between 1 and {MAX_FIND_LIMIT}.")
+
+
+def read_cursor(cursor: str, digest: str, *, texts: Sequence[str] = ()) -> dict[str, Any]:
+    """The state of a find_calls cursor of the request whose digest is `digest`: the last id
+    shown (`a`) and how many were shown (`o`), non-negative integers, and the string values
+    named by `texts`. Raises InvalidArgumentError for a cursor of another request (or forged)."""
+    state = decode_cursor("find", cursor)
+    if (
+        state.get("h") != digest
+        or not all(isinstance(state.get(k), int) and 0 <= state[k] < 2**63 for k in ("a", "o"))
+        or not all(isinstance(state.get(k), str) for k in texts)
+    ):
+        raise InvalidArgumentError(
+            "That cursor belongs to a different find_calls request; repeat the same filters, or "
+            "omit the cursor to start over."
+        )
+    return state
+
+
+def page_calls(rows: Iterable[tuple[str, str | None]]) -> list[CallSummary]:
+    """The listed calls of a page's rows (stored body, campaign id): a body stored before its
+    call's campaign was known takes the row's. Shared by both stores."""
+    calls = []
+    for body, campaign in rows:
+        call = summary_from_body(body)
+        if campaign and call.campaign_id is None:
+            call = call.model_copy(update={"campaign_id": campaign})
+        calls.append(call)
+    return calls
+
+
 def find_calls(conn: sqlite3.Connection, request: OutcomeRequest) -> OutcomeResult:
     """The page of calls matching `request`, newest first, and how many match in all.
 
     Raises InvalidArgumentError for a bad limit or cursor and for a field no call in scope has."""
-    if not 1 <= request.limit <= MAX_FIND_LIMIT:
-        raise InvalidArgumentError(f"limit must be between 1 and {MAX_FIND_LIMIT}.")
-    digest = _digest(request)
+    check_limit(request)
+    digest = request_digest(request)
     after, offset = -1, 0
     if request.cursor is not None:
-        state = decode_cursor("find", request.cursor)
-        if state.get("h") != digest or not all(
-            isinstance(state.get(k), int) and 0 <= state[k] < 2**63 for k in ("a", "o")
-        ):
-            raise InvalidArgumentError(
-                "That cursor belongs to a different find_calls request; repeat the same filters, or "
-                "omit the cursor to start over."
-            )
+        state = read_cursor(request.cursor, digest)
         after, offset = state["a"], state["o"]
     sources = scope_sources(conn, request.scope, request.provider)
     if not sources:
@@ -422,7 +448,7 @@ def find_calls(conn: sqlite3.Connection, request: OutcomeRequest) -> OutcomeResu
         total, rows = _by_calls(conn, query, [], _scope_calls(conn, ids, refs), after, request.limit)
     else:
         known = known_fields(conn, sources, refs)
-        resolved, notes = _resolve_keys(request, known)
+        resolved, notes = resolve_keys(request, known)
         kinds: dict[str, list[int]] = {}
         for known_field in known:
             kinds.setdefault(known_field.key, []).append(_KIND_CODES[known_field.kind])
@@ -437,12 +463,7 @@ def find_calls(conn: sqlite3.Connection, request: OutcomeRequest) -> OutcomeResu
         total, rows = _with_fields(
             conn, query, scope, conditions, needs_row, _scope_calls(conn, ids, refs), after, request.limit
         )
-    calls = []
-    for _, body, campaign in rows:
-        call = summary_from_body(body)
-        if campaign and call.campaign_id is None:
-            call = call.model_copy(update={"campaign_id": campaign})
-        calls.append(call)
+    calls = page_calls((body, campaign) for _, body, campaign in rows)
     shown = offset + len(rows)
     cursor = None
     if rows and shown < total:

@@ -26,7 +26,7 @@ from typing import Protocol
 from call_logs_mcp.analytics import CampaignSummary
 from call_logs_mcp.index import outcomes
 from call_logs_mcp.index.accounts import AccountScope
-from call_logs_mcp.index.export import ExportFilter, IndexExport
+from call_logs_mcp.index.export import ExportFilter, ExportSnapshot
 from call_logs_mcp.index.records import (
     AgentListing,
     CallRecord,
@@ -167,7 +167,7 @@ class IndexStoreProtocol(Protocol):
 
     async def stats(self) -> IndexStats: ...
 
-    def export(self, scope: AccountScope, filters: ExportFilter) -> AbstractContextManager[IndexExport]:
+    def export(self, scope: AccountScope, filters: ExportFilter) -> AbstractContextManager[ExportSnapshot]:
         """The calls of `filters` within `scope` from one snapshot (synchronous, for the CLI)."""
         ...
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -352,46 +352,58 @@ def list_agents(conn: sqlite3.Connection, scope: AccountScope, provider: str | N
     Calls whose record named no agent are in no listing."""
     out: list[AgentListing] = []
     for source in scope_sources(conn, scope, provider):
-        groups: dict[int, dict[str, Any]] = {}
-        for agent, campaign_id, status, count, first, last in conn.execute(
+        rows = conn.execute(
             "SELECT c.agent, k.campaign_id, c.status, count(*), min(nullif(c.started_at, '')), "
             "max(nullif(c.started_at, '')) FROM calls c INDEXED BY calls_agent "
             "LEFT JOIN campaigns k ON k.id = c.campaign "
             "WHERE c.source = ? AND c.agent != 0 GROUP BY c.agent, c.campaign, c.status",
             (source.id,),
-        ):
-            g = groups.setdefault(
-                agent, {"calls": 0, "status": Counter(), "campaigns": Counter(), "none": 0, "span": []}
-            )
-            g["calls"] += count
-            g["status"][status] += count
-            if campaign_id is None:
-                g["none"] += count
-            else:
-                g["campaigns"][campaign_id] += count
-            g["span"] += [t for t in (first, last) if t]
+        ).fetchall()
         names = {
             ref: (agent_id, name)
             for ref, agent_id, name in conn.execute(
                 "SELECT id, agent_id, name FROM agents WHERE source = ?", (source.id,)
             )
         }
-        for ref, g in groups.items():
-            agent_id, name = names[ref]
-            out.append(
-                AgentListing(
-                    provider=source.provider,
-                    agent_id=agent_id,
-                    name=name,
-                    indexed_calls=g["calls"],
-                    by_status=dict(sorted(g["status"].items(), key=lambda kv: (-kv[1], kv[0]))),
-                    campaigns=dict(sorted(g["campaigns"].items(), key=lambda kv: (-kv[1], kv[0]))),
-                    calls_without_campaign=g["none"],
-                    first_call_at=parse_ts(min(g["span"])) if g["span"] else None,
-                    last_call_at=parse_ts(max(g["span"])) if g["span"] else None,
-                )
-            )
+        out += agent_listings(source.provider, rows, names)
     out.sort(key=lambda a: (a.provider, -a.indexed_calls, a.agent_id))
+    return out
+
+
+def agent_listings(
+    provider: str, rows: Iterable[Sequence[Any]], names: Mapping[int, tuple[str, str | None]]
+) -> list[AgentListing]:
+    """One provider's agent listings from rows (agent ref, campaign id or None, status, calls,
+    first start, last start) that add up per agent, and each ref's (agent id, name). Shared by
+    both stores."""
+    groups: dict[int, dict[str, Any]] = {}
+    for agent, campaign_id, status, count, first, last in rows:
+        g = groups.setdefault(
+            agent, {"calls": 0, "status": Counter(), "campaigns": Counter(), "none": 0, "span": []}
+        )
+        g["calls"] += count
+        g["status"][status] += count
+        if campaign_id is None:
+            g["none"] += count
+        else:
+            g["campaigns"][campaign_id] += count
+        g["span"] += [t for t in (first, last) if t]
+    out: list[AgentListing] = []
+    for ref, g in groups.items():
+        agent_id, name = names[ref]
+        out.append(
+            AgentListing(
+                provider=provider,
+                agent_id=agent_id,
+                name=name,
+                indexed_calls=g["calls"],
+                by_status=dict(sorted(g["status"].items(), key=lambda kv: (-kv[1], kv[0]))),
+                campaigns=dict(sorted(g["campaigns"].items(), key=lambda kv: (-kv[1], kv[0]))),
+                calls_without_campaign=g["none"],
+                first_call_at=parse_ts(min(g["span"])) if g["span"] else None,
+                last_call_at=parse_ts(max(g["span"])) if g["span"] else None,
+            )
+        )
     return out
 
 

@@ -119,18 +119,44 @@ async def campaign_summary(
     facts = CampaignFacts()
     if ctx.source is not None and ctx.refs:
         facts = await _campaign_facts(db, ctx.source, ctx.refs, since, until)
-    state = ctx.state
+    return summary_of(
+        facts,
+        provider,
+        campaign_id,
+        ctx.name,
+        from_date=from_date,
+        to_date=to_date,
+        state=ctx.state,
+        last_synced_at=ctx.last_synced_at,
+        live=live,
+    )
+
+
+def summary_of(
+    facts: CampaignFacts,
+    provider: str,
+    campaign_id: str | None,
+    name: str | None,
+    *,
+    from_date: datetime | None,
+    to_date: datetime | None,
+    state: SyncState | None,
+    last_synced_at: datetime | None,
+    live: PlatformTotals | None,
+) -> CampaignSummary:
+    """The summary of `facts` (from either store): the platform's totals are `live` ones, else
+    those the scope's last completed sync stored."""
     platform = live or (state.platform if state and state.last_synced_at else None)
     return analytics.summarize(
         facts,
         provider=provider,
         campaign_id=campaign_id,
-        campaign_name=ctx.name,
+        campaign_name=name,
         from_date=from_date,
         to_date=to_date,
         platform=platform if platform and platform.calls is not None else None,
         platform_by_status=state.status_totals if state else None,
-        last_synced_at=ctx.last_synced_at,
+        last_synced_at=last_synced_at,
     )
 
 
@@ -158,17 +184,31 @@ async def _campaign_facts(
     (outcomes, timeline, failed, (fields, texts)), values = await db.read_pair(
         aggregates, lambda conn: _value_facts(conn, source, refs, since, until), "summarising a campaign"
     )
-    facts: CampaignFacts = outcomes
+    return assemble_facts(outcomes, timeline, values, failed, (fields, texts))
+
+
+Timeline = tuple[dict[str, int], datetime | None, datetime | None]
+Values = tuple[ValueStats, ValueStats, list[NotableCandidate], list[NotableCandidate]]
+Failed = tuple[list[NotableCandidate], dict[str, int]]
+Fields = tuple[list[FieldFacts], dict[str, dict[str, int]]]
+
+
+def assemble_facts(
+    outcomes: CampaignFacts, timeline: Timeline, values: Values, failed: Failed, fields: Fields
+) -> CampaignFacts:
+    """One campaign's facts from its parts (as either store reads them)."""
+    facts = outcomes
     if not facts.calls:
         return CampaignFacts()
     facts.per_day, facts.first_call_at, facts.last_call_at = timeline
     facts.durations, facts.qa_scores, facts.longest, facts.lowest_qa = values
     facts.recent_failed, facts.failed_per_day = failed
-    for field in fields:
+    slots, texts = fields
+    for field in slots:
         if field.kind is FieldKind.TEXT:
             counts = texts.get(field.key, {})
             field.distinct, field.top = len(counts), analytics.top_text_values(counts)
-    facts.fields = fields
+    facts.fields = slots
     return facts
 
 
@@ -197,9 +237,10 @@ def _call_where(refs: Sequence[int], since: str, until: str, source: int) -> tup
 
 _CAMPAIGN_INDEX = "calls INDEXED BY calls_campaign"
 
-# A person answered: a final call, not voicemail, in which the customer spoke (analytics).
+# A person answered: a final call, not voicemail, in which the customer spoke (analytics); SQL
+# either store runs.
 _NOT_ANSWERED = ", ".join(f"'{status.value}'" for status in sorted(analytics.NOT_ANSWERED))
-_ANSWERED = f"(status NOT IN ({_NOT_ANSWERED}) AND customer_turns > 0)"
+ANSWERED_SQL = f"(status NOT IN ({_NOT_ANSWERED}) AND customer_turns > 0)"
 
 
 def _outcome_facts(
@@ -211,7 +252,7 @@ def _outcome_facts(
         where, params = _call_where(refs, since, until, source)
         rows = conn.execute(
             "SELECT status, ended_reason, currency, count(*), total(cost), count(cost), "
-            f"total(turn_count > 0), total({_ANSWERED}) FROM {_CAMPAIGN_INDEX} WHERE {where} "
+            f"total(turn_count > 0), total({ANSWERED_SQL}) FROM {_CAMPAIGN_INDEX} WHERE {where} "
             "GROUP BY status, ended_reason, currency",
             params,
         ).fetchall()
@@ -224,6 +265,12 @@ def _outcome_facts(
             source,
             refs,
         )
+    return outcome_facts(rows)
+
+
+def outcome_facts(rows: Sequence[Sequence[Any]]) -> CampaignFacts:
+    """The outcome facts of rows (status, ended reason, currency, calls, cost sum, calls with a
+    cost, with turns, answered), parts of one scope that merge by addition."""
     facts = CampaignFacts()
     by_status: dict[str, int] = {}
     by_reason: dict[str, int] = {}
@@ -332,7 +379,7 @@ def _value_facts(
             counted = _counted_values(conn, source, refs, column)
         else:
             counted = [(value, 1) for value in _fetch_sorted(conn, column, where, params)]
-        value_stats, bound = _counted_stats(counted, bins=bins, edges=edges, nth=nth)
+        value_stats, bound = counted_stats(counted, bins=bins, edges=edges, nth=nth)
         stats.append(value_stats)
         bounds.append(bound)
     longest: list[NotableCandidate] = []
@@ -385,11 +432,11 @@ def _fetch_sorted(conn: sqlite3.Connection, column: str, where: str, params: lis
     return parsed
 
 
-def _counted_stats(
+def counted_stats(
     counted: Sequence[tuple[float, int]], *, bins: bool, edges: Sequence[float], nth: int
 ) -> tuple[ValueStats, float | None]:
     """`analytics.value_stats` of values given as (value, count) ascending (the histogram over
-    `edges` too), and the value of rank `nth` (negative: from the top)."""
+    `edges` too), and the value of rank `nth` (negative: from the top). Shared by both stores."""
     if not counted:
         return ValueStats(), None
     ends = list(itertools.accumulate(c for _, c in counted))
@@ -504,6 +551,12 @@ def _field_facts(
                 (num_min,) = conn.execute(f"SELECT min(num) {bounds}", params).fetchone()
                 (num_max,) = conn.execute(f"SELECT max(num) {bounds}", params).fetchone()
             rows.append((key, kind, txt, count, num_sum, num_min, num_max))
+    return field_facts(rows)
+
+
+def field_facts(rows: Sequence[Sequence[Any]]) -> Fields:
+    """Per (key, kind) the facts of rows (key, kind, text, calls, numeric sum, min, max), parts
+    that merge by addition; and per text key its value counts."""
     slots: dict[tuple[str, FieldKind], FieldFacts] = {}
     texts: dict[str, dict[str, int]] = {}
     for key, kind, txt, count, num_sum, num_min, num_max in rows:

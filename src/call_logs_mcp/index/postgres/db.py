@@ -8,8 +8,8 @@ doing and the kind of failure.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import psycopg
@@ -22,6 +22,8 @@ from call_logs_mcp.index.postgres.migrations import MIGRATION_LOCK, MIGRATIONS, 
 logger = logging.getLogger(__name__)
 
 Connection = psycopg.AsyncConnection[tuple[Any, ...]]
+Cursor = psycopg.AsyncCursor[tuple[Any, ...]]
+SyncConnection = psycopg.Connection[tuple[Any, ...]]
 
 CONNECT_TIMEOUT_SECONDS = 10
 
@@ -60,8 +62,9 @@ async def migrate(conn: Connection) -> int:
 class Database:
     """A pool of connections to one PostgreSQL database holding a migrated index."""
 
-    def __init__(self, pool: AsyncConnectionPool[Connection]) -> None:
+    def __init__(self, pool: AsyncConnectionPool[Connection], conninfo: str) -> None:
         self.pool = pool
+        self.conninfo = conninfo
 
     @classmethod
     async def open(cls, conninfo: str, *, max_size: int = 4) -> Database:
@@ -96,7 +99,7 @@ class Database:
         except PoolTimeout as exc:
             await pool.close()
             raise store_error(exc, "opening the index") from None
-        return cls(pool)
+        return cls(pool, conninfo)
 
     async def close(self) -> None:
         await self.pool.close()
@@ -109,4 +112,21 @@ class Database:
             async with self.pool.connection() as conn, conn.transaction():
                 yield conn
         except (psycopg.Error, PoolTimeout) as exc:
+            raise store_error(exc, doing) from None
+
+    @contextmanager
+    def sync_transaction(self, doing: str, *, snapshot: bool = False) -> Iterator[SyncConnection]:
+        """A connection of its own (not the pool's: usable without the event loop, as the CLI's
+        synchronous export and purge are) inside one transaction, committed when the block ends
+        without an exception. `snapshot`: REPEATABLE READ and read-only, so every query in the
+        block sees one state of the index while syncs write. Raises StoreError for any database
+        failure."""
+        try:
+            with psycopg.connect(self.conninfo, connect_timeout=CONNECT_TIMEOUT_SECONDS) as conn:
+                if snapshot:
+                    conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+                    conn.read_only = True
+                with conn.transaction():
+                    yield conn
+        except psycopg.Error as exc:
             raise store_error(exc, doing) from None

@@ -21,12 +21,16 @@ Layout (version 1), as the SQLite index's (see `index.migrations`), with these d
   two indexes to the same matches on a shared query set and names the differences left. A
   call's summary, extracted values and QA notes are rows of `turns` too (`note` true, `speaker`
   their kind, `label` the field).
-- Per-campaign counts are plain SQL over the indexes (no trigger-kept aggregates yet).
+- Per-campaign call counts are plain SQL over the indexes; a summary's aggregates per campaign
+  are kept by triggers (version 2), which need PostgreSQL 15 or later (UNIQUE NULLS NOT
+  DISTINCT).
 """
 
 from __future__ import annotations
 
 from typing import Final
+
+from call_logs_mcp.analytics import NOT_ANSWERED
 
 # Whether accents are folded: `unaccent` is a contrib extension (trusted: a database owner may
 # create it). Without it words match with their accents, and the store says so (`folds_accents`).
@@ -63,6 +67,151 @@ _WORDS_CONFIG = (
     ALTER TEXT SEARCH CONFIGURATION call_logs_words ALTER MAPPING FOR asciiword, word, numword,
         asciihword, hword, numhword, hword_asciipart, hword_part, hword_numpart WITH call_logs_porter
     """,
+)
+
+# Per-campaign aggregates a summary without dates reads instead of every call (as SQLite's
+# versions 4, 5 and 7): outcomes (calls, exact cost sum, calls with a cost, with turns, answered
+# per status, ended reason and currency), calls and failed calls per start day, calls per
+# duration and per QA score value, and calls and exact numeric sum per extracted key, kind and
+# text value. Row triggers on `calls` and `fields` add a row's contribution and take the old one
+# away (a row whose count reaches 0 is deleted); numbers are summed as `numeric` of their
+# shortest exact text, so additions and removals cancel exactly. Indexes give the extremes a
+# count cannot keep: numbers per campaign and key, durations and scores per campaign, failed
+# calls by start.
+_NOT_ANSWERED = ", ".join(f"'{status.value}'" for status in sorted(NOT_ANSWERED))
+_ANSWERED = f"c.status NOT IN ({_NOT_ANSWERED}) AND c.customer_turns > 0"  # as analytics counts it
+_AGGREGATES = (
+    """
+    CREATE TABLE campaign_outcomes (
+        source bigint NOT NULL,
+        campaign bigint NOT NULL,
+        status text NOT NULL,
+        ended_reason text,
+        currency text,
+        calls bigint NOT NULL,
+        cost numeric NOT NULL,
+        with_cost bigint NOT NULL,
+        with_turns bigint NOT NULL,
+        answered bigint NOT NULL,
+        UNIQUE NULLS NOT DISTINCT (source, campaign, status, ended_reason, currency)
+    )
+    """,
+    """
+    CREATE TABLE campaign_days (
+        source bigint NOT NULL,
+        campaign bigint NOT NULL,
+        day text NOT NULL,
+        calls bigint NOT NULL,
+        failed bigint NOT NULL,
+        PRIMARY KEY (source, campaign, day)
+    )
+    """,
+    """
+    CREATE TABLE campaign_values (
+        source bigint NOT NULL,
+        campaign bigint NOT NULL,
+        measure text NOT NULL,
+        value double precision NOT NULL,
+        calls bigint NOT NULL,
+        PRIMARY KEY (source, campaign, measure, value)
+    )
+    """,
+    """
+    CREATE TABLE campaign_fields (
+        source bigint NOT NULL,
+        campaign bigint NOT NULL,
+        key text NOT NULL,
+        kind integer NOT NULL,
+        txt text NOT NULL,
+        calls bigint NOT NULL,
+        num_sum numeric NOT NULL,
+        PRIMARY KEY (source, campaign, key, kind, txt)
+    )
+    """,
+    f"""
+    CREATE FUNCTION call_logs_count_call(c calls, sign integer) RETURNS void LANGUAGE plpgsql AS $$
+    BEGIN
+        INSERT INTO campaign_outcomes AS o VALUES (
+            c.source, c.campaign, c.status, c.ended_reason, c.currency, sign,
+            coalesce(c.cost::text::numeric, 0) * sign, (c.cost IS NOT NULL)::integer * sign,
+            (c.turn_count > 0)::integer * sign, ({_ANSWERED})::integer * sign
+        ) ON CONFLICT (source, campaign, status, ended_reason, currency) DO UPDATE SET
+            calls = o.calls + excluded.calls, cost = o.cost + excluded.cost,
+            with_cost = o.with_cost + excluded.with_cost, with_turns = o.with_turns + excluded.with_turns,
+            answered = o.answered + excluded.answered;
+        DELETE FROM campaign_outcomes WHERE source = c.source AND campaign = c.campaign
+            AND status = c.status AND ended_reason IS NOT DISTINCT FROM c.ended_reason
+            AND currency IS NOT DISTINCT FROM c.currency AND calls = 0;
+        IF c.started_at != '' THEN
+            INSERT INTO campaign_days AS d VALUES (
+                c.source, c.campaign, substr(c.started_at, 1, 10), sign, (c.status = 'failed')::integer * sign
+            ) ON CONFLICT (source, campaign, day) DO UPDATE SET
+                calls = d.calls + excluded.calls, failed = d.failed + excluded.failed;
+            DELETE FROM campaign_days WHERE source = c.source AND campaign = c.campaign
+                AND day = substr(c.started_at, 1, 10) AND calls = 0;
+        END IF;
+        IF c.duration IS NOT NULL THEN
+            INSERT INTO campaign_values AS v VALUES (c.source, c.campaign, 'duration', c.duration, sign)
+                ON CONFLICT (source, campaign, measure, value) DO UPDATE SET calls = v.calls + excluded.calls;
+            DELETE FROM campaign_values WHERE source = c.source AND campaign = c.campaign
+                AND measure = 'duration' AND value = c.duration AND calls = 0;
+        END IF;
+        IF c.qa_score IS NOT NULL THEN
+            INSERT INTO campaign_values AS v VALUES (c.source, c.campaign, 'qa_score', c.qa_score, sign)
+                ON CONFLICT (source, campaign, measure, value) DO UPDATE SET calls = v.calls + excluded.calls;
+            DELETE FROM campaign_values WHERE source = c.source AND campaign = c.campaign
+                AND measure = 'qa_score' AND value = c.qa_score AND calls = 0;
+        END IF;
+    END
+    $$
+    """,
+    """
+    CREATE FUNCTION call_logs_calls_counted() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP <> 'INSERT' THEN PERFORM call_logs_count_call(OLD, -1); END IF;
+        IF TG_OP <> 'DELETE' THEN PERFORM call_logs_count_call(NEW, 1); END IF;
+        RETURN NULL;
+    END
+    $$
+    """,
+    "CREATE TRIGGER calls_counted AFTER INSERT OR DELETE ON calls "
+    "FOR EACH ROW EXECUTE FUNCTION call_logs_calls_counted()",
+    """
+    CREATE TRIGGER calls_recounted AFTER UPDATE ON calls FOR EACH ROW
+    WHEN ((OLD.source, OLD.campaign, OLD.status, OLD.ended_reason, OLD.currency, OLD.cost, OLD.turn_count,
+           OLD.customer_turns, OLD.started_at, OLD.duration, OLD.qa_score)
+          IS DISTINCT FROM
+          (NEW.source, NEW.campaign, NEW.status, NEW.ended_reason, NEW.currency, NEW.cost, NEW.turn_count,
+           NEW.customer_turns, NEW.started_at, NEW.duration, NEW.qa_score))
+    EXECUTE FUNCTION call_logs_calls_counted()
+    """,
+    """
+    CREATE FUNCTION call_logs_count_field(f fields, sign integer) RETURNS void LANGUAGE plpgsql AS $$
+    BEGIN
+        INSERT INTO campaign_fields AS a VALUES (
+            f.source, f.campaign, f.key, f.kind, f.txt, sign, coalesce(f.num::text::numeric, 0) * sign
+        ) ON CONFLICT (source, campaign, key, kind, txt) DO UPDATE SET
+            calls = a.calls + excluded.calls, num_sum = a.num_sum + excluded.num_sum;
+        DELETE FROM campaign_fields WHERE source = f.source AND campaign = f.campaign AND key = f.key
+            AND kind = f.kind AND txt = f.txt AND calls = 0;
+    END
+    $$
+    """,
+    """
+    CREATE FUNCTION call_logs_fields_counted() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP <> 'INSERT' THEN PERFORM call_logs_count_field(OLD, -1); END IF;
+        IF TG_OP <> 'DELETE' THEN PERFORM call_logs_count_field(NEW, 1); END IF;
+        RETURN NULL;
+    END
+    $$
+    """,
+    "CREATE TRIGGER fields_counted AFTER INSERT OR DELETE OR UPDATE ON fields "
+    "FOR EACH ROW EXECUTE FUNCTION call_logs_fields_counted()",
+    "CREATE INDEX fields_campaign_numbers ON fields (source, campaign, key, num) WHERE kind = 2",
+    "CREATE INDEX calls_duration ON calls (source, campaign, duration) WHERE duration IS NOT NULL",
+    "CREATE INDEX calls_qa_score ON calls (source, campaign, qa_score) WHERE qa_score IS NOT NULL",
+    "CREATE INDEX calls_failed ON calls (source, campaign, started_at) WHERE status = 'failed'",
 )
 
 MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
@@ -169,6 +318,32 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
             PRIMARY KEY (source, scope)
         )
         """,
+    ),
+    # 2: the platform's agent of each call (as SQLite's version 5: `agents` interns agent ids per
+    # source with the name of the newest call naming one, `calls.agent` refers to it, 0 = none);
+    # numbers per key for range conditions and the fields of a text key by value (equality after
+    # ASCII case folding, as SQLite's NOCASE); the per-campaign aggregates of summaries.
+    (
+        """
+        CREATE TABLE agents (
+            id bigserial PRIMARY KEY,
+            source bigint NOT NULL REFERENCES sources (id),
+            agent_id text NOT NULL,
+            name text,
+            named_at text,
+            UNIQUE (source, agent_id)
+        )
+        """,
+        "ALTER TABLE calls ADD COLUMN agent bigint NOT NULL DEFAULT 0",
+        "CREATE INDEX calls_agent ON calls (source, agent, campaign, status) WHERE agent != 0",
+        "CREATE INDEX fields_numbers ON fields (source, key, num) WHERE kind = 2",
+        """
+        CREATE FUNCTION call_logs_nocase(value text) RETURNS text
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+        RETURN translate(value, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')
+        """,
+        "CREATE INDEX fields_texts ON fields (source, key, call_logs_nocase(txt)) WHERE kind = 3",
+        *_AGGREGATES,
     ),
 )
 

@@ -16,9 +16,10 @@ from call_logs_mcp.errors import StoreError
 from call_logs_mcp.index.accounts import AccountScope, Source
 from call_logs_mcp.index.postgres.db import Connection
 from call_logs_mcp.index.postgres.writes import pg_str, pg_text
-from call_logs_mcp.index.reads import RecentQuery
+from call_logs_mcp.index.reads import RecentQuery, agent_listings
 from call_logs_mcp.index.records import (
     STATE_COLUMNS,
+    AgentListing,
     CampaignListing,
     IndexStats,
     RecentCalls,
@@ -48,14 +49,24 @@ async def find_source(conn: Connection, account: str, provider: str) -> int | No
 
 
 async def scope_sources(conn: Connection, scope: AccountScope, provider: str | None = None) -> list[Source]:
-    """The stored sources `scope` may see (of `provider` only, when given), by provider name."""
-    sources: list[Source] = []
-    for name, account in sorted(scope.items()):
-        if provider is None or name == provider:
-            found = await find_source(conn, account, name)
-            if found is not None:
-                sources.append(Source(found, name))
-    return sources
+    """The stored sources `scope` may see (of `provider` only, when given), by provider name:
+    one statement, whatever the number of providers."""
+    pairs = [
+        (name, account) for name, account in sorted(scope.items()) if provider is None or name == provider
+    ]
+    if not pairs:
+        return []
+    found = {
+        str(name): int(source)
+        for name, source in await _rows(
+            conn,
+            "SELECT s.provider, s.id FROM sources s "
+            "JOIN unnest(%s::text[], %s::text[]) AS w(provider, account) "
+            "ON s.provider = w.provider AND s.account = w.account",
+            ([name for name, _ in pairs], [account for _, account in pairs]),
+        )
+    }
+    return [Source(found[name], name) for name, _ in pairs if name in found]
 
 
 # --- the sync engine's view -----------------------------------------------------------------
@@ -119,7 +130,7 @@ async def load_sync_state(conn: Connection, account: str, provider: str, scope: 
     return None if row is None else sync_state(scope, row)
 
 
-async def _covering_sync(
+async def covering_sync(
     conn: Connection, source: int, campaign_id: str | None, since: datetime | None, until: datetime | None
 ) -> datetime | None:
     """As `index.reads.covering_sync`."""
@@ -154,7 +165,7 @@ async def last_synced(
     until: datetime | None,
 ) -> datetime | None:
     synced = [
-        await _covering_sync(conn, source.id, pg_text(campaign_id), since, until)
+        await covering_sync(conn, source.id, pg_text(campaign_id), since, until)
         for source in await scope_sources(conn, scope, provider)
     ]
     return max((at for at in synced if at is not None), default=None)
@@ -331,6 +342,29 @@ async def list_campaigns(
                     **(await _description(conn, source.id, ref) if describe and count else {}),
                 )
             )
+    return out
+
+
+async def list_agents(conn: Connection, scope: AccountScope, provider: str | None) -> list[AgentListing]:
+    """As `index.reads.list_agents`: per provider, most calls first, from one grouping of the
+    calls that name an agent (the partial index `calls_agent`)."""
+    out: list[AgentListing] = []
+    for source in await scope_sources(conn, scope, provider):
+        rows = await _rows(
+            conn,
+            "SELECT c.agent, k.campaign_id, c.status, count(*), min(nullif(c.started_at, '')), "
+            "max(nullif(c.started_at, '')) FROM calls c LEFT JOIN campaigns k ON k.id = c.campaign "
+            "WHERE c.source = %s AND c.agent != 0 GROUP BY c.agent, k.campaign_id, c.status",
+            (source.id,),
+        )
+        names = {
+            int(ref): (str(agent_id), name)
+            for ref, agent_id, name in await _rows(
+                conn, "SELECT id, agent_id, name FROM agents WHERE source = %s", (source.id,)
+            )
+        }
+        out += agent_listings(source.provider, rows, names)
+    out.sort(key=lambda a: (a.provider, -a.indexed_calls, a.agent_id))
     return out
 
 

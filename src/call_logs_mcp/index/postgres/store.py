@@ -1,16 +1,17 @@
 """`PostgresStore`: the `IndexStore` methods on a PostgreSQL database (issue 18, in progress).
 
-Implemented, with the SQLite store's answers (held by tests/test_store_contract.py): `upsert`,
-`save_sync_state`, `load_sync_state`, `stored_states`, `calls_to_recheck`, `get_call`,
-`recent_calls`, `last_synced`, `indexed_calls`, `platform_calls`, `list_campaigns`, `stats`,
-`purge` (async only; no `purge_sync`). Not yet: `search`, `find_calls`, `campaign_summary`,
-`export` — which is why nothing selects this store yet.
+Implemented, with the SQLite store's answers (held by tests/test_store_contract.py and the
+store-level suites run on both stores): `upsert`, `save_sync_state`, `load_sync_state`,
+`stored_states`, `calls_to_recheck`, `get_call`, `recent_calls`, `find_calls`, `list_campaigns`,
+`list_agents`, `campaign_summary`, `last_synced`, `indexed_calls`, `platform_calls`, `stats`,
+`purge` and `purge_sync`, `export` (the last two synchronous, on a connection of their own, for
+the CLI). Not yet: `search`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, contextmanager
 from datetime import datetime
 from functools import cached_property
 from typing import Any
@@ -19,11 +20,12 @@ from psycopg.conninfo import conninfo_to_dict
 
 from call_logs_mcp.analytics import CampaignSummary
 from call_logs_mcp.errors import StoreError
-from call_logs_mcp.index import outcomes
 from call_logs_mcp.index.accounts import AccountScope, SourceIds
-from call_logs_mcp.index.export import ExportFilter, IndexExport
-from call_logs_mcp.index.postgres import reads, writes
+from call_logs_mcp.index.export import ExportFilter
+from call_logs_mcp.index.outcomes import OutcomeRequest, OutcomeResult
+from call_logs_mcp.index.postgres import outcomes, reads, summary, writes
 from call_logs_mcp.index.postgres.db import Database
+from call_logs_mcp.index.postgres.export import PostgresExport
 from call_logs_mcp.index.postgres.migrations import SCHEMA_VERSION
 from call_logs_mcp.index.postgres.replicas import Replicas
 from call_logs_mcp.index.protocol import IndexedListener
@@ -126,6 +128,12 @@ class PostgresStore:
         async with self.db.transaction("listing calls") as conn:
             return await reads.recent_calls(conn, scope, query)
 
+    async def list_agents(self, scope: AccountScope, *, provider: str | None = None) -> list[AgentListing]:
+        """As `IndexStore.list_agents`: the platform agents of the indexed calls with their call
+        counts by status and by campaign."""
+        async with self.db.transaction("listing agents") as conn:
+            return await reads.list_agents(conn, scope, provider)
+
     async def last_synced(
         self,
         scope: AccountScope,
@@ -146,11 +154,32 @@ class PostgresStore:
         async with self.db.transaction("counting indexed calls") as conn:
             return await reads.indexed_calls(conn, scope, provider, campaign_id)
 
+    async def find_calls(self, request: OutcomeRequest) -> OutcomeResult:
+        """As `IndexStore.find_calls` (see `postgres.outcomes`). Raises InvalidArgumentError (bad
+        limit or cursor, a field no call in scope has), StoreError."""
+        async with self.db.transaction("finding calls") as conn:
+            return await outcomes.find_calls(conn, request)
+
     async def list_campaigns(
         self, scope: AccountScope, *, provider: str | None = None, describe: bool = False
     ) -> list[CampaignListing]:
         async with self.db.transaction("listing campaigns") as conn:
             return await reads.list_campaigns(conn, scope, provider, describe=describe)
+
+    async def campaign_summary(
+        self,
+        scope: AccountScope,
+        provider: str,
+        campaign_id: str | None,
+        *,
+        from_date: datetime | None = None,
+        to_date: datetime | None = None,
+        live: PlatformTotals | None = None,
+    ) -> CampaignSummary:
+        """As `IndexStore.campaign_summary` (see `postgres.summary`). Raises StoreError."""
+        return await summary.campaign_summary(
+            self.db, scope, provider, campaign_id, from_date=from_date, to_date=to_date, live=live
+        )
 
     async def stats(self) -> IndexStats:
         """Calls per provider (all accounts), turns, and the database's size (`file_bytes`)."""
@@ -159,10 +188,27 @@ class PostgresStore:
 
     async def purge(self, older_than_days: int | None = None) -> int:
         """As `IndexStore.purge`: the number of calls deleted. Deleted rows leave the table files
-        when PostgreSQL vacuums them (see `writes.purge_calls`). Raises InvalidArgumentError for a
+        when PostgreSQL vacuums them (see `writes.purge_plan`). Raises InvalidArgumentError for a
         negative age, StoreError."""
         async with self.db.transaction("purging calls") as conn:
             return await writes.purge_calls(conn, older_than_days)
+
+    def purge_sync(self, older_than_days: int | None = None) -> int:
+        """`purge` for the CLI, on a connection of its own (no event loop needed). Raises
+        InvalidArgumentError for a negative age, StoreError."""
+        writes.purge_plan(older_than_days)  # a bad age is refused before connecting
+        with self.db.sync_transaction("purging calls") as conn:
+            return writes.purge_calls_sync(conn, older_than_days)
+
+    # --- export -------------------------------------------------------------------------------
+
+    @contextmanager
+    def export(self, scope: AccountScope, filters: ExportFilter) -> Iterator[PostgresExport]:
+        """As `IndexStore.export`: the calls of `filters` within `scope`, read from one snapshot
+        (REPEATABLE READ) for as long as the block runs; synchronous, on a connection of its own,
+        as the CLI's export is. Raises StoreError."""
+        with self.db.sync_transaction("exporting calls", snapshot=True) as conn:
+            yield PostgresExport(conn, scope, filters)
 
     async def platform_calls(
         self, scope: AccountScope, provider: str, *, campaign_id: str | None = None
@@ -178,9 +224,7 @@ class PostgresStore:
         return Replicas(self._conninfo())
 
     def _conninfo(self) -> str:
-        conninfo = self.db.pool.conninfo
-        assert isinstance(conninfo, str)  # `Database.open` builds the pool from a string
-        return conninfo
+        return self.db.conninfo
 
     def describe(self) -> str:
         """`PostgreSQL database <name> on <host>:<port>`: never the user or the password."""
@@ -212,31 +256,10 @@ class PostgresStore:
     def listening(self, on_indexed: IndexedListener) -> AbstractAsyncContextManager[None]:
         return self.replicas.listening(on_indexed)
 
-    # --- not on PostgreSQL yet (wip-pgsearch and wip-pgquery replace these) --------------------
+    # --- not on PostgreSQL yet (wip-pgsearch replaces it) ------------------------------------
 
     async def search(self, scope: AccountScope, query: str, **filters: Any) -> SearchResult:
         raise _not_yet("Transcript search")
-
-    async def find_calls(self, request: outcomes.OutcomeRequest) -> outcomes.OutcomeResult:
-        raise _not_yet("Finding calls by outcome")
-
-    async def list_agents(self, scope: AccountScope, *, provider: str | None = None) -> list[AgentListing]:
-        raise _not_yet("Listing agents")
-
-    async def campaign_summary(
-        self,
-        scope: AccountScope,
-        provider: str,
-        campaign_id: str | None,
-        *,
-        from_date: datetime | None = None,
-        to_date: datetime | None = None,
-        live: PlatformTotals | None = None,
-    ) -> CampaignSummary:
-        raise _not_yet("Campaign summaries")
-
-    def export(self, scope: AccountScope, filters: ExportFilter) -> AbstractContextManager[IndexExport]:
-        raise _not_yet("Export")
 
 
 def _not_yet(what: str) -> StoreError:
