@@ -557,14 +557,14 @@ def limit_checks(
     if request.checked_below is None:
         if request.offset or request.boundaries:
             return request, None  # the first page checked every candidate
-        row = _fts(conn, loose.window_sql, [*loose.params, _checks(rank_window)]).fetchone()
+        row = _fts(conn, loose.window_sql, [*loose.params, phrase_checks(rank_window)]).fetchone()
         if row is None:
             return request, None
         request = replace(request, checked_below=int(row[0]))
     return request, loose
 
 
-def _checks(rank_window: int) -> int:
+def phrase_checks(rank_window: int) -> int:
     return min(rank_window, PHRASE_CHECKS)
 
 
@@ -588,7 +588,7 @@ async def _count_and_rank(
             return counts, None
         # How many candidates a bounded phrase had, counted beside the ranking (words only).
         (candidates,) = _fts(conn, loose.capped_count_sql, [*loose.params, -1]).fetchone()
-        return counts, PhraseCheck(candidates=int(candidates), checked=_checks(rank_window))
+        return counts, PhraseCheck(candidates=int(candidates), checked=phrase_checks(rank_window))
 
     (counts, check), ranked = await db.read_pair(
         count, lambda conn: rank_tiers(conn, tiers, request.boundaries), "searching transcripts"

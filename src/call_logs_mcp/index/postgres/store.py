@@ -3,7 +3,8 @@
 Implemented, with the SQLite store's answers (held by tests/test_store_contract.py): `upsert`,
 `save_sync_state`, `load_sync_state`, `stored_states`, `calls_to_recheck`, `get_call`,
 `recent_calls`, `last_synced`, `indexed_calls`, `platform_calls`, `list_campaigns`, `stats`,
-`purge` (async only; no `purge_sync`). Not yet: `search`, `find_calls`, `campaign_summary`,
+`purge` (async only; no `purge_sync`), `search` (same hits, counts and pages; see
+`postgres.search` for the order within a tier). Not yet: `find_calls`, `campaign_summary`,
 `export` — which is why nothing selects this store yet.
 """
 
@@ -12,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from call_logs_mcp.index import fts
 from call_logs_mcp.index.accounts import AccountScope, SourceIds
-from call_logs_mcp.index.postgres import reads, writes
+from call_logs_mcp.index.fts import RANK_WINDOW
+from call_logs_mcp.index.postgres import reads, search, writes
 from call_logs_mcp.index.postgres.db import Database
 from call_logs_mcp.index.reads import recent_query
 from call_logs_mcp.index.records import (
@@ -25,22 +28,25 @@ from call_logs_mcp.index.records import (
     SyncState,
     UpsertCounts,
 )
-from call_logs_mcp.models import Call
+from call_logs_mcp.index.search import SearchResult
+from call_logs_mcp.models import Call, CallStatus, Speaker
 
 
 class PostgresStore:
     """The index in a PostgreSQL database. Open with `await PostgresStore.open(conninfo)`, close
     with `await close()` (or use it as an async context manager)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, rank_window: int = RANK_WINDOW) -> None:
         self.db = db
+        self.rank_window = max(1, rank_window)
         self._source_ids: SourceIds = {}
 
     @classmethod
-    async def open(cls, conninfo: str) -> PostgresStore:
+    async def open(cls, conninfo: str, *, rank_window: int = RANK_WINDOW) -> PostgresStore:
         """Connect to the database (a `postgresql://` URL or key=value string) and migrate it.
-        Raises StoreError when the server cannot be reached or the schema is newer than ours."""
-        return cls(await Database.open(conninfo))
+        `rank_window` as in `IndexStore.open`. Raises StoreError when the server cannot be
+        reached or the schema is newer than ours."""
+        return cls(await Database.open(conninfo), rank_window=rank_window)
 
     async def close(self) -> None:
         await self.db.close()
@@ -149,6 +155,37 @@ class PostgresStore:
         negative age, StoreError."""
         async with self.db.transaction("purging calls") as conn:
             return await writes.purge_calls(conn, older_than_days)
+
+    async def search(
+        self,
+        scope: AccountScope,
+        query: str,
+        *,
+        provider: str | None = None,
+        campaign_id: str | None = None,
+        status: CallStatus | None = None,
+        from_date: datetime | None = None,
+        to_date: datetime | None = None,
+        speaker: Speaker | None = None,
+        limit: int = 10,
+        cursor: str | None = None,
+    ) -> SearchResult:
+        """As `IndexStore.search` (see `postgres.search` for what differs: the relevance score,
+        so the order of hits within a tier). Raises InvalidArgumentError for a query with nothing
+        to search, a bad limit or a cursor from another search; StoreError."""
+        request = fts.search_request(
+            scope,
+            query,
+            provider=provider,
+            campaign_id=campaign_id,
+            status=status,
+            from_date=from_date,
+            to_date=to_date,
+            speaker=speaker,
+            limit=limit,
+            cursor=cursor,
+        )
+        return await search.search(self.db, request, rank_window=self.rank_window)
 
     async def platform_calls(
         self, scope: AccountScope, provider: str, *, campaign_id: str | None = None
