@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from call_logs_mcp.index import words
@@ -315,14 +315,17 @@ async def _passing(
     return keys
 
 
-async def _nth_newest(conn: Connection, found: Plan, offset: int) -> int | None:
-    """The key of the match after the `offset` newest (None: there are no more)."""
-    rows = await _rows(
+async def _facts(conn: Connection, found: Plan, nth: int) -> tuple[int, int, int | None]:
+    """(matches, calls they are in, the key of the match after the `nth` newest or None when
+    there is none), from one read of the matches."""
+    ((total, calls, key),) = await _rows(
         conn,
-        f"SELECT {KEY} FROM {FROM} WHERE {found.where} ORDER BY {NEWEST} LIMIT 1 OFFSET %s",
-        (*found.params, offset),
+        f"WITH m AS MATERIALIZED (SELECT t.call, {KEY} AS key, {MINUTE} AS minute FROM {FROM} "
+        f"WHERE {found.where}) SELECT (SELECT count(*) FROM m), (SELECT count(DISTINCT call) FROM m), "
+        "(SELECT key FROM m ORDER BY minute DESC, key LIMIT 1 OFFSET %s)",
+        (*found.params, nth),
     )
-    return int(rows[0][0]) if rows else None
+    return int(total), int(calls), None if key is None else int(key)
 
 
 @dataclass(frozen=True)
@@ -332,6 +335,14 @@ class Prepared:
     tiers: list[Plan]
     check: PhraseCheck | None
     providers: dict[int, str]  # source id → provider name, for the hits
+    rank_window: int
+    # Per plan (by id): `_facts` at `rank_window`, read once for the counts and the window.
+    known: dict[int, tuple[int, int, int | None]] = field(default_factory=dict)
+
+    async def facts(self, conn: Connection, found: Plan) -> tuple[int, int, int | None]:
+        if id(found) not in self.known:
+            self.known[id(found)] = await _facts(conn, found, self.rank_window)
+        return self.known[id(found)]
 
 
 async def prepare(conn: Connection, request: SearchRequest, rank_window: int) -> Prepared | None:
@@ -344,16 +355,15 @@ async def prepare(conn: Connection, request: SearchRequest, rank_window: int) ->
         loose = plan(request, found)
         if loose is None:
             return None
-        below = request.checked_below
-        if below is None and not (request.offset or request.boundaries):
-            below = await _nth_newest(conn, loose, phrase_checks(rank_window))
+        candidates: int | None = None
+        if request.checked_below is None and not (request.offset or request.boundaries):
+            candidates, _, below = await _facts(conn, loose, phrase_checks(rank_window))
             if below is not None:
                 request = replace(request, checked_below=below)
         if request.checked_below is not None:
-            (candidates,) = (
-                await _rows(conn, f"SELECT count(*) FROM {FROM} WHERE {loose.where}", loose.params)
-            )[0]
-            check = PhraseCheck(candidates=int(candidates), checked=phrase_checks(rank_window))
+            if candidates is None:
+                candidates = (await _facts(conn, loose, 0))[0]
+            check = PhraseCheck(candidates=candidates, checked=phrase_checks(rank_window))
         passing = await _passing(conn, request, loose, request.checked_below)
     union = plan(request, found, passing=passing)
     if union is None or found is None:
@@ -361,38 +371,32 @@ async def prepare(conn: Connection, request: SearchRequest, rank_window: int) ->
     providers = {s.id: s.provider for s in found.sources}
     tiers = request.parsed.tiers
     if len(tiers) == 1:
-        return Prepared(request, union, [union], check, providers)
+        return Prepared(request, union, [union], check, providers, rank_window)
     plans = [plan(request, found, tier.fts, passing) for tier in tiers]
-    return Prepared(request, union, [p for p in plans if p is not None], check, providers)
+    return Prepared(request, union, [p for p in plans if p is not None], check, providers, rank_window)
 
 
 # --- counting and ranking -------------------------------------------------------------------
 
 
-async def _count(conn: Connection, found: Plan) -> tuple[int, int]:
-    ((total, calls),) = await _rows(
-        conn, f"SELECT count(*), count(DISTINCT t.call) FROM {FROM} WHERE {found.where}", found.params
-    )
-    return int(total), int(calls)
-
-
-async def count_all(conn: Connection, union: Plan, tiers: Sequence[Plan]) -> Counts:
+async def count_all(conn: Connection, prepared: Prepared) -> Counts:
     """Exact counts: of every hit, of the calls they are in, and per tier (see `fts.count_all`)."""
-    total, calls = await _count(conn, union)
+    total, calls, _ = await prepared.facts(conn, prepared.union)
+    tiers = prepared.tiers
     if len(tiers) == 1:
         return Counts(total, calls, [total])
-    per_tier = [(await _count(conn, p))[0] if total else 0 for p in tiers[:-1]]
+    per_tier = [(await prepared.facts(conn, p))[0] if total else 0 for p in tiers[:-1]]
     return Counts(total, calls, [*per_tier, total - sum(per_tier)])
 
 
 async def _window(
-    conn: Connection, found: Plan, boundary: int | None, rank_window: int
+    conn: Connection, prepared: Prepared, found: Plan, boundary: int | None
 ) -> tuple[int | None, int]:
     """(the key of the first match the ranking leaves out or None for all, how many matches it
     covers or -1 for all); `boundary` from a cursor."""
     if boundary is None:
-        first_out = await _nth_newest(conn, found, rank_window)
-        return (None, -1) if first_out is None else (first_out, rank_window)
+        first_out = (await prepared.facts(conn, found))[2]
+        return (None, -1) if first_out is None else (first_out, prepared.rank_window)
     ((ranked,),) = await _rows(
         conn,
         f"SELECT count(*) FROM {FROM} WHERE {found.where} AND {NEWER}",
@@ -424,7 +428,7 @@ async def _page(
     return await _rows(conn, sql, [*params, limit, offset])
 
 
-async def rank(conn: Connection, prepared: Prepared, rank_window: int) -> Ranked:
+async def rank(conn: Connection, prepared: Prepared) -> Ranked:
     """The page of hits (`fts.rank_steps` answered here)."""
     request = prepared.request
     steps = rank_steps(len(prepared.tiers), request.offset, request.limit, request.boundaries)
@@ -437,9 +441,9 @@ async def rank(conn: Connection, prepared: Prepared, rank_window: int) -> Ranked
             return Ranked(await _hits(conn, prepared, rows), ranked, ends)
         found = prepared.tiers[step.tier]
         if isinstance(step, WindowStep):
-            answer = await _window(conn, found, step.boundary, rank_window)
+            answer = await _window(conn, prepared, found, step.boundary)
         elif isinstance(step, CountStep):
-            answer = (await _count(conn, found))[0]
+            answer = (await prepared.facts(conn, found))[0]
         else:
             answer = await _page(conn, found, step.window_end, step.limit, step.offset)
 
@@ -643,8 +647,8 @@ async def _count_and_rank(
     prepared = await prepare(conn, request, rank_window)
     if prepared is None:
         return request, Counts(0, 0, [0] * len(request.parsed.tiers)), Ranked([], [], []), None
-    counts = await count_all(conn, prepared.union, prepared.tiers)
-    ranked = await rank(conn, prepared, rank_window)
+    counts = await count_all(conn, prepared)
+    ranked = await rank(conn, prepared)
     return prepared.request, counts, ranked, prepared.check
 
 
