@@ -262,6 +262,25 @@ async def test_snippets_of_short_turns_are_the_whole_turn(store: IndexStore) -> 
     assert hit.snippet[start:end] == "verschieben"
 
 
+@pytest.mark.parametrize(
+    ("query", "marked"),
+    [
+        ("cafe", {"café", "cafe"}),
+        ("CAFÉ", {"café", "cafe"}),
+        ("refunds", {"refund", "Refund"}),
+        ("resched*", {"reschedule"}),
+    ],
+)
+async def test_snippets_mark_the_matched_words_in_any_form_case_or_accent(
+    store: IndexStore, query: str, marked: set[str]
+) -> None:
+    result = await store.search(SCOPE, query, limit=50)
+    assert result.hits
+    for hit in result.hits:
+        words_marked = {hit.snippet[start:end] for start, end in hit.highlights}
+        assert words_marked and words_marked <= marked, (hit.snippet, hit.highlights)
+
+
 HOSTILE_QUERIES = [
     '"', '"unbalanced phrase', "refund\"", "OR", "AND", "NOT", "AND AND", "OR refund", "refund OR",
     "refund NOT", "(", ")", "((refund)", "*", "**", "refund**", "^refund", "col:refund",
