@@ -288,6 +288,8 @@ HOSTILE_QUERIES = [
     "refund + card", "'", "'; DROP TABLE calls; --", "refund\x00card", "\x00", "\ud800",
     "refund \udfff", "\u200brefund\u200d", "\u202erefund", "-", "--", "-refund -card", "\\", "%",
     "refund" * 200, "a " * 40, "é", "😊 refund", "\n\t refund \r\n",
+    # Letters that PostgreSQL's unaccent folds to an apostrophe (tsquery's quote).
+    "refundʼs", "ʼ", "ŉ refund", '"ʹ card"*', "callʼ OR ŉ",
 ]  # fmt: skip
 
 

@@ -110,7 +110,7 @@ phrase = st.tuples(st.lists(cased_word, min_size=1, max_size=3), st.booleans()).
 term = st.one_of(cased_word, prefix, phrase)
 HOSTILE = st.sampled_from(
     ['"', "'", "*", "-", "(", ")", ":", "^", "+", "NEAR(", "OR", "AND", "NOT", "col:", "{a b}", "\\", "%",
-     "_", "\u200b", "\x00", "🙂", "- -", "NOT NOT", "OR OR", '""', "**"]
+     "_", "\u200b", "\x00", "🙂", "- -", "NOT NOT", "OR OR", '""', "**", "ʼ", "ŉ", "callʼs"]
 )  # fmt: skip
 queries = st.one_of(
     term,

@@ -373,7 +373,7 @@ def test_every_tier_expression_is_plain_quoted_words() -> None:
 
 PIECES = st.sampled_from(
     ['"', "'", "*", "-", "(", ")", ":", "^", "+", "NEAR", "NEAR(", "OR", "AND", "NOT", "or", "not",
-     "col:", "{a b}", "\\", "%", "_", "\u202e", "\u200b", "\x00", "\ud800", "ß", "İ", "日本", "🙂",
+     "col:", "{a b}", "\\", "%", "_", "ʼ", "ŉ", "\u202e", "\u200b", "\x00", "\ud800", "ß", "İ", "日本", "🙂",
      "refund", "calls where", "someone", "asked", "for", "a", "the", "customer", "call back", "-refund",
      '"call', 'back"', "resched*", "**", '""', "- -", "1e9", "NOT NOT", "OR OR"]
 )  # fmt: skip

@@ -6,8 +6,10 @@ the zero-hit explanation (`explain_steps`, `near_terms`). This module answers th
 
 - **The query.** `parse_query` emits an FTS5 expression of quoted terms, AND, OR, NOT and
   parentheses (never user syntax). `tsquery_text` reads that expression back and writes a
-  tsquery of each term's tokens (`words.tokens`: runs of letters and digits, quoted), so no user
-  text is ever tsquery syntax; `to_tsquery` over `call_logs_fold` stems them as the column is.
+  tsquery of each term's tokens (`words.tokens`: runs of letters and digits), each folded by
+  `call_logs_fold` first (as the column's text is) and then quoted and escaped: unaccent folds
+  some letters to an apostrophe ("ʼ", "ŉ"), tsquery's quote. No user text is ever tsquery syntax;
+  `to_tsquery` stems the lexemes as the column's are.
 - **Newest.** SQLite's rowid order: the start minute (newest first; unknown or before 1970
   last), then the call's id (the order calls were stored in, within a minute), then the agent's,
   the customer's and the system's turns, then the notes, each by index. `KEY` is a turn's place
@@ -30,7 +32,7 @@ the zero-hit explanation (`explain_steps`, `near_terms`). This module answers th
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -93,7 +95,7 @@ MINUTE = _minute("c")
 NEWEST = f"{MINUTE} DESC, {KEY}"
 # SQL true for a turn newer than the turn whose key is the parameter (given twice).
 NEWER = f"({MINUTE}, -{KEY}) > ((SELECT {_minute('b')} FROM calls b WHERE b.id = %s >> {KEY_SHIFT}), -%s)"
-TSQUERY = f"to_tsquery('{WORDS_CONFIG}', call_logs_fold(%s))"
+TSQUERY = f"to_tsquery('{WORDS_CONFIG}', %s)"
 FROM = "turns t JOIN calls c ON c.id = t.call"
 
 
@@ -107,10 +109,11 @@ class Phrase:
     tokens: tuple[str, ...]
     prefix: bool
 
-    def tsquery(self) -> str | None:
+    def tsquery(self, folds: Mapping[str, str]) -> str | None:
+        """Its tokens as `folds` folds them, quoted, one after the other (the last a prefix)."""
         if not self.tokens:
             return None
-        parts = [f"'{token}'" for token in self.tokens]
+        parts = ["'" + folds[token].replace("\\", "\\\\").replace("'", "''") + "'" for token in self.tokens]
         if self.prefix:
             parts[-1] += ":*"
         return "(" + " <-> ".join(parts) + ")"
@@ -129,7 +132,8 @@ class _Reader:
     implied), OR, NOT (binary, left to right), parentheses; NOT binds tightest, then AND, then OR,
     as in FTS5."""
 
-    def __init__(self, expression: str) -> None:
+    def __init__(self, expression: str, folds: Mapping[str, str] | None = None) -> None:
+        self.folds = folds or {}
         self.items: list[tuple[str, Any]] = []
         at = 0
         while at < len(expression):
@@ -195,15 +199,28 @@ class _Reader:
             raise ValueError("not an expression parse_query writes")
         if positive:
             self.phrases.append(value)
-        text: str | None = value.tsquery()
+        text: str | None = value.tsquery(self.folds)
         return text
 
 
-def tsquery_text(expression: str) -> TsQuery:
-    """The tsquery (for `to_tsquery` over `call_logs_fold`) of an FTS5 expression `parse_query`
-    wrote. Every lexeme is a quoted token of letters and digits: nothing of the user's text is
-    tsquery syntax. Raises ValueError for any other expression (never expected)."""
-    reader = _Reader(expression)
+def expression_tokens(expression: str) -> set[str]:
+    """The tokens of the terms of an FTS5 expression `parse_query` wrote."""
+    return {token for kind, value in _Reader(expression).items if kind == "term" for token in value.tokens}
+
+
+async def fold_tokens(conn: Connection, tokens: set[str]) -> dict[str, str]:
+    """Each token as `call_logs_fold` folds the column's text."""
+    if not tokens:
+        return {}
+    rows = await _rows(conn, "SELECT x, call_logs_fold(x) FROM unnest(%s::text[]) AS x", (sorted(tokens),))
+    return {str(token): str(folded) for token, folded in rows}
+
+
+def tsquery_text(expression: str, folds: Mapping[str, str]) -> TsQuery:
+    """The tsquery (for `to_tsquery`) of an FTS5 expression `parse_query` wrote, its tokens
+    folded by `folds` (see `fold_tokens`). Every lexeme is quoted and escaped: nothing of the
+    user's text is tsquery syntax. Raises ValueError for any other expression (never expected)."""
+    reader = _Reader(expression, folds)
     text = reader.any_of(True)
     if reader.at != len(reader.items):
         raise ValueError("not an expression parse_query writes")
@@ -254,6 +271,7 @@ async def find_scope(conn: Connection, request: SearchRequest) -> Scope | None:
 def plan(
     request: SearchRequest,
     found: Scope | None,
+    folds: Mapping[str, str],
     expression: str | None = None,
     passing: list[int] | None = None,
 ) -> Plan | None:
@@ -261,7 +279,7 @@ def plan(
     match. `passing`: the keys of the candidates whose exact words were checked and hold."""
     if found is None or (found.campaign_refs is not None and not found.campaign_refs):
         return None
-    query = tsquery_text(request.parsed.fts if expression is None else expression)
+    query = tsquery_text(request.parsed.fts if expression is None else expression, folds)
     if query.text is None:
         return None
     where = [f"t.words @@ {TSQUERY}", "c.source = ANY(%s)"]
@@ -349,10 +367,14 @@ async def prepare(conn: Connection, request: SearchRequest, rank_window: int) ->
     """The request (bounded as `fts.limit_checks` bounds it) and its plans; None when nothing
     can match."""
     found = await find_scope(conn, request)
+    tiers = request.parsed.tiers
+    folds = await fold_tokens(
+        conn, set().union(*(expression_tokens(e) for e in [request.parsed.fts, *(t.fts for t in tiers)]))
+    )
     passing: list[int] | None = None
     check = None
     if request.parsed.exact:
-        loose = plan(request, found)
+        loose = plan(request, found, folds)
         if loose is None:
             return None
         candidates: int | None = None
@@ -365,14 +387,13 @@ async def prepare(conn: Connection, request: SearchRequest, rank_window: int) ->
                 candidates = (await _facts(conn, loose, 0))[0]
             check = PhraseCheck(candidates=candidates, checked=phrase_checks(rank_window))
         passing = await _passing(conn, request, loose, request.checked_below)
-    union = plan(request, found, passing=passing)
+    union = plan(request, found, folds, passing=passing)
     if union is None or found is None:
         return None
     providers = {s.id: s.provider for s in found.sources}
-    tiers = request.parsed.tiers
     if len(tiers) == 1:
         return Prepared(request, union, [union], check, providers, rank_window)
-    plans = [plan(request, found, tier.fts, passing) for tier in tiers]
+    plans = [plan(request, found, folds, tier.fts, passing) for tier in tiers]
     return Prepared(request, union, [p for p in plans if p is not None], check, providers, rank_window)
 
 
@@ -577,13 +598,14 @@ async def _neighbour_edges(
 async def _explain_count(conn: Connection, request: SearchRequest) -> int:
     """Matches of `request`, counted up to EXPLAIN_CAP (every candidate of a phrase checked)."""
     found = await find_scope(conn, request)
+    folds = await fold_tokens(conn, expression_tokens(request.parsed.fts))
     passing = None
     if request.parsed.exact:
-        loose = plan(request, found)
+        loose = plan(request, found, folds)
         if loose is None:
             return 0
         passing = await _passing(conn, request, loose, None, EXPLAIN_CAP)
-    counted = plan(request, found, passing=passing)
+    counted = plan(request, found, folds, passing=passing)
     if counted is None:
         return 0
     ((count,),) = await _rows(
@@ -599,13 +621,15 @@ async def _candidates(conn: Connection, word: str) -> list[str]:
     parts = sorted({part for pair in split_parts(word) for part in pair})
     known: set[str] = set()
     if parts:
-        queries = [Phrase(tuple(words.tokens(part)), False).tsquery() or "''" for part in parts]
+        phrases = [Phrase(tuple(words.tokens(part)), False) for part in parts]
+        folds = await fold_tokens(conn, {token for phrase in phrases for token in phrase.tokens})
+        queries = [phrase.tsquery(folds) or "''" for phrase in phrases]
         known = {
             str(r[0])
             for r in await _rows(
                 conn,
                 "SELECT x.part FROM unnest(%s::text[], %s::text[]) AS x(part, q) WHERE EXISTS "
-                f"(SELECT 1 FROM turns t WHERE t.words @@ to_tsquery('{WORDS_CONFIG}', call_logs_fold(x.q)))",
+                f"(SELECT 1 FROM turns t WHERE t.words @@ to_tsquery('{WORDS_CONFIG}', x.q))",
                 (parts, queries),
             )
         }
