@@ -426,27 +426,31 @@ async def _window(
     return boundary, int(ranked)
 
 
-_PAGE_COLUMNS = (
-    f'{KEY}, t.call, t.note, t.seq, t.speaker, t."offset", t.label, t.text, c.source, c.call_id, '
-    "p.campaign_id, c.status, c.started_at"
-)
-
-
 async def _page(
     conn: Connection, found: Plan, window_end: int | None, limit: int, offset: int
 ) -> list[tuple[Any, ...]]:
+    """The ranked rows: the matches in the window first, then their rank (of those only: a common
+    word has many more matches than the window), then what the hits show of the page's rows."""
     # Extracted values are short: half weight ranks them beside the turns (as in SQLite).
-    score = f"ts_rank_cd(t.words, {TSQUERY}) * (CASE t.speaker WHEN 'extracted' THEN 0.5 ELSE 1.0 END)"
-    sql = (
-        f"SELECT {_PAGE_COLUMNS}, {score} AS score FROM {FROM} LEFT JOIN campaigns p ON p.id = c.campaign "
-        f"WHERE {found.where}"
+    score = f"ts_rank_cd(w.words, {TSQUERY}) * (CASE w.speaker WHEN 'extracted' THEN 0.5 ELSE 1.0 END)"
+    window = (
+        f"SELECT t.call, t.note, t.seq, t.speaker, t.words, {MINUTE} AS minute, {KEY} AS key "
+        f"FROM {FROM} WHERE {found.where}"
     )
-    params: list[Any] = [found.query.text, *found.params]
+    params: list[Any] = [*found.params]
     if window_end is not None:
-        sql += f" AND {NEWER}"
+        window += f" AND {NEWER}"
         params += [window_end, window_end]
-    sql += f" ORDER BY score DESC, {NEWEST} LIMIT %s OFFSET %s"
-    return await _rows(conn, sql, [*params, limit, offset])
+    sql = (
+        f"WITH w AS MATERIALIZED ({window}), "
+        f"r AS MATERIALIZED (SELECT w.call, w.note, w.seq, w.minute, w.key, {score} AS score FROM w "
+        "ORDER BY score DESC, w.minute DESC, w.key LIMIT %s OFFSET %s) "
+        'SELECT r.key, t.call, t.note, t.seq, t.speaker, t."offset", t.label, t.text, c.source, c.call_id, '
+        "p.campaign_id, c.status, c.started_at, r.score FROM r "
+        "JOIN turns t ON t.call = r.call AND t.note = r.note AND t.seq = r.seq JOIN calls c ON c.id = r.call "
+        "LEFT JOIN campaigns p ON p.id = c.campaign ORDER BY r.score DESC, r.minute DESC, r.key"
+    )
+    return await _rows(conn, sql, [*params, found.query.text, limit, offset])
 
 
 async def rank(conn: Connection, prepared: Prepared) -> Ranked:
