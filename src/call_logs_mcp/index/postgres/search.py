@@ -81,6 +81,7 @@ KEY = (
     "WHEN t.speaker = 'customer' THEN 1 ELSE 2 END) << 16) | t.seq)"
 )
 KEY_SHIFT = 18
+NOTE_CODE = 3
 
 
 def _minute(calls: str) -> str:
@@ -276,7 +277,8 @@ def plan(
     passing: list[int] | None = None,
 ) -> Plan | None:
     """The conditions of `request` (of one of its tiers: `expression`); None when nothing can
-    match. `passing`: the keys of the candidates whose exact words were checked and hold."""
+    match. `passing`: the keys of the candidates whose exact words were checked and hold (then
+    they are the matches: read by primary key, not by the word index)."""
     if found is None or (found.campaign_refs is not None and not found.campaign_refs):
         return None
     query = tsquery_text(request.parsed.fts if expression is None else expression, folds)
@@ -285,8 +287,12 @@ def plan(
     where = [f"t.words @@ {TSQUERY}", "c.source = ANY(%s)"]
     params: list[Any] = [query.text, [s.id for s in found.sources]]
     if passing is not None:
-        where.append(f"{KEY} = ANY(%s)")
-        params.append(passing)
+        where[0] = "(t.call, t.note, t.seq) IN (SELECT * FROM unnest(%s::bigint[], %s::boolean[], %s::int[]))"
+        params[0:1] = [
+            [key >> KEY_SHIFT for key in passing],
+            [(key >> 16) & 3 == NOTE_CODE for key in passing],
+            [key & 0xFFFF for key in passing],
+        ]
     if found.campaign_refs is not None:
         where.append("c.campaign = ANY(%s)")
         params.append(found.campaign_refs)
@@ -392,7 +398,12 @@ async def prepare(conn: Connection, request: SearchRequest, rank_window: int) ->
         return None
     providers = {s.id: s.provider for s in found.sources}
     if len(tiers) == 1:
-        return Prepared(request, union, [union], check, providers, rank_window)
+        prepared = Prepared(request, union, [union], check, providers, rank_window)
+        if passing is not None:
+            # The checked candidates are the matches, newest first: their facts need no read.
+            edge = passing[rank_window] if len(passing) > rank_window else None
+            prepared.known[id(union)] = (len(passing), len({key >> KEY_SHIFT for key in passing}), edge)
+        return prepared
     plans = [plan(request, found, folds, tier.fts, passing) for tier in tiers]
     return Prepared(request, union, [p for p in plans if p is not None], check, providers, rank_window)
 
