@@ -352,6 +352,26 @@ async def _facts(conn: Connection, found: Plan, nth: int) -> tuple[int, int, int
     return int(total), int(calls), None if key is None else int(key)
 
 
+async def _tier_facts(
+    conn: Connection, union: Plan, tiers: Sequence[Plan], nth: int
+) -> list[tuple[int, int, int | None]]:
+    """`_facts` of each tier, from one read of the union's matches (each in the first tier whose
+    words it has: the tiers split the union)."""
+    tier = " ".join(f"WHEN t.words @@ {TSQUERY} THEN {i}" for i in range(len(tiers)))
+    rows = await _rows(
+        conn,
+        f"WITH m AS MATERIALIZED (SELECT t.call, {KEY} AS key, {MINUTE} AS minute, CASE {tier} END AS tier "
+        f"FROM {FROM} WHERE {union.where}) "
+        "SELECT m.tier, count(*), count(DISTINCT m.call), (SELECT e.key FROM m e WHERE e.tier = m.tier "
+        "ORDER BY e.minute DESC, e.key LIMIT 1 OFFSET %s) FROM m WHERE m.tier IS NOT NULL GROUP BY m.tier",
+        (*(p.query.text for p in tiers), *union.params, nth),
+    )
+    found = {
+        int(i): (int(total), int(calls), None if key is None else int(key)) for i, total, calls, key in rows
+    }
+    return [found.get(i, (0, 0, None)) for i in range(len(tiers))]
+
+
 @dataclass(frozen=True)
 class Prepared:
     request: SearchRequest
@@ -417,6 +437,11 @@ async def count_all(conn: Connection, prepared: Prepared) -> Counts:
     tiers = prepared.tiers
     if len(tiers) == 1:
         return Counts(total, calls, [total])
+    if total:
+        for found, facts in zip(
+            tiers, await _tier_facts(conn, prepared.union, tiers, prepared.rank_window), strict=True
+        ):
+            prepared.known[id(found)] = facts
     per_tier = [(await prepared.facts(conn, p))[0] if total else 0 for p in tiers[:-1]]
     return Counts(total, calls, [*per_tier, total - sum(per_tier)])
 
