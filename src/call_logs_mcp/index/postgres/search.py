@@ -354,22 +354,26 @@ async def _facts(conn: Connection, found: Plan, nth: int) -> tuple[int, int, int
 
 async def _tier_facts(
     conn: Connection, union: Plan, tiers: Sequence[Plan], nth: int
-) -> list[tuple[int, int, int | None]]:
-    """`_facts` of each tier, from one read of the union's matches (each in the first tier whose
-    words it has: the tiers split the union)."""
+) -> tuple[tuple[int, int], list[tuple[int, int, int | None]]]:
+    """(the union's matches and calls, `_facts` of each tier), from one read of the union's
+    matches (each in the first tier whose words it has: the tiers split the union)."""
     tier = " ".join(f"WHEN t.words @@ {TSQUERY} THEN {i}" for i in range(len(tiers)))
     rows = await _rows(
         conn,
         f"WITH m AS MATERIALIZED (SELECT t.call, {KEY} AS key, {MINUTE} AS minute, CASE {tier} END AS tier "
         f"FROM {FROM} WHERE {union.where}) "
         "SELECT m.tier, count(*), count(DISTINCT m.call), (SELECT e.key FROM m e WHERE e.tier = m.tier "
-        "ORDER BY e.minute DESC, e.key LIMIT 1 OFFSET %s) FROM m WHERE m.tier IS NOT NULL GROUP BY m.tier",
+        "ORDER BY e.minute DESC, e.key LIMIT 1 OFFSET %s), (SELECT count(*) FROM m), "
+        "(SELECT count(DISTINCT call) FROM m) FROM m GROUP BY m.tier",
         (*(p.query.text for p in tiers), *union.params, nth),
     )
     found = {
-        int(i): (int(total), int(calls), None if key is None else int(key)) for i, total, calls, key in rows
+        int(i): (int(total), int(calls), None if key is None else int(key))
+        for i, total, calls, key, _, _ in rows
+        if i is not None
     }
-    return [found.get(i, (0, 0, None)) for i in range(len(tiers))]
+    union_facts = (int(rows[0][4]), int(rows[0][5])) if rows else (0, 0)
+    return union_facts, [found.get(i, (0, 0, None)) for i in range(len(tiers))]
 
 
 @dataclass(frozen=True)
@@ -433,15 +437,13 @@ async def prepare(conn: Connection, request: SearchRequest, rank_window: int) ->
 
 async def count_all(conn: Connection, prepared: Prepared) -> Counts:
     """Exact counts: of every hit, of the calls they are in, and per tier (see `fts.count_all`)."""
-    total, calls, _ = await prepared.facts(conn, prepared.union)
     tiers = prepared.tiers
     if len(tiers) == 1:
+        total, calls, _ = await prepared.facts(conn, prepared.union)
         return Counts(total, calls, [total])
-    if total:
-        for found, facts in zip(
-            tiers, await _tier_facts(conn, prepared.union, tiers, prepared.rank_window), strict=True
-        ):
-            prepared.known[id(found)] = facts
+    (total, calls), facts = await _tier_facts(conn, prepared.union, tiers, prepared.rank_window)
+    for found, known in zip(tiers, facts, strict=True):
+        prepared.known[id(found)] = known
     per_tier = [(await prepared.facts(conn, p))[0] if total else 0 for p in tiers[:-1]]
     return Counts(total, calls, [*per_tier, total - sum(per_tier)])
 
