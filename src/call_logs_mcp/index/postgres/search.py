@@ -386,6 +386,8 @@ class Prepared:
     rank_window: int
     # Per plan (by id): `_facts` at `rank_window`, read once for the counts and the window.
     known: dict[int, tuple[int, int, int | None]] = field(default_factory=dict)
+    # Pages read with them: (plan id, window end, limit, offset) → rows.
+    pages: dict[tuple[int, int | None, int, int], list[tuple[Any, ...]]] = field(default_factory=dict)
 
     async def facts(self, conn: Connection, found: Plan) -> tuple[int, int, int | None]:
         if id(found) not in self.known:
@@ -439,7 +441,16 @@ async def count_all(conn: Connection, prepared: Prepared) -> Counts:
     """Exact counts: of every hit, of the calls they are in, and per tier (see `fts.count_all`)."""
     tiers = prepared.tiers
     if len(tiers) == 1:
-        total, calls, _ = await prepared.facts(conn, prepared.union)
+        union = prepared.union
+        request = prepared.request
+        if id(union) not in prepared.known and not request.boundaries:
+            # A first page: the counts, the window and the page from one read of the matches.
+            first, rows = await _facts_and_page(
+                conn, union, prepared.rank_window, request.limit, request.offset
+            )
+            prepared.known[id(union)] = first
+            prepared.pages[(id(union), first[2], request.limit, request.offset)] = rows
+        total, calls, _ = await prepared.facts(conn, union)
         return Counts(total, calls, [total])
     (total, calls), facts = await _tier_facts(conn, prepared.union, tiers, prepared.rank_window)
     for found, known in zip(tiers, facts, strict=True):
@@ -483,12 +494,45 @@ async def _page(
         f"WITH w AS MATERIALIZED ({window}), "
         f"r AS MATERIALIZED (SELECT w.call, w.note, w.seq, w.minute, w.key, {score} AS score FROM w "
         "ORDER BY score DESC, w.minute DESC, w.key LIMIT %s OFFSET %s) "
-        'SELECT r.key, t.call, t.note, t.seq, t.speaker, t."offset", t.label, t.text, c.source, c.call_id, '
-        "p.campaign_id, c.status, c.started_at, r.score FROM r "
-        "JOIN turns t ON t.call = r.call AND t.note = r.note AND t.seq = r.seq JOIN calls c ON c.id = r.call "
-        "LEFT JOIN campaigns p ON p.id = c.campaign ORDER BY r.score DESC, r.minute DESC, r.key"
+        f"SELECT {_HIT_COLUMNS} FROM {_HIT_TABLES} ORDER BY r.score DESC, r.minute DESC, r.key"
     )
     return await _rows(conn, sql, [*params, found.query.text, limit, offset])
+
+
+_HIT_COLUMNS = (
+    'r.key, t.call, t.note, t.seq, t.speaker, t."offset", t.label, t.text, c.source, c.call_id, '
+    "p.campaign_id, c.status, c.started_at, r.score"
+)
+_HIT_TABLES = (
+    "r JOIN turns t ON t.call = r.call AND t.note = r.note AND t.seq = r.seq JOIN calls c ON c.id = r.call "
+    "LEFT JOIN campaigns p ON p.id = c.campaign"
+)
+
+
+async def _facts_and_page(
+    conn: Connection, found: Plan, nth: int, limit: int, offset: int
+) -> tuple[tuple[int, int, int | None], list[tuple[Any, ...]]]:
+    """`_facts` and the first page ranked within the window it finds (`_page`), from one read of
+    the matches: the window's words are read by primary key."""
+    score = f"ts_rank_cd(x.words, {TSQUERY}) * (CASE x.speaker WHEN 'extracted' THEN 0.5 ELSE 1.0 END)"
+    sql = (
+        f"WITH m AS MATERIALIZED (SELECT t.call, t.note, t.seq, {MINUTE} AS minute, {KEY} AS key "
+        f"FROM {FROM} WHERE {found.where}), "
+        "e AS MATERIALIZED (SELECT key, minute FROM m ORDER BY minute DESC, key LIMIT 1 OFFSET %s), "
+        "r AS MATERIALIZED (SELECT m.call, m.note, m.seq, m.minute, m.key, x.score FROM m CROSS JOIN LATERAL "
+        f"(SELECT {score} AS score FROM turns x WHERE x.call = m.call AND x.note = m.note AND x.seq = m.seq "
+        "OFFSET 0) x "
+        "WHERE NOT EXISTS (SELECT 1 FROM e) OR (m.minute, -m.key) > (SELECT e.minute, -e.key FROM e) "
+        "ORDER BY x.score DESC, m.minute DESC, m.key LIMIT %s OFFSET %s) "
+        "SELECT a.total, a.calls, a.edge, h.* FROM (SELECT (SELECT count(*) FROM m) AS total, "
+        "(SELECT count(DISTINCT call) FROM m) AS calls, (SELECT key FROM e) AS edge) a "
+        f"LEFT JOIN LATERAL (SELECT {_HIT_COLUMNS}, r.minute AS r_minute FROM {_HIT_TABLES}) h ON true "
+        "ORDER BY h.score DESC, h.r_minute DESC, h.key"
+    )
+    rows = await _rows(conn, sql, [*found.params, nth, found.query.text, limit, offset])
+    total, calls, edge = rows[0][:3]
+    page = [row[3:17] for row in rows if row[3] is not None]
+    return (int(total), int(calls), None if edge is None else int(edge)), page
 
 
 async def rank(conn: Connection, prepared: Prepared) -> Ranked:
@@ -508,7 +552,12 @@ async def rank(conn: Connection, prepared: Prepared) -> Ranked:
         elif isinstance(step, CountStep):
             answer = (await prepared.facts(conn, found))[0]
         else:
-            answer = await _page(conn, found, step.window_end, step.limit, step.offset)
+            read = prepared.pages.get((id(found), step.window_end, step.limit, step.offset))
+            answer = (
+                read
+                if read is not None
+                else await _page(conn, found, step.window_end, step.limit, step.offset)
+            )
 
 
 # --- hits -----------------------------------------------------------------------------------
