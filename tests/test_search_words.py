@@ -2,7 +2,11 @@
 read the calls themselves: exact phrases stay exact, sentence tiers page without loss, an empty
 answer explains itself, find_calls counts what the calls hold for any mix of conditions, and the
 per-campaign counters stay equal to a count after any sequence of writes. An index written by the
-previous schema migrates in place."""
+previous schema migrates in place.
+
+The search scenarios run on both stores (`STORES`: SQLite and PostgreSQL, see `stores`); a
+generated example that opens a store of its own stores its calls under an account of its own
+(the PostgreSQL stores of one test share its database)."""
 
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ from call_logs_mcp.index.migrations import MIGRATIONS
 from call_logs_mcp.index.outcomes import OutcomeRequest
 from call_logs_mcp.models import Call, CallStatus
 from factories import BASE, make_call
+from stores import STORES, Opener, opened_stores
 
 SCOPE = {"prosper": "acct"}
 
@@ -35,9 +40,15 @@ async def stored(tmp_path: Path, calls: list[Call]) -> IndexStore:
     return store
 
 
-@pytest.fixture
-async def forms(tmp_path: Path) -> AsyncIterator[IndexStore]:
-    calls = [
+@pytest.fixture(params=STORES)
+async def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Opener]:
+    """Opens an empty index of each kind in turn."""
+    async with opened_stores(request, tmp_path) as opener:
+        yield opener
+
+
+def forms_calls() -> list[Call]:
+    return [
         make_call("c1", texts=["I was refunded twice.", "The refunds arrived."], hours=1),
         make_call("c2", texts=["Can I get a refund?", "Call me back about the refund."], hours=2),
         make_call("c3", texts=["Please call back later.", "Calling back is fine."], hours=3),
@@ -53,7 +64,20 @@ async def forms(tmp_path: Path) -> AsyncIterator[IndexStore]:
             "c5", texts=["Bonjour, café crème?"], hours=5, extracted_data={"callback_requested": False}
         ),
     ]
-    store = await stored(tmp_path, calls)
+
+
+@pytest.fixture
+async def forms(open_store: Opener) -> IndexStore:
+    """The word-forms calls in each store in turn."""
+    store: IndexStore = await open_store()
+    await store.upsert("acct", "prosper", [CallRecord(c) for c in forms_calls()])
+    return store
+
+
+@pytest.fixture
+async def sqlite_forms(tmp_path: Path) -> AsyncIterator[IndexStore]:
+    """The word-forms calls in SQLite (the PostgreSQL store has no find_calls yet)."""
+    store = await stored(tmp_path, forms_calls())
     yield store
     store.close()
 
@@ -121,20 +145,21 @@ WORDS = ["refund", "card", "late", "fee", "call", "back", "appointment", "cancel
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 10_000), page=st.integers(1, 7))
 async def test_sentence_tiers_count_exactly_and_page_without_loss(
-    tmp_path: Path, seed: int, page: int
+    open_store: Opener, seed: int, page: int
 ) -> None:
     rng = random.Random(seed)
     calls = [
         make_call(f"s{i}", texts=[" ".join(rng.sample(WORDS, rng.randint(1, 4))) for _ in range(3)], hours=i)
         for i in range(12)
     ]
-    folder = tmp_path / str(seed) / str(page)
-    folder.mkdir(parents=True)
-    store = await stored(folder, calls)
+    account = uuid.uuid4().hex
+    scope = {"prosper": account}
+    store = await open_store()
+    await store.upsert(account, "prosper", [CallRecord(c) for c in calls])
     try:
         content = rng.sample(WORDS, 3)
         question = f"calls where the customer said {content[0]} and {content[1]} or {content[2]}"
-        result = await store.search(SCOPE, question, limit=page)
+        result = await store.search(scope, question, limit=page)
         texts = [turn.text.split() for call in calls for turn in call.transcript]
         by_count = [sum(word in text for word in content) for text in texts]
         assert [(t.words, t.of, t.hits) for t in result.word_tiers] == [
@@ -145,14 +170,14 @@ async def test_sentence_tiers_count_exactly_and_page_without_loss(
         tiers = [len({w for w in content if w in h.snippet.split()}) for h in result.hits]
         cursor = result.next_cursor
         while cursor:
-            more = await store.search(SCOPE, question, limit=page, cursor=cursor)
+            more = await store.search(scope, question, limit=page, cursor=cursor)
             seen += [(h.call_id, h.turn_index) for h in more.hits]
             tiers += [len({w for w in content if w in h.snippet.split()}) for h in more.hits]
             cursor = more.next_cursor
         assert len(seen) == len(set(seen)) == result.total_hits
         assert tiers == sorted(tiers, reverse=True), "all three words first, then two"
     finally:
-        store.close()
+        await open_store.close()
 
 
 def conditions() -> st.SearchStrategy[list[str]]:
@@ -252,7 +277,10 @@ async def test_find_calls_counts_exactly_what_the_calls_hold(
         store.close()
 
 
-async def test_find_calls_refuses_a_field_no_call_has_and_names_those_there_are(forms: IndexStore) -> None:
+async def test_find_calls_refuses_a_field_no_call_has_and_names_those_there_are(
+    sqlite_forms: IndexStore,
+) -> None:
+    forms = sqlite_forms
     request = OutcomeRequest(
         scope=SCOPE, provider=None, campaign_id=None, status=None, from_date=None, to_date=None,
         min_duration=None, max_duration=None, min_qa_score=None, max_qa_score=None, ended_reason=None,
@@ -345,7 +373,7 @@ def test_every_tier_expression_is_plain_quoted_words() -> None:
 
 PIECES = st.sampled_from(
     ['"', "'", "*", "-", "(", ")", ":", "^", "+", "NEAR", "NEAR(", "OR", "AND", "NOT", "or", "not",
-     "col:", "{a b}", "\\", "%", "_", "\u202e", "\u200b", "\x00", "\ud800", "ß", "İ", "日本", "🙂",
+     "col:", "{a b}", "\\", "%", "_", "ʼ", "ŉ", "\u202e", "\u200b", "\x00", "\ud800", "ß", "İ", "日本", "🙂",
      "refund", "calls where", "someone", "asked", "for", "a", "the", "customer", "call back", "-refund",
      '"call', 'back"', "resched*", "**", '""', "- -", "1e9", "NOT NOT", "OR OR"]
 )  # fmt: skip
@@ -386,16 +414,17 @@ _PHRASE_TURNS = {
     limit=st.integers(min_value=1, max_value=4),
 )
 async def test_a_quoted_phrase_is_checked_in_the_newest_turns_and_counted_there(
-    tmp_path: Path, turns: list[list[str]], window: int, limit: int
+    open_store: Opener, turns: list[list[str]], window: int, limit: int
 ) -> None:
     """A quoted phrase over more candidate turns than the ranking window counts (and pages) the
     exact matches among the newest `window` candidates, and says how many there were; over fewer,
     every candidate is checked and there is nothing to say."""
-    path = tmp_path / f"phrase-{uuid.uuid4().hex}.db"  # (hypothesis seeds `random` alike per example)
-    store = IndexStore.open(path, rank_window=window)
+    account = uuid.uuid4().hex  # (hypothesis seeds `random` alike per example)
+    scope = {"prosper": account}
+    store = await open_store(rank_window=window)
     try:
         calls = [make_call(f"c{i}", texts=texts, hours=i) for i, texts in enumerate(turns)]
-        await store.upsert("acct", "prosper", [CallRecord(c) for c in calls])
+        await store.upsert(account, "prosper", [CallRecord(c) for c in calls])
         # Newest call first; within a call, the agent's turns, then the customer's (rowid order).
         ordered = [
             (call.call_id, index, text)
@@ -412,7 +441,7 @@ async def test_a_quoted_phrase_is_checked_in_the_newest_turns_and_counted_there(
         seen: list[tuple[str, int | None]] = []
         cursor = None
         while True:
-            result = await store.search(SCOPE, '"late fee"', limit=limit, cursor=cursor)
+            result = await store.search(scope, '"late fee"', limit=limit, cursor=cursor)
             assert result.total_hits == len(expected)
             assert result.calls_matched == len({c for c, _ in expected})
             if len(candidates) > window:
@@ -430,32 +459,29 @@ async def test_a_quoted_phrase_is_checked_in_the_newest_turns_and_counted_there(
                 break
         assert sorted(seen) == sorted(expected) and len(seen) == len(set(seen))
     finally:
-        store.close()
+        await open_store.close()
 
 
 async def test_a_phrase_whose_newest_candidates_lack_the_exact_words_says_older_ones_were_not_checked(
-    tmp_path: Path,
+    open_store: Opener,
 ) -> None:
     """The exact words are only in an old turn; the newest candidates hold other forms. With two
     turns checked, nothing matches: the answer must not say the words are absent or apart."""
     from call_logs_mcp.core.queries import SearchOutcome
     from call_logs_mcp.output.shaper import Shaper
 
-    store = IndexStore.open(tmp_path / "calls.db", rank_window=2)
-    try:
-        calls = [
-            make_call("old", texts=["The late fee is ten dollars."], hours=0),
-            *(make_call(f"new{i}", texts=["Two late fees this month."], hours=1 + i) for i in range(3)),
-        ]
-        await store.upsert("acct", "prosper", [CallRecord(c) for c in calls])
-        result = await store.search(SCOPE, '"late fee"', limit=5)
-        assert (result.total_hits, result.zero_hits) == (0, None)
-        assert result.phrase_check is not None
-        assert (result.phrase_check.candidates, result.phrase_check.checked) == (4, 2)
-        _, shaped = Shaper(max_chars=4_000).search_answer(SearchOutcome(result=result, coverage=[]))
-        assert "None of the newest 2 of the 4 turns holding the quoted words" in shaped.text
-        assert "older turns were not checked" in shaped.text
-        assert "on its own" not in shaped.text and "has these words" not in shaped.text
-        assert shaped.structured["phrase_check"] == {"candidates": 4, "checked": 2}
-    finally:
-        store.close()
+    store = await open_store(rank_window=2)
+    calls = [
+        make_call("old", texts=["The late fee is ten dollars."], hours=0),
+        *(make_call(f"new{i}", texts=["Two late fees this month."], hours=1 + i) for i in range(3)),
+    ]
+    await store.upsert("acct", "prosper", [CallRecord(c) for c in calls])
+    result = await store.search(SCOPE, '"late fee"', limit=5)
+    assert (result.total_hits, result.zero_hits) == (0, None)
+    assert result.phrase_check is not None
+    assert (result.phrase_check.candidates, result.phrase_check.checked) == (4, 2)
+    _, shaped = Shaper(max_chars=4_000).search_answer(SearchOutcome(result=result, coverage=[]))
+    assert "None of the newest 2 of the 4 turns holding the quoted words" in shaped.text
+    assert "older turns were not checked" in shaped.text
+    assert "on its own" not in shaped.text and "has these words" not in shaped.text
+    assert shaped.structured["phrase_check"] == {"candidates": 4, "checked": 2}

@@ -1,9 +1,10 @@
 """Words match alike in both indexes: FTS5 `porter unicode61 remove_diacritics 2` (SQLite) and
 the `call_logs_words` configuration over `unaccent` (PostgreSQL, see `index.postgres.migrations`).
 
-The PostgreSQL store has no `search` yet, so this holds the two word indexes themselves to the
-same matches: each store keeps one call per sentence, and each query word (as a one-word phrase,
-the way a search term is matched) must find the same calls in both. The differences that remain
+This holds the two word indexes themselves to the same matches (`test_search_contract.py` holds
+the two stores' searches alike, over text that keeps away from these differences): each store
+keeps one call per sentence, and each query word (as a one-word phrase, the way a search term is
+matched) must find the same calls in both. The differences that remain
 are listed in KNOWN_DIFFERENCES, exactly: a change in either direction fails here.
 """
 

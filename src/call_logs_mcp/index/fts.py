@@ -14,7 +14,7 @@ import hashlib
 import json
 import logging
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -383,26 +383,58 @@ class Ranked:
     boundaries: list[int | None]  # per tier reached: the last rowid its ranking covered
 
 
-def rank_tiers(
-    conn: sqlite3.Connection, tiers: Sequence[SearchPlan], boundaries: Sequence[int | None]
-) -> Ranked:
-    """The page of hits: the tiers in order, each ranked by bm25 within its window, skipping the
-    `offset` hits earlier pages showed."""
-    skip = tiers[0].offset
-    wanted = tiers[0].limit
+@dataclass(frozen=True)
+class WindowStep:
+    """Ask the store for tier `tier`'s window from `boundary` (a cursor's, or None to find it):
+    answer (the boundary its ranking covers or None for all, matches it covers or -1 for all)."""
+
+    tier: int
+    boundary: int | None
+
+
+@dataclass(frozen=True)
+class CountStep:
+    """Ask the store for tier `tier`'s matches: answer their number."""
+
+    tier: int
+
+
+@dataclass(frozen=True)
+class PageStep:
+    """Ask the store for `limit` rows of tier `tier` ranked within `window_end` (None: all),
+    after skipping `offset`: answer the rows."""
+
+    tier: int
+    window_end: int | None
+    limit: int
+    offset: int
+
+
+RankStep = WindowStep | CountStep | PageStep
+
+
+def rank_steps(
+    tiers: int, offset: int, limit: int, boundaries: Sequence[int | None]
+) -> Generator[RankStep, Any, tuple[list[Any], list[int | None], list[int | None]]]:
+    """The paging of a tiered search, store-neutral: the tiers in order, each ranked within its
+    window, skipping the `offset` hits earlier pages showed. Yields what it needs to know (see
+    the steps) and returns (the page's rows, per tier reached the matches its ranking covers or
+    -1 for all, per tier reached its window's boundary)."""
+    skip = offset
+    wanted = limit
     rows: list[Any] = []
     ranked: list[int | None] = []
     ends: list[int | None] = []
-    for i, plan in enumerate(tiers):
+    for i in range(tiers):
         bound = boundaries[i] if i < len(boundaries) else None
-        window_end, covered = _window(conn, replace(plan, boundary=bound))
+        window_end, covered = yield WindowStep(i, bound)
         ends.append(window_end)
-        if covered < 0 and len(tiers) > 1:
-            covered = count_matches(conn, plan)[0]
+        if covered < 0 and tiers > 1:
+            covered = yield CountStep(i)
         ranked.append(covered)
         if wanted <= 0:
             break
-        page = _page(conn, plan, window_end, wanted, skip) if covered < 0 or skip < covered else []
+        page = (yield PageStep(i, window_end, wanted, skip)) if covered < 0 or skip < covered else []
         rows += page
         wanted -= len(page)
         if covered >= 0:
@@ -411,7 +443,29 @@ def rank_tiers(
             skip = 0
         if wanted <= 0:
             break
-    return Ranked(_hits(conn, tiers[0].providers, rows), ranked, ends)
+    return rows, ranked, ends
+
+
+def rank_tiers(
+    conn: sqlite3.Connection, tiers: Sequence[SearchPlan], boundaries: Sequence[int | None]
+) -> Ranked:
+    """The page of hits: the tiers in order, each ranked by bm25 within its window, skipping the
+    `offset` hits earlier pages showed."""
+    steps = rank_steps(len(tiers), tiers[0].offset, tiers[0].limit, boundaries)
+    answer: Any = None
+    while True:
+        try:
+            step = steps.send(answer)
+        except StopIteration as done:
+            rows, ranked, ends = done.value
+            return Ranked(_hits(conn, tiers[0].providers, rows), ranked, ends)
+        plan = tiers[step.tier]
+        if isinstance(step, WindowStep):
+            answer = _window(conn, replace(plan, boundary=step.boundary))
+        elif isinstance(step, CountStep):
+            answer = count_matches(conn, plan)[0]
+        else:
+            answer = _page(conn, plan, step.window_end, step.limit, step.offset)
 
 
 def _hits(conn: sqlite3.Connection, providers: Mapping[int, str], rows: Sequence[Any]) -> list[SearchHit]:
@@ -503,14 +557,14 @@ def limit_checks(
     if request.checked_below is None:
         if request.offset or request.boundaries:
             return request, None  # the first page checked every candidate
-        row = _fts(conn, loose.window_sql, [*loose.params, _checks(rank_window)]).fetchone()
+        row = _fts(conn, loose.window_sql, [*loose.params, phrase_checks(rank_window)]).fetchone()
         if row is None:
             return request, None
         request = replace(request, checked_below=int(row[0]))
     return request, loose
 
 
-def _checks(rank_window: int) -> int:
+def phrase_checks(rank_window: int) -> int:
     return min(rank_window, PHRASE_CHECKS)
 
 
@@ -534,7 +588,7 @@ async def _count_and_rank(
             return counts, None
         # How many candidates a bounded phrase had, counted beside the ranking (words only).
         (candidates,) = _fts(conn, loose.capped_count_sql, [*loose.params, -1]).fetchone()
-        return counts, PhraseCheck(candidates=int(candidates), checked=_checks(rank_window))
+        return counts, PhraseCheck(candidates=int(candidates), checked=phrase_checks(rank_window))
 
     (counts, check), ranked = await db.read_pair(
         count, lambda conn: rank_tiers(conn, tiers, request.boundaries), "searching transcripts"
@@ -566,6 +620,19 @@ async def search(db: Database, request: SearchRequest, *, rank_window: int) -> S
         raise InvalidArgumentError(
             'The search query could not be run; use plain words, "phrases" and prefix*.'
         ) from None
+    return search_result(request, counts, ranked, check, zero, rank_window)
+
+
+def search_result(
+    request: SearchRequest,
+    counts: Counts,
+    ranked: Ranked,
+    check: PhraseCheck | None,
+    zero: ZeroHits | None,
+    rank_window: int,
+) -> SearchResult:
+    """The answer of a counted and ranked search (store-neutral): what is reachable, the next
+    cursor, the ranking note and how the query was read."""
     reachable = 0
     for i, total in enumerate(counts.tiers):
         covered = ranked.ranked[i] if i < len(ranked.ranked) else None
@@ -646,9 +713,24 @@ def _count(conn: sqlite3.Connection, request: SearchRequest, rank_window: int) -
     return int(count)
 
 
-def explain_zero(conn: sqlite3.Connection, request: SearchRequest, rank_window: int) -> ZeroHits:
-    """Why a search found nothing: the filters (and which one to drop), or the words (and terms
-    the caller's calls do hold that look like them)."""
+@dataclass(frozen=True)
+class CountAsk:
+    """Ask the store for the matches of `request`, counted up to EXPLAIN_CAP: answer an int."""
+
+    request: SearchRequest
+
+
+@dataclass(frozen=True)
+class CandidatesAsk:
+    """Ask the store for the terms of its index near `word` (see `_candidates`): answer a list."""
+
+    word: str
+
+
+def explain_steps(request: SearchRequest) -> Generator[CountAsk | CandidatesAsk, Any, ZeroHits]:
+    """Why a search found nothing (store-neutral): the filters (and which one to drop), or the
+    words (and terms the caller's calls do hold that look like them). Yields what it needs to
+    count or look up and returns the explanation."""
     active = [
         name
         for name, on in (
@@ -663,14 +745,12 @@ def explain_zero(conn: sqlite3.Connection, request: SearchRequest, rank_window: 
         unfiltered = request
         for name in active:
             unfiltered = _without(unfiltered, name)
-        everywhere = _count(conn, unfiltered, rank_window)
+        everywhere: int = yield CountAsk(unfiltered)
         if everywhere:
-            drops = [
-                DroppedFilter(
-                    filter=_FILTER_NAMES[name], hits=_count(conn, _without(request, name), rank_window)
-                )
-                for name in active
-            ]
+            drops = []
+            for name in active:
+                hits: int = yield CountAsk(_without(request, name))
+                drops.append(DroppedFilter(filter=_FILTER_NAMES[name], hits=hits))
             return ZeroHits(reason="filtered", unfiltered_hits=everywhere, without=drops)
     else:
         unfiltered = request
@@ -678,12 +758,13 @@ def explain_zero(conn: sqlite3.Connection, request: SearchRequest, rank_window: 
     present: list[WordCount] = []
     query_words = _query_words(request.parsed)
     for word in query_words:
-        hits = _count(conn, replace(unfiltered, parsed=parse_query(word)), rank_window)
+        hits = yield CountAsk(replace(unfiltered, parsed=parse_query(word)))
         if hits:
             present.append(WordCount(word=word, hits=hits))
             continue
-        for candidate in _candidates(conn, word):
-            hits = _count(conn, replace(unfiltered, parsed=parse_query(candidate)), rank_window)
+        candidates: list[str] = yield CandidatesAsk(word)
+        for candidate in candidates:
+            hits = yield CountAsk(replace(unfiltered, parsed=parse_query(candidate)))
             if hits:
                 suggestions.append(Suggestion(instead_of=word, term=candidate, hits=hits))
             if sum(1 for s in suggestions if s.instead_of == word) >= 3:
@@ -693,6 +774,22 @@ def explain_zero(conn: sqlite3.Connection, request: SearchRequest, rank_window: 
     if query_words and len(present) == len(query_words):
         return ZeroHits(reason="apart", word_hits=present)
     return ZeroHits(reason="absent", suggestions=suggestions[:_MAX_SUGGESTIONS], word_hits=present)
+
+
+def explain_zero(conn: sqlite3.Connection, request: SearchRequest, rank_window: int) -> ZeroHits:
+    """`explain_steps` on the SQLite index."""
+    steps = explain_steps(request)
+    answer: Any = None
+    while True:
+        try:
+            ask = steps.send(answer)
+        except StopIteration as done:
+            explained: ZeroHits = done.value
+            return explained
+        if isinstance(ask, CountAsk):
+            answer = _count(conn, ask.request, rank_window)
+        else:
+            answer = _candidates(conn, ask.word)
 
 
 def _query_words(parsed: ParsedQuery) -> list[str]:
@@ -705,8 +802,7 @@ def _query_words(parsed: ParsedQuery) -> list[str]:
 
 
 def _candidates(conn: sqlite3.Connection, word: str) -> list[str]:
-    """Terms of the index near `word`: split in two ("callback" → "call back"), then one or two
-    edits away or sharing a long prefix, closest first."""
+    """`near_terms` of `word` in the FTS5 index."""
     conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.turns_vocab USING fts5vocab(main, turns, row)")
 
     def known(term: str) -> bool:
@@ -716,18 +812,46 @@ def _candidates(conn: sqlite3.Connection, word: str) -> list[str]:
             conn.execute("SELECT 1 FROM turns WHERE turns MATCH ? LIMIT 1", (query,)).fetchone() is not None
         )
 
-    found: list[tuple[int, str]] = []
-    for cut in range(2, len(word) - 1):
-        head, tail = word[:cut], word[cut:]
-        if len(head) > 1 and len(tail) > 1 and known(head) and known(tail):
-            found.append((0, f'"{head} {tail}"'))
-    # The index's terms sharing the first three letters (a bounded walk of the vocabulary).
+    low, high = vocabulary_range(word)
+    vocabulary = [
+        term
+        for (term,) in conn.execute(
+            "SELECT term FROM temp.turns_vocab WHERE term >= ? AND term < ? LIMIT ?",
+            (low, high, VOCABULARY_WALK),
+        )
+    ]
+    return near_terms(word, known, vocabulary)
+
+
+# How many of the index's terms sharing a word's first letters a suggestion looks at.
+VOCABULARY_WALK = 400
+
+
+def vocabulary_range(word: str) -> tuple[str, str]:
+    """The terms [low, high) sharing `word`'s first three letters, in code point order."""
     start = word[:3]
+    return start, start[:-1] + chr(ord(start[-1]) + 1)
+
+
+def split_parts(word: str) -> list[tuple[str, str]]:
+    """`word` cut in two words of two letters or more ("callback" → ("call", "back"), ...)."""
+    return [
+        (word[:cut], word[cut:])
+        for cut in range(2, len(word) - 1)
+        if len(word[:cut]) > 1 and len(word[cut:]) > 1
+    ]
+
+
+def near_terms(word: str, known: Callable[[str], bool], vocabulary: Iterable[str]) -> list[str]:
+    """Terms of an index near `word` (store-neutral): split in two ("callback" → "call back")
+    where `known` holds both parts, then the `vocabulary` terms (those of `vocabulary_range`, in
+    order, at most VOCABULARY_WALK) one or two edits away or sharing a long prefix, closest first."""
+    found: list[tuple[int, str]] = []
+    for head, tail in split_parts(word):
+        if known(head) and known(tail):
+            found.append((0, f'"{head} {tail}"'))
     limit = 2 if len(word) > 4 else 1
-    for (term,) in conn.execute(
-        "SELECT term FROM temp.turns_vocab WHERE term >= ? AND term < ? LIMIT 400",
-        (start, start[:-1] + chr(ord(start[-1]) + 1)),
-    ):
+    for term in vocabulary:
         if term == word:
             continue
         distance = words.edit_distance(word, term, limit)

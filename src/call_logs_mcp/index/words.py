@@ -71,6 +71,11 @@ def tokens(text: str) -> list[str]:
     return [_fold(token) for token in _TOKEN.findall(text)]
 
 
+def token_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, folded token) of each token of `text`, as `tokens` makes them."""
+    return [(m.start(), m.end(), _fold(m.group())) for m in _TOKEN.finditer(text)]
+
+
 def _folded(text: str) -> str:
     if text.isascii():
         return text.lower()

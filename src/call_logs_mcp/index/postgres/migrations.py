@@ -345,6 +345,37 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         "CREATE INDEX fields_texts ON fields (source, key, call_logs_nocase(txt)) WHERE kind = 3",
         *_AGGREGATES,
     ),
+    # 3: the search vocabulary (the terms a search that found nothing suggests; SQLite
+    # reads them from FTS5's own vocabulary, which `ts_stat` would only give by reading every
+    # row). Each distinct plain-word lexeme of `turns.words`, added by a statement trigger when
+    # a turn brings a new one. No unique key: concurrent writers never wait on each other's
+    # new words (a rare duplicate is read once: readers use DISTINCT). Lexemes stay when their
+    # turns go (a suggestion is only made when it finds hits in the caller's calls).
+    (
+        'CREATE TABLE search_words (word text COLLATE "C" NOT NULL)',
+        "CREATE INDEX search_words_word ON search_words (word)",
+        """
+        CREATE FUNCTION call_logs_add_search_words() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO search_words (word)
+            SELECT DISTINCT w FROM added_turns, unnest(tsvector_to_array(added_turns.words)) AS w
+            WHERE w !~ '[[:punct:][:space:]]'
+                AND NOT EXISTS (SELECT 1 FROM search_words s WHERE s.word = w);
+            RETURN NULL;
+        END
+        $$
+        """,
+        """
+        CREATE TRIGGER turns_search_words AFTER INSERT ON turns
+            REFERENCING NEW TABLE AS added_turns
+            FOR EACH STATEMENT EXECUTE FUNCTION call_logs_add_search_words()
+        """,
+        """
+        INSERT INTO search_words (word)
+        SELECT DISTINCT w FROM turns, unnest(tsvector_to_array(turns.words)) AS w
+        WHERE w !~ '[[:punct:][:space:]]'
+        """,
+    ),
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

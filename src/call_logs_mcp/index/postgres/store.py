@@ -1,11 +1,10 @@
 """`PostgresStore`: the `IndexStore` methods on a PostgreSQL database (issue 18, in progress).
 
-Implemented, with the SQLite store's answers (held by tests/test_store_contract.py and the
-store-level suites run on both stores): `upsert`, `save_sync_state`, `load_sync_state`,
-`stored_states`, `calls_to_recheck`, `get_call`, `recent_calls`, `find_calls`, `list_campaigns`,
-`list_agents`, `campaign_summary`, `last_synced`, `indexed_calls`, `platform_calls`, `stats`,
-`purge` and `purge_sync`, `export` (the last two synchronous, on a connection of their own, for
-the CLI). Not yet: `search`.
+Implemented, with the SQLite store's answers (held by tests/test_store_contract.py,
+tests/test_search_contract.py and the store-level suites run on both stores): every method of
+`IndexStoreProtocol`. `purge_sync` and `export` are synchronous, on a connection of their own, for
+the CLI. `search` gives the same hits, counts and pages; see `postgres.search` for the order within
+a tier.
 """
 
 from __future__ import annotations
@@ -14,16 +13,17 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, contextmanager
 from datetime import datetime
 from functools import cached_property
-from typing import Any
 
 from psycopg.conninfo import conninfo_to_dict
 
 from call_logs_mcp.analytics import CampaignSummary
 from call_logs_mcp.errors import StoreError
+from call_logs_mcp.index import fts
 from call_logs_mcp.index.accounts import AccountScope, SourceIds
 from call_logs_mcp.index.export import ExportFilter
+from call_logs_mcp.index.fts import RANK_WINDOW
 from call_logs_mcp.index.outcomes import OutcomeRequest, OutcomeResult
-from call_logs_mcp.index.postgres import outcomes, reads, summary, writes
+from call_logs_mcp.index.postgres import outcomes, reads, search, summary, writes
 from call_logs_mcp.index.postgres.db import Database
 from call_logs_mcp.index.postgres.export import PostgresExport
 from call_logs_mcp.index.postgres.migrations import SCHEMA_VERSION
@@ -41,22 +41,24 @@ from call_logs_mcp.index.records import (
     UpsertCounts,
 )
 from call_logs_mcp.index.search import SearchResult
-from call_logs_mcp.models import Call, PlatformTotals
+from call_logs_mcp.models import Call, CallStatus, PlatformTotals, Speaker
 
 
 class PostgresStore:
     """The index in a PostgreSQL database. Open with `await PostgresStore.open(conninfo)`, close
     with `await close()` (or use it as an async context manager)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, rank_window: int = RANK_WINDOW) -> None:
         self.db = db
+        self.rank_window = max(1, rank_window)
         self._source_ids: SourceIds = {}
 
     @classmethod
-    async def open(cls, conninfo: str) -> PostgresStore:
+    async def open(cls, conninfo: str, *, rank_window: int = RANK_WINDOW) -> PostgresStore:
         """Connect to the database (a `postgresql://` URL or key=value string) and migrate it.
-        Raises StoreError when the server cannot be reached or the schema is newer than ours."""
-        return cls(await Database.open(conninfo))
+        `rank_window` as in `IndexStore.open`. Raises StoreError when the server cannot be
+        reached or the schema is newer than ours."""
+        return cls(await Database.open(conninfo), rank_window=rank_window)
 
     async def close(self) -> None:
         await self.db.close()
@@ -210,6 +212,37 @@ class PostgresStore:
         with self.db.sync_transaction("exporting calls", snapshot=True) as conn:
             yield PostgresExport(conn, scope, filters)
 
+    async def search(
+        self,
+        scope: AccountScope,
+        query: str,
+        *,
+        provider: str | None = None,
+        campaign_id: str | None = None,
+        status: CallStatus | None = None,
+        from_date: datetime | None = None,
+        to_date: datetime | None = None,
+        speaker: Speaker | None = None,
+        limit: int = 10,
+        cursor: str | None = None,
+    ) -> SearchResult:
+        """As `IndexStore.search` (see `postgres.search` for what differs: the relevance score,
+        so the order of hits within a tier). Raises InvalidArgumentError for a query with nothing
+        to search, a bad limit or a cursor from another search; StoreError."""
+        request = fts.search_request(
+            scope,
+            query,
+            provider=provider,
+            campaign_id=campaign_id,
+            status=status,
+            from_date=from_date,
+            to_date=to_date,
+            speaker=speaker,
+            limit=limit,
+            cursor=cursor,
+        )
+        return await search.search(self.db, request, rank_window=self.rank_window)
+
     async def platform_calls(
         self, scope: AccountScope, provider: str, *, campaign_id: str | None = None
     ) -> int | None:
@@ -255,15 +288,3 @@ class PostgresStore:
 
     def listening(self, on_indexed: IndexedListener) -> AbstractAsyncContextManager[None]:
         return self.replicas.listening(on_indexed)
-
-    # --- not on PostgreSQL yet (wip-pgsearch replaces it) ------------------------------------
-
-    async def search(self, scope: AccountScope, query: str, **filters: Any) -> SearchResult:
-        raise _not_yet("Transcript search")
-
-
-def _not_yet(what: str) -> StoreError:
-    return StoreError(
-        f"{what} is not available on the PostgreSQL index yet; unset CALL_LOGS_DATABASE_URL to use "
-        "the SQLite index for it."
-    )
