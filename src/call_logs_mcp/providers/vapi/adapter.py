@@ -372,23 +372,20 @@ class _Walk:
     async def _pipeline(self, group: TaskGroup) -> CallPage:
         position = self.position
         depth = self.provider.window_depth
-        pending: deque[_Answered] = deque()
+        pending: deque[_Answered] = deque()  # asked and not walked yet, in order
         # The upper bound of the next window to ask for; None behind an open window.
         upper: datetime | None = position.boundary
         open_next = False
+        in_flight = 0
 
-        async def fetch(answered: _Answered) -> None:
-            try:
-                answered.items = await self.provider._fetch(self.query, answered.window, self.floor)
-            except Exception as error:  # raised in order, when the walk reaches this window
-                answered.error = error
-            finally:
-                answered.done.set()
-
-        while True:
+        def top_up() -> None:
+            """Ask for the next windows, as many as the connections allow (their answers wait
+            for the walk, two per connection at most) and the answer still needs."""
+            nonlocal upper, in_flight
             while (
                 upper is not None
-                and len(pending) < depth
+                and in_flight < depth
+                and len(pending) < 2 * depth
                 and self.requests < self.most
                 and self.kept + self._expected() * len(pending) < self.limit
             ):
@@ -405,8 +402,23 @@ class _Walk:
                 answered = _Answered(window)
                 group.start_soon(fetch, answered)
                 pending.append(answered)
+                in_flight += 1
                 self.requests += 1
                 upper = window.above
+
+        async def fetch(answered: _Answered) -> None:
+            nonlocal in_flight
+            try:
+                answered.items = await self.provider._fetch(self.query, answered.window, self.floor)
+            except Exception as error:  # raised in order, when the walk reaches this window
+                answered.error = error
+            finally:
+                answered.done.set()
+            in_flight -= 1
+            top_up()  # a connection is free: the next window goes out now, not after the walk
+
+        while True:
+            top_up()
             if not pending:
                 return self.page()  # out of requests
             head = pending.popleft()
