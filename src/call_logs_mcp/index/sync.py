@@ -6,9 +6,11 @@ by side (one task each). For each provider in scope:
 1. List pages newest first. For each listed call compare a fingerprint of how it was listed with
    what is stored: new calls, changed calls, calls stored without details and calls still in
    progress need their details; the rest are unchanged. When the platform's listing already
-   carries full calls (Prosper's OpenAPI variant) they are stored as listed, without a detail
-   request. List requests are urgent for the HTTP layer: they take the next free connection
-   before the detail requests waiting for one.
+   carries full calls (Prosper's OpenAPI variant) they are stored as listed, without a
+   detail request; an adapter that lists several pages side by side (`PagedSyncProvider`) hands
+   each page over as soon as it is walked, so it is stored while the next ones are listed. List
+   requests are urgent for the HTTP layer: they take the next free connection before the detail
+   requests waiting for one.
 2. Details are fetched by a bounded pool of workers (`max_concurrency`; the HTTP layer enforces
    the platform rate limit and retries 429/5xx) and written by one writer in batches, each batch
    one transaction. A crash loses at most the batch in flight; the next run converges because

@@ -11,17 +11,23 @@ a `MalformedResponseError` (never a loop); so are more than 1000 calls on one in
 whatever order Vapi used. The paginated `/v2/call` (removed from the
 published OpenAPI in January 2026) is not used, and undocumented query parameters are never sent.
 
-Side by side: once an answer has a page behind it (a cursor), the width of time that holds about
-a page is known, and an answer asked for several pages splits the time below the boundary into
-adjacent windows `(createdAtGt, createdAtLe]`, asked at once (the HTTP layer keeps them within the
-concurrency and rate limits): the first continues the keyset (its `createdAtLe` is the boundary,
-the ids seen there are dropped), the last is open below (a short answer there ends the listing).
-Windows are walked in order; a window that comes back whole moves the boundary to its lower bound
-(nothing seen there: `createdAtGt` left it to the next window); one that comes back full (the
-guess was too narrow) is asked again from its oldest call (the same tie rule) until it is
-whole, before the windows after it are walked. Bounded windows may hold twice the expected
-page; the width is re-estimated from each round. So no call is lost or repeated whatever the
-density, and the cursor stays what it was: a keyset position (plus the width in use).
+Side by side: once the walk has a page behind it, the width of time that holds about a page is
+known, and the time below the boundary is split into adjacent windows `(createdAtGt,
+createdAtLe]`, asked ahead of the walk: a new window goes out as soon as a connection is free
+(one window in flight per connection, and the HTTP layer keeps them within the rate limit; no
+rounds that wait for each other), while the windows that answered are walked in order. The first
+window continues the keyset (its `createdAtLe` is the boundary, the ids seen there are dropped);
+a window that comes back whole moves the boundary to its lower bound (nothing seen there:
+`createdAtGt` left it to the next window); one that comes back full (the guess was too narrow) is
+asked again from its oldest call (the same tie rule) until it is whole, before the windows after
+it are walked. A window is open below (a short answer there ends the listing) when it is the last
+one the answer needs, when it reaches the listing's floor, or after a window came back empty (a
+gap, or the oldest call); nothing is asked below an open window until it is walked. Bounded
+windows may hold twice the expected page; each window's width comes from the density of the last
+windows walked. So no call is lost or repeated whatever the density, and the cursor stays a
+keyset position (plus the width in use). `list_call_pages` hands the calls over window by window,
+each page with the cursor after it, so a sync stores them while the walk goes on; past the
+oldest call, the windows already asked (one per connection) come back empty.
 
 Filters: `GET /call` filters only by id, assistant, phone number and created/updated instants.
 `to_date` is sent as `createdAtLe` (a call is created before it starts, so nothing that started
@@ -94,9 +100,9 @@ MAX_LIMIT = 1000  # the OpenAPI's maximum `limit` for `GET /call` and `GET /camp
 CREATED_LOOKBACK = timedelta(days=1)
 MAX_CAMPAIGN_PAGES = 50
 _MAX_SEEN = 1000
-# Most `GET /call` requests one answer makes when it keeps every call it reads (a sync): 24 pages
-# side by side keep the pipe full (at 20 req/s and 100 ms latency a round of n requests reaches
-# n / (n + 1) of the rate limit); a window cut short only costs the rest of its round.
+# Fewest `GET /call` requests one answer may make when it keeps every call it reads (a sync may
+# make about twice the pages it asks for: windows that come back short or empty, and windows cut
+# short, are asked again).
 MAX_WINDOWS_PER_LIST = 24
 # Bounds of a window's width (the time expected to hold a page of calls).
 _MIN_WIDTH = timedelta(milliseconds=1)
