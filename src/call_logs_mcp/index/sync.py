@@ -88,7 +88,7 @@ DEFAULT_BATCH = 100
 # Calls one listing answer is asked for at most, past its first pages, on a platform whose
 # listing carries whole calls (no detail requests to keep the workers busy): the adapter may list
 # the pages of one answer side by side, and the writer stores one answer while the next is listed.
-WIDE_ANSWER_CALLS = 1000
+WIDE_ANSWER_CALLS = 2000
 
 SyncProgress = Callable[[int, int | None], Awaitable[None] | None]
 """`progress(done, total)`: calls of the walks handled so far (stored as listed, fetched and
@@ -132,13 +132,14 @@ class SyncProvider(Protocol):
     async def get_call(self, call_id: str) -> Call: ...
 
 
-PageHandler = Callable[[CallPage], Awaitable[None]]
+PageHandler = Callable[[CallPage], Awaitable[bool]]
 
 
 @runtime_checkable
 class PagedSyncProvider(SyncProvider, Protocol):
     """A platform whose listing can hand over its calls page by page while one answer goes on
-    (pages listed side by side): the engine stores each page while the rest is listed."""
+    (pages listed side by side): the engine stores each page while the rest is listed, and
+    answers whether it wants more (not once the walk reached its end or is being stopped)."""
 
     async def list_call_pages(
         self, query: CallQuery, *, limit: int, cursor: str | None = None, on_page: PageHandler | None = None
@@ -402,7 +403,7 @@ async def _sync_provider(
     answers = 0
 
     fetch_send, fetch_recv = anyio.create_memory_object_stream[Job](page_size)
-    write_send, write_recv = anyio.create_memory_object_stream[CallRecord](page_size * max(2, widest))
+    write_send, write_recv = anyio.create_memory_object_stream[CallRecord](page_size * 2)
 
     async def list_page(cursor: str | None, on_page: PageHandler) -> CallPage:
         nonlocal answers
@@ -422,14 +423,14 @@ async def _sync_provider(
         nonlocal platform, reached_watermark
         first = True
 
-        async def take(page: CallPage) -> None:
-            """Register a listed page and pass its jobs on. Also called by an adapter that hands
-            pages over while its answer goes on (shielded like its requests): once the writer is
-            gone (the sync stops), the page stays registered and its records are kept as the walk
-            stops."""
+        async def take(page: CallPage) -> bool:
+            """Register a listed page and pass its jobs on; whether the walk wants more. Also
+            called by an adapter that hands pages over while its answer goes on (shielded like
+            its requests): once the sync is stopping it asks for nothing more, and once the writer
+            is gone the page stays registered and its records are kept as the walk stops."""
             nonlocal first, platform, reached_watermark
             if walk.listed_all:
-                return  # the walk reached its end (the watermark) earlier in this answer
+                return False  # the walk reached its end (the watermark) earlier in this answer
             if first:
                 first = False
                 platform = page.totals
@@ -456,8 +457,9 @@ async def _sync_provider(
                     else:
                         await fetch_out.send(job)
             except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-                return
+                return False
             await reporter.report()
+            return not walk.listed_all and not grace.stopping
 
         async with fetch_out, write_out:
             stored_cursor = walk.resumed

@@ -317,6 +317,7 @@ class Stopped(Exception):
     concurrency=st.integers(min_value=1, max_value=6),
     error_rate=st.sampled_from([0.0, 0.1, 0.3]),
     stop_after=st.one_of(st.none(), st.integers(min_value=0, max_value=6)),
+    decline=st.booleans(),
     seed=st.integers(min_value=0, max_value=2**16),
 )
 async def test_pages_handed_over_while_windows_are_walked_resume_exactly_after_faults_and_stops(
@@ -326,11 +327,12 @@ async def test_pages_handed_over_while_windows_are_walked_resume_exactly_after_f
     concurrency: int,
     error_rate: float,
     stop_after: int | None,
+    decline: bool,
     seed: int,
 ) -> None:
     # A sync takes each window's calls as soon as they are walked, with the cursor after them;
-    # a request that fails (no retries here) or a caller that stops ends the answer, and the
-    # walk goes on, with a fresh adapter, from the last cursor taken.
+    # a request that fails (no retries here) or a caller that stops (raising, or declining more)
+    # ends the answer, and the walk goes on, with a fresh adapter, from the last cursor taken.
     dataset = spaced(gaps, seed=seed)
     faults = Faults(error_rate=error_rate, seed=seed)
     app = simulated_app("vapi", dataset, tie_order="shuffled", faults=faults)
@@ -340,14 +342,17 @@ async def test_pages_handed_over_while_windows_are_walked_resume_exactly_after_f
     networks: list[Jittered] = []
     answers = failures = stops = 0
 
-    async def take(answer: CallPage) -> None:
+    async def take(answer: CallPage) -> bool:
         nonlocal cursor, stops
         assert answer.calls and answer.next_cursor is not None  # a handed page is never the end
         listed.extend(answer.calls)
         cursor = answer.next_cursor
         if stop_after is not None and len(listed) > stop_after and stops < 3:
             stops += 1
+            if decline:
+                return False  # wants no more: the answer ends with what it has, and a cursor
             raise Stopped
+        return True
 
     with anyio.fail_after(60):
         while True:

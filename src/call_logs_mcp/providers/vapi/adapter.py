@@ -118,7 +118,8 @@ _BAD_CURSOR = (
 
 class _Position:
     """Where a listing resumes: the page size in use, the inclusive `createdAt` upper bound
-    (None at the top) and the ids already returned at exactly that instant."""
+    (None at the top) and the ids already returned at exactly that instant (none when a window
+    ended there: its lower bound is exclusive)."""
 
     def __init__(
         self, size: int, boundary: datetime | None, seen: set[str], floor: datetime | None = None
@@ -207,7 +208,7 @@ def _read_cursor(cursor: str, query: CallQuery) -> tuple[_Position, timedelta | 
         or not 1 <= size <= MAX_LIMIT
         or boundary is None
         or not isinstance(ids, list)
-        or not 1 <= len(ids) <= _MAX_SEEN
+        or len(ids) > _MAX_SEEN
         or not all(isinstance(i, str) and 0 < len(i) <= 200 for i in ids)
         or isinstance(width, bool)
         or not isinstance(width, int | float)
@@ -249,7 +250,7 @@ class _Answered:
         return self.items
 
 
-OnPage = Callable[[CallPage], Awaitable[None]]
+OnPage = Callable[[CallPage], Awaitable[bool]]
 
 
 class _Walk:
@@ -293,10 +294,12 @@ class _Walk:
         self.totals = None  # said once, with the first page
         return page
 
-    async def hand_over(self) -> None:
-        """Hand the calls walked so far to `on_page` (a sync stores them while the walk goes on)."""
+    async def hand_over(self) -> bool:
+        """Hand the calls walked so far to `on_page` (a sync stores them while the walk goes on);
+        whether the caller wants more."""
         if self.on_page is not None and self.calls:
-            await self.on_page(self.page())
+            return await self.on_page(self.page())
+        return True
 
     def take(self, window: _Window, items: list[tuple[VapiCall, datetime]]) -> CallPage | None:
         """Walk one answered window's calls not walked yet; the answer's last page once `limit`
@@ -355,7 +358,8 @@ class _Walk:
                 return self.page(last=True)  # a short page: the listing's end
             if self.requests >= self.most:
                 return self.page()
-            await self.hand_over()
+            if not await self.hand_over():
+                return self.page()  # the caller has what it wants: the rest from the cursor
         return None
 
     async def windows(self) -> CallPage:
@@ -381,7 +385,7 @@ class _Walk:
         pending: deque[_Answered] = deque()  # asked and not walked yet, in order
         # The upper bound of the next window to ask for; None behind an open window.
         upper: datetime | None = position.boundary
-        open_next = False
+        open_next = declined = False
         in_flight = 0
 
         def top_up() -> None:
@@ -390,6 +394,7 @@ class _Walk:
             nonlocal upper, in_flight
             while (
                 upper is not None
+                and not declined
                 and in_flight < depth
                 and len(pending) < 2 * depth
                 and self.requests < self.most
@@ -413,7 +418,7 @@ class _Walk:
                 upper = window.above
 
         async def fetch(answered: _Answered) -> None:
-            nonlocal in_flight
+            nonlocal in_flight, open_next
             try:
                 answered.items = await self.provider._fetch(self.query, answered.window, self.floor)
             except Exception as error:  # raised in order, when the walk reaches this window
@@ -421,6 +426,8 @@ class _Walk:
             finally:
                 answered.done.set()
             in_flight -= 1
+            if not answered.items and answered.error is None:
+                open_next = True  # a gap, or past the oldest call: the next window is open below
             top_up()  # a connection is free: the next window goes out now, not after the walk
 
         while True:
@@ -435,7 +442,7 @@ class _Walk:
                 if answer is not None:
                     return answer
                 full = len(items) >= window.size
-                if not full or window.above is None or self.requests >= self.most:
+                if not full or window.above is None or self.requests >= self.most or declined:
                     break
                 # Cut short (more calls than guessed): the rest of this window, from its oldest
                 # call, before the windows below it.
@@ -446,21 +453,23 @@ class _Walk:
                 )
                 items = await self.provider._fetch(self.query, window, self.floor)
                 self.requests += 1
-            await self.hand_over()
+            if not await self.hand_over():
+                # The caller wants no more: nothing new is asked; the windows already asked are
+                # still walked and handed over (their requests are spent), then the answer ends.
+                declined = True
             if full and window.above is not None:
-                return self.page()  # out of requests inside a window: the next answer goes on
+                return self.page()  # out of requests (or declined) inside a window: the next answer goes on
             if full:
                 # An open window came back full: go on from its oldest call.
                 assert top is not None and position.boundary is not None
                 self.observe(top - position.boundary, len(items))
-                upper = position.boundary
+                upper, open_next = position.boundary, False
             elif window.above is None:
                 return self.page(last=True)  # the oldest window came back whole
             else:
                 assert top is not None
                 self.observe(top - window.above, len(items))
                 position.close_at(window.above)
-            open_next = not items
 
 
 class VapiProvider:
@@ -496,8 +505,9 @@ class VapiProvider:
     ) -> CallPage:
         """`list_calls`, handing the calls to `on_page` window by window as they are walked (each
         page with the cursor after it; the sync engine stores them while the walk goes on) and
-        answering the rest. At most `limit` calls in all. Raises as `list_calls`; what `on_page`
-        raises stops the walk."""
+        answering the rest. At most `limit` calls in all. `on_page` answers whether to go on: when
+        it says no, nothing more is asked and the answer is what was walked since (usually nothing)
+        with its cursor. Raises as `list_calls`; what `on_page` raises stops the walk."""
         check_limit(limit)
         totals: PlatformTotals | None = None
         width: timedelta | None = None
