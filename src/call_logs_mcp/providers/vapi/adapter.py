@@ -386,16 +386,15 @@ class _Walk:
         # The upper bound of the next window to ask for; None behind an open window.
         upper: datetime | None = position.boundary
         open_next = declined = False
-        in_flight = 0
 
         def top_up() -> None:
-            """Ask for the next windows, as many as the connections allow (their answers wait
-            for the walk, two per connection at most) and the answer still needs."""
-            nonlocal upper, in_flight
+            """Ask for the next windows, as many as the connections allow and the answer still
+            needs: two per connection at most, in flight or answered and waiting for the walk (so
+            the connections stay busy while the walk maps and hands over a window)."""
+            nonlocal upper
             while (
                 upper is not None
                 and not declined
-                and in_flight < depth
                 and len(pending) < 2 * depth
                 and self.requests < self.most
                 and self.kept + self._expected() * len(pending) < self.limit
@@ -413,19 +412,17 @@ class _Walk:
                 answered = _Answered(window)
                 group.start_soon(fetch, answered)
                 pending.append(answered)
-                in_flight += 1
                 self.requests += 1
                 upper = window.above
 
         async def fetch(answered: _Answered) -> None:
-            nonlocal in_flight, open_next
+            nonlocal open_next
             try:
                 answered.items = await self.provider._fetch(self.query, answered.window, self.floor)
             except Exception as error:  # raised in order, when the walk reaches this window
                 answered.error = error
             finally:
                 answered.done.set()
-            in_flight -= 1
             if not answered.items and answered.error is None:
                 open_next = True  # a gap, or past the oldest call: the next window is open below
             top_up()  # a connection is free: the next window goes out now, not after the walk
