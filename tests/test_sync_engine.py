@@ -187,9 +187,9 @@ async def test_a_sync_cancelled_every_300_calls_completes_listing_each_page_and_
     extra = (0,) if await reports_total(platform_name, app) else (0, 1)
     if lists_details(platform_name):
         # A listing of whole calls is walked in time windows asked side by side: past the oldest
-        # call, the windows already asked (one per connection) come back empty, and each run
-        # that stops inside a window asks the rest of it again.
-        ahead = simulated_provider_config(platform_name).max_concurrency
+        # call, the windows already asked (one per connection and one more) come back empty, and
+        # each run that stops inside a window asks the rest of it again.
+        ahead = simulated_provider_config(platform_name).max_concurrency + 1
         extra = tuple(range(max(extra) + ahead + len(reported) + 1))
     assert len(pages) - whole_pages in extra
     # Progress counted on from where the previous run stopped, up to every call.

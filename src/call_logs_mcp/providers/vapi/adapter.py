@@ -319,7 +319,7 @@ class _Walk:
             if _keep(call, query):
                 self.calls.append(call)
                 self.kept += 1
-            if self.kept >= self.limit:
+            if self.kept >= self.limit and self.on_page is None:
                 return self.page(last=window.above is None and index + 1 == len(fresh) and not full)
         return None
 
@@ -358,7 +358,7 @@ class _Walk:
                 return self.page(last=True)  # a short page: the listing's end
             if self.requests >= self.most:
                 return self.page()
-            if not await self.hand_over():
+            if not await self.hand_over() or self.kept >= self.limit:
                 return self.page()  # the caller has what it wants: the rest from the cursor
         return None
 
@@ -389,13 +389,14 @@ class _Walk:
 
         def top_up() -> None:
             """Ask for the next windows, as many as the connections allow and the answer still
-            needs: two per connection at most, in flight or answered and waiting for the walk (so
-            the connections stay busy while the walk maps and hands over a window)."""
+            needs: one per connection and one more, in flight or answered and waiting for the walk
+            (so a connection freed while the walk maps and hands over a window is used; past the
+            oldest call, these come back empty)."""
             nonlocal upper
             while (
                 upper is not None
                 and not declined
-                and len(pending) < 2 * depth
+                and len(pending) <= depth
                 and self.requests < self.most
                 and self.kept + self._expected() * len(pending) < self.limit
             ):
@@ -450,9 +451,10 @@ class _Walk:
                 )
                 items = await self.provider._fetch(self.query, window, self.floor)
                 self.requests += 1
-            if not await self.hand_over():
-                # The caller wants no more: nothing new is asked; the windows already asked are
-                # still walked and handed over (their requests are spent), then the answer ends.
+            if not await self.hand_over() or self.kept >= self.limit:
+                # The caller wants no more (or has its `limit`): nothing new is asked; the windows
+                # already asked are still walked and handed over (their requests are spent), then
+                # the answer ends.
                 declined = True
             if full and window.above is not None:
                 return self.page()  # out of requests (or declined) inside a window: the next answer goes on
@@ -502,9 +504,11 @@ class VapiProvider:
     ) -> CallPage:
         """`list_calls`, handing the calls to `on_page` window by window as they are walked (each
         page with the cursor after it; the sync engine stores them while the walk goes on) and
-        answering the rest. At most `limit` calls in all. `on_page` answers whether to go on: when
-        it says no, nothing more is asked and the answer is what was walked since (usually nothing)
-        with its cursor. Raises as `list_calls`; what `on_page` raises stops the walk."""
+        answering the rest. Once `limit` calls are handed over nothing new is asked, but the
+        windows already asked are still walked and handed over (their requests are spent), so a
+        few more calls than `limit` may come. `on_page` answers whether to go on: when it says no,
+        the same. The answer is what was walked since (usually nothing) with its cursor. Raises as
+        `list_calls`; what `on_page` raises stops the walk."""
         check_limit(limit)
         totals: PlatformTotals | None = None
         width: timedelta | None = None
