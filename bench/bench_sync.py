@@ -44,7 +44,7 @@ from _common import reproduce
 
 from call_logs_mcp.core.sources import sync_source
 from call_logs_mcp.index import IndexStore, run_sync
-from call_logs_mcp.providers import PLATFORMS
+from call_logs_mcp.providers import PLATFORMS, platform
 from call_logs_mcp.providers.config import accounts_for
 from call_logs_mcp.providers.simulated import (
     simulated_app,
@@ -205,6 +205,16 @@ async def _separate_sync(
     }
 
 
+def useful(provider: str, size: int | None, limit: float, calls_per_second: float, details: int) -> str:
+    """For a listing of whole calls: calls/s against what the limit allows at this page size
+    (every request a full page), which requests that come back short or empty do not reach."""
+    if details:
+        return ""
+    page = size or platform(provider).info.max_page_size
+    allowed = limit * page
+    return f" = {calls_per_second / allowed:.2f} of the {allowed:g} calls/s the limit allows at page {page}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -251,7 +261,8 @@ def main() -> None:
                 f"{r['fraction']:.2f} of the {args.limit:g} req/s limit (target >= {targets[name]}; "
                 f"successful requests alone: {r['ok'] / r['seconds'] / args.limit:.2f}; "
                 f"one listing request at a time after {args.latency:g} s latency allows {bound}); "
-                f"{r['calls_per_second']:.0f} calls/s; "
+                f"{r['calls_per_second']:.0f} calls/s"
+                f"{useful(args.provider, size, args.limit, r['calls_per_second'], int(r['details']))}; "
                 f"lost {int(r['lost'])}, duplicated {int(r['duplicated'])}"
             )
             if len(sizes) > 1:

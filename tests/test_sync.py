@@ -243,9 +243,10 @@ async def test_a_failure_mid_sync_keeps_what_was_committed_and_raises_the_provid
     platform_name: str, store: IndexStore
 ) -> None:
     # Some latency, so that the outage starts while most details are still to fetch. A listing
-    # of whole calls has no details to fetch and runs ahead of the writer by a few pages: enough
-    # pages that the outage still finds some to list.
-    calls = 1_000 if platform(platform_name).info.capabilities.list_includes_details else 240
+    # of whole calls has no details to fetch and runs ahead of the writer (by two pages, and the
+    # windows asked side by side, two per connection): enough pages that the outage still finds
+    # some to list.
+    calls = 2_000 if platform(platform_name).info.capabilities.list_includes_details else 240
     sim = simulate(platform_name, calls=calls, faults=Faults(latency_seconds=0.005), max_retries=0)
 
     def progress(done: int, total: int | None) -> None:

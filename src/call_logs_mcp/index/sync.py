@@ -6,9 +6,11 @@ by side (one task each). For each provider in scope:
 1. List pages newest first. For each listed call compare a fingerprint of how it was listed with
    what is stored: new calls, changed calls, calls stored without details and calls still in
    progress need their details; the rest are unchanged. When the platform's listing already
-   carries full calls (Prosper's OpenAPI variant) they are stored as listed, without a detail
-   request. List requests are urgent for the HTTP layer: they take the next free connection
-   before the detail requests waiting for one.
+   carries full calls (Prosper's OpenAPI variant) they are stored as listed, without a
+   detail request; an adapter that lists several pages side by side (`PagedSyncProvider`) hands
+   each page over as soon as it is walked, so it is stored while the next ones are listed. List
+   requests are urgent for the HTTP layer: they take the next free connection before the detail
+   requests waiting for one.
 2. Details are fetched by a bounded pool of workers (`max_concurrency`; the HTTP layer enforces
    the platform rate limit and retries 429/5xx) and written by one writer in batches, each batch
    one transaction. A crash loses at most the batch in flight; the next run converges because
@@ -46,7 +48,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream as ObjectReceiveStream
@@ -83,9 +85,10 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_OVERLAP = timedelta(hours=6)
 DEFAULT_BATCH = 100
-# Pages per worker one listing answer is asked for, past the first page, on a platform whose
-# listing carries whole calls (no detail requests to keep the workers busy).
-WIDE_PAGES_PER_WORKER = 4
+# Calls one listing answer is asked for at most, past its first pages, on a platform whose
+# listing carries whole calls (no detail requests to keep the workers busy): the adapter may list
+# the pages of one answer side by side, and the writer stores one answer while the next is listed.
+WIDE_ANSWER_CALLS = 2000
 
 SyncProgress = Callable[[int, int | None], Awaitable[None] | None]
 """`progress(done, total)`: calls of the walks handled so far (stored as listed, fetched and
@@ -127,6 +130,20 @@ class SyncProvider(Protocol):
     ) -> CallPage: ...
 
     async def get_call(self, call_id: str) -> Call: ...
+
+
+PageHandler = Callable[[CallPage], Awaitable[bool]]
+
+
+@runtime_checkable
+class PagedSyncProvider(SyncProvider, Protocol):
+    """A platform whose listing can hand over its calls page by page while one answer goes on
+    (pages listed side by side): the engine stores each page while the rest is listed, and
+    answers whether it wants more (not once the walk reached its end or is being stopped)."""
+
+    async def list_call_pages(
+        self, query: CallQuery, *, limit: int, cursor: str | None = None, on_page: PageHandler | None = None
+    ) -> CallPage: ...
 
 
 # Covariant: a source built around a full adapter is a source for the engine, and whoever built
@@ -387,31 +404,80 @@ async def _sync_provider(
             resume=walk.resume_point(),
         )
 
+    # A listing of whole calls leaves the fetchers idle: past its first page, a walk with no
+    # watermark asks WIDE_ANSWER_CALLS per answer; an incremental one (which usually reaches its
+    # watermark in its first two pages) asks twice as many pages as the answer before, up to
+    # that, so the adapter can list them side by side (e.g. as
+    # adjacent time windows asked at once); the writer's queue holds a whole answer, so the next
+    # one is listed while it is stored.
+    carries = provider.info.capabilities.list_includes_details
+    widest = max(1, WIDE_ANSWER_CALLS // page_size) if carries else 1
+    answers = 0
+
     fetch_send, fetch_recv = anyio.create_memory_object_stream[Job](page_size)
     write_send, write_recv = anyio.create_memory_object_stream[CallRecord](page_size * 2)
 
-    # A listing of whole calls leaves the fetchers idle: past its first two pages (an incremental
-    # sync usually reaches its watermark there), each answer is asked twice as many pages as the
-    # one before, up to several per worker, so the adapter can list them side by side (e.g. as
-    # adjacent time windows asked at once).
-    carries = provider.info.capabilities.list_includes_details
-    widest = workers * WIDE_PAGES_PER_WORKER if carries else 1
-    answers = 0
-
-    async def list_page(cursor: str | None) -> CallPage:
+    async def list_page(cursor: str | None, on_page: PageHandler) -> CallPage:
         nonlocal answers
-        pages = 1 if cursor is None else min(widest, 2 ** max(0, answers - 1))
+        if cursor is None:
+            pages = 1
+        elif stop_before is None:
+            pages = widest  # a whole walk: nothing to stop at early
+        else:
+            pages = min(widest, 2 ** max(0, answers - 1))
         answers += 1
-        return await provider.list_calls(query, limit=page_size * pages, cursor=cursor)
+        limit = page_size * pages
+        if isinstance(provider, PagedSyncProvider):
+            return await provider.list_call_pages(query, limit=limit, cursor=cursor, on_page=on_page)
+        return await provider.list_calls(query, limit=limit, cursor=cursor)
 
     async def lister(fetch_out: ObjectSendStream[Job], write_out: ObjectSendStream[CallRecord]) -> None:
         nonlocal platform, reached_watermark
+        first = True
+
+        async def take(page: CallPage) -> bool:
+            """Register a listed page and pass its jobs on; whether the walk wants more. Also
+            called by an adapter that hands pages over while its answer goes on (shielded like
+            its requests): once the sync is stopping it asks for nothing more, and once the writer
+            is gone the page stays registered and its records are kept as the walk stops."""
+            nonlocal first, platform, reached_watermark
+            if walk.listed_all:
+                return False  # the walk reached its end (the watermark) earlier in this answer
+            if first:
+                first = False
+                platform = page.totals
+                counters.total = page.totals.calls if page.totals is not None else None
+            calls, skipped = usable_calls(name, page.calls)
+            counters.skipped += skipped
+            counters.listed += len(calls)
+            with anyio.CancelScope(shield=True):
+                # A short local read, shielded so that a page listed is always registered.
+                states = await store.stored_states(account, name, [c.call_id for c in calls])
+            jobs, reached = _classify(
+                calls,
+                states,
+                scope.campaign_id,
+                stop_before,
+                provider.info.capabilities.list_includes_details,
+                counters,
+            )
+            reached_watermark = reached_watermark or reached
+            try:
+                for job in walk.take_page(calls, jobs, page.next_cursor, last=reached):
+                    if job.record is not None:
+                        await write_out.send(job.record)
+                    else:
+                        await fetch_out.send(job)
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                return False
+            await reporter.report()
+            return not walk.listed_all and not grace.stopping
+
         async with fetch_out, write_out:
             stored_cursor = walk.resumed
-            first = True
             while not walk.listed_all:
                 try:
-                    page = await grace.run(partial(list_page, walk.cursor))
+                    page = await grace.run(partial(list_page, walk.cursor, take))
                 except InvalidArgumentError:
                     if not stored_cursor:
                         raise
@@ -420,31 +486,7 @@ async def _sync_provider(
                     walk.restart(datetime.now(UTC))
                     continue
                 stored_cursor = False
-                if first:
-                    first = False
-                    platform = page.totals
-                    counters.total = page.totals.calls if page.totals is not None else None
-                calls, skipped = usable_calls(name, page.calls)
-                counters.skipped += skipped
-                counters.listed += len(calls)
-                with anyio.CancelScope(shield=True):
-                    # A short local read, shielded so that a page listed is always registered.
-                    states = await store.stored_states(account, name, [c.call_id for c in calls])
-                jobs, reached = _classify(
-                    calls,
-                    states,
-                    scope.campaign_id,
-                    stop_before,
-                    provider.info.capabilities.list_includes_details,
-                    counters,
-                )
-                reached_watermark = reached_watermark or reached
-                for job in walk.take_page(calls, jobs, page.next_cursor, last=reached):
-                    if job.record is not None:
-                        await write_out.send(job.record)
-                    else:
-                        await fetch_out.send(job)
-                await reporter.report()
+                await take(page)
 
     # Registered before the lister starts, so a page that lists one of these calls again
     # leaves it to this job.

@@ -250,6 +250,12 @@ class Grace:
     def stop(self) -> None:
         self._watch.cancel()
 
+    @property
+    def stopping(self) -> bool:
+        """Whether the walk was cancelled (or failed): requests under way may finish, no new
+        ones should start."""
+        return self.expires_at != math.inf
+
     async def run(self, call: Callable[[], Awaitable[T]]) -> T:
         """`await call()`, shielded from cancellation until the grace ends. Raises what `call`
         raises, and the cancellation when the grace ran out first."""

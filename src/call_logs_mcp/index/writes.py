@@ -13,6 +13,7 @@ import logging
 import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from call_logs_mcp import analytics
 from call_logs_mcp.errors import InvalidArgumentError, StoreError
@@ -38,7 +39,12 @@ def _now() -> datetime:
 
 
 def content_hash(call: Call, has_details: bool) -> str:
-    raw = json.dumps(call.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return _content_hash(call.model_dump(mode="json"), has_details)
+
+
+def _content_hash(data: dict[str, Any], has_details: bool) -> str:
+    """`content_hash` of a call dumped as JSON data (`Call.model_dump(mode="json")`)."""
+    raw = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(f"{int(has_details)}|{raw}".encode()).hexdigest()[:32]
 
 
@@ -120,14 +126,15 @@ def upsert(
                     campaign_names[stored_campaign] = name
                 call = call.model_copy(update={"campaign_id": name})
         campaign = campaign_ref(conn, source, sql_str(call.campaign_id)) if call.campaign_id else 0
+        started = ts(call.started_at)
         agent = (
-            agent_ref(
-                conn, source, sql_str(call.agent.agent_id), sql_text(call.agent.name), ts(call.started_at)
-            )
+            agent_ref(conn, source, sql_str(call.agent.agent_id), sql_text(call.agent.name), started)
             if call.agent
             else 0
         )
-        content = content_hash(call, record.has_details)
+        # One dump for the content hash and the stored body (the call without its transcript).
+        data = call.model_dump(mode="json")
+        content = _content_hash(data, record.has_details)
         if row is not None and row[1] == content:
             if record.list_hash and record.list_hash != row[4]:
                 conn.execute("UPDATE calls SET list_hash = ? WHERE id = ?", (record.list_hash, row[0]))
@@ -140,7 +147,7 @@ def upsert(
             campaign,
             agent,
             call.status.value,
-            ts(call.started_at),
+            started,
             call.duration_seconds,
             call.cost,
             sql_text(call.currency),
@@ -154,13 +161,8 @@ def upsert(
             content,
             now,
         )
-        body = sql_str(
-            json.dumps(
-                call.model_dump(mode="json", exclude={"transcript"}),
-                separators=(",", ":"),
-                ensure_ascii=False,
-            )
-        )
+        del data["transcript"]
+        body = sql_str(json.dumps(data, separators=(",", ":"), ensure_ascii=False))
         if row is not None and not id_fits(int(row[0]), call.started_at):
             # The start time moved to another minute: re-key the call so its id stays in order.
             _delete_call(conn, int(row[0]))
@@ -206,7 +208,6 @@ def upsert(
             ),
         )
         insert_notes(conn, rowid, call.status, call_notes(call.summary, call.extracted_data, call.qa))
-        started = ts(call.started_at)
         conn.executemany(
             "INSERT OR IGNORE INTO fields (source, campaign, key, started_at, call, kind, num, txt) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.applications import Starlette
 
-from call_logs_mcp.errors import InvalidArgumentError
-from call_logs_mcp.models import CallQuery, CallStatus, CallSummary
+from call_logs_mcp.errors import InvalidArgumentError, UnavailableError
+from call_logs_mcp.models import CallPage, CallQuery, CallStatus, CallSummary
 from call_logs_mcp.providers import create_provider
 from call_logs_mcp.providers.base import CallProvider
 from call_logs_mcp.providers.normalize import parse_datetime
@@ -32,7 +32,9 @@ from call_logs_mcp.providers.simulated import (
     simulated_provider_config,
     simulated_transport,
 )
+from call_logs_mcp.providers.vapi.adapter import VapiProvider
 from call_logs_mcp.simulators.dataset import SimDataset
+from call_logs_mcp.simulators.faults import Faults
 
 DOCUMENTED = set(
     json.loads((Path(__file__).parent / "fixtures" / "call_enums.json").read_text())["listParameters"]
@@ -301,3 +303,83 @@ async def test_a_campaign_listing_walks_only_the_campaigns_lifetime() -> None:
     # ... so the walk reads the calls made since, not the whole account.
     since = sum(1 for c in dataset if c.started_at >= campaign.created_at)
     assert since < len(dataset) and len(walks) <= 2 * (since // 100 + 2)
+
+
+class Stopped(Exception):
+    """The caller stops taking pages (as a sync does when it is cancelled)."""
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    gaps=st.lists(GAPS, min_size=3, max_size=140),
+    page=st.sampled_from([3, 5, 10, 25]),
+    limits=st.lists(st.sampled_from([1, 7, 40, 100, 1000]), min_size=1, max_size=4),
+    concurrency=st.integers(min_value=1, max_value=6),
+    error_rate=st.sampled_from([0.0, 0.1, 0.3]),
+    stop_after=st.one_of(st.none(), st.integers(min_value=0, max_value=6)),
+    decline=st.booleans(),
+    seed=st.integers(min_value=0, max_value=2**16),
+)
+async def test_pages_handed_over_while_windows_are_walked_resume_exactly_after_faults_and_stops(
+    gaps: list[int],
+    page: int,
+    limits: list[int],
+    concurrency: int,
+    error_rate: float,
+    stop_after: int | None,
+    decline: bool,
+    seed: int,
+) -> None:
+    # A sync takes each window's calls as soon as they are walked, with the cursor after them;
+    # a request that fails (no retries here) or a caller that stops (raising, or declining more)
+    # ends the answer, and the walk goes on, with a fresh adapter, from the last cursor taken.
+    dataset = spaced(gaps, seed=seed)
+    faults = Faults(error_rate=error_rate, seed=seed)
+    app = simulated_app("vapi", dataset, tie_order="shuffled", faults=faults)
+    rng = random.Random(seed)
+    listed: list[CallSummary] = []
+    cursor: str | None = None
+    networks: list[Jittered] = []
+    answers = failures = stops = 0
+
+    async def take(answer: CallPage) -> bool:
+        nonlocal cursor, stops
+        assert answer.calls and answer.next_cursor is not None  # a handed page is never the end
+        listed.extend(answer.calls)
+        cursor = answer.next_cursor
+        if stop_after is not None and len(listed) > stop_after and stops < 3:
+            stops += 1
+            if decline:
+                return False  # wants no more: the answer ends with what it has, and a cursor
+            raise Stopped
+        return True
+
+    with anyio.fail_after(60):
+        while True:
+            network = Jittered(simulated_transport("vapi", app), rng.randrange(2**16))
+            networks.append(network)
+            config = simulated_provider_config("vapi", max_concurrency=concurrency, max_retries=0)
+            provider = create_provider(config, transport=network)
+            provider.info = dataclasses.replace(provider.info, max_page_size=page)  # type: ignore[misc]
+            assert isinstance(provider, VapiProvider)
+            limit = limits[answers % len(limits)]
+            answers += 1
+            try:
+                rest = await provider.list_call_pages(CallQuery(), limit=limit, cursor=cursor, on_page=take)
+            except (UnavailableError, Stopped):
+                failures += 1
+                assert failures < 400
+                continue
+            finally:
+                await provider.aclose()
+            listed += rest.calls
+            cursor = rest.next_cursor
+            if cursor is None:
+                break
+    ids = [call.call_id for call in listed]
+    assert len(ids) == len(set(ids)), "a call was listed twice"
+    assert set(ids) == {c.id for c in dataset}, "a call was lost"
+    starts = [call.started_at for call in listed]
+    assert all(a is not None and b is not None and a >= b for a, b in itertools.pairwise(starts))
+    assert all(n.most_in_flight <= concurrency for n in networks)
+    assert all(set(request.params) <= DOCUMENTED for request in app.state.requests)

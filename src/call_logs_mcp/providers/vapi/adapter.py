@@ -11,17 +11,23 @@ a `MalformedResponseError` (never a loop); so are more than 1000 calls on one in
 whatever order Vapi used. The paginated `/v2/call` (removed from the
 published OpenAPI in January 2026) is not used, and undocumented query parameters are never sent.
 
-Side by side: once an answer has a page behind it (a cursor), the width of time that holds about
-a page is known, and an answer asked for several pages splits the time below the boundary into
-adjacent windows `(createdAtGt, createdAtLe]`, asked at once (the HTTP layer keeps them within the
-concurrency and rate limits): the first continues the keyset (its `createdAtLe` is the boundary,
-the ids seen there are dropped), the last is open below (a short answer there ends the listing).
-Windows are walked in order; a window that comes back whole moves the boundary to its lower bound
-(nothing seen there: `createdAtGt` left it to the next window); one that comes back full (the
-guess was too narrow) is asked again from its oldest call (the same tie rule) until it is
-whole, before the windows after it are walked. Bounded windows may hold twice the expected
-page; the width is re-estimated from each round. So no call is lost or repeated whatever the
-density, and the cursor stays what it was: a keyset position (plus the width in use).
+Side by side: once the walk has a page behind it, the width of time that holds about a page is
+known, and the time below the boundary is split into adjacent windows `(createdAtGt,
+createdAtLe]`, asked ahead of the walk: a new window goes out as soon as a connection is free
+(one window in flight per connection, and the HTTP layer keeps them within the rate limit; no
+rounds that wait for each other), while the windows that answered are walked in order. The first
+window continues the keyset (its `createdAtLe` is the boundary, the ids seen there are dropped);
+a window that comes back whole moves the boundary to its lower bound (nothing seen there:
+`createdAtGt` left it to the next window); one that comes back full (the guess was too narrow) is
+asked again from its oldest call (the same tie rule) until it is whole, before the windows after
+it are walked. A window is open below (a short answer there ends the listing) when it is the last
+one the answer needs, when it reaches the listing's floor, or after a window came back empty (a
+gap, or the oldest call); nothing is asked below an open window until it is walked. Bounded
+windows may hold twice the expected page; each window's width comes from the density of the last
+windows walked. So no call is lost or repeated whatever the density, and the cursor stays a
+keyset position (plus the width in use). `list_call_pages` hands the calls over window by window,
+each page with the cursor after it, so a sync stores them while the walk goes on; past the
+oldest call, the windows already asked (one per connection) come back empty.
 
 Filters: `GET /call` filters only by id, assistant, phone number and created/updated instants.
 `to_date` is sent as `createdAtLe` (a call is created before it starts, so nothing that started
@@ -45,13 +51,15 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import anyio
 import httpx2
+from anyio.abc import TaskGroup
 
 from call_logs_mcp.cursors import decode_cursor, encode_cursor
 from call_logs_mcp.errors import (
@@ -92,9 +100,9 @@ MAX_LIMIT = 1000  # the OpenAPI's maximum `limit` for `GET /call` and `GET /camp
 CREATED_LOOKBACK = timedelta(days=1)
 MAX_CAMPAIGN_PAGES = 50
 _MAX_SEEN = 1000
-# Most `GET /call` requests one answer makes when it keeps every call it reads (a sync): 24 pages
-# side by side keep the pipe full (at 20 req/s and 100 ms latency a round of n requests reaches
-# n / (n + 1) of the rate limit); a window cut short only costs the rest of its round.
+# Fewest `GET /call` requests one answer may make when it keeps every call it reads (a sync may
+# make about twice the pages it asks for: windows that come back short or empty, and windows cut
+# short, are asked again).
 MAX_WINDOWS_PER_LIST = 24
 # Bounds of a window's width (the time expected to hold a page of calls).
 _MIN_WIDTH = timedelta(milliseconds=1)
@@ -110,7 +118,8 @@ _BAD_CURSOR = (
 
 class _Position:
     """Where a listing resumes: the page size in use, the inclusive `createdAt` upper bound
-    (None at the top) and the ids already returned at exactly that instant."""
+    (None at the top) and the ids already returned at exactly that instant (none when a window
+    ended there: its lower bound is exclusive)."""
 
     def __init__(
         self, size: int, boundary: datetime | None, seen: set[str], floor: datetime | None = None
@@ -163,24 +172,6 @@ class _Window:
     size: int
 
 
-def _windows(position: _Position, width: timedelta, count: int, floor: datetime | None) -> list[_Window]:
-    """`count` adjacent windows below the position, each `width` wide (expected to hold about a
-    page), the first continuing the keyset at the boundary, the last open below. Bounded windows
-    may hold twice the expected page before they count as cut short."""
-    assert position.boundary is not None
-    windows: list[_Window] = []
-    upper = position.boundary
-    for index in range(count):
-        lower = _ms(upper - width)
-        if index == count - 1 or (floor is not None and lower <= floor):
-            windows.append(_Window(upper, None, position.size + (len(position.seen) if index == 0 else 0)))
-            break
-        size = 2 * position.size + (len(position.seen) if index == 0 else 0)
-        windows.append(_Window(upper, lower, min(MAX_LIMIT, size)))
-        upper = lower
-    return windows
-
-
 def _floor(query: CallQuery, created: datetime | None) -> datetime | None:
     """The oldest `createdAt` a listing asks for: a day before `from_date` (a call is created
     before it starts), and never before the campaign it is filtered by was created."""
@@ -194,15 +185,12 @@ def _ms(value: datetime) -> datetime:
     return value - timedelta(microseconds=value.microsecond % 1000)
 
 
-def _next_width(
-    previous: timedelta | None, covered: timedelta, calls: int, size: int, windows: int
-) -> timedelta:
-    """How wide a window should be to hold about `size` calls, from the last round: `calls`
-    created over `covered`; after a round with (almost) none, a wider guess."""
-    if calls >= 2 and covered > timedelta(0):
-        return max(_MIN_WIDTH, covered * size / calls)
-    base = previous if previous is not None else covered
-    return min(_MAX_WIDTH, max(_MIN_WIDTH, base * (windows + 1)))
+def _next_width(covered: timedelta, calls: int, size: int) -> timedelta | None:
+    """How wide a window should be to hold about `size` calls, when `calls` were created over
+    `covered` (None when that says nothing: fewer than two calls, or all on one instant)."""
+    if calls < 2 or covered <= timedelta(0):
+        return None
+    return min(_MAX_WIDTH, max(_MIN_WIDTH, covered * size / calls))
 
 
 def _read_cursor(cursor: str, query: CallQuery) -> tuple[_Position, timedelta | None]:
@@ -220,7 +208,7 @@ def _read_cursor(cursor: str, query: CallQuery) -> tuple[_Position, timedelta | 
         or not 1 <= size <= MAX_LIMIT
         or boundary is None
         or not isinstance(ids, list)
-        or not 1 <= len(ids) <= _MAX_SEEN
+        or len(ids) > _MAX_SEEN
         or not all(isinstance(i, str) and 0 < len(i) <= 200 for i in ids)
         or isinstance(width, bool)
         or not isinstance(width, int | float)
@@ -246,6 +234,243 @@ def _keep(call: CallSummary, query: CallQuery) -> bool:
     return in_date_range(call, query)
 
 
+class _Answered:
+    """A window's answer, once it arrives: its calls (newest first), or the error it met."""
+
+    def __init__(self, window: _Window) -> None:
+        self.window = window
+        self.done = anyio.Event()
+        self.items: list[tuple[VapiCall, datetime]] = []
+        self.error: Exception | None = None
+
+    async def result(self) -> list[tuple[VapiCall, datetime]]:
+        await self.done.wait()
+        if self.error is not None:
+            raise self.error
+        return self.items
+
+
+OnPage = Callable[[CallPage], Awaitable[bool]]
+
+
+class _Walk:
+    """One answer's walk down the listing (see the module docstring): the calls it keeps (handed
+    to `on_page` window by window when given), the requests it made, and the density of the
+    last windows walked, which sizes the next ones."""
+
+    def __init__(
+        self,
+        provider: VapiProvider,
+        query: CallQuery,
+        position: _Position,
+        floor: datetime | None,
+        limit: int,
+        totals: PlatformTotals | None,
+        on_page: OnPage | None,
+    ) -> None:
+        self.provider, self.query, self.position, self.floor = provider, query, position, floor
+        self.limit, self.totals, self.on_page = limit, totals, on_page
+        # A listing filtered here may skip most of what it reads: few pages per answer. One that
+        # keeps every call (a sync) may read more: about twice the pages it needs, at most.
+        filtered = any(v is not None for v in (query.campaign_id, query.status, query.search))
+        self.most = (
+            MAX_REQUESTS_PER_LIST
+            if filtered
+            else max(MAX_WINDOWS_PER_LIST, 2 * math.ceil(limit / position.size) + 4)
+        )
+        self.calls: list[CallSummary] = []  # kept and not handed over yet
+        self.kept = 0
+        self.walked = 0
+        self.requests = 0
+        self.width: timedelta | None = None
+        # (time covered, calls created in it) of the last windows walked.
+        self.density: deque[tuple[timedelta, int]] = deque(maxlen=4)
+
+    def page(self, *, last: bool = False) -> CallPage:
+        """The calls kept and not handed over yet, with the cursor after them (None: the end)."""
+        cursor = None if last else self.position.cursor(self.query, self.width)
+        page = CallPage(calls=self.calls, next_cursor=cursor, totals=self.totals)
+        self.calls = []
+        self.totals = None  # said once, with the first page
+        return page
+
+    async def hand_over(self) -> bool:
+        """Hand the calls walked so far to `on_page` (a sync stores them while the walk goes on);
+        whether the caller wants more."""
+        if self.on_page is not None and self.calls:
+            return await self.on_page(self.page())
+        return True
+
+    def take(self, window: _Window, items: list[tuple[VapiCall, datetime]]) -> CallPage | None:
+        """Walk one answered window's calls not walked yet; the answer's last page once `limit`
+        calls are kept. Raises MalformedResponseError for a full page of calls already walked."""
+        position, query = self.position, self.query
+        fresh = [(item, created) for item, created in items if not position.passed(item, created)]
+        full = len(items) >= window.size
+        if full and not fresh:
+            # A full page of calls already walked: Vapi did not apply `createdAtLe`.
+            raise MalformedResponseError(
+                PLATFORM.info.name, "call list (the createdAtLe bound was not applied)"
+            )
+        for index, (item, created) in enumerate(fresh):
+            position.advance(item, created)
+            call = to_call(item)
+            self.walked += 1
+            if _keep(call, query):
+                self.calls.append(call)
+                self.kept += 1
+            if self.kept >= self.limit and self.on_page is None:
+                return self.page(last=window.above is None and index + 1 == len(fresh) and not full)
+        return None
+
+    def observe(self, covered: timedelta, calls: int) -> None:
+        """`calls` were created over `covered`: re-size the windows (wider after empty ones)."""
+        self.density.append((covered, calls))
+        span = sum((seen for seen, _ in self.density), timedelta(0))
+        estimate = _next_width(span, sum(n for _, n in self.density), self.position.size)
+        if estimate is not None:
+            self.width = estimate
+        elif self.width is not None:
+            self.width = min(_MAX_WIDTH, self.width * 4)
+
+    def _expected(self) -> float:
+        """Calls a window is expected to add to the answer (the share kept so far)."""
+        share = self.kept / self.walked if self.walked else 1.0
+        return self.position.size * max(share, 0.05)
+
+    async def keyset(self) -> CallPage | None:
+        """Keyset pages, one at a time, until a window width is known; the answer when it ends
+        first (None: go on with windows)."""
+        position = self.position
+        while self.width is None or position.boundary is None:
+            # The calls already returned at the boundary come back too: ask for them on top.
+            top = position.boundary
+            window = _Window(top, None, min(MAX_LIMIT, position.size + len(position.seen)))
+            items = await self.provider._fetch(self.query, window, self.floor)
+            self.requests += 1
+            if len(items) >= 2:
+                newest = top if top is not None else items[0][1]
+                self.width = _next_width(newest - items[-1][1], len(items), position.size) or self.width
+            answer = self.take(window, items)
+            if answer is not None:
+                return answer
+            if len(items) < window.size:
+                return self.page(last=True)  # a short page: the listing's end
+            if self.requests >= self.most:
+                return self.page()
+            if not await self.hand_over() or self.kept >= self.limit:
+                return self.page()  # the caller has what it wants: the rest from the cursor
+        return None
+
+    async def windows(self) -> CallPage:
+        """The rest of the answer from windows (see the module docstring), asked ahead as far
+        as the connections allow and walked in order. Raises what a window's request raised,
+        when the walk reaches it."""
+        failure: Exception | None = None
+        answer: CallPage | None = None
+        async with anyio.create_task_group() as group:
+            try:
+                answer = await self._pipeline(group)
+            except Exception as error:  # raised as itself, not as a group of one
+                failure = error
+            group.cancel_scope.cancel()  # windows asked ahead and not needed
+        if failure is not None:
+            raise failure
+        assert answer is not None
+        return answer
+
+    async def _pipeline(self, group: TaskGroup) -> CallPage:
+        position = self.position
+        depth = self.provider.window_depth
+        pending: deque[_Answered] = deque()  # asked and not walked yet, in order
+        # The upper bound of the next window to ask for; None behind an open window.
+        upper: datetime | None = position.boundary
+        open_next = declined = False
+
+        def top_up() -> None:
+            """Ask for the next windows, as many as the connections allow and the answer still
+            needs: one per connection and one more, in flight or answered and waiting for the walk
+            (so a connection freed while the walk maps and hands over a window is used; past the
+            oldest call, these come back empty)."""
+            nonlocal upper
+            while (
+                upper is not None
+                and not declined
+                and len(pending) <= depth
+                and self.requests < self.most
+                and self.kept + self._expected() * len(pending) < self.limit
+            ):
+                assert self.width is not None
+                lower = _ms(upper - self.width)
+                last_needed = self.kept + self._expected() * (len(pending) + 1) >= self.limit
+                ahead = len(position.seen) if upper == position.boundary else 0
+                if open_next or last_needed or (self.floor is not None and lower <= self.floor):
+                    # Open below: a short answer here ends the listing.
+                    window = _Window(upper, None, min(MAX_LIMIT, position.size + ahead))
+                else:
+                    # Bounded windows may hold twice the expected page before they are cut short.
+                    window = _Window(upper, lower, min(MAX_LIMIT, 2 * position.size + ahead))
+                answered = _Answered(window)
+                group.start_soon(fetch, answered)
+                pending.append(answered)
+                self.requests += 1
+                upper = window.above
+
+        async def fetch(answered: _Answered) -> None:
+            nonlocal open_next
+            try:
+                answered.items = await self.provider._fetch(self.query, answered.window, self.floor)
+            except Exception as error:  # raised in order, when the walk reaches this window
+                answered.error = error
+            finally:
+                answered.done.set()
+            if not answered.items and answered.error is None:
+                open_next = True  # a gap, or past the oldest call: the next window is open below
+            top_up()  # a connection is free: the next window goes out now, not after the walk
+
+        while True:
+            top_up()
+            if not pending:
+                return self.page()  # out of requests
+            head = pending.popleft()
+            window, items = head.window, await head.result()
+            while True:
+                top = position.boundary
+                answer = self.take(window, items)
+                if answer is not None:
+                    return answer
+                full = len(items) >= window.size
+                if not full or window.above is None or self.requests >= self.most or declined:
+                    break
+                # Cut short (more calls than guessed): the rest of this window, from its oldest
+                # call, before the windows below it.
+                assert top is not None and position.boundary is not None
+                self.observe(top - position.boundary, len(items))
+                window = _Window(
+                    position.boundary, window.above, min(MAX_LIMIT, 2 * position.size + len(position.seen))
+                )
+                items = await self.provider._fetch(self.query, window, self.floor)
+                self.requests += 1
+            if not await self.hand_over() or self.kept >= self.limit:
+                # The caller wants no more (or has its `limit`): nothing new is asked; the windows
+                # already asked are still walked and handed over (their requests are spent), then
+                # the answer ends.
+                declined = True
+            if full and window.above is not None:
+                return self.page()  # out of requests (or declined) inside a window: the next answer goes on
+            if full:
+                # An open window came back full: go on from its oldest call.
+                assert top is not None and position.boundary is not None
+                self.observe(top - position.boundary, len(items))
+                upper, open_next = position.boundary, False
+            elif window.above is None:
+                return self.page(last=True)  # the oldest window came back whole
+            else:
+                assert top is not None
+                self.observe(top - window.above, len(items))
+                position.close_at(window.above)
+
+
 class VapiProvider:
     """Vapi call logs. See the module docstring for paging and filters."""
 
@@ -254,6 +479,8 @@ class VapiProvider:
     def __init__(self, config: ProviderConfig, *, transport: httpx2.AsyncBaseTransport | None = None) -> None:
         header = config.auth_header or "Authorization"
         key = config.api_key.get_secret_value()
+        # Windows asked ahead of the one being walked: one per connection.
+        self.window_depth = config.max_concurrency
         self._http = ProviderHttp(
             provider=self.info.name,
             config=config,
@@ -270,6 +497,18 @@ class VapiProvider:
         Raises InvalidArgumentError (bad limit or cursor) and the ProviderError subclasses of
         `ProviderHttp.get_json`.
         """
+        return await self.list_call_pages(query, limit=limit, cursor=cursor)
+
+    async def list_call_pages(
+        self, query: CallQuery, *, limit: int, cursor: str | None = None, on_page: OnPage | None = None
+    ) -> CallPage:
+        """`list_calls`, handing the calls to `on_page` window by window as they are walked (each
+        page with the cursor after it; the sync engine stores them while the walk goes on) and
+        answering the rest. Once `limit` calls are handed over nothing new is asked, but the
+        windows already asked are still walked and handed over (their requests are spent), so a
+        few more calls than `limit` may come. `on_page` answers whether to go on: when it says no,
+        the same. The answer is what was walked since (usually nothing) with its cursor. Raises as
+        `list_calls`; what `on_page` raises stops the walk."""
         check_limit(limit)
         totals: PlatformTotals | None = None
         width: timedelta | None = None
@@ -290,90 +529,10 @@ class VapiProvider:
         else:
             position, width = _read_cursor(cursor, query)
 
-        calls: list[CallSummary] = []
-        requests = 0
-        # A listing filtered here may skip most of what it reads: few pages per answer. One that
-        # keeps every call may read more, asked side by side (the HTTP layer keeps them within
-        # the concurrency and rate limits).
-        filtered = any(v is not None for v in (query.campaign_id, query.status, query.search))
-        most = MAX_REQUESTS_PER_LIST if filtered else MAX_WINDOWS_PER_LIST
-        floor = _floor(query, position.floor)
-        while True:
-            if width is None or position.boundary is None:
-                # Nothing to size windows by yet (or the top of the listing): one keyset page.
-                # The calls already returned at the boundary come back too: ask for them on top.
-                windows = [
-                    _Window(position.boundary, None, min(MAX_LIMIT, position.size + len(position.seen)))
-                ]
-            else:
-                wanted = math.ceil((limit - len(calls)) / position.size)
-                count = max(1, min(wanted, most - requests))
-                windows = _windows(position, width, count, floor)
-            pages = await self._fetch_windows(query, windows, floor)
-            requests += len(windows)
-            top, walked = position.boundary, 0
-            for number, (window, items) in enumerate(zip(windows, pages, strict=True)):
-                while True:
-                    fresh = [(item, created) for item, created in items if not position.passed(item, created)]
-                    full = len(items) >= window.size
-                    if (number == 0 or window.upper == position.boundary) and full and not fresh:
-                        # A full page of calls already walked: Vapi did not apply `createdAtLe`.
-                        raise MalformedResponseError(
-                            self.info.name, "call list (the createdAtLe bound was not applied)"
-                        )
-                    for index, (item, created) in enumerate(fresh):
-                        position.advance(item, created)
-                        call = to_call(item)
-                        if _keep(call, query):
-                            calls.append(call)
-                        if len(calls) >= limit:
-                            last = window.above is None and index + 1 == len(fresh) and not full
-                            return CallPage(
-                                calls=calls,
-                                next_cursor=None if last else position.cursor(query, width),
-                                totals=totals,
-                            )
-                    walked += len(fresh)
-                    if not full or window.above is None or requests >= most:
-                        break
-                    # Cut short (more calls than guessed): the rest of this window, from its
-                    # oldest call, before the windows below it.
-                    window = _Window(
-                        position.boundary,
-                        window.above,
-                        min(MAX_LIMIT, 2 * position.size + len(position.seen)),
-                    )
-                    items = await self._fetch(query, window, floor)
-                    requests += 1
-                if full:
-                    break  # the open window, or out of requests: the next round goes on from here
-                if window.above is None:
-                    return CallPage(calls=calls, totals=totals)  # the oldest window came back whole
-                position.close_at(window.above)
-            if top is not None and position.boundary is not None:
-                width = _next_width(width, top - position.boundary, walked, position.size, len(windows))
-            elif walked >= 2 and position.boundary is not None:
-                newest = max(created for page in pages for _, created in page)
-                width = _next_width(None, newest - position.boundary, walked, position.size, 1)
-            if requests >= most:
-                return CallPage(calls=calls, next_cursor=position.cursor(query, width), totals=totals)
-
-    async def _fetch_windows(
-        self, query: CallQuery, windows: Sequence[_Window], floor: datetime | None
-    ) -> list[list[tuple[VapiCall, datetime]]]:
-        """The windows' pages, asked side by side (within the configured concurrency)."""
-        pages: list[list[tuple[VapiCall, datetime]]] = [[] for _ in windows]
-
-        async def one(index: int, window: _Window) -> None:
-            pages[index] = await self._fetch(query, window, floor)
-
-        if len(windows) == 1:
-            pages[0] = await self._fetch(query, windows[0], floor)
-            return pages
-        async with anyio.create_task_group() as group:
-            for index, window in enumerate(windows):
-                group.start_soon(one, index, window)
-        return pages
+        walk = _Walk(self, query, position, _floor(query, position.floor), limit, totals, on_page)
+        walk.width = width
+        answer = await walk.keyset()
+        return answer if answer is not None else await walk.windows()
 
     async def _fetch(
         self, query: CallQuery, window: _Window, floor: datetime | None
