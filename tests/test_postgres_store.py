@@ -10,6 +10,7 @@ import pytest
 from call_logs_mcp.errors import StoreError
 from call_logs_mcp.index import CallRecord
 from call_logs_mcp.index.postgres import PostgresStore
+from call_logs_mcp.index.postgres.db import migrate
 from call_logs_mcp.index.postgres.migrations import SCHEMA_VERSION
 from factories import make_call
 
@@ -53,6 +54,23 @@ async def test_a_database_of_a_newer_version_is_refused_with_a_clear_error(postg
         conn.execute("UPDATE schema_version SET version = %s", (SCHEMA_VERSION + 1,))
     with pytest.raises(StoreError, match="newer than this program understands"):
         await PostgresStore.open(postgres_url)
+
+
+async def test_a_server_older_than_postgresql_15_is_refused_before_anything_is_created() -> None:
+    """Migration 2's aggregates need PostgreSQL 15 (`UNIQUE NULLS NOT DISTINCT`): an older server
+    gets an error naming both versions, not a syntax error half-way through a migration."""
+
+    class Info:
+        server_version = 140011  # what psycopg reports for PostgreSQL 14.11
+
+    class OldServer:
+        info = Info()
+
+        async def execute(self, *args: object) -> None:
+            raise AssertionError("nothing may be sent to a server we cannot use")
+
+    with pytest.raises(StoreError, match=r"version 14; the call index needs PostgreSQL 15 or newer"):
+        await migrate(OldServer())  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

@@ -36,10 +36,19 @@ def store_error(exc: Exception, doing: str) -> StoreError:
     return StoreError(f"The PostgreSQL call index failed while {doing} ({type(exc).__name__}).")
 
 
+OLDEST_SERVER = 150000  # server_version_num of PostgreSQL 15
+
+
 async def migrate(conn: Connection) -> int:
     """Bring the schema to `SCHEMA_VERSION` under the migration advisory lock; the version found.
 
-    Raises StoreError for a database of a newer version."""
+    Raises StoreError for a server older than PostgreSQL 15 or a database of a newer version."""
+    if conn.info.server_version < OLDEST_SERVER:
+        # Migration 2's aggregates need UNIQUE NULLS NOT DISTINCT (PostgreSQL 15).
+        raise StoreError(
+            f"The PostgreSQL server is version {conn.info.server_version // 10000}; the call index "
+            f"needs PostgreSQL {OLDEST_SERVER // 10000} or newer."
+        )
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
         await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)")
