@@ -826,9 +826,22 @@ typed_versions = st.tuples(
     st.just(True),
     st.none(),
 )
+# A condition on those fields, its values drawn from theirs (or the general grammar's).
+typed_values = st.sampled_from(
+    ["true", "false", "yes", "0", "50", "100", "100.5", "-3", "gold", "GOLD", "no", "mon"]
+)
+typed_conditions = st.builds(
+    lambda key, tail: key + tail,
+    st.sampled_from(["booked", "amount", "plan", "slot.day", "Plan"]),
+    st.one_of(
+        st.sampled_from(["", " is set", " is not set"]),
+        st.builds(lambda value: "=" + value, typed_values),
+        st.builds(lambda op, value: op + value, st.sampled_from(["!=", ">", "<="]), typed_values),
+    ),
+)
 lone_requests = st.builds(
     lambda where, filters, limit: {"where": [where], "limit": limit, **dict(filters)},
-    conditions,
+    typed_conditions,
     st.lists(st.sampled_from([("campaign_id", "camp-a"), ("provider", "prosper")]), max_size=1),
     st.integers(1, 4),
 )
