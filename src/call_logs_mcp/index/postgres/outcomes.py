@@ -105,20 +105,26 @@ async def _stored_keys(
     return {k: pg_str(k) for k in keys}
 
 
-async def _page(conn: Connection, clause: str, params: list[Any], limit: int) -> list[tuple[Any, ...]]:
-    """A page of the calls matching `clause`, newest first: rows of id, start, body, campaign id.
-    The page is cut from the calls alone, then only its calls' bodies are read."""
+async def _page(
+    conn: Connection, clause: str, params: list[Any], limit: int, *, counted: bool = False
+) -> tuple[int, list[tuple[Any, ...]]]:
+    """A page of the calls matching `clause`, newest first: (every match's count when `counted`,
+    else 0; rows of id, start, body, campaign id). The page is cut from the calls alone, then
+    only its calls' bodies are read."""
+    total = ", count(*) OVER ()" if counted else ""
     rows = await (
         await conn.execute(
-            "SELECT c.id, c.started_at, b.body, p.campaign_id FROM "
-            f"(SELECT c.id, c.started_at, c.campaign FROM calls c WHERE {clause} "
+            "SELECT c.id, c.started_at, b.body, p.campaign_id, c.total FROM "
+            f"(SELECT c.id, c.started_at, c.campaign{total or ', 0'} AS total FROM calls c WHERE {clause} "
             "ORDER BY c.started_at DESC, c.id LIMIT %s) c "
             "JOIN call_bodies b ON b.id = c.id LEFT JOIN campaigns p ON p.id = c.campaign "
             "ORDER BY c.started_at DESC, c.id",
             [*params, limit],
         )
     ).fetchall()
-    return [tuple(row) for row in rows]
+    if counted and not rows:
+        return 0, []
+    return (int(rows[0][4]) if counted else 0), [tuple(row[:4]) for row in rows]
 
 
 async def _aggregate_count(
@@ -177,8 +183,9 @@ async def find_calls(conn: Connection, request: OutcomeRequest) -> OutcomeResult
     if not sources:
         return OutcomeResult(calls=[], total=0)
     ids = [s.id for s in sources]
-    where = ["c.source = ANY(%s)"]
-    params: list[Any] = [ids]
+    # One source as an equality, so the calls' index by source and start gives the page's order.
+    where = ["c.source = %s" if len(ids) == 1 else "c.source = ANY(%s)"]
+    params: list[Any] = [ids[0] if len(ids) == 1 else ids]
     refs: list[int] | None = None
     if request.campaign_id is not None:
         refs = [
@@ -234,17 +241,23 @@ async def find_calls(conn: Connection, request: OutcomeRequest) -> OutcomeResult
         # One condition and no other filter but the scope: the aggregates may hold its count.
         condition = request.fields[0]
         total = await _aggregate_count(conn, ids, refs, condition, resolved[condition.key])
-    if total is None:
-        row = await (await conn.execute(f"SELECT count(*) FROM calls c WHERE {clause}", params)).fetchone()
-        total = int(row[0]) if row is not None else 0
     rows: list[tuple[Any, ...]] = []
-    if total:
-        # The page alone, cut by LIMIT: PostgreSQL walks the calls newest first when matches are
-        # dense and sorts the few matches when they are sparse, by its estimates.
-        if after is not None:
-            clause += " AND (c.started_at < %s OR (c.started_at = %s AND c.id > %s))"
-            params += [after[0], after[0], after[1]]
-        rows = await _page(conn, clause, params, request.limit)
+    if total is None and after is None:
+        # The first page and the count in one statement: every match is read for the count anyway.
+        total, rows = await _page(conn, clause, params, request.limit, counted=True)
+    else:
+        if total is None:
+            row = await (
+                await conn.execute(f"SELECT count(*) FROM calls c WHERE {clause}", params)
+            ).fetchone()
+            total = int(row[0]) if row is not None else 0
+        if total:
+            # The page alone, cut by LIMIT: PostgreSQL walks the calls newest first (the index by
+            # source and start) when matches are dense, sorts the few when they are sparse.
+            if after is not None:
+                clause += " AND (c.started_at < %s OR (c.started_at = %s AND c.id > %s))"
+                params += [after[0], after[0], after[1]]
+            _, rows = await _page(conn, clause, params, request.limit)
     if not total:
         return OutcomeResult(calls=[], total=0, offset=offset, notes=notes)
     calls = page_calls((body, campaign) for _, _, body, campaign in rows)
