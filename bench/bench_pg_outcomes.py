@@ -4,9 +4,11 @@
     python bench/bench_pg_outcomes.py --calls 3000       # quick
     python bench/bench_pg_outcomes.py --explain          # also EXPLAIN ANALYZE of each PostgreSQL query
     python bench/bench_pg_outcomes.py --url postgresql://user:pw@host/db   # an existing server (CREATEDB)
+    python bench/bench_pg_outcomes.py --url ... --keep   # keep the filled database for the next run
 
 Builds the simulators' generated calls into a SQLite index (reused across runs, as the other
-benchmarks do) and into a fresh PostgreSQL database, then times `find_calls` for the
+benchmarks do) and into a fresh PostgreSQL database (with `--keep`, one named after the build's
+parameters, filled once and reused while it holds the calls), then times `find_calls` for the
 `bench_meaning` outcome requests (median of `--repeat` runs, after one warm-up) and
 `campaign_summary` for the whole provider, the largest campaign and its last 30 days, on both
 stores. Each figure is printed with its ratio PostgreSQL / SQLite. Both stores answer the same
@@ -104,11 +106,14 @@ async def main_async(args: argparse.Namespace) -> None:
     )
     lines: list[str] = []
     explained: list[str] = []
-    with server(args.url) as url, database(url) as conninfo:
+    kept = f"bench_outcomes_{args.calls}_{args.seed}_{args.campaigns}" if args.keep else None
+    with server(args.url) as url, database(url, kept) as conninfo:
         pg = await PostgresStore.open(conninfo)
         try:
-            built = await fill(pg, args.calls, args.seed, args.campaigns)
-            lines.append(f"PostgreSQL filled with {args.calls:,} calls in {built:.0f} s")
+            if await pg.indexed_calls(SCOPE, PROVIDER) != args.calls:
+                await pg.purge(None)
+                built = await fill(pg, args.calls, args.seed, args.campaigns)
+                lines.append(f"PostgreSQL filled with {args.calls:,} calls in {built:.0f} s")
             lines.append(f"{'query':<62} {'SQLite ms':>10} {'PG ms':>8} {'PG/SQLite':>10} {'total':>7}")
             for arguments in outcome_queries(newest):
                 request = request_of(ACCOUNT, arguments)
@@ -162,6 +167,7 @@ def main() -> None:
     parser.add_argument("--db", type=Path, default=None)
     parser.add_argument("--url", default=None)
     parser.add_argument("--explain", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the filled database (with --url)")
     asyncio.run(main_async(args=parser.parse_args()))
 
 

@@ -73,19 +73,24 @@ def server(url: str | None) -> Iterator[str]:
 
 
 @contextmanager
-def database(url: str) -> Iterator[str]:
+def database(url: str, keep: str | None = None) -> Iterator[str]:
+    """A fresh database on the server at `url`, dropped afterwards; or the database `keep`,
+    created when missing and kept."""
     import psycopg
     from psycopg import sql
     from psycopg.conninfo import make_conninfo
 
-    name = f"bench_upsert_{uuid.uuid4().hex[:10]}"
+    name = keep or f"bench_upsert_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not found:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
         yield make_conninfo(url, dbname=name)
     finally:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        if not keep:
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 async def run(url: str, upsert: Upsert, calls: list[Call], batch: int) -> dict[str, float]:

@@ -12,6 +12,8 @@ from call_logs_mcp.index import CallRecord
 from call_logs_mcp.index.postgres import PostgresStore
 from call_logs_mcp.index.postgres.db import migrate
 from call_logs_mcp.index.postgres.migrations import SCHEMA_VERSION
+from call_logs_mcp.index.records import UpsertCounts
+from call_logs_mcp.models import CallStatus
 from factories import make_call
 
 
@@ -90,3 +92,52 @@ async def test_a_bad_url_or_unreachable_server_is_a_clear_error_that_never_quote
     assert "s3cret" not in message
     assert "PostgreSQL" in message
     assert "not valid" in message or "could not be reached" in message
+
+
+@pytest.mark.parametrize("same_calls", [True, False], ids=["same calls", "other calls"])
+async def test_two_writers_storing_new_calls_in_opposite_orders_never_deadlock(
+    postgres_url: str, same_calls: bool
+) -> None:
+    # Two replicas (two pools) store one batch each per round, one in the other's reverse order,
+    # across statuses, days, campaigns and extracted values: the same new calls (each locks the
+    # same call ids and aggregate rows in the opposite order), or other calls of the same
+    # campaigns (the same aggregate rows). Without one lock order a round ends in a deadlock,
+    # which PostgreSQL breaks by failing one write (StoreError).
+    statuses = [CallStatus.COMPLETED, CallStatus.FAILED, CallStatus.NO_ANSWER, CallStatus.VOICEMAIL]
+    rounds, size = 40, 24
+    scope = {"prosper": "acct"}
+
+    def batch(r: int, writer: str) -> list[CallRecord]:
+        return [
+            CallRecord(
+                make_call(
+                    f"r{r}-{i}" + ("" if same_calls else writer),
+                    hours=24.0 * (i % 5) + r,
+                    status=statuses[i % len(statuses)],
+                    campaign_id=f"camp-{i % 2}",
+                    extracted_data={"resolution": ["approved", "denied", "pending"][i % 3], "amount": i},
+                )
+            )
+            for i in range(size)
+        ]
+
+    first, second = await PostgresStore.open(postgres_url), await PostgresStore.open(postgres_url)
+    try:
+        counts: list[UpsertCounts] = []
+
+        async def write(store: PostgresStore, records: list[CallRecord]) -> None:
+            counts.append(await store.upsert("acct", "prosper", records))
+
+        for r in range(rounds):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(write, first, batch(r, "a"))
+                tg.start_soon(write, second, batch(r, "b")[::-1])
+        stored = rounds * size * (1 if same_calls else 2)
+        assert sum(c.added for c in counts) == stored  # each call stored once...
+        assert sum(c.unchanged for c in counts) == (stored if same_calls else 0)  # ...seen by the other
+        assert await first.indexed_calls(scope, "prosper") == stored
+        summary = await second.campaign_summary(scope, "prosper", None)
+        assert summary.totals.calls == stored
+    finally:
+        await first.close()
+        await second.close()

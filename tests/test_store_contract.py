@@ -806,6 +806,75 @@ async def test_generated_calls_and_outcome_requests_find_the_same_calls_on_both_
             assert len(listed) == pages[0][1]
 
 
+# Calls whose fields each hold one kind (a yes/no, a number, a text, an object), so a lone
+# condition is often counted from the per-campaign aggregates (the stores' own plans).
+typed_versions = st.tuples(
+    st.sampled_from(CAMPAIGNS),
+    st.sampled_from([CallStatus.COMPLETED, CallStatus.FAILED]),
+    st.just(60.0),
+    st.just(None),
+    st.just(None),
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "booked": st.booleans(),
+            "amount": st.sampled_from([0, 50, 100, 100.5, -3]),
+            "plan": st.sampled_from(["gold", "Gold", "GOLD", "Ünïcode", "true", "no", "100"]),
+            "slot": st.fixed_dictionaries({"day": st.sampled_from(["Mon", "mon"])}),
+        },
+    ),
+    st.just(True),
+    st.none(),
+)
+# A condition on those fields, its values drawn from theirs (or the general grammar's).
+typed_values = st.sampled_from(
+    ["true", "false", "yes", "0", "50", "100", "100.5", "-3", "gold", "GOLD", "no", "mon"]
+)
+typed_conditions = st.builds(
+    lambda key, tail: key + tail,
+    st.sampled_from(["booked", "amount", "plan", "slot.day", "Plan"]),
+    st.one_of(
+        st.sampled_from(["", " is set", " is not set"]),
+        st.builds(lambda value: "=" + value, typed_values),
+        st.builds(lambda op, value: op + value, st.sampled_from(["!=", ">", "<="]), typed_values),
+    ),
+)
+lone_requests = st.builds(
+    lambda where, filters, limit: {"where": [where], "limit": limit, **dict(filters)},
+    typed_conditions,
+    st.lists(st.sampled_from([("campaign_id", "camp-a"), ("provider", "prosper")]), max_size=1),
+    st.integers(1, 4),
+)
+
+
+@given(
+    first=st.lists(typed_versions, min_size=len(START_SLOTS), max_size=len(START_SLOTS)),
+    later=st.lists(st.tuples(st.integers(0, len(START_SLOTS) - 1), typed_versions), max_size=4),
+    requests=st.lists(lone_requests, min_size=1, max_size=8),
+)
+@settings(
+    max_examples=40, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+async def test_generated_lone_conditions_find_and_count_the_same_calls_on_both_stores(
+    sqlite_store: Any,
+    postgres_store: Any,
+    first: list[tuple[Any, ...]],
+    later: list[tuple[Any, ...]],
+    requests: list[dict[str, Any]],
+) -> None:
+    """One condition, with at most the campaign or provider besides: the requests both stores
+    may count from their aggregates instead of the calls; every page of each the same."""
+    account = uuid4().hex
+    scope = {"prosper": account}
+    ops = [(i, *version) for i, version in enumerate(first)] + [(i, *version) for i, version in later]
+    answers: list[list[Any]] = []
+    for store in (sqlite_store, postgres_store):
+        for op in ops:
+            await store.upsert(account, "prosper", [outcome_record(*op)])
+        answers.append([await found(store, scope, asked) for asked in requests])
+    assert answers[1] == answers[0]
+
+
 @given(
     first=st.lists(outcome_versions, min_size=len(START_SLOTS), max_size=len(START_SLOTS)),
     later=st.lists(st.tuples(st.integers(0, len(START_SLOTS) - 1), outcome_versions), max_size=6),

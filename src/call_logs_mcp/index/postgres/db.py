@@ -29,7 +29,9 @@ CONNECT_TIMEOUT_SECONDS = 10
 
 
 def store_error(exc: Exception, doing: str) -> StoreError:
-    if isinstance(exc, PoolTimeout | psycopg.OperationalError):
+    # A deadlock or serialization failure is an OperationalError too, but the server answered.
+    reached = isinstance(exc, psycopg.errors.DeadlockDetected | psycopg.errors.SerializationFailure)
+    if isinstance(exc, PoolTimeout | psycopg.OperationalError) and not reached:
         return StoreError(
             f"The PostgreSQL call index could not be reached (or refused the connection) while {doing}."
         )

@@ -124,7 +124,48 @@ async def _page(
     ).fetchall()
     if counted and not rows:
         return 0, []
-    return (int(rows[0][4]) if counted else 0), [row[:4] for row in rows]
+    return (int(rows[0][4]) if counted else 0), [tuple(row[:4]) for row in rows]
+
+
+async def _aggregate_count(
+    conn: Connection, ids: list[int], refs: list[int] | None, condition: FieldCondition, key: str
+) -> int | None:
+    """How many calls in scope `condition` on the stored `key` selects, from the per-campaign
+    aggregates `campaign_fields`, when they hold it exactly; else None. They count calls per key,
+    kind and text value (and sum the numbers: a yes/no's sum is its yes count). A call holds one
+    row per key and kind, so a condition met by rows of one kind only is counted exactly: "is
+    set" of a key held in one kind, equality with a text value or a yes/no. A number equality or
+    range is not (the aggregates know the key's numbers, not which equal the value)."""
+    if condition.op not in ("set", "="):
+        return None
+    sql = (
+        "SELECT kind, sum(calls), sum(num_sum), "
+        f"coalesce(sum(calls) FILTER (WHERE kind = {_TEXT} "
+        "AND call_logs_nocase(txt) = call_logs_nocase(%s)), 0) "
+        "FROM campaign_fields WHERE source = ANY(%s) AND key = %s"
+    )
+    params: list[Any] = [pg_str(condition.text), ids, key]
+    if refs is not None:
+        sql += " AND campaign = ANY(%s)"
+        params.append(refs)
+    kinds = {
+        int(kind): (int(calls), num_sum, int(texts))
+        for kind, calls, num_sum, texts in await (
+            await conn.execute(sql + " GROUP BY kind", params)
+        ).fetchall()
+    }
+    if condition.op == "set":
+        held = [calls for calls, _, _ in kinds.values() if calls]
+        return held[0] if len(held) == 1 else (0 if not held else None)
+    if condition.number is not None and kinds.get(_NUMBER, (0, 0, 0))[0]:
+        return None
+    counts = [kinds.get(_TEXT, (0, 0, 0))[2]]
+    if condition.flag is not None and _BOOLEAN in kinds:
+        calls, yes_sum, _ = kinds[_BOOLEAN]
+        yes = round(yes_sum)
+        counts.append(yes if condition.flag else calls - yes)
+    met = [count for count in counts if count]
+    return met[0] if len(met) == 1 else (0 if not met else None)
 
 
 async def find_calls(conn: Connection, request: OutcomeRequest) -> OutcomeResult:
@@ -142,8 +183,9 @@ async def find_calls(conn: Connection, request: OutcomeRequest) -> OutcomeResult
     if not sources:
         return OutcomeResult(calls=[], total=0)
     ids = [s.id for s in sources]
-    where = ["c.source = ANY(%s)"]
-    params: list[Any] = [ids]
+    # One source as an equality, so the calls' index by source and start gives the page's order.
+    where = ["c.source = %s" if len(ids) == 1 else "c.source = ANY(%s)"]
+    params: list[Any] = [ids[0] if len(ids) == 1 else ids]
     refs: list[int] | None = None
     if request.campaign_id is not None:
         refs = [
@@ -175,6 +217,7 @@ async def find_calls(conn: Connection, request: OutcomeRequest) -> OutcomeResult
     if request.ended_reason is not None:
         where.append("call_logs_nocase(c.ended_reason) = call_logs_nocase(%s)")
         params.append(pg_str(request.ended_reason.strip()))
+    filtered = len(where) > (1 if refs is None else 2)  # a filter besides the scope
     if request.from_date is not None:
         where.append("c.started_at >= %s")
         params.append(ts(request.from_date))
@@ -182,24 +225,39 @@ async def find_calls(conn: Connection, request: OutcomeRequest) -> OutcomeResult
         where.append("c.started_at <= %s AND c.started_at != ''")
         params.append(ts(request.to_date))
     notes: list[str] = []
+    resolved: dict[str, str] = {}
     if request.fields:
-        resolved = await _stored_keys(conn, ids, refs, request)
-        if resolved is None:  # a key to match loosely, or to list the keys held in an error
-            resolved, notes = resolve_keys(request, await known_fields(conn, sources, refs))
+        stored = await _stored_keys(conn, ids, refs, request)
+        if stored is None:  # a key to match loosely, or to list the keys held in an error
+            stored, notes = resolve_keys(request, await known_fields(conn, sources, refs))
+        resolved = stored
         for condition in request.fields:
             for sql, values in _condition(condition, resolved[condition.key]):
                 where.append(sql)
                 params += values
     clause = " AND ".join(where)
-    if after is None:
+    total: int | None = None
+    if len(request.fields) == 1 and not filtered and request.from_date is None and request.to_date is None:
+        # One condition and no other filter but the scope: the aggregates may hold its count.
+        condition = request.fields[0]
+        total = await _aggregate_count(conn, ids, refs, condition, resolved[condition.key])
+    rows: list[tuple[Any, ...]] = []
+    if total is None and after is None:
         # The first page and the count in one statement: every match is read for the count anyway.
         total, rows = await _page(conn, clause, params, request.limit, counted=True)
     else:
-        row = await (await conn.execute(f"SELECT count(*) FROM calls c WHERE {clause}", params)).fetchone()
-        total = int(row[0]) if row is not None else 0
-        keyset = " AND (c.started_at < %s OR (c.started_at = %s AND c.id > %s))"
-        page_params = [*params, after[0], after[0], after[1]]
-        _, rows = await _page(conn, clause + keyset, page_params, request.limit) if total else (0, [])
+        if total is None:
+            row = await (
+                await conn.execute(f"SELECT count(*) FROM calls c WHERE {clause}", params)
+            ).fetchone()
+            total = int(row[0]) if row is not None else 0
+        if total:
+            # The page alone, cut by LIMIT: PostgreSQL walks the calls newest first (the index by
+            # source and start) when matches are dense, sorts the few when they are sparse.
+            if after is not None:
+                clause += " AND (c.started_at < %s OR (c.started_at = %s AND c.id > %s))"
+                params += [after[0], after[0], after[1]]
+            _, rows = await _page(conn, clause, params, request.limit)
     if not total:
         return OutcomeResult(calls=[], total=0, offset=offset, notes=notes)
     calls = page_calls((body, campaign) for _, _, body, campaign in rows)

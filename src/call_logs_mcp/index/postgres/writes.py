@@ -3,6 +3,17 @@
 The same rules as the SQLite index's `writes.upsert`: a record equal to what is stored is left
 alone; a summary-only record never replaces stored details; a record without a campaign keeps
 the campaign already known. Text is stored as `pg_text` makes it storable.
+
+Locks, in one order for every writer, so concurrent writes wait and never deadlock: a write of
+calls first takes its source's write lock (a transaction-level advisory lock), a purge takes
+every source's in source order, before either locks any row. Writers of one source therefore
+take turns. Sorting each batch's rows would not be enough: one call row's triggers lock rows of
+four aggregate tables (its campaign's status, day and values, and per field its key and value)
+and a new call locks its `(source, call_id)` index entry, so two batches sorted by any one key
+can still hold what the other waits for (a whole-account sync storing a new call without its
+campaign while a campaign sync stores it with one, or two campaigns' calls whose status order
+and day order disagree). Every aggregate row and every call belongs to one source, so the
+source lock covers them all; writes of different sources touch no common row.
 """
 
 from __future__ import annotations
@@ -12,7 +23,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 from call_logs_mcp import analytics
 from call_logs_mcp.errors import InvalidArgumentError, StoreError
@@ -25,6 +36,10 @@ from call_logs_mcp.index.writes import content_hash
 from call_logs_mcp.models import Call
 
 logger = logging.getLogger(__name__)
+
+# The first key of a source's write lock (`pg_advisory_xact_lock(WRITE_LOCK, source)`; the
+# two-key lock space never meets the one-key locks of migrations and sync scopes): "cl" "wr".
+WRITE_LOCK: Final = 0x636C7772
 
 
 def pg_text(value: str | None) -> str | None:
@@ -208,6 +223,7 @@ async def upsert(
         if record.call.provider != provider:
             raise StoreError(f"A {record.call.provider} call cannot be stored under {provider}.")
     source = await source_id(conn, sources, account, provider)
+    await conn.execute("SELECT pg_advisory_xact_lock(%s, %s::integer)", (WRITE_LOCK, source))
     now = ts(datetime.now(UTC))
     call_ids = list(dict.fromkeys(pg_str(record.call.call_id) for record in records))
     stored = await _stored_calls(conn, source, call_ids)
@@ -429,9 +445,18 @@ def purge_plan(older_than_days: int | None) -> list[tuple[str, tuple[Any, ...]]]
     return [("DELETE FROM calls WHERE started_at != '' AND started_at < %s", (cutoff,))]
 
 
+# Every source's write lock, in source order (see the module), taken one by one in that order.
+_LOCK_SOURCES = (
+    "SELECT count(pg_advisory_xact_lock(%s, s.id::integer)) FROM "
+    "(SELECT id FROM sources ORDER BY id OFFSET 0) s"
+)
+
+
 async def purge_calls(conn: Connection, older_than_days: int | None) -> int:
-    """Run `purge_plan(older_than_days)`; the number of calls deleted."""
+    """Run `purge_plan(older_than_days)` under every source's write lock; the number of calls
+    deleted."""
     plan = purge_plan(older_than_days)
+    await conn.execute(_LOCK_SOURCES, (WRITE_LOCK,))
     deleted = (await conn.execute(*plan[0])).rowcount
     for sql, params in plan[1:]:
         await conn.execute(sql, params)
@@ -441,6 +466,7 @@ async def purge_calls(conn: Connection, older_than_days: int | None) -> int:
 def purge_calls_sync(conn: SyncConnection, older_than_days: int | None) -> int:
     """`purge_calls` on a synchronous connection (the CLI's purge)."""
     plan = purge_plan(older_than_days)
+    conn.execute(_LOCK_SOURCES, (WRITE_LOCK,))
     deleted = conn.execute(*plan[0]).rowcount
     for sql, params in plan[1:]:
         conn.execute(sql, params)
