@@ -11,10 +11,11 @@ Order: by provider name, then start time (oldest first; unknown start times firs
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -101,29 +102,38 @@ def _body(body: str) -> Call:
         raise StoreError("A call in the local index could not be read; run a sync to refresh it.") from None
 
 
-class ExportSnapshot(Protocol):
-    """What an export reads from either store, in one snapshot: `IndexExport` (SQLite),
-    `postgres.export.PostgresExport`."""
+class ExportSnapshot(ABC):
+    """The calls of `filters` within `sources`, read from one snapshot of a store: the reads
+    both stores share. A store says how it runs a statement on its snapshot's connection
+    (`_rows`, with `mark` for each parameter and text made storable by `_text`) and how it reads
+    a stored call (`_call`): `IndexExport` (SQLite), `postgres.export.PostgresExport`."""
 
-    def count(self) -> int: ...
-    def fields(self) -> list[ExtractedField]: ...
-    def calls(self, *, with_turns: bool, batch_size: int = ...) -> Iterator[ExportedCall]: ...
+    mark = "?"
 
-
-class IndexExport:
-    """The calls of `filters` within `scope`, read on `conn` (one open read transaction)."""
-
-    def __init__(self, conn: sqlite3.Connection, scope: AccountScope, filters: ExportFilter) -> None:
-        self._conn = conn
+    def __init__(self, sources: Sequence[Source], filters: ExportFilter) -> None:
+        self._sources = list(sources)
         self._filters = filters
-        self._sources = scope_sources(conn, scope, filters.provider)
+
+    @abstractmethod
+    def _rows(self, sql: str, params: Sequence[Any]) -> list[Row]: ...
+
+    @abstractmethod
+    def _call(self, rowid: int, body: str, *, with_turns: bool) -> Call:
+        """The stored call (its transcript only `with_turns`). Raises StoreError when its stored
+        body no longer validates."""
+
+    def _text(self, value: str) -> str | None:
+        return sql_text(value)
+
+    def _where(self, source: Source) -> tuple[str, list[Any]]:
+        return export_where(source, self._filters, mark=self.mark, text=self._text)
 
     def count(self) -> int:
         """How many calls the export holds."""
         total = 0
         for source in self._sources:
-            where, params = export_where(source, self._filters)
-            (count,) = self._conn.execute(f"SELECT count(*) FROM calls c WHERE {where}", params).fetchone()
+            where, params = self._where(source)
+            ((count,),) = self._rows(f"SELECT count(*) FROM calls c WHERE {where}", params)
             total += int(count)
         return total
 
@@ -132,19 +142,18 @@ class IndexExport:
         with the kinds of its values (from the `fields` table the index fills as it stores calls)."""
         kinds: dict[str, set[FieldKind]] = {}
         for source in self._sources:
-            where, params = export_where(source, self._filters)
-            for key, kind in self._conn.execute(
-                f"SELECT DISTINCT f.key, f.kind FROM fields f JOIN calls c ON c.id = f.call WHERE {where}",
-                params,
-            ):
+            where, params = self._where(source)
+            sql = f"SELECT DISTINCT f.key, f.kind FROM fields f JOIN calls c ON c.id = f.call WHERE {where}"
+            for key, kind in self._rows(sql, params):
                 kinds.setdefault(key, set()).add(FieldKind(kind))
         return [ExtractedField(key, frozenset(kinds[key])) for key in sorted(kinds)]
 
     def calls(self, *, with_turns: bool, batch_size: int = DEFAULT_BATCH) -> Iterator[ExportedCall]:
         """Every exported call in export order, `batch_size` per query; transcripts are read only
         `with_turns`. Raises StoreError when a stored call can no longer be read."""
+        mark = self.mark
         for source in self._sources:
-            where, params = export_where(source, self._filters)
+            where, params = self._where(source)
 
             def read(
                 after: tuple[str, int] | None, where: str = where, params: list[Any] = params
@@ -154,10 +163,23 @@ class IndexExport:
                     f"JOIN call_bodies b ON b.id = c.id WHERE {where}"
                 )
                 if after is not None:
-                    sql += " AND (c.started_at, c.id) > (?, ?)"
-                sql += " ORDER BY c.started_at, c.id LIMIT ?"
-                return list(self._conn.execute(sql, [*params, *(after or ()), batch_size]).fetchall())
+                    sql += f" AND (c.started_at, c.id) > ({mark}, {mark})"
+                sql += f" ORDER BY c.started_at, c.id LIMIT {mark}"
+                return self._rows(sql, [*params, *(after or ()), batch_size])
 
             for rowid, _started, details, body in keyset_batches(read, batch_size):
-                call = load_call(self._conn, int(rowid), body) if with_turns else _body(body)
-                yield ExportedCall(call, bool(details))
+                yield ExportedCall(self._call(int(rowid), body, with_turns=with_turns), bool(details))
+
+
+class IndexExport(ExportSnapshot):
+    """The calls of `filters` within `scope`, read on `conn` (one open read transaction)."""
+
+    def __init__(self, conn: sqlite3.Connection, scope: AccountScope, filters: ExportFilter) -> None:
+        super().__init__(scope_sources(conn, scope, filters.provider), filters)
+        self._conn = conn
+
+    def _rows(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        return list(self._conn.execute(sql, params).fetchall())
+
+    def _call(self, rowid: int, body: str, *, with_turns: bool) -> Call:
+        return load_call(self._conn, rowid, body) if with_turns else _body(body)
