@@ -308,28 +308,59 @@ def list_campaigns(
         ).fetchone()[0]
         whole_for_campaigns = parse_ts(named)
 
-        if 0 in seen:
-            count, first, last = seen[0]
-            out.append(
+        campaigns = conn.execute(
+            "SELECT id, campaign_id, name, platform_calls FROM campaigns WHERE source = ? "
+            "ORDER BY campaign_id",
+            (source.id,),
+        ).fetchall()
+        for ref, listing in source_listings(
+            source.provider, seen, campaigns, whole, synced, whole_for_campaigns
+        ):
+            if describe and listing.indexed_calls:
+                listing = listing.model_copy(update=_description(conn, source.id, ref))
+            out.append(listing)
+    return out
+
+
+CallSpan = tuple[int, str | None, str | None]  # calls, first start, last start (stored text)
+
+
+def source_listings(
+    provider: str,
+    seen: Mapping[int, CallSpan],
+    campaigns: Iterable[tuple[int, str, str | None, int | None]],
+    whole: datetime | None,
+    synced: Mapping[str, datetime | None],
+    whole_for_campaigns: datetime | None,
+) -> list[tuple[int, CampaignListing]]:
+    """One source's listings, each with its campaign ref, as both stores list them: the calls of
+    no known campaign first (when there are any: `seen[0]`), then each of `campaigns` (ref, id,
+    name, platform count) in the order given. A campaign was last synced by its own sync
+    (`synced`) or by a whole-account sync whose records named their campaign
+    (`whole_for_campaigns`); the calls of no campaign by a whole-account sync (`whole`)."""
+    out: list[tuple[int, CampaignListing]] = []
+    if 0 in seen:
+        count, first, last = seen[0]
+        out.append(
+            (
+                0,
                 CampaignListing(
-                    provider=source.provider,
+                    provider=provider,
                     campaign_id=None,
                     indexed_calls=count,
                     first_call_at=parse_ts(first),
                     last_call_at=parse_ts(last),
                     last_synced_at=whole,
-                    **(_description(conn, source.id, 0) if describe else {}),
-                )
+                ),
             )
-        for ref, campaign_id, name, platform_calls in conn.execute(
-            "SELECT id, campaign_id, name, platform_calls FROM campaigns WHERE source = ? "
-            "ORDER BY campaign_id",
-            (source.id,),
-        ):
-            count, first, last = seen.get(ref, (0, None, None))
-            out.append(
+        )
+    for ref, campaign_id, name, platform_calls in campaigns:
+        count, first, last = seen.get(ref, (0, None, None))
+        out.append(
+            (
+                ref,
                 CampaignListing(
-                    provider=source.provider,
+                    provider=provider,
                     campaign_id=campaign_id,
                     name=name,
                     indexed_calls=count,
@@ -340,9 +371,9 @@ def list_campaigns(
                         (t for t in (synced.get(campaign_id), whole_for_campaigns) if t is not None),
                         default=None,
                     ),
-                    **(_description(conn, source.id, ref) if describe and count else {}),
-                )
+                ),
             )
+        )
     return out
 
 

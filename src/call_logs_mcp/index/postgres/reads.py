@@ -16,7 +16,7 @@ from call_logs_mcp.errors import StoreError
 from call_logs_mcp.index.accounts import AccountScope, Source
 from call_logs_mcp.index.postgres.db import Connection
 from call_logs_mcp.index.postgres.writes import pg_str, pg_text
-from call_logs_mcp.index.reads import RecentQuery, agent_listings
+from call_logs_mcp.index.reads import RecentQuery, agent_listings, source_listings
 from call_logs_mcp.index.records import (
     STATE_COLUMNS,
     AgentListing,
@@ -306,42 +306,18 @@ async def list_campaigns(
             (source.id,),
         )
         whole_for_campaigns = parse_ts(named[0]) if named is not None else None
-        if 0 in seen:
-            count, first, last = seen[0]
-            out.append(
-                CampaignListing(
-                    provider=source.provider,
-                    campaign_id=None,
-                    indexed_calls=count,
-                    first_call_at=parse_ts(first),
-                    last_call_at=parse_ts(last),
-                    last_synced_at=whole,
-                    **(await _description(conn, source.id, 0) if describe else {}),
-                )
-            )
-        for ref, campaign_id, name, platform_calls in await _rows(
+        campaigns = await _rows(
             conn,
             "SELECT id, campaign_id, name, platform_calls FROM campaigns WHERE source = %s "
             'ORDER BY campaign_id COLLATE "C"',
             (source.id,),
+        )
+        for ref, listing in source_listings(
+            source.provider, seen, campaigns, whole, synced, whole_for_campaigns
         ):
-            count, first, last = seen.get(ref, (0, None, None))
-            out.append(
-                CampaignListing(
-                    provider=source.provider,
-                    campaign_id=campaign_id,
-                    name=name,
-                    indexed_calls=count,
-                    platform_calls=platform_calls,
-                    first_call_at=parse_ts(first),
-                    last_call_at=parse_ts(last),
-                    last_synced_at=max(
-                        (t for t in (synced.get(campaign_id), whole_for_campaigns) if t is not None),
-                        default=None,
-                    ),
-                    **(await _description(conn, source.id, ref) if describe and count else {}),
-                )
-            )
+            if describe and listing.indexed_calls:
+                listing = listing.model_copy(update=await _description(conn, source.id, ref))
+            out.append(listing)
     return out
 
 
