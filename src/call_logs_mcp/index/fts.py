@@ -214,6 +214,9 @@ class SearchPlan:
     limit: int
     offset: int
     boundary: int | None  # rank only rowids <= boundary (the newest matches); None: find the window
+    # Its matches are among the newest `phrase_checks` candidates of a bounded phrase, so never
+    # more than `rank_window`: the ranking covers them all without looking for a window.
+    within_window: bool = False
 
 
 def plan_search(
@@ -296,6 +299,7 @@ def plan_search(
         limit=request.limit,
         offset=request.offset,
         boundary=None,
+        within_window=bool(request.parsed.exact) and not loose and request.checked_below is not None,
     )
 
 
@@ -358,6 +362,8 @@ def _window(conn: sqlite3.Connection, plan: SearchPlan) -> tuple[int | None, int
     """(the last rowid the ranking covers or None for all, how many matches it covers or -1 for
     all) for `plan`, whose `boundary` may come from a cursor."""
     window_end = plan.boundary
+    if window_end is None and plan.within_window:
+        return None, -1
     if window_end is None:
         # Rowids grow older: the newest `rank_window` matches end before this rowid.
         row = _fts(conn, plan.window_sql, [*plan.params, plan.rank_window]).fetchone()
