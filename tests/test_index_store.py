@@ -369,3 +369,24 @@ async def test_concurrent_searches_run_while_a_sync_writes(tmp_path: Path) -> No
         assert (await store.search(scope, "refund")).total_hits == 201
     finally:
         store.close()
+
+
+async def test_readers_that_mapped_a_small_file_read_everything_after_it_grew(tmp_path: Path) -> None:
+    """Reader connections map the file; one used while the index was small still reads every
+    call after many megabytes were written behind it, and pages it had read that changed."""
+    store = IndexStore.open(tmp_path / "calls.db")
+    scope = {"prosper": "acct"}
+    try:
+        await store.upsert("acct", "prosper", [CallRecord(make_call("first", texts=("refund please",)))])
+        assert (await store.search(scope, "refund")).total_hits == 1
+        size = (tmp_path / "calls.db").stat().st_size
+        long_turn = "refund " + " ".join(f"word{i}" for i in range(400))
+        for batch in range(10):
+            calls = [make_call(f"{batch}-{i}", texts=(long_turn,), hours=batch) for i in range(100)]
+            await store.upsert("acct", "prosper", [CallRecord(c) for c in calls])
+        store.db.checkpoint()
+        assert (tmp_path / "calls.db").stat().st_size > size + 2_000_000
+        result = await store.search(scope, "refund")
+        assert (result.total_hits, result.calls_matched) == (1_001, 1_001)
+    finally:
+        store.close()

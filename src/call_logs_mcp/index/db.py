@@ -37,6 +37,14 @@ U = TypeVar("U")
 
 BUSY_TIMEOUT_MS = 10_000
 _CACHE_KIB = 32 * 1024
+# Readers map the file (SQLite caps this at its compile-time maximum, 2 GiB by default): pages
+# are read from the operating system's file cache in place, shared by every reader, instead of
+# being copied into each connection's own cache. Searches and counts over a large index read
+# hundreds of megabytes of pages that four 32 MiB caches cannot hold: measured at 300,000 calls,
+# the bench queries used about a fifth less CPU. The mapped pages the process has touched count
+# in its resident size (they are the file cache, reclaimable, not allocated memory). The writer
+# does not map the file.
+_READER_MMAP_BYTES = 2**31 - 2**16
 
 
 def placeholders(values: Sequence[object]) -> str:
@@ -81,7 +89,7 @@ def _prepare_file(path: Path) -> None:
         os.close(fd)
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _connect(path: Path, *, reader: bool = False) -> sqlite3.Connection:
     conn = sqlite3.connect(
         path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
     )
@@ -90,6 +98,8 @@ def _connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA temp_store = MEMORY")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
+    if reader:
+        conn.execute(f"PRAGMA mmap_size = {_READER_MMAP_BYTES}")
     conn.execute("PRAGMA foreign_keys = ON")
     words.register(conn)
     return conn
@@ -172,7 +182,7 @@ class Database:
             conn = self._readers.get_nowait()
         except queue.Empty:
             with self._pool_lock:
-                conn = _connect(self.path)
+                conn = _connect(self.path, reader=True)
                 self._all.append(conn)
         try:
             yield conn
