@@ -197,17 +197,23 @@ class Database:
             return fn(conn)
 
     @contextmanager
-    def snapshot(self, doing: str = "reading") -> Iterator[sqlite3.Connection]:
+    def snapshot(self, doing: str = "reading", *, mapped: bool = True) -> Iterator[sqlite3.Connection]:
         """A reader connection inside one read transaction for as long as the block runs: reads
-        spread over many queries (an export read in batches) see one consistent state. Raises
+        spread over many queries (an export read in batches) see one consistent state.
+        `mapped=False` for a read that streams most of the file once (an export): its pages are
+        read rather than mapped, so they do not stay in the process's resident size. Raises
         StoreError for an sqlite error in the block."""
         try:
             with self._reader() as conn:
+                if not mapped:
+                    conn.execute("PRAGMA mmap_size = 0")
                 conn.execute("BEGIN")
                 try:
                     yield conn
                 finally:
                     conn.execute("ROLLBACK")
+                    if not mapped:
+                        conn.execute(f"PRAGMA mmap_size = {_READER_MMAP_BYTES}")
         except sqlite3.Error as exc:
             raise _store_error(exc, doing) from None
 

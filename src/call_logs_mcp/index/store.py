@@ -297,7 +297,7 @@ class IndexStore:
     def export(self, scope: AccountScope, filters: ExportFilter) -> Iterator[IndexExport]:
         """The calls of `filters` within `scope`, read from one snapshot of the index for as long
         as the block runs (synchronous: for the CLI's export). Raises StoreError."""
-        with self.db.snapshot("exporting calls") as conn:
+        with self.db.snapshot("exporting calls", mapped=False) as conn:
             yield IndexExport(conn, scope, filters)
 
     # --- purge --------------------------------------------------------------------------------
