@@ -37,6 +37,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 NAME = "callcamp"
 TOKEN = "b" * 40
@@ -212,19 +213,103 @@ async def sync_with(replicas: int, sim_url: str, db_url: str, workdir: Path) -> 
             replica.stop()
 
 
-# --- throughput ------------------------------------------------------------------------------
+# --- throughput ---------------------------------------------------------------------------------
+
+# The legacy handshake's latest version: what `mcp.Client(mode="legacy")` negotiates.
+PROTOCOL_VERSION = "2025-11-25"
 
 
-async def mixed_calls(
-    urls: list[str], clients: int, seconds: float, ids: list[str], campaign: str
-) -> tuple[int, int, list[str]]:
-    """(tool calls answered without error, errors, tools left out of the mix) of `clients`
-    concurrent clients for `seconds`, client i on urls[i % len(urls)]."""
-    import httpx2
-    from mcp import Client
-    from mcp.client.streamable_http import streamable_http_client
+class RawClient:
+    """One MCP client on one kept-alive HTTP/1.1 connection, as cheap as a client can honestly be:
+    the JSON-RPC requests are built once as bytes, and each answer is read whole (headers, then
+    the chunked SSE body) and checked with two byte searches: the JSON-RPC result of this request's
+    id, and no `"isError":true` in it (inside a JSON string a quote is escaped, so text cannot fake
+    it). The SDK's client spends about 6 ms of CPU per answer (pydantic models, output-schema
+    validation, a task group per request): a user's clients pay that on their own machines, not on
+    the replicas'."""
 
-    probes = {
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        self.host, self.port, self.path = parts.hostname or "127.0.0.1", parts.port or 80, parts.path
+        self._head = (
+            f"POST {self.path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            f"Authorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\n"
+            "Accept: application/json, text/event-stream\r\n"
+            f"MCP-Protocol-Version: {PROTOCOL_VERSION}\r\n"
+        )
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    def request(self, rid: int, method: str, params: dict[str, Any]) -> tuple[bytes, bytes]:
+        """The bytes of a JSON-RPC request, and what its successful answer starts with."""
+        body = json.dumps({"jsonrpc": "2.0", "id": rid, "method": method, "params": params}).encode()
+        return self._bytes(body), b'{"jsonrpc":"2.0","id":%d,"result":' % rid
+
+    def _bytes(self, body: bytes) -> bytes:
+        return (self._head + f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+
+    async def open(self) -> None:
+        """Connect and make the legacy handshake (`initialize`, `notifications/initialized`)."""
+        self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+        init, _ = self.request(
+            0,
+            "initialize",
+            {
+                "protocolVersion": PROTOCOL_VERSION,
+                "capabilities": {},
+                "clientInfo": {"name": "bench-replicas", "version": "1"},
+            },
+        )
+        answer = await self.call(init, b'{"jsonrpc":"2.0","id":0,"result":')
+        if answer is None:
+            raise RuntimeError("initialize was not answered")
+        status, _ = await self.exchange(
+            self._bytes(b'{"jsonrpc":"2.0","method":"notifications/initialized"}')
+        )
+        if status != 202:
+            raise RuntimeError(f"notifications/initialized answered {status}")
+
+    async def call(self, request: bytes, expected: bytes) -> bytes | None:
+        """The answer's JSON-RPC message when it is a success, else None."""
+        status, body = await self.exchange(request)
+        start = body.find(expected)
+        if status != 200 or start < 0 or b'"isError":true' in body:
+            return None
+        return body[start:]
+
+    async def exchange(self, request: bytes) -> tuple[int, bytes]:
+        """(status, body) of one request; the body read whole (Content-Length or chunked)."""
+        reader, writer = self._reader, self._writer
+        assert reader is not None and writer is not None
+        writer.write(request)
+        head = await reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        lower = head.lower()
+        if b"transfer-encoding: chunked" in lower:
+            chunks = []
+            while size := int((await reader.readuntil(b"\r\n"))[:-2].split(b";")[0], 16):
+                chunks.append((await reader.readexactly(size + 2))[:-2])
+            await reader.readuntil(b"\r\n")  # no trailers: the blank line
+            return status, b"".join(chunks)
+        found = re.search(rb"content-length: *(\d+)", lower)
+        return status, await reader.readexactly(int(found.group(1))) if found else b""
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            with contextlib.suppress(OSError):
+                await self._writer.wait_closed()
+
+
+def resource_uris(answer: bytes) -> list[str]:
+    """The call resources a `resources/list` answer names (parsed once per client, before timing)."""
+    message = json.loads(answer.split(b"\n", 1)[0])
+    return [r["uri"] for r in message["result"]["resources"]]
+
+
+async def probe_tools(url: str, campaign: str) -> tuple[list[tuple[str, dict[str, Any]]], list[str]]:
+    """(the index tools that answer, those that answer with an error, named with why)."""
+    probes: dict[str, dict[str, Any]] = {
         "search_transcripts": {"query": "refund"},
         "find_calls": {"status": "completed", "limit": 5},
         "list_campaigns": {},
@@ -232,54 +317,135 @@ async def mixed_calls(
     }
     available: list[tuple[str, dict[str, Any]]] = []
     skipped: list[str] = []
-    async with (
-        httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60) as http,
-        Client(streamable_http_client(urls[0], http_client=http), mode="legacy") as probe,
-    ):
-        for tool, arguments in probes.items():
-            answer = await probe.call_tool(tool, arguments)
-            text = " ".join(getattr(b, "text", "") for b in answer.content)
-            if answer.is_error:  # a probe this mix cannot use: named in the report
-                skipped.append(f"{tool} ({text[:80]})")
-            else:
+    client = RawClient(url)
+    await client.open()
+    try:
+        for rid, (tool, arguments) in enumerate(probes.items(), 1):
+            request, expected = client.request(rid, "tools/call", {"name": tool, "arguments": arguments})
+            if await client.call(request, expected) is not None:
                 available.append((tool, arguments))
+            else:  # a probe this mix cannot use: named in the report
+                _, body = await client.exchange(request)
+                skipped.append(f"{tool} ({body[:200].decode(errors='replace')})")
+    finally:
+        await client.close()
+    return available, skipped
+
+
+def client_mix(
+    i: int, clients: int, ids: list[str], available: list[tuple[str, dict[str, Any]]]
+) -> list[tuple[str, dict[str, Any]]]:
+    """Client i's cycle of tool calls: live `list_calls` and three `get_call`s, the resources (list,
+    then read one), and every index tool that answers."""
+    live = [
+        ("list_calls", {"limit": 20}),
+        *[("get_call", {"call_id": c, "provider": NAME}) for c in ids[i::clients][:3]],
+    ]
+    return [*live, ("resources", {}), *available]
+
+
+async def mixed_calls(
+    urls: list[str], clients: int, seconds: float, mixes: list[list[tuple[str, dict[str, Any]]]]
+) -> tuple[int, int, list[str]]:
+    """(answers, errors, the first error) of `clients` concurrent clients for `seconds`, client i
+    on urls[i % len(urls)] going round its mix. A "resources" step is `resources/list` and then
+    `resources/read` of one listed call: one answer."""
     done = errors = 0
     first_error: list[str] = []
     stop_at = time.monotonic() + seconds
 
     async def one(i: int) -> None:
         nonlocal done, errors
-        live = [
-            ("list_calls", {"limit": 20}),
-            *[("get_call", {"call_id": c, "provider": NAME}) for c in ids[i::clients][:3]],
-        ]
-        mix = itertools.cycle([*live, ("resources", {}), *available])
-        async with (
-            httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60) as http,
-            Client(streamable_http_client(urls[i % len(urls)], http_client=http), mode="legacy") as client,
-        ):
-            while time.monotonic() < stop_at:
-                tool, arguments = next(mix)
+        client = RawClient(urls[i % len(urls)])
+        await client.open()
+        try:
+            listing, listed = client.request(1, "resources/list", {})
+            answer = await client.call(listing, listed)
+            uris = resource_uris(answer) if answer else []
+            steps: list[tuple[str, list[tuple[bytes, bytes]]]] = []
+            for rid, (tool, arguments) in enumerate(mixes[i % len(mixes)], 2):
                 if tool == "resources":
-                    listed = await client.list_resources()
-                    if listed.resources:
-                        await client.read_resource(listed.resources[i % len(listed.resources)].uri)
-                    done += 1
-                    continue
-                answer = await client.call_tool(tool, arguments)
-                if answer.is_error:
-                    errors += 1
-                    if errors == 1:
-                        first_error.append(
-                            f"{tool}: " + " ".join(getattr(b, "text", "") for b in answer.content)
-                        )
+                    read = (
+                        client.request(rid, "resources/read", {"uri": uris[i % len(uris)]}) if uris else None
+                    )
+                    steps.append((tool, [(listing, listed), *([read] if read else [])]))
+                else:
+                    steps.append(
+                        (tool, [client.request(rid, "tools/call", {"name": tool, "arguments": arguments})])
+                    )
+            for tool, requests in itertools.cycle(steps):
+                if time.monotonic() >= stop_at:
+                    break
+                for request, expected in requests:
+                    if await client.call(request, expected) is None:
+                        errors += 1
+                        if not first_error:
+                            _, body = await client.exchange(request)
+                            first_error.append(f"{tool}: {body[:300].decode(errors='replace')}")
+                        break
                 else:
                     done += 1
+        finally:
+            await client.close()
 
     await asyncio.gather(*(one(i) for i in range(clients)))
-    if first_error:
-        print(f"  first error: {first_error[0][:200]}")
-    return done, errors, skipped
+    return done, errors, first_error
+
+
+def database_pids(server: Any) -> list[int]:
+    """The embedded PostgreSQL server's postmaster, or nothing for `--database-url`."""
+    pid = server.get_pid() if server is not None else None
+    return [pid] if pid else []
+
+
+def cpu_seconds(pid: int, *, tree: bool = False) -> float:
+    """User + system CPU seconds of a process; with `tree`, also of its live descendants and of
+    its children that ended (a PostgreSQL server's backends)."""
+    import psutil
+
+    process = psutil.Process(pid)
+    times = process.cpu_times()
+    total = times.user + times.system
+    if tree:
+        total += times.children_user + times.children_system
+        for child in process.children(recursive=True):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child_times = child.cpu_times()
+                total += child_times.user + child_times.system
+    return total
+
+
+class Load:
+    """What a throughput phase measured: answers, errors, seconds and each party's CPU seconds."""
+
+    def __init__(self, answers: int, errors: int, seconds: float, cpu: dict[str, float]) -> None:
+        self.answers, self.errors, self.seconds, self.cpu = answers, errors, seconds, cpu
+
+    @property
+    def rate(self) -> float:
+        return self.answers / self.seconds
+
+    def cores(self) -> str:
+        return ", ".join(f"{who} {cpu / self.seconds:.2f}" for who, cpu in self.cpu.items())
+
+    def per_answer(self) -> str:
+        return ", ".join(f"{who} {cpu / max(1, self.answers) * 1000:.2f}" for who, cpu in self.cpu.items())
+
+
+async def measured(
+    parties: dict[str, tuple[int, bool]],
+    urls: list[str],
+    clients: int,
+    seconds: float,
+    mixes: list[list[tuple[str, dict[str, Any]]]],
+) -> tuple[Load, list[str]]:
+    """`mixed_calls`, with the CPU seconds each party (name → (pid, whole tree)) used meanwhile."""
+    before = {who: cpu_seconds(pid, tree=tree) for who, (pid, tree) in parties.items()}
+    started = time.monotonic()
+    done, errors, first_error = await mixed_calls(urls, clients, seconds, mixes)
+    elapsed = time.monotonic() - started
+    used = {who: cpu_seconds(pid, tree=tree) - before[who] for who, (pid, tree) in parties.items()}
+    return Load(done, errors, elapsed, used), first_error
 
 
 async def throughput(
@@ -289,37 +455,34 @@ async def throughput(
     workdir: Path,
     args: argparse.Namespace,
     ids: list[str],
-    campaign: str,
-    simulator_pid: int,
-) -> tuple[float, int, list[str]]:
+    plan: tuple[list[tuple[str, dict[str, Any]]], int, Any],
+) -> tuple[Load, list[tuple[str, Load]]]:
+    """The mix of `args.clients` clients against `replicas` replicas for `args.seconds`; with
+    `args.per_tool` (one replica), also each step of the mix alone, for `args.per_tool` seconds."""
+    available, simulator_pid, server = plan
     running = [
         Replica(replica_env(sim_url, db_url, workdir), workdir / f"serve{replicas}-{i}.log")
         for i in range(replicas)
     ]
     try:
         urls = [await replica.url() for replica in running]
-        await mixed_calls(urls, args.clients, 2.0, ids, campaign)  # warm-up: imports, pools, caches
-        pids = {f"replica {i + 1}": r.process.pid for i, r in enumerate(running)}
-        pids |= {"simulator": simulator_pid, "clients (this process)": os.getpid()}
-        before = cpu_seconds(pids.values())
-        started = time.monotonic()
-        done, errors, skipped = await mixed_calls(urls, args.clients, args.seconds, ids, campaign)
-        elapsed = time.monotonic() - started
-        used = [after - then for after, then in zip(cpu_seconds(pids.values()), before, strict=True)]
-        shares = ", ".join(f"{who} {cpu / elapsed:.2f}" for who, cpu in zip(pids, used, strict=True))
-        print(f"  {replicas} replica(s): cores busy per process: {shares}")
-        return done / elapsed, errors, skipped
+        mixes = [client_mix(i, args.clients, ids, available) for i in range(args.clients)]
+        await mixed_calls(urls, args.clients, 2.0, mixes)  # warm-up: imports, pools, caches
+        parties = {f"replica {i + 1}": (r.process.pid, False) for i, r in enumerate(running)}
+        parties |= {"clients": (os.getpid(), False), "simulator": (simulator_pid, False)}
+        for pid in database_pids(server):
+            parties["PostgreSQL"] = (pid, True)
+        load, first_error = await measured(parties, urls, args.clients, args.seconds, mixes)
+        if first_error:
+            print(f"  first error: {first_error[0]}")
+        alone: list[tuple[str, Load]] = []
+        for tool in dict.fromkeys(tool for tool, _ in mixes[0]) if args.per_tool else ():
+            each = [[step for step in mix if step[0] == tool] for mix in mixes]
+            alone.append((tool, (await measured(parties, urls, args.clients, args.per_tool, each))[0]))
+        return load, alone
     finally:
         for replica in running:
             replica.stop()
-
-
-def cpu_seconds(pids: Any) -> list[float]:
-    """User + system CPU seconds of each process (and its children: the database's are not)."""
-    import psutil
-
-    times = [psutil.Process(pid).cpu_times() for pid in pids]
-    return [t.user + t.system for t in times]
 
 
 # --- main ------------------------------------------------------------------------------------
@@ -369,18 +532,26 @@ async def run(args: argparse.Namespace) -> int:
             f"  three replicas: {three:,} platform requests in {three_s:.1f} s "
             f"({three / one:.3f}x the requests)"
         )
-        rate_one, errors_one, skipped = await throughput(
-            1, sim_url, one_db, workdir, args, ids, campaign, sim.pid
-        )
-        rate_two, errors_two, _ = await throughput(2, sim_url, one_db, workdir, args, ids, campaign, sim.pid)
+        probe = Replica(replica_env(sim_url, one_db, workdir), workdir / "probe.log")
+        try:
+            available, skipped = await probe_tools(await probe.url(), campaign)
+        finally:
+            probe.stop()
+        plan = (available, sim.pid, server)
+        single, alone = await throughput(1, sim_url, one_db, workdir, args, ids, plan)
+        double, _ = await throughput(2, sim_url, one_db, workdir, args, ids, plan)
         print(f"mixed tool calls, {args.clients} concurrent clients, {args.seconds:g} s, {cores} cores:")
-        print(f"  one replica:  {rate_one:.1f} answers/s ({errors_one} errors, not counted) (baseline)")
-        print(
-            f"  two replicas: {rate_two:.1f} answers/s ({errors_two} errors, not counted): "
-            f"{rate_two / rate_one:.2f}x"
-        )
+        for name, load in (("one replica: ", single), ("two replicas:", double)):
+            ratio = " (baseline)" if load is single else f": {double.rate / single.rate:.2f}x"
+            print(f"  {name} {load.rate:.1f} answers/s ({load.errors} errors, not counted){ratio}")
+            print(f"    cores busy: {load.cores()}")
+            print(f"    CPU ms per answer: {load.per_answer()}")
         if skipped:
             print(f"  not in the mix: {', '.join(skipped)}")
+        if alone:
+            print(f"each step of the mix alone, one replica, {args.clients} clients, {args.per_tool:g} s:")
+            for tool, load in alone:
+                print(f"  {tool:<20} {load.rate:6.1f} answers/s; CPU ms per answer: {load.per_answer()}")
         print(f"reproduce: python bench/bench_replicas.py {' '.join(sys.argv[1:])}".rstrip())
     finally:
         sim.terminate()
@@ -397,6 +568,12 @@ def main() -> int:
     parser.add_argument("--latency", type=float, default=0.02, help="simulator latency, seconds")
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--per-tool",
+        type=float,
+        default=0.0,
+        help="also run each step of the mix alone for this many seconds",
+    )
     parser.add_argument("--database-url", help="an existing PostgreSQL server (its user needs CREATEDB)")
     parser.add_argument("--serve-simulator", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
