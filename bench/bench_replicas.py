@@ -111,7 +111,8 @@ def start_simulator(calls: int, latency: float) -> tuple[subprocess.Popen[str], 
     return process, process.stdout.readline().strip()
 
 
-def replica_env(sim_url: str, db_url: str, workdir: Path) -> dict[str, str]:
+def replica_env(sim_url: str, db_url: str, workdir: Path, src: Path | None = None) -> dict[str, str]:
+    """A replica's environment; `src`: the package source it runs (default: the installed one)."""
     from call_logs_mcp.providers import platform
 
     info = platform(NAME).info
@@ -133,6 +134,8 @@ def replica_env(sim_url: str, db_url: str, workdir: Path) -> dict[str, str]:
             **LIMITS_OFF,
         }
     )
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
     return env
 
 
@@ -398,6 +401,17 @@ def database_pids(server: Any) -> list[int]:
     return [pid] if pid else []
 
 
+def exported(rev: str, workdir: Path) -> Path:
+    """The package source at git revision `rev`, exported under `workdir` (a baseline replica
+    runs it through PYTHONPATH)."""
+    root = Path(__file__).resolve().parents[1]
+    target = workdir / "baseline"
+    target.mkdir()
+    archive = subprocess.run(["git", "-C", str(root), "archive", rev, "src"], check=True, capture_output=True)
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
+    return target / "src"
+
+
 def cpu_seconds(pid: int, *, tree: bool = False) -> float:
     """User + system CPU seconds of a process; with `tree`, also of its live descendants and of
     its children that ended (a PostgreSQL server's backends)."""
@@ -456,12 +470,15 @@ async def throughput(
     args: argparse.Namespace,
     ids: list[str],
     plan: tuple[list[tuple[str, dict[str, Any]]], int, Any],
+    *,
+    src: Path | None = None,
+    per_tool: float = 0.0,
 ) -> tuple[Load, list[tuple[str, Load]]]:
-    """The mix of `args.clients` clients against `replicas` replicas for `args.seconds`; with
-    `args.per_tool` (one replica), also each step of the mix alone, for `args.per_tool` seconds."""
+    """The mix of `args.clients` clients against `replicas` replicas (running `src`) for
+    `args.seconds`; with `per_tool`, also each step of the mix alone, for that many seconds."""
     available, simulator_pid, server = plan
     running = [
-        Replica(replica_env(sim_url, db_url, workdir), workdir / f"serve{replicas}-{i}.log")
+        Replica(replica_env(sim_url, db_url, workdir, src), workdir / f"serve{replicas}-{i}.log")
         for i in range(replicas)
     ]
     try:
@@ -476,9 +493,9 @@ async def throughput(
         if first_error:
             print(f"  first error: {first_error[0]}")
         alone: list[tuple[str, Load]] = []
-        for tool in dict.fromkeys(tool for tool, _ in mixes[0]) if args.per_tool else ():
+        for tool in dict.fromkeys(tool for tool, _ in mixes[0]) if per_tool else ():
             each = [[step for step in mix if step[0] == tool] for mix in mixes]
-            alone.append((tool, (await measured(parties, urls, args.clients, args.per_tool, each))[0]))
+            alone.append((tool, (await measured(parties, urls, args.clients, per_tool, each))[0]))
         return load, alone
     finally:
         for replica in running:
@@ -538,8 +555,15 @@ async def run(args: argparse.Namespace) -> int:
         finally:
             probe.stop()
         plan = (available, sim.pid, server)
-        single, alone = await throughput(1, sim_url, one_db, workdir, args, ids, plan)
+        single, alone = await throughput(1, sim_url, one_db, workdir, args, ids, plan, per_tool=args.per_tool)
         double, _ = await throughput(2, sim_url, one_db, workdir, args, ids, plan)
+        before = None
+        if args.baseline_rev:
+            baseline = exported(args.baseline_rev, workdir)
+            before, was = await throughput(
+                1, sim_url, one_db, workdir, args, ids, plan, src=baseline, per_tool=args.per_tool
+            )
+            alone = [(tool, load, was_load) for (tool, load), (_, was_load) in zip(alone, was, strict=True)]
         print(f"mixed tool calls, {args.clients} concurrent clients, {args.seconds:g} s, {cores} cores:")
         for name, load in (("one replica: ", single), ("two replicas:", double)):
             ratio = " (baseline)" if load is single else f": {double.rate / single.rate:.2f}x"
@@ -548,10 +572,17 @@ async def run(args: argparse.Namespace) -> int:
             print(f"    CPU ms per answer: {load.per_answer()}")
         if skipped:
             print(f"  not in the mix: {', '.join(skipped)}")
+        if before is not None:
+            print(f"one replica running the code at {args.baseline_rev} (same clients, same run):")
+            print(f"  {before.rate:.1f} answers/s ({before.errors} errors, not counted)")
+            print(f"    cores busy: {before.cores()}")
+            print(f"    CPU ms per answer: {before.per_answer()}")
         if alone:
             print(f"each step of the mix alone, one replica, {args.clients} clients, {args.per_tool:g} s:")
-            for tool, load in alone:
-                print(f"  {tool:<20} {load.rate:6.1f} answers/s; CPU ms per answer: {load.per_answer()}")
+            for tool, load, *was_load in alone:
+                rows = [(tool, load), *((f"  at {args.baseline_rev}", old) for old in was_load)]
+                for name, each in rows:
+                    print(f"  {name:<20} {each.rate:6.1f} answers/s; CPU ms per answer: {each.per_answer()}")
         print(f"reproduce: python bench/bench_replicas.py {' '.join(sys.argv[1:])}".rstrip())
     finally:
         sim.terminate()
@@ -573,6 +604,10 @@ def main() -> int:
         type=float,
         default=0.0,
         help="also run each step of the mix alone for this many seconds",
+    )
+    parser.add_argument(
+        "--baseline-rev",
+        help="also one replica running the package at this git revision (CPU per answer before/after)",
     )
     parser.add_argument("--database-url", help="an existing PostgreSQL server (its user needs CREATEDB)")
     parser.add_argument("--serve-simulator", action="store_true", help=argparse.SUPPRESS)
