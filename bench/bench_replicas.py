@@ -9,16 +9,25 @@ process, on one database.
 1. **Sync requests.** A fresh database synced by one replica, then another fresh database synced
    by three replicas started together: the platform requests each sync made (the simulator's
    count). Target: equal (one syncer per scope, none duplicated).
-2. **Throughput.** 20 concurrent MCP clients (this process) making mixed tool calls for
-   `--seconds`, first against one replica, then spread over two (client i → replica i mod 2), on
-   the database synced in step 1. The mix: `list_calls` and `get_call` (live from the platform),
-   the resource list and a call resource (the index), search, find_calls, campaigns and a
-   summary (a tool that answers with an error is left out of the mix and named). Baseline: one
-   replica, same run. Target: ≥ 1.5× on a 2-core machine. The cores used are reported; the
-   clients and the simulator share them with the replicas.
+2. **Throughput.** 20 concurrent MCP clients (this process) making mixed tool calls against one
+   replica, then spread over two (client i → replica i mod 2), on the database synced in step 1.
+   The mix: `list_calls` and `get_call` (live from the platform), the resource list and a call
+   resource (the index), search, find_calls, campaigns and a summary (a tool that answers with an
+   error is left out of the mix and named). Both replicas run throughout; the setups take turns
+   for `--seconds` each, `--rounds` times (the order reversed every other round), and the ratio
+   is the median of the rounds' ratios: the other load of a shared machine hits both setups
+   alike. Baseline: one replica, same run. Target: ≥ 1.5× on a 2-core machine.
+3. **Where the CPU goes.** Each party's busy cores and CPU milliseconds per answer: each replica,
+   the clients (this process), the simulator, and the PostgreSQL server (its postmaster and
+   every backend, `/proc` via psutil; not measured with `--database-url`). The clients are as
+   cheap as a client can honestly be (`RawClient`: pre-built requests on kept-alive
+   connections, every answer read whole and checked), because a user's clients run on their
+   own machines. `--per-tool S` also runs each step of the mix alone for S seconds;
+   `--baseline-rev REV` adds a replica running the package at git revision REV to every
+   single-replica measurement (CPU per answer before and after a change, same run).
 
-    python bench/bench_replicas.py                       # ~2 min
-    python bench/bench_replicas.py --calls 2000 --seconds 30
+    python bench/bench_replicas.py                       # ~3 min
+    python bench/bench_replicas.py --per-tool 5 --baseline-rev main   # ~6 min
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -462,41 +472,76 @@ async def measured(
     return Load(done, errors, elapsed, used), first_error
 
 
+def total(loads: list[Load]) -> Load:
+    """The rounds of one setup as one load: answers, errors, seconds and CPU summed."""
+    cpu = {who: sum(load.cpu[who] for load in loads) for who in loads[0].cpu}
+    return Load(
+        sum(x.answers for x in loads), sum(x.errors for x in loads), sum(x.seconds for x in loads), cpu
+    )
+
+
 async def throughput(
-    replicas: int,
     sim_url: str,
     db_url: str,
     workdir: Path,
     args: argparse.Namespace,
     ids: list[str],
     plan: tuple[list[tuple[str, dict[str, Any]]], int, Any],
-    *,
-    src: Path | None = None,
-    per_tool: float = 0.0,
-) -> tuple[Load, list[tuple[str, Load]]]:
-    """The mix of `args.clients` clients against `replicas` replicas (running `src`) for
-    `args.seconds`; with `per_tool`, also each step of the mix alone, for that many seconds."""
+) -> tuple[dict[str, list[Load]], list[tuple[str, list[Load]]]]:
+    """Per setup ("one replica", "two replicas", and "baseline": one replica running the package
+    at `args.baseline_rev`), the load of each round of the mix; and each step of the mix alone
+    (`args.per_tool` seconds) per single-replica setup. The replicas run throughout; the setups
+    take turns within each round (the order reversed every other round), so a change in the
+    machine's other load hits every setup alike. A replica without clients in a setup idles."""
     available, simulator_pid, server = plan
+    sources: list[Path | None] = [None, None]
+    if args.baseline_rev:
+        sources.append(exported(args.baseline_rev, workdir))
     running = [
-        Replica(replica_env(sim_url, db_url, workdir, src), workdir / f"serve{replicas}-{i}.log")
-        for i in range(replicas)
+        Replica(replica_env(sim_url, db_url, workdir, src), workdir / f"serve-{i}.log")
+        for i, src in enumerate(sources)
     ]
     try:
         urls = [await replica.url() for replica in running]
         mixes = [client_mix(i, args.clients, ids, available) for i in range(args.clients)]
-        await mixed_calls(urls, args.clients, 2.0, mixes)  # warm-up: imports, pools, caches
-        parties = {f"replica {i + 1}": (r.process.pid, False) for i, r in enumerate(running)}
-        parties |= {"clients": (os.getpid(), False), "simulator": (simulator_pid, False)}
-        for pid in database_pids(server):
-            parties["PostgreSQL"] = (pid, True)
-        load, first_error = await measured(parties, urls, args.clients, args.seconds, mixes)
-        if first_error:
-            print(f"  first error: {first_error[0]}")
-        alone: list[tuple[str, Load]] = []
-        for tool in dict.fromkeys(tool for tool, _ in mixes[0]) if per_tool else ():
+        setups = {
+            "one replica": [0],
+            "two replicas": [0, 1],
+            **({"baseline": [2]} if args.baseline_rev else {}),
+        }
+
+        def parties(indices: list[int]) -> dict[str, tuple[int, bool]]:
+            found = {f"replica {n + 1}": (running[i].process.pid, False) for n, i in enumerate(indices)}
+            found |= {"clients": (os.getpid(), False), "simulator": (simulator_pid, False)}
+            for pid in database_pids(server):
+                found["PostgreSQL"] = (pid, True)
+            return found
+
+        for indices in setups.values():  # warm-up: imports, pools, caches
+            await mixed_calls([urls[i] for i in indices], args.clients, 2.0, mixes)
+        rounds: dict[str, list[Load]] = {name: [] for name in setups}
+        for round_ in range(args.rounds):
+            for name in list(setups) if round_ % 2 == 0 else reversed(setups):
+                indices = setups[name]
+                load, first_error = await measured(
+                    parties(indices), [urls[i] for i in indices], args.clients, args.seconds, mixes
+                )
+                rounds[name].append(load)
+                if first_error:
+                    print(f"  first error ({name}): {first_error[0]}")
+        alone: list[tuple[str, list[Load]]] = []
+        singles = [name for name, indices in setups.items() if len(indices) == 1]
+        for tool in dict.fromkeys(tool for tool, _ in mixes[0]) if args.per_tool else ():
             each = [[step for step in mix if step[0] == tool] for mix in mixes]
-            alone.append((tool, (await measured(parties, urls, args.clients, per_tool, each))[0]))
-        return load, alone
+            loads = []
+            for name in singles:
+                indices = setups[name]
+                load, _ = await measured(
+                    parties(indices), [urls[i] for i in indices], args.clients, args.per_tool, each
+                )
+                loads.append(load)
+            alone.append((tool, loads))
+        return rounds, alone
     finally:
         for replica in running:
             replica.stop()
@@ -538,6 +583,7 @@ async def run(args: argparse.Namespace) -> int:
     dataset = simulated_dataset(NAME, calls=args.calls, long_calls=0, seed=5)  # the simulator's
     ids, campaign = [c.id for c in dataset], dataset.campaigns[0].id
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    load_before = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     try:
         one_db = fresh_database(server_url, "bench_replicas_one")
         three_db = fresh_database(server_url, "bench_replicas_three")
@@ -555,34 +601,42 @@ async def run(args: argparse.Namespace) -> int:
         finally:
             probe.stop()
         plan = (available, sim.pid, server)
-        single, alone = await throughput(1, sim_url, one_db, workdir, args, ids, plan, per_tool=args.per_tool)
-        double, _ = await throughput(2, sim_url, one_db, workdir, args, ids, plan)
-        before = None
-        if args.baseline_rev:
-            baseline = exported(args.baseline_rev, workdir)
-            before, was = await throughput(
-                1, sim_url, one_db, workdir, args, ids, plan, src=baseline, per_tool=args.per_tool
+        rounds, alone = await throughput(sim_url, one_db, workdir, args, ids, plan)
+        print(
+            f"mixed tool calls, {args.clients} concurrent clients, {args.rounds} rounds of "
+            f"{args.seconds:g} s per setup, {cores} cores (load average before: {load_before}):"
+        )
+        one = rounds["one replica"]
+        ratios = [two.rate / single.rate for single, two in zip(one, rounds["two replicas"], strict=True)]
+        for round_, ratio in enumerate(ratios):
+            shown = ", ".join(f"{name} {loads[round_].rate:.1f}" for name, loads in rounds.items())
+            print(f"  round {round_ + 1}: {shown} answers/s; two / one {ratio:.2f}x")
+        for name, loads in rounds.items():
+            whole = total(loads)
+            rates = sorted(load.rate for load in loads)
+            versus = " (baseline)" if name == "one replica" else ""
+            if name == "two replicas":
+                versus = f": {statistics.median(ratios):.2f}x one replica (median of the rounds' ratios)"
+            elif name == "baseline":
+                versus = f" (the package at {args.baseline_rev})"
+            print(
+                f"  {name}: {statistics.median(rates):.1f} answers/s median "
+                f"({whole.errors} errors, not counted){versus}"
             )
-            alone = [(tool, load, was_load) for (tool, load), (_, was_load) in zip(alone, was, strict=True)]
-        print(f"mixed tool calls, {args.clients} concurrent clients, {args.seconds:g} s, {cores} cores:")
-        for name, load in (("one replica: ", single), ("two replicas:", double)):
-            ratio = " (baseline)" if load is single else f": {double.rate / single.rate:.2f}x"
-            print(f"  {name} {load.rate:.1f} answers/s ({load.errors} errors, not counted){ratio}")
-            print(f"    cores busy: {load.cores()}")
-            print(f"    CPU ms per answer: {load.per_answer()}")
+            print(f"    cores busy: {whole.cores()}")
+            print(f"    CPU ms per answer: {whole.per_answer()}")
         if skipped:
             print(f"  not in the mix: {', '.join(skipped)}")
-        if before is not None:
-            print(f"one replica running the code at {args.baseline_rev} (same clients, same run):")
-            print(f"  {before.rate:.1f} answers/s ({before.errors} errors, not counted)")
-            print(f"    cores busy: {before.cores()}")
-            print(f"    CPU ms per answer: {before.per_answer()}")
         if alone:
+            names = ["this code", f"at {args.baseline_rev}"] if args.baseline_rev else ["this code"]
             print(f"each step of the mix alone, one replica, {args.clients} clients, {args.per_tool:g} s:")
-            for tool, load, *was_load in alone:
-                rows = [(tool, load), *((f"  at {args.baseline_rev}", old) for old in was_load)]
-                for name, each in rows:
-                    print(f"  {name:<20} {each.rate:6.1f} answers/s; CPU ms per answer: {each.per_answer()}")
+            for tool, loads in alone:
+                for n, (name, load) in enumerate(zip(names, loads, strict=True)):
+                    label = tool if n == 0 else ""
+                    print(
+                        f"  {label:<19} {name:<17} {load.rate:6.1f} answers/s; "
+                        f"CPU ms per answer: {load.per_answer()}"
+                    )
         print(f"reproduce: python bench/bench_replicas.py {' '.join(sys.argv[1:])}".rstrip())
     finally:
         sim.terminate()
@@ -598,7 +652,8 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=1_000)
     parser.add_argument("--latency", type=float, default=0.02, help="simulator latency, seconds")
     parser.add_argument("--clients", type=int, default=20)
-    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--seconds", type=float, default=10.0, help="per setup and round")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
         "--per-tool",
         type=float,
