@@ -624,7 +624,7 @@ async def run(args: argparse.Namespace) -> int:
                 f"({whole.errors} errors, not counted){versus}"
             )
             print(f"    cores busy: {whole.cores()}")
-            print(f"    CPU ms per answer: {whole.per_answer()}")
+            print(f"    CPU ms per answer (a party's CPU over all the setup's answers): {whole.per_answer()}")
         if skipped:
             print(f"  not in the mix: {', '.join(skipped)}")
         if alone:
