@@ -166,19 +166,21 @@ class Freshness:
             with anyio.move_on_after(self.wait_seconds):
                 await self._started.wait()
         jobs: dict[str, SyncJob] = {}
+        seen: dict[str, datetime] = {}  # the last covering sync of a scope found fresh
         for name in names:
-            job = await self._ensure(name, campaign_id, since, until)
+            job = await self._ensure(name, campaign_id, since, until, seen)
             if job is not None:
                 jobs[name] = job
         others = [job for job in self._jobs.values() if every_scope and job.running and job.provider in names]
         if jobs or others:
+            seen.clear()  # a sync ran meanwhile: read again
             if self._group is None:
                 await self._run_here(list(jobs.values()), progress)
             else:
                 await self._wait([*jobs.values(), *(j for j in others if j not in jobs.values())], progress)
         report = SyncReport()
         for name in names:
-            report.last_synced[name] = await store.last_synced(
+            report.last_synced[name] = seen.get(name) or await store.last_synced(
                 self.index.accounts, name, campaign_id=campaign_id, since=since, until=until
             )
             job = jobs.get(name)
@@ -226,20 +228,34 @@ class Freshness:
     # -- the jobs ------------------------------------------------------------------------------
 
     async def _ensure(
-        self, name: str, campaign_id: str | None, since: datetime | None, until: datetime | None
+        self,
+        name: str,
+        campaign_id: str | None,
+        since: datetime | None,
+        until: datetime | None,
+        seen: dict[str, datetime] | None = None,
     ) -> SyncJob | None:
-        """The running sync of this scope, or a new one when the scope is stale (None: fresh)."""
+        """The running sync of this scope, or a new one when the scope is stale (None: fresh,
+        and its last covering sync goes into `seen[name]`)."""
         async with self._ensuring:
-            return await self._ensure_locked(name, campaign_id, since, until)
+            return await self._ensure_locked(name, campaign_id, since, until, seen)
 
     async def _ensure_locked(
-        self, name: str, campaign_id: str | None, since: datetime | None, until: datetime | None
+        self,
+        name: str,
+        campaign_id: str | None,
+        since: datetime | None,
+        until: datetime | None,
+        seen: dict[str, datetime] | None,
     ) -> SyncJob | None:
         key = (name, campaign_id, since, until)
         job = self._jobs.get(key)
         if job is not None and job.running:
             return job
-        if await self._fresh(name, campaign_id, since, until):
+        last = await self._fresh(name, campaign_id, since, until)
+        if last is not None:
+            if seen is not None:
+                seen[name] = last
             return None
         job = self._jobs[key] = SyncJob(name, campaign_id, since, until)
         if self._group is not None:
@@ -248,12 +264,14 @@ class Freshness:
 
     async def _fresh(
         self, name: str, campaign_id: str | None, since: datetime | None, until: datetime | None
-    ) -> bool:
-        """Whether a sync covering the scope completed within the freshness window."""
+    ) -> datetime | None:
+        """When the last sync covering the scope completed, if within the freshness window
+        (None: stale, or never synced)."""
         last = await self.index.require().last_synced(
             self.index.accounts, name, campaign_id=campaign_id, since=since, until=until
         )
-        return last is not None and (datetime.now(UTC) - last).total_seconds() <= self.freshness_seconds
+        fresh = last is not None and (datetime.now(UTC) - last).total_seconds() <= self.freshness_seconds
+        return last if fresh else None
 
     async def _run(self, job: SyncJob) -> None:
         """Sync the job's scope; never raises (the outcome is on the job). Replicas on one index
@@ -300,7 +318,7 @@ class Freshness:
             self._notify()
 
     async def _stale(self, name: str, job: SyncJob) -> bool:
-        return not await self._fresh(name, job.campaign_id, job.since, job.until)
+        return await self._fresh(name, job.campaign_id, job.since, job.until) is None
 
     async def _run_here(self, jobs: list[SyncJob], progress: Progress | None) -> None:
         """Without a background: run the jobs inside this call, for `wait_seconds` at most."""

@@ -1,6 +1,7 @@
 """The PostgreSQL connection pool (psycopg 3, async), migrations at open, and error wording.
 
-Every operation borrows a pooled connection for one transaction. Errors never quote the server's
+Every write borrows a pooled connection for one transaction (`transaction`), every read one outside
+any transaction (`reading`: no BEGIN and COMMIT round trips). Errors never quote the server's
 message (it can contain SQL, values or the connection string): a `StoreError` names what we were
 doing and the kind of failure.
 """
@@ -103,7 +104,8 @@ class Database:
             max_size=max_size,
             open=False,
             timeout=CONNECT_TIMEOUT_SECONDS,
-            kwargs={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
+            # Autocommit: `transaction` opens its transactions explicitly, and `reading` needs none.
+            kwargs={"connect_timeout": CONNECT_TIMEOUT_SECONDS, "autocommit": True},
         )
         try:
             await pool.open(wait=True, timeout=CONNECT_TIMEOUT_SECONDS)
@@ -121,6 +123,18 @@ class Database:
         exception). Raises StoreError for any database failure."""
         try:
             async with self.pool.connection() as conn, conn.transaction():
+                yield conn
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise store_error(exc, doing) from None
+
+    @asynccontextmanager
+    async def reading(self, doing: str) -> AsyncIterator[Connection]:
+        """A pooled connection outside any transaction, for reads: each statement sees the index
+        as it is when the statement starts, as in a READ COMMITTED transaction (where each
+        statement takes a snapshot of its own too), without the BEGIN and COMMIT round trips.
+        Raises StoreError for any database failure."""
+        try:
+            async with self.pool.connection() as conn:
                 yield conn
         except (psycopg.Error, PoolTimeout) as exc:
             raise store_error(exc, doing) from None

@@ -172,16 +172,21 @@ async def last_synced(
 
 
 async def indexed_calls(conn: Connection, scope: AccountScope, provider: str, campaign_id: str | None) -> int:
-    """A count over the `calls_campaign` index (no trigger-kept counters on PostgreSQL yet)."""
+    """How many calls the index holds for the provider (in the campaign, when given): a sum of
+    the per-campaign counters the `calls` triggers keep (`campaign_outcomes`, one row per status
+    and outcome), not a count over the calls (every tool answer's coverage line asks)."""
     total = 0
     for source in await scope_sources(conn, scope, provider):
         if campaign_id is None:
-            row = await _row(conn, "SELECT count(*) FROM calls WHERE source = %s", (source.id,))
+            row = await _row(
+                conn, "SELECT coalesce(sum(calls), 0) FROM campaign_outcomes WHERE source = %s", (source.id,)
+            )
         else:
             row = await _row(
                 conn,
-                "SELECT count(*) FROM calls c JOIN campaigns k ON k.id = c.campaign "
-                "WHERE c.source = %s AND k.source = %s AND k.campaign_id = %s",
+                "SELECT coalesce(sum(o.calls), 0) FROM campaign_outcomes o "
+                "JOIN campaigns k ON k.id = o.campaign "
+                "WHERE o.source = %s AND k.source = %s AND k.campaign_id = %s",
                 (source.id, source.id, pg_str(campaign_id)),
             )
         total += int(row[0]) if row is not None else 0

@@ -89,7 +89,7 @@ class PostgresStore:
     ) -> dict[str, StoredState]:
         if not call_ids:
             return {}
-        async with self.db.transaction("reading call states") as conn:
+        async with self.db.reading("reading call states") as conn:
             return await reads.stored_states(conn, account, provider, call_ids)
 
     async def calls_to_recheck(
@@ -102,19 +102,19 @@ class PostgresStore:
         until: datetime | None = None,
         limit: int = 10_000,
     ) -> list[str]:
-        async with self.db.transaction("reading calls to re-check") as conn:
+        async with self.db.reading("reading calls to re-check") as conn:
             return await reads.calls_to_recheck(
                 conn, account, provider, campaign_id=campaign_id, since=since, until=until, limit=limit
             )
 
     async def load_sync_state(self, account: str, provider: str, scope: str) -> SyncState | None:
-        async with self.db.transaction("reading sync state") as conn:
+        async with self.db.reading("reading sync state") as conn:
             return await reads.load_sync_state(conn, account, provider, scope)
 
     # --- reads --------------------------------------------------------------------------------
 
     async def get_call(self, scope: AccountScope, provider: str, call_id: str) -> Call | None:
-        async with self.db.transaction("reading a call") as conn:
+        async with self.db.reading("reading a call") as conn:
             return await reads.get_call(conn, scope, provider, call_id)
 
     async def recent_calls(
@@ -127,13 +127,13 @@ class PostgresStore:
         cursor: str | None = None,
     ) -> RecentCalls:
         query = recent_query(provider, campaign_id, limit, cursor)
-        async with self.db.transaction("listing calls") as conn:
+        async with self.db.reading("listing calls") as conn:
             return await reads.recent_calls(conn, scope, query)
 
     async def list_agents(self, scope: AccountScope, *, provider: str | None = None) -> list[AgentListing]:
         """As `IndexStore.list_agents`: the platform agents of the indexed calls with their call
         counts by status and by campaign."""
-        async with self.db.transaction("listing agents") as conn:
+        async with self.db.reading("listing agents") as conn:
             return await reads.list_agents(conn, scope, provider)
 
     async def last_synced(
@@ -145,7 +145,7 @@ class PostgresStore:
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> datetime | None:
-        async with self.db.transaction("reading sync state") as conn:
+        async with self.db.reading("reading sync state") as conn:
             return await reads.last_synced(
                 conn, scope, provider, campaign_id=campaign_id, since=since, until=until
             )
@@ -153,19 +153,19 @@ class PostgresStore:
     async def indexed_calls(
         self, scope: AccountScope, provider: str, *, campaign_id: str | None = None
     ) -> int:
-        async with self.db.transaction("counting indexed calls") as conn:
+        async with self.db.reading("counting indexed calls") as conn:
             return await reads.indexed_calls(conn, scope, provider, campaign_id)
 
     async def find_calls(self, request: OutcomeRequest) -> OutcomeResult:
         """As `IndexStore.find_calls` (see `postgres.outcomes`). Raises InvalidArgumentError (bad
         limit or cursor, a field no call in scope has), StoreError."""
-        async with self.db.transaction("finding calls") as conn:
+        async with self.db.reading("finding calls") as conn:
             return await outcomes.find_calls(conn, request)
 
     async def list_campaigns(
         self, scope: AccountScope, *, provider: str | None = None, describe: bool = False
     ) -> list[CampaignListing]:
-        async with self.db.transaction("listing campaigns") as conn:
+        async with self.db.reading("listing campaigns") as conn:
             return await reads.list_campaigns(conn, scope, provider, describe=describe)
 
     async def campaign_summary(
@@ -185,7 +185,7 @@ class PostgresStore:
 
     async def stats(self) -> IndexStats:
         """Calls per provider (all accounts), turns, and the database's size (`file_bytes`)."""
-        async with self.db.transaction("reading index statistics") as conn:
+        async with self.db.reading("reading index statistics") as conn:
             return await reads.stats(conn)
 
     async def purge(self, older_than_days: int | None = None) -> int:
@@ -246,7 +246,7 @@ class PostgresStore:
     async def platform_calls(
         self, scope: AccountScope, provider: str, *, campaign_id: str | None = None
     ) -> int | None:
-        async with self.db.transaction("reading sync state") as conn:
+        async with self.db.reading("reading sync state") as conn:
             return await reads.platform_calls(conn, scope, provider, campaign_id)
 
     # --- the store Protocol's team seams (index.protocol; coordination in `replicas`) ----------
@@ -273,7 +273,7 @@ class PostgresStore:
 
     async def check_health(self) -> None:
         """Raises StoreError unless the database answers and its schema is current."""
-        async with self.db.transaction("checking the index") as conn:
+        async with self.db.reading("checking the index") as conn:
             row = await (await conn.execute("SELECT max(version) FROM schema_version")).fetchone()
         version = row[0] if row is not None else None
         if version != SCHEMA_VERSION:

@@ -235,14 +235,12 @@ async def upsert(
     )
     agents = await _agent_refs(conn, source, _agent_mentions(records, stored))
     fresh = len([call_id for call_id in call_ids if call_id not in stored])
-    new_ids = sorted(
-        int(r[0])
-        for r in await (
-            await conn.execute(
-                "SELECT nextval(pg_get_serial_sequence('calls', 'id')) FROM generate_series(1, %s)", (fresh,)
-            )
-        ).fetchall()
-    )
+    new_ids: list[int] = []  # a batch of stored calls (a live get_call, a listing) draws none
+    if fresh:
+        drawn = await conn.execute(
+            "SELECT nextval(pg_get_serial_sequence('calls', 'id')) FROM generate_series(1, %s)", (fresh,)
+        )
+        new_ids = sorted(int(r[0]) for r in await drawn.fetchall())
     bodies: dict[int, str] = {}  # written by this batch
     new_turns: dict[int, list[tuple[Any, ...]]] = {}
     new_fields: dict[int, list[tuple[Any, ...]]] = {}
