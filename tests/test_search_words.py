@@ -121,6 +121,27 @@ async def test_notes_say_where_they_matched_and_false_flags_are_not_found(forms:
     assert call is not None and [t.text for t in call.transcript] == ["Hello.", "Bye."]
 
 
+async def test_an_extracted_value_ranks_below_the_same_words_said_or_summarized(open_store: Opener) -> None:
+    """An extracted value ("insurer: Aetna") is short, so it would outrank what was said; it is
+    weighed at half. The same two words in a summary, a turn and an extracted value: the newest
+    call holds the extracted one, and it still comes last."""
+    store = await open_store()
+    await store.upsert(
+        "acct",
+        "prosper",
+        [
+            CallRecord(make_call("said", texts=["Insurer Aetna."], hours=1)),
+            CallRecord(make_call("summarized", texts=["Hello."], hours=2, summary="Insurer Aetna.")),
+            CallRecord(
+                make_call("extracted", texts=["Hello."], hours=3, extracted_data={"insurer": "Aetna"})
+            ),
+        ],
+    )
+    found = await store.search(SCOPE, "insurer aetna", limit=10)
+    assert [(h.call_id, h.matched_in) for h in found.hits][-1] == ("extracted", "extracted")
+    assert {h.call_id for h in found.hits} == {"said", "summarized", "extracted"}
+
+
 async def test_an_empty_answer_says_why(forms: IndexStore) -> None:
     typo = await forms.search(SCOPE, "refnd", limit=5)
     assert typo.zero_hits is not None and typo.zero_hits.reason == "absent"

@@ -280,8 +280,10 @@ def plan_search(
             "SELECT t.rowid, t.speaker, t.offset, t.label, "
             f"snippet(turns, 0, '{HL_OPEN}', '{HL_CLOSE}', '{ELLIPSIS_MARK}', {SNIPPET_TOKENS}), "
             # An extracted value ("refund_requested: true") is short, so bm25 puts it above what
-            # was said; half weight ranks it beside the turns and summaries it comes from.
-            "bm25(turns) * (CASE t.speaker WHEN 'extracted' THEN 0.5 ELSE 1.0 END) AS score "
+            # was said; half weight ranks it beside the turns and summaries it comes from. Only a
+            # note (its rowid says so) has its speaker column read: that costs a content seek.
+            f"bm25(turns) * (CASE WHEN NOT {is_turn_sql('t.rowid')} AND t.speaker = 'extracted' "
+            "THEN 0.5 ELSE 1.0 END) AS score "
             f"FROM {tables} WHERE {condition} "
             "ORDER BY score, t.rowid LIMIT ? OFFSET ?"
         )
