@@ -488,9 +488,12 @@ class _Query:
         return " AND ".join(sql), params
 
 
+# The page's ids first, then the bodies of those alone: joined before the LIMIT, SQLite reads the
+# body of every match it sorts (898 bodies for a page of 20 from 898 matches).
 _PAGE = (
-    "SELECT c.id, b.body, p.campaign_id FROM {tables} JOIN call_bodies b ON b.id = c.id "
-    "LEFT JOIN campaigns p ON p.id = c.campaign WHERE {where} AND c.id > ? ORDER BY c.id LIMIT ?"
+    "SELECT c.id, b.body, p.campaign_id FROM ("
+    "SELECT c.id, c.campaign FROM {tables} WHERE {where} AND c.id > ? ORDER BY c.id LIMIT ?"
+    ") c JOIN call_bodies b ON b.id = c.id LEFT JOIN campaigns p ON p.id = c.campaign ORDER BY c.id"
 )
 
 
