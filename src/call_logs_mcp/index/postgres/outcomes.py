@@ -64,10 +64,12 @@ async def known_fields(
 
 
 def _has(
-    test: str, params: Sequence[Any], *, negated: bool = False, call: str = "c.id"
+    test: str, params: Sequence[Any], *, negated: bool = False, call: str = "c.id", probe: bool = False
 ) -> tuple[str, list[Any]]:
-    """A test of the call whose id is `call` having a fields row `f` where `test` holds."""
-    exists = f"EXISTS (SELECT 1 FROM fields f WHERE f.call = {call} AND {test})"
+    """A test of the call whose id is `call` having a fields row `f` where `test` holds. A
+    `probe` is one index lookup per call tested (OFFSET 0 keeps PostgreSQL from turning it into
+    a join that reads every row the test holds for)."""
+    exists = f"EXISTS (SELECT 1 FROM fields f WHERE f.call = {call} AND {test}{' OFFSET 0' if probe else ''})"
     return (f"NOT {exists}" if negated else exists), list(params)
 
 
@@ -92,23 +94,28 @@ def _any_of(parts: Sequence[tuple[int, str, list[Any]]]) -> tuple[str, list[Any]
     return " OR ".join(f"({test})" for _, test, _ in parts), [p for _, _, params in parts for p in params]
 
 
-def _condition(condition: FieldCondition, key: str, call: str = "c.id") -> list[tuple[str, list[Any]]]:
-    """`condition` on the stored `key` as tests of the call whose id is `call` (all must hold)."""
+def _condition(
+    condition: FieldCondition, key: str, call: str = "c.id", *, probe: bool = False
+) -> list[tuple[str, list[Any]]]:
+    """`condition` on the stored `key` as tests of the call whose id is `call` (all must hold);
+    `probe`: see `_has`."""
     op = condition.op
     if op == "set":
-        return [_has("f.key = %s", [key], call=call)]
+        return [_has("f.key = %s", [key], call=call, probe=probe)]
     if op == "unset":
-        return [_has("f.key = %s", [key], negated=True, call=call)]
+        return [_has("f.key = %s", [key], negated=True, call=call, probe=probe)]
     if op in (">", ">=", "<", "<="):
-        return [
-            _has(f"f.key = %s AND f.kind = {_NUMBER} AND f.num {op} %s", [key, condition.number], call=call)
-        ]
+        test = f"f.key = %s AND f.kind = {_NUMBER} AND f.num {op} %s"
+        return [_has(test, [key, condition.number], call=call, probe=probe)]
     test, params = _any_of(_equal_parts(condition))
     equal = f"f.key = %s AND ({test})"
     if op == "=":
-        return [_has(equal, [key, *params], call=call)]
+        return [_has(equal, [key, *params], call=call, probe=probe)]
     # != : the call has the field, with another value.
-    return [_has("f.key = %s", [key], call=call), _has(equal, [key, *params], negated=True, call=call)]
+    return [
+        _has("f.key = %s", [key], call=call, probe=probe),
+        _has(equal, [key, *params], negated=True, call=call, probe=probe),
+    ]
 
 
 @dataclass(frozen=True)
@@ -317,11 +324,6 @@ async def find_calls(conn: Connection, request: OutcomeRequest) -> OutcomeResult
         params.append(refs)
     where += columns + [d.format(row="c") for d in dates]
     params += column_params + date_params
-    for condition in request.fields:
-        for sql, values in _condition(condition, resolved[condition.key]):
-            where.append(sql)
-            params += values
-    clause = " AND ".join(where)
     total: int | None = None
     if len(request.fields) == 1 and not columns and not dates:
         # One condition and no other filter but the scope: the aggregates may hold its count.
@@ -333,6 +335,15 @@ async def find_calls(conn: Connection, request: OutcomeRequest) -> OutcomeResult
         )
     if not total:
         return OutcomeResult(calls=[], total=0, offset=offset, notes=notes)
+    # Walk the calls newest first, probing each for its fields, when the walk is short: when
+    # the matches are dense among the calls in scope (and dates). Else PostgreSQL plans it
+    # (typically: every row of the conditions, joined, the newest sorted out).
+    probe = bool(request.fields) and request.limit * await _in_scope(conn, ids, refs, request) <= WALK * total
+    for condition in request.fields:
+        for sql, values in _condition(condition, resolved[condition.key], probe=probe):
+            where.append(sql)
+            params += values
+    clause = " AND ".join(where)
     if after is not None:
         clause += " AND (c.started_at < %s OR (c.started_at = %s AND c.id > %s))"
         params += [after[0], after[0], after[1]]
@@ -344,6 +355,29 @@ async def find_calls(conn: Connection, request: OutcomeRequest) -> OutcomeResult
         last = rows[-1]
         cursor = encode_cursor("find", {"h": digest, "s": str(last[1]), "a": int(last[0]), "o": shown})
     return OutcomeResult(calls=calls, total=total, next_cursor=cursor, offset=offset, notes=notes)
+
+
+# A page walks the calls newest first when it expects to test at most this many calls.
+WALK = 2_000
+
+
+async def _in_scope(conn: Connection, ids: list[int], refs: list[int] | None, request: OutcomeRequest) -> int:
+    """About how many calls in scope a walk may pass: the calls of the scope's campaigns (and of
+    the days in the date range), from the aggregates."""
+    if request.from_date is None and request.to_date is None:
+        sql = "SELECT coalesce(sum(calls), 0) FROM campaign_outcomes WHERE source = ANY(%s)"
+        params: list[Any] = [ids]
+    else:
+        sql = "SELECT coalesce(sum(calls), 0) FROM campaign_days WHERE source = ANY(%s) "
+        sql += "AND day BETWEEN %s AND %s"
+        low = ts(request.from_date)[:10] if request.from_date is not None else ""
+        high = ts(request.to_date)[:10] if request.to_date is not None else "9999"
+        params = [ids, low, high]
+    if refs is not None:
+        sql += " AND campaign = ANY(%s)"
+        params.append(refs)
+    row = await (await conn.execute(sql, params)).fetchone()
+    return int(row[0]) if row is not None else 0
 
 
 async def _count(
