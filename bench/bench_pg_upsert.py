@@ -55,36 +55,13 @@ def baseline_upsert(rev: str) -> Upsert:
     return found
 
 
-# A writer older than schema version 4 stores turns without their call's columns: in its
-# database, a trigger copies them from the call (a cost the current writer does not pay).
-_OLD_TURNS = (
-    """
-    CREATE FUNCTION bench_turns_of_call() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        SELECT c.source, c.campaign, c.status, c.started_at INTO NEW.source, NEW.campaign, NEW.status,
-            NEW.started_at FROM calls c WHERE c.id = NEW.call;
-        RETURN NEW;
-    END
-    $$
-    """,
-    "CREATE TRIGGER bench_turns_of_call BEFORE INSERT ON turns FOR EACH ROW "
-    "WHEN (NEW.source IS NULL) EXECUTE FUNCTION bench_turns_of_call()",
-    "ALTER TABLE turns ALTER COLUMN source DROP NOT NULL, ALTER COLUMN campaign DROP NOT NULL, "
-    "ALTER COLUMN status DROP NOT NULL, ALTER COLUMN started_at DROP NOT NULL",
-)
-
-
-async def run(url: str, upsert: Upsert, calls: list[Call], batch: int, *, old: bool) -> dict[str, float]:
+async def run(url: str, upsert: Upsert, calls: list[Call], batch: int) -> dict[str, float]:
     changed = [c.model_copy(update={"status": CallStatus.FAILED, "duration_seconds": 1.0}) for c in calls]
     out: dict[str, float] = {}
     with database(url) as conninfo:
         store = await PostgresStore.open(conninfo)
         sources: dict[tuple[str, str], int] = {}
         try:
-            if old:
-                async with store.db.transaction("bench") as conn:
-                    for statement in _OLD_TURNS:
-                        await conn.execute(statement.encode())
             for label, version in (("added", calls), ("unchanged", calls), ("updated", changed)):
                 started = time.perf_counter()
                 total = UpsertCounts()
@@ -118,8 +95,8 @@ def main() -> None:
     before = baseline_upsert(args.baseline_rev)
     with server(args.url) as url:
         print(settings(url))
-        base = asyncio.run(run(url, before, calls, args.batch, old=True))
-        now = asyncio.run(run(url, writes.upsert, calls, args.batch, old=False))
+        base = asyncio.run(run(url, before, calls, args.batch))
+        now = asyncio.run(run(url, writes.upsert, calls, args.batch))
     turns = sum(len(c.transcript) for c in calls)
     print(f"PostgreSQL upsert of {len(calls):,} calls ({turns:,} turns), batches of {args.batch}")
     print(f"{'pass':<10} {'baseline s':>11} {'batched s':>10} {'calls/s':>9} {'speed-up':>9}")

@@ -153,7 +153,7 @@ async def test_two_writers_storing_new_calls_in_opposite_orders_never_deadlock(
 
 # --- migrating a version-3 database -------------------------------------------------------
 
-# The columns each table had at version 3 (`turns` had no call columns; `words` is generated).
+# The columns each table had at version 3 (`words` is generated: never inserted).
 V3_COPIED = {
     "sources": None,
     "campaigns": None,
@@ -269,9 +269,9 @@ async def everything(store: PostgresStore, scope: dict[str, str]) -> list[Any]:
 async def test_a_version_3_database_migrates_and_gives_the_same_answers_before_and_after_calls_move(
     postgres_url: str, postgres_server: str
 ) -> None:
-    """Version 4 copies the call's source, campaign, status and start onto its turns: a version-3
-    database with calls, migrated, answers as an index filled at version 4; then the same calls
-    moved (refiled by a listing, restarted with another status) and purged answer alike too."""
+    """A version-3 database with calls, migrated (version 4 rebuilds the extracted-value indexes
+    find_calls counts from), answers as an index filled at version 4; so do both after the same
+    calls move (refiled by a listing, restarted with another status) and one is purged."""
     scope = {"prosper": "acct"}
     calls = [corpus_call(i) for i in range(36)]
     other = f"call_logs_test_v3_{uuid4().hex[:10]}"

@@ -32,8 +32,6 @@ from typing import Final
 
 from call_logs_mcp.analytics import NOT_ANSWERED
 
-WORDS_CONFIG: Final = "call_logs_words"  # the text search configuration of `turns.words`
-
 # Whether accents are folded: `unaccent` is a contrib extension (trusted: a database owner may
 # create it). Without it words match with their accents, and the store says so (`folds_accents`).
 _UNACCENT = """
@@ -216,79 +214,6 @@ _AGGREGATES = (
     "CREATE INDEX calls_failed ON calls (source, campaign, started_at) WHERE status = 'failed'",
 )
 
-# 4: reads without a join to `calls`.
-# - Each turn (and note) carries its call's source, campaign, status and start time, so a search
-#   filters and orders its matches ("newest": the start minute) from `turns` alone. The writer
-#   stores them with the turns; `calls_turns_moved` keeps them when a stored call's campaign,
-#   status or start changes without new turns (a listing that refiles it). The table is copied
-#   (a rewrite either way: an UPDATE of every row would also recompute `words` and leave every
-#   old row behind), then its keys, its word index and its vocabulary trigger are made again.
-# - find_calls counts from `fields` alone, reading the call of each row from the index: numbers,
-#   yes/no values and text values per key with the call, its campaign and start included (yes/no
-#   values and texts by start too, for a date range); column-only requests count the calls by
-#   source, status and duration from one index.
-_V4: Final = (
-    f"""
-    CREATE TABLE turns_v4 (
-        call bigint NOT NULL REFERENCES calls (id) ON DELETE CASCADE,
-        note boolean NOT NULL,
-        seq integer NOT NULL,
-        speaker text NOT NULL,
-        text text NOT NULL,
-        "offset" double precision,
-        label text,
-        source bigint NOT NULL,
-        campaign bigint NOT NULL,
-        status text NOT NULL,
-        started_at text NOT NULL,
-        words tsvector
-            GENERATED ALWAYS AS (to_tsvector('{WORDS_CONFIG}'::regconfig, call_logs_fold(text))) STORED
-    )
-    """,
-    """
-    INSERT INTO turns_v4 (call, note, seq, speaker, text, "offset", label, source, campaign, status,
-        started_at)
-    SELECT t.call, t.note, t.seq, t.speaker, t.text, t."offset", t.label, c.source, c.campaign, c.status,
-        c.started_at
-    FROM turns t JOIN calls c ON c.id = t.call
-    """,
-    "DROP TABLE turns",
-    "ALTER TABLE turns_v4 RENAME TO turns",
-    "ALTER TABLE turns RENAME CONSTRAINT turns_v4_call_fkey TO turns_call_fkey",
-    "ALTER TABLE turns ADD CONSTRAINT turns_pkey PRIMARY KEY (call, note, seq)",
-    "CREATE INDEX turns_words ON turns USING gin (words)",
-    """
-    CREATE TRIGGER turns_search_words AFTER INSERT ON turns
-        REFERENCING NEW TABLE AS added_turns
-        FOR EACH STATEMENT EXECUTE FUNCTION call_logs_add_search_words()
-    """,
-    """
-    CREATE FUNCTION call_logs_turns_moved() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        UPDATE turns SET campaign = NEW.campaign, status = NEW.status, started_at = NEW.started_at
-            WHERE call = NEW.id;
-        RETURN NULL;
-    END
-    $$
-    """,
-    """
-    CREATE TRIGGER calls_turns_moved AFTER UPDATE ON calls FOR EACH ROW
-    WHEN ((OLD.campaign, OLD.status, OLD.started_at)
-          IS DISTINCT FROM (NEW.campaign, NEW.status, NEW.started_at))
-    EXECUTE FUNCTION call_logs_turns_moved()
-    """,
-    "DROP INDEX fields_numbers",
-    "CREATE INDEX fields_numbers ON fields (source, key, num) INCLUDE (call, campaign, started_at) "
-    "WHERE kind = 2",
-    "CREATE INDEX fields_flags ON fields (source, key, num, started_at) INCLUDE (call, campaign) "
-    "WHERE kind = 1",
-    "DROP INDEX fields_texts",
-    # (`txt` included too: a scan whose test reads the column is index-only only when the index has it)
-    "CREATE INDEX fields_texts ON fields (source, key, call_logs_nocase(txt), started_at) "
-    "INCLUDE (call, campaign, txt) WHERE kind = 3",
-    "CREATE INDEX calls_status_duration ON calls (source, status, duration)",
-)
-
 MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     (
         _UNACCENT,
@@ -451,10 +376,27 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         WHERE w !~ '[[:punct:][:space:]]'
         """,
     ),
-    _V4,
+    # 4: find_calls counts read indexes only. Numbers, yes/no values and text values per key
+    # include the call, its campaign and start (yes/no values and texts are ordered by start
+    # too, for a date range; texts include `txt`, or a scan whose test reads the column is not
+    # index-only), so a count reads the rows of its rarest condition from one index and probes
+    # the others by call; column-only requests count the calls by source, status and duration.
+    (
+        "DROP INDEX fields_numbers",
+        "CREATE INDEX fields_numbers ON fields (source, key, num) INCLUDE (call, campaign, started_at) "
+        "WHERE kind = 2",
+        "CREATE INDEX fields_flags ON fields (source, key, num, started_at) INCLUDE (call, campaign) "
+        "WHERE kind = 1",
+        "DROP INDEX fields_texts",
+        "CREATE INDEX fields_texts ON fields (source, key, call_logs_nocase(txt), started_at) "
+        "INCLUDE (call, campaign, txt) WHERE kind = 3",
+        "CREATE INDEX calls_status_duration ON calls (source, status, duration)",
+    ),
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)
+
+WORDS_CONFIG: Final = "call_logs_words"  # the text search configuration of `turns.words`
 
 # The advisory lock key migrations hold (any fixed 64-bit number: this one spells "calllogs").
 MIGRATION_LOCK: Final = 0x63616C6C6C6F6773

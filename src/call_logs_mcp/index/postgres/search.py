@@ -14,9 +14,7 @@ the zero-hit explanation (`explain_steps`, `near_terms`). This module answers th
   last), then the call's id (the order calls were stored in, within a minute), then the agent's,
   the customer's and the system's turns, then the notes, each by index. `KEY` is a turn's place
   among its call's: call id << 18 | speaker code << 16 | index, an integer (as SQLite's rowid)
-  for the cursor; "newer than a key" looks up its call's minute. A turn carries its call's
-  source, campaign, status and start (schema version 4), so the matches are filtered, counted
-  and ordered from `turns` alone; only the hits of a page read their call.
+  for the cursor; "newer than a key" looks up its call's minute.
 - **Rank within a tier.** `ts_rank_cd` (extracted values at half weight, as SQLite's bm25), ties
   newest first. bm25 and ts_rank_cd differ in value, so within a tier the two stores may order
   hits differently. The contract both meet: the same hits, exact counts and tiers; pages of the
@@ -94,12 +92,12 @@ def _minute(calls: str) -> str:
     )
 
 
-MINUTE = _minute("t")
+MINUTE = _minute("c")
 NEWEST = f"{MINUTE} DESC, {KEY}"
 # SQL true for a turn newer than the turn whose key is the parameter (given twice).
 NEWER = f"({MINUTE}, -{KEY}) > ((SELECT {_minute('b')} FROM calls b WHERE b.id = %s >> {KEY_SHIFT}), -%s)"
 TSQUERY = f"to_tsquery('{WORDS_CONFIG}', %s)"
-FROM = "turns t"  # a turn carries what a search filters on (its call's source, campaign, ...)
+FROM = "turns t JOIN calls c ON c.id = t.call"
 
 
 # --- the query ------------------------------------------------------------------------------
@@ -286,7 +284,7 @@ def plan(
     query = tsquery_text(request.parsed.fts if expression is None else expression, folds)
     if query.text is None:
         return None
-    where = [f"t.words @@ {TSQUERY}", "t.source = ANY(%s)"]
+    where = [f"t.words @@ {TSQUERY}", "c.source = ANY(%s)"]
     params: list[Any] = [query.text, [s.id for s in found.sources]]
     if passing is not None:
         where[0] = "(t.call, t.note, t.seq) IN (SELECT * FROM unnest(%s::bigint[], %s::boolean[], %s::int[]))"
@@ -296,19 +294,19 @@ def plan(
             [key & 0xFFFF for key in passing],
         ]
     if found.campaign_refs is not None:
-        where.append("t.campaign = ANY(%s)")
+        where.append("c.campaign = ANY(%s)")
         params.append(found.campaign_refs)
     if request.status is not None:
-        where.append("t.status = %s")
+        where.append("c.status = %s")
         params.append(request.status.value)
     if request.speaker is not None:
         where.append("NOT t.note AND t.speaker = %s")
         params.append(request.speaker)
     if request.from_date is not None:
-        where.append('t.started_at COLLATE "C" >= %s')
+        where.append('c.started_at COLLATE "C" >= %s')
         params.append(ts(request.from_date))
     if request.to_date is not None:
-        where.append("t.started_at COLLATE \"C\" <= %s AND t.started_at != ''")
+        where.append("c.started_at COLLATE \"C\" <= %s AND c.started_at != ''")
         params.append(ts(request.to_date))
     return Plan(" AND ".join(where), tuple(params), query)
 

@@ -266,9 +266,6 @@ async def upsert(
                             new_fields[row.id] = [
                                 (f[0], campaigns[target], *f[2:]) for f in new_fields[row.id]
                             ]
-                            new_turns[row.id] = [
-                                (*t[:8], campaigns[target], *t[9:]) for t in new_turns[row.id]
-                            ]
                         updated += 1
                     else:
                         unchanged += 1
@@ -324,10 +321,6 @@ async def upsert(
                 added += 1
             else:
                 rowid = row.id
-                # Its old turns and fields go first (the new ones go in below), so no trigger
-                # of the update below rewrites them.
-                await cur.execute("DELETE FROM turns WHERE call = %s", (rowid,))
-                await cur.execute("DELETE FROM fields WHERE call = %s", (rowid,))
                 await cur.execute(
                     "UPDATE calls SET campaign = %s, agent = %s, status = %s, started_at = %s, "
                     "duration = %s, cost = %s, currency = %s, qa_score = %s, ended_reason = %s, "
@@ -337,6 +330,8 @@ async def upsert(
                     (*values, rowid),
                 )
                 await cur.execute("UPDATE call_bodies SET body = %s WHERE id = %s", (body, rowid))
+                await cur.execute("DELETE FROM turns WHERE call = %s", (rowid,))
+                await cur.execute("DELETE FROM fields WHERE call = %s", (rowid,))
                 row.content, row.details, row.campaign = content, record.has_details, campaign_id
                 row.list_hash = record.list_hash or row.list_hash
                 updated += 1
@@ -344,18 +339,14 @@ async def upsert(
             # The latest version of each call written: its turns and fields go in below, after
             # every DELETE above (a call written twice in one batch keeps its second version).
             notes = call_notes(call.summary, call.extracted_data, call.qa)
-            started = ts(call.started_at)
-            of_call = (source, campaign, call.status.value, started)  # what a search filters on
             new_turns[rowid] = [
                 *(
-                    (rowid, False, i, turn.speaker, pg_str(turn.text), turn.offset_seconds, None, *of_call)
+                    (rowid, False, i, turn.speaker, pg_str(turn.text), turn.offset_seconds, None)
                     for i, turn in enumerate(turns)
                 ),
-                *(
-                    (rowid, True, n.index, n.kind, pg_str(n.text), None, pg_text(n.label), *of_call)
-                    for n in notes
-                ),
+                *((rowid, True, n.index, n.kind, pg_str(n.text), None, pg_text(n.label)) for n in notes),
             ]
+            started = ts(call.started_at)
             new_fields[rowid] = [
                 (source, campaign, pg_str(v.key), started, rowid, int(v.kind), v.num, pg_str(v.text))
                 for v in analytics.flatten_extracted(call.extracted_data)
@@ -367,9 +358,8 @@ async def upsert(
 
 # One INSERT per table for the whole batch: its columns as arrays, unnested server-side.
 _TURNS = (
-    'INSERT INTO turns (call, note, seq, speaker, text, "offset", label, source, campaign, status, '
-    "started_at) SELECT * FROM unnest(%s::bigint[], %s::boolean[], %s::integer[], %s::text[], %s::text[], "
-    "%s::float8[], %s::text[], %s::bigint[], %s::bigint[], %s::text[], %s::text[])"
+    'INSERT INTO turns (call, note, seq, speaker, text, "offset", label) SELECT * FROM '
+    "unnest(%s::bigint[], %s::boolean[], %s::integer[], %s::text[], %s::text[], %s::float8[], %s::text[])"
 )
 _FIELDS = (
     "INSERT INTO fields (source, campaign, key, started_at, call, kind, num, txt) SELECT * FROM "
