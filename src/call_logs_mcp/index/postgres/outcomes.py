@@ -3,7 +3,8 @@ with the exact count; the same requests, answers and errors as the SQLite index'
 
 Every condition is a predicate on the call row `c`: filters on its columns, and per field
 condition an EXISTS (or NOT EXISTS) over the call's `fields` rows. The page is one statement of
-those, cut by LIMIT; PostgreSQL plans it (semi- and anti-joins, driving from whichever side is
+those, cut by LIMIT: a walk of the calls newest first, probing each, when the aggregates say the
+walk is short; else as PostgreSQL plans it (semi- and anti-joins, driving from whichever side is
 cheaper by its statistics). The count is another statement, which this module plans as SQLite's
 does: from the per-campaign aggregates when they hold it exactly (one condition, no filter),
 else over the `fields` rows of the condition the aggregates say the fewest rows meet (those rows
