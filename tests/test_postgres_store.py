@@ -3,18 +3,26 @@ by any number of processes at a time) and the errors of a bad URL or an unreacha
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
 import anyio
 import psycopg
 import pytest
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
+from call_logs_mcp.core.outcomes import parse_predicate
 from call_logs_mcp.errors import StoreError
 from call_logs_mcp.index import CallRecord
+from call_logs_mcp.index.outcomes import OutcomeRequest
 from call_logs_mcp.index.postgres import PostgresStore
 from call_logs_mcp.index.postgres.db import migrate
-from call_logs_mcp.index.postgres.migrations import SCHEMA_VERSION
+from call_logs_mcp.index.postgres.migrations import MIGRATIONS, SCHEMA_VERSION
 from call_logs_mcp.index.records import UpsertCounts
-from call_logs_mcp.models import CallStatus
-from factories import make_call
+from call_logs_mcp.models import Call, CallStatus
+from factories import BASE, make_call
 
 
 def schema_versions(url: str) -> list[int]:
@@ -141,3 +149,176 @@ async def test_two_writers_storing_new_calls_in_opposite_orders_never_deadlock(
     finally:
         await first.close()
         await second.close()
+
+
+# --- migrating a version-3 database -------------------------------------------------------
+
+# The columns each table had at version 3 (`words` is generated: never inserted).
+V3_COPIED = {
+    "sources": None,
+    "campaigns": None,
+    "agents": None,
+    "calls": None,
+    "call_bodies": None,
+    "turns": ["call", "note", "seq", "speaker", "text", '"offset"', "label"],
+    "fields": None,
+    "sync_state": None,
+}
+WORDS = (
+    "refund",
+    "late",
+    "fee",
+    "card",
+    "insurance",
+    "appointment",
+    "callback",
+    "angry",
+    "cancel",
+    "invoice",
+)
+
+
+def corpus_call(i: int) -> Call:
+    """The i-th call of a varied corpus: campaigns (and none), statuses, starts (and unknown),
+    turns and notes of a few words, extracted yes/no, number and text values."""
+    said = [" ".join(WORDS[(i * k + j) % len(WORDS)] for j in range(3 + k % 3)) for k in range(1, 4 + i % 3)]
+    return make_call(
+        f"m{i}",
+        texts=said,
+        hours=(i * 7) % 30,
+        started_at=None if i % 11 == 5 else BASE + timedelta(hours=(i * 7) % 30, seconds=i),
+        campaign_id=[None, "camp-a", "camp-b"][i % 3],
+        status=[CallStatus.COMPLETED, CallStatus.FAILED, CallStatus.NO_ANSWER][i % 4 % 3],
+        duration_seconds=float(30 * (i % 9)),
+        summary=f"summary of {WORDS[i % len(WORDS)]} call",
+        extracted_data={"booked": i % 2 == 0, "amount": i * 10, "resolution": ["approved", "Denied"][i % 2]},
+    )
+
+
+def v3_copy(source_url: str, target_url: str) -> None:
+    """A version-3 database at `target_url` holding the rows of `source_url`'s (current) index:
+    migrations 1-3, then each table's version-3 columns copied (the aggregates and the search
+    vocabulary filled by version 3's own triggers), its sequences set past the copied ids."""
+    with psycopg.connect(target_url) as target, psycopg.connect(source_url) as source:
+        for steps in MIGRATIONS[:3]:
+            for step in steps:
+                target.execute(step.encode())
+        target.execute("CREATE TABLE schema_version (version integer NOT NULL)")
+        target.execute("INSERT INTO schema_version VALUES (3)")
+        for table, columns in V3_COPIED.items():
+            cur = source.execute(f"SELECT {', '.join(columns) if columns else '*'} FROM {table}".encode())
+            names = ", ".join(f'"{d.name}"' for d in cur.description or [])
+            rows = cur.fetchall()
+            if rows:
+                marks = ", ".join(["%s"] * len(rows[0]))
+                target.cursor().executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})".encode(), rows)
+        for table in ("sources", "campaigns", "agents", "calls"):
+            last = f"(SELECT max(id) FROM {table})"
+            target.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {last})".encode())
+
+
+SEARCHES: list[tuple[str, dict[str, Any]]] = [
+    ("refund", {}),
+    ("late fee", {"campaign_id": "camp-a"}),
+    ('"late fee"', {"status": CallStatus.FAILED}),
+    ("insur*", {"from_date": BASE + timedelta(hours=5), "to_date": BASE + timedelta(hours=20)}),
+    ("customer was angry about the invoice", {"speaker": "customer"}),
+    ("summary", {"campaign_id": "camp-b", "status": CallStatus.COMPLETED}),
+]
+FINDS: list[dict[str, Any]] = [
+    {"where": ["booked=true"]},
+    {"where": ["amount>100", "resolution=denied"]},
+    {"where": ["booked=false", "amount<=200"], "from_hours": 3},
+    {"where": ["resolution=approved"], "status": CallStatus.COMPLETED, "min_duration": 60.0},
+    {"where": ["booked is not set"]},
+    {"where": [], "status": CallStatus.FAILED, "max_duration": 120.0},
+]
+
+
+async def everything(store: PostgresStore, scope: dict[str, str]) -> list[Any]:
+    out: list[Any] = []
+    for query, given in SEARCHES:
+        found = await store.search(scope, query, limit=50, **given)
+        out.append(
+            (found.total_hits, found.calls_matched, sorted((h.call_id, h.snippet) for h in found.hits))
+        )
+    for asked in FINDS:
+        request = OutcomeRequest(
+            scope=scope,
+            provider=None,
+            campaign_id=None,
+            status=asked.get("status"),
+            from_date=BASE + timedelta(hours=asked["from_hours"]) if "from_hours" in asked else None,
+            to_date=None,
+            min_duration=asked.get("min_duration"),
+            max_duration=asked.get("max_duration"),
+            min_qa_score=None,
+            max_qa_score=None,
+            ended_reason=None,
+            fields=[parse_predicate(w) for w in asked["where"]],
+            limit=100,
+            cursor=None,
+        )
+        page = await store.find_calls(request)
+        out.append((page.total, [c.call_id for c in page.calls]))
+    summary = await store.campaign_summary(scope, "prosper", "camp-a")
+    out.append(summary.model_dump_json())
+    return out
+
+
+async def test_a_version_3_database_migrates_and_gives_the_same_answers_before_and_after_calls_move(
+    postgres_url: str, postgres_server: str
+) -> None:
+    """A version-3 database with calls, migrated (version 4 rebuilds the extracted-value indexes
+    find_calls counts from), answers as an index filled at version 4; so do both after the same
+    calls move (refiled by a listing, restarted with another status) and one is purged."""
+    scope = {"prosper": "acct"}
+    calls = [corpus_call(i) for i in range(36)]
+    other = f"call_logs_test_v3_{uuid4().hex[:10]}"
+    with psycopg.connect(postgres_server, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(other)))
+    old_url = make_conninfo(postgres_server, dbname=other)
+    try:
+        current = await PostgresStore.open(postgres_url)
+        try:
+            await current.upsert("acct", "prosper", [CallRecord(c) for c in calls])
+            v3_copy(postgres_url, old_url)
+            assert schema_versions(old_url) == [3]
+            migrated = await PostgresStore.open(old_url)
+            try:
+                assert schema_versions(old_url) == [SCHEMA_VERSION]
+                expected = await everything(current, scope)
+                assert expected[0][0] > 0 and expected[6][0] > 0  # the answers are not empty
+                assert await everything(migrated, scope) == expected
+                moves = [
+                    # A listing refiles a call to another campaign (its turns are not rewritten).
+                    CallRecord(
+                        calls[3].model_copy(
+                            update={"campaign_id": "camp-b", "transcript": [], "summary": None}
+                        ),
+                        has_details=False,
+                    ),
+                    # New details: another status and start, the same words.
+                    CallRecord(
+                        calls[4].model_copy(
+                            update={"status": CallStatus.FAILED, "started_at": BASE + timedelta(hours=40)}
+                        )
+                    ),
+                    # A call long ago, purged below.
+                    CallRecord(
+                        calls[7].model_copy(update={"started_at": datetime.now(UTC) - timedelta(days=999)})
+                    ),
+                ]
+                for store in (current, migrated):
+                    await store.upsert("acct", "prosper", moves)
+                    assert await store.purge(older_than_days=900) == 1
+                moved = await everything(current, scope)
+                assert moved != expected
+                assert await everything(migrated, scope) == moved
+            finally:
+                await migrated.close()
+        finally:
+            await current.close()
+    finally:
+        with psycopg.connect(postgres_server, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(other)))

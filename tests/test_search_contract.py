@@ -22,7 +22,7 @@ addresses, URLs, decimals): those are word-level, not search-level, differences.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -224,3 +224,89 @@ async def test_generated_searches_get_the_same_answers_from_both_stores(
             event("hits" if first["total_hits"] else "no hits")
             event("rank window reached" if first["ranking_note"] else "all ranked")
         assert await pages(postgres_store, scope, query, limit, **given_filters) == expected, query
+
+
+# After the calls are stored, some move: a listing refiles one to another campaign (its turns
+# are not rewritten), new details restart one with another status at a minute of its own two
+# hours later, or start it long ago (then purged). (SQLite re-keys a call whose start leaves
+# its id's spill range, an hour: a smaller move keeps its old place among the newest there,
+# a difference `index.postgres.search` names.)
+moves = st.lists(
+    st.tuples(
+        st.integers(0, 9),
+        st.sampled_from(("refile", "restart", "old")),
+        st.sampled_from(("camp-a", "camp-b")),
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+def moved(call: Call, index: int, how: str, campaign: str) -> CallRecord:
+    if how == "refile":
+        listed = call.model_copy(
+            update={
+                "campaign_id": campaign,
+                "transcript": [],
+                "summary": None,
+                "extracted_data": {},
+                "qa": {},
+            }
+        )
+        return CallRecord(listed, has_details=False)
+    status = CallStatus.FAILED if call.status == CallStatus.COMPLETED else CallStatus.COMPLETED
+    started = (
+        BASE + timedelta(hours=2, minutes=index)
+        if how == "restart"
+        else datetime.now(UTC) - timedelta(days=999)
+    )
+    return CallRecord(call.model_copy(update={"status": status, "started_at": started}))
+
+
+@given(
+    stored=calls(),
+    changes=moves,
+    asked=st.lists(st.tuples(queries, filters, st.integers(1, 4)), min_size=1, max_size=3),
+)
+@settings(
+    max_examples=40, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+async def test_calls_that_move_campaign_status_or_start_or_are_purged_are_found_alike_on_both_stores(
+    sqlite_store: IndexStore,
+    postgres_store: PostgresStore,
+    stored: list[tuple[int, Call]],
+    changes: list[tuple[int, str, str]],
+    asked: list[tuple[str, dict[str, Any], int]],
+) -> None:
+    prefix = uuid4().hex
+    accounts = [f"{prefix}-0", f"{prefix}-1"]
+    for store in (sqlite_store, postgres_store):
+        for number, call in stored:
+            await store.upsert(accounts[number], call.provider, [CallRecord(call)])
+        for index, how, campaign in changes:
+            number, call = stored[index % len(stored)]
+            await store.upsert(
+                accounts[number], call.provider, [moved(call, index % len(stored), how, campaign)]
+            )
+        if any(how == "old" for _, how, _ in changes):
+            await store.purge(older_than_days=900)
+    # Besides the generated searches, each moved call's words where it moved to.
+    for index, how, campaign in changes:
+        number, call = stored[index % len(stored)]
+        said = [t.text for t in call.transcript] + [call.summary or ""]
+        words = [w for text in said for w in text.replace(",", " ").split() if w.isalpha()]
+        if words:
+            record = moved(call, index % len(stored), how, campaign).call
+            asked = [
+                *asked,
+                (words[0], {"campaign_id": record.campaign_id or "camp-none"}, 2),
+                (words[-1], {"status": record.status, "provider": call.provider}, 2),
+                (words[0], {"from_date": BASE + timedelta(hours=2)}, 3),
+            ]
+    for scope in (
+        {"prosper": accounts[0], "callcamp": accounts[0]},
+        {"prosper": accounts[1], "callcamp": accounts[1]},
+    ):
+        for query, given_filters, limit in asked:
+            expected = await pages(sqlite_store, scope, query, limit, **given_filters)
+            assert await pages(postgres_store, scope, query, limit, **given_filters) == expected, query

@@ -376,6 +376,22 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         WHERE w !~ '[[:punct:][:space:]]'
         """,
     ),
+    # 4: find_calls counts read indexes only. Numbers, yes/no values and text values per key
+    # include the call, its campaign and start (yes/no values and texts are ordered by start
+    # too, for a date range; texts include `txt`, or a scan whose test reads the column is not
+    # index-only), so a count reads the rows of its rarest condition from one index and probes
+    # the others by call; column-only requests count the calls by source, status and duration.
+    (
+        "DROP INDEX fields_numbers",
+        "CREATE INDEX fields_numbers ON fields (source, key, num) INCLUDE (call, campaign, started_at) "
+        "WHERE kind = 2",
+        "CREATE INDEX fields_flags ON fields (source, key, num, started_at) INCLUDE (call, campaign) "
+        "WHERE kind = 1",
+        "DROP INDEX fields_texts",
+        "CREATE INDEX fields_texts ON fields (source, key, call_logs_nocase(txt), started_at) "
+        "INCLUDE (call, campaign, txt) WHERE kind = 3",
+        "CREATE INDEX calls_status_duration ON calls (source, status, duration)",
+    ),
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

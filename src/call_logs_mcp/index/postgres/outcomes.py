@@ -2,10 +2,16 @@
 with the exact count; the same requests, answers and errors as the SQLite index's `outcomes`.
 
 Every condition is a predicate on the call row `c`: filters on its columns, and per field
-condition an EXISTS (or NOT EXISTS) over the call's `fields` rows. PostgreSQL plans these as
-semi- and anti-joins, driving from whichever side is cheaper by its statistics, so no plan is
-chosen here (SQLite's module picks its own from hand-kept aggregates). Text equality folds ASCII
-case only, as SQLite's NOCASE does (`call_logs_nocase`, indexed per key by `fields_texts`).
+condition an EXISTS (or NOT EXISTS) over the call's `fields` rows. The page is one statement of
+those, cut by LIMIT: a walk of the calls newest first, probing each, when the aggregates say the
+walk is short; else as PostgreSQL plans it (semi- and anti-joins, driving from whichever side is
+cheaper by its statistics). The count is another statement, which this module plans as SQLite's
+does: from the per-campaign aggregates when they hold it exactly (one condition, no filter),
+else over the `fields` rows of the condition the aggregates say the fewest rows meet (those rows
+carry the call's source, campaign and start; the indexes by key and value include the call, so
+each row is read from the index alone), the other conditions tested on each row's call. Text
+equality folds ASCII case only, as SQLite's NOCASE does (`call_logs_nocase`, indexed per key by
+`fields_texts`).
 
 Order: start time, newest first; calls starting at the same time in the order they were stored
 (SQLite, whose ids carry the start minute, orders calls within one minute in the order stored;
@@ -16,6 +22,7 @@ call's start time and id.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from call_logs_mcp.analytics.facts import FieldKind
@@ -57,35 +64,115 @@ async def known_fields(
     return [KnownField(key=key, kind=KIND_NAMES.get(FieldKind(kind), "value")) for key, kind in found]
 
 
-def _has(test: str, params: Sequence[Any], *, negated: bool = False) -> tuple[str, list[Any]]:
-    """A test of the call `c` having a fields row where `test` holds."""
-    exists = f"EXISTS (SELECT 1 FROM fields f WHERE f.call = c.id AND {test})"
+def _has(
+    test: str, params: Sequence[Any], *, negated: bool = False, call: str = "c.id", probe: bool = False
+) -> tuple[str, list[Any]]:
+    """A test of the call whose id is `call` having a fields row `f` where `test` holds. A
+    `probe` is one index lookup per call tested (OFFSET 0 keeps PostgreSQL from turning it into
+    a join that reads every row the test holds for)."""
+    exists = f"EXISTS (SELECT 1 FROM fields f WHERE f.call = {call} AND {test}{' OFFSET 0' if probe else ''})"
     return (f"NOT {exists}" if negated else exists), list(params)
 
 
-def _condition(condition: FieldCondition, key: str) -> list[tuple[str, list[Any]]]:
-    """`condition` on the stored `key` as tests of the call `c` (all must hold)."""
+def _equal_parts(condition: FieldCondition, row: str = "f") -> list[tuple[int, str, list[Any]]]:
+    """Equality as (kind, test of a fields row `row`, parameters), one per kind it may match: a
+    text value equal in any ASCII case, a yes/no read from the value, a number."""
+    parts: list[tuple[int, str, list[Any]]] = [
+        (
+            _TEXT,
+            f"{row}.kind = {_TEXT} AND call_logs_nocase({row}.txt) = call_logs_nocase(%s)",
+            [pg_str(condition.text)],
+        )
+    ]
+    if condition.flag is not None:
+        parts.append((_BOOLEAN, f"{row}.kind = {_BOOLEAN} AND {row}.num = %s", [float(condition.flag)]))
+    if condition.number is not None:
+        parts.append((_NUMBER, f"{row}.kind = {_NUMBER} AND {row}.num = %s", [condition.number]))
+    return parts
+
+
+def _any_of(parts: Sequence[tuple[int, str, list[Any]]]) -> tuple[str, list[Any]]:
+    return " OR ".join(f"({test})" for _, test, _ in parts), [p for _, _, params in parts for p in params]
+
+
+def _condition(
+    condition: FieldCondition, key: str, call: str = "c.id", *, probe: bool = False
+) -> list[tuple[str, list[Any]]]:
+    """`condition` on the stored `key` as tests of the call whose id is `call` (all must hold);
+    `probe`: see `_has`."""
     op = condition.op
     if op == "set":
-        return [_has("f.key = %s", [key])]
+        return [_has("f.key = %s", [key], call=call, probe=probe)]
     if op == "unset":
-        return [_has("f.key = %s", [key], negated=True)]
+        return [_has("f.key = %s", [key], negated=True, call=call, probe=probe)]
     if op in (">", ">=", "<", "<="):
-        return [_has(f"f.key = %s AND f.kind = {_NUMBER} AND f.num {op} %s", [key, condition.number])]
-    # Equal: a text value equal in any ASCII case, a yes/no read from the value, a number.
-    parts = [f"(f.kind = {_TEXT} AND call_logs_nocase(f.txt) = call_logs_nocase(%s))"]
-    params: list[Any] = [key, pg_str(condition.text)]
-    if condition.flag is not None:
-        parts.append(f"(f.kind = {_BOOLEAN} AND f.num = %s)")
-        params.append(float(condition.flag))
-    if condition.number is not None:
-        parts.append(f"(f.kind = {_NUMBER} AND f.num = %s)")
-        params.append(condition.number)
-    equal = f"f.key = %s AND ({' OR '.join(parts)})"
+        test = f"f.key = %s AND f.kind = {_NUMBER} AND f.num {op} %s"
+        return [_has(test, [key, condition.number], call=call, probe=probe)]
+    test, params = _any_of(_equal_parts(condition))
+    equal = f"f.key = %s AND ({test})"
     if op == "=":
-        return [_has(equal, params)]
+        return [_has(equal, [key, *params], call=call, probe=probe)]
     # != : the call has the field, with another value.
-    return [_has("f.key = %s", [key]), _has(equal, params, negated=True)]
+    return [
+        _has("f.key = %s", [key], call=call, probe=probe),
+        _has(equal, [key, *params], negated=True, call=call, probe=probe),
+    ]
+
+
+@dataclass(frozen=True)
+class _Lead:
+    """A positive condition as a test of the fields rows `x` that meet it: `rows` of them in scope
+    (from the aggregates), each call in one row unless `shared` (then counted once)."""
+
+    index: int
+    test: str
+    params: list[Any]
+    rows: int
+    shared: bool
+
+
+async def _leads(
+    conn: Connection, ids: list[int], refs: list[int] | None, request: OutcomeRequest, keys: dict[str, str]
+) -> list[_Lead]:
+    """The conditions a count can start from (set, equal, a range), with how many fields rows in
+    scope meet each, from `campaign_fields` (one statement): per key and kind its rows, and its
+    text rows equal to the condition's value. A kind with no row in scope is left out of a
+    condition's test (so a yes/no condition reads the yes/no rows alone); a condition with none
+    left has 0 rows."""
+    conditions = request.fields
+    sql = (
+        "SELECT q.i, a.kind, sum(a.calls), coalesce(sum(a.calls) FILTER (WHERE a.kind = "
+        f"{_TEXT} AND call_logs_nocase(a.txt) = call_logs_nocase(q.txt)), 0) "
+        "FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS q(key, txt, i) "
+        "JOIN campaign_fields a ON a.key = q.key AND a.source = ANY(%s)"
+    )
+    params: list[Any] = [[keys[c.key] for c in conditions], [pg_str(c.text) for c in conditions], ids]
+    if refs is not None:
+        sql += " AND a.campaign = ANY(%s)"
+        params.append(refs)
+    held: dict[int, dict[int, tuple[int, int]]] = {}
+    for i, kind, rows, texts in await (await conn.execute(sql + " GROUP BY q.i, a.kind", params)).fetchall():
+        held.setdefault(int(i) - 1, {})[int(kind)] = (int(rows), int(texts))
+    leads: list[_Lead] = []
+    for i, condition in enumerate(conditions):
+        kinds = held.get(i, {})
+        key = keys[condition.key]
+        if condition.op == "set":
+            rows = sum(r for r, _ in kinds.values())
+            leads.append(_Lead(i, "x.key = %s", [key], rows, len(kinds) > 1))
+        elif condition.op in (">", ">=", "<", "<="):
+            test = f"x.key = %s AND x.kind = {_NUMBER} AND x.num {condition.op} %s"
+            leads.append(_Lead(i, test, [key, condition.number], kinds.get(_NUMBER, (0, 0))[0], False))
+        elif condition.op == "=":
+            parts = [
+                part
+                for part in _equal_parts(condition, "x")
+                if (kinds.get(_TEXT, (0, 0))[1] if part[0] == _TEXT else kinds.get(part[0], (0, 0))[0])
+            ]
+            rows = sum(kinds[kind][1] if kind == _TEXT else kinds[kind][0] for kind, _, _ in parts)
+            test, values = _any_of(parts) if parts else ("false", [])
+            leads.append(_Lead(i, f"x.key = %s AND ({test})", [key, *values], rows, len(parts) > 1))
+    return leads
 
 
 async def _stored_keys(
@@ -105,26 +192,20 @@ async def _stored_keys(
     return {k: pg_str(k) for k in keys}
 
 
-async def _page(
-    conn: Connection, clause: str, params: list[Any], limit: int, *, counted: bool = False
-) -> tuple[int, list[tuple[Any, ...]]]:
-    """A page of the calls matching `clause`, newest first: (every match's count when `counted`,
-    else 0; rows of id, start, body, campaign id). The page is cut from the calls alone, then
-    only its calls' bodies are read."""
-    total = ", count(*) OVER ()" if counted else ""
+async def _page(conn: Connection, clause: str, params: list[Any], limit: int) -> list[tuple[Any, ...]]:
+    """A page of the calls matching `clause`, newest first: rows of id, start, body, campaign id.
+    The page is cut from the calls alone, then only its calls' bodies are read."""
     rows = await (
         await conn.execute(
-            "SELECT c.id, c.started_at, b.body, p.campaign_id, c.total FROM "
-            f"(SELECT c.id, c.started_at, c.campaign{total or ', 0'} AS total FROM calls c WHERE {clause} "
+            "SELECT c.id, c.started_at, b.body, p.campaign_id FROM "
+            f"(SELECT c.id, c.started_at, c.campaign FROM calls c WHERE {clause} "
             "ORDER BY c.started_at DESC, c.id LIMIT %s) c "
             "JOIN call_bodies b ON b.id = c.id LEFT JOIN campaigns p ON p.id = c.campaign "
             "ORDER BY c.started_at DESC, c.id",
             [*params, limit],
         )
     ).fetchall()
-    if counted and not rows:
-        return 0, []
-    return (int(rows[0][4]) if counted else 0), [tuple(row[:4]) for row in rows]
+    return [tuple(row) for row in rows]
 
 
 async def _aggregate_count(
@@ -171,6 +252,11 @@ async def _aggregate_count(
 async def find_calls(conn: Connection, request: OutcomeRequest) -> OutcomeResult:
     """The page of calls matching `request`, newest first, and how many match in all.
 
+    The count and the page are two statements: the count reads the fewest rows that can give it
+    (see `_count`); the page walks the calls newest first (`calls_recent`) and stops at its
+    limit when matches are dense, or sorts the few there are when they are sparse (PostgreSQL's
+    choice, by its statistics).
+
     Raises InvalidArgumentError for a bad limit or cursor and for a field no call in scope has."""
     check_limit(request)
     digest = request_digest(request)
@@ -183,9 +269,6 @@ async def find_calls(conn: Connection, request: OutcomeRequest) -> OutcomeResult
     if not sources:
         return OutcomeResult(calls=[], total=0)
     ids = [s.id for s in sources]
-    # One source as an equality, so the calls' index by source and start gives the page's order.
-    where = ["c.source = %s" if len(ids) == 1 else "c.source = ANY(%s)"]
-    params: list[Any] = [ids[0] if len(ids) == 1 else ids]
     refs: list[int] | None = None
     if request.campaign_id is not None:
         refs = [
@@ -199,31 +282,34 @@ async def find_calls(conn: Connection, request: OutcomeRequest) -> OutcomeResult
         ]
         if not refs:
             return OutcomeResult(calls=[], total=0)
-        where.append("c.campaign = ANY(%s)")
-        params.append(refs)
+    # Tests of the call row `c`: its columns, then its start (`{row}`: the row whose start is
+    # tested, the call's or one of its fields rows: both hold the call's start).
+    columns: list[str] = []
+    column_params: list[Any] = []
     for column, low, high in (
         ("duration", request.min_duration, request.max_duration),
         ("qa_score", request.min_qa_score, request.max_qa_score),
     ):
         if low is not None:
-            where.append(f"c.{column} >= %s")
-            params.append(low)
+            columns.append(f"c.{column} >= %s")
+            column_params.append(low)
         if high is not None:
-            where.append(f"c.{column} <= %s")
-            params.append(high)
+            columns.append(f"c.{column} <= %s")
+            column_params.append(high)
     if request.status is not None:
-        where.append("c.status = %s")
-        params.append(request.status.value)
+        columns.append("c.status = %s")
+        column_params.append(request.status.value)
     if request.ended_reason is not None:
-        where.append("call_logs_nocase(c.ended_reason) = call_logs_nocase(%s)")
-        params.append(pg_str(request.ended_reason.strip()))
-    filtered = len(where) > (1 if refs is None else 2)  # a filter besides the scope
+        columns.append("call_logs_nocase(c.ended_reason) = call_logs_nocase(%s)")
+        column_params.append(pg_str(request.ended_reason.strip()))
+    dates: list[str] = []
+    date_params: list[Any] = []
     if request.from_date is not None:
-        where.append("c.started_at >= %s")
-        params.append(ts(request.from_date))
+        dates.append("{row}.started_at >= %s")
+        date_params.append(ts(request.from_date))
     if request.to_date is not None:
-        where.append("c.started_at <= %s AND c.started_at != ''")
-        params.append(ts(request.to_date))
+        dates.append("{row}.started_at <= %s AND {row}.started_at != ''")
+        date_params.append(ts(request.to_date))
     notes: list[str] = []
     resolved: dict[str, str] = {}
     if request.fields:
@@ -231,35 +317,38 @@ async def find_calls(conn: Connection, request: OutcomeRequest) -> OutcomeResult
         if stored is None:  # a key to match loosely, or to list the keys held in an error
             stored, notes = resolve_keys(request, await known_fields(conn, sources, refs))
         resolved = stored
-        for condition in request.fields:
-            for sql, values in _condition(condition, resolved[condition.key]):
-                where.append(sql)
-                params += values
-    clause = " AND ".join(where)
+    # One source as an equality, so the calls' index by source and start gives the page's order.
+    where = ["c.source = %s" if len(ids) == 1 else "c.source = ANY(%s)"]
+    params: list[Any] = [ids[0] if len(ids) == 1 else ids]
+    if refs is not None:
+        where.append("c.campaign = ANY(%s)")
+        params.append(refs)
+    where += columns + [d.format(row="c") for d in dates]
+    params += column_params + date_params
     total: int | None = None
-    if len(request.fields) == 1 and not filtered and request.from_date is None and request.to_date is None:
+    if len(request.fields) == 1 and not columns and not dates:
         # One condition and no other filter but the scope: the aggregates may hold its count.
         condition = request.fields[0]
         total = await _aggregate_count(conn, ids, refs, condition, resolved[condition.key])
-    rows: list[tuple[Any, ...]] = []
-    if total is None and after is None:
-        # The first page and the count in one statement: every match is read for the count anyway.
-        total, rows = await _page(conn, clause, params, request.limit, counted=True)
-    else:
-        if total is None:
-            row = await (
-                await conn.execute(f"SELECT count(*) FROM calls c WHERE {clause}", params)
-            ).fetchone()
-            total = int(row[0]) if row is not None else 0
-        if total:
-            # The page alone, cut by LIMIT: PostgreSQL walks the calls newest first (the index by
-            # source and start) when matches are dense, sorts the few when they are sparse.
-            if after is not None:
-                clause += " AND (c.started_at < %s OR (c.started_at = %s AND c.id > %s))"
-                params += [after[0], after[0], after[1]]
-            _, rows = await _page(conn, clause, params, request.limit)
+    if total is None:
+        total = await _count(
+            conn, ids, refs, request, resolved, (columns, column_params), (dates, date_params)
+        )
     if not total:
         return OutcomeResult(calls=[], total=0, offset=offset, notes=notes)
+    # Walk the calls newest first, probing each for its fields, when the walk is short: when
+    # the matches are dense among the calls in scope (and dates). Else PostgreSQL plans it
+    # (typically: every row of the conditions, joined, the newest sorted out).
+    probe = bool(request.fields) and request.limit * await _in_scope(conn, ids, refs, request) <= WALK * total
+    for condition in request.fields:
+        for sql, values in _condition(condition, resolved[condition.key], probe=probe):
+            where.append(sql)
+            params += values
+    clause = " AND ".join(where)
+    if after is not None:
+        clause += " AND (c.started_at < %s OR (c.started_at = %s AND c.id > %s))"
+        params += [after[0], after[0], after[1]]
+    rows = await _page(conn, clause, params, request.limit)
     calls = page_calls((body, campaign) for _, _, body, campaign in rows)
     shown = offset + len(rows)
     cursor = None
@@ -267,3 +356,79 @@ async def find_calls(conn: Connection, request: OutcomeRequest) -> OutcomeResult
         last = rows[-1]
         cursor = encode_cursor("find", {"h": digest, "s": str(last[1]), "a": int(last[0]), "o": shown})
     return OutcomeResult(calls=calls, total=total, next_cursor=cursor, offset=offset, notes=notes)
+
+
+# A page walks the calls newest first when it expects to test at most this many calls.
+WALK = 2_000
+
+
+async def _in_scope(conn: Connection, ids: list[int], refs: list[int] | None, request: OutcomeRequest) -> int:
+    """About how many calls in scope a walk may pass: the calls of the scope's campaigns (and of
+    the days in the date range), from the aggregates."""
+    if request.from_date is None and request.to_date is None:
+        sql = "SELECT coalesce(sum(calls), 0) FROM campaign_outcomes WHERE source = ANY(%s)"
+        params: list[Any] = [ids]
+    else:
+        sql = "SELECT coalesce(sum(calls), 0) FROM campaign_days WHERE source = ANY(%s) "
+        sql += "AND day BETWEEN %s AND %s"
+        low = ts(request.from_date)[:10] if request.from_date is not None else ""
+        high = ts(request.to_date)[:10] if request.to_date is not None else "9999"
+        params = [ids, low, high]
+    if refs is not None:
+        sql += " AND campaign = ANY(%s)"
+        params.append(refs)
+    row = await (await conn.execute(sql, params)).fetchone()
+    return int(row[0]) if row is not None else 0
+
+
+async def _count(
+    conn: Connection,
+    ids: list[int],
+    refs: list[int] | None,
+    request: OutcomeRequest,
+    keys: dict[str, str],
+    columns: tuple[list[str], list[Any]],
+    dates: tuple[list[str], list[Any]],
+) -> int:
+    """How many calls in scope match: over the fields rows of the condition that the aggregates
+    say the fewest rows meet (the others tested on each row's call, its columns on the call
+    row, its start on the row itself), or over the calls when no condition is positive."""
+    leads = await _leads(conn, ids, refs, request, keys) if request.fields else []
+    if leads:
+        lead = min(leads, key=lambda found: found.rows)
+        if not lead.rows:
+            return 0
+        where = ["x.source = ANY(%s)", lead.test]
+        params: list[Any] = [ids, *lead.params]
+        if refs is not None:
+            where.append("x.campaign = ANY(%s)")
+            params.append(refs)
+        where += [d.format(row="x") for d in dates[0]]
+        params += dates[1]
+        for i, condition in enumerate(request.fields):
+            if i != lead.index:
+                for sql, values in _condition(condition, keys[condition.key], call="x.call"):
+                    where.append(sql)
+                    params += values
+        joined = ""
+        if columns[0]:
+            joined = " JOIN calls c ON c.id = x.call"
+            where += columns[0]
+            params += columns[1]
+        counted = "count(DISTINCT x.call)" if lead.shared else "count(*)"
+        sql = f"SELECT {counted} FROM fields x{joined} WHERE {' AND '.join(where)}"
+    else:
+        where = ["c.source = ANY(%s)"]
+        params = [ids]
+        if refs is not None:
+            where.append("c.campaign = ANY(%s)")
+            params.append(refs)
+        where += columns[0] + [d.format(row="c") for d in dates[0]]
+        params += columns[1] + dates[1]
+        for condition in request.fields:
+            for sql, values in _condition(condition, keys[condition.key]):
+                where.append(sql)
+                params += values
+        sql = f"SELECT count(*) FROM calls c WHERE {' AND '.join(where)}"
+    row = await (await conn.execute(sql, params)).fetchone()
+    return int(row[0]) if row is not None else 0

@@ -14,7 +14,9 @@ the zero-hit explanation (`explain_steps`, `near_terms`). This module answers th
   last), then the call's id (the order calls were stored in, within a minute), then the agent's,
   the customer's and the system's turns, then the notes, each by index. `KEY` is a turn's place
   among its call's: call id << 18 | speaker code << 16 | index, an integer (as SQLite's rowid)
-  for the cursor; "newer than a key" looks up its call's minute.
+  for the cursor; "newer than a key" looks up its call's minute. One difference is left: a
+  call whose start moves by less than an hour (SQLite's `rowids.SPILL_MINUTES`) keeps its
+  SQLite id, so there it stays at its old start among the newest; here it moves.
 - **Rank within a tier.** `ts_rank_cd` (extracted values at half weight, as SQLite's bm25), ties
   newest first. bm25 and ts_rank_cd differ in value, so within a tier the two stores may order
   hits differently. The contract both meet: the same hits, exact counts and tiers; pages of the
