@@ -95,6 +95,22 @@ def assert_within(shaper: Shaper, text: str, structured: dict[str, Any]) -> None
     assert json_size(structured) <= shaper.budget
 
 
+# Found by Hypothesis: at the smallest budget the fixed fields left too little room for a floor
+# of 40 characters in each of five platform fields.
+CROWDED = Call(
+    provider="prosper",
+    call_id="00000",
+    status=CallStatus.COMPLETED,
+    started_at=datetime(2026, 3, 1, tzinfo=UTC),
+    duration_seconds=1000000.755859375,
+    summary="0" * 80,
+    qa={"00000": None, "000000": None},
+    qa_score=1.9999999999999858,
+    recording_urls=["0" * 12, "0" * 4, "0" * 10],
+    ended_reason="000000000\r" * 4,
+)
+
+
 @FAST
 @given(call=calls(), budget=BUDGETS, redact=st.booleans(), include_recording=st.booleans(), data=st.data())
 def test_no_get_call_answer_exceeds_the_budget(
@@ -104,6 +120,16 @@ def test_no_get_call_answer_exceeds_the_budget(
     offset = data.draw(st.integers(0, max(0, len(call.transcript) - 1)))
     shaped = shaper.call_detail(call, transcript_offset=offset, include_recording=include_recording)
     assert_within(shaper, shaped.text, shaped.structured)
+
+
+def test_a_crowded_call_fits_the_smallest_budget_by_shortening_its_platform_fields() -> None:
+    shaper = Shaper(max_chars=2_000, redact=False)
+    shaped = shaper.call_detail(CROWDED, include_recording=True)
+    assert_within(shaper, shaped.text, shaped.structured)
+    named = shaped.structured["clipped_fields"]
+    assert "recording_urls" in named and shaped.structured["recording_urls"] == []
+    assert f"Shortened to fit the output budget: {', '.join(named)}." in shaped.text
+    assert "its URLs were left out to fit the output budget" in shaped.text
 
 
 @FAST

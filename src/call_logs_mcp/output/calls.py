@@ -184,7 +184,7 @@ def call_detail(
     # Metadata gets at most ~45% of the budget, so the transcript always gets the rest.
     for level in range(len(_META_SHARES)):
         note = recording_note if include_recording else None
-        head_text, model, clipped = _detail_head(call, scrub, budget, include_recording, level, note)
+        head_text, model = _detail_head(call, scrub, budget, include_recording, level, note)
         probe = model.model_copy(
             update={
                 "transcript_offset": transcript_offset,
@@ -198,7 +198,6 @@ def call_detail(
             break
     else:  # pragma: no cover - the last level always fits: every field is tiny by then
         raise AssertionError("call metadata does not fit the budget")
-    model.clipped_fields = clipped
     return with_transcript(
         call,
         head_text,
@@ -213,7 +212,7 @@ def call_detail(
 
 def _detail_head(
     call: Call, scrub: Scrubber, budget: int, include_recording: bool, level: int, recording_note: str | None
-) -> tuple[str, CallDetail, list[str]]:
+) -> tuple[str, CallDetail]:
     s = scrub
     share = _META_SHARES[level]
     clipped: list[str] = []
@@ -233,7 +232,9 @@ def _detail_head(
             clipped.append(name)
         return dict(shown) if isinstance(shown, Mapping) else {}
 
-    unit = max(40, int(budget * share))
+    # At least 40 characters a field, but at the last level whatever the share gives: the fixed
+    # fields take most of a small budget's share, and a floor could keep the rest from fitting.
+    unit = int(budget * share) if level == len(_META_SHARES) - 1 else max(40, int(budget * share))
     recordings = [clean_text(url) for url in call.recording_urls]
     model = CallDetail(
         **call_facts(call, scrub),
@@ -245,12 +246,16 @@ def _detail_head(
         recording_note=recording_note if not recordings else None,
     )
     if include_recording and recordings:
-        urls, was_clipped = fit_value(recordings, unit)
-        if was_clipped:
+        # Whole URLs or none: a shortened link is a wrong one.
+        urls = list(recordings)
+        while urls and json_size(urls) > unit:
+            urls.pop()
+        if len(urls) < len(recordings):
             clipped.append("recording_urls")
-        model.recording_urls = [u for u in urls if isinstance(u, str)]
+        model.recording_urls = urls
         model.recording_urls_expire_at = fmt_time(call.recording_urls_expire_at)
-    return _detail_head_text(model), model, clipped
+    model.clipped_fields = clipped
+    return _detail_head_text(model), model
 
 
 def call_facts(call: Call, scrub: Scrubber) -> dict[str, Any]:
@@ -310,6 +315,8 @@ def _detail_head_text(m: CallDetail) -> str:
     if m.recording_urls:
         expiry = f", they expire {m.recording_urls_expire_at}" if m.recording_urls_expire_at else ""
         lines.append(f"Recording URLs (bearer links, do not share{expiry}): " + " ".join(m.recording_urls))
+    elif m.has_recording and "recording_urls" in m.clipped_fields:
+        lines.append("A recording exists; its URLs were left out to fit the output budget.")
     elif m.has_recording:
         lines.append("A recording exists; call get_call with include_recording=true for its URL.")
     if m.recording_note:
