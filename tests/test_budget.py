@@ -129,7 +129,9 @@ def test_a_crowded_call_fits_the_smallest_budget_by_shortening_its_platform_fiel
     named = shaped.structured["clipped_fields"]
     assert "recording_urls" in named and shaped.structured["recording_urls"] == []
     assert f"Shortened to fit the output budget: {', '.join(named)}." in shaped.text
-    assert "its URLs were left out to fit the output budget" in shaped.text
+    assert "its URLs were left out to fit the output budget (CALL_LOGS_MAX_OUTPUT_CHARS" in shaped.text
+    whole = ", ".join(name for name in named if name != "recording_urls")
+    assert f"Read {whole} whole in the resource calls://prosper/00000." in shaped.text
 
 
 @FAST

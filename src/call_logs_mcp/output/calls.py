@@ -316,13 +316,18 @@ def _detail_head_text(m: CallDetail) -> str:
         expiry = f", they expire {m.recording_urls_expire_at}" if m.recording_urls_expire_at else ""
         lines.append(f"Recording URLs (bearer links, do not share{expiry}): " + " ".join(m.recording_urls))
     elif m.has_recording and "recording_urls" in m.clipped_fields:
-        lines.append("A recording exists; its URLs were left out to fit the output budget.")
+        lines.append(
+            "A recording exists; its URLs were left out to fit the output budget "
+            "(CALL_LOGS_MAX_OUTPUT_CHARS, where the server runs, sets it)."
+        )
     elif m.has_recording:
         lines.append("A recording exists; call get_call with include_recording=true for its URL.")
     if m.recording_note:
         lines.append(f"Recording: {m.recording_note}")
     if m.clipped_fields:
-        lines.append(f"Shortened to fit the output budget: {', '.join(m.clipped_fields)}.")
+        whole = [name for name in m.clipped_fields if name != "recording_urls"]
+        where = f" Read {', '.join(whole)} whole in the resource {m.uri}." if whole else ""
+        lines.append(f"Shortened to fit the output budget: {', '.join(m.clipped_fields)}.{where}")
     return "\n".join(lines)
 
 
