@@ -27,6 +27,7 @@ from call_logs_mcp.analytics.facts import FieldKind, flatten_extracted
 from call_logs_mcp.core.outcomes import FieldPredicate, parse_predicate
 from call_logs_mcp.errors import InvalidArgumentError
 from call_logs_mcp.index import IndexStore
+from call_logs_mcp.index import outcomes as sqlite_outcomes
 from call_logs_mcp.index.outcomes import OutcomeRequest, OutcomeResult, find_calls
 from call_logs_mcp.index.postgres import PostgresStore
 from call_logs_mcp.index.records import CallRecord
@@ -138,7 +139,19 @@ async def postgres_store(postgres_url: str) -> AsyncIterator[Finder]:
         yield store
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture
+async def sqlite_split_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Finder]:
+    """SQLite with every count that can be split in two (no dates) split: the halves are counted
+    on two connections at once (the index does this from 10,000 rows up)."""
+    monkeypatch.setattr(sqlite_outcomes, "_SPLIT_ROWS", 0)
+    store = IndexStore.open(tmp_path / "split.db")
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@pytest.fixture(params=["sqlite", "sqlite_split", "postgres"])
 def store(request: pytest.FixtureRequest) -> Finder:
     """Each store in turn, empty; examples of a test share it, each under an account of its own."""
     found: Finder = request.getfixturevalue(f"{request.param}_store")
@@ -304,5 +317,92 @@ def test_plans_read_rows_by_seek_not_by_scan(tmp_path: Path) -> None:
         assert not any(step.startswith("SCAN") and ("fields" in step or " c" in step) for step in steps), (
             steps
         )
+    finally:
+        store.close()
+
+
+async def test_a_large_count_is_split_in_two_halves_that_add_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A count over many fields rows is counted in two halves by call id, the newer beside on
+    another connection: 600 calls over 60 days, two comparable conditions (a list and a scan)
+    and a condition with a column filter (a join to the calls). Split from one row up, the
+    totals and pages are the ones a reader picks, and the split happened at the day that halves
+    the calls."""
+    monkeypatch.setattr(sqlite_outcomes, "_SPLIT_ROWS", 1)
+    records = [
+        make_call(
+            f"call_{i}",
+            hours=i * 2.4,
+            status=CallStatus.COMPLETED if i % 4 else CallStatus.FAILED,
+            extracted_data={
+                "booked": i % 3 != 0,
+                "amount": float(i % 7 * 50),
+                "plan": "gold" if i % 2 else "silver",
+            },
+        )
+        for i in range(600)
+    ]
+    store = _store(tmp_path / "split.db", records)
+    halves: list[str] = []
+    beside = store.db.beside
+
+    def spy(fn: Any, doing: str = "reading") -> Any:
+        halves.append(doing)
+        return beside(fn, doing)
+
+    monkeypatch.setattr(store.db, "beside", spy)
+    try:
+        cases = [
+            (["booked", "amount>100"], {}, lambda c, x: x["booked"] and x["amount"] > 100),
+            (["plan=gold", "booked=false"], {}, lambda c, x: x["plan"] == "gold" and not x["booked"]),
+            (
+                ["amount>=50"],
+                {"status": CallStatus.COMPLETED},
+                lambda c, x: x["amount"] >= 50 and c.status is CallStatus.COMPLETED,
+            ),
+        ]
+        for where, filters, holds in cases:
+            halves.clear()
+            expected = [c.call_id for c in reversed(records) if holds(c, c.extracted_data)]
+            request = _request(where, limit=100, **filters)
+            totals: list[int] = []
+            seen: list[str] = []
+            cursor = None
+            while True:
+                page = await store.find_calls(_with_cursor(request, cursor))
+                totals.append(page.total)
+                seen += [call.call_id for call in page.calls]
+                cursor = page.next_cursor
+                if cursor is None:
+                    break
+            assert seen == expected and set(totals) == {len(expected)}, where
+            assert halves, f"{where}: the count was not split"
+
+        # The split point: calls starting on or after it (the newer half) have the lower ids.
+        def split_day(conn: sqlite3.Connection) -> tuple[int, int]:
+            scope = sqlite_outcomes._FieldScope("f.source IN (SELECT id FROM sources)", [])
+            split = sqlite_outcomes._split_id(conn, scope)
+            assert split is not None
+            newer, older = conn.execute(
+                "SELECT sum(id < ?), sum(id >= ?) FROM calls", (split, split)
+            ).fetchone()
+            return int(newer), int(older)
+
+        newer, older = store.db.read_sync(split_day)
+        assert newer + older == 600 and abs(newer - older) <= 10, (newer, older)
+    finally:
+        store.close()
+
+
+def test_calls_of_one_day_are_counted_whole(tmp_path: Path) -> None:
+    """No day splits calls all started on one day (or none with a start): nothing to halve."""
+    store = _store(
+        tmp_path / "one-day.db",
+        [make_call(f"call_{i}", hours=i / 10, extracted_data={"booked": True}) for i in range(30)],
+    )
+    try:
+        scope = sqlite_outcomes._FieldScope("f.source IN (SELECT id FROM sources)", [])
+        assert store.db.read_sync(lambda conn: sqlite_outcomes._split_id(conn, scope)) is None
     finally:
         store.close()

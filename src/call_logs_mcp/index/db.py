@@ -19,6 +19,7 @@ import sqlite3
 import stat
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
@@ -146,6 +147,8 @@ class Database:
         self._max_readers = max_readers
         self._read_limiter = anyio.CapacityLimiter(max_readers)
         self._write_limiter = anyio.CapacityLimiter(1)
+        # Threads for the other half of a read split in two (`beside`).
+        self._beside = ThreadPoolExecutor(max_workers=2, thread_name_prefix="index-beside")
         self._closed = False
 
     @classmethod
@@ -216,6 +219,14 @@ class Database:
                         conn.execute(f"PRAGMA mmap_size = {_READER_MMAP_BYTES}")
         except sqlite3.Error as exc:
             raise _store_error(exc, doing) from None
+
+    def beside(self, fn: Callable[[sqlite3.Connection], T], doing: str = "reading") -> Future[T]:
+        """`fn(conn)` on another reader connection, in a read transaction of its own, on a worker
+        thread while the caller goes on: a read split in two uses two cores (SQLite releases the
+        GIL while it works). Its result or error (StoreError) comes from the future."""
+        if self._closed:
+            raise StoreError("The local call index is closed.")
+        return self._beside.submit(self.read_sync, fn, doing)
 
     def write_sync(self, fn: Callable[[sqlite3.Connection], T], doing: str = "writing") -> T:
         """Run `fn(conn)` inside one write transaction: all of it is committed, or none."""
@@ -293,6 +304,7 @@ class Database:
         if self._closed:
             return
         self._closed = True
+        self._beside.shutdown(wait=True)
         with self._write_lock, self._pool_lock:
             for conn in self._all:
                 try:

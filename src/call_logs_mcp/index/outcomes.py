@@ -12,10 +12,12 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from dataclasses import field as dc_field
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Protocol
 
 from pydantic import Field
@@ -26,6 +28,7 @@ from call_logs_mcp.errors import InvalidArgumentError
 from call_logs_mcp.index.accounts import AccountScope, Source, scope_sources
 from call_logs_mcp.index.db import placeholders
 from call_logs_mcp.index.records import FrozenModel, sql_text, summary_from_body, ts
+from call_logs_mcp.index.rowids import SEQ_BITS, start_band
 from call_logs_mcp.models import CallStatus, CallSummary
 
 MAX_FIND_LIMIT = 100
@@ -280,31 +283,57 @@ def _probe(condition: _Condition, row: str = "c", call: str = "id") -> tuple[str
 
 
 def _driver(
-    condition: _Condition, scope: _FieldScope, query: _Query, within: _Condition | None = None
+    condition: _Condition,
+    scope: _FieldScope,
+    query: _Query,
+    within: _Condition | None = None,
+    calls: tuple[int | None, int | None] = (None, None),
 ) -> tuple[str, list[Any]]:
     """A SELECT of the fields rows (source, campaign, call, started_at) of the calls `condition`
     selects in the request's dates, each call once: ranges of the fields key or of a value index.
     With `within`, only the calls that condition also selects: a list of its calls (which SQLite
-    builds once, as an index of integers) that each row is looked up in."""
+    builds once, as an index of integers) that each row is looked up in. With `calls` (ids from,
+    and below), only the calls in that range, each condition's rows read as one range of the
+    fields key (which ends with the call)."""
     dates = "".join(f" AND {d.format(t='f')}" for d in query.dates)
+    date_params = list(query.date_params)
+    rows = "fields f"
+    for bound, op in zip(calls, (">=", "<"), strict=True):
+        if bound is not None:
+            rows = f"fields f INDEXED BY {_FIELDS_KEY}"
+            dates += f" AND f.call {op} ?"
+            date_params.append(bound)
     listed = ""
     list_params: list[Any] = []
     if within is not None:
         # `+` keeps SQLite from driving by the list through the index on the call alone.
         lists = []
         for part in within.parts:
-            lists.append(f"SELECT f.call FROM fields f WHERE {scope.sql} AND {part.sql}{dates}")
-            list_params += [*scope.params, *part.params, *query.date_params]
+            lists.append(f"SELECT f.call FROM {rows} WHERE {scope.sql} AND {part.sql}{dates}")
+            list_params += [*scope.params, *part.params, *date_params]
         listed = f" AND +f.call IN ({' UNION ALL '.join(lists)})"
     selects = []
     params: list[Any] = []
     for part in condition.parts:
         selects.append(
-            f"SELECT f.source, f.campaign, f.call, f.started_at FROM fields f "
+            f"SELECT f.source, f.campaign, f.call, f.started_at FROM {rows} "
             f"WHERE {scope.sql} AND {part.sql}{dates}{listed}"
         )
-        params += [*scope.params, *part.params, *query.date_params, *list_params]
+        params += [*scope.params, *part.params, *date_params, *list_params]
     return " UNION ".join(selects), params
+
+
+# A count over at least this many fields rows (its conditions' estimates) is split in two by call
+# id, the older half counted on this reader connection and the newer on another at once (SQLite
+# releases the GIL while it works, so they use two cores). Measured at 300,000 calls, the count of
+# `refund_amount>100` and `resolution=approved` (42,000 rows, 13,295 calls) took 11.9 ms whole and
+# 5.4 ms in halves. Each half reads its rows as primary-key ranges ending at the split, so neither
+# reads the other's. The halves are two read transactions: a sync committing between their starts
+# (microseconds apart) can be seen by one and not the other, as a search's count beside its ranking.
+_SPLIT_ROWS = 10_000
+
+# Runs a count on another reader connection while the caller goes on (`Database.beside`).
+Beside = Callable[[Callable[[sqlite3.Connection], int]], "Future[int]"]
 
 
 # A count driven by one condition either seeks the fields key once per call it selects for each
@@ -389,8 +418,11 @@ def page_calls(rows: Iterable[tuple[str, str | None]]) -> list[CallSummary]:
     return calls
 
 
-def find_calls(conn: sqlite3.Connection, request: OutcomeRequest) -> OutcomeResult:
-    """The page of calls matching `request`, newest first, and how many match in all.
+def find_calls(
+    conn: sqlite3.Connection, request: OutcomeRequest, beside: Beside | None = None
+) -> OutcomeResult:
+    """The page of calls matching `request`, newest first, and how many match in all; with
+    `beside`, a count over many fields rows is counted in two halves at once.
 
     Raises InvalidArgumentError for a bad limit or cursor and for a field no call in scope has."""
     check_limit(request)
@@ -461,7 +493,15 @@ def find_calls(conn: sqlite3.Connection, request: OutcomeRequest) -> OutcomeResu
             key = resolved[condition.key]
             conditions += _conditions(conn, scope, condition, key, kinds.get(key, []))
         total, rows = _with_fields(
-            conn, query, scope, conditions, needs_row, _scope_calls(conn, ids, refs), after, request.limit
+            conn,
+            query,
+            scope,
+            conditions,
+            needs_row,
+            _scope_calls(conn, ids, refs),
+            after,
+            request.limit,
+            beside,
         )
     calls = page_calls((body, campaign) for _, body, campaign in rows)
     shown = offset + len(rows)
@@ -547,11 +587,13 @@ def _with_fields(
     scope_calls: int,
     after: int,
     limit: int,
+    beside: Beside | None,
 ) -> tuple[int, list[Any]]:
     """(count, page) of a request with field conditions, driven by the most selective condition
     that selects calls (the aggregates count its rows), or by the second when the two are
     comparable, its rows looked up in a list of the first's calls; the others are probes of each
-    call it selects. Only "is not set" conditions: every call in scope is probed."""
+    call it selects. Only "is not set" conditions: every call in scope is probed. A count over
+    many rows is split in two by call id, the newer half counted `beside` (see `_SPLIT_ROWS`)."""
     if any(not c.negated and not c.parts for c in conditions):
         return 0, []  # a value no call in scope holds
     drivers = sorted(
@@ -566,26 +608,40 @@ def _with_fields(
         lead, listed = drivers[1], lead
     others = [c for c in conditions if c is not lead and c is not listed]
     drive, drive_params = _driver(lead, scope, query, listed)
+
+    def count(on: sqlite3.Connection, calls: tuple[int | None, int | None] = (None, None)) -> int:
+        rows, rows_params = _driver(lead, scope, query, listed, calls)
+        if needs_row:
+            probes = [_probe(c) for c in others]
+            where, params = query.on("x", probes)
+            (total,) = on.execute(
+                f"SELECT count(*) FROM ({rows}) x CROSS JOIN calls c ON c.id = x.call WHERE {where}",
+                [*rows_params, *params],
+            ).fetchone()
+        else:
+            # Everything the count needs is in the fields rows (they carry the source, campaign
+            # and start of their call): no call row is read.
+            probes = [_probe(c, "x", "call") for c in others]
+            tests = " AND ".join(sql for sql, _ in probes)
+            (total,) = on.execute(
+                f"SELECT count(*) FROM ({rows}) x" + (f" WHERE {tests}" if tests else ""),
+                [*rows_params, *(p for _, ps in probes for p in ps)],
+            ).fetchone()
+        return int(total)
+
     if not others and listed is None and not needs_row and not query.dates and _exact(lead):
         # One condition of one kind, no filter but the scope: the aggregates hold its count.
         total = lead.estimate
-    elif needs_row:
-        probes = [_probe(c) for c in others]
-        where, params = query.on("x", probes)
-        (total,) = conn.execute(
-            f"SELECT count(*) FROM ({drive}) x CROSS JOIN calls c ON c.id = x.call WHERE {where}",
-            [*drive_params, *params],
-        ).fetchone()
     else:
-        # Everything the count needs is in the fields rows (they carry the source, campaign and
-        # start of their call): no call row is read.
-        probes = [_probe(c, "x", "call") for c in others]
-        tests = " AND ".join(sql for sql, _ in probes)
-        (total,) = conn.execute(
-            f"SELECT count(*) FROM ({drive}) x" + (f" WHERE {tests}" if tests else ""),
-            [*drive_params, *(p for _, ps in probes for p in ps)],
-        ).fetchone()
-    total = int(total)
+        scanned = lead.estimate + (listed.estimate if listed is not None else 0)
+        split = None
+        if beside is not None and scanned >= _SPLIT_ROWS and not query.dates:
+            split = _split_id(conn, scope)
+        if beside is None or split is None:
+            total = count(conn)
+        else:
+            newer = beside(partial(count, calls=(None, split)))
+            total = count(conn, (split, None)) + newer.result()
     if not total:
         return 0, []
     if _sparse(total, scope_calls, limit):
@@ -598,6 +654,29 @@ def _with_fields(
         ).fetchall()
         return total, rows
     return total, _walk(conn, query, [_probe(c) for c in conditions], after, limit)
+
+
+def _split_id(conn: sqlite3.Connection, scope: _FieldScope) -> int | None:
+    """The call id that splits the scope's calls into two about equal halves by start day (from
+    the per-day counters): the calls starting on or after the day that best halves them have ids
+    below it (ids fall as start times rise, see `rowids`). None when one day holds most calls."""
+    days = conn.execute(
+        f"SELECT f.day, total(f.calls) FROM campaign_days f WHERE {scope.sql} GROUP BY f.day ORDER BY f.day",
+        scope.params,
+    ).fetchall()
+    half = sum(calls for _, calls in days) / 2
+    before, best, gap = 0.0, 0, half
+    for i, (_, calls) in enumerate(days):
+        if abs(before - half) < gap:
+            best, gap = i, abs(before - half)
+        before += calls
+    if best == 0:
+        return None
+    try:
+        midnight = datetime.fromisoformat(str(days[best][0])).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return (start_band(midnight) + 1) << SEQ_BITS
 
 
 def _exact(condition: _Condition) -> bool:

@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from call_logs_mcp.analytics import CampaignSummary
@@ -218,7 +219,10 @@ class IndexStore:
         """Calls matching outcome filters and extracted-field conditions, newest first, with the
         exact count (see `index.outcomes`). Raises InvalidArgumentError (bad limit or cursor, a
         field no call in scope has), StoreError."""
-        return await self.db.read(lambda conn: outcomes.find_calls(conn, request), "finding calls")
+        doing = "finding calls"
+        return await self.db.read(
+            lambda conn: outcomes.find_calls(conn, request, partial(self.db.beside, doing=doing)), doing
+        )
 
     async def list_campaigns(
         self, scope: AccountScope, *, provider: str | None = None, describe: bool = False
