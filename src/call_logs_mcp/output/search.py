@@ -147,7 +147,7 @@ def search_answer(found: SearchFound, *, scrub: Scrubber, budget: int) -> tuple[
         if tiers:
             out.append(tier_line(tiers))
         if zero is not None:
-            out.append(zero_line(zero))
+            out.append(zero_line(zero, alternatives="OR" in result.query.split()))
         out.extend(request_notes)
         out.extend(coverage_line(c) for c in covered)
         if k:
@@ -227,8 +227,9 @@ def _zero_hits(result: SearchResult, scrub: Scrubber) -> ZeroHitsOut | None:
     )
 
 
-def zero_line(zero: ZeroHitsOut) -> str:
-    """Why nothing matched, and what to try instead."""
+def zero_line(zero: ZeroHitsOut, *, alternatives: bool = False) -> str:
+    """Why nothing matched, and what to try instead (`alternatives`: the query already joined
+    words with OR)."""
     if zero.reason == "filtered":
         drops = "; ".join(
             f"without {name}: {fmt_count(hits, 'match', 'matches')}" for name, hits in zero.without.items()
@@ -247,12 +248,18 @@ def zero_line(zero: ZeroHitsOut) -> str:
             "note has them together as asked. Search fewer words, join alternatives with OR, or "
             "drop the quotes to match the words anywhere in a turn."
         )
-    line = "No transcript turn, summary, extracted value or QA note in the searched calls has these words."
+    which = "any of these words" if alternatives else "these words"
+    line = f"No transcript turn, summary, extracted value or QA note in the searched calls has {which}."
     if zero.suggestions:
         terms = ", ".join(
             f"{term} ({fmt_count(hits, 'match', 'matches')})" for term, hits in zero.suggestions.items()
         )
         line += f" Terms the calls do have that look like them: {terms}."
+    elif alternatives:
+        line += (
+            " Nothing close to any of the alternatives is indexed either: try other words people "
+            "would say for this meaning, or find_calls to filter by outcome."
+        )
     else:
         line += (
             " Nothing close to them is indexed either: try other words for the same meaning joined with OR "
