@@ -770,10 +770,12 @@ async def _count_and_rank(
 
 
 async def search(db: Database, request: SearchRequest, *, rank_window: int) -> SearchResult:
-    """Run `request` as `fts.search` does, in one transaction: count and rank, then search the
-    fallback of a two-word sentence that found nothing, then explain a search that found
-    nothing. Raises StoreError when the index cannot be read."""
-    async with db.transaction("searching transcripts") as conn:
+    """Run `request` as `fts.search` does: count and rank, then search the fallback of a
+    two-word sentence that found nothing, then explain a search that found nothing. Each
+    statement reads the index as it is when it starts (as SQLite's count and ranking, on two
+    connections, each do), outside any transaction: no BEGIN and COMMIT round trips. Raises
+    StoreError when the index cannot be read."""
+    async with db.reading("searching transcripts") as conn:
         request, counts, ranked, check = await _count_and_rank(conn, request, rank_window)
         fallback = request.parsed.fallback
         if not counts.total and fallback is not None:
