@@ -281,6 +281,44 @@ async def test_a_dense_and_a_sparse_condition_page_the_same_calls(store: Finder)
         assert seen == expected and set(totals) == {len(expected)}, where
 
 
+async def test_two_comparable_conditions_count_the_calls_both_hold(store: Finder) -> None:
+    """Two conditions selecting about as many calls each (the index merges their calls per
+    campaign, or looks one up in a list of the other's), in two campaigns and with dates."""
+    records = [
+        make_call(
+            f"call_{i}",
+            hours=i * 3,
+            campaign_id="camp-a" if i % 5 else "camp-b",
+            extracted_data={
+                "booked": i % 2 == 0,
+                "amount": float(i % 3 * 100),
+                "plan": "gold" if i % 4 else "Gold",
+            },
+        )
+        for i in range(300)
+    ]
+    await store.upsert(ACCOUNT, PROVIDER, [CallRecord(c) for c in records])
+    newest_first = list(reversed(records))
+    for where, holds, filters in (
+        (["booked", "amount>=100"], lambda x: x["booked"] and x["amount"] >= 100, {}),
+        (["booked=false", "amount=200"], lambda x: not x["booked"] and x["amount"] == 200, {}),
+        (["plan=gold", "booked"], lambda x: x["plan"] in ("gold", "Gold") and x["booked"], {}),
+        (
+            ["booked", "amount>=100"],
+            lambda x: x["booked"] and x["amount"] >= 100,
+            {"from_date": BASE + timedelta(days=10), "to_date": BASE + timedelta(days=20)},
+        ),
+    ):
+        expected = [
+            c.call_id
+            for c in newest_first
+            if holds(c.extracted_data)
+            and ("from_date" not in filters or filters["from_date"] <= c.started_at <= filters["to_date"])
+        ]
+        totals, seen = await _every_page(store, _request(where, limit=50, **filters))
+        assert seen == expected and set(totals) == {len(expected)}, where
+
+
 def _store(path: Path, made: list[Call]) -> IndexStore:
     store = IndexStore.open(path)
     store.db.write_sync(
@@ -404,5 +442,44 @@ def test_calls_of_one_day_are_counted_whole(tmp_path: Path) -> None:
     try:
         scope = sqlite_outcomes._FieldScope("f.source IN (SELECT id FROM sources)", [])
         assert store.db.read_sync(lambda conn: sqlite_outcomes._split_id(conn, scope)) is None
+    finally:
+        store.close()
+
+
+def _count_plans(store: IndexStore, where: list[str]) -> list[str]:
+    """EXPLAIN QUERY PLAN of each count statement find_calls runs for `where`."""
+    statements: list[str] = []
+
+    def trace(conn: sqlite3.Connection) -> int:
+        conn.set_trace_callback(statements.append)
+        try:
+            return find_calls(conn, _request(where)).total
+        finally:
+            conn.set_trace_callback(None)
+
+    assert store.db.read_sync(trace, "tracing") > 0
+    counts = [sql for sql in statements if sql.lstrip().startswith("SELECT count(*)")]
+
+    def explain(conn: sqlite3.Connection) -> list[str]:
+        return [str(row[3]) for sql in counts for row in conn.execute("EXPLAIN QUERY PLAN " + sql)]
+
+    return store.db.read_sync(explain, "explaining")
+
+
+def test_two_comparable_conditions_are_merged_in_call_order_without_a_sort(tmp_path: Path) -> None:
+    """A yes/no, a number range and a text value each read one range of the fields key in call
+    order, so SQLite counts two of them by merging the two scans: no list, no sort."""
+    records = [
+        make_call(
+            f"call_{i}", hours=i, extracted_data={"booked": i % 2 == 0, "amount": float(i), "plan": "gold"}
+        )
+        for i in range(60)
+    ]
+    store = _store(tmp_path / "merge.db", records)
+    try:
+        for where in (["booked", "amount>10"], ["plan=gold", "booked=false"], ["amount is set", "plan=gold"]):
+            steps = _count_plans(store, where)
+            assert "MERGE (INTERSECT)" in steps, (where, steps)
+            assert not any("TEMP B-TREE" in step or "LIST SUBQUERY" in step for step in steps), (where, steps)
     finally:
         store.close()

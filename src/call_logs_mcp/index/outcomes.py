@@ -177,7 +177,12 @@ class _Part:
     sql: str  # over the fields row `f`, the key included
     params: tuple[Any, ...]
     estimate: int  # how many rows it selects, from the aggregates: exact, unless `bound`
+    key: str
+    kind: int
     bound: bool = False  # a number range or value: `estimate` is the key's every number
+    # Its rows in one campaign are one range of the fields key (one `txt`), so they come in call
+    # order: two such parts' calls can be merged (see `_merged_count`).
+    ordered: bool = False
 
 
 @dataclass(frozen=True)
@@ -231,7 +236,12 @@ def _conditions(
         return scope.totals(conn, key, kind)[0]
 
     def held() -> _Condition:
-        parts = (_Part("f.key = ? AND f.kind = ?", (key, kind), calls_of(FieldKind(kind))) for kind in kinds)
+        parts = []
+        for kind in kinds:
+            # Only a text value is stored in `txt` ('' for every other kind).
+            ordered = kind != FieldKind.TEXT
+            sql = "f.key = ? AND f.kind = ?" + (" AND f.txt = ''" if ordered else "")
+            parts.append(_Part(sql, (key, kind), calls_of(FieldKind(kind)), key, kind, ordered=ordered))
         return _Condition(tuple(parts), negated=False)
 
     if op == "set":
@@ -240,22 +250,36 @@ def _conditions(
         return [replace(held(), negated=True)]
     if op in (">", ">=", "<", "<="):
         sql = f"f.key = ? AND f.kind = {FieldKind.NUMBER} AND f.txt = '' AND f.num {op} ?"
-        part = _Part(sql, (key, condition.number), calls_of(FieldKind.NUMBER), bound=True)
+        part = _Part(
+            sql,
+            (key, condition.number),
+            calls_of(FieldKind.NUMBER),
+            key,
+            FieldKind.NUMBER,
+            bound=True,
+            ordered=True,
+        )
         return [_Condition((part,), negated=False)]
     parts: list[_Part] = []
     # The stored spellings equal to the value as NOCASE compares: seeks instead of a scan.
     spellings = scope.spellings(conn, key, condition.text)
     if spellings:
         sql = f"f.key = ? AND f.kind = {FieldKind.TEXT} AND f.txt IN ({placeholders(spellings)})"
-        parts.append(_Part(sql, (key, *(txt for txt, _ in spellings)), sum(calls for _, calls in spellings)))
+        values = (key, *(txt for txt, _ in spellings))
+        calls = sum(n for _, n in spellings)
+        parts.append(_Part(sql, values, calls, key, FieldKind.TEXT, ordered=len(spellings) == 1))
     if condition.flag is not None:
         every, true_sum = scope.totals(conn, key, FieldKind.BOOLEAN)
         trues = round(true_sum)
         sql = f"f.key = ? AND f.kind = {FieldKind.BOOLEAN} AND f.txt = '' AND f.num = ?"
-        parts.append(_Part(sql, (key, float(condition.flag)), trues if condition.flag else every - trues))
+        calls = trues if condition.flag else every - trues
+        parts.append(_Part(sql, (key, float(condition.flag)), calls, key, FieldKind.BOOLEAN, ordered=True))
     if condition.number is not None:
         sql = f"f.key = ? AND f.kind = {FieldKind.NUMBER} AND f.txt = '' AND f.num = ?"
-        parts.append(_Part(sql, (key, condition.number), calls_of(FieldKind.NUMBER), bound=True))
+        calls = calls_of(FieldKind.NUMBER)
+        parts.append(
+            _Part(sql, (key, condition.number), calls, key, FieldKind.NUMBER, bound=True, ordered=True)
+        )
     equal = _Condition(tuple(parts), negated=False)
     if op == "=":
         return [equal]
@@ -295,14 +319,8 @@ def _driver(
     builds once, as an index of integers) that each row is looked up in. With `calls` (ids from,
     and below), only the calls in that range, each condition's rows read as one range of the
     fields key (which ends with the call)."""
-    dates = "".join(f" AND {d.format(t='f')}" for d in query.dates)
-    date_params = list(query.date_params)
-    rows = "fields f"
-    for bound, op in zip(calls, (">=", "<"), strict=True):
-        if bound is not None:
-            rows = f"fields f INDEXED BY {_FIELDS_KEY}"
-            dates += f" AND f.call {op} ?"
-            date_params.append(bound)
+    dates, date_params = _on_rows(query, calls)
+    rows = "fields f" if calls == (None, None) else f"fields f INDEXED BY {_FIELDS_KEY}"
     listed = ""
     list_params: list[Any] = []
     if within is not None:
@@ -323,13 +341,70 @@ def _driver(
     return " UNION ".join(selects), params
 
 
+def _on_rows(query: _Query, calls: tuple[int | None, int | None]) -> tuple[str, list[Any]]:
+    """The request's dates and the call range `calls` (ids from, and below) as conditions on the
+    fields row `f` (" AND …"), with their parameters."""
+    sql = "".join(f" AND {d.format(t='f')}" for d in query.dates)
+    params = list(query.date_params)
+    for bound, op in zip(calls, (">=", "<"), strict=True):
+        if bound is not None:
+            sql += f" AND f.call {op} ?"
+            params.append(bound)
+    return sql, params
+
+
+def _merged_count(
+    conn: sqlite3.Connection,
+    campaigns: Sequence[tuple[int, int]],
+    first: _Part,
+    second: _Part,
+    query: _Query,
+    calls: tuple[int | None, int | None] = (None, None),
+) -> int:
+    """How many calls both parts select (in the request's dates and the range `calls`): in each
+    of `campaigns` (source, campaign) their rows are read in call order and merged, as SQLite
+    runs an INTERSECT of two ordered scans, so no list of either's calls is built. Measured at
+    300,000 calls, `refund_amount>100` and `resolution=approved` (42,000 rows): 5.8 ms merged,
+    8.5 looked up in a list."""
+    on_rows, on_params = _on_rows(query, calls)
+
+    def side(part: _Part) -> str:
+        return (
+            f"SELECT f.call FROM fields f INDEXED BY {_FIELDS_KEY} "
+            f"WHERE f.source = ? AND f.campaign = ? AND {part.sql}{on_rows}"
+        )
+
+    sql = f"SELECT count(*) FROM ({side(first)} INTERSECT {side(second)} ORDER BY 1)"
+    total = 0
+    for source, campaign in campaigns:
+        params = [source, campaign, *first.params, *on_params, source, campaign, *second.params, *on_params]
+        total += int(conn.execute(sql, params).fetchone()[0])
+    return total
+
+
+def _holding(conn: sqlite3.Connection, scope: _FieldScope, parts: Sequence[_Part]) -> list[tuple[int, int]]:
+    """The (source, campaign) pairs of the scope whose calls hold every part's key and kind, from
+    the per-campaign aggregates."""
+    found: set[tuple[int, int]] | None = None
+    for part in parts:
+        rows = conn.execute(
+            f"SELECT f.source, f.campaign FROM campaign_fields f WHERE {scope.sql} "
+            "AND f.key = ? AND f.kind = ? GROUP BY f.source, f.campaign",
+            [*scope.params, part.key, part.kind],
+        )
+        pairs = {(int(a), int(b)) for a, b in rows}
+        found = pairs if found is None else found & pairs
+    return sorted(found or ())
+
+
 # A count over at least this many fields rows (its conditions' estimates) is split in two by call
 # id, the older half counted on this reader connection and the newer on another at once (SQLite
 # releases the GIL while it works, so they use two cores). Measured at 300,000 calls, the count of
 # `refund_amount>100` and `resolution=approved` (42,000 rows, 13,295 calls) took 11.9 ms whole and
-# 5.4 ms in halves. Each half reads its rows as primary-key ranges ending at the split, so neither
-# reads the other's. The halves are two read transactions: a sync committing between their starts
-# (microseconds apart) can be seen by one and not the other, as a search's count beside its ranking.
+# 5.4 ms in halves with a list, 5.8 and 3.5 ms merged. Each half reads its rows as primary-key
+# ranges ending at the split, so neither reads the other's. The halves are two read transactions:
+# a sync committing between their starts (microseconds apart) can be seen by one and not the
+# other, as a search's count beside its ranking.
 _SPLIT_ROWS = 10_000
 
 # Runs a count on another reader connection while the caller goes on (`Database.beside`).
@@ -592,7 +667,8 @@ def _with_fields(
     """(count, page) of a request with field conditions, driven by the most selective condition
     that selects calls (the aggregates count its rows), or by the second when the two are
     comparable, its rows looked up in a list of the first's calls; the others are probes of each
-    call it selects. Only "is not set" conditions: every call in scope is probed. A count over
+    call it selects; two comparable conditions alone are merged in call order instead (see
+    `_merged_count`). Only "is not set" conditions: every call in scope is probed. A count over
     many rows is split in two by call id, the newer half counted `beside` (see `_SPLIT_ROWS`)."""
     if any(not c.negated and not c.parts for c in conditions):
         return 0, []  # a value no call in scope holds
@@ -609,7 +685,21 @@ def _with_fields(
     others = [c for c in conditions if c is not lead and c is not listed]
     drive, drive_params = _driver(lead, scope, query, listed)
 
+    merged: list[tuple[int, int]] | None = None
+    if (
+        listed is not None
+        and not others
+        and not needs_row
+        and len(lead.parts) == len(listed.parts) == 1
+        and lead.parts[0].ordered
+        and listed.parts[0].ordered
+    ):
+        # Two comparable conditions and nothing else to test: their calls merged, per campaign.
+        merged = _holding(conn, scope, [lead.parts[0], listed.parts[0]])
+
     def count(on: sqlite3.Connection, calls: tuple[int | None, int | None] = (None, None)) -> int:
+        if merged is not None and listed is not None:
+            return _merged_count(on, merged, lead.parts[0], listed.parts[0], query, calls)
         rows, rows_params = _driver(lead, scope, query, listed, calls)
         if needs_row:
             probes = [_probe(c) for c in others]
