@@ -42,3 +42,37 @@ async def test_a_sync_that_outlasts_the_wait_answers_partially_and_goes_on_in_th
     requests = sims.apps["callcamp"].state.requests[:requests_at_the_end]
     details = [r.path for r in requests if r.path.startswith("/api/calls/") and r.outcome == "ok"]
     assert details and len(details) == len(set(details)) <= total
+
+
+async def test_a_field_missing_while_the_first_sync_runs_is_said_to_be_missing_so_far(tmp_path: Path) -> None:
+    """find_calls on a field no indexed call has: while the first sync runs (some calls indexed,
+    not all), the answer says the index does not hold every call yet (extracted data comes with
+    each call's details), so the model does not conclude the platform lacks the field; once
+    synced, only that no call has it."""
+    # 120 details at 100 ms each, 4 at a time: at least 3 s, ten times the 0.3 s wait.
+    slow = {"callcamp": {"faults": Faults(latency_seconds=0.1)}}
+    async with serve(tmp_path, ["callcamp"], calls=120, app_knobs=slow, wait_seconds=0.3, redact=False) as (
+        client,
+        sims,
+    ):
+        total = len(sims.datasets["callcamp"])
+        ask = {"where": ["no_such_field=yes"]}
+        with anyio.fail_after(60):
+            coverage = {"indexed_calls": 0}
+            while not coverage["indexed_calls"]:
+                coverage = data_of(await client.call_tool("search_transcripts", {"query": "thanks"}))[
+                    "coverage"
+                ][0]
+            during = await client.call_tool("find_calls", ask)
+            while coverage["syncing"]:
+                coverage = data_of(await client.call_tool("search_transcripts", {"query": "thanks"}))[
+                    "coverage"
+                ][0]
+            after = await client.call_tool("find_calls", ask)
+    named = "No indexed call in this scope has an extracted field named 'no_such_field'"
+    assert during.is_error and named in text_of(during), text_of(during)
+    assert f"of {total:,} calls indexed, sync running" in text_of(during)
+    assert "the field may appear as the sync goes on" in text_of(during)
+    assert coverage["indexed_calls"] == total
+    assert after.is_error and named in text_of(after)
+    assert "does not hold every call yet" not in text_of(after)

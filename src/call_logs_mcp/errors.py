@@ -3,6 +3,7 @@
     CallLogsError                      every error we raise on purpose; its message is ours
     ├── ConfigurationError             no provider configured, unknown provider, bad setting
     ├── InvalidArgumentError           bad user input (dates, ids, cursors, limits)
+    │   └── UnknownFieldError          a find_calls condition on a field no indexed call has
     ├── StoreError                     the local index cannot be read or written
     └── ProviderError                  something about one platform (carries `provider`)
         ├── AuthError                  401/403: names the env var holding the key
@@ -30,6 +31,10 @@ class ConfigurationError(CallLogsError):
 
 
 class InvalidArgumentError(CallLogsError):
+    pass
+
+
+class UnknownFieldError(InvalidArgumentError):
     pass
 
 

@@ -16,7 +16,13 @@ from call_logs_mcp.core.directory import CampaignDirectory
 from call_logs_mcp.core.freshness import Freshness, Progress, ScopeCoverage, SyncReport
 from call_logs_mcp.core.local_index import LocalIndex
 from call_logs_mcp.core.outcomes import OutcomeFilters
-from call_logs_mcp.errors import CallLogsError, InvalidArgumentError, NotFoundError, StoreError
+from call_logs_mcp.errors import (
+    CallLogsError,
+    InvalidArgumentError,
+    NotFoundError,
+    StoreError,
+    UnknownFieldError,
+)
 from call_logs_mcp.models import CallQuery, CallSummary, Campaign, Speaker
 from call_logs_mcp.providers.base import CallProvider
 
@@ -146,6 +152,30 @@ async def _fitted(
     return fitted
 
 
+def _while_incomplete(exc: UnknownFieldError, coverage: Sequence[ScopeCoverage]) -> UnknownFieldError:
+    """`exc`, saying so when the index does not hold every call of the scope yet: a field the
+    platform's calls have appears once calls carrying it (with their details) are indexed."""
+    partial = []
+    for c in coverage:
+        short = c.platform_calls is not None and c.indexed_calls < c.platform_calls
+        if not (c.syncing or c.sync_error or short):
+            continue
+        held = (
+            f"{c.indexed_calls:,} of {c.platform_calls:,}"
+            if c.platform_calls is not None
+            else f"{c.indexed_calls:,}"
+        )
+        state = "sync running" if c.syncing else "sync not finished"
+        partial.append(f"{c.provider}: {held} calls indexed, {state}")
+    if not partial:
+        return exc
+    return UnknownFieldError(
+        f"{exc} The index does not hold every call yet ({'; '.join(partial)}), and a call's extracted "
+        "data arrives with its details: the field may appear as the sync goes on. Ask again when it "
+        "has finished (list_campaigns shows its progress)."
+    )
+
+
 async def find_calls(
     fresh: Freshness,
     names: Sequence[str],
@@ -193,7 +223,11 @@ async def find_calls(
 
     coverage = await fresh.coverage(names, wanted.campaign_id, report)
     described = describe_filters(wanted)
-    outcome = FindOutcome(result=await run(limit), coverage=coverage, filters=described, notes=list(notes))
+    try:
+        first = await run(limit)
+    except UnknownFieldError as exc:
+        raise _while_incomplete(exc, coverage) from None
+    outcome = FindOutcome(result=first, coverage=coverage, filters=described, notes=list(notes))
     if wanted.campaign_id is not None and cursor is None and not outcome.result.total:
         note = await campaign_absent_note(fresh.providers, names, wanted.campaign_id)
         outcome.notes.extend([note] if note else [])

@@ -24,7 +24,7 @@ from pydantic import Field
 
 from call_logs_mcp.analytics.facts import FieldKind
 from call_logs_mcp.cursors import decode_cursor, encode_cursor
-from call_logs_mcp.errors import InvalidArgumentError
+from call_logs_mcp.errors import InvalidArgumentError, UnknownFieldError
 from call_logs_mcp.index.accounts import AccountScope, Source, scope_sources
 from call_logs_mcp.index.db import placeholders
 from call_logs_mcp.index.records import FrozenModel, sql_text, summary_from_body, ts
@@ -138,8 +138,8 @@ def _normal(key: str) -> str:
 
 def resolve_keys(request: OutcomeRequest, known: Sequence[KnownField]) -> tuple[dict[str, str], list[str]]:
     """The stored key of each condition's field (a key differing only in case, spaces or
-    underscores is taken), and notes on those taken. Raises InvalidArgumentError naming the
-    known fields for a field no call in scope has."""
+    underscores is taken), and notes on those taken. Raises UnknownFieldError naming the known
+    fields for a field no call in scope has."""
     keys = {f.key for f in known}
     by_normal: dict[str, str] = {}
     for key in sorted(keys):
@@ -154,7 +154,7 @@ def resolve_keys(request: OutcomeRequest, known: Sequence[KnownField]) -> tuple[
         if match is None:
             listing = ", ".join(f"{f.key} ({f.kind})" for f in known[:40]) or "none"
             more = f" and {len(known) - 40} more" if len(known) > 40 else ""
-            raise InvalidArgumentError(
+            raise UnknownFieldError(
                 f"No indexed call in this scope has an extracted field named {condition.key[:80]!r}. "
                 f"Fields it has: {listing}{more}. summarize_campaign shows example values."
             )
