@@ -13,12 +13,12 @@ configured, its platform never asked: the scope is fresh). Each query of three k
 - outcome: `find_calls` with status, dates, duration and extracted-field conditions.
 
 Before timing, each tool answers one request that is not measured (the client's one-time
-output-schema compile). The baseline is the same request answered in-process by the index (`IndexStore.search` /
-`find_calls`), in the same run. Also printed: the whole-account campaign summary in-process
-(`IndexStore.campaign_summary`; no tool asks for a whole account: summarize_campaign takes a
-campaign), and the index size per 1,000 calls. Targets (issue: search and outcomes): at 300k,
-keyword p95 <= 50 ms, sentence p95 <= 100 ms, outcome p95 <= 100 ms, whole-account summary <=
-150 ms; each p95 at 300k <= 2x its p95 at 30k.
+output-schema compile). The baseline is the same request answered in-process by the index
+(`IndexStore.search` / `find_calls`), in the same run. Also printed: the whole-account campaign
+summary in-process (`IndexStore.campaign_summary`; no tool asks for a whole account:
+summarize_campaign takes a campaign), and the index size per 1,000 calls. Targets (issue: search
+and outcomes): at 300k, keyword p95 <= 50 ms, sentence p95 <= 100 ms, outcome p95 <= 100 ms,
+whole-account summary <= 150 ms; each p95 at 300k <= 2x its p95 at 30k.
 """
 
 from __future__ import annotations
