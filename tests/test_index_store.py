@@ -390,3 +390,20 @@ async def test_readers_that_mapped_a_small_file_read_everything_after_it_grew(tm
         assert (result.total_hits, result.calls_matched) == (1_001, 1_001)
     finally:
         store.close()
+
+
+def test_a_read_beside_another_runs_on_a_connection_of_its_own_and_reports_its_errors(tmp_path: Path) -> None:
+    """The other half of a split count: another reader connection, while the caller holds its
+    own; an SQLite error in it comes back as our StoreError; a closed index refuses it."""
+    store = IndexStore.open(tmp_path / "beside.db")
+
+    def both(conn: sqlite3.Connection) -> tuple[int, int]:
+        return id(conn), store.db.beside(id).result()
+
+    mine, theirs = store.db.read_sync(both)
+    assert mine != theirs
+    with pytest.raises(StoreError, match="failed while counting"):
+        store.db.beside(lambda conn: conn.execute("SELECT * FROM no_such_table"), "counting").result()
+    store.close()
+    with pytest.raises(StoreError, match="closed"):
+        store.db.beside(id)
