@@ -394,3 +394,64 @@ async def test_a_very_common_word_is_ranked_among_the_newest_matches_and_counted
         c for c in calls if c.campaign_id == "small" and (c.started_at or BASE) >= BASE + timedelta(hours=16)
     ]
     assert narrow.total_hits == narrow.ranked_hits == len(expected_narrow) and narrow.ranking_note is None
+
+
+@pytest.mark.parametrize("rank_window", [1_000, 7])
+async def test_a_sentences_lower_tier_is_ranked_as_bm25_ranks_its_own_expression(
+    tmp_path: Path, rank_window: int
+) -> None:
+    """The turns with 2 of a sentence's 3 words are ranked by bm25 over "at least 2 of them"
+    with the 3-word turns left out (fewer doclists to read): the order is the one bm25 gives over
+    the tier's own expression, "at least 2 NOT all 3", over its newest `rank_window` turns."""
+    vocabulary = ["angry", "late", "fee", "invoice", "customer", "waived", "again", "today"]
+    calls = [
+        Call(
+            provider="prosper",
+            call_id=f"t{i}",
+            started_at=BASE + timedelta(hours=i),
+            transcript=[
+                Turn(
+                    speaker="customer",
+                    text=" ".join(
+                        vocabulary[(i * 7 + j * 3 + k) % len(vocabulary)] for k in range(3 + (i + j) % 9)
+                    ),
+                    offset_seconds=float(j),
+                )
+                for j in range(4)
+            ],
+        )
+        for i in range(40)
+    ]
+    store = IndexStore.open(tmp_path / "tiers.db", rank_window=rank_window)
+    try:
+        await store.upsert("acct", "prosper", [CallRecord(c) for c in calls])
+        query = "which customers were angry about the late fee"
+        tier = parse_query(query).tiers[1]
+        assert (tier.words, tier.of) == (2, 3)
+        hits: list[tuple[str, int | None]] = []
+        cursor: str | None = None
+        first = None
+        while True:
+            page = await store.search({"prosper": "acct"}, query, limit=4, cursor=cursor)
+            first = first or page
+            hits += [(h.call_id, h.turn_index) for h in page.hits]
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+
+        def by_bm25(conn: sqlite3.Connection) -> list[tuple[str, int]]:
+            """The tier's newest `rank_window` turns, ranked by bm25 over its own expression."""
+            rows = conn.execute(
+                "SELECT c.call_id, t.rowid & 65535, bm25(turns), t.rowid FROM turns t "
+                "JOIN calls c ON c.id = t.rowid >> 21 WHERE turns MATCH ?",
+                [tier.fts],
+            ).fetchall()
+            newest = sorted(rows, key=lambda r: r[3])[:rank_window]
+            return [(str(r[0]), int(r[1])) for r in sorted(newest, key=lambda r: (r[2], r[3]))]
+
+        expected = store.db.read_sync(by_bm25)
+        top, lower = first.word_tiers
+        assert lower.hits > len(expected) > 3 if rank_window == 7 else lower.hits == len(expected) > 3
+        assert hits[min(top.hits, rank_window) :] == expected
+    finally:
+        store.close()

@@ -52,6 +52,7 @@ from call_logs_mcp.index.search import (
     SearchHit,
     SearchResult,
     Suggestion,
+    Tier,
     WordCount,
     WordTier,
     ZeroHits,
@@ -208,8 +209,8 @@ class SearchPlan:
     capped_count_sql: str  # + cap → matching turns, at most cap
     window_sql: str  # + rank_window → the oldest rowid of the newest rank_window + 1 matches
     windowed_count_sql: str  # + window end → how many matches the ranking covers
-    page_sql: str  # + limit, offset → a ranked page of every match
-    windowed_page_sql: str  # + window end, limit, offset → a ranked page of the newest matches
+    page_sql: str  # ranked page of every match: see `page_params`
+    windowed_page_sql: str  # ranked page of the newest matches: see `page_params`
     rank_window: int
     limit: int
     offset: int
@@ -217,24 +218,36 @@ class SearchPlan:
     # Its matches are among the newest `phrase_checks` candidates of a bounded phrase, so never
     # more than `rank_window`: the ranking covers them all without looking for a window.
     within_window: bool = False
+    # A sentence's lower tier ("at least k words" without "at least k + 1") is ranked as its
+    # `at_least` expression with the turns of `more` left out by rowid: bm25 reads a doclist per
+    # phrase of its expression (the words' IDF), and the NOT part's phrases score nothing in the
+    # tier's turns, so the scores are the same for fewer reads (3 of 9 for 2 of 3 words).
+    rank_params: tuple[Any, ...] = ()
+    more: str | None = None
+
+    def page_params(self, window_end: int | None, limit: int, offset: int) -> list[Any]:
+        """The parameters of `page_sql` (window end None) or `windowed_page_sql`."""
+        bound = [] if window_end is None else [window_end]
+        left_out = [] if self.more is None else [self.more, *bound]
+        return [*self.rank_params, *bound, *left_out, limit, offset]
 
 
 def plan_search(
     request: SearchRequest,
     found: SearchScope | None,
     rank_window: int,
-    expression: str | None = None,
+    tier: Tier | None = None,
     *,
     loose: bool = False,
 ) -> SearchPlan | None:
-    """The SQL of `request` (of one of its tiers: `expression`) over what `find_search_scope`
-    found; None when nothing can match. `loose`: without the exact-phrase checks (the words of
-    quoted phrases in order, in any form)."""
+    """The SQL of `request` (of one of its tiers: `tier`) over what `find_search_scope` found;
+    None when nothing can match. `loose`: without the exact-phrase checks (the words of quoted
+    phrases in order, in any form)."""
     if found is None:
         return None
     providers = {s.id: s.provider for s in found.sources}
     where = ["turns MATCH ?"]
-    params: list[Any] = [request.parsed.fts if expression is None else expression]
+    params: list[Any] = [request.parsed.fts if tier is None else tier.fts]
     if request.parsed.exact and not loose:
         if request.checked_below is not None:
             where.append("t.rowid < ?")
@@ -274,8 +287,16 @@ def plan_search(
     tables = f"turns t {join}"
     matches = " AND ".join(where + call_filters)
     windowed = f"{matches} AND t.rowid <= ?"
+    more = None
+    rank_params = list(params)
+    if tier is not None and tier.at_least is not None and tier.more is not None:
+        more, rank_params[0] = tier.more, tier.at_least
 
-    def page(condition: str) -> str:
+    def page(condition: str, bounded: bool) -> str:
+        if more is not None:
+            # The tier's turns: `at_least` matches, without those of `more` (up to the window end).
+            bound = " AND rowid <= ?" if bounded else ""
+            condition += f" AND t.rowid NOT IN (SELECT rowid FROM turns WHERE turns MATCH ?{bound})"
         return (
             "SELECT t.rowid, t.speaker, t.offset, t.label, "
             f"snippet(turns, 0, '{HL_OPEN}', '{HL_CLOSE}', '{ELLIPSIS_MARK}', {SNIPPET_TOKENS}), "
@@ -295,13 +316,15 @@ def plan_search(
         capped_count_sql=f"SELECT count(*) FROM (SELECT 1 FROM {tables} WHERE {matches} LIMIT ?)",
         window_sql=f"SELECT t.rowid FROM {tables} WHERE {matches} ORDER BY t.rowid LIMIT 1 OFFSET ?",
         windowed_count_sql=f"SELECT count(*) FROM {tables} WHERE {windowed}",
-        page_sql=page(matches),
-        windowed_page_sql=page(windowed),
+        page_sql=page(matches, bounded=False),
+        windowed_page_sql=page(windowed, bounded=True),
         rank_window=rank_window,
         limit=request.limit,
         offset=request.offset,
         boundary=None,
         within_window=bool(request.parsed.exact) and not loose and request.checked_below is not None,
+        rank_params=(*rank_params, *call_params),
+        more=more,
     )
 
 
@@ -316,7 +339,7 @@ def plan_tiers(
     tiers = request.parsed.tiers
     if len(tiers) == 1:
         return union, [union]
-    plans = [plan_search(request, found, rank_window, tier.fts) for tier in tiers]
+    plans = [plan_search(request, found, rank_window, tier) for tier in tiers]
     return union, [plan for plan in plans if plan is not None]
 
 
@@ -379,9 +402,8 @@ def _window(conn: sqlite3.Connection, plan: SearchPlan) -> tuple[int | None, int
 def _page(
     conn: sqlite3.Connection, plan: SearchPlan, window_end: int | None, limit: int, offset: int
 ) -> list[Any]:
-    if window_end is None:
-        return _fts(conn, plan.page_sql, [*plan.params, limit, offset]).fetchall()
-    return _fts(conn, plan.windowed_page_sql, [*plan.params, window_end, limit, offset]).fetchall()
+    sql = plan.page_sql if window_end is None else plan.windowed_page_sql
+    return _fts(conn, sql, plan.page_params(window_end, limit, offset)).fetchall()
 
 
 @dataclass(frozen=True)

@@ -57,11 +57,14 @@ class _Term:
 @dataclass(frozen=True)
 class Tier:
     """The turns that match `words` of a sentence's `of` content words (a keyword query is one
-    tier with `of` = 0). `fts` matches exactly this tier's turns."""
+    tier with `of` = 0). `fts` matches exactly this tier's turns: `at_least` (at least `words`
+    of them), without the turns of `more` (at least one more) when there are more."""
 
     fts: str
     words: int = 0
     of: int = 0
+    at_least: str | None = None
+    more: str | None = None
 
 
 @dataclass(frozen=True)
@@ -159,10 +162,12 @@ def parse_sentence(query: str) -> ParsedQuery | None:
     fewest = _fewest_words(len(content))
     tiers = []
     for count in range(len(content), fewest - 1, -1):
-        expression = _at_least(content, count)
+        least = _at_least(content, count)
         if count < len(content):
-            expression = f"({expression}) NOT ({_at_least(content, count + 1)})"
-        tiers.append(Tier(fts=expression, words=count, of=len(content)))
+            more = _at_least(content, count + 1)
+            tiers.append(Tier(f"({least}) NOT ({more})", count, len(content), at_least=least, more=more))
+        else:
+            tiers.append(Tier(fts=least, words=count, of=len(content)))
     fallback = None
     if len(content) == 2:
         either = _at_least(content, 1)
