@@ -396,18 +396,20 @@ async def test_a_very_common_word_is_ranked_among_the_newest_matches_and_counted
     assert narrow.total_hits == narrow.ranked_hits == len(expected_narrow) and narrow.ranking_note is None
 
 
-@pytest.mark.parametrize("rank_window", [1_000, 7])
+@pytest.mark.parametrize(("rank_window", "campaign"), [(1_000, None), (7, None), (5, "odd")])
 async def test_a_sentences_lower_tier_is_ranked_as_bm25_ranks_its_own_expression(
-    tmp_path: Path, rank_window: int
+    tmp_path: Path, rank_window: int, campaign: str | None
 ) -> None:
     """The turns with 2 of a sentence's 3 words are ranked by bm25 over "at least 2 of them"
     with the 3-word turns left out (fewer doclists to read): the order is the one bm25 gives over
-    the tier's own expression, "at least 2 NOT all 3", over its newest `rank_window` turns."""
+    the tier's own expression, "at least 2 NOT all 3", over its newest `rank_window` turns (in
+    the campaign asked for, when one is)."""
     vocabulary = ["angry", "late", "fee", "invoice", "customer", "waived", "again", "today"]
     calls = [
         Call(
             provider="prosper",
             call_id=f"t{i}",
+            campaign_id="odd" if i % 2 else "even",
             started_at=BASE + timedelta(hours=i),
             transcript=[
                 Turn(
@@ -432,7 +434,9 @@ async def test_a_sentences_lower_tier_is_ranked_as_bm25_ranks_its_own_expression
         cursor: str | None = None
         first = None
         while True:
-            page = await store.search({"prosper": "acct"}, query, limit=4, cursor=cursor)
+            page = await store.search(
+                {"prosper": "acct"}, query, campaign_id=campaign, limit=4, cursor=cursor
+            )
             first = first or page
             hits += [(h.call_id, h.turn_index) for h in page.hits]
             cursor = page.next_cursor
@@ -443,15 +447,17 @@ async def test_a_sentences_lower_tier_is_ranked_as_bm25_ranks_its_own_expression
             """The tier's newest `rank_window` turns, ranked by bm25 over its own expression."""
             rows = conn.execute(
                 "SELECT c.call_id, t.rowid & 65535, bm25(turns), t.rowid FROM turns t "
-                "JOIN calls c ON c.id = t.rowid >> 21 WHERE turns MATCH ?",
-                [tier.fts],
+                "JOIN calls c ON c.id = t.rowid >> 21 LEFT JOIN campaigns p ON p.id = c.campaign "
+                "WHERE turns MATCH ? AND (? IS NULL OR p.campaign_id = ?)",
+                [tier.fts, campaign, campaign],
             ).fetchall()
             newest = sorted(rows, key=lambda r: r[3])[:rank_window]
             return [(str(r[0]), int(r[1])) for r in sorted(newest, key=lambda r: (r[2], r[3]))]
 
         expected = store.db.read_sync(by_bm25)
         top, lower = first.word_tiers
-        assert lower.hits > len(expected) > 3 if rank_window == 7 else lower.hits == len(expected) > 3
+        assert len(expected) == min(lower.hits, rank_window) > 3
+        assert (lower.hits > rank_window) == (rank_window < 1_000)  # windowed, or not
         assert hits[min(top.hits, rank_window) :] == expected
     finally:
         store.close()
