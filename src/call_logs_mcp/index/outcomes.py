@@ -683,7 +683,6 @@ def _with_fields(
         # Comparable conditions: scan the second's rows, each looked up in a list of the first's.
         lead, listed = drivers[1], lead
     others = [c for c in conditions if c is not lead and c is not listed]
-    drive, drive_params = _driver(lead, scope, query, listed)
 
     merged: list[tuple[int, int]] | None = None
     if (
@@ -736,6 +735,7 @@ def _with_fields(
         return 0, []
     if _sparse(total, scope_calls, limit):
         # Sparse matches: sort the few ids rather than walk many calls to fill a page.
+        drive, drive_params = _driver(lead, scope, query, listed)
         probes = [_probe(c) for c in others]
         where, params = query.on("x", probes)
         tables = f"({drive}) x CROSS JOIN calls c ON c.id = x.call"
