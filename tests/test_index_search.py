@@ -10,6 +10,7 @@ import unicodedata
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -93,6 +94,21 @@ def fold(text: str) -> str:
 
 def words(text: str) -> list[str]:
     return re.findall(r"\w+", fold(text))
+
+
+async def every_page(
+    store: IndexStore, scope: dict[str, str], query: str, **filters: Any
+) -> list[SearchResult]:
+    """Each page of a search, its cursor followed to the end."""
+    pages: list[SearchResult] = []
+    cursor: str | None = None
+    for _ in range(200):
+        page = await store.search(scope, query, cursor=cursor, **filters)
+        pages.append(page)
+        cursor = page.next_cursor
+        if cursor is None:
+            return pages
+    raise AssertionError("paging did not end")
 
 
 def turns_where(predicate: object) -> set[tuple[str, int]]:
@@ -216,15 +232,9 @@ async def test_hits_carry_the_call_reference_turn_speaker_and_offset(store: Inde
 async def test_paging_with_the_cursor_returns_every_hit_exactly_once(store: IndexStore) -> None:
     query = "the OR card OR refund OR appointment"
     everything = await store.search(SCOPE, query, limit=100)
-    seen: list[tuple[str, int]] = []
-    cursor: str | None = None
-    for _ in range(50):
-        page = await store.search(SCOPE, query, limit=2, cursor=cursor)
-        seen += [(h.call_id, h.turn_index) for h in page.hits]
-        assert page.total_hits == everything.total_hits
-        cursor = page.next_cursor
-        if cursor is None:
-            break
+    pages = await every_page(store, SCOPE, query, limit=2)
+    seen = [(h.call_id, h.turn_index) for page in pages for h in page.hits]
+    assert all(page.total_hits == everything.total_hits for page in pages)
     assert seen == [(h.call_id, h.turn_index) for h in everything.hits]
     assert len(seen) == everything.total_hits > 4
 
@@ -373,14 +383,7 @@ async def test_a_very_common_word_is_ranked_among_the_newest_matches_and_counted
     ]
     store = await open_store(rank_window=8)
     await store.upsert("acct", "prosper", [CallRecord(c) for c in calls])
-    pages: list[SearchResult] = []
-    cursor: str | None = None
-    while True:
-        page = await store.search({"prosper": "acct"}, "refund", limit=3, cursor=cursor)
-        pages.append(page)
-        cursor = page.next_cursor
-        if cursor is None:
-            break
+    pages = await every_page(store, {"prosper": "acct"}, "refund", limit=3)
     narrow = await store.search(
         {"prosper": "acct"}, "refund", campaign_id="small", from_date=BASE + timedelta(hours=16)
     )
@@ -430,18 +433,8 @@ async def test_a_sentences_lower_tier_is_ranked_as_bm25_ranks_its_own_expression
         query = "which customers were angry about the late fee"
         tier = parse_query(query).tiers[1]
         assert (tier.words, tier.of) == (2, 3)
-        hits: list[tuple[str, int | None]] = []
-        cursor: str | None = None
-        first = None
-        while True:
-            page = await store.search(
-                {"prosper": "acct"}, query, campaign_id=campaign, limit=4, cursor=cursor
-            )
-            first = first or page
-            hits += [(h.call_id, h.turn_index) for h in page.hits]
-            cursor = page.next_cursor
-            if cursor is None:
-                break
+        pages = await every_page(store, {"prosper": "acct"}, query, campaign_id=campaign, limit=4)
+        hits = [(h.call_id, h.turn_index) for page in pages for h in page.hits]
 
         def by_bm25(conn: sqlite3.Connection) -> list[tuple[str, int]]:
             """The tier's newest `rank_window` turns, ranked by bm25 over its own expression."""
@@ -455,7 +448,7 @@ async def test_a_sentences_lower_tier_is_ranked_as_bm25_ranks_its_own_expression
             return [(str(r[0]), int(r[1])) for r in sorted(newest, key=lambda r: (r[2], r[3]))]
 
         expected = store.db.read_sync(by_bm25)
-        top, lower = first.word_tiers
+        top, lower = pages[0].word_tiers
         assert len(expected) == min(lower.hits, rank_window) > 3
         assert (lower.hits > rank_window) == (rank_window < 1_000)  # windowed, or not
         assert hits[min(top.hits, rank_window) :] == expected
