@@ -219,7 +219,7 @@ class SearchPlan:
     # more than `rank_window`: the ranking covers them all without looking for a window.
     within_window: bool = False
     # A sentence's lower tier ("at least k words" without "at least k + 1") is ranked as its
-    # `at_least` expression with the turns of `more` left out by rowid: bm25 reads a doclist per
+    # `base` expression with the turns of `more` left out by rowid: bm25 reads a doclist per
     # phrase of its expression (the words' IDF), and the NOT part's phrases score nothing in the
     # tier's turns, so the scores are the same for fewer reads (3 of 9 for 2 of 3 words).
     rank_params: tuple[Any, ...] = ()
@@ -289,12 +289,12 @@ def plan_search(
     windowed = f"{matches} AND t.rowid <= ?"
     more = None
     rank_params = list(params)
-    if tier is not None and tier.at_least is not None and tier.more is not None:
-        more, rank_params[0] = tier.more, tier.at_least
+    if tier is not None and tier.more is not None:
+        more, rank_params[0] = tier.more, tier.base
 
     def page(condition: str, bounded: bool) -> str:
         if more is not None:
-            # The tier's turns: `at_least` matches, without those of `more` (up to the window end).
+            # The tier's turns: `base` matches, without those of `more` (up to the window end).
             bound = " AND rowid <= ?" if bounded else ""
             condition += f" AND t.rowid NOT IN (SELECT rowid FROM turns WHERE turns MATCH ?{bound})"
         return (

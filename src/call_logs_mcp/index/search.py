@@ -57,14 +57,17 @@ class _Term:
 @dataclass(frozen=True)
 class Tier:
     """The turns that match `words` of a sentence's `of` content words (a keyword query is one
-    tier with `of` = 0). `fts` matches exactly this tier's turns: `at_least` (at least `words`
-    of them), without the turns of `more` (at least one more) when there are more."""
+    tier with `of` = 0): those `base` matches (a sentence's: at least `words` of them), without
+    those `more` matches (at least one word more) when set. `fts` matches exactly these."""
 
-    fts: str
+    base: str
     words: int = 0
     of: int = 0
-    at_least: str | None = None
     more: str | None = None
+
+    @property
+    def fts(self) -> str:
+        return self.base if self.more is None else f"({self.base}) NOT ({self.more})"
 
 
 @dataclass(frozen=True)
@@ -162,12 +165,8 @@ def parse_sentence(query: str) -> ParsedQuery | None:
     fewest = _fewest_words(len(content))
     tiers = []
     for count in range(len(content), fewest - 1, -1):
-        least = _at_least(content, count)
-        if count < len(content):
-            more = _at_least(content, count + 1)
-            tiers.append(Tier(f"({least}) NOT ({more})", count, len(content), at_least=least, more=more))
-        else:
-            tiers.append(Tier(fts=least, words=count, of=len(content)))
+        more = _at_least(content, count + 1) if count < len(content) else None
+        tiers.append(Tier(_at_least(content, count), words=count, of=len(content), more=more))
     fallback = None
     if len(content) == 2:
         either = _at_least(content, 1)
@@ -178,7 +177,7 @@ def parse_sentence(query: str) -> ParsedQuery | None:
                 *notes,
                 f"no turn or note has both {content[0]} and {content[1]}: showing those with either",
             ],
-            tiers=[Tier(fts=either, words=1, of=2)],
+            tiers=[Tier(either, words=1, of=2)],
             sentence_words=list(content),
         )
     return ParsedQuery(
@@ -317,7 +316,7 @@ def parse_query(query: str) -> ParsedQuery:
         fts=expression,
         terms=[t.text for t in terms if not t.negated],
         notes=notes,
-        tiers=[Tier(fts=expression)],
+        tiers=[Tier(expression)],
         exact=exact,
     )
 
