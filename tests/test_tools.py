@@ -307,20 +307,25 @@ async def test_search_pages_resume_after_the_last_hit_shown(platform_name: str, 
 
 
 async def test_a_search_for_nothing_indexed_advises_what_the_query_has_not_tried(tmp_path: Path) -> None:
-    """Words nobody said: one word is told to add alternatives with OR; alternatives already
-    joined with OR are told to try other words, not to do what they did."""
+    """Words nobody said: one word (or a quoted phrase holding "OR") is told to add alternatives
+    with OR; alternatives already joined with OR are told to try other words, not to do what
+    they did."""
     async with serve(tmp_path, ["prosper"], calls=20) as (client, _):
         with anyio.fail_after(60):
             one = await client.call_tool("search_transcripts", {"query": "zorblaxian"})
             alternatives = await client.call_tool(
                 "search_transcripts", {"query": "zorblaxian OR quaffleberry"}
             )
+            phrase = await client.call_tool("search_transcripts", {"query": '"zorblaxian OR quaffleberry"'})
     assert data_of(one)["total_hits"] == data_of(alternatives)["total_hits"] == 0
     assert "try other words for the same meaning joined with OR" in text_of(one)
     assert "has any of these words. Nothing close to any of the alternatives is indexed" in text_of(
         alternatives
     )
     assert "joined with OR" not in text_of(alternatives)
+    # An OR inside quotes is a word of the phrase, not an alternative.
+    assert data_of(phrase)["total_hits"] == 0
+    assert "try other words for the same meaning joined with OR" in text_of(phrase)
 
 
 async def test_each_search_page_numbers_its_hits_after_the_pages_before_it(

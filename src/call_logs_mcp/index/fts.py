@@ -803,7 +803,12 @@ def explain_steps(request: SearchRequest) -> Generator[CountAsk | CandidatesAsk,
             break
     if query_words and len(present) == len(query_words):
         return ZeroHits(reason="apart", word_hits=present)
-    return ZeroHits(reason="absent", suggestions=suggestions[:_MAX_SUGGESTIONS], word_hits=present)
+    return ZeroHits(
+        reason="absent",
+        alternatives=request.parsed.alternatives,
+        suggestions=suggestions[:_MAX_SUGGESTIONS],
+        word_hits=present,
+    )
 
 
 def explain_zero(conn: sqlite3.Connection, request: SearchRequest, rank_window: int) -> ZeroHits:

@@ -95,6 +95,7 @@ class ParsedQuery:
     exact: list[ExactCheck] = field(default_factory=list)
     sentence_words: list[str] = field(default_factory=list)
     fallback: ParsedQuery | None = None  # searched instead when this finds nothing
+    alternatives: bool = False  # words joined with OR (not an OR inside a quoted phrase)
 
 
 def _searchable(text: str) -> bool:
@@ -318,6 +319,7 @@ def parse_query(query: str) -> ParsedQuery:
         notes=notes,
         tiers=[Tier(expression)],
         exact=exact,
+        alternatives=has_or,
     )
 
 
@@ -437,6 +439,7 @@ class ZeroHits(FrozenModel):
     would find)."""
 
     reason: Literal["absent", "apart", "filtered"]
+    alternatives: bool = False  # the query joined words with OR
     unfiltered_hits: int = 0
     without: list[DroppedFilter] = Field(default_factory=list)
     suggestions: list[Suggestion] = Field(default_factory=list)

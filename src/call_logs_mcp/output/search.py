@@ -147,7 +147,9 @@ def search_answer(found: SearchFound, *, scrub: Scrubber, budget: int) -> tuple[
         if tiers:
             out.append(tier_line(tiers))
         if zero is not None:
-            out.append(zero_line(zero, alternatives="OR" in result.query.split()))
+            out.append(
+                zero_line(zero, alternatives=result.zero_hits is not None and result.zero_hits.alternatives)
+            )
         out.extend(request_notes)
         out.extend(coverage_line(c) for c in covered)
         if k:
