@@ -12,7 +12,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from call_logs_mcp.errors import InvalidArgumentError
 from call_logs_mcp.index import CallRecord, IndexStore, SearchResult, parse_query
@@ -454,3 +457,61 @@ async def test_a_sentences_lower_tier_is_ranked_as_bm25_ranks_its_own_expression
         assert hits[min(top.hits, rank_window) :] == expected
     finally:
         store.close()
+
+
+CONTENT = ["angry", "late", "fee", "invoice", "waived", "refund", "card"]
+
+
+@settings(max_examples=25, deadline=None, database=None)
+@given(
+    texts=st.lists(
+        st.lists(st.sampled_from([*CONTENT, "the", "please", "today", "again"]), min_size=1, max_size=12),
+        min_size=1,
+        max_size=60,
+    ),
+    sentence=st.lists(st.sampled_from(CONTENT), min_size=3, max_size=5, unique=True),
+    rank_window=st.sampled_from([3, 1_000]),
+)
+def test_every_tier_of_a_generated_sentence_is_ranked_as_bm25_ranks_the_tiers_own_expression(
+    tmp_path_factory: pytest.TempPathFactory, texts: list[list[str]], sentence: list[str], rank_window: int
+) -> None:
+    """Generated turns and a generated sentence of 3 to 5 words: every tier's hits, page after
+    page, are its newest `rank_window` turns in the order bm25 gives over the tier's own
+    expression (the lower tiers are ranked over fewer phrases, with the same scores)."""
+    calls = [
+        Call(
+            provider="prosper",
+            call_id=f"g{i}",
+            started_at=BASE + timedelta(minutes=i),
+            transcript=[Turn(speaker="customer", text=" ".join(words), offset_seconds=0.0)],
+        )
+        for i, words in enumerate(texts)
+    ]
+    query = " ".join(sentence)
+    tiers = parse_query(query).tiers
+    assert len(tiers) >= 2
+
+    async def run() -> tuple[list[tuple[str, int | None]], list[tuple[str, int]]]:
+        store = IndexStore.open(tmp_path_factory.mktemp("tiers") / "index.db", rank_window=rank_window)
+        try:
+            await store.upsert("acct", "prosper", [CallRecord(c) for c in calls])
+            pages = await every_page(store, {"prosper": "acct"}, query, limit=4)
+
+            def by_bm25(conn: sqlite3.Connection) -> list[tuple[str, int]]:
+                expected: list[tuple[str, int]] = []
+                for tier in tiers:
+                    rows = conn.execute(
+                        "SELECT c.call_id, t.rowid & 65535, bm25(turns), t.rowid FROM turns t "
+                        "JOIN calls c ON c.id = t.rowid >> 21 WHERE turns MATCH ?",
+                        [tier.fts],
+                    ).fetchall()
+                    newest = sorted(rows, key=lambda r: r[3])[:rank_window]
+                    expected += [(str(r[0]), int(r[1])) for r in sorted(newest, key=lambda r: (r[2], r[3]))]
+                return expected
+
+            return [(h.call_id, h.turn_index) for p in pages for h in p.hits], store.db.read_sync(by_bm25)
+        finally:
+            store.close()
+
+    hits, expected = anyio.run(run)
+    assert hits == expected
