@@ -2,6 +2,7 @@
 
 import json
 from pathlib import Path
+from urllib.parse import quote
 
 import anyio
 import pytest
@@ -52,6 +53,21 @@ async def test_reading_a_call_resource_gives_json_without_the_transcript(tmp_pat
     assert data["transcript_total_turns"] == len(call.transcript)
     assert "transcript" not in data
     assert call.transcript[0].text not in content.text  # type: ignore[union-attr]
+
+
+async def test_a_call_resource_names_the_resource_that_holds_its_transcript(
+    platform_name: str, tmp_path: Path
+) -> None:
+    # A model given only the call resource (attached by the user) must find the transcript from it.
+    async with serve(tmp_path, [platform_name], calls=10, redact=False) as (client, sims):
+        call = next(c for c in sims.datasets[platform_name] if c.status == "completed" and not c.traits)
+        listed = await client.list_resources()
+        uri = next(r.uri for r in listed.resources if str(r.uri).endswith(quote(call.id, safe="")))
+        data = json.loads((await client.read_resource(uri)).contents[0].text)  # type: ignore[union-attr]
+        assert data["transcript_uri"] == f"{uri}/transcript"
+        text = (await client.read_resource(data["transcript_uri"])).contents[0].text  # type: ignore[union-attr]
+    assert text.startswith(f"Transcript of call {call.id} on {platform_name}")
+    assert [line for line in text.splitlines() if line.startswith("[")][-1].endswith(call.transcript[-1].text)
 
 
 async def test_reading_a_transcript_resource_gives_every_turn_on_its_own_line(

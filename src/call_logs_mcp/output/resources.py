@@ -13,7 +13,8 @@ from call_logs_mcp.output.text import fmt_count, fmt_short_time
 
 
 def call_json(call: Call, scrub: Scrubber) -> str:
-    """The `calls://{provider}/{call_id}` resource: the call without transcript, as JSON."""
+    """The `calls://{provider}/{call_id}` resource: the call without transcript, as JSON, naming
+    the resource that holds the transcript (a model given only this resource can read it next)."""
     s = scrub
     model = CallDetail(
         **call_facts(call, scrub),
@@ -29,7 +30,12 @@ def call_json(call: Call, scrub: Scrubber) -> str:
         data.pop(key, None)
     data.pop("recording_urls", None)
     data.pop("recording_urls_expire_at", None)
+    data["transcript_uri"] = transcript_uri(call)
     return json.dumps(data, ensure_ascii=False, indent=1)
+
+
+def transcript_uri(call: Call) -> str:
+    return call_uri(call.provider, call.call_id) + "/transcript"
 
 
 def transcript_text(call: Call, scrub: Scrubber) -> str:

@@ -84,7 +84,7 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
         name="call",
         title="Call",
         description="A call as JSON without its transcript: status, times, cost, summary, "
-        "extracted data, QA, ended reason (append /transcript for the transcript).",
+        "extracted data, QA, ended reason, and transcript_uri: the resource holding its transcript.",
         mime_type="application/json",
     )
     async def call_resource(provider: str, call_id: str) -> str:
