@@ -2,6 +2,7 @@
 background, the tool answers within CALL_LOGS_WAIT_SECONDS from what is indexed so far, says how
 far the sync got, and later answers see more until every call is indexed."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import anyio
@@ -76,3 +77,45 @@ async def test_a_field_missing_while_the_first_sync_runs_is_said_to_be_missing_s
     assert coverage["indexed_calls"] == total
     assert after.is_error and named in text_of(after)
     assert "does not hold every call yet" not in text_of(after)
+
+
+async def test_dates_whose_sync_completed_are_said_to_be_whole_while_the_rest_syncs(tmp_path: Path) -> None:
+    """find_calls for the oldest week while the account's first sync (newest first) is still
+    running: the week's own sync completes first, so the count is the platform's for that week.
+    The coverage says every call of those dates is indexed, not only "N of M calls indexed",
+    which would leave the model unsure whether the count is whole."""
+    # 400 details at 100 ms each, 4 at a time: the account's sync takes at least 10 s.
+    slow = {"callcamp": {"faults": Faults(latency_seconds=0.1)}}
+    async with serve(tmp_path, ["callcamp"], calls=400, app_knobs=slow, wait_seconds=60, redact=False) as (
+        client,
+        sims,
+    ):
+        calls = sims.datasets["callcamp"]
+        start = min(c.started_at for c in calls).date()
+        end = start + timedelta(days=6)
+        ask = {"from_date": start.isoformat(), "to_date": end.isoformat(), "status": "completed", "limit": 1}
+        result = await client.call_tool("find_calls", ask)
+    truth = [c for c in calls if start <= c.started_at.date() <= end and c.status == "completed"]
+    data = data_of(result)
+    (coverage,) = data["coverage"]
+    assert truth and data["total"] == len(truth), text_of(result)
+    assert coverage["dates_indexed"] == f"from {start} to {end}"
+    assert coverage["syncing"] and coverage["indexed_calls"] < len(calls)  # the rest is still coming
+    assert f"every call from {start} to {end} is indexed" in text_of(result)
+    assert "sync running" in text_of(result)
+
+
+async def test_dates_still_syncing_are_not_said_to_be_whole(tmp_path: Path) -> None:
+    """The same question answered before the week's own sync completes (a 50 ms wait): nothing
+    says the dates are whole, and the coverage says a sync is running."""
+    slow = {"callcamp": {"faults": Faults(latency_seconds=0.1)}}
+    async with serve(tmp_path, ["callcamp"], calls=400, app_knobs=slow, wait_seconds=0.05, redact=False) as (
+        client,
+        sims,
+    ):
+        start = min(c.started_at for c in sims.datasets["callcamp"]).date()
+        ask = {"from_date": start.isoformat(), "to_date": (start + timedelta(days=6)).isoformat()}
+        result = await client.call_tool("find_calls", ask)
+    (coverage,) = data_of(result)["coverage"]
+    assert coverage["dates_indexed"] is None and coverage["syncing"]
+    assert "every call" not in text_of(result) and "sync running" in text_of(result)

@@ -83,6 +83,9 @@ class ScopeCoverage:
     platform_calls: int | None = None
     syncing: bool = False
     skipped_calls: int = 0
+    # A request's dates (from, to) whose own sync has completed: every call the platform lists
+    # in them is indexed, as of `last_synced_at`, while the counts above are the whole scope's.
+    dates_indexed: tuple[datetime | None, datetime | None] | None = None
 
 
 JobKey = tuple[str, str | None, datetime | None, datetime | None]
@@ -198,15 +201,27 @@ class Freshness:
         return report
 
     async def coverage(
-        self, names: Sequence[str], campaign_id: str | None, report: SyncReport
+        self,
+        names: Sequence[str],
+        campaign_id: str | None,
+        report: SyncReport,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[ScopeCoverage]:
         """Per provider: how many calls the index holds (in `campaign_id`, if given), of how many
-        the platform reports, and the sync state from `report`. Raises StoreError."""
+        the platform reports, whether a sync adding to them is running, and the sync state of
+        the request's scope from `report` (for dates `since`/`until`: whether every call in them
+        is indexed, though the scope's other calls may still be syncing). Raises StoreError."""
         store = self.index.require()
         out: list[ScopeCoverage] = []
         for name in names:
             indexed = await store.indexed_calls(self.index.accounts, name, campaign_id=campaign_id)
-            job = report.running.get(name) or self._jobs.get((name, campaign_id, None, None))
+            wider = self._jobs.get((name, campaign_id, None, None))
+            job = report.running.get(name) or wider
+            dated = since is not None or until is not None
+            # A completed sync covering the dates held every call in them (as of its time).
+            dates_done = dated and report.last_synced.get(name) is not None
             total = job.total if job is not None else None
             if total is None:
                 total = await self.index.require().platform_calls(
@@ -219,8 +234,9 @@ class Freshness:
                     last_synced_at=report.last_synced.get(name),
                     sync_error=report.errors.get(name),
                     platform_calls=total,
-                    syncing=name in report.running,
+                    syncing=name in report.running or (dated and wider is not None and wider.running),
                     skipped_calls=self.skipped.get(name, 0),
+                    dates_indexed=(since, until) if dates_done else None,
                 )
             )
         return out

@@ -114,7 +114,9 @@ async def search(
             cursor=cursor,
         )
 
-    coverage = await fresh.coverage(names, filters.campaign_id, report)
+    coverage = await fresh.coverage(
+        names, filters.campaign_id, report, since=filters.from_date, until=filters.to_date
+    )
     outcome = SearchOutcome(result=await run(limit), coverage=coverage, notes=list(notes))
     if filters.campaign_id is not None and cursor is None and not outcome.result.total_hits:
         note = await campaign_absent_note(fresh.providers, names, filters.campaign_id)
@@ -221,7 +223,9 @@ async def find_calls(
             )
         )
 
-    coverage = await fresh.coverage(names, wanted.campaign_id, report)
+    coverage = await fresh.coverage(
+        names, wanted.campaign_id, report, since=wanted.from_date, until=wanted.to_date
+    )
     described = describe_filters(wanted)
     try:
         first = await run(limit)

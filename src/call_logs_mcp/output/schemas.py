@@ -126,6 +126,12 @@ class IndexCoverage(_Out):
     skipped_calls: int = Field(
         default=0, description="platform records skipped because their id cannot address them"
     )
+    dates_indexed: str | None = Field(
+        default=None,
+        description="with from_date/to_date: those dates, every call of which is indexed (their sync "
+        "completed at last_synced_at), while indexed_calls and platform_calls count the whole "
+        "provider or campaign",
+    )
 
 
 class SearchHitOut(CallRef):

@@ -4,7 +4,7 @@ of each scope the local index covers."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, time
 from typing import TYPE_CHECKING, Any, Protocol
 
 from call_logs_mcp.ids import skipped_line
@@ -44,6 +44,8 @@ class ScopeCoverage(Protocol):
     def syncing(self) -> bool: ...
     @property
     def skipped_calls(self) -> int: ...
+    @property
+    def dates_indexed(self) -> tuple[datetime | None, datetime | None] | None: ...
 
 
 class SearchFound(Protocol):
@@ -177,9 +179,25 @@ def coverage_models(coverage: Sequence[ScopeCoverage]) -> list[IndexCoverage]:
             last_synced_at=fmt_time(c.last_synced_at),
             sync_error=c.sync_error,
             skipped_calls=c.skipped_calls,
+            dates_indexed=None if c.dates_indexed is None else dates_phrase(*c.dates_indexed),
         )
         for c in coverage
     ]
+
+
+def dates_phrase(since: datetime | None, until: datetime | None) -> str:
+    """`from 2026-11-23 to 2026-11-29` (whole days as dates), `from … on` or `until …`."""
+
+    def shown(value: datetime, end: bool) -> str:
+        value = value.astimezone(UTC)
+        whole = value.time() == (time.max if end else time.min)
+        return value.date().isoformat() if whole else str(fmt_time(value))
+
+    if until is None:
+        return f"from {shown(since, False)} on" if since is not None else ""
+    if since is None:
+        return f"until {shown(until, True)}"
+    return f"from {shown(since, False)} to {shown(until, True)}"
 
 
 def coverage_line(c: IndexCoverage) -> str:
@@ -190,8 +208,16 @@ def coverage_line(c: IndexCoverage) -> str:
         held = f"{fmt_int(c.indexed_calls)} of {fmt_count(c.platform_calls, 'call')} indexed ({share}%)"
     else:
         held += " indexed"
-    state = "sync running" if c.syncing else f"last synced {c.last_synced_at or 'never'}"
-    line = f"Index coverage {c.provider}: {held}, {state}."
+    if c.dates_indexed:
+        # The asked dates are whole even while the rest of the scope is still syncing.
+        rest = ", sync running" if c.syncing else ""
+        line = (
+            f"Index coverage {c.provider}: every call {c.dates_indexed} is indexed (synced "
+            f"{c.last_synced_at}); in all, {held}{rest}."
+        )
+    else:
+        state = "sync running" if c.syncing else f"last synced {c.last_synced_at or 'never'}"
+        line = f"Index coverage {c.provider}: {held}, {state}."
     if c.skipped_calls:
         line += f" {skipped_line(c.skipped_calls)} (the platform sent ids this server cannot address)."
     if c.sync_error:
