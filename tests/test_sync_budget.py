@@ -106,16 +106,20 @@ async def test_dates_whose_sync_completed_are_said_to_be_whole_while_the_rest_sy
 
 
 async def test_dates_still_syncing_are_not_said_to_be_whole(tmp_path: Path) -> None:
-    """The same question answered before the week's own sync completes (a 50 ms wait): nothing
-    says the dates are whole, and the coverage says a sync is running."""
+    """The oldest 30 days asked before their own sync completes (114 details at 100 ms, 4 at a
+    time, against a 0.6 s wait): nothing says the dates are whole, a sync is said to be running,
+    and the calls indexed are a share of the account's total, not of the dates' (the platform's
+    total for the dates is another scope's)."""
     slow = {"callcamp": {"faults": Faults(latency_seconds=0.1)}}
-    async with serve(tmp_path, ["callcamp"], calls=400, app_knobs=slow, wait_seconds=0.05, redact=False) as (
+    async with serve(tmp_path, ["callcamp"], calls=400, app_knobs=slow, wait_seconds=0.6, redact=False) as (
         client,
         sims,
     ):
-        start = min(c.started_at for c in sims.datasets["callcamp"]).date()
-        ask = {"from_date": start.isoformat(), "to_date": (start + timedelta(days=6)).isoformat()}
+        calls = sims.datasets["callcamp"]
+        start = min(c.started_at for c in calls).date()
+        ask = {"from_date": start.isoformat(), "to_date": (start + timedelta(days=29)).isoformat()}
         result = await client.call_tool("find_calls", ask)
     (coverage,) = data_of(result)["coverage"]
     assert coverage["dates_indexed"] is None and coverage["syncing"]
+    assert coverage["platform_calls"] in (None, len(calls)), coverage
     assert "every call" not in text_of(result) and "sync running" in text_of(result)

@@ -217,12 +217,13 @@ class Freshness:
         out: list[ScopeCoverage] = []
         for name in names:
             indexed = await store.indexed_calls(self.index.accounts, name, campaign_id=campaign_id)
+            # The scope without dates: its sync's total is what `indexed` is a share of (a sync
+            # of the request's dates reports the platform's total for those dates only).
             wider = self._jobs.get((name, campaign_id, None, None))
-            job = report.running.get(name) or wider
             dated = since is not None or until is not None
             # A completed sync covering the dates held every call in them (as of its time).
             dates_done = dated and report.last_synced.get(name) is not None
-            total = job.total if job is not None else None
+            total = wider.total if wider is not None else None
             if total is None:
                 total = await self.index.require().platform_calls(
                     self.index.accounts, name, campaign_id=campaign_id
