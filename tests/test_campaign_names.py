@@ -7,6 +7,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from call_logs_mcp.core.directory import load_directory, resolve
 from call_logs_mcp.demo import demo_environment
@@ -118,3 +120,71 @@ def test_a_name_matches_as_whole_words_never_inside_an_id() -> None:
     for value in ("remind", "f1ace2d0-aa11-4b2c-9d3e-acebad000001", "marchreminders"):
         unresolved = resolve(value, ["prosper"], known, display)
         assert (unresolved.campaign_id, unresolved.note) == (value, None)
+
+
+NAMES = ["March reminders", "Renewal outreach", "Billing questions Q2", "Customer satisfaction survey"]
+
+
+@given(
+    pick=st.integers(0, len(NAMES) - 1),
+    plural=st.lists(st.booleans(), min_size=4, max_size=4),
+    upper=st.lists(st.booleans(), min_size=4, max_size=4),
+    gap=st.sampled_from([" ", "  ", "\t"]),
+    frame=st.sampled_from(["{}", "the {}", "the {} campaign", "our {} calls", "{} campaign"]),
+)
+def test_a_name_is_found_as_people_say_it(
+    pick: int, plural: list[bool], upper: list[bool], gap: str, frame: str
+) -> None:
+    """Each word of a name said with or without its plural s, in any case and spacing, inside the
+    words people wrap around a name: the same campaign."""
+    known = {"prosper": {f"c{i}": name for i, name in enumerate(NAMES)}}
+
+    def said(word: str, plural: bool, upper: bool) -> str:
+        if plural and len(word) > 3:
+            word = word[:-1] if word.endswith("s") else word + "s"
+        return word.upper() if upper else word
+
+    words = [said(w, p, u) for w, p, u in zip(NAMES[pick].split(), plural, upper, strict=False)]
+    found = resolve(frame.format(gap.join(words)), ["prosper"], known, {"prosper": "Prosper"})
+    assert (found.campaign_id, found.provider) == (f"c{pick}", "prosper")
+    assert found.hint is None
+
+
+def test_a_name_nothing_answers_to_is_told_where_names_come_from() -> None:
+    display = {"prosper": "Prosper", "vapi": "Vapi"}
+    known = {"vapi": {"c-march": "March reminders", "c-renew": "Renewal outreach"}}
+    near = resolve("appointment reminders", ["vapi"], known, display)
+    assert near.campaign_id == "appointment reminders" and near.note is None
+    assert near.hint == (
+        'No campaign is named "appointment reminders"; names sharing a word with it: '
+        '"March reminders" = c-march (vapi).'
+    )
+    far = resolve("winter promo", ["vapi"], known, display)
+    assert far.hint == 'No campaign is named "winter promo" (list_campaigns shows the names there are).'
+    unnamed = resolve("March reminders", ["prosper"], known, display)
+    assert unnamed.hint is not None and "campaigns file (CALL_LOGS_CAMPAIGNS)" in unnamed.hint
+    assert "names no campaign on Prosper" in unnamed.hint
+    # An id is an id: no hint, whatever it shares with names.
+    for value in ("f1ace2d0-aa11-4b2c-9d3e-acebad000001", "101346", "camp_reminders_2"):
+        assert resolve(value, ["vapi"], known, display).hint is None
+
+
+async def test_a_campaign_the_platform_lacks_is_answered_with_the_names_that_are_near(tmp_path: Path) -> None:
+    async with serve(tmp_path, ["prosper"], calls=40, wait_seconds=30) as (_, sims):
+        first = sims.datasets["prosper"].campaigns[0]
+    campaigns = write_campaigns(tmp_path / "campaigns.toml", {"prosper": {first.id: "March reminders"}})
+    async with serve(tmp_path / "named", ["prosper"], calls=40, wait_seconds=30, campaigns=campaigns) as (
+        client,
+        _,
+    ):
+        summary = await client.call_tool("summarize_campaign", {"campaign_id": "the March reminder campaign"})
+        missing = await client.call_tool("summarize_campaign", {"campaign_id": "appointment reminders"})
+        searched = await client.call_tool(
+            "search_transcripts", {"query": "thanks", "campaign_id": "reminder calls"}
+        )
+    assert data_of(summary)["summary"]["campaign_id"] == first.id
+    assert missing.is_error
+    assert "Prosper reports no calls in campaign appointment reminders" in text_of(missing)
+    assert f'names sharing a word with it: "March reminders" = {first.id} (prosper).' in text_of(missing)
+    # "reminder calls" is "March reminders" (calls says nothing of which campaign): found.
+    assert f'"March reminders" is campaign {first.id} on Prosper.' in text_of(searched)

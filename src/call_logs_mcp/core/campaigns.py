@@ -50,23 +50,25 @@ async def probe_campaign(
     return {name: found[name] for name in names}
 
 
-def no_calls_message(display_names: Sequence[str], campaign: str) -> str:
-    """The one sentence for a campaign id that no addressed platform knows."""
+def no_calls_message(display_names: Sequence[str], campaign: str, hint: str | None = None) -> str:
+    """The one sentence for a campaign id that no addressed platform knows, and the `hint` of a
+    name nothing answered to (`directory.Resolved.hint`)."""
     if len(display_names) == 1:
         who = f"{display_names[0]} reports"
     else:
         who = f"{', '.join(display_names[:-1])} and {display_names[-1]} report"
-    return (
+    said = (
         f"{who} no calls in campaign {campaign}: the id may be wrong (list_campaigns shows known "
         "ids) or the campaign has not called anyone yet."
     )
+    return f"{said} {hint}" if hint else said
 
 
 async def campaign_absent_note(
-    providers: Mapping[str, CallProvider], names: Sequence[str], campaign: str
+    providers: Mapping[str, CallProvider], names: Sequence[str], campaign: str, hint: str | None = None
 ) -> str | None:
     """The `no_calls_message` for the platforms among `names` that report no calls in
     `campaign`, or None when every platform holds it or could not tell."""
     probes = await probe_campaign(providers, names, campaign)
     absent = [providers[n].info.display_name for n in names if probes[n].has_calls is False]
-    return no_calls_message(absent, campaign) if absent else None
+    return no_calls_message(absent, campaign, hint) if absent else None

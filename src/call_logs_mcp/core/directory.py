@@ -78,6 +78,9 @@ class Resolved:
     campaign_id: str
     provider: str | None = None
     note: str | None = None
+    # For a value that reads as a name no campaign answers to: what the campaigns file offers
+    # instead, for the sentence saying the platform has no such campaign.
+    hint: str | None = None
 
 
 def resolve(
@@ -89,9 +92,11 @@ def resolve(
     """`value` as a campaign id, or as the name of exactly one campaign of the platforms `names`.
 
     `known[platform][campaign id]` = its name (the campaigns file's). An id is taken as it is; a
-    name matches exactly (ignoring case and spacing), else
-    as the one name containing it, or contained in it, as whole words. Raises InvalidArgumentError when a name
-    matches campaigns with different ids, listing them.
+    name matches exactly (ignoring case, spacing and a plural s: "March reminder" is "March
+    reminders"), else as the one name containing it (less words like "the", "campaign" or
+    "calls"), or contained in it, as whole words. A name nothing answers to comes back as it
+    is, with a `hint`. Raises InvalidArgumentError when a name matches campaigns with different
+    ids, listing them.
     """
     if any(value in known.get(n, {}) for n in names):
         return Resolved(value)
@@ -99,14 +104,16 @@ def resolve(
     exact = [
         (n, cid, nm) for n in names for cid, nm in known.get(n, {}).items() if nm and _fold(nm) == wanted
     ]
+    # What was said without the words that name no campaign ("the", "campaign", "calls").
+    core = " ".join(word for word in wanted.split() if word not in _FILLER)
     found = exact or [
         (n, cid, nm)
         for n in names
         for cid, nm in known.get(n, {}).items()
-        if nm and len(wanted) >= 3 and (_within(wanted, _fold(nm)) or _within(_fold(nm), wanted))
+        if nm and len(core) >= 3 and (_within(core, _fold(nm)) or _within(_fold(nm), wanted))
     ]
     if not found:
-        return Resolved(value)
+        return Resolved(value, hint=_name_hint(value, names, known, display))
     if len({(n, cid) for n, cid, _ in found}) > 1:
         options = "; ".join(f'"{nm}" = {cid} ({n})' for n, cid, nm in found[:8])
         raise InvalidArgumentError(
@@ -139,4 +146,42 @@ def _within(part: str, whole: str) -> bool:
 
 
 def _fold(text: str) -> str:
-    return " ".join(text.casefold().split())
+    """Lower case, single spaces, each word without a plural s ("reminders": "reminder")."""
+    return " ".join(_singular(word) for word in text.casefold().split())
+
+
+def _singular(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+# Words that say nothing of which campaign is meant.
+_FILLER = {"the", "a", "an", "our", "my", "campaign", "call", "calls", "and", "of", "for"}
+
+
+def _name_hint(
+    value: str, names: Sequence[str], known: Mapping[str, Mapping[str, str]], display: Mapping[str, str]
+) -> str | None:
+    """For a `value` that reads as a name (it has a space, or only letters) no campaign of the
+    platforms `names` answers to: the names sharing a word with it, or where names come from."""
+    if not (any(ch.isspace() for ch in value) or value.isalpha()):
+        return None
+    said = set(_fold(value).split()) - _FILLER
+    near = [
+        (n, cid, nm)
+        for n in names
+        for cid, nm in known.get(n, {}).items()
+        if nm and said & set(_fold(nm).split())
+    ]
+    shown = " ".join(value.split())[:80]
+    if near:
+        options = "; ".join(f'"{nm}" = {cid} ({n})' for n, cid, nm in near[:5])
+        more = f" and {len(near) - 5} more" if len(near) > 5 else ""
+        return f'No campaign is named "{shown}"; names sharing a word with it: {options}{more}.'
+    if not any(known.get(n) for n in names):
+        platforms = ", ".join(display.get(n, n) for n in names)
+        return (
+            "Campaign names come from the campaigns file (CALL_LOGS_CAMPAIGNS), which names no "
+            f"campaign on {platforms}: ask by campaign id (list_campaigns shows them), or name "
+            "the campaigns there."
+        )
+    return f'No campaign is named "{shown}" (list_campaigns shows the names there are).'

@@ -80,6 +80,7 @@ async def search(
     progress: Progress | None,
     fit: Callable[[SearchOutcome], tuple[int, Fitted]],
     notes: Sequence[str] = (),
+    absent_hint: str | None = None,
 ) -> Fitted:
     """Transcript search over the index of `names`, after syncing a stale scope, as `fit` renders it.
 
@@ -119,7 +120,7 @@ async def search(
     )
     outcome = SearchOutcome(result=await run(limit), coverage=coverage, notes=list(notes))
     if filters.campaign_id is not None and cursor is None and not outcome.result.total_hits:
-        note = await campaign_absent_note(fresh.providers, names, filters.campaign_id)
+        note = await campaign_absent_note(fresh.providers, names, filters.campaign_id, absent_hint)
         outcome.notes.extend([note] if note else [])
     return await _fitted(outcome, lambda o: len(o.result.hits), run, fit)
 
@@ -188,6 +189,7 @@ async def find_calls(
     progress: Progress | None,
     fit: Callable[[FindOutcome], tuple[int, Fitted]],
     notes: Sequence[str] = (),
+    absent_hint: str | None = None,
 ) -> Fitted:
     """Calls of `names` matching `wanted`, from the index after syncing a stale scope, as `fit`
     renders them (re-asked for exactly the rows it shows, as `search`). Raises
@@ -233,7 +235,7 @@ async def find_calls(
         raise _while_incomplete(exc, coverage) from None
     outcome = FindOutcome(result=first, coverage=coverage, filters=described, notes=list(notes))
     if wanted.campaign_id is not None and cursor is None and not outcome.result.total:
-        note = await campaign_absent_note(fresh.providers, names, wanted.campaign_id)
+        note = await campaign_absent_note(fresh.providers, names, wanted.campaign_id, absent_hint)
         outcome.notes.extend([note] if note else [])
     return await _fitted(outcome, lambda o: len(o.result.calls), run, fit)
 
@@ -271,6 +273,7 @@ async def summarize_campaign(
     from_date: datetime | None,
     to_date: datetime | None,
     progress: Progress | None,
+    absent_hint: str | None = None,
 ) -> CampaignOutcome:
     """The campaign summary from the index, after syncing the campaign's scope when stale.
 
@@ -300,7 +303,7 @@ async def summarize_campaign(
         group.start_soon(sync)
     if all(probes[n].has_calls is False for n in names):
         shown = [fresh.providers[n].info.display_name for n in names]
-        raise InvalidArgumentError(no_calls_message(shown, campaign))
+        raise InvalidArgumentError(no_calls_message(shown, campaign, absent_hint))
     names = [n for n in names if probes[n].has_calls is not False]
     if len(names) > 1:
         holders = [n for n in names if probes[n].has_calls or await fresh.index.holds_campaign(n, campaign)]

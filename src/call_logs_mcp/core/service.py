@@ -122,27 +122,29 @@ class CallLogService:
         check_limit(limit)
         names = self.resolve_providers(provider)
         notes: list[str] = []
+        hint: str | None = None
         if query.campaign_id is not None:
-            names, query, notes = await self._named_campaign(names, query)
+            names, query, notes, hint = await self._named_campaign(names, query)
         page = await merge_calls({n: self.providers[n] for n in names}, query, limit=limit, cursor=cursor)
         page.notes.extend(notes)
         if query.campaign_id is not None and cursor is None and not page.rows:
-            note = await campaign_absent_note(self.providers, names, query.campaign_id)
+            note = await campaign_absent_note(self.providers, names, query.campaign_id, hint)
             if note is not None:
                 page.notes.append(note)
         return page
 
     async def _named_campaign(
         self, names: list[str], query: CallQuery
-    ) -> tuple[list[str], CallQuery, list[str]]:
+    ) -> tuple[list[str], CallQuery, list[str], str | None]:
         """The query's campaign as an id (a name resolved, see `core.directory`), the platforms
-        to ask (the one holding a named campaign), and the sentence saying what a name meant."""
+        to ask (the one holding a named campaign), the sentence saying what a name meant, and the
+        hint for a name nothing answered to."""
         assert query.campaign_id is not None
         found = await self._resolve_campaign(query.campaign_id, names)
         if found.note is None:
-            return names, query, []
+            return names, query, [], found.hint
         narrowed = [found.provider] if found.provider in names else names
-        return narrowed, query.model_copy(update={"campaign_id": found.campaign_id}), [found.note]
+        return narrowed, query.model_copy(update={"campaign_id": found.campaign_id}), [found.note], None
 
     async def _resolve_campaign(self, value: str, names: Sequence[str]) -> Resolved:
         """Raises InvalidArgumentError for a name several campaigns answer to."""
@@ -179,8 +181,9 @@ class CallLogService:
         check_limit(limit)
         names = self.resolve_providers(provider)
         notes: list[str] = []
+        hint: str | None = None
         if filters.campaign_id is not None:
-            names, filters, notes = await self._named_campaign(names, filters)
+            names, filters, notes, hint = await self._named_campaign(names, filters)
         return await queries.search(
             self.freshness,
             names,
@@ -192,6 +195,7 @@ class CallLogService:
             progress=progress,
             fit=fit,
             notes=notes,
+            absent_hint=hint,
         )
 
     async def find_calls(
@@ -212,9 +216,10 @@ class CallLogService:
         check_limit(limit)
         names = self.resolve_providers(provider)
         notes: list[str] = []
+        hint: str | None = None
         if wanted.campaign_id is not None:
             query = CallQuery(campaign_id=wanted.campaign_id)
-            names, query, notes = await self._named_campaign(names, query)
+            names, query, notes, hint = await self._named_campaign(names, query)
             wanted = replace(wanted, campaign_id=query.campaign_id)
         return await queries.find_calls(
             self.freshness,
@@ -225,6 +230,7 @@ class CallLogService:
             progress=progress,
             fit=fit,
             notes=notes,
+            absent_hint=hint,
         )
 
     async def summarize_campaign(
@@ -247,7 +253,13 @@ class CallLogService:
         if found.provider is not None:
             names = [found.provider]
         outcome = await queries.summarize_campaign(
-            self.freshness, names, found.campaign_id, from_date=from_date, to_date=to_date, progress=progress
+            self.freshness,
+            names,
+            found.campaign_id,
+            from_date=from_date,
+            to_date=to_date,
+            progress=progress,
+            absent_hint=found.hint,
         )
         summary = outcome.summary
         name = self.directory.name_of(summary.provider, summary.campaign_id)
