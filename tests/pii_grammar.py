@@ -169,13 +169,13 @@ def kept(plant: Plant, outputs: list[str]) -> str | None:
         context = context.replace(part, " ")
     digits = len(ascii_digits(joined)) - len(ascii_digits(context))
     words = len(NUMBER_WORDS.findall(joined)) - len(NUMBER_WORDS.findall(context))
-    allowed = {"ssn": 0, "dob": 0}.get(plant.kind, 4)
+    allowed = {"ssn": 0, "dob": 0, "asked across turns": 0}.get(plant.kind, 4)
     if digits > allowed:
         return f"{digits} digits kept"
     if words > allowed:
         return f"{words} number words kept"
     months = [m.lower() for m in MONTHS if m.lower() in plant.value.lower()]
-    if plant.kind == "dob" and any(m in joined.lower() for m in months):
+    if plant.kind in ("dob", "asked across turns") and any(m in joined.lower() for m in months):
         return "month kept"
     return None
 
@@ -638,6 +638,55 @@ def splits(rng: random.Random, n: int) -> Iterator[Plant]:
         yield Plant("split across turns", f"{a} | {b}", texts=texts)
 
 
+# --------------------------------------------------------------------------------------------------
+# A date of birth or an SSN asked for in one turn and given in the next
+# --------------------------------------------------------------------------------------------------
+
+ASK_DOB = (
+    "Before we continue, can you confirm your date of birth?",
+    "And your DOB, please?",
+    "What's your birthday?",
+    "I need the patient's date of birth to verify the account.",
+    "Could you tell me your birth date",
+    "Thanks. Now, when were you born?",
+)
+ASK_SSN = (
+    "Can you confirm the last four of your social?",
+    "What are the last four digits of your SSN?",
+    "I'll need your Social Security number.",
+    "Last four of the social, please.",
+    "and the S.S.N. on file?",
+)
+ANSWERS = (
+    "{v}",
+    "Sure, it's {v}.",
+    "Yes, {v}.",
+    "It's {v}, I think",
+    "uh, {v}",
+    "Okay. {v}",
+    "Sure thing, that would be {v}!",
+    "Hold on... okay, {v}",
+)
+
+
+def answers(rng: random.Random, n: int) -> Iterator[Plant]:
+    for i in range(n):
+        if i % 2:
+            day = date(1930, 1, 1) + timedelta(days=rng.randint(0, 365 * 75))
+            question, value = rng.choice(ASK_DOB), dob_text(rng, day)
+        else:
+            ssn = ssn_number(rng)
+            shapes = (
+                ssn[5:],
+                " ".join(UNITS[int(d)] for d in ssn[5:]),
+                f"{ssn[:3]}-{ssn[3:5]}-{ssn[5:]}",
+                f"{ssn[:3]} {ssn[3:5]} {ssn[5:]}",
+                say_digits(rng, ssn),
+            )
+            question, value = rng.choice(ASK_SSN), rng.choice(shapes)
+        yield Plant("asked across turns", value, texts=(question, rng.choice(ANSWERS).format(v=value)))
+
+
 def planted(n_per_class: int, seed: int) -> list[Plant]:
     rng = random.Random(seed)
     return [
@@ -648,6 +697,7 @@ def planted(n_per_class: int, seed: int) -> list[Plant]:
         *ssns(rng, n_per_class),
         *dobs(rng, n_per_class),
         *splits(rng, n_per_class),
+        *answers(rng, n_per_class),
     ]
 
 

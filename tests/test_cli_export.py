@@ -536,6 +536,34 @@ def test_rows_of_turns_are_redacted_too(monkeypatch: pytest.MonkeyPatch, tmp_pat
     assert "[card]" in rows[1]["text"] and "4111" not in rows[1]["text"]
 
 
+def test_turns_are_exported_redacted_with_their_neighbours_as_the_transcript_resource_shows_them(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A date of birth answering the turn before's question, and a phone number split between
+    two turns, are masked in both exports exactly as in the transcript resource."""
+    configure(monkeypatch)
+    name = PLATFORM_NAMES[0]
+    texts = [
+        "Before we continue, can you confirm your date of birth?",
+        "Sure, it's February 27, 1974.",
+        "And the best number to reach you?",
+        "It's 415 555",
+        "0134, thanks.",
+    ]
+    call = make_call("call_neighbours", provider=name, texts=texts)
+    store_calls([call])
+    whole, turns = tmp_path / "calls.jsonl", tmp_path / "turns.jsonl"
+    assert main(["export", "--no-sync", "--with-transcript", "-o", str(whole)]) == 0
+    assert main(["export", "--no-sync", "--rows", "turns", "-o", str(turns)]) == 0
+    shown = Shaper(max_chars=24_000).transcript_text(call).splitlines()[2:-1]  # the resource's turn lines
+    (row,) = read_back(whole.read_bytes(), "jsonl")[1]
+    assert row["transcript"].splitlines() == shown
+    _, turn_rows = read_back(turns.read_bytes(), "jsonl")
+    assert [r["text"] for r in turn_rows] == [line.split(" | ", 1)[1] for line in shown]
+    for secret in ("1974", "February 27", "415 555", "0134,"):  # a phone mask keeps its last four
+        assert secret not in whole.read_text(encoding="utf-8") + turns.read_text(encoding="utf-8")
+
+
 def test_a_text_cell_a_spreadsheet_would_run_is_written_as_text(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

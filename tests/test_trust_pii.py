@@ -473,6 +473,51 @@ async def test_a_number_split_across_two_turns_is_masked_in_both_everywhere(
         assert [w for w in outputs if w.startswith("wombat") and split_pieces(outputs[w])]
 
 
+# Asked for in one turn, given in the next (a turn that says nothing else of what it answers).
+ASKED = (
+    ("Before we continue, can you confirm your date of birth?", "Sure, it's February 27, 1974.", "1974"),
+    ("And the last four of your social?", "Yes, 6789, quokka.", "6789"),
+    (
+        "What is the patient's date of birth?",
+        "Okay, " + "let me find the card, then some more words " * 3 + "it's 03/14/1985, quokka.",
+        "1985",
+    ),
+)
+
+
+@pytest.mark.parametrize("redact", [True, False])
+async def test_a_value_given_in_answer_to_the_turn_before_is_masked_everywhere(
+    tmp_path: Path, redact: bool
+) -> None:
+    """A date of birth or SSN asked for by the agent and said by the caller in the next turn:
+    masked in get_call, the transcript resource and search snippets (the last one cut at its
+    start: the snippet of a long turn around "quokka")."""
+    ds = simulated_dataset("callcamp", calls=8, long_calls=0, seed=9)
+    call = next(c for c in ds if c.status == "completed")
+    call.transcript = [
+        SimTurn(who, text, 0.0) for q, a, _ in ASKED for who, text in (("agent", q), ("customer", a))
+    ]
+    ds.touch()
+    outputs: dict[str, str] = {}
+    async with serve(tmp_path, ["callcamp"], datasets={"callcamp": ds}, redact=redact) as (client, _):
+        with anyio.fail_after(60):
+            result = await client.call_tool("get_call", {"call_id": call.id, "provider": "callcamp"})
+            outputs["get_call"] = tool_output(result)
+            read = await client.read_resource(f"calls://callcamp/{call.id}/transcript")
+            outputs["resource"] = "\n".join(getattr(c, "text", "") for c in read.contents)
+            for query in ("february", "quokka"):
+                found = await client.call_tool("search_transcripts", {"query": query})
+                outputs[query] = tool_output(found)
+    shown = {where: [v for _, _, v in ASKED if v in out] for where, out in outputs.items()}
+    if redact:
+        assert {where: values for where, values in shown.items() if values} == {}
+        assert "[date of birth]" in outputs["get_call"] and "[ssn]" in outputs["resource"]
+        assert "…" in outputs["quokka"] and "[date of birth]" in outputs["quokka"]
+    else:  # the same outputs show them: the check can fail
+        assert shown["get_call"] == shown["resource"] == [v for _, _, v in ASKED]
+        assert "1985" in outputs["quokka"] and "6789" in outputs["quokka"]
+
+
 TYPED = ("+1 415 555 0134", "4155550134", "jane.roe@example.org", "4111111111111111", "078-05-1120")
 
 

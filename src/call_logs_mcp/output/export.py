@@ -238,8 +238,9 @@ def transcript_text(call: Call, scrub: Scrubber) -> str | None:
     (`[3] customer @00:07 | text`, a turn's own line breaks shown as " ⏎ ")."""
     if not call.transcript:
         return None
+    texts = [t.text for t in call.transcript]
     return "\n".join(
-        turn_line(i, t.speaker, t.offset_seconds, scrub.text(t.text)) for i, t in enumerate(call.transcript)
+        turn_line(i, t.speaker, t.offset_seconds, scrub.turn(texts, i)) for i, t in enumerate(call.transcript)
     )
 
 
@@ -252,6 +253,7 @@ class TurnTable:
 
     def rows(self, exported: ExportedCall) -> Iterator[Row]:
         call = exported.call
+        texts = [t.text for t in call.transcript]  # each turn is scrubbed with its neighbours
         for index, turn in enumerate(call.transcript):
             yield {
                 "provider": call.provider,
@@ -259,5 +261,5 @@ class TurnTable:
                 "turn_index": index,
                 "speaker": turn.speaker,
                 "offset_seconds": turn.offset_seconds,
-                "text": self._scrub.text(turn.text),
+                "text": self._scrub.turn(texts, index),
             }

@@ -635,6 +635,41 @@ def _dob_spans(view: str, lowered: str, found: _Spans) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
+# Answers: a date of birth or an SSN asked for in the turn before ("Can you confirm your date of
+# birth?" / "Sure, it's February 27, 1974.")
+# --------------------------------------------------------------------------------------------------
+
+_ASKED_DOB = re.compile(r"(?i)\b(?:born|d\.?o\.?b\.?|date\s+of\s+birth|birth\s?date|birthday)(?![\w])")
+_ASK_CHARS = 160  # the end of the turn before that may hold the question
+_ANSWER_CHARS = 400  # the start of the answer that may hold the value
+_ANSWER_DATE = re.compile(rf"(?i)\b({_DATE}|{_YEAR})\b")
+
+
+@lru_cache(maxsize=4096)  # each turn is asked about as the turn before the next one
+def _asked(before: str) -> tuple[bool, bool]:
+    """Whether the end of the turn `before` asks for (or names) a date of birth, an SSN."""
+    tail = _view(clean_text(before)[-_ASK_CHARS:])
+    return _ASKED_DOB.search(tail) is not None, _SSN_CUE.search(tail) is not None
+
+
+def _answer_spans(view: str, lowered: str, dob: bool, ssn: bool, found: _Spans) -> None:
+    """The first date (`dob`) and the first 4- or 9-digit number (`ssn`, written or spoken) that
+    start in the first `_ANSWER_CHARS` of an answer to a question for them."""
+    if dob:
+        match = _ANSWER_DATE.search(view)
+        if match is not None and match.start() < _ANSWER_CHARS:
+            found.add(match.start(1), match.end(1), "[date of birth]")
+    if ssn:
+        for pattern, spoken in ((_NUMERIC, False), (_SPOKEN_ONE, True)):
+            for match in pattern.finditer(lowered if spoken else view):
+                if match.start() >= _ANSWER_CHARS:
+                    break
+                digits = _spoken_digits(match.group(0))[0] if spoken else _digits(match.group(0))
+                if len(digits) in (4, 9) and found.add(match.start(), match.end(), "[ssn]"):
+                    return
+
+
+# --------------------------------------------------------------------------------------------------
 # Names (best effort)
 # --------------------------------------------------------------------------------------------------
 
@@ -854,9 +889,25 @@ def _joined_spans(before: str, after: str, regions: tuple[str, ...]) -> tuple[li
     return parts_a, parts_b
 
 
-def _redact_turn(s: str, before: str, after: str, regions: tuple[str, ...], names: bool) -> str:
+def _redact_turn(
+    s: str,
+    before: str,
+    after: str,
+    regions: tuple[str, ...],
+    names: bool,
+    asked: tuple[bool, bool] = (False, False),
+) -> str:
     s = clean_text(s)
     spans = _spans(s, regions, names)
+    if any(asked):
+        # The answer is what was asked for: its value is tagged so before any other reading of
+        # it (nine digits answering for an SSN are not a phone number that keeps its last four).
+        view = _view(s)
+        found = _Spans()
+        _answer_spans(view, view.lower(), *asked, found)
+        for span in spans:
+            found.add(*span)
+        spans = found.items
     extra: list[Span] = []
     if before:
         extra += _joined_spans(clean_text(before), s, regions)[1]
@@ -891,9 +942,14 @@ class Redactor:
             return _redact(s, self.regions, self.names)
         return _redact_cached(s, self.regions, self.names)
 
-    def turn(self, s: str, before: str | None = None, after: str | None = None) -> str:
-        """One transcript turn redacted like `text`, and a number split between it and the turn
-        `before` it or `after` it (one part in each) masked in this turn too.
+    def turn(
+        self, s: str, before: str | None = None, after: str | None = None, *, asked_by: str | None = None
+    ) -> str:
+        """One transcript turn redacted like `text`, a number split between it and the turn
+        `before` it or `after` it (one part in each) masked in this turn too, and a date of birth
+        or an SSN given in answer to `before` asking for it ("Can you confirm your date of
+        birth?" / "Sure, it's February 27, 1974."). `asked_by` is the turn before for that
+        alone, when `s` is a piece of its turn (a search snippet cut at its start).
 
         Redacting every turn with its neighbours masks such a number in both turns: the part
         before the split gets the whole number's tag, the part after it ``[… cont.]``.
@@ -904,9 +960,12 @@ class Redactor:
         # like parts of a number.
         head = before[-_EDGE_CHARS:] if before and _numberish_start(s) and _numberish_end(before) else ""
         tail = after[:_EDGE_CHARS] if after and _numberish_end(s) and _numberish_start(after) else ""
+        # A date of birth or an SSN given in answer to the turn before's question for it.
+        question = before or asked_by
+        asked = _asked(question) if question else (False, False)
         if len(s) > _CACHED_MAX_CHARS:
-            return _redact_turn(s, head, tail, self.regions, self.names)
-        return _redact_turn_cached(s, head, tail, self.regions, self.names)
+            return _redact_turn(s, head, tail, self.regions, self.names, asked)
+        return _redact_turn_cached(s, head, tail, self.regions, self.names, asked)
 
     def contains(self, s: str) -> bool:
         """Whether `text` would mask anything in `s` (always False when disabled)."""

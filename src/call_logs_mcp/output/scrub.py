@@ -81,6 +81,7 @@ class Scrubber:
             value,
             before if before and not value.startswith(ELLIPSIS) else None,
             after if after and not value.endswith(ELLIPSIS) else None,
+            asked_by=before or None,  # a question the turn answers, even when its start is cut
         )
         return one_line(inert_markdown(shown), max_chars)
 
