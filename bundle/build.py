@@ -107,7 +107,8 @@ def user_config() -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
     options["redact"] = {
         "type": "boolean",
         "title": "Mask personal data",
-        "description": "Mask phone numbers, e-mails, card numbers, SSNs and dates of birth in every answer.",
+        "description": "Mask phone numbers, e-mails, card numbers, SSNs, dates of birth and member numbers "
+        "in every answer.",
         "required": False,
         "default": True,
     }

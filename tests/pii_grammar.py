@@ -687,6 +687,59 @@ def answers(rng: random.Random, n: int) -> Iterator[Plant]:
         yield Plant("asked across turns", value, texts=(question, rng.choice(ANSWERS).format(v=value)))
 
 
+# --------------------------------------------------------------------------------------------------
+# Member, policy and account numbers
+# --------------------------------------------------------------------------------------------------
+
+ID_CUES = (
+    "member ID",
+    "Member Id",
+    "member number",
+    "policy number",
+    "Policy No.",
+    "account number",
+    "acct #",
+    "MRN",
+    "medical record number",
+    "subscriber ID",
+    "group number",
+    "insurance ID",
+    "ID number",
+)
+ID_CONTEXT = ("my {cue} is {v}", "{cue}: {v}", "{cue} {v}, thanks", "The {cue} on the card reads {v}.")
+ASK_ID = (
+    "Can you read me the member ID on your card?",
+    "What's your policy number?",
+    "And the account number?",
+    "I need the subscriber ID, please.",
+    "Could you give me the patient's MRN",
+)
+
+
+def member_ids(rng: random.Random, n: int) -> Iterator[Plant]:
+    def number(k: int) -> str:
+        return "".join(rng.choice(string.digits) for _ in range(k))
+
+    def letters(k: int) -> str:
+        return "".join(rng.choice(string.ascii_uppercase) for _ in range(k))
+
+    for i in range(n):
+        value = rng.choice(
+            (
+                lambda: letters(2) + number(8),
+                lambda: letters(3) + number(9),
+                lambda: number(9),
+                lambda: f"{letters(1)}-{number(4)}-{number(5)}",
+                lambda: f"{number(6)}-{letters(2)}",
+            )
+        )()
+        if i % 2:
+            text = rng.choice(ID_CONTEXT).format(cue=rng.choice(ID_CUES), v=value)
+            yield Plant("member id", value, text)
+        else:
+            yield Plant("member id", value, texts=(rng.choice(ASK_ID), rng.choice(ANSWERS).format(v=value)))
+
+
 def planted(n_per_class: int, seed: int) -> list[Plant]:
     rng = random.Random(seed)
     return [
@@ -698,6 +751,7 @@ def planted(n_per_class: int, seed: int) -> list[Plant]:
         *dobs(rng, n_per_class),
         *splits(rng, n_per_class),
         *answers(rng, n_per_class),
+        *member_ids(rng, n_per_class),
     ]
 
 

@@ -58,6 +58,7 @@ def test_the_corpus_is_big_enough_and_covers_every_class() -> None:
         "dob",
         "split across turns",
         "asked across turns",
+        "member id",
     }
     assert min(per_kind.values()) >= PER_CLASS
     assert len(look_alikes(1200, SEED)) >= 1000

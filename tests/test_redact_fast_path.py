@@ -35,6 +35,7 @@ RULES: tuple[tuple[str, int, Rule], ...] = (
     ("email", 0, lambda view, lowered, found: redact._email_spans(view, view, found)),
     ("ssn", 1, redact._ssn_spans),
     ("date of birth", 1, redact._dob_spans),
+    ("member id", 2, redact._id_spans),
     ("number", 2, lambda view, lowered, found: redact._number_spans(view, DEFAULT_REGIONS, found)),
     ("spoken", 3, lambda view, lowered, found: redact._spoken_spans(view, lowered, DEFAULT_REGIONS, found)),
     ("name", 4, redact._name_spans),

@@ -635,6 +635,44 @@ def _dob_spans(view: str, lowered: str, found: _Spans) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
+# Member, policy and account numbers introduced as such ("member ID", "policy number", "MRN",
+# "insurance ID", "ID number")
+# --------------------------------------------------------------------------------------------------
+
+_ID_CUE = re.compile(
+    r"(?i)\b(?:(?:member|subscriber|policy|account|acct|patient|medical\s+record|group|insurance|id)"
+    r"(?:\s+(?:id|number|no\.?|#))|member\s*id|mrn)(?![\w])"
+)
+# A cheap look before the cue pattern ("id" is in many words: only digits make it worth a look).
+_ID_CUE_WORDS = (
+    "member",
+    "subscriber",
+    "policy",
+    "account",
+    "acct",
+    "record",
+    "group",
+    "insurance",
+    "id",
+    "mrn",
+)
+# A run of letters, digits and dashes holding at least 5 digits: "AB12345678", "W-2201-88413".
+_ID_VALUE = re.compile(
+    r"(?<![\w-])(?=[A-Za-z0-9-]*(?:[0-9][^0-9\s]*){5})[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?![\w-])"
+)
+_ID_ZONE = 40
+
+
+def _id_spans(view: str, lowered: str, found: _Spans) -> None:
+    if not any(cue in lowered for cue in _ID_CUE_WORDS):
+        return
+    for cue in _ID_CUE.finditer(view):
+        match = _ID_VALUE.search(view, cue.end(), min(len(view), cue.end() + _ID_ZONE))
+        if match is not None:
+            found.add(match.start(), match.end(), "[id]")
+
+
+# --------------------------------------------------------------------------------------------------
 # Answers: a date of birth or an SSN asked for in the turn before ("Can you confirm your date of
 # birth?" / "Sure, it's February 27, 1974.")
 # --------------------------------------------------------------------------------------------------
@@ -646,15 +684,25 @@ _ANSWER_DATE = re.compile(rf"(?i)\b({_DATE}|{_YEAR})\b")
 
 
 @lru_cache(maxsize=4096)  # each turn is asked about as the turn before the next one
-def _asked(before: str) -> tuple[bool, bool]:
-    """Whether the end of the turn `before` asks for (or names) a date of birth, an SSN."""
+def _asked(before: str) -> tuple[bool, bool, bool]:
+    """Whether the end of the turn `before` asks for (or names) a date of birth, an SSN, a
+    member, policy or account number."""
     tail = _view(clean_text(before)[-_ASK_CHARS:])
-    return _ASKED_DOB.search(tail) is not None, _SSN_CUE.search(tail) is not None
+    return (
+        _ASKED_DOB.search(tail) is not None,
+        _SSN_CUE.search(tail) is not None,
+        _ID_CUE.search(tail) is not None,
+    )
 
 
-def _answer_spans(view: str, lowered: str, dob: bool, ssn: bool, found: _Spans) -> None:
-    """The first date (`dob`) and the first 4- or 9-digit number (`ssn`, written or spoken) that
-    start in the first `_ANSWER_CHARS` of an answer to a question for them."""
+def _answer_spans(view: str, lowered: str, dob: bool, ssn: bool, ident: bool, found: _Spans) -> None:
+    """The first date (`dob`), the first 4- or 9-digit number (`ssn`, written or spoken) and the
+    first identifier (`ident`, see `_ID_VALUE`) that start in the first `_ANSWER_CHARS` of an
+    answer to a question for them."""
+    if ident:
+        match = _ID_VALUE.search(view)
+        if match is not None and match.start() < _ANSWER_CHARS:
+            found.add(match.start(), match.end(), "[id]")
     if dob:
         match = _ANSWER_DATE.search(view)
         if match is not None and match.start() < _ANSWER_CHARS:
@@ -799,6 +847,7 @@ def _spans(s: str, regions: tuple[str, ...], names: bool) -> list[Span]:
         _ssn_spans(view, lowered, found)
         _dob_spans(view, lowered, found)
     if digit:
+        _id_spans(view, lowered, found)
         _number_spans(view, regions, found)
     if word:
         _spoken_spans(view, lowered, regions, found)
@@ -895,7 +944,7 @@ def _redact_turn(
     after: str,
     regions: tuple[str, ...],
     names: bool,
-    asked: tuple[bool, bool] = (False, False),
+    asked: tuple[bool, bool, bool] = (False, False, False),
 ) -> str:
     s = clean_text(s)
     spans = _spans(s, regions, names)
@@ -962,7 +1011,7 @@ class Redactor:
         tail = after[:_EDGE_CHARS] if after and _numberish_end(s) and _numberish_start(after) else ""
         # A date of birth or an SSN given in answer to the turn before's question for it.
         question = before or asked_by
-        asked = _asked(question) if question else (False, False)
+        asked = _asked(question) if question else (False, False, False)
         if len(s) > _CACHED_MAX_CHARS:
             return _redact_turn(s, head, tail, self.regions, self.names, asked)
         return _redact_turn_cached(s, head, tail, self.regions, self.names, asked)
