@@ -309,6 +309,29 @@ def test_value_masks_phone_keys_and_redacts_every_string_and_key() -> None:
     }
 
 
+def test_value_masks_identifiers_under_member_policy_and_account_keys() -> None:
+    data = {
+        "member_id": "AB12345678",
+        "memberId": 123456789,
+        "policy_number": ["W-2201-88413", "see AB12345678 and XY98765432"],
+        "insuranceID": "plan gold, id 7788990011",
+        "mrn": 1234,  # under 5 digits: not an identifier
+        "patient_name": "Jane",
+        "account_type": "premium",
+        "order_id": "123456",  # an order is not a person's
+    }
+    assert REDACTOR.value(data) == {
+        "member_id": "[id]",
+        "memberId": "[id]",
+        "policy_number": ["[id]", "see [id] and [id]"],
+        "insuranceID": "plan gold, id [id]",
+        "mrn": 1234,
+        "patient_name": "Jane",
+        "account_type": "premium",
+        "order_id": "123456",
+    }
+
+
 def test_a_disabled_redactor_returns_everything_unchanged() -> None:
     off = Redactor(enabled=False)
     data = {"to_number": "+14155550134", "text": "mail jane@example.com\u200b"}

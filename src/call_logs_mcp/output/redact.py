@@ -803,6 +803,26 @@ def _is_phone_key(key: str) -> bool:
     return False
 
 
+_ID_KEY_WORDS = (
+    "member",
+    "policy",
+    "account",
+    "acct",
+    "mrn",
+    "subscriber",
+    "insurance",
+    "patient",
+    "medicalrecord",
+)
+
+
+def _is_id_key(key: str) -> bool:
+    """Whether values under `key` are member, policy or account numbers (``member_id``,
+    ``policyNumber``, ``mrn``): their runs of 5 or more digits are masked as ``[id]``."""
+    squeezed = _squeeze_key(key)
+    return any(word in squeezed for word in _ID_KEY_WORDS)
+
+
 def _is_sensitive_key(key: str) -> bool:
     words = {word.lower() for word in _KEY_WORD.findall(key)}
     return _is_phone_key(key) or bool(words & _SENSITIVE_KEY_WORDS)
@@ -1052,7 +1072,9 @@ class Redactor:
 
         Keys are redacted like text (two keys that become the same get " (2)", " (3)" ... so no
         value is lost). Values under phone-like keys (``to_number``, ``phone``, ``customerPhone``,
-        ``callerId``, ...) are masked with `phone`, ints included (they become strings). Other
+        ``callerId``, ...) are masked with `phone`, ints included (they become strings); under
+        member, policy or account keys (``member_id``, ``policyNumber``), identifiers holding 5 or
+        more digits become ``[id]``. Other
         whole numbers of 7 or more digits are redacted like text: one that is a phone, card or SSN
         number becomes its tag (a string). Other numbers, bools and None are returned as they are.
         """
@@ -1060,9 +1082,12 @@ class Redactor:
             return obj
         return cast(T, self._value(obj, phone_field=False))
 
-    def _value(self, obj: object, *, phone_field: bool) -> object:
+    def _value(self, obj: object, *, phone_field: bool, id_field: bool = False) -> object:
         if isinstance(obj, str):
-            return self.phone(obj) if phone_field else self.text(obj)
+            if phone_field:
+                return self.phone(obj)
+            # Under a member or policy key, a number is an identifier before it is anything else.
+            return self.text(_ID_VALUE.sub("[id]", clean_text(obj)) if id_field else obj)
         if isinstance(obj, dict):
             out: dict[object, object] = {}
             for key, item in obj.items():
@@ -1075,15 +1100,22 @@ class Redactor:
                 unique = shown
                 while unique in out:
                     unique, n = f"{shown} ({n})", n + 1
-                out[unique] = self._value(item, phone_field=isinstance(key, str) and _is_phone_key(key))
+                named = isinstance(key, str)
+                out[unique] = self._value(
+                    item,
+                    phone_field=named and _is_phone_key(str(key)),
+                    id_field=named and _is_id_key(str(key)),
+                )
             return out
         if isinstance(obj, list):
-            return [self._value(item, phone_field=phone_field) for item in obj]
+            return [self._value(item, phone_field=phone_field, id_field=id_field) for item in obj]
         if isinstance(obj, tuple):
-            return tuple(self._value(item, phone_field=phone_field) for item in obj)
+            return tuple(self._value(item, phone_field=phone_field, id_field=id_field) for item in obj)
         if isinstance(obj, int | float) and not isinstance(obj, bool):
             if phone_field and isinstance(obj, int):
                 return self.phone(str(obj))
+            if id_field and isinstance(obj, int) and _ID_VALUE.fullmatch(str(abs(obj))):
+                return "[id]"
             return self._number(obj)
         return obj
 
