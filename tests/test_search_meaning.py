@@ -271,6 +271,27 @@ async def test_a_condition_that_cannot_be_read_says_how_to_write_one(
         assert "appointment_scheduled (yes/no)" in text_of(answer), "the error names the fields there are"
 
 
+async def test_a_yes_no_asked_of_a_field_that_never_holds_one_says_how_to_ask_instead(tmp_path: Path) -> None:
+    """A bare field name asks for true. On a text field that is never yes/no the answer (0 calls)
+    says so, and names the condition that finds the calls having the field; the condition it
+    names does find them."""
+    async with serve(tmp_path, ["prosper"], calls=120, wait_seconds=60, app_knobs=KNOBS) as (
+        client,
+        platforms,
+    ):
+        truth = await reported(client, platforms.datasets["prosper"])
+        with anyio.fail_after(60):
+            bare = await client.call_tool("find_calls", {"where": ["insurer"]})
+            named = await client.call_tool("find_calls", {"where": ["insurer is set"]})
+            flag = await client.call_tool("find_calls", {"where": ["refund_requested"]})
+    holding = sum(1 for call in platforms.datasets["prosper"] if truth.extracted(call.id).get("insurer"))
+    assert holding and data_of(bare)["total"] == 0
+    assert "field 'insurer' holds text values, never yes/no" in text_of(bare)
+    assert "'insurer is set' finds the calls that have it" in text_of(bare)
+    assert data_of(named)["total"] == holding
+    assert "never yes/no" not in text_of(flag) and data_of(flag)["total"] > 0
+
+
 async def test_campaign_summaries_name_the_fields_find_calls_filters_on(tmp_path: Path) -> None:
     async with serve(tmp_path, ["prosper"], calls=120, wait_seconds=60, app_knobs=KNOBS) as (
         client,

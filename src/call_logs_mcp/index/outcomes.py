@@ -160,6 +160,20 @@ def resolve_keys(request: OutcomeRequest, known: Sequence[KnownField]) -> tuple[
             )
         resolved[condition.key] = match
         notes.append(f"field {condition.key[:80]!r} read as {match!r}")
+    for condition in request.fields:
+        # A yes/no asked of a field that never holds one (a bare `interest_level` asks for true).
+        key = resolved[condition.key]
+        kinds = sorted({f.kind for f in known if f.key == key})
+        if (
+            condition.flag is not None
+            and condition.op in ("=", "!=")
+            and KIND_NAMES[FieldKind.BOOLEAN] not in kinds
+        ):
+            notes.append(
+                f"field {key[:80]!r} holds {' and '.join(kinds)} values, never yes/no: "
+                f"{condition.describe()[:120]!r} compares it with the text {condition.text[:40]!r}. "
+                f"'{key[:80]} is set' finds the calls that have it"
+            )
     return resolved, notes
 
 
