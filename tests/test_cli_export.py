@@ -381,6 +381,7 @@ def test_an_unknown_campaign_name_is_a_usage_error_naming_the_known_campaigns_an
         (["--until", "tomorrow"], "YYYY-MM-DD"),
         (["--provider", "nonesuch"], "nonesuch"),
         (["-o", "missing-folder/calls.csv"], "does not exist"),
+        (["-o", "calls.xlsx"], "--output calls.xlsx: .xlsx is not a format this writes"),
     ],
 )
 def test_bad_export_arguments_are_usage_errors_that_say_what_to_do(
@@ -394,6 +395,7 @@ def test_bad_export_arguments_are_usage_errors_that_say_what_to_do(
     monkeypatch.chdir(tmp_path)
     assert main(["export", "--no-sync", *extra]) == 2
     assert message in capsys.readouterr().err
+    assert not (tmp_path / "calls.xlsx").exists()
 
 
 def test_an_export_whose_sync_fails_exits_1_and_writes_nothing(

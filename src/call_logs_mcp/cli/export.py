@@ -74,6 +74,12 @@ def export_request(
     chosen = by_name.get(fmt or "") or (_SUFFIXES.get(path.suffix.lower()) if path else None) or "csv"
     if fmt is not None and fmt not in by_name:
         raise InvalidArgumentError(f"--format takes one of {', '.join(FORMATS)}.")
+    if fmt is None and path is not None and path.suffix and path.suffix.lower() not in _SUFFIXES:
+        # "calls.xlsx" written as CSV would not open as what its name says.
+        raise InvalidArgumentError(
+            f"--output {path.name}: {path.suffix} is not a format this writes; name the file "
+            f"{', '.join(_SUFFIXES)} or pass --format ({', '.join(FORMATS)})."
+        )
     if rows not in ("calls", "turns"):
         raise InvalidArgumentError("--rows takes calls or turns.")
     if rows == "turns" and (with_transcript or with_recordings):
