@@ -34,6 +34,13 @@ async def purge_command(settings: Settings, older_than_days: int | None, *, out:
         await store.aclose()
     scope = "" if older_than_days is None else f" older than {older_than_days} days"
     print(f"Purged {deleted} calls{scope} from {store.describe()}.", file=stream)
+    if deleted:
+        # The index is a cache of the platforms: what they still hold comes back with a sync.
+        print(
+            "The platforms still hold them: the next sync (`call-logs-mcp sync`, or the server's own "
+            "as it starts) indexes every call they list again.",
+            file=stream,
+        )
     return EXIT_OK
 
 
