@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from dataclasses import field as dc_field
@@ -160,21 +160,36 @@ def resolve_keys(request: OutcomeRequest, known: Sequence[KnownField]) -> tuple[
             )
         resolved[condition.key] = match
         notes.append(f"field {condition.key[:80]!r} read as {match!r}")
+    return resolved, notes
+
+
+def asks_yes_no(request: OutcomeRequest) -> bool:
+    """Whether a condition compares a field with a yes/no (a bare field name asks for true)."""
+    return any(c.flag is not None and c.op in ("=", "!=") for c in request.fields)
+
+
+def yes_no_notes(
+    request: OutcomeRequest, resolved: Mapping[str, str], known: Sequence[KnownField]
+) -> list[str]:
+    """For an answer of no calls: each yes/no condition on a field that never holds one (a bare
+    `interest_level` asks for true), what it compared and the condition that finds the calls
+    having the field."""
+    notes = []
     for condition in request.fields:
-        # A yes/no asked of a field that never holds one (a bare `interest_level` asks for true).
         key = resolved[condition.key]
         kinds = sorted({f.kind for f in known if f.key == key})
         if (
-            condition.flag is not None
-            and condition.op in ("=", "!=")
-            and KIND_NAMES[FieldKind.BOOLEAN] not in kinds
+            condition.flag is None
+            or condition.op not in ("=", "!=")
+            or KIND_NAMES[FieldKind.BOOLEAN] in kinds
         ):
-            notes.append(
-                f"field {key[:80]!r} holds {' and '.join(kinds)} values, never yes/no: "
-                f"{condition.describe()[:120]!r} compares it with the text {condition.text[:40]!r}. "
-                f"'{key[:80]} is set' finds the calls that have it"
-            )
-    return resolved, notes
+            continue
+        notes.append(
+            f"field {key[:80]!r} holds {' and '.join(kinds)} values, never yes/no: "
+            f"{condition.describe()[:120]!r} compares it with the text {condition.text[:40]!r}. "
+            f"'{key[:80]} is set' finds the calls that have it"
+        )
+    return notes
 
 
 # --- field conditions as SQL ------------------------------------------------------------------
@@ -592,6 +607,8 @@ def find_calls(
             request.limit,
             beside,
         )
+        if not total and asks_yes_no(request):
+            notes += yes_no_notes(request, resolved, known)
     calls = page_calls((body, campaign) for _, body, campaign in rows)
     shown = offset + len(rows)
     cursor = None

@@ -34,11 +34,13 @@ from call_logs_mcp.index.outcomes import (
     KnownField,
     OutcomeRequest,
     OutcomeResult,
+    asks_yes_no,
     check_limit,
     page_calls,
     read_cursor,
     request_digest,
     resolve_keys,
+    yes_no_notes,
 )
 from call_logs_mcp.index.postgres.db import Connection
 from call_logs_mcp.index.postgres.reads import scope_sources
@@ -335,6 +337,8 @@ async def find_calls(conn: Connection, request: OutcomeRequest) -> OutcomeResult
             conn, ids, refs, request, resolved, (columns, column_params), (dates, date_params)
         )
     if not total:
+        if asks_yes_no(request):
+            notes += yes_no_notes(request, resolved, await known_fields(conn, sources, refs))
         return OutcomeResult(calls=[], total=0, offset=offset, notes=notes)
     # Walk the calls newest first, probing each for its fields, when the walk is short: when
     # the matches are dense among the calls in scope (and dates). Else PostgreSQL plans it
