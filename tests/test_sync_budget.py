@@ -2,11 +2,14 @@
 background, the tool answers within CALL_LOGS_WAIT_SECONDS from what is indexed so far, says how
 far the sync got, and later answers see more until every call is indexed."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import anyio
+from mcp.types import CallToolResult
 
+from call_logs_mcp.simulators.dataset import SimCall
 from call_logs_mcp.simulators.faults import Faults
 from mcp_harness import data_of, serve, text_of
 
@@ -79,22 +82,29 @@ async def test_a_field_missing_while_the_first_sync_runs_is_said_to_be_missing_s
     assert "does not hold every call yet" not in text_of(after)
 
 
-async def test_dates_whose_sync_completed_are_said_to_be_whole_while_the_rest_syncs(tmp_path: Path) -> None:
-    """find_calls for the oldest week while the account's first sync (newest first) is still
-    running: the week's own sync completes first, so the count is the platform's for that week.
-    The coverage says every call of those dates is indexed, not only "N of M calls indexed",
-    which would leave the model unsure whether the count is whole."""
-    # 400 details at 100 ms each, 4 at a time: the account's sync takes at least 10 s.
+async def ask_the_oldest_days(
+    tmp_path: Path, days: int, wait_seconds: float, **arguments: Any
+) -> tuple[CallToolResult, list[SimCall], date, date]:
+    """find_calls for the oldest `days` of 400 CallCamp calls whose every request takes 100 ms
+    (4 at a time: the account's first sync, newest first, takes at least 10 s), asked as the
+    server starts: (the answer, the calls, the first and the last day asked)."""
     slow = {"callcamp": {"faults": Faults(latency_seconds=0.1)}}
-    async with serve(tmp_path, ["callcamp"], calls=400, app_knobs=slow, wait_seconds=60, redact=False) as (
-        client,
-        sims,
-    ):
-        calls = sims.datasets["callcamp"]
+    async with serve(
+        tmp_path, ["callcamp"], calls=400, app_knobs=slow, wait_seconds=wait_seconds, redact=False
+    ) as (client, sims):
+        calls = list(sims.datasets["callcamp"])
         start = min(c.started_at for c in calls).date()
-        end = start + timedelta(days=6)
-        ask = {"from_date": start.isoformat(), "to_date": end.isoformat(), "status": "completed", "limit": 1}
-        result = await client.call_tool("find_calls", ask)
+        end = start + timedelta(days=days - 1)
+        ask = {"from_date": start.isoformat(), "to_date": end.isoformat(), **arguments}
+        return await client.call_tool("find_calls", ask), calls, start, end
+
+
+async def test_dates_whose_sync_completed_are_said_to_be_whole_while_the_rest_syncs(tmp_path: Path) -> None:
+    """find_calls for the oldest week while the account's first sync is still running: the
+    week's own sync completes first, so the count is the platform's for that week. The coverage
+    says every call of those dates is indexed, not only "N of M calls indexed", which would
+    leave the model unsure whether the count is whole."""
+    result, calls, start, end = await ask_the_oldest_days(tmp_path, 7, 60, status="completed", limit=1)
     truth = [c for c in calls if start <= c.started_at.date() <= end and c.status == "completed"]
     data = data_of(result)
     (coverage,) = data["coverage"]
@@ -110,15 +120,7 @@ async def test_dates_still_syncing_are_not_said_to_be_whole(tmp_path: Path) -> N
     time, against a 0.6 s wait): nothing says the dates are whole, a sync is said to be running,
     and the calls indexed are a share of the account's total, not of the dates' (the platform's
     total for the dates is another scope's)."""
-    slow = {"callcamp": {"faults": Faults(latency_seconds=0.1)}}
-    async with serve(tmp_path, ["callcamp"], calls=400, app_knobs=slow, wait_seconds=0.6, redact=False) as (
-        client,
-        sims,
-    ):
-        calls = sims.datasets["callcamp"]
-        start = min(c.started_at for c in calls).date()
-        ask = {"from_date": start.isoformat(), "to_date": (start + timedelta(days=29)).isoformat()}
-        result = await client.call_tool("find_calls", ask)
+    result, calls, _, _ = await ask_the_oldest_days(tmp_path, 30, 0.6)
     (coverage,) = data_of(result)["coverage"]
     assert coverage["dates_indexed"] is None and coverage["syncing"]
     assert coverage["platform_calls"] in (None, len(calls)), coverage

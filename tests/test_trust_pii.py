@@ -442,6 +442,16 @@ def split_pieces(text: str) -> set[str]:
     return {n for n in SPLIT_NUMBERS for i in range(len(digits(n)) - 4) if digits(n)[i : i + 5] in squeezed}
 
 
+async def call_shown(client: Client, call: SimCall) -> dict[str, str]:
+    """A CallCamp call as get_call and its transcript resource show it."""
+    result = await client.call_tool("get_call", {"call_id": call.id, "provider": "callcamp"})
+    read = await client.read_resource(f"calls://callcamp/{call.id}/transcript")
+    return {
+        "get_call": tool_output(result),
+        "resource": "\n".join(getattr(c, "text", "") for c in read.contents),
+    }
+
+
 @pytest.mark.parametrize("redact", [True, False])
 async def test_a_number_split_across_two_turns_is_masked_in_both_everywhere(
     tmp_path: Path, redact: bool
@@ -450,10 +460,7 @@ async def test_a_number_split_across_two_turns_is_masked_in_both_everywhere(
     outputs: dict[str, str] = {}
     async with serve(tmp_path, ["callcamp"], datasets={"callcamp": ds}, redact=redact) as (client, _):
         with anyio.fail_after(60):
-            result = await client.call_tool("get_call", {"call_id": call.id, "provider": "callcamp"})
-            outputs["get_call"] = tool_output(result)
-            read = await client.read_resource(f"calls://callcamp/{call.id}/transcript")
-            outputs["resource"] = "\n".join(getattr(c, "text", "") for c in read.contents)
+            outputs.update(await call_shown(client, call))
             for k in range(len(SPLIT_NUMBERS)):
                 for side in "xy":
                     for cut in range(1, len(SPLIT_NUMBERS[k].split(" "))):
@@ -501,10 +508,7 @@ async def test_a_value_given_in_answer_to_the_turn_before_is_masked_everywhere(
     outputs: dict[str, str] = {}
     async with serve(tmp_path, ["callcamp"], datasets={"callcamp": ds}, redact=redact) as (client, _):
         with anyio.fail_after(60):
-            result = await client.call_tool("get_call", {"call_id": call.id, "provider": "callcamp"})
-            outputs["get_call"] = tool_output(result)
-            read = await client.read_resource(f"calls://callcamp/{call.id}/transcript")
-            outputs["resource"] = "\n".join(getattr(c, "text", "") for c in read.contents)
+            outputs.update(await call_shown(client, call))
             for query in ("february", "quokka"):
                 found = await client.call_tool("search_transcripts", {"query": query})
                 outputs[query] = tool_output(found)
