@@ -9,14 +9,19 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from datetime import date, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from call_logs_mcp.analytics import CampaignSummary, summarize_calls
 from call_logs_mcp.models import Call
+from call_logs_mcp.output.campaigns import _calls_over_time
 from call_logs_mcp.providers import create_provider, platform
 from call_logs_mcp.providers.simulated import (
     simulated_dataset,
@@ -213,3 +218,26 @@ async def test_fields_holding_personal_data_are_counted_but_never_aggregated(
     assert fields["satisfaction"]["mean"] is not None and not fields["satisfaction"]["withheld"]
     assert fields["plan"]["values"] == dict(Counter(c.extracted_data["plan"] for c in calls))
     assert "values withheld: personal data" in text
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(
+        st.dates(min_value=date(2026, 1, 1), max_value=date(2026, 12, 31)), st.integers(1, 50), min_size=1
+    )
+)
+def test_calls_over_time_show_every_day_or_week_from_first_to_last_the_empty_ones_as_0(
+    per_day: dict[date, int],
+) -> None:
+    line = _calls_over_time({f"{d.isoformat()}T00:00:00Z": n for d, n in per_day.items()})
+    label, listed = line.split(": ", 1)
+    pairs = [(date.fromisoformat(k), int(v)) for k, v in (item.split(" ") for item in listed.split(", "))]
+    assert sum(n for _, n in pairs) == sum(per_day.values())  # nothing lost
+    step = timedelta(days=1) if label == "Calls per day" else timedelta(weeks=1)
+    assert all(b[0] - a[0] == step for a, b in pairwise(pairs))  # none skipped
+    span = (max(per_day) - min(per_day)).days
+    assert (label == "Calls per day") == (span < 31)
+    if label == "Calls per day":
+        assert dict(pairs) == {d: per_day.get(d, 0) for d, _ in pairs}
+    else:
+        assert all(monday.weekday() == 0 for monday, _ in pairs)

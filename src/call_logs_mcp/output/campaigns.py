@@ -522,12 +522,21 @@ def _filter_hint(fields: list[dict[str, Any]]) -> str:
 
 
 def _calls_over_time(per_day: dict[str, int]) -> str:
-    """Calls per day, or per ISO week (keyed by its Monday) when the span is over 31 days."""
-    if len(per_day) <= 31:
-        return "Calls per day: " + ", ".join(f"{k[:10]} {v}" for k, v in per_day.items())
-    weeks: dict[str, int] = {}
+    """Calls per day, or per ISO week (keyed by its Monday) when the span is over 31 days: every
+    day (week) from the first to the last, those without calls as 0, so none is skipped unseen."""
+    counts: dict[date, int] = {}
     for day, count in per_day.items():
-        d = date.fromisoformat(day[:10])
-        monday = (d - timedelta(days=d.weekday())).isoformat()
+        counts[date.fromisoformat(day[:10])] = counts.get(date.fromisoformat(day[:10]), 0) + count
+    first, last = min(counts), max(counts)
+    if (last - first).days < 31:
+        days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+        return "Calls per day: " + ", ".join(f"{d.isoformat()} {counts.get(d, 0)}" for d in days)
+    weeks: dict[date, int] = {}
+    for d, count in counts.items():
+        monday = d - timedelta(days=d.weekday())
         weeks[monday] = weeks.get(monday, 0) + count
-    return "Calls per week (week of Monday): " + ", ".join(f"{k} {v}" for k, v in weeks.items())
+    start = min(weeks)
+    mondays = [start + timedelta(weeks=i) for i in range((max(weeks) - start).days // 7 + 1)]
+    return "Calls per week (week of Monday): " + ", ".join(
+        f"{m.isoformat()} {weeks.get(m, 0)}" for m in mondays
+    )
