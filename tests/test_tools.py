@@ -187,6 +187,18 @@ async def test_an_id_on_two_platforms_is_an_error_naming_both(platform_name: str
     assert data_of(chosen)["provider"] == platform_name
 
 
+async def test_an_id_no_platform_has_is_an_error_naming_them_all_and_where_ids_are(tmp_path: Path) -> None:
+    async with serve(tmp_path, calls=10) as (client, _):
+        everywhere = await client.call_tool("get_call", {"call_id": "4711"})
+        on_one = await client.call_tool("get_call", {"call_id": "4711", "provider": "prosper"})
+    names = list(PLATFORM_NAMES)  # as configured
+    said = (
+        f"None of {', '.join(names[:-1])} and {names[-1]} has a call 4711; list_calls and search_transcripts"
+    )
+    assert everywhere.is_error and said in text_of(everywhere)
+    assert on_one.is_error and "prosper has no call 4711." in text_of(on_one)
+
+
 @pytest.mark.parametrize(
     ("tool", "args", "expected"),
     [

@@ -61,8 +61,8 @@ class AuthError(ProviderError):
 
 
 class NotFoundError(ProviderError):
-    def __init__(self, provider: str, what: str) -> None:
-        super().__init__(provider, f"{provider} has no {what}.")
+    def __init__(self, provider: str, what: str, message: str | None = None) -> None:
+        super().__init__(provider, message or f"{provider} has no {what}.")
         self.what = what
 
 

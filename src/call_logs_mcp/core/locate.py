@@ -11,6 +11,7 @@ from call_logs_mcp.core.arguments import validate_id
 from call_logs_mcp.core.local_index import LocalIndex
 from call_logs_mcp.errors import InvalidArgumentError, NotFoundError, ProviderError
 from call_logs_mcp.models import Call
+from call_logs_mcp.providers import join_names
 from call_logs_mcp.providers.base import CallProvider
 
 
@@ -102,4 +103,11 @@ async def locate(
         raise next(iter(failures.values()))
     if len(refused) == len(names):
         raise refused[0]
-    raise NotFoundError(" or ".join(names), f"call {call_id}")
+    if len(names) == 1:
+        raise NotFoundError(names[0], f"call {call_id}")
+    raise NotFoundError(
+        join_names(names, "or"),
+        f"call {call_id}",
+        f"None of {join_names(names, 'and')} has a call {call_id}; list_calls and search_transcripts "
+        "show the calls each one holds, with their ids.",
+    )
