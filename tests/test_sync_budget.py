@@ -83,16 +83,20 @@ async def test_a_field_missing_while_the_first_sync_runs_is_said_to_be_missing_s
 
 
 async def ask_the_oldest_days(
-    tmp_path: Path, days: int, wait_seconds: float, **arguments: Any
+    tmp_path: Path, days: int, wait_seconds: float, platform: str = "callcamp", **arguments: Any
 ) -> tuple[CallToolResult, list[SimCall], date, date]:
-    """find_calls for the oldest `days` of 400 CallCamp calls whose every request takes 100 ms
-    (4 at a time: the account's first sync, newest first, takes at least 10 s), asked as the
-    server starts: (the answer, the calls, the first and the last day asked)."""
-    slow = {"callcamp": {"faults": Faults(latency_seconds=0.1)}}
+    """find_calls for the oldest `days` of 400 calls (of the campaign `campaign_id` names, given
+    as "first": the dataset's first) on a platform whose every request takes 100 ms (4 at a
+    time: the account's first sync, newest first, takes at least 10 s), asked as the server
+    starts: (the answer, the calls asked about, the first and the last day asked)."""
+    slow = {platform: {"faults": Faults(latency_seconds=0.1)}}
     async with serve(
-        tmp_path, ["callcamp"], calls=400, app_knobs=slow, wait_seconds=wait_seconds, redact=False
+        tmp_path, [platform], calls=400, app_knobs=slow, wait_seconds=wait_seconds, redact=False
     ) as (client, sims):
-        calls = list(sims.datasets["callcamp"])
+        calls = list(sims.datasets[platform])
+        if arguments.get("campaign_id") == "first":
+            arguments["campaign_id"] = calls[0].campaign_id
+            calls = [c for c in calls if c.campaign_id == arguments["campaign_id"]]
         start = min(c.started_at for c in calls).date()
         end = start + timedelta(days=days - 1)
         ask = {"from_date": start.isoformat(), "to_date": end.isoformat(), **arguments}
@@ -125,3 +129,18 @@ async def test_dates_still_syncing_are_not_said_to_be_whole(tmp_path: Path) -> N
     assert coverage["dates_indexed"] is None and coverage["syncing"]
     assert coverage["platform_calls"] in (None, len(calls)), coverage
     assert "every call" not in text_of(result) and "sync running" in text_of(result)
+
+
+async def test_a_campaigns_dates_are_whole_while_the_accounts_sync_adds_its_other_calls(
+    tmp_path: Path,
+) -> None:
+    """The same for one campaign's oldest 30 days on Prosper (whose records name their campaign):
+    the dates are whole, and the account's sync, still running, adds the campaign's other
+    calls, so the campaign's count is said to be syncing."""
+    result, calls, start, end = await ask_the_oldest_days(tmp_path, 30, 60, "prosper", campaign_id="first")
+    truth = [c for c in calls if start <= c.started_at.date() <= end]
+    (coverage,) = data_of(result)["coverage"]
+    assert truth and data_of(result)["total"] == len(truth), text_of(result)
+    assert coverage["dates_indexed"] == f"from {start} to {end}"
+    assert coverage["syncing"] and coverage["indexed_calls"] < len(calls)
+    assert "; all dates: " in text_of(result) and "sync running" in text_of(result)

@@ -235,12 +235,18 @@ class Freshness:
                     last_synced_at=report.last_synced.get(name),
                     sync_error=report.errors.get(name),
                     platform_calls=total,
-                    syncing=name in report.running or (dated and wider is not None and wider.running),
+                    syncing=name in report.running or (dated and self._adding(name, campaign_id)),
                     skipped_calls=self.skipped.get(name, 0),
                     dates_indexed=(since, until) if dates_done else None,
                 )
             )
         return out
+
+    def _adding(self, name: str, campaign_id: str | None) -> bool:
+        """Whether a sync that adds calls to the scope beyond some dates is running: the scope's
+        own without dates, or the whole account's (it stores every campaign's calls)."""
+        keys = {(name, campaign_id, None, None), (name, None, None, None)}
+        return any((job := self._jobs.get(key)) is not None and job.running for key in keys)
 
     # -- the jobs ------------------------------------------------------------------------------
 

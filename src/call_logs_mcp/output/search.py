@@ -213,7 +213,7 @@ def coverage_line(c: IndexCoverage) -> str:
         rest = ", sync running" if c.syncing else ""
         line = (
             f"Index coverage {c.provider}: every call {c.dates_indexed} is indexed (synced "
-            f"{c.last_synced_at}); in all, {held}{rest}."
+            f"{c.last_synced_at}); all dates: {held}{rest}."
         )
     else:
         state = "sync running" if c.syncing else f"last synced {c.last_synced_at or 'never'}"
