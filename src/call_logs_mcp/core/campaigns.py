@@ -12,6 +12,7 @@ import anyio
 
 from call_logs_mcp.errors import CallLogsError
 from call_logs_mcp.models import CallQuery, PlatformTotals
+from call_logs_mcp.providers import join_names
 from call_logs_mcp.providers.base import CallProvider
 
 
@@ -53,10 +54,7 @@ async def probe_campaign(
 def no_calls_message(display_names: Sequence[str], campaign: str, hint: str | None = None) -> str:
     """The one sentence for a campaign id that no addressed platform knows, and the `hint` of a
     name nothing answered to (`directory.Resolved.hint`)."""
-    if len(display_names) == 1:
-        who = f"{display_names[0]} reports"
-    else:
-        who = f"{', '.join(display_names[:-1])} and {display_names[-1]} report"
+    who = f"{join_names(display_names, 'and')} {'reports' if len(display_names) == 1 else 'report'}"
     said = (
         f"{who} no calls in campaign {campaign}: the id may be wrong (list_campaigns shows known "
         "ids) or the campaign has not called anyone yet."

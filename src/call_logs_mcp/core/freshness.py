@@ -225,9 +225,7 @@ class Freshness:
             dates_done = dated and report.last_synced.get(name) is not None
             total = wider.total if wider is not None else None
             if total is None:
-                total = await self.index.require().platform_calls(
-                    self.index.accounts, name, campaign_id=campaign_id
-                )
+                total = await store.platform_calls(self.index.accounts, name, campaign_id=campaign_id)
             out.append(
                 ScopeCoverage(
                     provider=name,

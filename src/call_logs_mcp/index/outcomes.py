@@ -163,9 +163,14 @@ def resolve_keys(request: OutcomeRequest, known: Sequence[KnownField]) -> tuple[
     return resolved, notes
 
 
+def _yes_no(condition: FieldCondition) -> bool:
+    """Whether `condition` compares its field with a yes/no (a bare field name asks for true)."""
+    return condition.flag is not None and condition.op in ("=", "!=")
+
+
 def asks_yes_no(request: OutcomeRequest) -> bool:
-    """Whether a condition compares a field with a yes/no (a bare field name asks for true)."""
-    return any(c.flag is not None and c.op in ("=", "!=") for c in request.fields)
+    """Whether a condition of `request` compares a field with a yes/no."""
+    return any(_yes_no(c) for c in request.fields)
 
 
 def yes_no_notes(
@@ -178,11 +183,7 @@ def yes_no_notes(
     for condition in request.fields:
         key = resolved[condition.key]
         kinds = sorted({f.kind for f in known if f.key == key})
-        if (
-            condition.flag is None
-            or condition.op not in ("=", "!=")
-            or KIND_NAMES[FieldKind.BOOLEAN] in kinds
-        ):
+        if not _yes_no(condition) or KIND_NAMES[FieldKind.BOOLEAN] in kinds:
             continue
         notes.append(
             f"field {key[:80]!r} holds {' and '.join(kinds)} values, never yes/no: "

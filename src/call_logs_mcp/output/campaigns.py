@@ -526,7 +526,8 @@ def _calls_over_time(per_day: dict[str, int]) -> str:
     day (week) from the first to the last, those without calls as 0, so none is skipped unseen."""
     counts: dict[date, int] = {}
     for day, count in per_day.items():
-        counts[date.fromisoformat(day[:10])] = counts.get(date.fromisoformat(day[:10]), 0) + count
+        d = date.fromisoformat(day[:10])
+        counts[d] = counts.get(d, 0) + count
     first, last = min(counts), max(counts)
     if (last - first).days < 31:
         days = [first + timedelta(days=i) for i in range((last - first).days + 1)]

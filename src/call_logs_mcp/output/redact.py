@@ -673,8 +673,8 @@ def _id_spans(view: str, lowered: str, found: _Spans) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# Answers: a date of birth or an SSN asked for in the turn before ("Can you confirm your date of
-# birth?" / "Sure, it's February 27, 1974.")
+# Answers: a date of birth, an SSN or a member number asked for in the turn before ("Can you
+# confirm your date of birth?" / "Sure, it's February 27, 1974.")
 # --------------------------------------------------------------------------------------------------
 
 _ASKED_DOB = re.compile(r"(?i)\b(?:born|d\.?o\.?b\.?|date\s+of\s+birth|birth\s?date|birthday)(?![\w])")
@@ -1015,10 +1015,10 @@ class Redactor:
         self, s: str, before: str | None = None, after: str | None = None, *, asked_by: str | None = None
     ) -> str:
         """One transcript turn redacted like `text`, a number split between it and the turn
-        `before` it or `after` it (one part in each) masked in this turn too, and a date of birth
-        or an SSN given in answer to `before` asking for it ("Can you confirm your date of
-        birth?" / "Sure, it's February 27, 1974."). `asked_by` is the turn before for that
-        alone, when `s` is a piece of its turn (a search snippet cut at its start).
+        `before` it or `after` it (one part in each) masked in this turn too, and a date of birth,
+        an SSN or a member number given in answer to `before` asking for it ("Can you confirm
+        your date of birth?" / "Sure, it's February 27, 1974."). `asked_by` is the turn before
+        for that alone, when `s` is a piece of its turn (a search snippet cut at its start).
 
         Redacting every turn with its neighbours masks such a number in both turns: the part
         before the split gets the whole number's tag, the part after it ``[… cont.]``.
@@ -1029,7 +1029,7 @@ class Redactor:
         # like parts of a number.
         head = before[-_EDGE_CHARS:] if before and _numberish_start(s) and _numberish_end(before) else ""
         tail = after[:_EDGE_CHARS] if after and _numberish_end(s) and _numberish_start(after) else ""
-        # A date of birth or an SSN given in answer to the turn before's question for it.
+        # A date of birth, an SSN or a member number given in answer to the turn before's question.
         question = before or asked_by
         asked = _asked(question) if question else (False, False, False)
         if len(s) > _CACHED_MAX_CHARS:
