@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from call_logs_mcp.core.directory import load_directory, resolve
 from call_logs_mcp.demo import demo_environment
-from call_logs_mcp.errors import ConfigurationError
+from call_logs_mcp.errors import ConfigurationError, InvalidArgumentError
 from call_logs_mcp.providers import PLATFORMS, platform
 from call_logs_mcp.settings import Settings
 from call_logs_mcp.simulators.dataset import SimDataset
@@ -188,3 +188,21 @@ async def test_a_campaign_the_platform_lacks_is_answered_with_the_names_that_are
     assert f'names sharing a word with it: "March reminders" = {first.id} (prosper).' in text_of(missing)
     # "reminder calls" is "March reminders" (calls says nothing of which campaign): found.
     assert f'"March reminders" is campaign {first.id} on Prosper.' in text_of(searched)
+
+
+@given(value=st.text(min_size=1, max_size=400))
+def test_any_value_said_resolves_to_itself_or_one_campaign_never_an_error_for_a_single_match(
+    value: str,
+) -> None:
+    """Values a model might pass (any text: regex characters, other scripts, long ones): an id
+    or name comes back as it is, or as the one campaign it names (two named: the error listing
+    them); a hint, when given, quotes at most 80 characters of it."""
+    known = {"prosper": {f"c{i}": name for i, name in enumerate(NAMES)}}
+    try:
+        found = resolve(value, ["prosper"], known, {"prosper": "Prosper"})
+    except InvalidArgumentError as err:  # a value naming two campaigns ("March reminders renewal outreach")
+        assert str(err).startswith("Several campaigns match that name")
+        return
+    assert found.campaign_id == value or found.campaign_id in known["prosper"]
+    if found.hint is not None:
+        assert f'No campaign is named "{" ".join(value.split())[:80]}"' in found.hint
