@@ -318,6 +318,18 @@ async def test_search_pages_resume_after_the_last_hit_shown(platform_name: str, 
     assert len(seen) == len(set(seen)) == first["total_hits"]
 
 
+async def test_a_sentence_that_finds_nothing_says_nothing_of_what_its_hits_have(tmp_path: Path) -> None:
+    """ "Every hit has the word" under "0 matches" is vacuous: the line on the words hits have is
+    given when there are hits."""
+    async with serve(tmp_path, ["prosper"], calls=20) as (client, _):
+        with anyio.fail_after(60):
+            none = await client.call_tool("search_transcripts", {"query": "customer wanted to zorblaxian"})
+            some = await client.call_tool("search_transcripts", {"query": "customer wanted to confirm"})
+    assert data_of(none)["total_hits"] == 0 and data_of(some)["total_hits"] > 0
+    assert "Every hit has" not in text_of(none)
+    assert "Every hit has the word." in text_of(some)
+
+
 async def test_a_search_for_nothing_indexed_advises_what_the_query_has_not_tried(tmp_path: Path) -> None:
     """Words nobody said: one word (or a quoted phrase holding "OR") is told to add alternatives
     with OR; alternatives already joined with OR are told to try other words, not to do what

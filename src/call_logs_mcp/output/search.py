@@ -146,7 +146,7 @@ def search_answer(found: SearchFound, *, scrub: Scrubber, budget: int) -> tuple[
                 )
         if notes:
             out.append("Interpreted as: " + "; ".join(notes))
-        if tiers:
+        if tiers and result.total_hits:  # with no hits, "every hit has the word" says nothing
             out.append(tier_line(tiers))
         if zero is not None:
             out.append(
