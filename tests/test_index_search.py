@@ -345,6 +345,28 @@ def test_a_query_with_nothing_to_look_for_says_how_to_fix_it(query: str) -> None
         parse_query(query)
 
 
+@pytest.mark.parametrize(
+    ("query", "read"),
+    [
+        ("customer wanted to cancel OR refund", "(customer wanted to cancel) OR refund"),
+        ('late fee OR "credit card" OR insur*', '(late fee) OR "credit card" OR insur*'),
+        ("angry OR upset OR frustrated", None),
+        ("late fee", None),
+    ],
+)
+def test_or_beside_words_side_by_side_says_how_it_was_read(query: str, read: str | None) -> None:
+    """OR joins what stands next to it (as in FTS5 and PostgreSQL): "cancel OR refund" inside a
+    sentence does not mean either word. The reading is said when OR meets words side by side."""
+    notes = [n for n in parse_query(query).notes if n.startswith("read as ")]
+    if read is None:
+        assert notes == []
+    else:
+        assert notes == [
+            f"read as {read}: words side by side must all be in one turn; for any of several words, "
+            "put OR between each two"
+        ]
+
+
 def test_a_stray_operator_is_searched_as_a_word_and_said_so() -> None:
     parsed = parse_query("NOT")
     assert parsed.terms == ["not"]

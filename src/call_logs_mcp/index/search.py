@@ -53,6 +53,10 @@ class _Term:
         quoted = '"' + self.text.replace('"', '""') + '"'
         return quoted + ("*" if self.prefix else "")
 
+    def shown(self) -> str:
+        """As the user wrote it (quotes and prefix star included)."""
+        return (f'"{self.text}"' if self.quoted else self.text) + ("*" if self.prefix else "")
+
 
 @dataclass(frozen=True)
 class Tier:
@@ -282,6 +286,7 @@ def parse_query(query: str) -> ParsedQuery:
     pending_op: str | None = None
     negatives: list[_Term] = []
     exact: list[ExactCheck] = []
+    groups: list[list[str]] = [[]]  # the positive terms, between ORs (as shown to the user)
     for token in cleaned:
         if isinstance(token, str):
             pending_op = token
@@ -292,6 +297,9 @@ def parse_query(query: str) -> ParsedQuery:
             continue
         if positive:
             positive.append(pending_op or "AND")
+            if pending_op == "OR":
+                groups.append([])
+        groups[-1].append(token.shown())
         positive.append(token.fts())
         if token.quoted and not has_or:
             exact.append(ExactCheck(" ".join(words.tokens(token.text)), token.prefix, negated=False))
@@ -313,6 +321,13 @@ def parse_query(query: str) -> ParsedQuery:
         expression = f"({expression})" + "".join(f" NOT {t.fts()}" for t in fts_negatives)
     if has_or and any(t.quoted and not t.negated for t in terms):
         notes.append("with OR, quoted phrases also match other forms of their words")
+    if has_or and any(len(group) > 1 for group in groups):
+        # OR joins what stands beside it; the words beside each other must all be in one turn.
+        read = " OR ".join(f"({' '.join(g)})" if len(g) > 1 else g[0] for g in groups)
+        notes.append(
+            f"read as {read}: words side by side must all be in one turn; for any of several "
+            "words, put OR between each two"
+        )
     return ParsedQuery(
         fts=expression,
         terms=[t.text for t in terms if not t.negated],
