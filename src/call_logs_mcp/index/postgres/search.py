@@ -12,11 +12,13 @@ the zero-hit explanation (`explain_steps`, `near_terms`). This module answers th
   `to_tsquery` stems the lexemes as the column's are.
 - **Newest.** SQLite's rowid order: the start minute (newest first; unknown or before 1970
   last), then the call's id (the order calls were stored in, within a minute), then the agent's,
-  the customer's and the system's turns, then the notes, each by index. `KEY` is a turn's place
-  among its call's: call id << 18 | speaker code << 16 | index, an integer (as SQLite's rowid)
-  for the cursor; "newer than a key" looks up its call's minute. One difference is left: a
-  call whose start moves by less than an hour (SQLite's `rowids.SPILL_MINUTES`) keeps its
-  SQLite id, so there it stays at its old start among the newest; here it moves.
+  the customer's and the system's turns, then the notes, each by index. Each turn carries its
+  call's minute and source (migration 5), so a search reads calls only for a condition on them.
+  `KEY` is a turn's place among its call's: call id << 18 | speaker code << 16 | index, an
+  integer (as SQLite's rowid) for the cursor; "newer than a key" looks up its call's minute.
+  One difference is left: a call whose start moves by less than an hour (SQLite's
+  `rowids.SPILL_MINUTES`) keeps its SQLite id, so there it stays at its old start among the
+  newest; here it moves.
 - **Rank within a tier.** `ts_rank_cd` (extracted values at half weight, as SQLite's bm25), ties
   newest first. bm25 and ts_rank_cd differ in value, so within a tier the two stores may order
   hits differently. The contract both meet: the same hits, exact counts and tiers; pages of the
@@ -60,7 +62,7 @@ from call_logs_mcp.index.fts import (
 )
 from call_logs_mcp.index.notes import NOTE_KINDS
 from call_logs_mcp.index.postgres.db import Connection, Database
-from call_logs_mcp.index.postgres.migrations import WORDS_CONFIG
+from call_logs_mcp.index.postgres.migrations import SEARCH_MINUTE, WORDS_CONFIG
 from call_logs_mcp.index.postgres.reads import scope_sources
 from call_logs_mcp.index.postgres.writes import pg_str
 from call_logs_mcp.index.records import float_or_none, parse_ts, ts
@@ -86,20 +88,17 @@ KEY_SHIFT = 18
 NOTE_CODE = 3
 
 
-def _minute(calls: str) -> str:
-    """SQL: the start minute of `calls`'s row as sortable text ('' when unknown or before 1970)."""
-    return (
-        f"(CASE WHEN {calls}.started_at COLLATE \"C\" < '1970' THEN '' "
-        f'ELSE left({calls}.started_at, 16) END) COLLATE "C"'
-    )
-
-
-MINUTE = _minute("c")
+# A turn's call's start minute (migration 5: turns carry it, and their call's source).
+MINUTE = "t.minute"
 NEWEST = f"{MINUTE} DESC, {KEY}"
 # SQL true for a turn newer than the turn whose key is the parameter (given twice).
-NEWER = f"({MINUTE}, -{KEY}) > ((SELECT {_minute('b')} FROM calls b WHERE b.id = %s >> {KEY_SHIFT}), -%s)"
+NEWER = (
+    f"({MINUTE}, -{KEY}) > ((SELECT {SEARCH_MINUTE.format(started='b.started_at')} FROM calls b "
+    f"WHERE b.id = %s >> {KEY_SHIFT}), -%s)"
+)
 TSQUERY = f"to_tsquery('{WORDS_CONFIG}', %s)"
-FROM = "turns t JOIN calls c ON c.id = t.call"
+TURNS = "turns t"  # a search without conditions on its calls reads no call
+WITH_CALLS = "turns t JOIN calls c ON c.id = t.call"
 
 
 # --- the query ------------------------------------------------------------------------------
@@ -241,11 +240,12 @@ class Scope:
 
 @dataclass(frozen=True)
 class Plan:
-    """The conditions of one search (or tier) on `FROM`, with their parameters."""
+    """The conditions of one search (or tier) on `tables`, with their parameters."""
 
     where: str
     params: tuple[Any, ...]
     query: TsQuery
+    tables: str  # TURNS, or WITH_CALLS for conditions on the calls
 
 
 async def _rows(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -286,7 +286,7 @@ def plan(
     query = tsquery_text(request.parsed.fts if expression is None else expression, folds)
     if query.text is None:
         return None
-    where = [f"t.words @@ {TSQUERY}", "c.source = ANY(%s)"]
+    where = [f"t.words @@ {TSQUERY}", "t.source = ANY(%s)"]
     params: list[Any] = [query.text, [s.id for s in found.sources]]
     if passing is not None:
         where[0] = "(t.call, t.note, t.seq) IN (SELECT * FROM unnest(%s::bigint[], %s::boolean[], %s::int[]))"
@@ -310,7 +310,9 @@ def plan(
     if request.to_date is not None:
         where.append("c.started_at COLLATE \"C\" <= %s AND c.started_at != ''")
         params.append(ts(request.to_date))
-    return Plan(" AND ".join(where), tuple(params), query)
+    on_calls = found.campaign_refs is not None or request.status is not None
+    tables = WITH_CALLS if on_calls or request.from_date or request.to_date else TURNS
+    return Plan(" AND ".join(where), tuple(params), query, tables)
 
 
 # --- exact phrases --------------------------------------------------------------------------
@@ -321,7 +323,7 @@ async def _passing(
 ) -> list[int]:
     """The keys of the candidates (newest first; newer than `below` when given) whose exact words
     pass every check of the request's quoted phrases; at most `cap` of them."""
-    sql = f"SELECT {KEY}, t.text FROM {FROM} WHERE {loose.where}"
+    sql = f"SELECT {KEY}, t.text FROM {loose.tables} WHERE {loose.where}"
     params: list[Any] = list(loose.params)
     if below is not None:
         sql += f" AND {NEWER}"
@@ -346,7 +348,7 @@ async def _facts(conn: Connection, found: Plan, nth: int) -> tuple[int, int, int
     there is none), from one read of the matches."""
     ((total, calls, key),) = await _rows(
         conn,
-        f"WITH m AS MATERIALIZED (SELECT t.call, {KEY} AS key, {MINUTE} AS minute FROM {FROM} "
+        f"WITH m AS MATERIALIZED (SELECT t.call, {KEY} AS key, {MINUTE} AS minute FROM {found.tables} "
         f"WHERE {found.where}) SELECT (SELECT count(*) FROM m), (SELECT count(DISTINCT call) FROM m), "
         "(SELECT key FROM m ORDER BY minute DESC, key LIMIT 1 OFFSET %s)",
         (*found.params, nth),
@@ -363,7 +365,7 @@ async def _tier_facts(
     rows = await _rows(
         conn,
         f"WITH m AS MATERIALIZED (SELECT t.call, {KEY} AS key, {MINUTE} AS minute, CASE {tier} END AS tier "
-        f"FROM {FROM} WHERE {union.where}) "
+        f"FROM {union.tables} WHERE {union.where}) "
         "SELECT m.tier, count(*), count(DISTINCT m.call), (SELECT e.key FROM m e WHERE e.tier = m.tier "
         "ORDER BY e.minute DESC, e.key LIMIT 1 OFFSET %s), (SELECT count(*) FROM m), "
         "(SELECT count(DISTINCT call) FROM m) FROM m GROUP BY m.tier",
@@ -471,7 +473,7 @@ async def _window(
         return (None, -1) if first_out is None else (first_out, prepared.rank_window)
     ((ranked,),) = await _rows(
         conn,
-        f"SELECT count(*) FROM {FROM} WHERE {found.where} AND {NEWER}",
+        f"SELECT count(*) FROM {found.tables} WHERE {found.where} AND {NEWER}",
         (*found.params, boundary, boundary),
     )
     return boundary, int(ranked)
@@ -486,7 +488,7 @@ async def _page(
     score = f"ts_rank_cd(w.words, {TSQUERY}) * (CASE w.speaker WHEN 'extracted' THEN 0.5 ELSE 1.0 END)"
     window = (
         f"SELECT t.call, t.note, t.seq, t.speaker, t.words, {MINUTE} AS minute, {KEY} AS key "
-        f"FROM {FROM} WHERE {found.where}"
+        f"FROM {found.tables} WHERE {found.where}"
     )
     params: list[Any] = [*found.params]
     if window_end is not None:
@@ -519,7 +521,7 @@ async def _facts_and_page(
     score = f"ts_rank_cd(x.words, {TSQUERY}) * (CASE x.speaker WHEN 'extracted' THEN 0.5 ELSE 1.0 END)"
     sql = (
         f"WITH m AS MATERIALIZED (SELECT t.call, t.note, t.seq, {MINUTE} AS minute, {KEY} AS key "
-        f"FROM {FROM} WHERE {found.where}), "
+        f"FROM {found.tables} WHERE {found.where}), "
         "e AS MATERIALIZED (SELECT key, minute FROM m ORDER BY minute DESC, key LIMIT 1 OFFSET %s), "
         "r AS MATERIALIZED (SELECT m.call, m.note, m.seq, m.minute, m.key, x.score FROM m CROSS JOIN LATERAL "
         f"(SELECT {score} AS score FROM turns x WHERE x.call = m.call AND x.note = m.note AND x.seq = m.seq "
@@ -703,7 +705,7 @@ async def _explain_count(conn: Connection, request: SearchRequest) -> int:
         return 0
     ((count,),) = await _rows(
         conn,
-        f"SELECT count(*) FROM (SELECT 1 FROM {FROM} WHERE {counted.where} LIMIT %s) m",
+        f"SELECT count(*) FROM (SELECT 1 FROM {counted.tables} WHERE {counted.where} LIMIT %s) m",
         (*counted.params, EXPLAIN_CAP),
     )
     return int(count)

@@ -337,14 +337,18 @@ async def upsert(
             # The latest version of each call written: its turns and fields go in below, after
             # every DELETE above (a call written twice in one batch keeps its second version).
             notes = call_notes(call.summary, call.extracted_data, call.qa)
+            started = ts(call.started_at)
+            keys = (source, search_minute(started))  # what a search finds the newest turns by
             new_turns[rowid] = [
                 *(
-                    (rowid, False, i, turn.speaker, pg_str(turn.text), turn.offset_seconds, None)
+                    (rowid, False, i, turn.speaker, pg_str(turn.text), turn.offset_seconds, None, *keys)
                     for i, turn in enumerate(turns)
                 ),
-                *((rowid, True, n.index, n.kind, pg_str(n.text), None, pg_text(n.label)) for n in notes),
+                *(
+                    (rowid, True, n.index, n.kind, pg_str(n.text), None, pg_text(n.label), *keys)
+                    for n in notes
+                ),
             ]
-            started = ts(call.started_at)
             new_fields[rowid] = [
                 (source, campaign, pg_str(v.key), started, rowid, int(v.kind), v.num, pg_str(v.text))
                 for v in analytics.flatten_extracted(call.extracted_data)
@@ -356,9 +360,18 @@ async def upsert(
 
 # One INSERT per table for the whole batch: its columns as arrays, unnested server-side.
 _TURNS = (
-    'INSERT INTO turns (call, note, seq, speaker, text, "offset", label) SELECT * FROM '
-    "unnest(%s::bigint[], %s::boolean[], %s::integer[], %s::text[], %s::text[], %s::float8[], %s::text[])"
+    'INSERT INTO turns (call, note, seq, speaker, text, "offset", label, source, minute) SELECT * FROM '
+    "unnest(%s::bigint[], %s::boolean[], %s::integer[], %s::text[], %s::text[], %s::float8[], %s::text[], "
+    "%s::bigint[], %s::text[])"
 )
+
+
+def search_minute(started: str) -> str:
+    """A call's start (`records.ts`) to the minute, '' when unknown or before 1970: what a turn
+    carries to be found newest first (`migrations.SEARCH_MINUTE` in SQL)."""
+    return "" if started < "1970" else started[:16]
+
+
 _FIELDS = (
     "INSERT INTO fields (source, campaign, key, started_at, call, kind, num, txt) SELECT * FROM "
     "unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[], %s::bigint[], %s::integer[], "
