@@ -398,19 +398,21 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         "INCLUDE (call, campaign, txt) WHERE kind = 3",
         "CREATE INDEX calls_status_duration ON calls (source, status, duration)",
     ),
-    # 5: each turn carries its call's source and start minute (`SEARCH_MINUTE` of the call's
-    # start), the order search finds the newest matches by: a search without conditions on
-    # calls reads its matches from `turns` alone instead of hashing every call of the account
-    # to join them (bench/bench_pg_search.py). Writes keep both: a call's turns are written
-    # again whenever its start changes. The word index is rebuilt after the fill rather than
-    # updated row by row (61 s for 6.6 million turns).
+    # 5: each turn carries its call's source, status and start minute (`SEARCH_MINUTE` of the
+    # call's start, the order search finds the newest matches by): a search without a campaign
+    # or dates reads its matches from `turns` alone instead of hashing the account's calls to
+    # join them (bench/bench_pg_search.py). Writes keep them: a call's turns are written again
+    # whenever its start or status changes. The word index is rebuilt after the fill rather
+    # than updated row by row (about a minute for 6.6 million turns).
     (
         "ALTER TABLE turns ADD COLUMN source bigint",
         'ALTER TABLE turns ADD COLUMN minute text COLLATE "C"',
+        "ALTER TABLE turns ADD COLUMN status text",
         "DROP INDEX turns_words",
-        f"UPDATE turns t SET source = c.source, minute = {SEARCH_MINUTE.format(started='c.started_at')} "
-        "FROM calls c WHERE c.id = t.call",
-        "ALTER TABLE turns ALTER COLUMN source SET NOT NULL, ALTER COLUMN minute SET NOT NULL",
+        "UPDATE turns t SET source = c.source, status = c.status, "
+        f"minute = {SEARCH_MINUTE.format(started='c.started_at')} FROM calls c WHERE c.id = t.call",
+        "ALTER TABLE turns ALTER COLUMN source SET NOT NULL, ALTER COLUMN minute SET NOT NULL, "
+        "ALTER COLUMN status SET NOT NULL",
         "CREATE INDEX turns_words ON turns USING gin (words)",
     ),
 )

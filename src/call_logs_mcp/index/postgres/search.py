@@ -13,7 +13,7 @@ the zero-hit explanation (`explain_steps`, `near_terms`). This module answers th
 - **Newest.** SQLite's rowid order: the start minute (newest first; unknown or before 1970
   last), then the call's id (the order calls were stored in, within a minute), then the agent's,
   the customer's and the system's turns, then the notes, each by index. Each turn carries its
-  call's minute and source (migration 5), so a search reads calls only for a condition on them.
+  call's minute, source and status (migration 5): a search reads calls only for a campaign or dates.
   `KEY` is a turn's place among its call's: call id << 18 | speaker code << 16 | index, an
   integer (as SQLite's rowid) for the cursor; "newer than a key" looks up its call's minute.
   One difference is left: a call whose start moves by less than an hour (SQLite's
@@ -299,7 +299,7 @@ def plan(
         where.append("c.campaign = ANY(%s)")
         params.append(found.campaign_refs)
     if request.status is not None:
-        where.append("c.status = %s")
+        where.append("t.status = %s")
         params.append(request.status.value)
     if request.speaker is not None:
         where.append("NOT t.note AND t.speaker = %s")
@@ -310,8 +310,8 @@ def plan(
     if request.to_date is not None:
         where.append("c.started_at COLLATE \"C\" <= %s AND c.started_at != ''")
         params.append(ts(request.to_date))
-    on_calls = found.campaign_refs is not None or request.status is not None
-    tables = WITH_CALLS if on_calls or request.from_date or request.to_date else TURNS
+    on_calls = found.campaign_refs is not None or request.from_date is not None or request.to_date is not None
+    tables = WITH_CALLS if on_calls else TURNS
     return Plan(" AND ".join(where), tuple(params), query, tables)
 
 

@@ -338,7 +338,7 @@ async def upsert(
             # every DELETE above (a call written twice in one batch keeps its second version).
             notes = call_notes(call.summary, call.extracted_data, call.qa)
             started = ts(call.started_at)
-            keys = (source, search_minute(started))  # what a search finds the newest turns by
+            keys = (source, search_minute(started), call.status.value)  # what a search reads calls for
             new_turns[rowid] = [
                 *(
                     (rowid, False, i, turn.speaker, pg_str(turn.text), turn.offset_seconds, None, *keys)
@@ -360,9 +360,9 @@ async def upsert(
 
 # One INSERT per table for the whole batch: its columns as arrays, unnested server-side.
 _TURNS = (
-    'INSERT INTO turns (call, note, seq, speaker, text, "offset", label, source, minute) SELECT * FROM '
-    "unnest(%s::bigint[], %s::boolean[], %s::integer[], %s::text[], %s::text[], %s::float8[], %s::text[], "
-    "%s::bigint[], %s::text[])"
+    'INSERT INTO turns (call, note, seq, speaker, text, "offset", label, source, minute, status) '
+    "SELECT * FROM unnest(%s::bigint[], %s::boolean[], %s::integer[], %s::text[], %s::text[], "
+    "%s::float8[], %s::text[], %s::bigint[], %s::text[], %s::text[])"
 )
 
 
