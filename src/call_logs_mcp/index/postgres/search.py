@@ -88,7 +88,7 @@ KEY_SHIFT = 18
 NOTE_CODE = 3
 
 
-# A turn's call's start minute (migration 5: turns carry it, and their call's source).
+# A turn's call's start minute (migration 5: turns carry it, with their call's source and status).
 MINUTE = "t.minute"
 NEWEST = f"{MINUTE} DESC, {KEY}"
 # SQL true for a turn newer than the turn whose key is the parameter (given twice).
@@ -97,7 +97,7 @@ NEWER = (
     f"WHERE b.id = %s >> {KEY_SHIFT}), -%s)"
 )
 TSQUERY = f"to_tsquery('{WORDS_CONFIG}', %s)"
-TURNS = "turns t"  # a search without conditions on its calls reads no call
+TURNS = "turns t"  # a search without a campaign or dates reads no call
 WITH_CALLS = "turns t JOIN calls c ON c.id = t.call"
 
 
@@ -245,7 +245,7 @@ class Plan:
     where: str
     params: tuple[Any, ...]
     query: TsQuery
-    tables: str  # TURNS, or WITH_CALLS for conditions on the calls
+    tables: str  # TURNS, or WITH_CALLS for a campaign or dates
 
 
 async def _rows(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
