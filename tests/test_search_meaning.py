@@ -11,7 +11,7 @@ has none, so there would be no summary to find).
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -308,3 +308,20 @@ async def test_campaign_summaries_name_the_fields_find_calls_filters_on(tmp_path
                 "find_calls", {"campaign_id": campaign, "where": [example.group(1)]}
             )
         assert not found.is_error and data_of(found)["total"] > 0, "the hint is a working condition"
+
+
+async def test_an_answer_says_when_the_index_was_last_synced_as_a_person_reads_a_time(tmp_path: Path) -> None:
+    """The coverage line of a search and of find_calls shows the finished sync's time to the
+    second (`2026-12-02 11:26:48Z`), the same instant the answer's data carry in full ISO."""
+    async with serve(tmp_path, ["prosper"], calls=40, wait_seconds=60, app_knobs=KNOBS) as (client, _):
+        with anyio.fail_after(60):
+            answers = [
+                await client.call_tool("search_transcripts", {"query": "appointment"}),
+                await client.call_tool("find_calls", {"status": "completed", "limit": 1}),
+            ]
+    for answer in answers:
+        (coverage,) = data_of(answer)["coverage"]
+        synced = datetime.fromisoformat(coverage["last_synced_at"])
+        line = next(x for x in text_of(answer).splitlines() if x.startswith("Index coverage prosper"))
+        assert f"last synced {synced.astimezone(UTC):%Y-%m-%d %H:%M:%S}Z." in line, line
+        assert coverage["last_synced_at"] not in line

@@ -20,6 +20,7 @@ from call_logs_mcp.output.text import (
     fmt_money,
     fmt_num,
     fmt_pct,
+    fmt_synced,
     fmt_time,
 )
 
@@ -431,7 +432,7 @@ def _summary_text(report: Mapping[str, Any]) -> str:
     lines.append(
         f"Coverage: {fmt_count(indexed, 'call') if indexed else 'no calls'} indexed"
         + (f" of {fmt_int(cov['platform_calls'])} the platform reports" if cov.get("platform_calls") else "")
-        + f", last synced {cov.get('last_synced_at') or 'never'}. {cov.get('note') or ''}".rstrip()
+        + f", last synced {fmt_synced(cov.get('last_synced_at'))}. {cov.get('note') or ''}".rstrip()
     )
     for name, error in report.get("sync_errors", {}).items():
         lines.append(f"Syncing {name} did not complete just now, figures may be stale: {error}")

@@ -20,7 +20,7 @@ from call_logs_mcp.output.schemas import (
     ZeroHitsOut,
 )
 from call_logs_mcp.output.scrub import Scrubber
-from call_logs_mcp.output.text import fmt_count, fmt_int, fmt_short_time, fmt_time, parse_iso
+from call_logs_mcp.output.text import fmt_count, fmt_int, fmt_short_time, fmt_synced, fmt_time, parse_iso
 
 if TYPE_CHECKING:
     # Types only: importing the index package at start-up would load all of it.
@@ -213,10 +213,10 @@ def coverage_line(c: IndexCoverage) -> str:
         rest = ", sync running" if c.syncing else ""
         line = (
             f"Index coverage {c.provider}: every call {c.dates_indexed} is indexed (synced "
-            f"{c.last_synced_at}); all dates: {held}{rest}."
+            f"{fmt_synced(c.last_synced_at)}); all dates: {held}{rest}."
         )
     else:
-        state = "sync running" if c.syncing else f"last synced {c.last_synced_at or 'never'}"
+        state = "sync running" if c.syncing else f"last synced {fmt_synced(c.last_synced_at)}"
         line = f"Index coverage {c.provider}: {held}, {state}."
     if c.skipped_calls:
         line += f" {skipped_line(c.skipped_calls)} (the platform sent ids this server cannot address)."

@@ -68,6 +68,15 @@ def parse_iso(value: str | None) -> datetime | None:
         return None
 
 
+def fmt_synced(value: str | None) -> str:
+    """When a sync finished, as a line shows it: `2026-12-02 11:26:48Z` (the answers' data carry
+    the full ISO time), or `never`."""
+    when = parse_iso(value)
+    if when is None:
+        return value or "never"
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
 def clip(text: str, max_chars: int) -> str:
     """`text` cut to at most `max_chars` characters, marking the cut with an ellipsis."""
     if len(text) <= max_chars:
