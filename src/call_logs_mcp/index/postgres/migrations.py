@@ -215,7 +215,7 @@ _AGGREGATES = (
 )
 
 # A call's start to the minute as sortable text, '' when unknown or before 1970 (sorted last
-# newest first); `{started}` is its `started_at`. As `writes.search_minute`.
+# newest first); `{started}` is its `started_at`. Writes fill `turns.minute` with it too.
 SEARCH_MINUTE: Final = (
     "(CASE WHEN {started} COLLATE \"C\" < '1970' THEN '' ELSE left({started}, 16) END) COLLATE \"C\""
 )

@@ -295,24 +295,25 @@ def plan(
             [(key >> 16) & 3 == NOTE_CODE for key in passing],
             [key & 0xFFFF for key in passing],
         ]
-    if found.campaign_refs is not None:
-        where.append("c.campaign = ANY(%s)")
-        params.append(found.campaign_refs)
     if request.status is not None:
         where.append("t.status = %s")
         params.append(request.status.value)
     if request.speaker is not None:
         where.append("NOT t.note AND t.speaker = %s")
         params.append(request.speaker)
+    # What only the calls hold: a campaign and the exact start.
+    call_filters: list[str] = []
+    if found.campaign_refs is not None:
+        call_filters.append("c.campaign = ANY(%s)")
+        params.append(found.campaign_refs)
     if request.from_date is not None:
-        where.append('c.started_at COLLATE "C" >= %s')
+        call_filters.append('c.started_at COLLATE "C" >= %s')
         params.append(ts(request.from_date))
     if request.to_date is not None:
-        where.append("c.started_at COLLATE \"C\" <= %s AND c.started_at != ''")
+        call_filters.append("c.started_at COLLATE \"C\" <= %s AND c.started_at != ''")
         params.append(ts(request.to_date))
-    on_calls = found.campaign_refs is not None or request.from_date is not None or request.to_date is not None
-    tables = WITH_CALLS if on_calls else TURNS
-    return Plan(" AND ".join(where), tuple(params), query, tables)
+    tables = WITH_CALLS if call_filters else TURNS
+    return Plan(" AND ".join(where + call_filters), tuple(params), query, tables)
 
 
 # --- exact phrases --------------------------------------------------------------------------

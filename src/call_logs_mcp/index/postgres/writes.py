@@ -30,6 +30,7 @@ from call_logs_mcp.errors import InvalidArgumentError, StoreError
 from call_logs_mcp.index.accounts import SourceIds
 from call_logs_mcp.index.notes import call_notes
 from call_logs_mcp.index.postgres.db import Connection, Cursor, SyncConnection
+from call_logs_mcp.index.postgres.migrations import SEARCH_MINUTE
 from call_logs_mcp.index.records import CallRecord, SyncState, UpsertCounts, sql_text, ts
 from call_logs_mcp.index.rowids import MAX_TURNS
 from call_logs_mcp.index.writes import content_hash
@@ -338,7 +339,7 @@ async def upsert(
             # every DELETE above (a call written twice in one batch keeps its second version).
             notes = call_notes(call.summary, call.extracted_data, call.qa)
             started = ts(call.started_at)
-            keys = (source, search_minute(started), call.status.value)  # what a search reads calls for
+            keys = (source, started, call.status.value)  # what a search reads calls for
             new_turns[rowid] = [
                 *(
                     (rowid, False, i, turn.speaker, pg_str(turn.text), turn.offset_seconds, None, *keys)
@@ -359,19 +360,15 @@ async def upsert(
 
 
 # One INSERT per table for the whole batch: its columns as arrays, unnested server-side.
+# A turn's `minute` is its call's start as migration 5 wrote it (`SEARCH_MINUTE`).
 _TURNS = (
     'INSERT INTO turns (call, note, seq, speaker, text, "offset", label, source, minute, status) '
-    "SELECT * FROM unnest(%s::bigint[], %s::boolean[], %s::integer[], %s::text[], %s::text[], "
-    "%s::float8[], %s::text[], %s::bigint[], %s::text[], %s::text[])"
+    'SELECT u.call, u.note, u.seq, u.speaker, u.text, u."offset", u.label, u.source, '
+    f"{SEARCH_MINUTE.format(started='u.started')}, u.status "
+    "FROM unnest(%s::bigint[], %s::boolean[], %s::integer[], %s::text[], %s::text[], %s::float8[], "
+    "%s::text[], %s::bigint[], %s::text[], %s::text[]) "
+    'AS u(call, note, seq, speaker, text, "offset", label, source, started, status)'
 )
-
-
-def search_minute(started: str) -> str:
-    """A call's start (`records.ts`) to the minute, '' when unknown or before 1970: what a turn
-    carries to be found newest first (`migrations.SEARCH_MINUTE` in SQL)."""
-    return "" if started < "1970" else started[:16]
-
-
 _FIELDS = (
     "INSERT INTO fields (source, campaign, key, started_at, call, kind, num, txt) SELECT * FROM "
     "unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[], %s::bigint[], %s::integer[], "
