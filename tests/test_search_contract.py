@@ -22,7 +22,7 @@ addresses, URLs, decimals): those are word-level, not search-level, differences.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -310,3 +310,64 @@ async def test_calls_that_move_campaign_status_or_start_or_are_purged_are_found_
         for query, given_filters, limit in asked:
             expected = await pages(sqlite_store, scope, query, limit, **given_filters)
             assert await pages(postgres_store, scope, query, limit, **given_filters) == expected, query
+
+
+# Starts a platform may send that the generated corpora above never hold: none, before 1970, the
+# first minute of 1970, far off, other offsets (the same instant in UTC), the last second of a
+# minute, microseconds.
+ODD_STARTS = st.one_of(
+    st.none(),
+    st.sampled_from(
+        (
+            datetime(1969, 12, 31, 23, 59, 59, tzinfo=UTC),
+            datetime(1970, 1, 1, tzinfo=UTC),
+            datetime(1970, 1, 1, 0, 0, 59, 999_999, tzinfo=UTC),
+            datetime(1900, 6, 1, tzinfo=UTC),
+            datetime(2199, 12, 31, 23, 59, tzinfo=UTC),
+        )
+    ),
+    st.builds(
+        lambda minutes, micro, hours: (BASE + timedelta(minutes=minutes, microseconds=micro)).astimezone(
+            timezone(timedelta(hours=hours))
+        ),
+        st.integers(-3, 3),
+        st.sampled_from((0, 59_999_999, 1)),
+        st.sampled_from((-12, -5, 0, 5.5, 14)),
+    ),
+)
+
+
+@given(
+    starts=st.lists(ODD_STARTS, min_size=1, max_size=8),
+    statuses=st.lists(st.sampled_from((CallStatus.COMPLETED, CallStatus.FAILED)), min_size=8, max_size=8),
+    limit=st.integers(1, 3),
+)
+@settings(
+    max_examples=30, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+async def test_calls_with_odd_starts_are_found_newest_first_alike_on_both_stores(
+    sqlite_store: IndexStore,
+    postgres_store: PostgresStore,
+    starts: list[datetime | None],
+    statuses: list[CallStatus],
+    limit: int,
+) -> None:
+    """Where a turn's call starts decides which matches are the newest (PostgreSQL keeps it on
+    each turn, SQLite in the row id): both stores find the same hits in the same pages."""
+    account = uuid4().hex
+    stored = [
+        Call(
+            provider="prosper",
+            call_id=f"odd{i}",
+            status=statuses[i],
+            started_at=started,
+            transcript=[Turn(speaker="customer", text=f"refund please, call {i}", offset_seconds=1.0)],
+        )
+        for i, started in enumerate(starts)
+    ]
+    for store in (sqlite_store, postgres_store):
+        await store.upsert(account, "prosper", [CallRecord(c) for c in stored])
+    scope = {"prosper": account}
+    for given_filters in ({}, {"status": CallStatus.FAILED}, {"from_date": datetime(1970, 1, 1, tzinfo=UTC)}):
+        expected = await pages(sqlite_store, scope, "refund", limit, **given_filters)
+        assert await pages(postgres_store, scope, "refund", limit, **given_filters) == expected, given_filters
