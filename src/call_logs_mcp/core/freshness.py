@@ -60,12 +60,15 @@ class SyncReport:
 
     @property
     def syncing(self) -> dict[str, str]:
-        """Per provider still syncing, how far it got, in words."""
+        """Per provider still syncing, how far that sync got, in words. It counts the calls the
+        sync went through (stored, or found unchanged), not the calls indexed: a campaign's
+        sync that starts after the account's stored its calls has gone through few of them
+        while every one is indexed, and the answer's coverage says so."""
         return {
             name: (
-                f"{job.calls_done:,} of {job.total:,} calls indexed so far"
+                f"this sync has checked {job.calls_done:,} of {job.total:,} calls so far"
                 if job.total is not None
-                else f"{job.calls_done:,} calls indexed so far"
+                else f"this sync has checked {job.calls_done:,} calls so far"
             )
             for name, job in self.running.items()
         }
