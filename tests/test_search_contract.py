@@ -28,7 +28,7 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from call_logs_mcp.errors import InvalidArgumentError
@@ -337,6 +337,9 @@ ODD_STARTS = st.one_of(
 )
 
 
+@example(  # found by CI: the first minute of 1970 is ranked with the unknown starts, as in SQLite
+    starts=[None, None, None, datetime(1970, 1, 1, tzinfo=UTC)], statuses=[CallStatus.COMPLETED] * 8, limit=1
+)
 @given(
     starts=st.lists(ODD_STARTS, min_size=1, max_size=8),
     statuses=st.lists(st.sampled_from((CallStatus.COMPLETED, CallStatus.FAILED)), min_size=8, max_size=8),

@@ -214,10 +214,13 @@ _AGGREGATES = (
     "CREATE INDEX calls_failed ON calls (source, campaign, started_at) WHERE status = 'failed'",
 )
 
-# A call's start to the minute as sortable text, '' when unknown or before 1970 (sorted last
-# newest first); `{started}` is its `started_at`. Writes fill `turns.minute` with it too.
+# A call's start to the minute as sortable text, '' (sorted last newest first) when unknown or
+# before 1970's second minute: SQLite's row ids put the first minute of 1970 with unknown starts
+# (`rowids.start_band` is minute 0 for both). `{started}` is its `started_at`. Writes fill
+# `turns.minute` with it too.
 SEARCH_MINUTE: Final = (
-    "(CASE WHEN {started} COLLATE \"C\" < '1970' THEN '' ELSE left({started}, 16) END) COLLATE \"C\""
+    "(CASE WHEN {started} COLLATE \"C\" < '1970-01-01T00:01' THEN '' ELSE left({started}, 16) END) "
+    'COLLATE "C"'
 )
 
 MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (

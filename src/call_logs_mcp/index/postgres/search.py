@@ -10,10 +10,11 @@ the zero-hit explanation (`explain_steps`, `near_terms`). This module answers th
   `call_logs_fold` first (as the column's text is) and then quoted and escaped: unaccent folds
   some letters to an apostrophe ("ʼ", "ŉ"), tsquery's quote. No user text is ever tsquery syntax;
   `to_tsquery` stems the lexemes as the column's are.
-- **Newest.** SQLite's rowid order: the start minute (newest first; unknown or before 1970
-  last), then the call's id (the order calls were stored in, within a minute), then the agent's,
-  the customer's and the system's turns, then the notes, each by index. Each turn carries its
-  call's minute, source and status (migration 5): a search reads calls only for a campaign or dates.
+- **Newest.** SQLite's rowid order: the start minute (newest first; unknown, before 1970 or in
+  its first minute last), then the call's id (the order calls were stored in, within a minute),
+  then the agent's, the customer's and the system's turns, then the notes, each by index. Each
+  turn carries its call's minute, source and status (migration 5): a search reads calls only for
+  a campaign or dates.
   `KEY` is a turn's place among its call's: call id << 18 | speaker code << 16 | index, an
   integer (as SQLite's rowid) for the cursor; "newer than a key" looks up its call's minute.
   One difference is left: a call whose start moves by less than an hour (SQLite's
